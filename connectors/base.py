@@ -1,0 +1,208 @@
+"""The connector contract: what every platform connector produces and raises.
+
+A connector turns one poll of one platform into a :class:`Batch` of
+:class:`Mention` records plus the cursor to resume from. Connectors are plain
+libraries: they never touch the database, never sleep on rate limits (they
+raise :class:`RateLimited` with the time it is safe to retry) and bound every
+network call by a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One public post, comment or review that mentions a brand."""
+
+    platform: str  # "x", "reddit", "mastodon", ...
+    id: str  # the platform's own id, as text
+    text: str
+    author: str | None
+    url: str | None
+    created_at: datetime  # timezone-aware UTC
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    lang: str | None = None  # BCP-47 code when the platform says
+    likes: int | None = None
+    replies: int | None = None
+    reposts: int | None = None
+    followers: int | None = None  # the author's follower count
+
+    def __post_init__(self) -> None:
+        if self.created_at.tzinfo is None:
+            raise ValueError(f"{self.platform}/{self.id}: created_at must be timezone-aware")
+        if self.created_at.utcoffset() != timedelta(0):
+            object.__setattr__(self, "created_at", self.created_at.astimezone(timezone.utc))
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The result of one fetch.
+
+    ``next_cursor`` is ``None`` when the cursor does not move (nothing new).
+    ``requests`` counts the HTTP requests the fetch made (for cost reporting).
+    """
+
+    mentions: Sequence[Mention]
+    next_cursor: str | None
+    requests: int = 0
+
+
+@dataclass(frozen=True)
+class BrandQuery:
+    """What a connector needs to build its platform's search query for a brand."""
+
+    name: str
+    keywords: Sequence[str] = ()
+    handles: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+
+    def terms(self) -> list[str]:
+        """Keywords then handles, without duplicates, in configured order."""
+        seen: dict[str, None] = {}
+        for term in [*self.keywords, *self.handles] or [self.name]:
+            seen.setdefault(term, None)
+        return list(seen)
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """A source of mentions on one platform.
+
+    Implementations declare ``platform`` and an ``Options`` dataclass whose
+    fields are the ``[[sources]]`` keys they accept (the config validates
+    against it), and are constructed with an instance of it.
+    """
+
+    platform: ClassVar[str]
+    Options: ClassVar[type]
+
+    def build_query(self, brand: BrandQuery) -> str:
+        """The platform query for a brand when the source sets no ``query``."""
+        ...
+
+    def fetch(self, query: str, cursor: str | None) -> Batch:
+        """Fetch everything newer than ``cursor``; raise a ConnectorError on failure."""
+        ...
+
+
+class Secret:
+    """A credential that never shows itself in logs, reprs or tracebacks.
+
+    Built from a literal value, an environment variable or a file; resolved
+    only when :meth:`reveal` is called, so a missing variable is reported by
+    the source that needs it, not by every command.
+    """
+
+    __slots__ = ("_value", "env", "file", "where")
+
+    def __init__(
+        self,
+        value: str | None = None,
+        *,
+        env: str | None = None,
+        file: str | os.PathLike[str] | None = None,
+        where: str = "secret",
+    ) -> None:
+        if sum(x is not None for x in (value, env, file)) != 1:
+            raise ValueError("a Secret needs exactly one of value, env or file")
+        self._value = value
+        self.env = env
+        self.file = Path(file) if file is not None else None
+        self.where = where  # the config key, for error messages
+
+    def reveal(self) -> str:
+        if self._value is not None:
+            return self._value
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if not value:
+                raise SecretMissing(
+                    f"{self.where}: environment variable {self.env} is not set"
+                )
+            return value
+        assert self.file is not None
+        try:
+            return self.file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SecretMissing(
+                f"{self.where}: cannot read secret file {self.file}: {exc.strerror}"
+            ) from None
+
+    def describe(self) -> str:
+        """Where the secret comes from, safe to print."""
+        if self.env is not None:
+            return f"env {self.env}"
+        if self.file is not None:
+            return f"file {self.file}"
+        return "inline value"
+
+    def __repr__(self) -> str:
+        return f"Secret({self.describe()})"
+
+    __str__ = __repr__
+
+
+class ConnectorError(Exception):
+    """A poll failed. ``kind`` is a short stable word for status and logs."""
+
+    kind: ClassVar[str] = "error"
+
+
+class RateLimited(ConnectorError):
+    """The platform asked us to wait; ``retry_at`` is when it is safe to retry."""
+
+    kind = "rate_limited"
+
+    def __init__(self, message: str, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class AuthError(ConnectorError):
+    """Credentials missing, rejected, or the plan lacks access. Not retried quickly."""
+
+    kind = "auth"
+
+
+class TransientError(ConnectorError):
+    """Server errors, timeouts, dropped connections: retry with back-off."""
+
+    kind = "transient"
+
+
+class BadPayload(ConnectorError):
+    """The platform (or file) returned something we cannot parse."""
+
+    kind = "bad_payload"
+
+
+class SecretMissing(AuthError):
+    """A configured secret could not be resolved (unset env var, unreadable file)."""
+
+
+def utc_from_timestamp(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+def parse_iso_datetime(value: str) -> datetime:
+    """Parse ISO 8601 as platforms write it (``Z``, offsets, fractions) to aware UTC.
+
+    Naive values are taken as UTC. Raises ValueError on anything else.
+    """
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    # Instagram/Facebook write "+0000" without the colon.
+    if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit() and text[-3] != ":":
+        text = f"{text[:-2]}:{text[-2:]}"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)

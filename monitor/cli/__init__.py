@@ -1,0 +1,196 @@
+"""The ``sentiment-monitor`` command line: thin click commands over the library.
+
+The group and what commands share live here (the :class:`App` context, the
+``--format`` and filter options, error handling); commands live in modules
+named for what they do and are attached at the bottom of this file.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import sys
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from monitor import __version__
+from monitor.errors import MonitorError
+from monitor.output import FORMATS
+from monitor.timeutil import DURATION_HELP, parse_date, parse_duration
+
+F = TypeVar("F", bound=Callable[..., Any])
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class App:
+    """What a command needs, created lazily: commands that need no config never load it."""
+
+    def __init__(self, config_path: Path | None, db_path: Path | None, log_level: str | None) -> None:
+        self.config_path = config_path
+        self.db_path = db_path
+        self.log_level = log_level
+        self._config: Any = None
+        self._store: Any = None
+
+    @property
+    def config(self) -> Any:
+        if self._config is None:
+            from monitor import config
+
+            loaded = config.load(self.config_path)
+            self._config = loaded.with_database(self.db_path) if self.db_path else loaded
+        return self._config
+
+    def store(self, *, create: bool = True) -> Any:
+        """The database; ``create=False`` for read-only commands (a clear error if missing)."""
+        if self._store is None:
+            from monitor.storage import Store
+
+            self._store = Store.open(self.config.monitor.database, create=create)
+            click.get_current_context().call_on_close(self._store.close)
+        return self._store
+
+    def setup_logging(self, default: str = "WARNING") -> None:
+        from monitor.logs import configure
+
+        configure(self.log_level or default)
+
+
+class MonitorGroup(click.Group):
+    """Turns user errors into one readable line and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MonitorError as exc:
+            raise click.ClickException(str(exc)) from None
+        except sqlite3.OperationalError as exc:
+            raise click.ClickException(f"database error: {exc}") from None
+        except BrokenPipeError:  # `sentiment-monitor mentions | head`
+            sys.stderr.close()
+            sys.exit(0)
+
+
+@click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file. Default: $SENTIMENT_MONITOR_CONFIG, else ./config/monitor.toml,"
+    " else the embedded offline demo config.",
+)
+@click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="Database file, overriding [monitor] database.",
+)
+@click.option(
+    "--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    help="Log level for messages on stderr. Default: WARNING (INFO for run).",
+)
+@click.version_option(__version__, "-V", "--version", prog_name="sentiment-monitor")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, db_path: Path | None, log_level: str | None) -> None:
+    """Monitor what people say about your brand, how it feels, and how that
+    lines up with your service KPIs.
+
+    \b
+    Quick start (offline demo, no credentials needed):
+      sentiment-monitor poll          # fetch from the enabled sources
+      sentiment-monitor summary       # volume and sentiment, last 7 days
+      sentiment-monitor negatives     # recent negative mentions
+
+    Every output command takes --format table|json|csv. Durations are written
+    like 30s, 5m, 24h, 7d; dates like 2026-01-31.
+    """
+    ctx.obj = App(config_path, db_path, log_level)
+    ctx.obj.setup_logging()
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+class DurationType(click.ParamType):
+    name = "duration"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not {DURATION_HELP}", param, ctx)
+
+
+class DateType(click.ParamType):
+    name = "date"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return parse_date(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = DurationType()
+DATE = DateType()
+
+
+def format_option(f: F) -> F:
+    return click.option(
+        "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+        help="table for people; json (one JSON value on stdout) or csv for scripts.",
+    )(f)
+
+
+def brand_platform_options(f: F) -> F:
+    f = click.option("--platform", help="Only this platform (x, reddit, ...).")(f)
+    return click.option("--brand", help="Only this brand.")(f)
+
+
+def window_options(default_since: str) -> Callable[[F], F]:
+    """``--since DURATION`` or ``--from DATE --to DATE`` (dates in the configured time zone)."""
+
+    def decorate(f: F) -> F:
+        f = click.option("--to", "to_date", type=DATE, help="Last day, inclusive (YYYY-MM-DD).")(f)
+        f = click.option("--from", "from_date", type=DATE, help="First day (YYYY-MM-DD).")(f)
+        return click.option(
+            "--since", type=DURATION, default=None,
+            help=f"How far back, e.g. 24h or 7d. Default: {default_since}.",
+        )(f)
+
+    return decorate
+
+
+def resolve_window(
+    config: Any, since: timedelta | None, from_date: date | None, to_date: date | None, default_since: str
+) -> tuple[Any, Any]:
+    """Turn ``--since`` / ``--from`` / ``--to`` into a ``[start, end)`` pair of UTC times."""
+    from monitor.summary import local_midnight
+    from monitor.timeutil import utcnow
+
+    now = utcnow()
+    tz = config.monitor.tz
+    if since is not None and (from_date or to_date):
+        raise click.UsageError("use either --since or --from/--to, not both")
+    if from_date or to_date:
+        start = local_midnight(from_date, tz) if from_date else None
+        end = local_midnight(to_date + timedelta(days=1), tz) if to_date else now
+        if start is None:
+            start = end - parse_duration(default_since)
+        if start >= end:
+            raise click.UsageError("--from must be on or before --to")
+        return start, end
+    return now - (since or parse_duration(default_since)), now
+
+
+# Commands, by concern. Imported last: they use the helpers above.
+from monitor.cli import mentions as _mentions  # noqa: E402
+from monitor.cli import sources as _sources  # noqa: E402
+
+for _module in (_sources, _mentions):
+    for _command in _module.COMMANDS:
+        main.add_command(_command)

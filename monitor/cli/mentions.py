@@ -1,0 +1,157 @@
+"""Commands that read mentions: negatives, mentions, summary, classify."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, timedelta
+from typing import Any
+
+import click
+
+from monitor.cli import (
+    DURATION, App, brand_platform_options, format_option, pass_app, resolve_window, window_options,
+)
+from monitor.output import emit, to_json
+from monitor.storage.mentions import PUBLIC_COLUMNS
+from sentiment.base import LABELS
+
+_TABLE_COLUMNS = ["created_at", "platform", "brand", "label", "compound", "author", "text"]
+_TABLE_WIDTHS = {"text": 72, "author": 18}
+
+
+def _show_mentions(app: App, fmt: str, rows: list[dict[str, Any]], empty: str) -> None:
+    if fmt == "table":
+        tz = app.config.monitor.tz
+        from monitor.timeutil import from_db
+
+        rows = [{**r, "created_at": from_db(r["created_at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")} for r in rows]
+    emit(fmt, rows, _TABLE_COLUMNS if fmt == "table" else PUBLIC_COLUMNS,
+         headers=["when", "platform", "brand", "label", "score", "author", "text"] if fmt == "table" else None,
+         widths=_TABLE_WIDTHS, empty=empty)
+
+
+def _query(app: App, **kwargs: Any) -> list[dict[str, Any]]:
+    from monitor.storage.mentions import MentionFilter
+
+    return app.store(create=False).mentions.query(MentionFilter(**kwargs))
+
+
+@click.command()
+@click.option("--since", type=DURATION, default="24h", show_default=True, help="How far back, e.g. 24h or 7d.")
+@brand_platform_options
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@format_option
+@pass_app
+def negatives(app: App, since: timedelta, brand: str | None, platform: str | None, limit: int, fmt: str) -> None:
+    """Recent negative mentions, newest first.
+
+    \b
+    Examples:
+      sentiment-monitor negatives
+      sentiment-monitor negatives --since 7d --brand Acme --platform x --limit 10
+      sentiment-monitor negatives --format json | jq '.[].url'
+    """
+    from monitor.timeutil import format_duration, utcnow
+
+    rows = _query(app, since=utcnow() - since, label="negative", brand=brand, platform=platform, limit=limit)
+    _show_mentions(app, fmt, rows, f"(no negative mentions in the last {format_duration(since)})")
+
+
+@click.command()
+@click.option("--label", type=click.Choice([*LABELS, "unsupported"]), help="Only this label.")
+@click.option("--search", metavar="TEXT", help="Only mentions whose text contains TEXT (case-insensitive).")
+@window_options("7d")
+@brand_platform_options
+@click.option("--source", help="Only mentions stored by this source.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@format_option
+@pass_app
+def mentions(
+    app: App, label: str | None, search: str | None, since: timedelta | None, from_date: date | None,
+    to_date: date | None, brand: str | None, platform: str | None, source: str | None, limit: int, fmt: str,
+) -> None:
+    """Stored mentions, newest first, filtered (the query behind `negatives`).
+
+    \b
+    Examples:
+      sentiment-monitor mentions --search refund --since 30d
+      sentiment-monitor mentions --label positive --brand Globex --format csv > praise.csv
+      sentiment-monitor mentions --from 2026-01-01 --to 2026-01-07 --format json
+    """
+    start, end = resolve_window(app.config, since, from_date, to_date, "7d")
+    rows = _query(app, since=start, until=end, label=label, search=search, brand=brand,
+                  platform=platform, source=source, limit=limit)
+    _show_mentions(app, fmt, rows, "(no mentions match)")
+
+
+@click.command()
+@window_options("7d")
+@click.option("--by", type=click.Choice(["day", "week", "platform", "brand"]), help="Break the period down.")
+@brand_platform_options
+@format_option
+@pass_app
+def summary(
+    app: App, since: timedelta | None, from_date: date | None, to_date: date | None, by: str | None,
+    brand: str | None, platform: str | None, fmt: str,
+) -> None:
+    """Volume, positive/neutral/negative counts, ratios and net sentiment.
+
+    Net sentiment is (positive - negative) / scored mentions, from -1 to 1.
+    Days and weeks follow [monitor] timezone.
+
+    \b
+    Examples:
+      sentiment-monitor summary
+      sentiment-monitor summary --since 30d --by day
+      sentiment-monitor summary --from 2026-01-01 --to 2026-01-31 --by brand --format json
+    """
+    from monitor.summary import summarize
+
+    config = app.config
+    start, end = resolve_window(config, since, from_date, to_date, "7d")
+    result = summarize(app.store(create=False), start=start, end=end, tz=config.monitor.tz,
+                       tz_name=config.monitor.timezone, by=by, brand=brand, platform=platform)
+    data = result.as_dict()
+    if fmt == "json":
+        to_json(data)
+        return
+    key = data["rows"] and next(iter(data["rows"][0])) or "period"
+    rows = [*data["rows"], {key: "total", **data["total"]}] if by else [{key: "total", **data["total"]}]
+    columns = [key, "volume", "positive", "neutral", "negative", "negative_ratio", "positive_ratio", "net_sentiment"]
+    if fmt == "table":
+        rows = [{k: (f"{v:.0%}" if k.endswith("ratio") and v is not None else f"{v:+.2f}" if k == "net_sentiment" and v is not None else v)
+                 for k, v in r.items()} for r in rows]
+        click.echo(f"{data['from']} to {data['to']} ({data['timezone']})"
+                   + (f", brand {brand}" if brand else "") + (f", platform {platform}" if platform else ""))
+    emit(fmt, rows, columns)
+
+
+@click.command()
+@click.argument("texts", nargs=-1)
+@format_option
+@pass_app
+def classify(app: App, texts: tuple[str, ...], fmt: str) -> None:
+    """Score texts with the configured classifier (arguments, or one per line on stdin).
+
+    The configured brands' names and handles are masked before scoring.
+
+    \b
+    Examples:
+      sentiment-monitor classify "@acme my order is lost, thanks for nothing"
+      cat texts.txt | sentiment-monitor classify --format json
+    """
+    from monitor.ingest import build_classifier
+
+    if not texts:
+        if sys.stdin.isatty():
+            raise click.UsageError("give texts as arguments or pipe them one per line on stdin")
+        texts = tuple(line.rstrip("\r\n") for line in sys.stdin if line.strip())
+    classifier = build_classifier(app.config)
+    rows = [
+        {"text": text, "label": s.label, "compound": s.compound}
+        for text, s in zip(texts, classifier.score_many(texts))
+    ]
+    emit(fmt, rows, ["label", "compound", "text"], widths={"text": 90})
+
+
+COMMANDS = [negatives, mentions, summary, classify]

@@ -1,0 +1,231 @@
+"""Commands that fill the database: init, poll, run, import, status."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor.cli import App, format_option, pass_app
+from monitor.output import emit, to_json
+from monitor.timeutil import format_duration
+
+
+def _secret_problems(source: Any) -> list[str]:
+    """Secrets of a source that cannot be resolved right now (message per secret)."""
+    from connectors.base import Secret, SecretMissing
+
+    problems = []
+    for f in dataclasses.fields(source.options):
+        value = getattr(source.options, f.name)
+        if isinstance(value, Secret):
+            try:
+                value.reveal()
+            except SecretMissing as exc:
+                problems.append(str(exc))
+    return problems
+
+
+@click.command()
+@format_option
+@pass_app
+def init(app: App, fmt: str) -> None:
+    """Create the database, apply migrations and check the config.
+
+    Reports every source and whether it can run: an enabled source whose
+    credentials are missing makes this command fail (exit status 1).
+
+    \b
+    Example:
+      sentiment-monitor --config config/monitor.toml init
+    """
+    config = app.config
+    store = app.store()
+    rows = []
+    problems = []
+    for source in config.sources:
+        issues = _secret_problems(source)
+        if source.enabled:
+            problems += issues
+        rows.append({
+            "source": source.name,
+            "platform": source.platform,
+            "brand": source.brand,
+            "enabled": source.enabled,
+            "every": format_duration(source.every),
+            "credentials": "missing: " + "; ".join(issues) if issues else "ok",
+        })
+    report = {
+        "config": config.label,
+        "database": str(store.path),
+        "migrations": store.pending_migrations() or "up to date",
+        "brands": [b.name for b in config.brands],
+        "sources": rows,
+        "problems": problems,
+    }
+    if fmt == "json":
+        to_json(report)
+    else:
+        click.echo(f"Database {store.path}: schema up to date.")
+        click.echo(f"Config {config.label}: {len(config.brands)} brand(s), {len(config.sources)} source(s).")
+        emit(fmt, rows, ["source", "platform", "brand", "enabled", "every", "credentials"])
+    if problems:
+        raise click.ClickException(
+            f"{len(problems)} problem(s) with enabled sources:\n  " + "\n  ".join(problems)
+        )
+
+
+_POLL_COLUMNS = ["source", "platform", "status", "fetched", "new", "duplicates", "excluded", "requests", "seconds", "error"]
+
+
+def _print_poll_results(fmt: str, results: list[Any]) -> None:
+    rows = [r.as_dict() for r in results]
+    emit(fmt, rows, _POLL_COLUMNS, widths={"error": 70}, empty="(no enabled sources)")
+    failed = [r for r in results if r.status != "ok"]
+    if failed:
+        raise click.ClickException(
+            f"{len(failed)} of {len(results)} source(s) failed: " + ", ".join(r.source for r in failed)
+        )
+
+
+@click.command()
+@click.option("--source", "names", multiple=True, metavar="NAME", help="Poll only this source (repeatable); disabled sources too.")
+@format_option
+@pass_app
+def poll(app: App, names: tuple[str, ...], fmt: str) -> None:
+    """One pass over the enabled (or named) sources.
+
+    Prints per source how many mentions were fetched, new, duplicates of
+    stored ones, and excluded as noise. Exit status 1 if any source failed
+    (its error is recorded and shown by `status`; its cursor does not move).
+
+    \b
+    Examples:
+      sentiment-monitor poll
+      sentiment-monitor poll --source x-acme --format json
+    """
+    from monitor import ingest
+
+    results = ingest.poll(app.store(), app.config, names)
+    _print_poll_results(fmt, results)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Run every job once, then exit (for cron).")
+@format_option
+@pass_app
+def run(app: App, once: bool, fmt: str) -> None:
+    """Run the monitor: poll every source on its schedule.
+
+    \b
+    Examples:
+      sentiment-monitor run              # the daemon; stop with Ctrl-C or SIGTERM
+      sentiment-monitor run --once       # every job once (cron)
+    """
+    from monitor import ingest
+
+    app.setup_logging("INFO")
+    if not once:
+        raise click.UsageError("the daemon mode is not available yet; use `run --once`")
+    results = ingest.poll(app.store(), app.config)
+    _print_poll_results(fmt, results)
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--skip-bad", is_flag=True, help="Import the valid records and list each bad one (default: stop at the first, import nothing).")
+@click.option("--brand", help="Assign every mention to this brand (default: the record's, else by keywords).")
+@click.option("--input-format", type=click.Choice(["jsonl", "json", "csv", "tsv"]), help="Default: from the file extension.")
+@format_option
+@pass_app
+def import_(app: App, file: Path, skip_bad: bool, brand: str | None, input_format: str | None, fmt: str) -> None:
+    """Backfill mentions from a JSONL, JSON or CSV file: classified and stored.
+
+    Each record needs platform, id, text and created_at (ISO 8601); author,
+    url, lang, likes, replies, reposts, followers and brand are optional.
+    The output of `mentions --format json` imports as it is. Re-importing a
+    file changes nothing. The file is checked completely before anything is
+    written; a bad record stops the import with its file:line and reason.
+
+    \b
+    Examples:
+      sentiment-monitor import export.jsonl
+      sentiment-monitor import old.csv --skip-bad --brand Acme
+    """
+    from monitor import ingest
+
+    check = ingest.check_file(file, fmt=input_format, skip_bad=skip_bad)
+    store = app.store()
+    pipeline = ingest.Pipeline(app.config)
+    if sys.stderr.isatty() and check.records >= ingest.IMPORT_BATCH:
+        with click.progressbar(length=check.records, label=f"Importing {file.name}", file=sys.stderr) as bar:
+            result = ingest.import_file(store, pipeline, check, brand=brand, progress=bar.update)
+    else:
+        result = ingest.import_file(store, pipeline, check, brand=brand)
+    if fmt == "json":
+        to_json(result.as_dict())
+        return
+    row = result.as_dict()
+    emit(fmt, [row], ["path", "records", "new", "duplicates", "excluded", "skipped"])
+    for skipped in result.skipped:
+        click.echo(f"skipped {skipped}", err=True)
+
+
+@click.command()
+@format_option
+@pass_app
+def status(app: App, fmt: str) -> None:
+    """Each source's cursor, last success, last error and next poll; database size and counts.
+
+    \b
+    Example:
+      sentiment-monitor status --format json
+    """
+    from monitor.timeutil import utcnow
+    from datetime import timedelta
+
+    config = app.config
+    store = app.store(create=False)
+    state = {s["name"]: s for s in store.sources.all()}
+    day_ago = utcnow() - timedelta(hours=24)
+    rows = []
+    for source in config.sources:
+        s = state.get(source.name, {})
+        rows.append({
+            "source": source.name,
+            "platform": source.platform,
+            "enabled": source.enabled,
+            "every": format_duration(source.every),
+            "cursor": s.get("cursor"),
+            "last_success": s.get("last_success_at"),
+            "last_error": s.get("last_error"),
+            "last_error_kind": s.get("last_error_kind"),
+            "last_error_at": s.get("last_error_at"),
+            "consecutive_failures": s.get("consecutive_failures", 0),
+            "next_poll": s.get("next_poll_at"),
+            "new_24h": store.sources.new_since(source.name, day_ago),
+        })
+    for name, s in state.items():  # sources no longer in the config keep their history
+        if config.source(name) is None:
+            rows.append({"source": name, "platform": s["platform"], "enabled": None, "cursor": s["cursor"],
+                         "last_success": s["last_success_at"], "last_error": s["last_error"],
+                         "note": "not in config"})
+    database = {
+        "path": str(store.path),
+        "bytes": store.size_bytes(),
+        "mentions": store.mentions.totals(),
+    }
+    if fmt == "json":
+        to_json({"database": database, "sources": rows})
+        return
+    emit(fmt, rows, ["source", "platform", "enabled", "cursor", "last_success", "last_error", "next_poll", "new_24h"],
+         widths={"cursor": 24, "last_error": 50}, empty="(no sources configured)")
+    if fmt == "table":
+        counts = ", ".join(f"{k} {v}" for k, v in database["mentions"].items())
+        click.echo(f"\nDatabase {database['path']}: {database['bytes'] / 1e6:.1f} MB; mentions: {counts}")
+
+
+COMMANDS = [init, poll, run, import_, status]

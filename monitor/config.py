@@ -1,0 +1,415 @@
+"""Load and validate ``monitor.toml``.
+
+One loader for the whole product. Every section is a dataclass and every
+connector declares an ``Options`` dataclass; :func:`_build` checks a TOML
+table against a dataclass: unknown keys (with a did-you-mean), wrong types,
+missing required keys, durations, times and secrets. Errors are raised as
+:class:`~monitor.errors.ConfigError` naming the file, the section and the key.
+
+Secrets are written ``{ env = "NAME" }`` or ``{ file = "path" }`` (or, not
+recommended, inline) and become :class:`connectors.base.Secret` objects that
+are resolved only when a source that needs them runs. Relative paths are
+taken from the current working directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time, timedelta, timezone, tzinfo
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from connectors.base import BrandQuery, Secret
+from monitor import plugins
+from monitor.errors import ConfigError
+from monitor.timeutil import parse_duration
+from sentiment.base import Thresholds
+
+ENV_VAR = "SENTIMENT_MONITOR_CONFIG"
+DEFAULT_PATH = Path("config") / "monitor.toml"
+
+
+class _FieldError(ValueError):
+    """Raised by a section's checks: ``key`` is the offending key."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    database: Path = Path("data") / "monitor.db"
+    timezone: str = "UTC"  # IANA name; digests and day boundaries use it
+
+    def __post_init__(self) -> None:
+        self.tz  # noqa: B018 - validates the name
+
+    @property
+    def tz(self) -> tzinfo:
+        if self.timezone.upper() == "UTC":
+            return timezone.utc
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            return ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise _FieldError(
+                "timezone", f'unknown time zone "{self.timezone}" (use an IANA name such as Europe/Paris)'
+            ) from None
+
+    @property
+    def data_dir(self) -> Path:
+        """Where files the monitor writes (digests, exports) go: beside the database."""
+        return self.database.parent
+
+
+@dataclass(frozen=True)
+class BrandConfig:
+    name: str
+    keywords: tuple[str, ...] = ()  # what counts as a mention
+    handles: tuple[str, ...] = ()  # the brand's own accounts
+    exclude: tuple[str, ...] = ()  # noise to drop
+    competitor: bool = False  # tracked for share of voice
+
+    @property
+    def query(self) -> BrandQuery:
+        return BrandQuery(self.name, self.keywords, self.handles, self.exclude)
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Everything that names the brand: masked before scoring."""
+        return tuple(dict.fromkeys([self.name, *self.keywords, *self.handles]))
+
+
+@dataclass(frozen=True)
+class SentimentConfig:
+    classifier: str = "vader"
+    positive_threshold: float = 0.05
+    negative_threshold: float = -0.05
+
+    def __post_init__(self) -> None:
+        try:
+            self.thresholds  # noqa: B018
+        except ValueError as exc:
+            raise _FieldError("negative_threshold", str(exc)) from None
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(self.positive_threshold, self.negative_threshold)
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """The keys every ``[[sources]]`` entry has; the rest belong to the platform."""
+
+    name: str
+    platform: str
+    brand: str | None = None  # mentions are assigned to it; the query defaults to its terms
+    every: timedelta = timedelta(minutes=15)
+    enabled: bool = True
+    query: str | None = None  # overrides the query built from the brand
+    options: Any = field(default=None, compare=False)  # the connector's Options instance
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    send_at: time = time(8, 0)
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    sender: str
+    port: int = 587
+    starttls: bool = True  # upgrade a plain connection (port 587)
+    ssl: bool = False  # implicit TLS from the first byte (port 465)
+    username: Secret | None = None
+    password: Secret | None = None
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.ssl and self.starttls:
+            raise _FieldError("starttls", "set either ssl = true (port 465) or starttls = true, not both")
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None  # None: the embedded default
+    monitor: MonitorSettings = field(default_factory=MonitorSettings)
+    brands: tuple[BrandConfig, ...] = ()
+    sentiment: SentimentConfig = field(default_factory=SentimentConfig)
+    sources: tuple[SourceConfig, ...] = ()
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    smtp: SmtpConfig | None = None
+
+    @property
+    def label(self) -> str:
+        return str(self.path) if self.path else "embedded default config"
+
+    def brand(self, name: str) -> BrandConfig | None:
+        return next((b for b in self.brands if b.name.lower() == name.lower()), None)
+
+    def source(self, name: str) -> SourceConfig | None:
+        return next((s for s in self.sources if s.name == name), None)
+
+    def brand_terms(self) -> list[str]:
+        """Every configured brand's names and handles, competitors' too."""
+        return list(dict.fromkeys(t for b in self.brands for t in b.terms))
+
+    def with_database(self, database: Path) -> Config:
+        return dataclasses.replace(
+            self, monitor=dataclasses.replace(self.monitor, database=database)
+        )
+
+
+# Top-level tables: key -> (dataclass, is an array of tables)
+_SECTIONS: dict[str, tuple[type, bool]] = {
+    "monitor": (MonitorSettings, False),
+    "brands": (BrandConfig, True),
+    "sentiment": (SentimentConfig, False),
+    "sources": (SourceConfig, True),
+    "digest": (DigestConfig, False),
+    "smtp": (SmtpConfig, False),
+}
+
+
+def default_path() -> Path | None:
+    """``$SENTIMENT_MONITOR_CONFIG``, else ``./config/monitor.toml`` if present,
+    else ``None`` (the embedded default)."""
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    return DEFAULT_PATH if DEFAULT_PATH.is_file() else None
+
+
+def embedded_default_text() -> str:
+    return (resources.files("monitor") / "defaults" / "monitor.toml").read_text(encoding="utf-8")
+
+
+def load(path: str | Path | None = None) -> Config:
+    """Load and validate a config file (or the default one, see :func:`default_path`)."""
+    path = Path(path) if path is not None else default_path()
+    if path is None:
+        return parse(embedded_default_text(), None)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    return parse(text, path)
+
+
+def parse(text: str, path: Path | None) -> Config:
+    label = str(path) if path else "embedded default config"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{label}: invalid TOML: {exc}") from None
+    return _config(data, path, label)
+
+
+def _config(data: dict[str, Any], path: Path | None, label: str) -> Config:
+    _unknown_keys(data, _SECTIONS, label)
+    values: dict[str, Any] = {}
+    for key, (cls, many) in _SECTIONS.items():
+        if key not in data:
+            continue
+        if many:
+            items = data[key]
+            if not isinstance(items, list):
+                raise ConfigError(f"{label}: {key}: write it as [[{key}]] tables")
+            values[key] = tuple(
+                _section(cls, item, f"{label}: [[{key}]] #{i}", i)
+                for i, item in enumerate(items, 1)
+            )
+        else:
+            values[key] = _section(cls, data[key], f"{label}: [{key}]", None)
+    config = Config(path=path, **values)
+    _check_references(config, label)
+    return config
+
+
+def _section(cls: type, table: Any, where: str, index: int | None) -> Any:
+    if isinstance(table, Mapping) and index is not None and isinstance(table.get("name"), str):
+        where = f'{where} ("{table["name"]}")'
+    if cls is SourceConfig:
+        return _source(table, where)
+    return _build(cls, table, where)
+
+
+def _source(table: Any, where: str) -> SourceConfig:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where}: expected a table")
+    common = {f.name for f in dataclasses.fields(SourceConfig) if f.name != "options"}
+    platform = table.get("platform")
+    if not isinstance(platform, str):
+        raise ConfigError(f'{where}: missing required key "platform"')
+    try:
+        connector = plugins.connector_class(platform)
+    except Exception as exc:
+        raise ConfigError(f"{where}: platform: {exc}") from None
+    option_names = {f.name for f in dataclasses.fields(connector.Options)}
+    _unknown_keys(table, common | option_names, where)
+    base = _build(SourceConfig, {k: v for k, v in table.items() if k in common}, where)
+    options = _build(
+        connector.Options, {k: v for k, v in table.items() if k in option_names}, where
+    )
+    return dataclasses.replace(base, options=options)
+
+
+def _check_references(config: Config, label: str) -> None:
+    names: set[str] = set()
+    for i, brand in enumerate(config.brands, 1):
+        if brand.name.lower() in names:
+            raise ConfigError(f'{label}: [[brands]] #{i}: name: "{brand.name}" is defined twice')
+        names.add(brand.name.lower())
+    seen: set[str] = set()
+    for i, source in enumerate(config.sources, 1):
+        where = f'{label}: [[sources]] #{i} ("{source.name}")'
+        if source.name in seen:
+            raise ConfigError(f"{where}: name: another source already has this name")
+        seen.add(source.name)
+        if source.brand is not None and config.brand(source.brand) is None:
+            known = [b.name for b in config.brands]
+            close = difflib.get_close_matches(source.brand, known, n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            raise ConfigError(
+                f'{where}: brand: no [[brands]] entry is named "{source.brand}"{hint}'
+            )
+    if config.sentiment.classifier not in plugins.names(plugins.CLASSIFIERS):
+        try:
+            plugins.classifier_class(config.sentiment.classifier)
+        except Exception as exc:
+            raise ConfigError(f"{label}: [sentiment]: classifier: {exc}") from None
+
+
+def _unknown_keys(table: Mapping[str, Any], allowed: Any, where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, list(allowed), n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            raise ConfigError(f'{where}: unknown key "{key}"{hint}')
+
+
+def _build(cls: type, table: Any, where: str) -> Any:
+    """Check ``table`` against dataclass ``cls`` and construct it."""
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where}: expected a table, found {_kind(table)}")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    _unknown_keys(table, [n for n in fields if n != "options"], where)
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for name, f in fields.items():
+        if name in table:
+            kwargs[name] = _convert(table[name], hints[name], f"{where}: {name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f'{where}: missing required key "{name}"')
+    try:
+        return cls(**kwargs)
+    except _FieldError as exc:
+        raise ConfigError(f"{where}: {exc.key}: {exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _kind(value: Any) -> str:
+    return {
+        str: "a string", bool: "true/false", int: "a number", float: "a number",
+        list: "a list", dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+def _convert(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(options) == 1:
+            return _convert(value, options[0], where)
+        errors = []
+        for option in options:
+            try:
+                return _convert(value, option, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0])
+
+    def wrong(expected: str) -> ConfigError:
+        return ConfigError(f"{where}: expected {expected}, found {_kind(value)} {value!r}")
+
+    if hint is Secret:
+        if isinstance(value, str):
+            return Secret(value, where=where)
+        if isinstance(value, Mapping) and len(value) == 1 and set(value) <= {"env", "file"}:
+            (kind, ref), = value.items()
+            if not isinstance(ref, str) or not ref:
+                raise wrong('{ env = "NAME" } or { file = "path" }')
+            return Secret(env=ref, where=where) if kind == "env" else Secret(file=ref, where=where)
+        raise wrong('{ env = "NAME" }, { file = "path" } or a string')
+    if hint is str:
+        if not isinstance(value, str):
+            raise wrong("a string")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise wrong("true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong("a whole number")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise wrong("a number")
+        return float(value)
+    if hint is Path:
+        if not isinstance(value, str) or not value:
+            raise wrong("a path")
+        return Path(value).expanduser()
+    if hint is timedelta:
+        if not isinstance(value, str):
+            raise wrong('a duration such as "5m"')
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    if hint is time:
+        if isinstance(value, time):
+            return value
+        if isinstance(value, str):
+            try:
+                return time.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        raise wrong('a time of day such as "08:00"')
+    if origin is tuple:
+        (item,) = [a for a in typing.get_args(hint) if a is not Ellipsis]
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise wrong("a list")
+        return tuple(_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        key_type, value_type = typing.get_args(hint)
+        if not isinstance(value, Mapping):
+            raise wrong("a table")
+        return {str(k): _convert(v, value_type, f"{where}.{k}") for k, v in value.items()}
+    if origin is Literal:
+        choices = typing.get_args(hint)
+        if value not in choices:
+            raise wrong("one of " + ", ".join(repr(c) for c in choices))
+        return value
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)  # type: ignore[arg-type]
+    if hint is Any:
+        return value
+    raise TypeError(f"config: unsupported field type {hint!r} at {where}")

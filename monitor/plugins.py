@@ -1,0 +1,55 @@
+"""Find connectors and classifiers through entry points.
+
+Built-ins are registered in this project's ``pyproject.toml`` exactly as a
+third-party package registers its own, under the groups
+``sentiment_monitor.connectors`` (name = platform) and
+``sentiment_monitor.classifiers`` (name = classifier). Loading is lazy: a
+command only imports the plugins it uses.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+from monitor.errors import MonitorError
+
+CONNECTORS = "sentiment_monitor.connectors"
+CLASSIFIERS = "sentiment_monitor.classifiers"
+_KIND = {CONNECTORS: "platform", CLASSIFIERS: "classifier"}
+
+
+@cache
+def _entry_points(group: str) -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=group)}
+
+
+def names(group: str) -> list[str]:
+    return sorted(_entry_points(group))
+
+
+def load(group: str, name: str) -> Any:
+    """The class registered as ``name`` in ``group``; a clear error if there is none."""
+    found = _entry_points(group)
+    if name not in found:
+        close = difflib.get_close_matches(name, found, n=1)
+        hint = f' (did you mean "{close[0]}"?)' if close else ""
+        raise MonitorError(
+            f'unknown {_KIND[group]} "{name}"{hint}; available: {", ".join(sorted(found))}'
+        )
+    try:
+        return found[name].load()
+    except Exception as exc:  # a broken plugin must not look like our bug
+        raise MonitorError(
+            f'{_KIND[group]} "{name}" ({found[name].value}) failed to load: {exc}'
+        ) from exc
+
+
+def connector_class(platform: str) -> Any:
+    return load(CONNECTORS, platform)
+
+
+def classifier_class(name: str) -> Any:
+    return load(CLASSIFIERS, name)

@@ -1,0 +1,124 @@
+"""The SQLite store: the single place SQL lives.
+
+A :class:`Store` wraps one connection (WAL mode, ``busy_timeout``) and hands
+out per-concern views (``store.mentions``, ``store.sources``). Writers go
+through :meth:`Store.transaction`, which takes the write lock up front with
+``BEGIN IMMEDIATE`` so a transaction never fails half way on a lock, and
+nests as a savepoint when already inside one. Readers take no lock: in WAL
+mode the CLI reads while the daemon writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from monitor.errors import MonitorError
+from monitor.storage.mentions import MentionStore
+from monitor.storage.migrations import MIGRATION_SETS
+from monitor.storage.sources import SourceStore
+
+#: How long a writer waits for another writer before giving up.
+BUSY_TIMEOUT_MS = 30_000
+
+
+class Store:
+    def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
+        self.path = path
+        self.conn = conn
+        # Plugins of sqlite-utils are not ours to run; skipping them also saves start-up time.
+        self.db = sqlite_utils.Database(conn, execute_plugins=False)
+        self.mentions = MentionStore(self)
+        self.sources = SourceStore(self)
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = True, migrate: bool = True) -> Store:
+        """Open (and with ``create``, create) the database at ``path``; ``":memory:"`` for tests.
+
+        Pending migrations are applied unless ``migrate`` is false.
+        """
+        memory = str(path) == ":memory:"
+        file = None if memory else Path(path)
+        if file is not None and not file.exists():
+            if not create:
+                raise MonitorError(
+                    f"no database at {file} yet: run `sentiment-monitor init` or `poll` first"
+                )
+            try:
+                file.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise MonitorError(f"cannot create {file.parent}: {exc.strerror}") from None
+        try:
+            conn = sqlite3.connect(
+                str(path),
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,  # we issue BEGIN ourselves
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if not memory:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode.lower() != "wal":
+                    raise MonitorError(f"{file}: cannot switch the database to WAL mode ({mode})")
+            # NORMAL is durable across process crashes in WAL mode; only a power
+            # loss can drop the last transactions, never corrupt the file.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            raise MonitorError(f"{path}: not a usable SQLite database ({exc})") from None
+        store = cls(conn, file)
+        if migrate:
+            store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """One atomic unit of writes. ``BEGIN IMMEDIATE`` outside, a savepoint inside."""
+        if self.conn.in_transaction:
+            with self.db.atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def pending_migrations(self) -> list[str]:
+        return [f"{s.name}:{m.name}" for s in MIGRATION_SETS for m in s.pending(self.db)]
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations (under the write lock, so two processes never race)."""
+        if not self.pending_migrations():
+            return []
+        with self.transaction():
+            applied = self.pending_migrations()
+            for migration_set in MIGRATION_SETS:
+                migration_set.apply(self.db)
+        return applied
+
+    def size_bytes(self) -> int:
+        page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+        return int(page_size * pages)
+
+    def integrity_check(self) -> str:
+        return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])

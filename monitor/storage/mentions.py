@@ -1,0 +1,202 @@
+"""The ``mentions`` table: upserts on ``(platform, id)``, queries and period counts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from connectors.base import Mention
+from monitor.timeutil import to_db
+
+if TYPE_CHECKING:
+    from monitor.storage import Store
+
+_COLUMNS = (
+    "platform", "id", "source", "brand", "text", "author", "url", "created_at", "fetched_at",
+    "lang", "likes", "replies", "reposts", "followers", "compound", "label", "classifier", "raw",
+)
+# A re-fetched mention keeps what we decided about it and refreshes what the
+# platform counts: engagement only grows stale, never wrong.
+_UPSERT = (
+    f"INSERT INTO mentions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+    " ON CONFLICT (platform, id) DO UPDATE SET"
+    " likes = coalesce(excluded.likes, likes),"
+    " replies = coalesce(excluded.replies, replies),"
+    " reposts = coalesce(excluded.reposts, reposts),"
+    " followers = coalesce(excluded.followers, followers)"
+)
+#: Columns of a mention as the CLI and JSON output show it.
+PUBLIC_COLUMNS = (
+    "platform", "id", "brand", "created_at", "label", "compound", "author", "text", "url",
+    "lang", "likes", "replies", "reposts", "followers", "source", "classifier", "fetched_at",
+)
+_IN_CHUNK = 400  # bound on "?" placeholders per IN (...)
+
+
+@dataclass(frozen=True)
+class ScoredMention:
+    """A mention ready to store: where it came from, whose it is, how it feels."""
+
+    mention: Mention
+    source: str | None
+    brand: str | None
+    compound: float
+    label: str
+    classifier: str
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    new: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class MentionFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    label: str | None = None
+    brand: str | None = None
+    platform: str | None = None
+    source: str | None = None
+    search: str | None = None  # case-insensitive substring of the text
+    limit: int | None = 50
+
+
+class MentionStore:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def upsert(self, items: Sequence[ScoredMention], fetched_at: datetime) -> UpsertCounts:
+        """Insert new mentions, refresh engagement of known ones; count which were which.
+
+        Runs in the caller's transaction if there is one, else in its own.
+        """
+        unique = {(i.mention.platform, i.mention.id): i for i in items}
+        fetched = to_db(fetched_at)
+        with self._store.transaction():
+            known = self._existing(unique)
+            self._store.conn.executemany(
+                _UPSERT, (_row(item, fetched) for item in unique.values())
+            )
+        return UpsertCounts(new=len(unique) - len(known), duplicates=len(items) - len(unique) + len(known))
+
+    def _existing(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        by_platform: dict[str, list[str]] = {}
+        for platform, mention_id in keys:
+            by_platform.setdefault(platform, []).append(mention_id)
+        found: set[tuple[str, str]] = set()
+        for platform, ids in by_platform.items():
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[start : start + _IN_CHUNK]
+                rows = self._store.conn.execute(
+                    f"SELECT id FROM mentions WHERE platform = ? AND id IN ({', '.join('?' * len(chunk))})",
+                    [platform, *chunk],
+                )
+                found.update((platform, r[0]) for r in rows)
+        return found
+
+    def query(self, where: MentionFilter) -> list[dict[str, Any]]:
+        """Mentions matching ``where``, newest first."""
+        clauses, params = _where(where)
+        sql = (
+            f"SELECT {', '.join(PUBLIC_COLUMNS)} FROM mentions"
+            f"{' WHERE ' + ' AND '.join(clauses) if clauses else ''}"
+            " ORDER BY created_at DESC, platform, id"
+        )
+        if where.limit is not None:
+            sql += " LIMIT ?"
+            params.append(where.limit)
+        return [dict(zip(PUBLIC_COLUMNS, row)) for row in self._store.conn.execute(sql, params)]
+
+    def count(self, where: MentionFilter | None = None) -> int:
+        clauses, params = _where(where or MentionFilter())
+        sql = "SELECT count(*) FROM mentions" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        return int(self._store.conn.execute(sql, params).fetchone()[0])
+
+    def label_counts(
+        self,
+        periods: Sequence[tuple[str, datetime, datetime]],
+        *,
+        group: str | None = None,
+        brand: str | None = None,
+        platform: str | None = None,
+    ) -> list[tuple[str, str | None, str | None, int]]:
+        """Mentions per (period key, group value, label) for periods ``[start, end)``.
+
+        ``group`` is ``None``, ``"brand"`` or ``"platform"``. Each period is an
+        index range scan on ``created_at``, so day boundaries can follow any
+        time zone (the caller computes them) without scanning other rows.
+        """
+        if group not in (None, "brand", "platform"):
+            raise ValueError(f"cannot group by {group!r}")
+        if not periods:
+            return []
+        values = ", ".join("(?, ?, ?)" for _ in periods)
+        params: list[Any] = [p for key, start, end in periods for p in (key, to_db(start), to_db(end))]
+        filters = ""
+        if brand is not None:
+            filters += " AND m.brand = ? COLLATE NOCASE"
+            params.append(brand)
+        if platform is not None:
+            filters += " AND m.platform = ?"
+            params.append(platform)
+        group_col = f"m.{group}" if group else "NULL"
+        sql = (
+            f"WITH periods(key, start, end) AS (VALUES {values})"
+            f" SELECT p.key, {group_col}, m.label, count(*) FROM periods p"
+            " JOIN mentions m ON m.created_at >= p.start AND m.created_at < p.end"
+            f"{filters} GROUP BY p.key, {group_col}, m.label"
+        )
+        return [tuple(row) for row in self._store.conn.execute(sql, params)]  # type: ignore[misc]
+
+    def totals(self) -> dict[str, int]:
+        """Count of stored mentions per label (and ``total``)."""
+        out = {"total": 0}
+        for label, n in self._store.conn.execute(
+            "SELECT label, count(*) FROM mentions GROUP BY label"
+        ):
+            out[label or "unscored"] = n
+            out["total"] += n
+        return out
+
+
+def _row(item: ScoredMention, fetched: str) -> tuple[Any, ...]:
+    m = item.mention
+    return (
+        m.platform, m.id, item.source, item.brand, m.text, m.author, m.url,
+        to_db(m.created_at), fetched, m.lang, m.likes, m.replies, m.reposts, m.followers,
+        item.compound, item.label, item.classifier,
+        json.dumps(m.raw, ensure_ascii=False, separators=(",", ":"), default=str),
+    )
+
+
+def _where(f: MentionFilter) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if f.label is not None:
+        clauses.append("label = ?")
+        params.append(f.label)
+    if f.since is not None:
+        clauses.append("created_at >= ?")
+        params.append(to_db(f.since))
+    if f.until is not None:
+        clauses.append("created_at < ?")
+        params.append(to_db(f.until))
+    if f.brand is not None:
+        clauses.append("brand = ? COLLATE NOCASE")
+        params.append(f.brand)
+    if f.platform is not None:
+        clauses.append("platform = ?")
+        params.append(f.platform)
+    if f.source is not None:
+        clauses.append("source = ?")
+        params.append(f.source)
+    if f.search:
+        escaped = f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append("text LIKE ? ESCAPE '\\'")
+        params.append(f"%{escaped}%")
+    return clauses, params

@@ -1,0 +1,95 @@
+"""Schema migrations, as sqlite-utils migration sets.
+
+Each feature owns a named set; every step runs in a transaction together with
+the record of it having run, so re-running is safe. Never edit a released
+step: add a new one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+core = Migrations("sentiment-monitor")
+
+
+@core()
+def m001_mentions(db: Database) -> None:
+    db["mentions"].create(
+        {
+            "platform": str,
+            "id": str,
+            "source": str,  # the [[sources]] name (or "import:<file>")
+            "brand": str,
+            "text": str,
+            "author": str,
+            "url": str,
+            "created_at": str,  # UTC, "2026-01-31T08:00:00Z": text order is time order
+            "fetched_at": str,
+            "lang": str,
+            "likes": int,
+            "replies": int,
+            "reposts": int,
+            "followers": int,
+            "compound": float,
+            "label": str,
+            "classifier": str,  # name/version that produced compound and label
+            "raw": str,  # the platform payload as JSON
+        },
+        pk=("platform", "id"),
+        not_null={"text", "created_at", "fetched_at"},
+    )
+    # "Recent negatives": one label, newest first.
+    db["mentions"].create_index(["label", "created_at"], index_name="mentions_label_created")
+    # Period summaries read only these columns: the index covers them.
+    db["mentions"].create_index(
+        ["created_at", "brand", "platform", "label"], index_name="mentions_created"
+    )
+
+
+@core()
+def m002_sources(db: Database) -> None:
+    db["sources"].create(
+        {
+            "name": str,
+            "platform": str,
+            "cursor": str,
+            "cursor_at": str,
+            "last_poll_at": str,
+            "last_success_at": str,
+            "last_error_at": str,
+            "last_error": str,
+            "last_error_kind": str,
+            "consecutive_failures": int,
+            "next_poll_at": str,
+        },
+        pk="name",
+        defaults={"consecutive_failures": 0},
+        not_null={"consecutive_failures"},
+    )
+    db["poll_runs"].create(
+        {
+            "id": int,
+            "source": str,
+            "platform": str,
+            "started_at": str,
+            "finished_at": str,
+            "duration_ms": int,
+            "status": str,  # "ok" or "error"
+            "fetched": int,
+            "new": int,
+            "duplicates": int,
+            "excluded": int,
+            "requests": int,
+            "cursor_before": str,
+            "cursor_after": str,
+            "error": str,
+            "error_kind": str,
+        },
+        pk="id",
+        not_null={"source", "started_at", "status"},
+    )
+    db["poll_runs"].create_index(["source", "started_at"], index_name="poll_runs_source")
+
+
+#: Every migration set, in the order they apply. Feature modules add theirs here.
+MIGRATION_SETS: list[Migrations] = [core]

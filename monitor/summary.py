@@ -1,0 +1,137 @@
+"""Mention volume and sentiment per period, platform or brand.
+
+Periods follow the configured time zone (DST included): day and week
+boundaries are computed here and each becomes an index range scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from monitor.storage import Store
+from monitor.timeutil import to_db
+from sentiment.base import LABELS, NEGATIVE, NEUTRAL, POSITIVE
+
+BY_CHOICES = ("day", "week", "platform", "brand")
+
+
+@dataclass
+class Counts:
+    positive: int = 0
+    neutral: int = 0
+    negative: int = 0
+    other: int = 0  # labels outside positive/neutral/negative (e.g. unsupported language)
+
+    def add(self, label: str | None, n: int) -> None:
+        if label in LABELS:
+            setattr(self, label, getattr(self, label) + n)
+        else:
+            self.other += n
+
+    @property
+    def volume(self) -> int:
+        return self.positive + self.neutral + self.negative + self.other
+
+    def as_dict(self) -> dict[str, Any]:
+        scored = self.positive + self.neutral + self.negative
+
+        def ratio(n: float) -> float | None:
+            return round(n / scored, 4) if scored else None
+
+        return {
+            "volume": self.volume,
+            POSITIVE: self.positive,
+            NEUTRAL: self.neutral,
+            NEGATIVE: self.negative,
+            "unscored": self.other,
+            "negative_ratio": ratio(self.negative),
+            "positive_ratio": ratio(self.positive),
+            "net_sentiment": ratio(self.positive - self.negative),
+        }
+
+
+@dataclass
+class Summary:
+    start: datetime
+    end: datetime
+    timezone: str
+    by: str | None
+    brand: str | None = None
+    platform: str | None = None
+    total: Counts = field(default_factory=Counts)
+    rows: dict[str, Counts] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        key = {"day": "period", "week": "period"}.get(self.by or "", self.by or "period")
+        return {
+            "from": to_db(self.start),
+            "to": to_db(self.end),
+            "timezone": self.timezone,
+            "by": self.by,
+            "brand": self.brand,
+            "platform": self.platform,
+            "total": self.total.as_dict(),
+            "rows": [{key: k, **c.as_dict()} for k, c in self.rows.items()],
+        }
+
+
+def local_midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def periods(start: datetime, end: datetime, by: str, tz: tzinfo) -> list[tuple[str, datetime, datetime]]:
+    """Local days (``2026-01-31``) or ISO weeks (``2026-W05``) covering ``[start, end)``."""
+    out: list[tuple[str, datetime, datetime]] = []
+    day = start.astimezone(tz).date()
+    if by == "week":
+        day -= timedelta(days=day.weekday())
+    step = timedelta(days=7 if by == "week" else 1)
+    while True:
+        lo = local_midnight(day, tz)
+        if lo >= end:
+            break
+        hi = local_midnight(day + step, tz)
+        if by == "week":
+            year, week, _ = day.isocalendar()
+            key = f"{year}-W{week:02d}"
+        else:
+            key = day.isoformat()
+        out.append((key, max(lo, start), min(hi, end)))
+        day += step
+    return out
+
+
+def summarize(
+    store: Store,
+    *,
+    start: datetime,
+    end: datetime,
+    tz: tzinfo,
+    tz_name: str = "UTC",
+    by: str | None = None,
+    brand: str | None = None,
+    platform: str | None = None,
+) -> Summary:
+    """Counts and ratios over ``[start, end)``, overall and per ``by``."""
+    if by is not None and by not in BY_CHOICES:
+        raise ValueError(f"by must be one of {BY_CHOICES}")
+    summary = Summary(start, end, tz_name, by, brand, platform)
+    if by in ("day", "week"):
+        spans = periods(start, end, by, tz)
+        summary.rows = {key: Counts() for key, _, _ in spans}
+        group = None
+    else:
+        spans = [("all", start, end)]
+        group = by
+    for key, group_value, label, n in store.mentions.label_counts(
+        spans, group=group, brand=brand, platform=platform
+    ):
+        summary.total.add(label, n)
+        row = group_value if group else key
+        if by is not None:
+            summary.rows.setdefault(row if row is not None else "(none)", Counts()).add(label, n)
+    if group:
+        summary.rows = dict(sorted(summary.rows.items(), key=lambda kv: -kv[1].volume))
+    return summary
