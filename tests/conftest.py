@@ -1,0 +1,70 @@
+"""Shared fixtures: a fresh database, config files, the CLI, mention records."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from monitor import config as config_module
+from monitor.cli import main
+from monitor.storage import Store
+
+BASE_CONFIG = """
+[monitor]
+database = "{db}"
+timezone = "UTC"
+
+[[brands]]
+name = "Acme"
+keywords = ["acme", "acme mobile"]
+handles = ["@acme", "@acmesupport"]
+exclude = ["acme anvil"]
+
+[[brands]]
+name = "Globex"
+keywords = ["globex"]
+handles = ["@globex"]
+competitor = true
+"""
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs in its own directory, blind to the user's config."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(config_module.ENV_VAR, raising=False)
+
+
+@pytest.fixture
+def fresh_store() -> Iterable[Store]:
+    store = Store.open(":memory:")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[..., Path]:
+    """Write a config file: the base brands plus ``extra`` TOML; returns its path."""
+
+    def write(extra: str = "", *, base: bool = True, name: str = "monitor.toml") -> Path:
+        path = tmp_path / name
+        text = BASE_CONFIG.format(db=(tmp_path / "monitor.db").as_posix()) if base else ""
+        path.write_text(text + textwrap.dedent(extra), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    """Invoke the CLI in-process: ``cli("--config", path, "poll")``."""
+
+    def invoke(*args: Any, input: str | None = None) -> Result:
+        return CliRunner().invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
+
+    return invoke

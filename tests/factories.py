@@ -1,0 +1,48 @@
+"""Builders for test data: mentions and saved mention records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from connectors.base import Mention
+
+
+def mention(
+    id: str = "1",
+    text: str = "hello acme",
+    *,
+    platform: str = "x",
+    created_at: datetime | None = None,
+    **kwargs: Any,
+) -> Mention:
+    return Mention(
+        platform=platform,
+        id=id,
+        text=text,
+        author=kwargs.pop("author", "someone"),
+        url=kwargs.pop("url", f"https://example.com/{id}"),
+        created_at=created_at or datetime.now(timezone.utc) - timedelta(hours=1),
+        **kwargs,
+    )
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def record(id: str, text: str, *, hours_ago: float = 1, platform: str = "x", **extra: Any) -> dict[str, Any]:
+    created = datetime.now(timezone.utc) - timedelta(hours=hours_ago)
+    return {
+        "platform": platform,
+        "id": id,
+        "text": text,
+        "author": "someone",
+        "url": f"https://example.com/{id}",
+        "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **extra,
+    }

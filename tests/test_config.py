@@ -1,0 +1,182 @@
+"""Config loading: every kind of error names the file, the key and what is wrong."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from pathlib import Path
+
+import pytest
+
+from connectors.base import Secret, SecretMissing
+from monitor import config
+from monitor.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_error(path: Path) -> str:
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    return str(caught.value)
+
+
+def test_valid_config_loads_with_durations_times_and_secrets(write_config):
+    path = write_config(
+        """
+        [[sources]]
+        name = "replay"
+        platform = "jsonl"
+        brand = "acme"
+        every = "1h30m"
+        path = "saved.jsonl"
+
+        [digest]
+        send_at = "07:45"
+        recipients = ["a@example.com"]
+
+        [smtp]
+        host = "mail.example.com"
+        sender = "monitor@example.com"
+        username = { env = "SMTP_USER" }
+        password = { file = "smtp-password.txt" }
+        """
+    )
+    loaded = config.load(path)
+    source = loaded.source("replay")
+    assert source.every == timedelta(hours=1, minutes=30)
+    assert source.options.path == "saved.jsonl"
+    assert loaded.digest.send_at == time(7, 45)
+    assert isinstance(loaded.smtp.username, Secret)
+    assert loaded.smtp.username.env == "SMTP_USER"
+    assert [b.name for b in loaded.brands] == ["Acme", "Globex"]
+    assert "@acmesupport" in loaded.brand_terms()
+
+
+def test_invalid_toml_names_file_and_line(write_config):
+    path = write_config("[sentiment\nclassifier = 'vader'\n", base=False)
+    message = load_error(path)
+    assert str(path) in message
+    assert "invalid TOML" in message and "line 1" in message
+
+
+def test_unknown_key_suggests_the_right_one(write_config):
+    path = write_config("[sentiment]\npositive_treshold = 0.1\n")
+    message = load_error(path)
+    assert str(path) in message
+    assert '[sentiment]: unknown key "positive_treshold" (did you mean "positive_threshold"?)' in message
+
+
+def test_unknown_top_level_section(write_config):
+    assert 'unknown key "brand" (did you mean "brands"?)' in load_error(write_config("[brand]\nname='x'\n", base=False))
+
+
+def test_unknown_source_option_is_checked_against_the_platform(write_config):
+    path = write_config(
+        """
+        [[sources]]
+        name = "replay"
+        platform = "jsonl"
+        paht = "saved.jsonl"
+        """
+    )
+    message = load_error(path)
+    assert '[[sources]] #1 ("replay"): unknown key "paht" (did you mean "path"?)' in message
+
+
+def test_wrong_type_names_key_and_value(write_config):
+    message = load_error(write_config("[sentiment]\npositive_threshold = 'high'\n"))
+    assert "[sentiment]: positive_threshold: expected a number, found a string 'high'" in message
+
+
+def test_bad_duration(write_config):
+    path = write_config(
+        """
+        [[sources]]
+        name = "replay"
+        platform = "jsonl"
+        path = "x.jsonl"
+        every = "5 minutes"
+        """
+    )
+    message = load_error(path)
+    assert 'every: \'5 minutes\' is not a duration such as 30s, 5m' in message
+
+
+def test_missing_required_key(write_config):
+    message = load_error(write_config('[[sources]]\nname = "replay"\nplatform = "jsonl"\n'))
+    assert '[[sources]] #1 ("replay"): missing required key "path"' in message
+
+
+def test_unknown_platform_suggests(write_config):
+    message = load_error(write_config('[[sources]]\nname = "r"\nplatform = "jsnl"\n'))
+    assert 'platform: unknown platform "jsnl" (did you mean "jsonl"?)' in message
+
+
+def test_source_brand_must_exist(write_config):
+    path = write_config('[[sources]]\nname = "r"\nplatform = "demo"\nbrand = "Acmee"\n')
+    assert 'brand: no [[brands]] entry is named "Acmee" (did you mean "Acme"?)' in load_error(path)
+
+
+def test_duplicate_source_names(write_config):
+    path = write_config('[[sources]]\nname = "d"\nplatform = "demo"\n[[sources]]\nname = "d"\nplatform = "demo"\n')
+    assert '[[sources]] #2 ("d"): name: another source already has this name' in load_error(path)
+
+
+def test_bad_timezone_and_thresholds(write_config):
+    path = write_config('[monitor]\ntimezone = "Mars/Olympus"\n', base=False)
+    assert '[monitor]: timezone: unknown time zone "Mars/Olympus"' in load_error(path)
+    path = write_config("[sentiment]\npositive_threshold = -0.5\nnegative_threshold = 0.5\n")
+    assert "negative_threshold: thresholds must satisfy" in load_error(path)
+
+
+def test_missing_file():
+    assert "nope.toml: config file not found" in load_error(Path("nope.toml"))
+
+
+def test_secret_from_env_is_resolved_late_and_names_the_variable(write_config, monkeypatch):
+    monkeypatch.delenv("SMTP_PASSWORD", raising=False)
+    path = write_config('[smtp]\nhost = "h"\nsender = "s@example.com"\npassword = { env = "SMTP_PASSWORD" }\n')
+    loaded = config.load(path)  # loading does not need the secret yet
+    with pytest.raises(SecretMissing) as caught:
+        loaded.smtp.password.reveal()
+    assert str(path) in str(caught.value)
+    assert "[smtp]: password: environment variable SMTP_PASSWORD is not set" in str(caught.value)
+    monkeypatch.setenv("SMTP_PASSWORD", "hunter2")
+    assert loaded.smtp.password.reveal() == "hunter2"
+
+
+def test_secret_never_shows_its_value(write_config, tmp_path):
+    (tmp_path / "token.txt").write_text("s3cr3t-value\n")
+    path = write_config(f'[smtp]\nhost = "h"\nsender = "s@x"\npassword = {{ file = "{tmp_path / "token.txt"}" }}\n')
+    secret = config.load(path).smtp.password
+    assert secret.reveal() == "s3cr3t-value"
+    assert "s3cr3t" not in repr(secret) and "s3cr3t" not in str(secret)
+    assert "s3cr3t" not in repr(config.load(path))
+
+
+def test_secret_reference_must_be_env_or_file(write_config):
+    path = write_config('[smtp]\nhost = "h"\nsender = "s"\npassword = { vault = "x" }\n')
+    assert 'password: expected { env = "NAME" }, { file = "path" } or a string' in load_error(path)
+
+
+def test_default_search_order(tmp_path, monkeypatch, write_config):
+    assert config.load().path is None  # nothing here: the embedded default
+    local = tmp_path / "config" / "monitor.toml"
+    local.parent.mkdir()
+    local.write_text('[monitor]\ndatabase = "local.db"\n')
+    assert config.load().path == Path("config/monitor.toml")
+    monkeypatch.setenv(config.ENV_VAR, str(write_config()))
+    assert config.load().path == tmp_path / "monitor.toml"
+
+
+def test_shipped_default_is_the_embedded_default_and_runs_offline():
+    shipped = (REPO / "config" / "monitor.toml").read_text(encoding="utf-8")
+    assert shipped == config.embedded_default_text()
+    loaded = config.parse(shipped, None)
+    enabled = [s for s in loaded.sources if s.enabled]
+    assert [s.platform for s in enabled] == ["demo"]
+
+
+def test_example_config_is_valid():
+    loaded = config.load(REPO / "config" / "example.toml")
+    assert loaded.sources, "the example shows sources"
