@@ -75,7 +75,7 @@ class FakeServer:
     def __init__(self) -> None:
         self._routes: dict[tuple[str, str], list[Responder]] = {}
         self._requests: list[Request] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._stopping = threading.Event()
         self._httpd = _Server(("127.0.0.1", 0), _handler_class(self))
         self._thread = threading.Thread(
@@ -113,6 +113,11 @@ class FakeServer:
     def requests_to(self, path: str, method: str | None = None) -> list[Request]:
         return [r for r in self.requests if r.path == path and (method is None or r.method == method.upper())]
 
+    def wait_for_requests(self, count: int, timeout: float = 5.0) -> bool:
+        """Wait until ``count`` requests have arrived (e.g. before stopping a hanging one)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: len(self._requests) >= count, timeout)
+
     def clear(self) -> None:
         """Forget the requests received so far (routes stay)."""
         with self._lock:
@@ -122,6 +127,7 @@ class FakeServer:
     def _answer(self, request: Request) -> Reply:
         with self._lock:
             self._requests.append(request)
+            self._lock.notify_all()
             script = self._routes.get((request.method, request.path))
             if not script:
                 return Reply(404, json={"error": f"no route for {request.method} {request.path}"})
