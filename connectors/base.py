@@ -137,6 +137,11 @@ class Secret:
                 f"{self.where}: cannot read secret file {self.file}: {exc.strerror}"
             ) from None
 
+    @property
+    def section(self) -> str:
+        """The config section holding the secret (``where`` without its key), for messages."""
+        return self.where.rpartition(": ")[0] or self.where
+
     def describe(self) -> str:
         """Where the secret comes from, safe to print."""
         if self.env is not None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from connectors.base import (
     AuthError,
@@ -293,39 +294,47 @@ def _call(options: RedditOptions, request: Callable[[], Any]) -> Any:
     try:
         return request()
     except classes.QuotaUsedUp as exc:
-        raise RateLimited(f"reddit: rate limit used up (x-ratelimit-remaining: 0), resets in {exc.seconds}s",
-                          _after_seconds(exc.seconds)) from None
+        raise RateLimited(
+            f"reddit: rate limit used up (x-ratelimit-remaining: 0), resets in {exc.seconds}s",
+            _after_seconds(exc.seconds),
+        ) from None
     except prawcore.TooManyRequests as exc:
         headers = exc.response.headers
         seconds = _seconds(headers.get("x-ratelimit-reset")) or _seconds(headers.get("retry-after"))
-        retry_at = _after_seconds(seconds) if seconds is not None else datetime.now(timezone.utc) + options.rate_limit_backoff
+        retry_at = (
+            _after_seconds(seconds) if seconds is not None
+            else datetime.now(timezone.utc) + options.rate_limit_backoff
+        )
         raise RateLimited(f"reddit: rate limited (429), retry after {retry_at:%Y-%m-%dT%H:%M:%SZ}", retry_at) from None
     except prawcore.ServerError as exc:
         raise TransientError(f"reddit: server error {exc.response.status_code} {exc.response.reason}") from None
     except (prawcore.InvalidToken, KeyError) as exc:  # prawcore 4 raises KeyError(401) without www-authenticate
         if isinstance(exc, KeyError) and exc.args != (401,):
             raise
-        raise AuthError(f"{options.client_id.where}: Reddit rejected the access token (401); check the app's credentials") from None
+        raise AuthError(
+            f"{options.client_id.section}: Reddit rejected the access token (401); check the app's credentials"
+        ) from None
     except prawcore.OAuthException as exc:
         raise AuthError(
-            f"{options.client_id.where}: Reddit refused the credentials ({exc.error}); check client_id and"
+            f"{options.client_id.section}: Reddit refused the credentials ({exc.error}); check client_id and"
             f" client_secret ({options.client_id.describe()}, {options.client_secret.describe()})"
         ) from None
     except (prawcore.Forbidden, prawcore.InsufficientScope) as exc:
         raise AuthError(
-            f"{options.client_id.where}: Reddit refused access (403 {exc.response.reason}): a configured subreddit"
-            " may be private, banned or quarantined, or the app lacks API access"
+            f"{options.client_id.section}: Reddit refused access (403 {exc.response.reason}):"
+            " a configured subreddit may be private, banned or quarantined, or the app lacks API access"
         ) from None
     except (prawcore.NotFound, prawcore.Redirect) as exc:
-        raise BadQuery(f"reddit: {exc.response.url} does not exist ({exc.response.status_code}); check subreddits") from None
+        path = urlsplit(exc.response.url).path
+        raise BadQuery(f"reddit: {path} does not exist ({exc.response.status_code}); check subreddits") from None
     except prawcore.BadJSON:
         raise BadPayload("reddit: a listing answered with invalid JSON") from None
     except prawcore.ResponseException as exc:
         status = exc.response.status_code
         if status == 401 and exc.response.url.endswith("/api/v1/access_token"):
             raise AuthError(
-                f"{options.client_id.where}: Reddit rejected client_id/client_secret (401 from the token endpoint);"
-                f" check {options.client_id.describe()} and {options.client_secret.describe()}"
+                f"{options.client_id.section}: Reddit rejected client_id/client_secret (401 from the token"
+                f" endpoint); check {options.client_id.describe()} and {options.client_secret.describe()}"
             ) from None
         if status in (400, 422):
             raise BadQuery(f"reddit: Reddit rejected the request ({status}): {exc.response.text[:200]}") from None
@@ -335,7 +344,11 @@ def _call(options: RedditOptions, request: Callable[[], Any]) -> Any:
     except prawcore.RequestException as exc:
         if isinstance(exc.original_exception, requests.Timeout):
             raise TransientError(f"reddit: no answer within {options.timeout:g}s (timeout)") from None
-        raise TransientError(f"reddit: cannot reach Reddit: {type(exc.original_exception).__name__}") from None
+        args = exc.request_args
+        target = urlsplit(str(args[1])) if len(args) > 1 else urlsplit(options.base_url)
+        raise TransientError(
+            f"reddit: cannot reach {target.scheme}://{target.netloc}: {type(exc.original_exception).__name__}"
+        ) from None
     except ValueError as exc:  # the token endpoint's invalid JSON is not wrapped by prawcore
         raise BadPayload(f"reddit: the token endpoint answered with invalid JSON ({exc})") from None
     except (prawcore.PrawcoreException, PRAWException) as exc:

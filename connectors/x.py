@@ -139,7 +139,7 @@ class XConnector:
             since_id = None
         newest = int(since_id) if since_id and since_id.isdigit() else 0
         token: str | None = None
-        for page_number in range(1, self.options.max_pages + 1):
+        for _page in range(self.options.max_pages):
             page = api.search(query, since_id, token)
             for mention in _mentions(page):
                 found.setdefault(mention.id, mention)
@@ -152,7 +152,7 @@ class XConnector:
                 break
         else:
             log.warning(
-                "x: %r: stopped after %d pages (max_pages); older posts since the last poll are skipped",
+                "x: %r: stopped after %d pages (max_pages); older matching posts are skipped",
                 query, self.options.max_pages,
             )
         return str(newest) if newest else None
@@ -268,10 +268,9 @@ class _Api:
     def __enter__(self) -> _Api:
         import tweepy  # lazily: start-up time matters
 
+        token = self.options.bearer_token.reveal()
+        self._client = tweepy.Client(bearer_token=token, return_type=dict, wait_on_rate_limit=False)
         self._session = _session_class()(self.options.base_url, self.options.timeout)
-        self._client = tweepy.Client(
-            bearer_token=self.options.bearer_token.reveal(), return_type=dict, wait_on_rate_limit=False
-        )
         self._client.session = self._session  # a plain attribute in tweepy 4.x
         return self
 
@@ -290,7 +289,7 @@ class _Api:
                 query, since_id=since_id, next_token=next_token, **SEARCH_FIELDS
             )
         except tweepy.TooManyRequests as exc:
-            raise self._rate_limited(exc.response, exc) from None
+            raise self._rate_limited(exc.response) from None
         except tweepy.Unauthorized as exc:
             secret = self.options.bearer_token
             raise AuthError(
@@ -299,7 +298,7 @@ class _Api:
             ) from None
         except tweepy.Forbidden as exc:
             raise AuthError(
-                f"{self.options.bearer_token.where}: X refused recent search (403 {_detail(exc)});"
+                f"{self.options.bearer_token.section}: X refused recent search (403 {_detail(exc)});"
                 " the app must belong to a Project whose plan includes recent search"
                 " (check it in the developer portal)"
             ) from None
@@ -308,11 +307,12 @@ class _Api:
         except tweepy.TwitterServerError as exc:
             raise TransientError(f"x: server error {exc.response.status_code} {exc.response.reason}") from None
         except tweepy.HTTPException as exc:
-            raise ConnectorError(f"x: unexpected {exc.response.status_code} from recent search: {_detail(exc)}") from None
+            status = exc.response.status_code
+            raise ConnectorError(f"x: unexpected {status} from recent search: {_detail(exc)}") from None
         except ValueError as exc:  # before RequestException: requests' JSONDecodeError is both
             last = self._session.last_response
             if last is not None and last.status_code == 429:  # a garbled x-rate-limit-reset
-                raise self._rate_limited(last, exc) from None
+                raise self._rate_limited(last) from None
             raise BadPayload(f"x: recent search answered with invalid JSON ({exc})") from None
         except requests.Timeout:
             raise TransientError(f"x: no answer within {self.options.timeout:g}s (timeout)") from None
@@ -330,7 +330,7 @@ class _Api:
         if reset is not None and reset > datetime.now(timezone.utc):
             raise RateLimited("x: rate limit used up (x-rate-limit-remaining: 0)", reset)
 
-    def _rate_limited(self, response: requests.Response, exc: Exception) -> RateLimited:
+    def _rate_limited(self, response: requests.Response) -> RateLimited:
         retry_at = _epoch(response.headers.get("x-rate-limit-reset"))
         if retry_at is None:
             retry_at = datetime.now(timezone.utc) + self.options.rate_limit_backoff
@@ -372,7 +372,9 @@ def _session_class() -> type:
             self.timeout = timeout
             self.last_response: requests.Response | None = None
 
-        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        def request(  # type: ignore[override]
+            self, method: str, url: str, *args: Any, **kwargs: Any
+        ) -> requests.Response:
             if url.startswith(TWEEPY_HOST):
                 url = self.base_url + url[len(TWEEPY_HOST):]
             kwargs["timeout"] = self.timeout

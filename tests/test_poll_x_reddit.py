@@ -17,26 +17,7 @@ def test_poll_stores_mentions_then_polls_cheaply_and_reports_errors_per_source(
     monkeypatch.setenv("X_BEARER_TOKEN", "test-bearer")
     monkeypatch.setenv("REDDIT_CLIENT_ID", wr.CLIENT_ID)
     monkeypatch.setenv("REDDIT_CLIENT_SECRET", wr.CLIENT_SECRET)
-    config = write_config(f"""
-        [[sources]]
-        name = "x-acme"
-        platform = "x"
-        brand = "Acme"
-        bearer_token = {{ env = "X_BEARER_TOKEN" }}
-        base_url = "{fake_server.url}"
-        timeout = 0.5
-
-        [[sources]]
-        name = "reddit-acme"
-        platform = "reddit"
-        brand = "Acme"
-        client_id = {{ env = "REDDIT_CLIENT_ID" }}
-        client_secret = {{ env = "REDDIT_CLIENT_SECRET" }}
-        user_agent = "python:com.example.monitor:v1.0 (by /u/tester)"
-        base_url = "{fake_server.url}"
-        auth_url = "{fake_server.url}"
-        timeout = 0.5
-        """)
+    config = write_config(wx.source_toml(fake_server.url) + wr.source_toml(fake_server.url))
     tweets = [wx.post("Love the new acme app, great job", minutes_ago=5),
               wx.post("acme mobile billing is a nightmare, awful", minutes_ago=7, author_id="783214")]
     older = wx.post("acme ok", minutes_ago=60)

@@ -12,14 +12,14 @@ import pytest
 import wire_reddit as wr
 from connectors.base import BrandQuery, Secret
 from connectors.reddit import RedditConnector, RedditOptions, _matcher
-from fakeserver import HANG, Reply
+from fakeserver import HANG, FakeServer, Reply
 from monitor import config as config_module
 from monitor import ingest
 from monitor.storage.mentions import MentionFilter
 
 QUERY = '(acme OR "acme mobile" OR acmesupport) NOT "acme anvil"'
 SEARCH_KEY = f"search r/all: {QUERY}"
-UA = "python:com.example.monitor:v1.0 (by /u/tester)"
+UA = wr.USER_AGENT
 
 
 @pytest.fixture
@@ -30,19 +30,7 @@ def poll(fake_server, fresh_store, write_config, monkeypatch):
     wr.serve_token(fake_server)
 
     def run(options: str = ""):
-        path = write_config(f"""
-            [[sources]]
-            name = "reddit-acme"
-            platform = "reddit"
-            brand = "Acme"
-            client_id = {{ env = "REDDIT_CLIENT_ID" }}
-            client_secret = {{ env = "REDDIT_CLIENT_SECRET" }}
-            user_agent = "{UA}"
-            base_url = "{fake_server.url}"
-            auth_url = "{fake_server.url}"
-            timeout = 0.5
-            {options}
-            """)
+        path = write_config(wr.source_toml(fake_server.url, extra=options))
         (result,) = ingest.poll(fresh_store, config_module.load(path), ["reddit-acme"])
         return result
 
@@ -357,3 +345,15 @@ def test_user_agent_is_required(write_config):
     path = write_config('[[sources]]\nname = "r"\nplatform = "reddit"\nclient_id = "i"\nclient_secret = "s"\n')
     with pytest.raises(ConfigError, match='missing required key "user_agent"'):
         config_module.load(path)
+
+
+def test_an_unreachable_host_is_transient(fresh_store, write_config, monkeypatch):
+    monkeypatch.setenv("REDDIT_CLIENT_ID", wr.CLIENT_ID)
+    monkeypatch.setenv("REDDIT_CLIENT_SECRET", wr.CLIENT_SECRET)
+    closed = FakeServer()  # bound, never served, then closed: nothing listens there
+    closed.stop()
+    path = write_config(wr.source_toml(closed.url))
+
+    (result,) = ingest.poll(fresh_store, config_module.load(path))
+
+    assert (result.error_kind, result.error) == ("transient", f"reddit: cannot reach {closed.url}: ConnectionError")

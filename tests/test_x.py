@@ -12,7 +12,7 @@ import pytest
 import wire_x as wx
 from connectors.base import BrandQuery, Secret
 from connectors.x import XConnector, XOptions
-from fakeserver import HANG, Reply
+from fakeserver import HANG, FakeServer, Reply
 from monitor import config as config_module
 from monitor import ingest
 from monitor.storage.mentions import MentionFilter
@@ -28,16 +28,7 @@ def poll(fake_server, fresh_store, write_config, monkeypatch):
     monkeypatch.setenv("X_BEARER_TOKEN", "test-bearer")
 
     def run(options: str = "", *, name: str = "x-acme"):
-        path = write_config(f"""
-            [[sources]]
-            name = "{name}"
-            platform = "x"
-            brand = "Acme"
-            bearer_token = {{ env = "X_BEARER_TOKEN" }}
-            base_url = "{fake_server.url}"
-            timeout = 0.5
-            {options}
-            """)
+        path = write_config(wx.source_toml(fake_server.url, name, options))
         (result,) = ingest.poll(fresh_store, config_module.load(path), [name])
         return result
 
@@ -194,6 +185,16 @@ def test_429_without_headers_backs_off_by_the_configured_time(poll, fake_server)
     result = poll('rate_limit_backoff = "7m"')
 
     expected = datetime.now(timezone.utc) + timedelta(minutes=7)
+    assert result.error_kind == "rate_limited"
+    assert abs((result.retry_at - expected).total_seconds()) < 5
+
+
+def test_429_with_a_garbled_reset_header_backs_off(poll, fake_server):
+    fake_server.route("GET", wx.SEARCH, wx.problem(429, {"title": "Too Many Requests"}, {"x-rate-limit-reset": "soon"}))
+
+    result = poll()
+
+    expected = datetime.now(timezone.utc) + timedelta(minutes=15)
     assert result.error_kind == "rate_limited"
     assert abs((result.retry_at - expected).total_seconds()) < 5
 
@@ -372,3 +373,14 @@ def _run_with_cursor(value: str):
 
     now = datetime.now(timezone.utc)
     return PollRun("x-acme", "x", now, now, "ok", cursor_after=value)
+
+
+def test_an_unreachable_host_is_transient(fresh_store, write_config, monkeypatch):
+    monkeypatch.setenv("X_BEARER_TOKEN", "t")
+    closed = FakeServer()  # bound, never served, then closed: nothing listens there
+    closed.stop()
+    path = write_config(wx.source_toml(closed.url))
+
+    (result,) = ingest.poll(fresh_store, config_module.load(path))
+
+    assert (result.error_kind, result.error) == ("transient", f"x: cannot reach {closed.url}: ConnectionError")

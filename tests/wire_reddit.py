@@ -120,3 +120,24 @@ def search_path(scope: str = "all") -> str:
 
 def comments_path(sub: str) -> str:
     return f"/r/{sub}/comments/"
+
+
+USER_AGENT = "python:com.example.monitor:v1.0 (by /u/tester)"
+
+
+def source_toml(base_url: str, name: str = "reddit-acme", extra: str = "") -> str:
+    """A ``[[sources]]`` entry for brand Acme with both hosts at ``base_url``; credentials
+    from $REDDIT_CLIENT_ID and $REDDIT_CLIENT_SECRET."""
+    return f"""
+[[sources]]
+name = "{name}"
+platform = "reddit"
+brand = "Acme"
+client_id = {{ env = "REDDIT_CLIENT_ID" }}
+client_secret = {{ env = "REDDIT_CLIENT_SECRET" }}
+user_agent = "{USER_AGENT}"
+base_url = "{base_url}"
+auth_url = "{base_url}"
+timeout = 0.5
+{extra}
+"""

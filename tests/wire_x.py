@@ -129,3 +129,17 @@ def by_token(pages: Mapping[str | None, Reply]) -> Any:
                                                  "type": "https://api.twitter.com/2/problems/invalid-request"})
 
     return respond
+
+
+def source_toml(base_url: str, name: str = "x-acme", extra: str = "") -> str:
+    """A ``[[sources]]`` entry for brand Acme pointed at ``base_url``; the token from $X_BEARER_TOKEN."""
+    return f"""
+[[sources]]
+name = "{name}"
+platform = "x"
+brand = "Acme"
+bearer_token = {{ env = "X_BEARER_TOKEN" }}
+base_url = "{base_url}"
+timeout = 0.5
+{extra}
+"""
