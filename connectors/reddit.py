@@ -159,7 +159,7 @@ class RedditConnector:
         """Page a listing back to the last item seen; the newest item's position."""
         seen_name = seen.get("name") if seen else None
         seen_time = seen.get("created") if seen and isinstance(seen.get("created"), (int, float)) else None
-        newest = dict(seen) if seen else None
+        newest = {"name": seen_name, "created": seen_time} if seen_time is not None else None
         after: str | None = None
         for _page in range(self.options.max_pages):
             params = {**listing.params, "limit": PAGE_SIZE}
