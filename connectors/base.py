@@ -205,6 +205,12 @@ def utc_from_timestamp(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
 
+def whole_number(mapping: Mapping[str, Any], key: str) -> int | None:
+    """``mapping[key]`` when it is an integer (not a bool); ``None`` when absent or anything else."""
+    value = mapping.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def decode_cursor(cursor: str | None, platform: str) -> dict[str, Any]:
     """A JSON-object cursor as a dict; ``{}`` (start afresh) when absent or unreadable.
 
