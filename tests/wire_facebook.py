@@ -108,15 +108,14 @@ class Fake(FakeApi):
         drop = ["from", "permalink_url", "shares", "reactions", "comments", "updated_time"] if bare else []
         item = post(text, minutes_ago=minutes_ago, drop=drop, **kwargs)
         self.feed.append(item)
+        self.comments[item["id"]] = []
+        comments_path = path(item["id"], "comments")
+        self.server.route("GET", comments_path, g.edge(comments_path, lambda: self.comments[item["id"]], TOKEN,
+                                                       since=False, headers=lambda: self.usage_headers))
         return item["id"]
 
     def add_comment(self, post_id: str, text: str, **kwargs: Any) -> str:
         item = comment(text, post_id=post_id, **kwargs)
-        if post_id not in self.comments:
-            self.comments[post_id] = []
-            comments_path = path(post_id, "comments")
-            self.server.route("GET", comments_path, g.edge(comments_path, lambda: self.comments[post_id], TOKEN,
-                                                           since=False, headers=lambda: self.usage_headers))
         self.comments[post_id].append(item)
         for p in self.feed:  # a new comment moves its post's updated_time, as Graph does
             if p["id"] == post_id and g.unix(p.get("updated_time", p["created_time"])) < g.unix(item["created_time"]):
