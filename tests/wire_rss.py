@@ -112,10 +112,11 @@ class Fake(FakeApi):
     listing = FEED_PATH
     paged = False
 
-    def __init__(self, server: FakeServer) -> None:
+    def __init__(self, server: FakeServer, path: str = FEED_PATH) -> None:
         super().__init__(server)
+        self.listing = path
         self.entries: list[dict[str, Any]] = []
-        server.route("GET", FEED_PATH, self.guarded(self._feed))
+        server.route("GET", path, self.guarded(self._feed))
 
     def _feed(self, request: Request) -> Reply:
         newest = max((e["when"] for e in self.entries if "when" in e), default=_when(60))
