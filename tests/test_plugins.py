@@ -14,7 +14,7 @@ PLUGIN = '''
 """A minimal third-party connector: one greeting per poll until the cursor says it was served."""
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import ClassVar
 
 from connectors.base import Batch, BrandQuery, Mention
@@ -40,7 +40,7 @@ class MyConnector:
             return Batch([], None, requests=1)
         mention = Mention(platform="myplatform", id="greeting-1", text=f"{self.options.greeting}, {query} is great!",
                           author="plugin", url="https://my.example/1",
-                          created_at=datetime.now(timezone.utc))
+                          created_at=datetime.now(timezone.utc) - timedelta(minutes=5))
         return Batch([mention], "served", requests=1)
 '''
 BUILT_IN = {"jsonl", "demo", "x", "reddit", "facebook", "instagram", "mastodon", "bluesky", "hackernews", "rss"}
