@@ -201,6 +201,17 @@ class SecretMissing(AuthError):
     """A configured secret could not be resolved (unset env var, unreadable file)."""
 
 
+def query_lines(query: str, platform: str) -> list[str]:
+    """A query's lines (one search or listing each): stripped, blank ones and repeats dropped.
+
+    Raises :class:`BadQuery` when there is none.
+    """
+    lines = list(dict.fromkeys(line.strip() for line in query.splitlines() if line.strip()))
+    if not lines:
+        raise BadQuery(f"{platform}: the query is empty; give the source a brand or a query")
+    return lines
+
+
 def utc_from_timestamp(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc)
 

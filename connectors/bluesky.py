@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from connectors.base import (
     AuthError,
     BadPayload,
-    BadQuery,
     Batch,
     BrandQuery,
     ConnectorError,
@@ -43,11 +42,12 @@ from connectors.base import (
     decode_cursor,
     encode_cursor,
     parse_iso_datetime,
+    query_lines,
     whole_number,
 )
-from connectors.http import HttpClient, error_detail
+from connectors.http import HttpClient, check_options, error_detail
 from connectors.matching import search_terms
-from connectors.watermark import Watermark
+from connectors.watermark import Watermark, read_lines
 
 if TYPE_CHECKING:
     from requests import Response
@@ -98,16 +98,9 @@ class BlueskyOptions:
     rate_limit_backoff: timedelta = timedelta(minutes=5)
 
     def __post_init__(self) -> None:
-        if self.timeout <= 0:
-            raise ValueError("timeout: must be more than 0 seconds")
-        if not 1 <= self.page_size <= 100:
-            raise ValueError("page_size: must be 1 to 100")
-        if self.max_pages < 1:
-            raise ValueError("max_pages: must be at least 1")
+        check_options(self, page_size_max=100)
         if not self.handle.strip().lstrip("@"):
             raise ValueError("handle: give the account's handle or DID")
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(f'base_url: "{self.base_url}" must start with https:// (or http://)')
 
 
 class BlueskyConnector:
@@ -124,21 +117,13 @@ class BlueskyConnector:
         return "\n".join(search_terms(brand))
 
     def fetch(self, query: str, cursor: str | None) -> Batch:
-        lines = list(dict.fromkeys(line.strip() for line in query.splitlines() if line.strip()))
-        if not lines:
-            raise BadQuery("bluesky: the query is empty; give the source a brand or a query")
-        o = self.options
+        lines = query_lines(query, self.platform)
         before = decode_cursor(cursor, self.platform)
-        after: dict[str, Any] = {}
         found: dict[str, Mention] = {}
-        floor = (datetime.now(timezone.utc) - o.lookback).timestamp()
-        with _Xrpc(o) as xrpc:
-            for line in lines:
-                mark = Watermark.load(before.get(line), OVERLAP.total_seconds(), floor)
-                self._search(xrpc, line, mark, found)
-                state = mark.state()
-                if state is not None:
-                    after[line] = state
+        floor = (datetime.now(timezone.utc) - self.options.lookback).timestamp()
+        with _Xrpc(self.options) as xrpc:
+            after = read_lines(lines, before, lambda line, mark: self._search(xrpc, line, mark, found),
+                               overlap=OVERLAP.total_seconds(), floor=floor)
             requests = xrpc.http.requests
         return Batch(list(found.values()), encode_cursor(after) if after != before else None, requests)
 

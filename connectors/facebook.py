@@ -28,8 +28,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from connectors.base import Batch, BrandQuery, Mention, Secret, decode_cursor, encode_cursor, whole_number
-from connectors.graph import GraphApi, GraphOptions, Unavailable, collect, graph_time, keep_state
-from connectors.watermark import Watermark
+from connectors.graph import GraphApi, GraphOptions, Unavailable, collect, graph_time
+from connectors.watermark import Watermark, keep_state
 
 log = logging.getLogger(__name__)
 

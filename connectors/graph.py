@@ -41,7 +41,7 @@ from connectors.base import (
     TransientError,
     parse_iso_datetime,
 )
-from connectors.http import HttpClient
+from connectors.http import HttpClient, check_options
 from connectors.watermark import Watermark
 
 if TYPE_CHECKING:
@@ -83,16 +83,9 @@ class GraphOptions:
     exclude_own: bool = True
 
     def __post_init__(self) -> None:
-        if self.timeout <= 0:
-            raise ValueError("timeout: must be more than 0 seconds")
-        if self.max_pages < 1:
-            raise ValueError("max_pages: must be at least 1")
-        if not 1 <= self.page_size <= 100:
-            raise ValueError("page_size: must be 1 to 100")
+        check_options(self, page_size_max=100)
         if not self.api_version.startswith("v"):
             raise ValueError(f'api_version: "{self.api_version}" must look like "v26.0"')
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(f'base_url: "{self.base_url}" must start with https:// (or http://)')
 
 
 class GraphApi:
@@ -230,13 +223,6 @@ def collect(
             if not skip(item):
                 found.setdefault(str(item["id"]), make(item))
     return True
-
-
-def keep_state(after: dict[str, Any], key: str, mark: Watermark) -> None:
-    """Put ``mark``'s state in the cursor under ``key`` (nothing when nothing was ever seen)."""
-    state = mark.state()
-    if state is not None:
-        after[key] = state
 
 
 def graph_time(value: Any) -> datetime | None:

@@ -19,19 +19,19 @@ from typing import Any, ClassVar
 
 from connectors.base import (
     BadPayload,
-    BadQuery,
     Batch,
     BrandQuery,
     Mention,
     decode_cursor,
     encode_cursor,
+    query_lines,
     utc_from_timestamp,
     whole_number,
 )
-from connectors.http import HttpClient
+from connectors.http import HttpClient, check_options
 from connectors.markup import html_to_text
 from connectors.matching import search_terms
-from connectors.watermark import Watermark
+from connectors.watermark import Watermark, read_lines
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +58,7 @@ class HackerNewsOptions:
     rate_limit_backoff: timedelta = timedelta(hours=1)
 
     def __post_init__(self) -> None:
-        if self.timeout <= 0:
-            raise ValueError("timeout: must be more than 0 seconds")
-        if not 1 <= self.page_size <= HIT_CAP:
-            raise ValueError(f"page_size: must be 1 to {HIT_CAP}")
-        if self.max_pages < 1:
-            raise ValueError("max_pages: must be at least 1")
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(f'base_url: "{self.base_url}" must start with https:// (or http://)')
+        check_options(self, page_size_max=HIT_CAP)
 
 
 class HackerNewsConnector:
@@ -82,21 +75,14 @@ class HackerNewsConnector:
         return "\n".join(search_terms(brand))
 
     def fetch(self, query: str, cursor: str | None) -> Batch:
-        lines = list(dict.fromkeys(line.strip() for line in query.splitlines() if line.strip()))
-        if not lines:
-            raise BadQuery("hackernews: the query is empty; give the source a brand or a query")
+        lines = query_lines(query, self.platform)
         o = self.options
         before = decode_cursor(cursor, self.platform)
-        after: dict[str, Any] = {}
         found: dict[str, Mention] = {}
         floor = int((datetime.now(timezone.utc) - o.lookback).timestamp())
         with HttpClient(self.platform, o.base_url, o.timeout, backoff=o.rate_limit_backoff) as http:
-            for line in lines:
-                mark = Watermark.load(before.get(line), 0, floor)
-                self._search(http, line, mark, found)
-                state = mark.state()
-                if state is not None:
-                    after[line] = state
+            after = read_lines(lines, before, lambda line, mark: self._search(http, line, mark, found),
+                               overlap=0, floor=floor)
             requests = http.requests
         return Batch(list(found.values()), encode_cursor(after) if after != before else None, requests)
 

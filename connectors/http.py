@@ -190,6 +190,22 @@ class HttpClient:
         self._blocked = None
 
 
+def check_options(options: Any, *, page_size_max: int | None = None) -> None:
+    """The checks an HTTP connector's options share: ``timeout``, ``max_pages``,
+    ``page_size`` (up to ``page_size_max``) and the ``base_url``/``url`` scheme, where present.
+    Raises ValueError naming the key (the config reports it with the source)."""
+    if options.timeout <= 0:
+        raise ValueError("timeout: must be more than 0 seconds")
+    if getattr(options, "max_pages", 1) < 1:
+        raise ValueError("max_pages: must be at least 1")
+    if page_size_max is not None and not 1 <= options.page_size <= page_size_max:
+        raise ValueError(f"page_size: must be 1 to {page_size_max}")
+    for key in ("base_url", "url"):
+        value = getattr(options, key, None)
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f'{key}: "{value}" must start with https:// (or http://)')
+
+
 def rebase(url: str, base_url: str) -> str:
     """``url`` with its scheme and host (the platform's real one, in paging links) replaced by
     ``base_url``'s, whose path, if any, is put in front: a proxy or fake server sees every page."""

@@ -38,8 +38,8 @@ from connectors.base import (
     encode_cursor,
     whole_number,
 )
-from connectors.graph import GraphApi, GraphOptions, collect, graph_time, keep_state
-from connectors.watermark import Watermark
+from connectors.graph import GraphApi, GraphOptions, collect, graph_time
+from connectors.watermark import Watermark, keep_state
 
 log = logging.getLogger(__name__)
 

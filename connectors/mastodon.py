@@ -39,9 +39,10 @@ from connectors.base import (
     decode_cursor,
     encode_cursor,
     parse_iso_datetime,
+    query_lines,
     whole_number,
 )
-from connectors.http import HttpClient, error_detail
+from connectors.http import HttpClient, check_options, error_detail
 from connectors.markup import html_to_text
 from connectors.matching import search_terms
 
@@ -81,14 +82,7 @@ class MastodonOptions:
     rate_limit_backoff: timedelta = timedelta(minutes=5)
 
     def __post_init__(self) -> None:
-        if self.timeout <= 0:
-            raise ValueError("timeout: must be more than 0 seconds")
-        if not 1 <= self.page_size <= 40:
-            raise ValueError("page_size: must be 1 to 40")
-        if self.max_pages < 1:
-            raise ValueError("max_pages: must be at least 1")
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(f'base_url: "{self.base_url}" must start with https:// (or http://)')
+        check_options(self, page_size_max=40)
         if self.search and self.access_token is None:
             raise ValueError("search: status search needs an access_token")
 
@@ -111,9 +105,7 @@ class MastodonConnector:
         return "\n".join(lines)
 
     def fetch(self, query: str, cursor: str | None) -> Batch:
-        lines = list(dict.fromkeys(line.strip() for line in query.splitlines() if line.strip()))
-        if not lines:
-            raise BadQuery("mastodon: the query is empty; give the source a brand or a query")
+        lines = query_lines(query, self.platform)
         if any(not line.startswith("#") for line in lines) and self.options.access_token is None:
             raise AuthError("mastodon: status search (query lines without #) needs an access_token")
         before = decode_cursor(cursor, self.platform)

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from connectors.base import BadPayload, Batch, BrandQuery, Mention, decode_cursor, encode_cursor, utc_from_timestamp
-from connectors.http import USER_AGENT, HttpClient
+from connectors.http import USER_AGENT, HttpClient, check_options
 from connectors.markup import html_to_text
 from connectors.matching import boolean_query, text_matcher
 
@@ -57,14 +57,9 @@ class RssOptions:
     rate_limit_backoff: timedelta = timedelta(hours=1)
 
     def __post_init__(self) -> None:
-        if self.timeout <= 0:
-            raise ValueError("timeout: must be more than 0 seconds")
+        check_options(self)
         if self.max_seen < 10:
             raise ValueError("max_seen: must be at least 10")
-        for key in ("url", "base_url"):
-            value = getattr(self, key)
-            if value is not None and not value.startswith(("http://", "https://")):
-                raise ValueError(f'{key}: "{value}" must start with https:// (or http://)')
 
 
 class RssConnector:

@@ -9,7 +9,7 @@ part of a connector's cursor: ``{"newest": <unix seconds>, "seen": {id: <unix se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 MAX_SEEN = 500  # ids kept per listing; more than any platform's same-window burst we poll
@@ -75,6 +75,31 @@ class Watermark:
         window = {k: v for k, v in merged.items() if v >= newest - self.overlap}
         kept = dict(sorted(window.items(), key=lambda kv: kv[1], reverse=True)[:MAX_SEEN])
         return {"newest": _compact(newest), "seen": {k: _compact(v) for k, v in kept.items()}}
+
+
+def keep_state(after: dict[str, Any], key: str, mark: Watermark) -> None:
+    """Put ``mark``'s state in a cursor under ``key`` (nothing when nothing was ever seen)."""
+    state = mark.state()
+    if state is not None:
+        after[key] = state
+
+
+def read_lines(
+    lines: Iterable[str],
+    before: Mapping[str, Any],
+    read: Callable[[str, Watermark], None],
+    *,
+    overlap: float,
+    floor: float | None,
+) -> dict[str, Any]:
+    """``read(line, mark)`` for each query line with its watermark from cursor ``before``;
+    returns the cursor after them (each line's state)."""
+    after: dict[str, Any] = {}
+    for line in lines:
+        mark = Watermark.load(before.get(line), overlap, floor)
+        read(line, mark)
+        keep_state(after, line, mark)
+    return after
 
 
 def _compact(seconds: float) -> float | int:

@@ -22,8 +22,25 @@ Every fake offers the same members, so the shared scenarios
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from fakeserver import FakeServer, Reply, Request
+from monitor import config as config_module
+from monitor import ingest
+from monitor.storage import Store
+from monitor.storage.mentions import MentionFilter
+
+
+def poll_once(store: Store, config_path: Path) -> Any:
+    """Poll the one source of a config file into ``store``; its PollResult."""
+    (result,) = ingest.poll(store, config_module.load(config_path))
+    return result
+
+
+def stored(store: Store) -> dict[str, dict[str, Any]]:
+    """Every stored mention row, by id."""
+    return {r["id"]: r for r in store.mentions.query(MentionFilter(limit=None))}
 
 
 class FakeApi:

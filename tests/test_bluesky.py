@@ -7,12 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from fakeapi import poll_once
+from fakeapi import stored as rows
 import wire_bluesky as wb
 from connectors.base import BrandQuery, Secret
 from connectors.bluesky import BlueskyConnector, BlueskyOptions
-from monitor import config as config_module
-from monitor import ingest
-from monitor.storage.mentions import MentionFilter
 
 
 @pytest.fixture
@@ -25,14 +24,9 @@ def pds(fake_server, monkeypatch):
 def poll(pds, fresh_store, write_config):
     def run(extra: str = 'query = "acme"'):
         path = write_config(wb.source_toml(pds.server.url, extra=extra))
-        (result,) = ingest.poll(fresh_store, config_module.load(path))
-        return result
+        return poll_once(fresh_store, path)
 
     return run
-
-
-def rows(store):
-    return {r["id"]: r for r in store.mentions.query(MentionFilter(limit=None))}
 
 
 def test_posts_map_to_mentions_with_web_urls_and_engagement(poll, pds, fresh_store):

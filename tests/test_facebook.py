@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from fakeapi import poll_once
+from fakeapi import stored as rows
 import wire_facebook as wf
 import wire_graph as g
 from monitor import config as config_module
-from monitor import ingest
-from monitor.storage.mentions import MentionFilter
 
 
 @pytest.fixture
@@ -25,14 +25,9 @@ def page(fake_server, monkeypatch):
 def poll(page, fresh_store, write_config):
     def run(extra: str = ""):
         path = write_config(wf.source_toml(page.server.url, extra=extra))
-        (result,) = ingest.poll(fresh_store, config_module.load(path))
-        return result
+        return poll_once(fresh_store, path)
 
     return run
-
-
-def rows(store):
-    return {r["id"]: r for r in store.mentions.query(MentionFilter(limit=None))}
 
 
 def cursor(store):

@@ -6,13 +6,12 @@ import json
 
 import pytest
 
+from fakeapi import poll_once
+from fakeapi import stored as rows
 import wire_hackernews as wh
 from connectors.base import BrandQuery
 from connectors.hackernews import HackerNewsConnector, HackerNewsOptions
 from fakeserver import Reply
-from monitor import config as config_module
-from monitor import ingest
-from monitor.storage.mentions import MentionFilter
 
 
 @pytest.fixture
@@ -24,14 +23,9 @@ def algolia(fake_server):
 def poll(algolia, fresh_store, write_config):
     def run(extra: str = 'query = "acme"'):
         path = write_config(wh.source_toml(algolia.server.url, extra=extra))
-        (result,) = ingest.poll(fresh_store, config_module.load(path))
-        return result
+        return poll_once(fresh_store, path)
 
     return run
-
-
-def rows(store):
-    return {r["id"]: r for r in store.mentions.query(MentionFilter(limit=None))}
 
 
 def test_stories_and_comments_map_to_mentions(poll, algolia, fresh_store):

@@ -7,10 +7,10 @@ import logging
 
 import pytest
 
+from fakeapi import poll_once
+from fakeapi import stored as rows
 import wire_instagram as wi
 from monitor import config as config_module
-from monitor import ingest
-from monitor.storage.mentions import MentionFilter
 
 
 @pytest.fixture
@@ -23,14 +23,9 @@ def account(fake_server, monkeypatch):
 def poll(account, fresh_store, write_config):
     def run(extra: str = ""):
         path = write_config(wi.source_toml(account.server.url, extra=extra))
-        (result,) = ingest.poll(fresh_store, config_module.load(path))
-        return result
+        return poll_once(fresh_store, path)
 
     return run
-
-
-def rows(store):
-    return {r["id"]: r for r in store.mentions.query(MentionFilter(limit=None))}
 
 
 def cursor(store):

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
+from fakeapi import poll_once
+from fakeapi import stored as rows
 import wire_mastodon as wm
 from connectors.base import BrandQuery, Secret
 from connectors.mastodon import MastodonConnector, MastodonOptions
 from monitor import config as config_module
-from monitor import ingest
-from monitor.storage.mentions import MentionFilter
 
 
 @pytest.fixture
@@ -24,14 +24,9 @@ def instance(fake_server, monkeypatch):
 def poll(instance, fresh_store, write_config):
     def run(extra: str = 'query = "#acme"'):
         path = write_config(wm.source_toml(instance.server.url, extra=extra))
-        (result,) = ingest.poll(fresh_store, config_module.load(path))
-        return result
+        return poll_once(fresh_store, path)
 
     return run
-
-
-def rows(store):
-    return {r["id"]: r for r in store.mentions.query(MentionFilter(limit=None))}
 
 
 def test_statuses_map_to_mentions_with_full_handles_plain_text_and_engagement(poll, instance, fresh_store):
@@ -108,7 +103,7 @@ def test_search_without_a_token_fails_before_any_request(fresh_store, write_conf
     path = write_config('[[sources]]\nname = "m"\nplatform = "mastodon"\nquery = "acme"\n'
                         f'base_url = "{fake_server.url}"\n')
 
-    (result,) = ingest.poll(fresh_store, config_module.load(path))
+    result = poll_once(fresh_store, path)
 
     assert result.error_kind == "auth" and "needs an access_token" in result.error
     assert fake_server.requests == []

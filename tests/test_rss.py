@@ -8,12 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from fakeapi import poll_once
+from fakeapi import stored as rows
 import wire_rss as wr
 from connectors.rss import unwrap
 from fakeserver import Reply
-from monitor import config as config_module
-from monitor import ingest
-from monitor.storage.mentions import MentionFilter
 
 
 @pytest.fixture
@@ -25,14 +24,9 @@ def feed(fake_server):
 def poll(fake_server, fresh_store, write_config):
     def run(extra: str = "", url: str = wr.FEED_URL):
         path = write_config(wr.source_toml(fake_server.url, extra=extra, url=url))
-        (result,) = ingest.poll(fresh_store, config_module.load(path))
-        return result
+        return poll_once(fresh_store, path)
 
     return run
-
-
-def rows(store):
-    return {r["id"]: r for r in store.mentions.query(MentionFilter(limit=None))}
 
 
 def test_google_alerts_entries_become_mentions_of_the_target_articles(poll, feed, fresh_store):
