@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 from connectors.base import (
     AuthError,
@@ -228,7 +229,7 @@ class _Xrpc:
         secret = self.options.app_password
         if error in _EXPIRED:
             return _Expired(f"bluesky: session token refused ({error})")
-        if response.request.path_url.startswith(CREATE_SESSION) and response.status_code in (400, 401):
+        if urlsplit(response.url).path.endswith(CREATE_SESSION) and response.status_code in (400, 401):
             return AuthError(
                 f"{secret.where}: Bluesky refused the login of {self.options.handle} with the app password from"
                 f" {secret.describe()} ({response.status_code} {error or ''}: {detail})"

@@ -190,7 +190,7 @@ class MastodonConnector:
 
     def _classify(self, response: Response) -> ConnectorError | None:
         path = urlsplit(response.url).path
-        if response.status_code == 404 and path.startswith(TAG_TIMELINE):
+        if response.status_code == 404 and TAG_TIMELINE in path:
             return _UnknownTag(f"mastodon: unknown hashtag {path}")
         if response.status_code == 401 and self.options.access_token is None:
             return AuthError(

@@ -11,7 +11,6 @@ from fakeapi import stored as rows
 import wire_mastodon as wm
 from connectors.base import BrandQuery, Secret
 from connectors.mastodon import MastodonConnector, MastodonOptions
-from monitor import config as config_module
 
 
 @pytest.fixture
