@@ -5,7 +5,8 @@ Each poll reads, for one Page:
 * ``feed``: posts on the Page by others (visitor posts on New Pages
   Experience Pages land here; the Page's own posts are left out);
 * ``comments``: comments and replies on the Page's posts created within
-  ``comments_lookback`` whose ``updated_time`` moved since the last poll;
+  ``comments_lookback`` whose ``updated_time`` (which a new comment moves) is
+  at or after the newest one the last poll saw;
 * ``tagged``: public posts that tag the Page;
 * ``visitor_posts``: the classic-Pages edge (off by default: NPE Pages lack it);
 * ``ratings``: recommendations and reviews. Graph deprecated them in v22
@@ -109,6 +110,10 @@ class FacebookConnector:
         comment_floor = (datetime.now(timezone.utc) - o.comments_lookback).timestamp()
         starts = [s for s in (posts.since() if o.feed else None, comment_floor if o.comments else None) if s is not None]
         start = min(starts)
+        # A comment moves its post's updated_time: only posts updated since the newest
+        # updated_time of the last poll (that one included, for same-second comments) are read.
+        last_update = before.get("posts_updated") if isinstance(before.get("posts_updated"), (int, float)) else None
+        newest_update = last_update
         discussed: list[str] = []
         done = False
         for page in api.pages(api.path(o.page_id, "feed"), self._params(POST_FIELDS, start), "feed"):
@@ -125,9 +130,11 @@ class FacebookConnector:
                     if not self._own(post):
                         found.setdefault(post["id"], _post(post))
                 updated = graph_time(post.get("updated_time"))
-                if o.comments and at.timestamp() >= comment_floor and (
-                    updated is None or not comments.is_old(updated.timestamp())
-                ):
+                if not o.comments or at.timestamp() < comment_floor:
+                    continue
+                if updated is not None:
+                    newest_update = max(newest_update or 0, int(updated.timestamp()))
+                if updated is None or last_update is None or updated.timestamp() >= last_update:
                     discussed.append(post["id"])
             if done:
                 break
@@ -137,6 +144,8 @@ class FacebookConnector:
             for post_id in discussed:
                 self._comments(api, post_id, comments, found)
             keep_state(after, "comments", comments)
+            if newest_update is not None:
+                after["posts_updated"] = newest_update
 
     def _posts(self, api: GraphApi, edge: str, mark: Watermark, found: dict[str, Mention]) -> None:
         since = mark.since()

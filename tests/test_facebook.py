@@ -64,7 +64,7 @@ def test_visitor_posts_comments_tags_and_reviews_are_stored_and_the_page_own_wor
     assert [(r["text"], r["author"]) for r in reviews] == [
         ("Recommends this page.", "John Smith"), ("Support never answered my ticket.", "Jane Doe")]
     assert reviews[0]["url"] == f"https://www.facebook.com/{wf.PAGE_ID}/reviews"
-    assert set(cursor(fresh_store)) == {"feed", "comments", "tagged", "ratings"}
+    assert set(cursor(fresh_store)) == {"feed", "comments", "posts_updated", "tagged", "ratings"}
 
     feed = page.listing_requests()[0]
     assert feed.headers["authorization"] == f"Bearer {wf.TOKEN}" and "access_token" not in feed.params
