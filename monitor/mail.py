@@ -57,10 +57,16 @@ def new_message(*, subject: str, sender: str, recipients: Sequence[str],
     message = EmailMessage(policy=SMTP)
     message["Subject"] = header_text(subject)
     message["From"] = sender
-    message["To"] = ", ".join(recipients)
+    if recipients:
+        message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id or make_msgid(domain=domain_of(sender))
     return message
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a brand name."""
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-") or "brand"
 
 
 def domain_of(address: str) -> str:

@@ -130,13 +130,10 @@ def _email(config: Config, brand: str, hour: datetime, rows: Sequence[dict[str, 
                                sender=mail.sender_of(config.smtp), recipients=recipients)
     message.set_content("\n".join(lines) + "\n", cte="quoted-printable")
     if config.smtp is None:
-        stem = f"{_slug(brand)}-{hour:%Y%m%dT%H}"
+        stem = f"{mail.slug(brand)}-{hour:%Y%m%dT%H}"
         return mail.save_eml(message, config.monitor.data_dir / "alerts" / f"{stem}.eml")
     return mail.send_smtp(message, config.smtp, recipients)
 
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-") or "brand"
 
 
 def _slack_escape(text: str) -> str:

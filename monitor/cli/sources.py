@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -118,19 +119,28 @@ def poll(app: App, names: tuple[str, ...], fmt: str) -> None:
 @format_option
 @pass_app
 def run(app: App, once: bool, fmt: str) -> None:
-    """Run the monitor: poll every source on its schedule.
+    """Run the monitor: poll every source on its schedule, send spike alerts
+    and the daily digest when they are due.
 
     \b
     Examples:
       sentiment-monitor run              # the daemon; stop with Ctrl-C or SIGTERM
       sentiment-monitor run --once       # every job once (cron)
     """
-    from monitor import ingest
+    from monitor import alerts, digest, ingest
 
     app.setup_logging("INFO")
     if not once:
         raise click.UsageError("the daemon mode is not available yet; use `run --once`")
-    results = ingest.poll(app.store(), app.config)
+    store, config = app.store(), app.config
+    results = ingest.poll(store, config)
+    # After polling, so the hour just ended and yesterday are complete. Their
+    # outcomes go to the log: stdout carries the poll results only.
+    for alert in alerts.run_due(store, config):
+        logging.getLogger("monitor.alerts").info("alert %s %s: sent %s, pending %s%s", alert.brand, alert.hour,
+                                                 alert.sent, alert.pending, f" ({alert.error})" if alert.error else "")
+    for sent in digest.run_due(store, config):
+        logging.getLogger("monitor.digest").info("digest %s: %s (%s)", sent.day, sent.state, sent.detail)
     _print_poll_results(fmt, results)
 
 
