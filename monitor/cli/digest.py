@@ -10,7 +10,7 @@ import click
 from monitor.cli import DATE, App, format_option, pass_app
 from monitor.output import emit, to_json
 
-_RESULT_COLUMNS = ["day", "brand_set", "state", "attempts", "detail"]
+_RESULT_COLUMNS = ["day", "brand_set", "state", "acted", "attempts", "message_id", "detail"]
 
 
 @click.group()
@@ -82,7 +82,11 @@ def send(app: App, day: date | None, force: bool, fmt: str) -> None:
     from monitor import digest as digests
 
     result = digests.send(app.store(), app.config, _day(app, day), force=force)
-    emit(fmt, [result.as_dict()], _RESULT_COLUMNS, json_value=result.as_dict(), widths={"detail": 90})
+    if fmt == "table":
+        verb = "sent" if result.acted and result.state == "sent" else result.state if result.acted else "not sent"
+        click.echo(f"Digest for {result.day} ({result.brand_set}): {verb}, attempt {result.attempts}. {result.detail}")
+    else:
+        emit(fmt, [result.as_dict()], _RESULT_COLUMNS, json_value=result.as_dict())
     if result.acted and result.state != "sent":
         raise click.ClickException(f"digest for {result.day} not sent: {result.state}")
 

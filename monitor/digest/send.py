@@ -25,9 +25,9 @@ on it shows one copy. The same rule applies to ``unknown`` outcomes.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from email.utils import make_msgid
 from typing import Any
 
 from monitor import mail
@@ -149,7 +149,9 @@ def _claim(store: Store, config: Config, key: str, day: str, now: datetime, *, f
 
 
 def _message_id(config: Config, key: str, day: str) -> str:
-    return make_msgid(idstring=f"digest.{mail.slug(key)}.{day}", domain=mail.domain_of(mail.sender_of(config.smtp)))
+    # Short enough that the header is never folded; random so that every digest is its own.
+    domain = mail.domain_of(mail.sender_of(config.smtp))
+    return f"<digest.{mail.slug(key)[:40]}.{day}.{secrets.token_hex(6)}@{domain}>"
 
 
 def _deliver(store: Store, config: Config, digest: Digest, row: dict[str, Any], now: datetime) -> mail.Outcome:
@@ -183,6 +185,9 @@ def _finish(store: Store, config: Config, row: dict[str, Any], outcome: mail.Out
         row.update(state="retry", next_attempt_at=to_db(now + delay), last_error=outcome.detail)
     elif outcome.status == "retry":
         row.update(state="failed", last_error=f"gave up after {row['attempts']} attempts: {outcome.detail}")
+    elif outcome.status == "unknown":
+        row.update(state="unknown", last_error=f"{outcome.detail}: it may have been delivered; check the inbox,"
+                   f" then `digest send --date {row['day']} --force` if it did not arrive")
     else:
         row.update(state=outcome.status, last_error=outcome.detail)
     store.digests.save(row, now)
