@@ -110,7 +110,7 @@ def _brand(store: Store, config: Config, name: str, day: date, start: datetime, 
         for label in ("positive", "neutral", "negative", "other"):
             setattr(week, label, getattr(week, label) + getattr(c, label))
     average = week.as_dict()
-    average["volume"] = round(week.volume / AVERAGE_DAYS, 1)
+    average["volume"] = week.volume / AVERAGE_DAYS
     history = [DayPoint(date.fromisoformat(k), c.volume, c.as_dict()["negative_ratio"]) for k, c in daily.items()]
 
     def top(order: str, limit: int) -> list[dict[str, Any]]:
