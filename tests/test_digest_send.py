@@ -139,6 +139,7 @@ def test_permanent_rejection_fails_without_retry_and_shows_in_status(write_confi
         store.close()
         out = cli("--config", path, "digest", "status").output
         assert "failed" in out and "554 5.7.1 Rejected as spam" in out
+        assert "Digest 2026-03-10 (acme): failed: 554 5.7.1 Rejected as spam" in cli("--config", path, "status").output
         assert handler.received == []
 
 

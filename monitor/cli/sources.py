@@ -228,14 +228,18 @@ def status(app: App, fmt: str) -> None:
         "bytes": store.size_bytes(),
         "mentions": store.mentions.totals(),
     }
+    # Digests that need a person: failed, or may have been delivered (unknown), or waiting to retry.
+    digests = [d for d in store.digests.recent(7) if d["state"] in ("failed", "unknown", "retry")]
     if fmt == "json":
-        to_json({"database": database, "sources": rows})
+        to_json({"database": database, "sources": rows, "digests": digests})
         return
     emit(fmt, rows, ["source", "platform", "enabled", "cursor", "last_success", "last_error", "next_poll", "new_24h"],
          widths={"cursor": 24, "last_error": 50}, empty="(no sources configured)")
     if fmt == "table":
         counts = ", ".join(f"{k} {v}" for k, v in database["mentions"].items())
         click.echo(f"\nDatabase {database['path']}: {database['bytes'] / 1e6:.1f} MB; mentions: {counts}")
+        for d in digests:
+            click.echo(f"Digest {d['day']} ({d['brand_set']}): {d['state']}: {d['last_error']}")
 
 
 COMMANDS = [init, poll, run, import_, status]
