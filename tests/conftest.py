@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh database, config files, the CLI, mention records."""
+"""Shared fixtures: a fresh database, config files, the CLI, a fake HTTP server."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from fakeserver import FakeServer
 
 from monitor import config as config_module
 from monitor.cli import main
@@ -68,3 +69,10 @@ def cli() -> Callable[..., Result]:
         return CliRunner().invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture
+def fake_server() -> Iterable[FakeServer]:
+    """A scripted HTTP server on 127.0.0.1 (see tests/fakeserver.py); stopped after the test."""
+    with FakeServer() as server:
+        yield server

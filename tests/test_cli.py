@@ -113,7 +113,8 @@ def test_summary_days_follow_the_configured_time_zone(cli, write_config, tmp_pat
 def test_status_json_shape(demo, cli):
     data = json.loads(cli("status", "--format", "json").stdout)
     assert data["database"]["mentions"]["total"] > 300 and data["database"]["bytes"] > 0
-    (source,) = data["sources"]
+    source, *disabled = data["sources"]  # the demo, then the real platforms waiting for credentials
+    assert [(s["source"], s["enabled"], s["cursor"]) for s in disabled] == [("x-acme", False, None), ("reddit-acme", False, None)]
     assert source["source"] == "demo" and source["last_success"] and source["cursor"] == "360"
     assert source["last_error"] is None and source["new_24h"] > 0
 
@@ -132,7 +133,7 @@ def test_run_once_polls_every_enabled_source(cli):
 def test_poll_unknown_source_is_a_clear_error(cli):
     result = cli("poll", "--source", "nope")
     assert result.exit_code == 1
-    assert 'Error: no source named "nope" in embedded default config (sources: demo)' in result.output
+    assert 'Error: no source named "nope" in embedded default config (sources: demo, x-acme, reddit-acme)' in result.output
 
 
 def test_failing_source_is_reported_and_recorded(cli, write_config, tmp_path):
