@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -118,19 +119,28 @@ def poll(app: App, names: tuple[str, ...], fmt: str) -> None:
 @format_option
 @pass_app
 def run(app: App, once: bool, fmt: str) -> None:
-    """Run the monitor: poll every source on its schedule.
+    """Run the monitor: poll every source on its schedule, send spike alerts
+    and the daily digest when they are due.
 
     \b
     Examples:
       sentiment-monitor run              # the daemon; stop with Ctrl-C or SIGTERM
       sentiment-monitor run --once       # every job once (cron)
     """
-    from monitor import ingest
+    from monitor import alerts, digest, ingest
 
     app.setup_logging("INFO")
     if not once:
         raise click.UsageError("the daemon mode is not available yet; use `run --once`")
-    results = ingest.poll(app.store(), app.config)
+    store, config = app.store(), app.config
+    results = ingest.poll(store, config)
+    # After polling, so the hour just ended and yesterday are complete. Their
+    # outcomes go to the log: stdout carries the poll results only.
+    for alert in alerts.run_due(store, config):
+        logging.getLogger("monitor.alerts").info("alert %s %s: sent %s, pending %s%s", alert.brand, alert.hour,
+                                                 alert.sent, alert.pending, f" ({alert.error})" if alert.error else "")
+    for sent in digest.run_due(store, config):
+        logging.getLogger("monitor.digest").info("digest %s: %s (%s)", sent.day, sent.state, sent.detail)
     _print_poll_results(fmt, results)
 
 
@@ -218,14 +228,18 @@ def status(app: App, fmt: str) -> None:
         "bytes": store.size_bytes(),
         "mentions": store.mentions.totals(),
     }
+    # Digests that need a person: failed, or may have been delivered (unknown), or waiting to retry.
+    digests = [d for d in store.digests.recent(7) if d["state"] in ("failed", "unknown", "retry")]
     if fmt == "json":
-        to_json({"database": database, "sources": rows})
+        to_json({"database": database, "sources": rows, "digests": digests})
         return
     emit(fmt, rows, ["source", "platform", "enabled", "cursor", "last_success", "last_error", "next_poll", "new_24h"],
          widths={"cursor": 24, "last_error": 50}, empty="(no sources configured)")
     if fmt == "table":
         counts = ", ".join(f"{k} {v}" for k, v in database["mentions"].items())
         click.echo(f"\nDatabase {database['path']}: {database['bytes'] / 1e6:.1f} MB; mentions: {counts}")
+        for d in digests:
+            click.echo(f"Digest {d['day']} ({d['brand_set']}): {d['state']}: {d['last_error']}")
 
 
 COMMANDS = [init, poll, run, import_, status]

@@ -19,6 +19,8 @@ from typing import Any
 import sqlite_utils
 
 from monitor.errors import MonitorError
+from monitor.storage.alerts import AlertStore
+from monitor.storage.digests import DigestStore
 from monitor.storage.mentions import MentionStore
 from monitor.storage.migrations import MIGRATION_SETS
 from monitor.storage.sources import SourceStore
@@ -35,6 +37,8 @@ class Store:
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
         self.mentions = MentionStore(self)
         self.sources = SourceStore(self)
+        self.digests = DigestStore(self)
+        self.alerts = AlertStore(self)
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True, migrate: bool = True) -> Store:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -104,6 +105,24 @@ class SourceStore:
                 where, params, order_by="id DESC", limit=limit
             )
         ]
+
+    def activity(self, names: Sequence[str], start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
+        """Per named source that polled in ``[start, end)``: runs, errors, new mentions, last status."""
+        out: dict[str, dict[str, Any]] = {}
+        for name in names:
+            runs, errors, new, last_run = self._store.conn.execute(
+                "SELECT count(*), coalesce(sum(status != 'ok'), 0), coalesce(sum(new), 0), max(id)"
+                " FROM poll_runs WHERE source = ? AND started_at >= ? AND started_at < ?",
+                [name, to_db(start), to_db(end)],
+            ).fetchone()
+            if not runs:
+                continue
+            status, error = self._store.conn.execute(
+                "SELECT status, error FROM poll_runs WHERE id = ?", [last_run]
+            ).fetchone()
+            out[name] = {"runs": runs, "errors": errors, "new": new,
+                         "last_status": status, "last_error": error}
+        return out
 
     def new_since(self, name: str, since: datetime) -> int:
         """Mentions a source added since a time (from its poll log)."""
