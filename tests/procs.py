@@ -71,10 +71,11 @@ class MonitorProcess:
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
+        self._close()
 
     def wait(self, timeout: float) -> int:
         code = self.proc.wait(timeout=timeout)
-        self._reader.join(timeout=5)
+        self._close()
         return code
 
     def stop(self) -> None:
@@ -82,5 +83,10 @@ class MonitorProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
+        self._close()
+
+    def _close(self) -> None:
+        self._reader.join(timeout=5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream and not stream.closed:
+                stream.close()

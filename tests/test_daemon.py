@@ -32,11 +32,17 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
 def source(name: str, every: str = "1m", mode: str = "ok", **options: Any) -> str:
     """A ``[[sources]]`` table of the scripted test connector."""
-    extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in options.items())
+    extra = "".join(f"{k} = {_toml(v)}\n" for k, v in options.items())
     return (
         f'\n[[sources]]\nname = "{name}"\nplatform = "scripted"\nbrand = "Acme"\nevery = "{every}"\n'
         f'mode = "{mode}"\nid_prefix = "{name}-"\n{extra}'
     )
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
 
 
 class InlineExecutor:
