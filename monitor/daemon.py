@@ -170,10 +170,7 @@ class Daemon:
             log.info("run --once: %d of %d enabled source(s) due", len(due), len(self._enabled()))
             for source in due:
                 self._due(source.name)
-            deadline = time.monotonic() + self.config.daemon.poll_timeout.total_seconds()
-            while self._in_flight and not self._stopping and time.monotonic() < deadline:
-                self._wait(min(MAX_WAIT, max(0.0, deadline - time.monotonic())))
-            self._check_hung()
+            self.settle(self.config.daemon.poll_timeout.total_seconds())
             if self._stopping:
                 self._shutdown()
             elif self._in_flight:
@@ -206,6 +203,14 @@ class Daemon:
         except Exception:  # noqa: BLE001 - never stop the loop; jobs are guarded anyway
             log.exception("scheduler error")
         self._check_hung()
+
+    def settle(self, timeout: float) -> bool:
+        """Handle results until no poll is in flight (true) or ``timeout`` seconds pass (false)."""
+        deadline = time.monotonic() + timeout
+        while self._in_flight and not self._stopping and time.monotonic() < deadline:
+            self._wait(min(MAX_WAIT, max(0.0, deadline - time.monotonic())))
+            self._check_hung()
+        return not self._in_flight
 
     def request_stop(self, reason: str = "requested") -> None:
         """Stop soon (thread-safe; what SIGTERM and SIGINT do)."""
