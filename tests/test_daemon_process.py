@@ -82,7 +82,6 @@ def test_cli_queries_never_see_database_is_locked_while_the_daemon_writes(script
     finally:
         daemon.stop()
     failures = [(a, code, out[-300:]) for a, code, out in outputs if code != 0 or "locked" in out]
-    print(f"{len(outputs)} queries beside {writes} polls of 300 new mentions: {len(failures)} failures")
     assert not failures and len(outputs) > 30 and writes >= 12
     assert "locked" not in daemon.stderr
     assert json.loads(outputs[2][2])["sources"][0]["source"] == "busy0"
