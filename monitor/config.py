@@ -181,6 +181,19 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class DaemonConfig:
+    """How ``run`` retries failing sources and when it calls one "not working"."""
+
+    backoff_max: timedelta = timedelta(hours=1)  # cap on the wait after a failed poll
+    not_working_after: int = 3  # intervals (``every``) without a successful poll
+    poll_timeout: timedelta = timedelta(minutes=10)  # a poll running longer is reported hung
+
+    def __post_init__(self) -> None:
+        if self.not_working_after < 1:
+            raise _FieldError("not_working_after", "must be 1 or more (intervals without a successful poll)")
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None  # None: the embedded default
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
@@ -190,6 +203,7 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     smtp: SmtpConfig | None = None
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
 
     @property
     def label(self) -> str:
@@ -209,6 +223,26 @@ class Config:
         """Every configured brand's names and handles, competitors' too."""
         return list(dict.fromkeys(t for b in self.brands for t in b.terms))
 
+    def secrets(self) -> list[Secret]:
+        """Every secret the config refers to (sources' options, smtp, any later section)."""
+        found: list[Secret] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, Secret):
+                found.append(value)
+            elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+                for f in dataclasses.fields(value):
+                    walk(getattr(value, f.name))
+            elif isinstance(value, (tuple, list)):
+                for item in value:
+                    walk(item)
+            elif isinstance(value, Mapping):
+                for item in value.values():
+                    walk(item)
+
+        walk(self)
+        return found
+
     def with_database(self, database: Path) -> Config:
         return dataclasses.replace(
             self, monitor=dataclasses.replace(self.monitor, database=database)
@@ -224,6 +258,7 @@ _SECTIONS: dict[str, tuple[type, bool]] = {
     "digest": (DigestConfig, False),
     "smtp": (SmtpConfig, False),
     "alerts": (AlertsConfig, False),
+    "daemon": (DaemonConfig, False),
 }
 
 

@@ -42,6 +42,10 @@ class AlertResult:
     pending: list[str]
     error: str | None
 
+    def describe(self) -> str:
+        error = f" ({self.error})" if self.error else ""
+        return f"{self.brand} {self.hour} {'/'.join(self.kinds)}: sent {self.sent}, pending {self.pending}{error}"
+
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 

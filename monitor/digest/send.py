@@ -54,6 +54,9 @@ class DigestResult:
     message_id: str | None
     detail: str
 
+    def describe(self) -> str:
+        return f"digest {self.day}: {self.state} ({self.detail})"
+
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from monitor.timeutil import to_db
+from monitor.timeutil import from_db, to_db
 
 if TYPE_CHECKING:
     from monitor.storage import Store
@@ -123,6 +123,18 @@ class SourceStore:
             out[name] = {"runs": runs, "errors": errors, "new": new,
                          "last_status": status, "last_error": error}
         return out
+
+    def first_run_at(self, name: str) -> datetime | None:
+        """When the source was first polled (from its poll log)."""
+        row = self._store.conn.execute(
+            "SELECT min(started_at) FROM poll_runs WHERE source = ?", [name]
+        ).fetchone()
+        return from_db(row[0]) if row[0] else None
+
+    def run_counts(self) -> dict[str, int]:
+        """Poll runs logged per source."""
+        rows = self._store.conn.execute("SELECT source, count(*) FROM poll_runs GROUP BY source")
+        return {name: int(n) for name, n in rows}
 
     def new_since(self, name: str, since: datetime) -> int:
         """Mentions a source added since a time (from its poll log)."""
