@@ -172,22 +172,12 @@ def test_csv_output_quotes_commas_and_newlines(cli, write_config, tmp_path):
     assert '"acme, ""why"",\nagain"' in out
 
 
-# Commands whose README section is written (/work/notes/readme_issue-7.md) but not yet merged into
-# README.md by the lead. Empty this set when merging: the test then checks them like the others.
-AWAITING_README = {"digest preview", "digest send", "digest status", "alerts test", "alerts list"}
-
-
 def test_every_command_has_help_and_is_in_the_readme():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for name, command in all_commands().items():
         assert command.help and len(command.help) > 30, f"{name} needs help text"
-        if isinstance(command, click.Group):
-            continue
-        documented = f"sentiment-monitor {name}" in readme
-        if name in AWAITING_README:
-            assert not documented, f"README now shows `{name}`: remove it from AWAITING_README"
-        else:
-            assert documented, f"README does not show `sentiment-monitor {name}`"
+        if not isinstance(command, click.Group):
+            assert f"sentiment-monitor {name}" in readme, f"README does not show `sentiment-monitor {name}`"
 
 
 def test_help_alias(cli):
