@@ -19,7 +19,7 @@ from sentiment.vader import StockVaderClassifier, VaderClassifier
         ("UNITED SUCKS", f"{PLACEHOLDER.upper()} SUCKS"),
         ("#united again", f"{PLACEHOLDER} again"),
         ("we reunited at the gate", "we reunited at the gate"),  # whole words only
-        ("Acme   Corp is slow", f"{PLACEHOLDER} is slow"),  # phrases across spaces
+        ("Acme   Corp is slow", f"{PLACEHOLDER} {PLACEHOLDER} is slow"),  # one placeholder per word
         ("mail help@united.com", "mail help@united.com"),  # one token to VADER, unscored
     ],
 )
