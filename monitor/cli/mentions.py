@@ -97,7 +97,9 @@ def summary(
     """Volume, positive/neutral/negative counts, ratios and net sentiment.
 
     Net sentiment is (positive - negative) / scored mentions, from -1 to 1.
-    Days and weeks follow [monitor] timezone.
+    Mentions in a language the classifier does not support are counted as
+    "unsupported" and left out of the ratios. Days and weeks follow
+    [monitor] timezone.
 
     \b
     Examples:
@@ -117,7 +119,8 @@ def summary(
         return
     key = data["rows"] and next(iter(data["rows"][0])) or "period"
     rows = [*data["rows"], {key: "total", **data["total"]}] if by else [{key: "total", **data["total"]}]
-    columns = [key, "volume", "positive", "neutral", "negative", "negative_ratio", "positive_ratio", "net_sentiment"]
+    columns = [key, "volume", "positive", "neutral", "negative", "unsupported", "negative_ratio", "positive_ratio",
+               "net_sentiment"]
     if fmt == "table":
         rows = [{k: (f"{v:.0%}" if k.endswith("ratio") and v is not None else f"{v:+.2f}" if k == "net_sentiment" and v is not None else v)
                  for k, v in r.items()} for r in rows]
