@@ -82,12 +82,14 @@ class TextPreparer:
         brand_terms: Iterable[str] = (),
         *,
         placeholder: str = PLACEHOLDER,
+        keep_case: bool = True,
         normalise: bool = True,
         mask_brands: bool = True,
         mask_handles: bool = True,
         rewrites: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.placeholder = placeholder
+        self._keep_case = keep_case  # an all-caps name gives an all-caps placeholder
         self._normalise = normalise
         self._mask_handles = mask_handles
         keys = brand_term_keys(brand_terms) if mask_brands else []
@@ -128,7 +130,8 @@ class TextPreparer:
             found = match.group(0)
             if found.lstrip("@#") in self._brands or (found[0] == "@" and self._mask_handles):
                 kind = "brand" if found.lstrip("@#") in self._brands else "handle"
-                word = self.placeholder.upper() if original.isupper() and len(original) > 1 else self.placeholder
+                shout = self._keep_case and original.isupper() and len(original) > 1
+                word = self.placeholder.upper() if shout else self.placeholder
                 replacement = " ".join([word] * (original.count(" ") + 1))
             else:
                 kind = "phrase"
