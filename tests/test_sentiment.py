@@ -79,7 +79,7 @@ def test_cli_classify_with_united_as_brand_is_not_positive(cli, write_config):
     assert result.exit_code == 0
     (item,) = json.loads(result.output)
     assert item["label"] != "positive"
-    assert set(item) == {"text", "label", "compound"}
+    assert set(item) == {"text", "label", "compound", "lang"}
 
 
 def test_cli_classify_reads_stdin_lines(cli, write_config):
