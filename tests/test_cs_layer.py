@@ -70,6 +70,8 @@ def test_words_glued_by_punctuation_are_split(cs):
     "Your support team couldn't help at all",
     "You really let me down this time",
     "This whole process has been a nightmare",
+    "The app is glitchy and unusable since the update",
+    "I was scammed into an overpriced add-on",
 ])
 def test_service_failures_are_negative(cs, text):
     assert label(cs, text) == "negative", cs.explain(text)
@@ -80,6 +82,7 @@ def test_service_failures_are_negative(cs, text):
     "Issue resolved in five minutes, great support",
     "Landed early and the crew were lovely",
     "Love the new app, checking in was smooth",
+    "Switching plans online was seamless",
 ])
 def test_praise_is_positive(cs, text):
     assert label(cs, text) == "positive", cs.explain(text)
