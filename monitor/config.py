@@ -270,29 +270,13 @@ def _section(cls: type, table: Any, where: str, index: int | None) -> Any:
 
 
 def _source(table: Any, where: str) -> SourceConfig:
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"{where}: expected a table")
-    platform = table.get("platform")
-    if not isinstance(platform, str):
-        raise ConfigError(f'{where}: missing required key "platform"')
-    try:
-        connector = plugins.connector_class(platform)
-    except Exception as exc:
-        raise ConfigError(f"{where}: platform: {exc}") from None
+    _, connector = _plugin(table, "platform", None, plugins.connector_class, where)
     return _with_options(SourceConfig, connector.Options, table, where)
 
 
 def _sentiment(table: Any, where: str) -> SentimentConfig:
     """``[sentiment]``: the common keys, and the classifier's own ``Options`` keys."""
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"{where}: expected a table")
-    name = table.get("classifier", SentimentConfig.classifier)
-    if not isinstance(name, str):
-        raise ConfigError(f"{where}: classifier: expected a string, found {_kind(name)} {name!r}")
-    try:
-        classifier = plugins.classifier_class(name)
-    except Exception as exc:
-        raise ConfigError(f"{where}: classifier: {exc}") from None
+    name, classifier = _plugin(table, "classifier", SentimentConfig.classifier, plugins.classifier_class, where)
     config = _with_options(SentimentConfig, getattr(classifier, "Options", None), table, where)
     try:
         config.thresholds_for(getattr(classifier, "default_thresholds", None))
@@ -300,6 +284,19 @@ def _sentiment(table: Any, where: str) -> SentimentConfig:
         key = "positive_threshold" if config.positive_threshold is not None else "negative_threshold"
         raise ConfigError(f"{where}: {key}: {exc} (the other is {name}'s default)") from None
     return config
+
+
+def _plugin(table: Any, key: str, default: str | None, load: Any, where: str) -> tuple[str, Any]:
+    """The plugin class named by ``table[key]`` (a connector or a classifier)."""
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where}: expected a table")
+    name = table.get(key, default)
+    if not isinstance(name, str):
+        raise ConfigError(f'{where}: missing required key "{key}"')
+    try:
+        return name, load(name)
+    except Exception as exc:
+        raise ConfigError(f"{where}: {key}: {exc}") from None
 
 
 def _with_options(cls: type, options_cls: type | None, table: Mapping[str, Any], where: str) -> Any:

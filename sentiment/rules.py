@@ -115,7 +115,6 @@ def apply(
                     trace.append(("neg_dominance", f"'{words[i]}' x{DOMINANCE} beside a service failure"))
 
 
-
 def question_factor(
     rules: RuleSet, low: list[str], total: float, text: str, trace: list[tuple[str, str]] | None = None
 ) -> float:

@@ -61,7 +61,6 @@ def eval_(
           --classifier vader --classifier vader-stock --brand-terms "@acme,acme corp" --format json
     """
     from monitor.ingest import build_classifier
-    from sentiment.base import Thresholds
     from sentiment.evaluate import DataError, evaluate, half as half_of, parse_label_map, read_labelled
 
     try:
@@ -81,15 +80,14 @@ def eval_(
         thresholds = None
         if positive_threshold is not None or negative_threshold is not None:
             from monitor import plugins
+            from monitor.config import SentimentConfig
 
-            default = getattr(plugins.classifier_class(name), "default_thresholds", None) or Thresholds()
+            default = getattr(plugins.classifier_class(name), "default_thresholds", None)
             try:
-                thresholds = Thresholds(
-                    default.positive if positive_threshold is None else positive_threshold,
-                    default.negative if negative_threshold is None else negative_threshold,
-                )
+                given = SentimentConfig(positive_threshold=positive_threshold, negative_threshold=negative_threshold)
+                thresholds = given.thresholds_for(default)
             except ValueError as exc:
-                raise click.BadParameter(str(exc), param_hint="--positive-threshold/--negative-threshold")
+                raise click.BadParameter(str(exc), param_hint="--positive-threshold/--negative-threshold") from None
         classifier = build_classifier(config, name, brand_terms=terms, thresholds=thresholds)
         evaluation = evaluate(classifier, examples)
         used = getattr(classifier, "thresholds", None)
