@@ -236,3 +236,19 @@ def test_explain_gives_a_reason_for_everything():
     assert {p["token"] for p in e["phrases"]} >= {"cs_time_waited", "cs_please_help"}
     assert e["lexicon_hits"] and all(h["why"] for h in e["lexicon_hits"] + e["phrases"])
     assert json.dumps(e)  # JSON-ready for `classify --explain`
+
+
+def test_cli_classify_explains_and_checks_the_language(cli, write_config):
+    path = write_config()
+    out = json.loads(cli("--config", path, "classify", "--explain", "--format", "json",
+                         "@acme 3 hours on hold and then the line went dead, great job",
+                         "Mon colis est encore perdu et personne ne répond au téléphone").stdout)
+    assert out[0]["label"] == "negative" and out[0]["lang"] == "en"
+    assert {r["rule"] for r in out[0]["explain"]["rules"]} == {"sarcasm"}
+    assert out[0]["explain"]["masked"] == [{"kind": "brand", "text": "@acme"}]
+    assert (out[1]["label"], out[1]["compound"], out[1]["lang"]) == ("unsupported", None, "fr")
+    assert "explain" not in out[1]
+    table = cli("--config", path, "classify", "--explain", "thanks for nothing @acme").stdout
+    assert "phrase \"thanks for nothing\" -2.5" in table and "masked brand: @acme" in table
+    stock = write_config('[sentiment]\nclassifier = "vader-stock"\n', name="stock.toml")
+    assert "cannot explain" in cli("--config", stock, "classify", "--explain", "hello").output
