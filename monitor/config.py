@@ -92,19 +92,39 @@ class BrandConfig:
 
 @dataclass(frozen=True)
 class SentimentConfig:
+    """``[sentiment]``: these keys, plus the fields of the classifier's ``Options``."""
+
     classifier: str = "vader"
-    positive_threshold: float = 0.05
-    negative_threshold: float = -0.05
+    # None: the classifier's own default (vader 0.35 / -0.10, vader-stock 0.05 / -0.05)
+    positive_threshold: float | None = None
+    negative_threshold: float | None = None
+    detect_language: bool = True  # false: only the platform's language tag counts
+    options: Any = field(default=None, compare=False)  # the classifier's Options instance
 
     def __post_init__(self) -> None:
-        try:
-            self.thresholds  # noqa: B018
-        except ValueError as exc:
-            raise _FieldError("negative_threshold", str(exc)) from None
+        if self.positive_threshold is not None and self.negative_threshold is not None:
+            try:
+                Thresholds(self.positive_threshold, self.negative_threshold)
+            except ValueError as exc:
+                raise _FieldError("negative_threshold", str(exc)) from None
+
+    def thresholds_for(self, default: Thresholds | None) -> Thresholds | None:
+        """The configured thresholds, each unset one taken from the classifier's
+        ``default`` (``None``: the classifier decides labels itself)."""
+        if self.positive_threshold is None and self.negative_threshold is None:
+            return default
+        base = default or Thresholds()
+        return Thresholds(
+            base.positive if self.positive_threshold is None else self.positive_threshold,
+            base.negative if self.negative_threshold is None else self.negative_threshold,
+        )
 
     @property
-    def thresholds(self) -> Thresholds:
-        return Thresholds(self.positive_threshold, self.negative_threshold)
+    def option_values(self) -> dict[str, Any]:
+        """The classifier's options as constructor keywords."""
+        if self.options is None:
+            return {}
+        return {f.name: getattr(self.options, f.name) for f in dataclasses.fields(self.options)}
 
 
 @dataclass(frozen=True)
@@ -323,26 +343,50 @@ def _section(cls: type, table: Any, where: str, index: int | None) -> Any:
         where = f'{where} ("{table["name"]}")'
     if cls is SourceConfig:
         return _source(table, where)
+    if cls is SentimentConfig:
+        return _sentiment(table, where)
     return _build(cls, table, where)
 
 
 def _source(table: Any, where: str) -> SourceConfig:
+    _, connector = _plugin(table, "platform", None, plugins.connector_class, where)
+    return _with_options(SourceConfig, connector.Options, table, where)
+
+
+def _sentiment(table: Any, where: str) -> SentimentConfig:
+    """``[sentiment]``: the common keys, and the classifier's own ``Options`` keys."""
+    name, classifier = _plugin(table, "classifier", SentimentConfig.classifier, plugins.classifier_class, where)
+    config = _with_options(SentimentConfig, getattr(classifier, "Options", None), table, where)
+    try:
+        config.thresholds_for(getattr(classifier, "default_thresholds", None))
+    except ValueError as exc:  # one threshold set, crossing the classifier's default other
+        key = "positive_threshold" if config.positive_threshold is not None else "negative_threshold"
+        raise ConfigError(f"{where}: {key}: {exc} (the other is {name}'s default)") from None
+    return config
+
+
+def _plugin(table: Any, key: str, default: str | None, load: Any, where: str) -> tuple[str, Any]:
+    """The plugin class named by ``table[key]`` (a connector or a classifier)."""
     if not isinstance(table, Mapping):
         raise ConfigError(f"{where}: expected a table")
-    common = {f.name for f in dataclasses.fields(SourceConfig) if f.name != "options"}
-    platform = table.get("platform")
-    if not isinstance(platform, str):
-        raise ConfigError(f'{where}: missing required key "platform"')
+    name = table.get(key, default)
+    if not isinstance(name, str):
+        raise ConfigError(f'{where}: missing required key "{key}"')
     try:
-        connector = plugins.connector_class(platform)
+        return name, load(name)
     except Exception as exc:
-        raise ConfigError(f"{where}: platform: {exc}") from None
-    option_names = {f.name for f in dataclasses.fields(connector.Options)}
+        raise ConfigError(f"{where}: {key}: {exc}") from None
+
+
+def _with_options(cls: type, options_cls: type | None, table: Mapping[str, Any], where: str) -> Any:
+    """Build ``cls`` from its own keys and ``options_cls`` (a dataclass) from the rest."""
+    common = {f.name for f in dataclasses.fields(cls) if f.name != "options"}
+    option_names = {f.name for f in dataclasses.fields(options_cls)} if options_cls else set()
     _unknown_keys(table, common | option_names, where)
-    base = _build(SourceConfig, {k: v for k, v in table.items() if k in common}, where)
-    options = _build(
-        connector.Options, {k: v for k, v in table.items() if k in option_names}, where
-    )
+    base = _build(cls, {k: v for k, v in table.items() if k in common}, where)
+    if options_cls is None:
+        return base
+    options = _build(options_cls, {k: v for k, v in table.items() if k in option_names}, where)
     return dataclasses.replace(base, options=options)
 
 
@@ -365,11 +409,6 @@ def _check_references(config: Config, label: str) -> None:
             raise ConfigError(
                 f'{where}: brand: no [[brands]] entry is named "{source.brand}"{hint}'
             )
-    if config.sentiment.classifier not in plugins.names(plugins.CLASSIFIERS):
-        try:
-            plugins.classifier_class(config.sentiment.classifier)
-        except Exception as exc:
-            raise ConfigError(f"{label}: [sentiment]: classifier: {exc}") from None
 
 
 def _unknown_keys(table: Mapping[str, Any], allowed: Any, where: str) -> None:

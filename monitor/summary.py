@@ -12,7 +12,7 @@ from typing import Any
 
 from monitor.storage import Store
 from monitor.timeutil import to_db
-from sentiment.base import LABELS, NEGATIVE, NEUTRAL, POSITIVE
+from sentiment.base import LABELS, NEGATIVE, NEUTRAL, POSITIVE, UNSUPPORTED
 
 BY_CHOICES = ("day", "week", "platform", "brand")
 
@@ -22,17 +22,20 @@ class Counts:
     positive: int = 0
     neutral: int = 0
     negative: int = 0
-    other: int = 0  # labels outside positive/neutral/negative (e.g. unsupported language)
+    unsupported: int = 0  # in a language the classifier does not support: not in ratios
+    other: int = 0  # any other label outside positive/neutral/negative ("unscored")
 
     def add(self, label: str | None, n: int) -> None:
         if label in LABELS:
             setattr(self, label, getattr(self, label) + n)
+        elif label == UNSUPPORTED:
+            self.unsupported += n
         else:
             self.other += n
 
     @property
     def volume(self) -> int:
-        return self.positive + self.neutral + self.negative + self.other
+        return self.positive + self.neutral + self.negative + self.unsupported + self.other
 
     def as_dict(self) -> dict[str, Any]:
         scored = self.positive + self.neutral + self.negative
@@ -46,6 +49,7 @@ class Counts:
             NEUTRAL: self.neutral,
             NEGATIVE: self.negative,
             "unscored": self.other,
+            UNSUPPORTED: self.unsupported,
             "negative_ratio": ratio(self.negative),
             "positive_ratio": ratio(self.positive),
             "net_sentiment": ratio(self.positive - self.negative),

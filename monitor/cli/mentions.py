@@ -24,7 +24,9 @@ def _show_mentions(app: App, fmt: str, rows: list[dict[str, Any]], empty: str) -
         tz = app.config.monitor.tz
         from monitor.timeutil import from_db
 
-        rows = [{**r, "created_at": from_db(r["created_at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")} for r in rows]
+        rows = [{**r, "created_at": from_db(r["created_at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                 # a person's label is marked: "negative*"
+                 "label": f"{r['label']}*" if r.get("label_override") else r["label"]} for r in rows]
     emit(fmt, rows, _TABLE_COLUMNS if fmt == "table" else PUBLIC_COLUMNS,
          headers=["when", "platform", "brand", "label", "score", "author", "text"] if fmt == "table" else None,
          widths=_TABLE_WIDTHS, empty=empty)
@@ -97,7 +99,9 @@ def summary(
     """Volume, positive/neutral/negative counts, ratios and net sentiment.
 
     Net sentiment is (positive - negative) / scored mentions, from -1 to 1.
-    Days and weeks follow [monitor] timezone.
+    Mentions in a language the classifier does not support are counted as
+    "unsupported" and left out of the ratios. Days and weeks follow
+    [monitor] timezone.
 
     \b
     Examples:
@@ -117,7 +121,8 @@ def summary(
         return
     key = data["rows"] and next(iter(data["rows"][0])) or "period"
     rows = [*data["rows"], {key: "total", **data["total"]}] if by else [{key: "total", **data["total"]}]
-    columns = [key, "volume", "positive", "neutral", "negative", "negative_ratio", "positive_ratio", "net_sentiment"]
+    columns = [key, "volume", "positive", "neutral", "negative", "unsupported", "negative_ratio", "positive_ratio",
+               "net_sentiment"]
     if fmt == "table":
         rows = [{k: (f"{v:.0%}" if k.endswith("ratio") and v is not None else f"{v:+.2f}" if k == "net_sentiment" and v is not None else v)
                  for k, v in r.items()} for r in rows]
@@ -128,30 +133,58 @@ def summary(
 
 @click.command()
 @click.argument("texts", nargs=-1)
+@click.option("--explain", is_flag=True, help="Show why: masked names, phrases and words with their reasons, rules.")
 @format_option
 @pass_app
-def classify(app: App, texts: tuple[str, ...], fmt: str) -> None:
-    """Score texts with the configured classifier (arguments, or one per line on stdin).
+def classify(app: App, texts: tuple[str, ...], explain: bool, fmt: str) -> None:
+    """Score texts with the configured classifier (arguments, or one per line on stdin),
+    exactly as poll and import would: same masking, same language check.
 
-    The configured brands' names and handles are masked before scoring.
+    The configured brands' names and handles are masked before scoring. A
+    text in a language the classifier does not support is "unsupported".
 
     \b
     Examples:
       sentiment-monitor classify "@acme my order is lost, thanks for nothing"
+      sentiment-monitor classify --explain --format json "3 hours on hold, great job"
       cat texts.txt | sentiment-monitor classify --format json
     """
-    from monitor.ingest import build_classifier
+    from monitor.ingest import Pipeline
 
     if not texts:
         if sys.stdin.isatty():
             raise click.UsageError("give texts as arguments or pipe them one per line on stdin")
         texts = tuple(line.rstrip("\r\n") for line in sys.stdin if line.strip())
-    classifier = build_classifier(app.config)
-    rows = [
-        {"text": text, "label": s.label, "compound": s.compound}
-        for text, s in zip(texts, classifier.score_many(texts))
-    ]
+    pipeline = Pipeline(app.config)
+    explainer = getattr(pipeline.classifier, "explain", None) if explain else None
+    if explain and explainer is None:
+        raise click.UsageError(f"classifier {pipeline.classifier.name} cannot explain its scores")
+    rows = []
+    for text, result in zip(texts, pipeline.classify(texts, [None] * len(texts))):
+        row = {"text": text, "label": result.label, "compound": result.compound, "lang": result.lang}
+        if explainer is not None and result.compound is not None:
+            row["explain"] = explainer(text)
+        rows.append(row)
+    if explain and fmt == "table":
+        for row in rows:
+            click.echo(_explanation(row))
+        return
     emit(fmt, rows, ["label", "compound", "text"], widths={"text": 90})
+
+
+def _explanation(row: dict[str, Any]) -> str:
+    lines = [f"{row['label']} {row['compound']}: {row['text']}"]
+    e = row.get("explain")
+    if e is None:
+        return "\n".join(lines + [f"  language {row['lang']}: not scored", ""])
+    lines.append(f"  scored text: {e['scored_text']}")
+    lines += [f"  masked {m['kind']}: {m['text']}" for m in e["masked"]]
+    lines += [f"  phrase \"{p['text']}\" {p['valence']:+}: {p['why']}" for p in e["phrases"]]
+    lines += [f"  word {h['token']} {h['valence']:+}: {h['why']}" for h in e["lexicon_hits"]]
+    lines += [f"  neutralised {n['word']} (VADER {n['stock_valence']:+}): {n['why']}" for n in e["neutralised_words"]]
+    lines += [f"  rule {r['rule']}: {r['detail']}" for r in e["rules"]]
+    lines.append(f"  token valences: {', '.join(f'{t} {v:+}' for t, v in e['token_valences']) or 'none'}")
+    return "\n".join(lines + [""])
 
 
 COMMANDS = [negatives, mentions, summary, classify]

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 _COLUMNS = (
     "platform", "id", "source", "brand", "text", "author", "url", "created_at", "fetched_at",
     "lang", "likes", "replies", "reposts", "followers", "compound", "label", "classifier", "raw",
+    "model_label",
 )
 # A re-fetched mention keeps what we decided about it and refreshes what the
 # platform counts: engagement only grows stale, never wrong.
@@ -28,10 +29,12 @@ _UPSERT = (
     " reposts = coalesce(excluded.reposts, reposts),"
     " followers = coalesce(excluded.followers, followers)"
 )
-#: Columns of a mention as the CLI and JSON output show it.
+#: Columns of a mention as the CLI and JSON output show it. ``label`` is the
+#: effective label (a person's override, else the classifier's ``model_label``).
 PUBLIC_COLUMNS = (
     "platform", "id", "brand", "created_at", "label", "compound", "author", "text", "url",
     "lang", "likes", "replies", "reposts", "followers", "source", "classifier", "fetched_at",
+    "model_label", "label_override", "override_at", "override_by", "override_note",
 )
 _IN_CHUNK = 400  # bound on "?" placeholders per IN (...)
 _ENGAGEMENT = "(coalesce(likes, 0) + coalesce(replies, 0) + coalesce(reposts, 0))"
@@ -49,9 +52,10 @@ class ScoredMention:
     mention: Mention
     source: str | None
     brand: str | None
-    compound: float
+    compound: float | None  # None: not scored (unsupported language)
     label: str
     classifier: str
+    lang: str | None = None  # the language to store; None: the mention's own tag
 
 
 @dataclass(frozen=True)
@@ -182,9 +186,9 @@ def _row(item: ScoredMention, fetched: str) -> tuple[Any, ...]:
     m = item.mention
     return (
         m.platform, m.id, item.source, item.brand, m.text, m.author, m.url,
-        to_db(m.created_at), fetched, m.lang, m.likes, m.replies, m.reposts, m.followers,
-        item.compound, item.label, item.classifier,
-        json.dumps(m.raw, ensure_ascii=False, separators=(",", ":"), default=str),
+        to_db(m.created_at), fetched, item.lang or m.lang, m.likes, m.replies, m.reposts,
+        m.followers, item.compound, item.label, item.classifier,
+        json.dumps(m.raw, ensure_ascii=False, separators=(",", ":"), default=str), item.label,
     )
 
 

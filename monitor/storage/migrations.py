@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
+from monitor.storage.alerts import migrations as alerts
+from monitor.storage.digests import migrations as digests
+from monitor.storage.labels import migrations as labels
+
 core = Migrations("sentiment-monitor")
 
 
@@ -91,8 +95,5 @@ def m002_sources(db: Database) -> None:
     db["poll_runs"].create_index(["source", "started_at"], index_name="poll_runs_source")
 
 
-from monitor.storage.alerts import migrations as alerts  # noqa: E402
-from monitor.storage.digests import migrations as digests  # noqa: E402
-
 #: Every migration set, in the order they apply. Feature modules add theirs here.
-MIGRATION_SETS: list[Migrations] = [core, digests, alerts]
+MIGRATION_SETS: list[Migrations] = [core, labels, digests, alerts]
