@@ -188,9 +188,10 @@ def resolve_window(
 
 
 # Commands, by concern. Imported last: they use the helpers above.
+from monitor.cli import kpi as _kpi  # noqa: E402
 from monitor.cli import mentions as _mentions  # noqa: E402
 from monitor.cli import sources as _sources  # noqa: E402
 
-for _module in (_sources, _mentions):
+for _module in (_sources, _mentions, _kpi):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
+from monitor.storage.kpi import migrations as kpi_migrations
+
 core = Migrations("sentiment-monitor")
 
 
@@ -92,4 +94,4 @@ def m002_sources(db: Database) -> None:
 
 
 #: Every migration set, in the order they apply. Feature modules add theirs here.
-MIGRATION_SETS: list[Migrations] = [core]
+MIGRATION_SETS: list[Migrations] = [core, kpi_migrations]

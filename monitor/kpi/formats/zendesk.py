@@ -1,0 +1,92 @@
+"""Zendesk Support: the ticket CSV export (Admin Center > Account > Tools >
+Reports > Export > CSV), and Zendesk Explore reports that use the same names.
+
+Durations are whole minutes, in calendar and "within business hours" twins.
+Times carry no offset (the account's zone: pass --timezone). ``Satisfaction
+Score`` is Good / Bad, or Offered / Unoffered / Not Offered for no answer.
+There is no first-contact field: it is estimated from ``Replies`` and
+``Reopens`` (Zendesk's one-touch rule, and never reopened).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from monitor.kpi import formulas
+from monitor.kpi.formats.base import MINUTE, Column, Layout, Row, csat_label, resolved, signature
+from monitor.kpi.records import Record, SurveyResponse, Ticket
+
+FORMAT = "zendesk"
+_NO_ANSWER = None
+_SATISFACTION = csat_label({
+    "good": 5, "bad": 1,
+    "offered": _NO_ANSWER, "unoffered": _NO_ANSWER, "not offered": _NO_ANSWER, "-": _NO_ANSWER,
+})
+
+
+def _minutes(key: str, *names: str) -> Column:
+    return Column(key, names, unit=MINUTE, duration=True)
+
+
+COLUMNS = (
+    Column("id", ("Id", "ID", "Ticket ID"), required=True),
+    Column("created_at", ("Created at", "Ticket created - Timestamp"), required=True),
+    Column("updated_at", ("Updated at",)),
+    Column("solved_at", ("Solved at", "Ticket solved - Timestamp")),
+    Column("status", ("Status", "Ticket status")),
+    Column("via", ("Via", "Ticket channel")),
+    Column("tags", ("Tags", "Ticket tags")),
+    Column("satisfaction", ("Satisfaction Score", "Satisfaction rating")),
+    Column("replies", ("Replies", "Agent replies")),
+    Column("reopens", ("Reopens",)),
+    _minutes("first_reply", "First reply time in minutes", "First reply time (min)"),
+    _minutes("first_reply_bh", "First reply time in minutes within business hours", "First reply time - business hours (min)"),
+    _minutes("full_resolution", "Full resolution time in minutes", "Full resolution time (min)"),
+    _minutes("full_resolution_bh", "Full resolution time in minutes within business hours", "Full resolution time - business hours (min)"),
+)
+
+
+def parse(row: Row) -> Iterator[Record]:
+    ticket_id = row.required("id")
+    created = row.time("created_at")
+    solved = row.time("solved_at")
+    status = row.text("status")
+    tags = (row.text("tags") or "").split()  # space-separated
+    # A ticket merged into another was closed, not resolved.
+    resolved_at = None if "closed_by_merge" in tags else resolved(solved, status)
+    replies, reopens = row.int("replies"), row.int("reopens")
+    yield Ticket(
+        FORMAT, ticket_id, created,  # type: ignore[arg-type]
+        resolved_at=resolved_at,
+        status=status,
+        channel=row.text("via"),
+        replies=replies,
+        reopens=reopens,
+        first_response_s=row.duration("first_reply"),
+        first_response_business_s=row.duration("first_reply_bh"),
+        resolution_s=row.duration("full_resolution"),
+        resolution_business_s=row.duration("full_resolution_bh"),
+        first_contact=formulas.first_contact_estimate(resolved_at is not None, replies, reopens),
+        first_contact_estimated=True,
+        raw=row.raw(),
+    )
+    rating = _SATISFACTION(row, "satisfaction")
+    if rating is not None:
+        # The export has no rating time; the rating follows the solve.
+        yield SurveyResponse(
+            FORMAT, f"ticket:{ticket_id}", "csat", rating, 1, 5,
+            solved or row.time("updated_at") or created,  # type: ignore[arg-type]
+            ticket_id=ticket_id, label=row.text("satisfaction"), raw=row.raw(["satisfaction"]), dated=False,
+        )
+
+
+LAYOUTS = (
+    Layout(
+        FORMAT, "tickets", "Zendesk ticket export", COLUMNS,
+        signature(
+            "Summation column", "First reply time in minutes", "Full resolution time in minutes",
+            "Requester wait time in minutes", "Satisfaction Score", "First reply time (min)",
+        ),
+        parse,
+    ),
+)
