@@ -46,3 +46,11 @@ def record(id: str, text: str, *, hours_ago: float = 1, platform: str = "x", **e
         "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
         **extra,
     }
+
+
+KPI_DATA = Path(__file__).parent / "data" / "kpi"
+
+
+def kpi_sample(name: str) -> Path:
+    """A sample export in ``tests/data/kpi`` (each written in its tool's real column layout)."""
+    return KPI_DATA / name

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
@@ -24,28 +25,36 @@ from monitor.errors import MonitorError
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 _CHUNK = 1 << 20
+_UNDECODED = re.compile("[\udc80-\udcff]")
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
 class ExportFile:
     """An opened export: ``header``, then :meth:`rows`; ``position``/``size`` in bytes for progress."""
 
-    def __init__(self, path: Path, opener: Callable[[], IO[bytes]], size: int, encoding: str) -> None:
+    def __init__(self, path: Path, opener: Callable[[], IO[bytes]], size: int, encoding: str, verified: bool) -> None:
         self.path = path
         self.size = size
         self.encoding = encoding
+        # Bytes the encoding cannot decode become lone surrogates, so the row
+        # holding them can be named; a detected encoding was checked already.
+        self._unverified = not verified
         self._binary = opener()
-        self._text = io.TextIOWrapper(self._binary, encoding=encoding, newline="")
-        first = self._decode(self._text.readline, 1)
-        self.delimiter = _delimiter(first)
-        # Re-join the first line with the rest: a quoted header may span lines.
-        self._reader = csv.reader(_chain(first, self._text), delimiter=self.delimiter)
-        self._line = 0
-        header = self._next_row()
-        if header is None or not any(h.strip() for h in header):
-            raise MonitorError(f"{path}: the file is empty (no header line)")
-        # A stray BOM survives when a file was saved twice; it is never part of a name.
-        self.header = [h.strip().lstrip("\ufeff").strip() for h in header]
+        self._text = io.TextIOWrapper(self._binary, encoding=encoding, errors="surrogateescape", newline="")
+        try:
+            first = self._text.readline()
+            self.delimiter = _delimiter(first)
+            # Re-join the first line with the rest: a quoted header may span lines.
+            self._reader = csv.reader(_chain(first, self._text), delimiter=self.delimiter)
+            self._line = 0
+            header = self._next_row()
+            if header is None or not any(h.strip() for h in header):
+                raise MonitorError(f"{path}: the file is empty (no header line)")
+            # A stray BOM survives when a file was saved twice; it is never part of a name.
+            self.header = [h.strip().lstrip("\ufeff").strip() for h in header]
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def position(self) -> int:
@@ -67,20 +76,19 @@ class ExportFile:
     def _next_row(self) -> list[str] | None:
         where = self._line + 1
         try:
-            row = self._decode(lambda: next(self._reader, None), where)
+            row = next(self._reader, None)
         except csv.Error as exc:
             raise MonitorError(f"{self.path}:{where}: not valid CSV ({exc})") from None
         self._line = self._reader.line_num
+        if row is not None and self._unverified:
+            for cell in row:
+                if _UNDECODED.search(cell):
+                    shown = cell.encode(self.encoding, "surrogateescape")
+                    raise MonitorError(
+                        f"{self.path}:{where}: not {self.encoding} text: {shown!r};"
+                        " re-save the export as UTF-8 or pass the right --encoding"
+                    )
         return row
-
-    def _decode(self, read: Callable[[], object], line: int):  # type: ignore[no-untyped-def]
-        try:
-            return read()
-        except UnicodeDecodeError as exc:
-            raise MonitorError(
-                f"{self.path}:{line}: not {self.encoding} text ({exc.reason});"
-                " re-save the export as UTF-8 or pass --encoding"
-            ) from None
 
     def close(self) -> None:
         self._text.close()
@@ -103,9 +111,9 @@ def open_export(path: str | Path, encoding: str | None = None) -> ExportFile:
             encoding = codecs.lookup(encoding).name
         except LookupError:
             raise MonitorError(f'unknown encoding "{encoding}" (try utf-8, cp1252, utf-16)') from None
-    else:
-        encoding = detect_encoding(path, opener)
-    return ExportFile(path, opener, size, encoding)
+        return ExportFile(path, opener, size, encoding, verified=False)
+    encoding = detect_encoding(path, opener)
+    return ExportFile(path, opener, size, encoding, verified=not encoding.startswith("utf-16"))
 
 
 def _opener(path: Path) -> tuple[Callable[[], IO[bytes]], int]:
