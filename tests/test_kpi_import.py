@@ -63,8 +63,13 @@ def test_zendesk_ticket_export(fresh_store):
     # One-touch and never reopened: 1001 and 1003 of 4 resolved; no FCR field, so an estimate
     assert (k["fcr_pct"], k["fcr_tickets"], k["fcr_estimated"]) == (50.0, 4, True)
     assert (k["tickets_created"], k["tickets_resolved"]) == (6, 4)
-    merged = fresh_store.conn.execute("SELECT resolved_at, raw FROM kpi_tickets WHERE ticket_id = '1006'").fetchone()
-    assert merged[0] is None and json.loads(merged[1])["Tags"] == "closed_by_merge refund"
+    merged = fresh_store.conn.execute("SELECT resolved_at FROM kpi_tickets WHERE ticket_id = '1006'").fetchone()
+    assert merged[0] is None and fresh_store.kpi.raw_row("tickets", ("zendesk", "1006"))["Tags"] == "closed_by_merge refund"
+    # every raw value is kept, named by the header of the import
+    raw = fresh_store.kpi.raw_row("tickets", ("zendesk", "1001"))
+    assert (raw["Summation column"], raw["Full resolution time in minutes"], raw["Motivo do Contato [list]"]) == ("1", "120", "Billing")
+    rating = rows(fresh_store, "kpi_responses")[0]
+    assert (rating["response_id"], rating["label"], rating["score"], rating["raw"]) == ("ticket:1001", "Good", 5.0, None)
 
 
 def test_freshdesk_ticket_export(fresh_store):
@@ -227,14 +232,14 @@ def test_timezone_option_and_config_for_offsetless_times(cli, write_config):
     with Store.open(config.parent / "monitor.db") as store:
         assert store.conn.execute("SELECT created_at FROM kpi_tickets WHERE ticket_id = '1001'").fetchone()[0] == "2024-03-04T09:00:00Z"
         # the raw value is kept as written
-        assert json.loads(store.conn.execute("SELECT raw FROM kpi_tickets WHERE ticket_id = '1001'").fetchone()[0])["Created at"] == "2024-03-04 09:00"
+        assert store.kpi.raw_row("tickets", ("zendesk", "1001"))["Created at"] == "2024-03-04 09:00"
 
 
 # ------------------------------------------------------------ encodings
 def test_utf8_bom_file(fresh_store):
     result = import_export(fresh_store, kpi_sample("zendesk_bom.csv"))
     assert result.encoding == "utf-8-sig"
-    raw = json.loads(rows(fresh_store, "kpi_tickets")[0]["raw"])
+    raw = fresh_store.kpi.raw_row("tickets", ("zendesk", "1101"))
     assert "Summation column" in raw  # the BOM is not part of the first header
     assert raw["Subject"] == "Pedido não chegou" and raw["Tags"] == "informação_pedido"
 
@@ -242,7 +247,7 @@ def test_utf8_bom_file(fresh_store):
 def test_windows_1252_file(fresh_store):
     result = import_export(fresh_store, kpi_sample("freshdesk_cp1252.csv"))
     assert result.encoding == "cp1252"
-    raw = json.loads(rows(fresh_store, "kpi_tickets")[0]["raw"])
+    raw = fresh_store.kpi.raw_row("tickets", ("freshdesk", "2101"))
     assert raw["Subject"] == "Remboursement de 49 € non reçu" and raw["Agent"] == "Amélie Durand"
 
 

@@ -1,15 +1,17 @@
 """The normalised records every export format is mapped to.
 
 Times are aware UTC datetimes; durations are seconds. ``raw`` is the export's
-row as it was written (header -> cell, empty cells left out), kept for audit.
+row as it was written: its cells in the order of the file's header (which the
+import log keeps), for audit. A rating read from a ticket's row has no raw row
+of its own (the ticket has it) but keeps the word the export wrote as ``label``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 
 SurveyKind = Literal["csat", "nps", "ces"]
 SURVEY_KINDS: tuple[str, ...] = ("csat", "nps", "ces")
@@ -40,7 +42,7 @@ class Ticket:
     resolution_business_s: float | None = None
     first_contact: bool | None = None  # resolved on first contact
     first_contact_estimated: bool = False  # True: inferred from replies/reopens, not the export
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    raw: Sequence[str] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class SurveyResponse:
     responded_at: datetime
     ticket_id: str | None = None
     label: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    raw: Sequence[str] | None = field(default=None, compare=False)
     #: The export dated the answer itself. False: ``responded_at`` is borrowed from
     #: the ticket (its solve time); a dated copy of the same answer is never
     #: overwritten by an undated one (Intercom's CSAT vs conversations export).
@@ -79,7 +81,7 @@ class PeriodFigure:
     end: date
     value: float
     source_format: str = "generic"
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    raw: Sequence[str] | None = field(default=None, compare=False)
 
 
 Record = Ticket | SurveyResponse | PeriodFigure

@@ -4,7 +4,8 @@ Every record is upserted on its natural key (``(source_format, ticket_id)``,
 ``(source_format, response_id)``, ``(metric, start_date, end_date)``) and
 carries a digest of what is stored, so a re-import tells new, updated and
 unchanged records apart and leaves unchanged ones untouched. The raw export
-row is kept as JSON. Period statistics (counts, means, medians, score
+row is kept as a JSON array of its cells; the import that wrote it
+(``import_id``) keeps the header that names them (:meth:`KpiStore.raw_row`). Period statistics (counts, means, medians, score
 histograms) are computed in SQL, one range scan per period.
 """
 
@@ -66,7 +67,7 @@ def m001_kpi_tables(db: Database) -> None:
             "resolution_business_s": float,
             "first_contact": int,  # 1/0: resolved on first contact; NULL unknown
             "first_contact_estimated": int,  # 1: inferred from replies/reopens
-            "raw": str,  # the export's row, JSON
+            "raw": str,  # the export's row: JSON array of cells, named by kpi_imports.header
             "digest": str,
             "import_id": int,  # the import that last wrote the row
         },
@@ -95,7 +96,7 @@ def m001_kpi_tables(db: Database) -> None:
             "responded_at": str,
             "ticket_id": str,
             "dated": int,  # 1: the export dated the answer; 0: the time is the ticket's
-            "raw": str,
+            "raw": str,  # NULL for a rating read from a ticket's row (the ticket keeps the row)
             "digest": str,
             "import_id": int,
         },
@@ -134,9 +135,13 @@ class _Table:
         return self.name.removeprefix("kpi_")
 
     def lookup_sql(self, n: int) -> str:
-        key = ", ".join(self.key)
-        marks = ", ".join(["(" + ", ".join("?" * len(self.key)) + ")"] * n)
-        return f"SELECT {key}, digest, {self.rank or 0} FROM {self.name} WHERE ({key}) IN (VALUES {marks})"
+        """Stored digests and ranks of ``n`` keys sharing all but their last part.
+
+        (A row-value ``IN (VALUES ...)`` would not use the primary key index.)
+        """
+        *prefix, last = self.key
+        where = "".join(f"{c} = ? AND " for c in prefix) + f"{last} IN ({', '.join('?' * n)})"
+        return f"SELECT {', '.join(self.key)}, digest, {self.rank or 0} FROM {self.name} WHERE {where}"
 
     def rank_of(self, row: tuple[Any, ...]) -> int:
         return int(row[self.columns.index(self.rank)]) if self.rank else 0
@@ -162,7 +167,8 @@ _RESPONSES = _Table("kpi_responses", ("source_format", "response_id"), (
 _FIGURES = _Table("kpi_figures", ("metric", "start_date", "end_date"), (
     "metric", "start_date", "end_date", "value", "source_format", "raw",
 ))
-_LOOKUP_CHUNK = 300  # keys per lookup: under SQLite's 999-parameter floor for 3-column keys
+_TABLES = {t.kind: t for t in (_TICKETS, _RESPONSES, _FIGURES)}
+_LOOKUP_CHUNK = 500  # keys per lookup: under SQLite's 999-parameter floor
 
 
 @dataclass
@@ -278,11 +284,14 @@ class KpiStore:
         """The stored digest and rank of each of ``keys`` that is stored."""
         found: dict[tuple[Any, ...], tuple[str, int]] = {}
         width = len(table.key)
-        for start in range(0, len(keys), _LOOKUP_CHUNK):
-            chunk = keys[start : start + _LOOKUP_CHUNK]
-            params = [part for key in chunk for part in key]
-            for row in self._store.conn.execute(table.lookup_sql(len(chunk)), params):
-                found[tuple(row[:width])] = (row[width], row[width + 1])
+        by_prefix: dict[tuple[Any, ...], list[Any]] = {}
+        for key in keys:
+            by_prefix.setdefault(key[:-1], []).append(key[-1])
+        for prefix, lasts in by_prefix.items():
+            for start in range(0, len(lasts), _LOOKUP_CHUNK):
+                chunk = lasts[start : start + _LOOKUP_CHUNK]
+                for row in self._store.conn.execute(table.lookup_sql(len(chunk)), [*prefix, *chunk]):
+                    found[tuple(row[:width])] = (row[width], row[width + 1])
         return found
 
     # ------------------------------------------------------------- reads
@@ -294,6 +303,20 @@ class KpiStore:
             "responses": conn.execute("SELECT count(*) FROM kpi_responses").fetchone()[0],
             "figures": conn.execute("SELECT count(*) FROM kpi_figures").fetchone()[0],
         }
+
+    def raw_row(self, kind: str, key: Sequence[Any]) -> dict[str, str] | None:
+        """A stored record's export row as ``{column: cell}`` (``kind``: tickets,
+        responses or figures; ``key``: its natural key), or ``None``."""
+        table = _TABLES[kind]
+        where = " AND ".join(f"t.{c} = ?" for c in table.key)
+        found = self._store.conn.execute(
+            f"SELECT t.raw, i.header FROM {table.name} t JOIN kpi_imports i ON i.id = t.import_id WHERE {where}",
+            list(key),
+        ).fetchone()
+        if found is None or found[0] is None:
+            return None
+        cells, header = json.loads(found[0]), json.loads(found[1])
+        return {name: cell for name, cell in zip(header, cells) if cell != ""}
 
     def imports(self, limit: int = 20) -> list[dict[str, Any]]:
         return [dict(r) for r in self._store.db["kpi_imports"].rows_where(order_by="id DESC", limit=limit)]
@@ -372,8 +395,8 @@ class KpiStore:
         return [(m, date.fromisoformat(s), date.fromisoformat(e), v) for m, s, e, v in rows]
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _digest(row: tuple[Any, ...]) -> str:

@@ -189,11 +189,13 @@ class Row:
         value = self.cells[slot.index].strip()
         return value or None
 
-    def raw(self, keys: Iterable[str] | None = None) -> dict[str, Any]:
-        """The row as written (header -> cell, empty cells left out), or only ``keys``' cells."""
-        if keys is None:
-            return {h: c for h, c in zip(self.binding.header, self.cells) if c != ""}
-        return {self.header(k): v for k in keys if k in self.binding.slots and (v := self.text(k)) is not None}
+    def raw(self) -> list[str]:
+        """The row's cells as written, in the header's order (trailing empty cells dropped)."""
+        cells = self.cells
+        end = len(cells)
+        while end and cells[end - 1] == "":
+            end -= 1
+        return cells[:end]
 
     def required(self, key: str) -> str:
         value = self.text(key)

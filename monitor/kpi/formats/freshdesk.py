@@ -77,7 +77,7 @@ def parse(row: Row) -> Iterator[Record]:
         yield SurveyResponse(
             FORMAT, f"ticket:{ticket_id}", "csat", rating, 1, 5,
             done or row.time("updated_at") or created,  # type: ignore[arg-type]
-            ticket_id=ticket_id, label=row.text("survey"), raw=row.raw(["survey"]), dated=False,
+            ticket_id=ticket_id, label=row.text("survey"), dated=False,
         )
 
 

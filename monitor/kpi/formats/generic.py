@@ -97,7 +97,7 @@ def parse_ticket(row: Row) -> Iterator[Record]:
         _in_scale(row, "csat", rating, 1, 5)
         yield SurveyResponse(
             FORMAT, f"ticket:{ticket_id}", "csat", rating, 1, 5, done or created,  # type: ignore[arg-type]
-            ticket_id=ticket_id, raw=row.raw(["csat"]), dated=False,
+            ticket_id=ticket_id, label=row.text("csat"), dated=False,
         )
 
 

@@ -42,13 +42,14 @@ RATING_COLUMNS = (
 )
 
 
-def _response(row: Row, conversation: str, fallback: datetime | None, raw_keys: list[str] | None) -> Iterator[Record]:
+def _response(row: Row, conversation: str, fallback: datetime | None, own_row: bool) -> Iterator[Record]:
+    """The rating of a row; ``own_row``: the row is the rating's alone (not a conversation's)."""
     rating = _RATING(row, "rating")
     if rating is not None:
         rated = row.time("rated_at")
         yield SurveyResponse(
             FORMAT, f"ticket:{conversation}", "csat", rating, 1, 5, rated or fallback,  # type: ignore[arg-type]
-            ticket_id=conversation, label=row.text("rating"), raw=row.raw(raw_keys), dated=rated is not None,
+            ticket_id=conversation, label=row.text("rating"), raw=row.raw() if own_row else None, dated=rated is not None,
         )
 
 
@@ -76,12 +77,12 @@ def parse_conversation(row: Row) -> Iterator[Record]:
         first_contact_estimated=estimated,
         raw=row.raw(),
     )
-    yield from _response(row, conversation, closed or created, ["rating", "rated_at"])
+    yield from _response(row, conversation, closed or created, own_row=False)
 
 
 def parse_rating(row: Row) -> Iterator[Record]:
     conversation = row.required("id")
-    yield from _response(row, conversation, None, None)
+    yield from _response(row, conversation, None, own_row=True)
 
 
 LAYOUTS = (

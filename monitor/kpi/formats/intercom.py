@@ -88,7 +88,7 @@ def parse_conversation(row: Row) -> Iterator[Record]:
         yield SurveyResponse(
             FORMAT, f"ticket:{conversation}", "csat", rating, 1, 5,
             closed or row.time("updated_at") or created,  # type: ignore[arg-type]
-            ticket_id=conversation, raw=row.raw(["rating"]), dated=False,
+            ticket_id=conversation, label=row.text("rating"), dated=False,
         )
 
 
@@ -100,7 +100,7 @@ def parse_csat(row: Row) -> Iterator[Record]:
     yield SurveyResponse(
         FORMAT, f"ticket:{conversation}", "csat", rating, 1, 5,
         row.time("updated_at"),  # type: ignore[arg-type]
-        ticket_id=conversation, raw=row.raw(),
+        ticket_id=conversation, label=row.text("rating"), raw=row.raw(),
     )
 
 

@@ -76,7 +76,7 @@ def parse(row: Row) -> Iterator[Record]:
         yield SurveyResponse(
             FORMAT, f"ticket:{ticket_id}", "csat", rating, 1, 5,
             solved or row.time("updated_at") or created,  # type: ignore[arg-type]
-            ticket_id=ticket_id, label=row.text("satisfaction"), raw=row.raw(["satisfaction"]), dated=False,
+            ticket_id=ticket_id, label=row.text("satisfaction"), dated=False,
         )
 
 
