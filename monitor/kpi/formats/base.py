@@ -12,12 +12,12 @@ style suffix the unit of a duration column.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone, tzinfo
-from typing import Any
 
-from monitor.kpi.records import Record
+from monitor.kpi import formulas
+from monitor.kpi.records import Record, SurveyResponse
 
 SECOND, MINUTE, HOUR = 1.0, 60.0, 3600.0
 _UNITS = {
@@ -259,6 +259,22 @@ class Row:
         except ValueError as exc:
             raise BadValue(slot.header, value, str(exc)) from None
 
+    def duration_or_span(self, key: str, start: datetime | None, end: datetime | None) -> float | None:
+        """The duration column's seconds, else the time from ``start`` to ``end``."""
+        seconds = self.duration(key)
+        return seconds_between(start, end) if seconds is None else seconds
+
+    def first_contact(
+        self, key: str | None, resolved: bool, replies: int | None, **estimate_from: int | None
+    ) -> tuple[bool | None, bool]:
+        """(resolved on first contact, estimated): the export's own true/false column
+        ``key`` if it has one and it is filled in, else the estimate from replies
+        (and ``reopens`` / ``customer_contacts``). ``None`` for unresolved tickets."""
+        given = self.bool(key) if key is not None else None
+        if given is not None:
+            return (given if resolved else None), False
+        return formulas.first_contact_estimate(resolved, replies, **estimate_from), True
+
     def warn(self, key: str, value: str) -> None:
         self.context.warn(self.header(key), value)
 
@@ -330,8 +346,13 @@ def seconds_between(start: datetime | None, end: datetime | None) -> float | Non
     return (end - start).total_seconds()
 
 
-def columns(*specs: Column) -> tuple[Column, ...]:
-    return specs
+def ticket_rating(fmt: str, ticket_id: str, rating: float | None, when: datetime, label: str | None) -> Iterator[SurveyResponse]:
+    """The 1-5 CSAT rating found on a ticket's row, if any. Such exports do not
+    date the answer: ``when`` (the solve time, usually) stands in for it."""
+    if rating is not None:
+        yield SurveyResponse(
+            fmt, f"ticket:{ticket_id}", "csat", rating, 1, 5, when, ticket_id=ticket_id, label=label, dated=False,
+        )
 
 
 def signature(*names: str) -> frozenset[str]:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from monitor.kpi import formulas
-from monitor.kpi.formats.base import HOUR, Column, Layout, Row, csat_label, resolved, seconds_between, signature
-from monitor.kpi.records import Record, SurveyResponse, Ticket
+from monitor.kpi.formats.base import (
+    HOUR, Column, Layout, Row, csat_label, resolved, seconds_between, signature, ticket_rating,
+)
+from monitor.kpi.records import Record, Ticket
 
 FORMAT = "freshdesk"
 # Labels of the 7-point (and the classic 3-point) survey, on 1-5: the happy
@@ -55,6 +56,9 @@ def parse(row: Row) -> Iterator[Record]:
     status = row.text("status")
     resolved_at = resolved(done, status)
     replies = row.int("agent_interactions")
+    first_contact, estimated = row.first_contact(
+        None, resolved_at is not None, replies, customer_contacts=row.int("customer_interactions")
+    )
     yield Ticket(
         FORMAT, ticket_id, created,  # type: ignore[arg-type]
         resolved_at=resolved_at,
@@ -66,19 +70,14 @@ def parse(row: Row) -> Iterator[Record]:
         first_response_business_s=_business(row, "first_response_bh", first_response is not None),
         resolution_s=seconds_between(created, done),
         resolution_business_s=_business(row, "resolution_bh", done is not None),
-        first_contact=formulas.first_contact_estimate(
-            resolved_at is not None, replies, customer_contacts=row.int("customer_interactions")
-        ),
-        first_contact_estimated=True,
+        first_contact=first_contact,
+        first_contact_estimated=estimated,
         raw=row.raw(),
     )
-    rating = _SURVEY(row, "survey")
-    if rating is not None:
-        yield SurveyResponse(
-            FORMAT, f"ticket:{ticket_id}", "csat", rating, 1, 5,
-            done or row.time("updated_at") or created,  # type: ignore[arg-type]
-            ticket_id=ticket_id, label=row.text("survey"), dated=False,
-        )
+    yield from ticket_rating(
+        FORMAT, ticket_id, _SURVEY(row, "survey"), done or row.time("updated_at") or created,  # type: ignore[arg-type]
+        row.text("survey"),
+    )
 
 
 LAYOUTS = (

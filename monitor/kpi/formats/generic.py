@@ -12,8 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 
-from monitor.kpi import formulas
-from monitor.kpi.formats.base import BadValue, Binding, Column, Layout, Row, resolved, seconds_between, signature
+from monitor.kpi.formats.base import BadValue, Binding, Column, Layout, Row, resolved, signature, ticket_rating
 from monitor.kpi.records import FIGURE_METRICS, SURVEY_KINDS, PeriodFigure, Record, SurveyResponse, Ticket
 
 FORMAT = "generic"
@@ -70,12 +69,7 @@ def parse_ticket(row: Row) -> Iterator[Record]:
     done = row.time("resolved_at")
     resolved_at = resolved(done, row.text("status"))
     replies, reopens = row.int("replies"), row.int("reopens")
-    first_contact = row.bool("first_contact")
-    estimated = first_contact is None
-    if estimated:
-        first_contact = formulas.first_contact_estimate(resolved_at is not None, replies, reopens)
-    first_response_s = row.duration("first_response")
-    resolution_s = row.duration("resolution")
+    first_contact, estimated = row.first_contact("first_contact", resolved_at is not None, replies, reopens=reopens)
     yield Ticket(
         FORMAT, ticket_id, created,  # type: ignore[arg-type]
         resolved_at=resolved_at,
@@ -84,21 +78,18 @@ def parse_ticket(row: Row) -> Iterator[Record]:
         channel=row.text("channel"),
         replies=replies,
         reopens=reopens,
-        first_response_s=seconds_between(created, first_response) if first_response_s is None else first_response_s,
+        first_response_s=row.duration_or_span("first_response", created, first_response),
         first_response_business_s=row.duration("first_response_bh"),
-        resolution_s=seconds_between(created, done) if resolution_s is None else resolution_s,
+        resolution_s=row.duration_or_span("resolution", created, done),
         resolution_business_s=row.duration("resolution_bh"),
-        first_contact=first_contact if resolved_at is not None else None,
+        first_contact=first_contact,
         first_contact_estimated=estimated,
         raw=row.raw(),
     )
     rating = row.number("csat")
     if rating is not None:
         _in_scale(row, "csat", rating, 1, 5)
-        yield SurveyResponse(
-            FORMAT, f"ticket:{ticket_id}", "csat", rating, 1, 5, done or created,  # type: ignore[arg-type]
-            ticket_id=ticket_id, label=row.text("csat"), dated=False,
-        )
+    yield from ticket_rating(FORMAT, ticket_id, rating, done or created, row.text("csat"))  # type: ignore[arg-type]
 
 
 def _in_scale(row: Row, key: str, score: float, lo: int, hi: int) -> None:

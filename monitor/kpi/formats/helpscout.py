@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from monitor.kpi import formulas
 from monitor.kpi.formats.base import SECOND, Column, Layout, Row, csat_label, resolved, signature
 from monitor.kpi.records import Record, SurveyResponse, Ticket
 
@@ -61,10 +60,7 @@ def parse_conversation(row: Row) -> Iterator[Record]:
     status = row.text("status")
     resolved_at = None if (status or "").lower() == "spam" else resolved(closed, status)
     replies = row.int("replies")
-    first_contact = row.bool("first_reply_resolved")
-    estimated = first_contact is None
-    if estimated:
-        first_contact = formulas.first_contact_estimate(resolved_at is not None, replies)
+    first_contact, estimated = row.first_contact("first_reply_resolved", resolved_at is not None, replies)
     yield Ticket(
         FORMAT, conversation, created,  # type: ignore[arg-type]
         resolved_at=resolved_at,
@@ -73,7 +69,7 @@ def parse_conversation(row: Row) -> Iterator[Record]:
         replies=replies,
         first_response_s=row.duration("first_response"),
         resolution_s=row.duration("resolution"),
-        first_contact=first_contact if resolved_at is not None else None,
+        first_contact=first_contact,
         first_contact_estimated=estimated,
         raw=row.raw(),
     )

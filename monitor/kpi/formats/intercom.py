@@ -11,10 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from monitor.kpi import formulas
-from monitor.kpi.formats.base import (
-    SECOND, BadValue, Column, Layout, Row, resolved, seconds_between, signature,
-)
+from monitor.kpi.formats.base import SECOND, BadValue, Column, Layout, Row, resolved, signature, ticket_rating
 from monitor.kpi.records import Record, SurveyResponse, Ticket
 
 FORMAT = "intercom"
@@ -64,10 +61,7 @@ def parse_conversation(row: Row) -> Iterator[Record]:
     closed = row.time("last_closed_at") or row.time("first_closed_at")
     resolved_at = resolved(closed, row.text("state"))
     replies = row.int("replies")
-    first_contact = row.bool("first_contact")
-    estimated = first_contact is None
-    if estimated:
-        first_contact = formulas.first_contact_estimate(resolved_at is not None, replies)
+    first_contact, estimated = row.first_contact("first_contact", resolved_at is not None, replies)
     yield Ticket(
         FORMAT, conversation, created,  # type: ignore[arg-type]
         resolved_at=resolved_at,
@@ -75,21 +69,18 @@ def parse_conversation(row: Row) -> Iterator[Record]:
         status=row.text("state"),
         channel=row.text("channel"),
         replies=replies,
-        first_response_s=row.duration("first_response") if row.has("first_response") else seconds_between(created, first_reply),
+        first_response_s=row.duration_or_span("first_response", created, first_reply),
         first_response_business_s=row.duration("first_response_bh"),
-        resolution_s=row.duration("close") if row.has("close") else seconds_between(created, closed),
+        resolution_s=row.duration_or_span("close", created, closed),
         resolution_business_s=row.duration("close_bh"),
-        first_contact=first_contact if resolved_at is not None else None,
+        first_contact=first_contact,
         first_contact_estimated=estimated,
         raw=row.raw(),
     )
-    rating = _rating(row)
-    if rating is not None:
-        yield SurveyResponse(
-            FORMAT, f"ticket:{conversation}", "csat", rating, 1, 5,
-            closed or row.time("updated_at") or created,  # type: ignore[arg-type]
-            ticket_id=conversation, label=row.text("rating"), dated=False,
-        )
+    yield from ticket_rating(
+        FORMAT, conversation, _rating(row), closed or row.time("updated_at") or created,  # type: ignore[arg-type]
+        row.text("rating"),
+    )
 
 
 def parse_csat(row: Row) -> Iterator[Record]:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from monitor.kpi import formulas
-from monitor.kpi.formats.base import MINUTE, Column, Layout, Row, csat_label, resolved, signature
-from monitor.kpi.records import Record, SurveyResponse, Ticket
+from monitor.kpi.formats.base import MINUTE, Column, Layout, Row, csat_label, resolved, signature, ticket_rating
+from monitor.kpi.records import Record, Ticket
 
 FORMAT = "zendesk"
 _NO_ANSWER = None
@@ -55,6 +54,7 @@ def parse(row: Row) -> Iterator[Record]:
     # A ticket merged into another was closed, not resolved.
     resolved_at = None if "closed_by_merge" in tags else resolved(solved, status)
     replies, reopens = row.int("replies"), row.int("reopens")
+    first_contact, estimated = row.first_contact(None, resolved_at is not None, replies, reopens=reopens)
     yield Ticket(
         FORMAT, ticket_id, created,  # type: ignore[arg-type]
         resolved_at=resolved_at,
@@ -66,18 +66,14 @@ def parse(row: Row) -> Iterator[Record]:
         first_response_business_s=row.duration("first_reply_bh"),
         resolution_s=row.duration("full_resolution"),
         resolution_business_s=row.duration("full_resolution_bh"),
-        first_contact=formulas.first_contact_estimate(resolved_at is not None, replies, reopens),
-        first_contact_estimated=True,
+        first_contact=first_contact,
+        first_contact_estimated=estimated,
         raw=row.raw(),
     )
-    rating = _SATISFACTION(row, "satisfaction")
-    if rating is not None:
-        # The export has no rating time; the rating follows the solve.
-        yield SurveyResponse(
-            FORMAT, f"ticket:{ticket_id}", "csat", rating, 1, 5,
-            solved or row.time("updated_at") or created,  # type: ignore[arg-type]
-            ticket_id=ticket_id, label=row.text("satisfaction"), dated=False,
-        )
+    yield from ticket_rating(
+        FORMAT, ticket_id, _SATISFACTION(row, "satisfaction"),
+        solved or row.time("updated_at") or created, row.text("satisfaction"),  # type: ignore[arg-type]
+    )
 
 
 LAYOUTS = (
