@@ -66,8 +66,12 @@ def write_export(path: Path, rows: int, seed: int = 6) -> None:
 
 def run_import(export: Path, workdir: Path) -> tuple[float, int, str]:
     """Seconds, the child's peak RSS in KiB, and its output."""
-    command = [sys.executable, "-m", "monitor", "--db", str(workdir / "bench.db"), "kpi", "import", str(export),
-               "--timezone", "UTC", "--output", "csv"]
+    return run(workdir, "kpi", "import", str(export), "--timezone", "UTC", "--output", "csv")
+
+
+def run(workdir: Path, *args: str) -> tuple[float, int, str]:
+    """Run the CLI on the bench database: seconds, the child's peak RSS in KiB, its last output line."""
+    command = [sys.executable, "-m", "monitor", "--db", str(workdir / "bench.db"), *args]
     out_path, err_path = workdir / "stdout.txt", workdir / "stderr.txt"
     clock = time.monotonic()
     with out_path.open("w") as out, err_path.open("w") as err:
@@ -77,7 +81,7 @@ def run_import(export: Path, workdir: Path) -> tuple[float, int, str]:
         child.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.monotonic() - clock
     if child.returncode != 0:
-        raise SystemExit(f"import failed:\n{err_path.read_text()}")
+        raise SystemExit(f"{' '.join(args)} failed:\n{err_path.read_text()}")
     return seconds, usage.ru_maxrss, out_path.read_text().strip().splitlines()[-1]
 
 
@@ -86,7 +90,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     args = parser.parse_args()
     print(f"{'rows':>10} {'file MB':>8} {'import s':>9} {'rows/s':>8} {'peak RSS MB':>12} {'db MB':>7}"
-          f" {'re-import s':>12} {'rows/s':>8}  re-import result")
+          f" {'re-import s':>12} {'rows/s':>8} {'show s':>7}  re-import result")
     for rows in args.rows:
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
@@ -94,9 +98,12 @@ def main() -> None:
             write_export(export, rows)
             seconds, rss, _ = run_import(export, workdir)
             db_mb = sum(p.stat().st_size for p in workdir.glob("bench.db*")) / 1e6
-            again, rss_again, result = run_import(export, workdir)
+            again, _, result = run_import(export, workdir)
+            # KPIs per week over the whole export (means and medians by SQL window functions)
+            show, _, _ = run(workdir, "kpi", "show", "--from", "2024-01-01", "--to", "2024-03-31", "--by", "week",
+                             "--format", "csv")
             print(f"{rows:>10,} {export.stat().st_size / 1e6:>8.0f} {seconds:>9.1f} {rows / seconds:>8,.0f}"
-                  f" {rss / 1024:>12.0f} {db_mb:>7.0f} {again:>12.1f} {rows / again:>8,.0f}  {result}")
+                  f" {rss / 1024:>12.0f} {db_mb:>7.0f} {again:>12.1f} {rows / again:>8,.0f} {show:>7.1f}  {result}")
 
 
 if __name__ == "__main__":
