@@ -148,5 +148,7 @@ def summarize(
             summary.rows.setdefault(row if row is not None else "(none)", Counts()).add(label, n)
     if group:
         summary.rows = dict(sorted(summary.rows.items(), key=lambda kv: -kv[1].volume))
-    summary.kpis = kpis_for(store, [("total", start, end), *(spans if by in ("day", "week") else [])], tz, kpi_settings)
+    rows = spans if by in ("day", "week") else []
+    summary.kpis = kpis_for(store, [("total", start, end), *rows], tz, kpi_settings,
+                            parts={"total": [key for key, _, _ in rows]} if rows else None)
     return summary

@@ -42,6 +42,14 @@ def test_ces_is_the_mean_answer():
     assert formulas.mean_of({}) == (None, 0)
 
 
+def test_median_of_a_histogram():
+    assert formulas.median_of({15: 1, 30: 1, 60: 1, 120: 1, 240: 1}) == 60  # odd: the middle one
+    assert formulas.median_of({90: 1, 120: 1, 1440: 2}) == 780  # even: (120 + 1440) / 2
+    assert formulas.median_of({5: 3, 7: 1}) == 5  # ranks 1 and 2 (0-based) are both 5
+    assert formulas.median_of({1: 2, 9: 2}) == 5
+    assert formulas.median_of({}) is None
+
+
 def test_rescale_between_scales():
     assert formulas.rescale(4, 1, 5, 1, 7) == 5.5  # 1 + 3 * 6/4
     assert formulas.rescale(1, 1, 3, 1, 5) == 1 and formulas.rescale(3, 1, 3, 1, 5) == 5

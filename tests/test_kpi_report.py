@@ -64,6 +64,16 @@ def test_per_week_with_figures_and_change(cli, loaded):
     assert data["total"]["kpis"]["csat_pct"] == 66.67
 
 
+def test_the_total_is_the_same_with_or_without_rows(cli, loaded):
+    config = loaded("zendesk_tickets.csv", "generic_tickets.csv", "generic_figures.csv", "generic_surveys.csv",
+                    "intercom_conversations.csv", "freshdesk_tickets.csv")
+    window = ("--from", "2024-03-02", "--to", "2024-03-14")  # partial weeks at both ends
+    plain = show_json(cli, config, *window)["total"]["kpis"]
+    assert plain["tickets_created"] == 18
+    assert show_json(cli, config, *window, "--by", "week")["total"]["kpis"] == plain
+    assert show_json(cli, config, *window, "--by", "day")["total"]["kpis"] == plain
+
+
 def test_total_against_the_window_before(cli, loaded):
     config = loaded("zendesk_tickets.csv", "generic_tickets.csv")
     data = show_json(cli, config, "--from", "2024-03-11", "--to", "2024-03-17")

@@ -50,13 +50,16 @@ def human(key: str, value: Any, *, signed: bool = False, ces_scale: int | None =
         return None
     kind = _SHOWN[key][1]
     if kind == "time":
-        sign = ("+" if value > 0 else "-" if value < 0 else "±") if signed else ""
+        sign = ("+" if value > 0 else "-" if value < 0 else "±") if signed and round(value) else "±" if signed else ""
         return sign + _clock(abs(value))
-    plus = "+" if signed and value > 0 else ""
+    if signed and round(value, 2 if kind in ("ces", "money") else 1) == 0:
+        value, plus = 0.0, "±"  # no "-0.0": a change too small to show
+    else:
+        plus = "+" if signed and value > 0 else ""
     if kind == "pct":
         return f"{plus}{value:.1f}" + ("" if signed else "%")
     if kind == "score":
-        return f"{value:+.1f}"
+        return f"{plus}{value:.1f}" if signed else f"{value:+.1f}"
     if kind == "ces":
         return f"{plus}{value:.2f}" + (f"/{ces_scale}" if ces_scale and not signed else "")
     return f"{plus}{value:,.2f}"

@@ -94,6 +94,23 @@ def mean_of(histogram: Mapping[float, int]) -> tuple[float | None, int]:
     return sum(score * count for score, count in histogram.items()) / n, n
 
 
+def median_of(histogram: Mapping[float, int]) -> float | None:
+    """The median of a histogram: the middle value, or the mean of the two middle ones."""
+    n = sum(histogram.values())
+    if not n:
+        return None
+    low_rank, high_rank = (n - 1) // 2, n // 2  # 0-based ranks of the middle value(s)
+    seen = 0
+    low = None
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if low is None and seen > low_rank:
+            low = value
+        if seen > high_rank:
+            return (low + value) / 2  # type: ignore[operator]
+    raise AssertionError("unreachable: the ranks are below the count")
+
+
 # ----------------------------------------------------- tickets and periods
 def first_contact_estimate(
     resolved: bool, replies: int | None, reopens: int | None = None, customer_contacts: int | None = None

@@ -13,7 +13,7 @@ resolution), and the period figures lying wholly within its local days
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -43,33 +43,54 @@ KEYS = (*VALUE_KEYS, *COUNT_KEYS)
 Span = tuple[str, datetime, datetime]
 
 
-def kpis_for(store: Store, spans: Sequence[Span], tz: tzinfo, settings: KpiConfig | None = None) -> dict[str, dict[str, Any]]:
+def kpis_for(
+    store: Store,
+    spans: Sequence[Span],
+    tz: tzinfo,
+    settings: KpiConfig | None = None,
+    parts: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, dict[str, Any]]:
     """The KPIs of each ``(key, start, end)`` span, keyed like the spans.
 
-    Spans may overlap (a total beside its days): each is computed on its own.
+    Spans may overlap (a total beside its days); ``parts`` names spans that
+    are exactly the union of others (``{"total": [day keys]}``): they are
+    added up from those instead of being read again.
     """
     settings = settings or KpiConfig()
+    parts = parts or {}
     if not spans:
         return {}
-    histograms: dict[tuple[str, str], dict[float, int]] = defaultdict(lambda: defaultdict(int))
-    for key, kind, score, lo, hi, n in store.kpi.survey_histogram(spans):
-        histograms[key, kind][_on_scale(kind, score, lo, hi, settings)] += n
-    durations = store.kpi.duration_stats(spans)
-    tickets = store.kpi.ticket_counts(spans)
+    queried = [span for span in spans if span[0] not in parts]
+    surveys: dict[tuple[str, str], dict[float, int]] = defaultdict(lambda: defaultdict(int))
+    for key, kind, score, lo, hi, n in store.kpi.survey_histogram(queried):
+        surveys[key, kind][_on_scale(kind, score, lo, hi, settings)] += n
+    durations = store.kpi.duration_histograms(queried)
+    tickets = store.kpi.ticket_counts(queried)
+    for union, members in parts.items():
+        tickets[union] = sum((tickets.get(m, TicketCounts()) for m in members), TicketCounts())
+        for kinds, table in ((("csat", "nps", "ces"), surveys), (tuple(DURATION_METRICS), durations)):
+            for kind in kinds:
+                table[union, kind] = _merged(table.get((m, kind), {}) for m in members)  # type: ignore[index]
     days = {key: _days(start, end, tz) for key, start, end in spans}
-    first = min(d[0] for d in days.values())
-    last = max(d[1] for d in days.values())
-    figures = store.kpi.figures(first, last)
+    figures = store.kpi.figures(min(d[0] for d in days.values()), max(d[1] for d in days.values()))
     out = {}
     for key, _, _ in spans:
         values: dict[str, Any] = {}
-        _surveys(values, {kind: histograms.get((key, kind), {}) for kind in ("csat", "nps", "ces")}, settings)
+        _surveys(values, {kind: surveys.get((key, kind), {}) for kind in ("csat", "nps", "ces")}, settings)
         counts = tickets.get(key, TicketCounts())
-        _tickets(values, counts, {m: durations.get((key, m)) for m in DURATION_METRICS})
+        _tickets(values, counts, {m: durations.get((key, m), {}) for m in DURATION_METRICS})
         lo, hi = days[key]
         _figures(values, [f for f in figures if f[1] >= lo and f[2] <= hi], counts.resolved)
         out[key] = {k: _round(values.get(k)) for k in KEYS}
     return out
+
+
+def _merged(histograms: Iterable[Mapping[float, int]]) -> dict[float, int]:
+    total: dict[float, int] = defaultdict(int)
+    for histogram in histograms:
+        for value, n in histogram.items():
+            total[value] += n
+    return total
 
 
 def change(current: Mapping[str, Any], previous: Mapping[str, Any]) -> dict[str, float | None]:
@@ -96,14 +117,14 @@ def _surveys(values: dict[str, Any], histograms: Mapping[str, Mapping[float, int
     values["ces"], values["ces_responses"] = formulas.mean_of(histograms["ces"])
 
 
-def _tickets(values: dict[str, Any], counts: TicketCounts, durations: Mapping[str, Any]) -> None:
+def _tickets(values: dict[str, Any], counts: TicketCounts, durations: Mapping[str, Mapping[float, int]]) -> None:
     values["tickets_created"] = counts.created
     values["tickets_resolved"] = counts.resolved
-    for metric, stats in durations.items():
-        values[f"{metric}_mean_s"] = stats.mean if stats else None
-        values[f"{metric}_median_s"] = stats.median if stats else None
-    values["first_response_count"] = durations["first_response"].count if durations["first_response"] else 0
-    values["resolution_count"] = durations["resolution"].count if durations["resolution"] else 0
+    for metric, histogram in durations.items():
+        values[f"{metric}_mean_s"] = formulas.mean_of(histogram)[0]
+        values[f"{metric}_median_s"] = formulas.median_of(histogram)
+    values["first_response_count"] = sum(durations["first_response"].values())
+    values["resolution_count"] = sum(durations["resolution"].values())
     values["fcr_pct"] = formulas.fcr(counts.first_contact, counts.first_contact_known)
     values["fcr_tickets"] = counts.first_contact_known
     values["fcr_estimated"] = counts.first_contact_estimated > 0 if counts.first_contact_known else None
@@ -195,7 +216,7 @@ def kpi_report(
             first_day -= timedelta(days=first_day.weekday())
         step = timedelta(days=7 if by == "week" else 1)
         spans.append(("before-first", local_midnight(first_day - step, tz), local_midnight(first_day, tz)))
-    kpis = kpis_for(store, [*spans, *rows], tz, settings)
+    kpis = kpis_for(store, [*spans, *rows], tz, settings, parts={"total": [key for key, _, _ in rows]} if rows else None)
     report.total, report.previous = kpis["total"], kpis["previous"]
     before = kpis.get("before-first", {})
     for key, lo, hi in rows:

@@ -5,12 +5,13 @@ Every record is upserted on its natural key (``(source_format, ticket_id)``,
 carries a digest of what is stored, so a re-import tells new, updated and
 unchanged records apart and leaves unchanged ones untouched. The raw export
 row is kept as a JSON array of its cells; the import that wrote it
-(``import_id``) keeps the header that names them (:meth:`KpiStore.raw_row`). Period statistics (counts, means, medians, score
-histograms) are computed in SQL, one range scan per period.
+(``import_id``) keeps the header that names them (:meth:`KpiStore.raw_row`). Period statistics are counts and histograms (of
+scores, of durations) computed in SQL, one index range scan per period.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -184,19 +185,15 @@ class SaveCounts:
 
 
 @dataclass(frozen=True)
-class DurationStats:
-    count: int
-    mean: float | None
-    median: float | None
-
-
-@dataclass(frozen=True)
 class TicketCounts:
     created: int = 0
     resolved: int = 0
     first_contact_known: int = 0  # resolved tickets whose first-contact status is known
     first_contact: int = 0
     first_contact_estimated: int = 0  # of the known, how many were estimated
+
+    def __add__(self, other: TicketCounts) -> TicketCounts:
+        return TicketCounts(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
 
 
 #: Duration metric -> (column, the ticket time that places it in a period).
@@ -333,33 +330,21 @@ class KpiStore:
         )
         return [tuple(row) for row in self._store.conn.execute(sql, params)]  # type: ignore[misc]
 
-    def duration_stats(self, periods: Periods) -> dict[tuple[str, str], DurationStats]:
-        """Count, mean and median seconds per ``(period key, metric)`` (see DURATION_METRICS).
-
-        The median is the middle value (or the mean of the two middle ones),
-        found by SQLite's window functions: no values come back to Python.
-        """
+    def duration_histograms(self, periods: Periods) -> dict[tuple[str, str], dict[float, int]]:
+        """How many tickets took each duration, per ``(period key, metric)`` (see
+        DURATION_METRICS): exact means and medians follow without the rows."""
         if not periods:
             return {}
         cte, params = periods_cte(periods)
         parts = [
-            f"SELECT p.key, '{metric}' AS metric, t.{column} AS x FROM periods p JOIN kpi_tickets t"
-            f" ON t.{anchor} >= p.start AND t.{anchor} < p.end WHERE t.{column} IS NOT NULL"
+            f"SELECT p.key, '{metric}', t.{column}, count(*) FROM periods p JOIN kpi_tickets t"
+            f" ON t.{anchor} >= p.start AND t.{anchor} < p.end WHERE t.{column} IS NOT NULL GROUP BY p.key, t.{column}"
             for metric, (column, anchor) in DURATION_METRICS.items()
         ]
-        sql = (
-            f"{cte}, v AS ({' UNION ALL '.join(parts)}),"
-            " r AS (SELECT key, metric, x,"
-            " row_number() OVER (PARTITION BY key, metric ORDER BY x) AS i,"
-            " count(*) OVER (PARTITION BY key, metric) AS n,"
-            " avg(x) OVER (PARTITION BY key, metric) AS mean FROM v)"
-            " SELECT key, metric, n, mean, avg(x) FROM r"
-            " WHERE i IN ((n + 1) / 2, (n + 2) / 2) GROUP BY key, metric"
-        )
-        return {
-            (key, metric): DurationStats(n, mean, median)
-            for key, metric, n, mean, median in self._store.conn.execute(sql, params)
-        }
+        out: dict[tuple[str, str], dict[float, int]] = {}
+        for key, metric, seconds, n in self._store.conn.execute(f"{cte} {' UNION ALL '.join(parts)}", params):
+            out.setdefault((key, metric), {})[seconds] = n
+        return out
 
     def ticket_counts(self, periods: Periods) -> dict[str, TicketCounts]:
         """Tickets created, and resolved (with first-contact counts), per period key."""
