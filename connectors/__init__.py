@@ -7,6 +7,7 @@ A plain library: usable without the rest of sentiment-monitor. See
 from connectors.base import (
     AuthError,
     BadPayload,
+    BadQuery,
     Batch,
     BrandQuery,
     Connector,
@@ -21,6 +22,7 @@ from connectors.base import (
 __all__ = [
     "AuthError",
     "BadPayload",
+    "BadQuery",
     "Batch",
     "BrandQuery",
     "Connector",

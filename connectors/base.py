@@ -9,6 +9,8 @@ network call by a timeout.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -135,6 +137,11 @@ class Secret:
                 f"{self.where}: cannot read secret file {self.file}: {exc.strerror}"
             ) from None
 
+    @property
+    def section(self) -> str:
+        """The config section holding the secret (``where`` without its key), for messages."""
+        return self.where.rpartition(": ")[0] or self.where
+
     def describe(self) -> str:
         """Where the secret comes from, safe to print."""
         if self.env is not None:
@@ -183,12 +190,44 @@ class BadPayload(ConnectorError):
     kind = "bad_payload"
 
 
+class BadQuery(ConnectorError):
+    """The platform rejected the query or a configured name (too long, bad syntax,
+    unknown subreddit). Fix the config; retrying will not help."""
+
+    kind = "bad_query"
+
+
 class SecretMissing(AuthError):
     """A configured secret could not be resolved (unset env var, unreadable file)."""
 
 
 def utc_from_timestamp(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+def decode_cursor(cursor: str | None, platform: str) -> dict[str, Any]:
+    """A JSON-object cursor as a dict; ``{}`` (start afresh) when absent or unreadable.
+
+    An unreadable cursor is logged, not raised: a source must never be stuck
+    on its own state, and re-fetching is harmless (mentions are upserted).
+    """
+    if not cursor:
+        return {}
+    try:
+        value = json.loads(cursor)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        logging.getLogger(__name__).warning(
+            "%s: ignoring unreadable cursor %.80r; starting afresh", platform, cursor
+        )
+        return {}
+    return value
+
+
+def encode_cursor(state: Mapping[str, Any]) -> str:
+    """The text form of a JSON-object cursor (stable key order, compact)."""
+    return json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def parse_iso_datetime(value: str) -> datetime:

@@ -128,8 +128,45 @@ class SourceConfig:
 
 @dataclass(frozen=True)
 class DigestConfig:
-    send_at: time = time(8, 0)
+    send_at: time = time(8, 0)  # local time ([monitor] timezone); the day before is reported
     recipients: tuple[str, ...] = ()
+    top: int = 5  # mentions per "most negative" / "most engaged" list
+    max_attempts: int = 6  # deliveries tried (4xx, dropped connection) before "failed"
+    retry_after: timedelta = timedelta(minutes=10)  # first retry; doubles each time, at most 2h
+
+    def __post_init__(self) -> None:
+        for key in ("top", "max_attempts"):
+            if getattr(self, key) < 1:
+                raise _FieldError(key, "must be at least 1")
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """Spike alerts: hourly negatives per brand against an hour-of-week baseline."""
+
+    enabled: bool = True
+    k: float = 3.0  # how many (robust) standard deviations above the baseline fire
+    min_count: int = 3  # floor: fewer negatives in an hour never alert; the ratio needs this volume
+    lookback_weeks: int = 4  # baseline: the same hour of the week over this many weeks
+    window_hours: int = 1  # ... and this many neighbouring hours each side
+    cooldown: timedelta = timedelta(hours=3)  # per brand and kind, after an alert
+    drop_min_baseline: float = 5.0  # an hour with no mention alerts when the baseline median is this
+    channels: tuple[Literal["email", "webhook"], ...] = ("email",)
+    recipients: tuple[str, ...] = ()  # default: [digest] recipients
+    webhook_url: Secret | None = None  # Slack-compatible incoming webhook (the URL holds a token)
+    webhook_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.k <= 0:
+            raise _FieldError("k", "must be greater than 0")
+        if self.min_count < 1:
+            raise _FieldError("min_count", "must be at least 1")
+        if self.lookback_weeks < 1:
+            raise _FieldError("lookback_weeks", "must be at least 1")
+        if not 0 <= self.window_hours <= 3:
+            raise _FieldError("window_hours", "must be between 0 and 3")
+        if "webhook" in self.channels and self.webhook_url is None:
+            raise _FieldError("webhook_url", 'channels has "webhook": set webhook_url = { env = "NAME" }')
 
 
 @dataclass(frozen=True)
@@ -142,6 +179,7 @@ class SmtpConfig:
     username: Secret | None = None
     password: Secret | None = None
     timeout: float = 30.0
+    ca_file: Path | None = None  # trust this CA bundle instead of the system's (verification stays on)
 
     def __post_init__(self) -> None:
         if self.ssl and self.starttls:
@@ -170,6 +208,19 @@ class KpiConfig:
 
 
 @dataclass(frozen=True)
+class DaemonConfig:
+    """How ``run`` retries failing sources and when it calls one "not working"."""
+
+    backoff_max: timedelta = timedelta(hours=1)  # cap on the wait after a failed poll
+    not_working_after: int = 3  # intervals (``every``) without a successful poll
+    poll_timeout: timedelta = timedelta(minutes=10)  # a poll running longer is reported hung
+
+    def __post_init__(self) -> None:
+        if self.not_working_after < 1:
+            raise _FieldError("not_working_after", "must be 1 or more (intervals without a successful poll)")
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None  # None: the embedded default
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
@@ -178,6 +229,8 @@ class Config:
     sources: tuple[SourceConfig, ...] = ()
     digest: DigestConfig = field(default_factory=DigestConfig)
     smtp: SmtpConfig | None = None
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
     kpi: KpiConfig = field(default_factory=KpiConfig)
 
     @property
@@ -190,6 +243,10 @@ class Config:
     def source(self, name: str) -> SourceConfig | None:
         return next((s for s in self.sources if s.name == name), None)
 
+    def own_brands(self) -> tuple[BrandConfig, ...]:
+        """The brands the team answers for (not competitors)."""
+        return tuple(b for b in self.brands if not b.competitor)
+
     def brand_terms(self) -> list[str]:
         """Every configured brand's names and handles, competitors' too."""
         return list(dict.fromkeys(t for b in self.brands for t in b.terms))
@@ -198,6 +255,26 @@ class Config:
     def kpi_timezone(self) -> str:
         """The zone KPI exports' offset-less times are read in: [kpi] timezone, else [monitor] timezone."""
         return self.kpi.timezone or self.monitor.timezone
+
+    def secrets(self) -> list[Secret]:
+        """Every secret the config refers to (sources' options, smtp, any later section)."""
+        found: list[Secret] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, Secret):
+                found.append(value)
+            elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+                for f in dataclasses.fields(value):
+                    walk(getattr(value, f.name))
+            elif isinstance(value, (tuple, list)):
+                for item in value:
+                    walk(item)
+            elif isinstance(value, Mapping):
+                for item in value.values():
+                    walk(item)
+
+        walk(self)
+        return found
 
     def with_database(self, database: Path) -> Config:
         return dataclasses.replace(
@@ -213,6 +290,8 @@ _SECTIONS: dict[str, tuple[type, bool]] = {
     "sources": (SourceConfig, True),
     "digest": (DigestConfig, False),
     "smtp": (SmtpConfig, False),
+    "alerts": (AlertsConfig, False),
+    "daemon": (DaemonConfig, False),
     "kpi": (KpiConfig, False),
 }
 

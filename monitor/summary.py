@@ -124,9 +124,10 @@ def summarize(
     brand: str | None = None,
     platform: str | None = None,
     kpi_settings: KpiConfig | None = None,
+    with_kpis: bool = True,
 ) -> Summary:
     """Counts and ratios over ``[start, end)``, overall and per ``by``, with the
-    service KPIs of the window and of each day or week."""
+    service KPIs of the window and of each day or week (unless ``with_kpis`` is false)."""
     from monitor.kpi.report import kpis_for
 
     if by is not None and by not in BY_CHOICES:
@@ -148,6 +149,8 @@ def summarize(
             summary.rows.setdefault(row if row is not None else "(none)", Counts()).add(label, n)
     if group:
         summary.rows = dict(sorted(summary.rows.items(), key=lambda kv: -kv[1].volume))
+    if not with_kpis:
+        return summary
     rows = spans if by in ("day", "week") else []
     summary.kpis = kpis_for(store, [("total", start, end), *rows], tz, kpi_settings,
                             parts={"total": [key for key, _, _ in rows]} if rows else None)

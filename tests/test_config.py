@@ -180,3 +180,14 @@ def test_shipped_default_is_the_embedded_default_and_runs_offline():
 def test_example_config_is_valid():
     loaded = config.load(REPO / "config" / "example.toml")
     assert loaded.sources, "the example shows sources"
+
+
+def test_alerts_section_defaults_and_checks(write_config):
+    loaded = config.load(write_config('[alerts]\nk = 2.5\ncooldown = "90m"\nchannels = ["email"]\n'))
+    assert (loaded.alerts.k, loaded.alerts.cooldown, loaded.alerts.min_count) == (2.5, timedelta(minutes=90), 3)
+    assert config.load(write_config()).alerts.channels == ("email",)
+    assert "[alerts]: channels[0]: expected one of 'email', 'webhook'" in load_error(
+        write_config('[alerts]\nchannels = ["pager"]\n'))
+    assert "[alerts]: k: must be greater than 0" in load_error(write_config("[alerts]\nk = 0\n"))
+    assert '[smtp]: unknown key "ca_fil" (did you mean "ca_file"?)' in load_error(
+        write_config('[smtp]\nhost = "h"\nsender = "s@example.com"\nca_fil = "x"\n'))

@@ -191,3 +191,27 @@ def test_summary_table_shows_kpis_beside_sentiment(cli, loaded, write_config, tm
     _with_mentions(tmp_path / "plain.toml", tmp_path, cli)
     header = cli("--config", tmp_path / "plain.toml", "summary", "--from", "2024-03-04", "--to", "2024-03-05").stdout.splitlines()[1]
     assert header.split()[-1] == "net_sentiment"
+
+
+# ---------------------------------------------------------------- digest
+def test_the_digest_shows_the_days_kpis_with_their_change(loaded):
+    from datetime import date
+
+    from monitor.digest import build, render
+    from monitor.storage import Store
+
+    config = config_module.load(loaded("zendesk_tickets.csv", "intercom_conversations.csv"))
+    store = Store.open(config.monitor.database)
+    digest = build(store, config, date(2024, 3, 5))
+    shown = {k.name: (k.value, k.unit, k.change, k.better) for k in digest.kpis}
+    # 5 March against 4 March. CSAT: Zendesk Bad, Good (1 of 2); 4 March: Good and Intercom's 5 -> 100 %
+    assert shown["CSAT"] == (50.0, "%", -50.0, "higher")
+    # First replies of tickets created on the 5th: 15 and 120 min -> 67.5 min; the 4th: 30, 60 min,
+    # and Intercom's 210, 32400, 60 s -> median of 60, 210, 1800, 3600, 32400 s = 1800 s
+    assert shown["First response time (median)"] == (1.12, "h", 0.6, "lower")
+    # Resolved on the 5th: Zendesk 1002 (not one-touch), 1003 (one-touch) -> 50 %, estimated
+    assert shown["First-contact resolution (estimated)"][:2] == (50.0, "%")
+    assert "NPS" not in shown  # no data that day: not listed
+    text = render.text(digest)
+    assert "CSAT: 50%" in text and "No KPI data imported" not in text
+    store.close()

@@ -19,6 +19,8 @@ from typing import Any
 import sqlite_utils
 
 from monitor.errors import MonitorError
+from monitor.storage.alerts import AlertStore
+from monitor.storage.digests import DigestStore
 from monitor.storage.kpi import KpiStore
 from monitor.storage.mentions import MentionStore
 from monitor.storage.migrations import MIGRATION_SETS
@@ -36,6 +38,8 @@ class Store:
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
         self.mentions = MentionStore(self)
         self.sources = SourceStore(self)
+        self.digests = DigestStore(self)
+        self.alerts = AlertStore(self)
         self.kpi = KpiStore(self)
 
     @classmethod

@@ -35,6 +35,12 @@ PUBLIC_COLUMNS = (
     "lang", "likes", "replies", "reposts", "followers", "source", "classifier", "fetched_at",
 )
 _IN_CHUNK = 400  # bound on "?" placeholders per IN (...)
+_ENGAGEMENT = "(coalesce(likes, 0) + coalesce(replies, 0) + coalesce(reposts, 0))"
+_ORDERS = {
+    "newest": "created_at DESC, platform, id",
+    "most_negative": "compound, created_at DESC, platform, id",
+    "most_engaged": f"{_ENGAGEMENT} DESC, compound, created_at DESC, platform, id",
+}
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class MentionFilter:
     source: str | None = None
     search: str | None = None  # case-insensitive substring of the text
     limit: int | None = 50
+    order: str = "newest"  # or "most_negative" (lowest score), "most_engaged" (likes+replies+reposts)
 
 
 class MentionStore:
@@ -101,12 +108,12 @@ class MentionStore:
         return found
 
     def query(self, where: MentionFilter) -> list[dict[str, Any]]:
-        """Mentions matching ``where``, newest first."""
+        """Mentions matching ``where``, newest first (or in ``where.order``)."""
         clauses, params = _where(where)
         sql = (
             f"SELECT {', '.join(PUBLIC_COLUMNS)} FROM mentions"
             f"{' WHERE ' + ' AND '.join(clauses) if clauses else ''}"
-            " ORDER BY created_at DESC, platform, id"
+            f" ORDER BY {_ORDERS[where.order]}"
         )
         if where.limit is not None:
             sql += " LIMIT ?"
@@ -151,6 +158,13 @@ class MentionStore:
             f"{filters} GROUP BY p.key, {group_col}, m.label"
         )
         return [tuple(row) for row in self._store.conn.execute(sql, params)]  # type: ignore[misc]
+
+    def first_created_at(self) -> datetime | None:
+        """When the oldest stored mention was written: where history begins."""
+        from monitor.timeutil import from_db
+
+        row = self._store.conn.execute("SELECT min(created_at) FROM mentions").fetchone()
+        return from_db(row[0]) if row[0] else None
 
     def totals(self) -> dict[str, int]:
         """Count of stored mentions per label (and ``total``)."""

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
-from monitor.storage.kpi import migrations as kpi_migrations
-
 core = Migrations("sentiment-monitor")
 
 
@@ -93,5 +91,9 @@ def m002_sources(db: Database) -> None:
     db["poll_runs"].create_index(["source", "started_at"], index_name="poll_runs_source")
 
 
+from monitor.storage.alerts import migrations as alerts  # noqa: E402
+from monitor.storage.digests import migrations as digests  # noqa: E402
+from monitor.storage.kpi import migrations as kpi  # noqa: E402
+
 #: Every migration set, in the order they apply. Feature modules add theirs here.
-MIGRATION_SETS: list[Migrations] = [core, kpi_migrations]
+MIGRATION_SETS: list[Migrations] = [core, digests, alerts, kpi]

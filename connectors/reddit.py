@@ -1,0 +1,450 @@
+"""Reddit mentions with praw: new posts matching the query, new comments naming it.
+
+Each poll reads a few *listings*, newest first: the search for the query
+(in r/all, or in the configured subreddits) and, when subreddits are
+configured, each one's newest comments, kept when they contain the query's
+terms (Reddit has no comment search). A listing is read until the first item
+seen by the previous poll, Reddit's ~1,000-item cap, or the page budget. The
+cursor is a JSON object mapping each listing to its newest item's fullname
+and time; it moves only when every listing succeeded.
+
+praw authenticates (read-only application credentials) and keeps the rate
+limit accounts; three of its defaults are changed because a connector must
+never sleep and must bound every request (see :func:`_reddit`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import cache
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from connectors.base import (
+    AuthError,
+    BadPayload,
+    BadQuery,
+    Batch,
+    BrandQuery,
+    ConnectorError,
+    Mention,
+    RateLimited,
+    Secret,
+    TransientError,
+    decode_cursor,
+    encode_cursor,
+    utc_from_timestamp,
+)
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100  # the most a listing returns per request
+LISTING_CAP = 1000  # Reddit stops paging a listing after about this many items
+WEB_URL = "https://www.reddit.com"
+_SUBREDDIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{1,20}")
+_QUERY_TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
+
+
+@dataclass(frozen=True)
+class RedditOptions:
+    #: The app's client id (under its name on reddit.com/prefs/apps).
+    client_id: Secret
+    #: The app's secret.
+    client_secret: Secret
+    #: Reddit requires a unique, descriptive one:
+    #: "<platform>:<app id>:<version> (by /u/<reddit username>)".
+    user_agent: str
+    #: Search (and read comments of) these subreddits; empty: search all of Reddit.
+    subreddits: tuple[str, ...] = ()
+    #: Also read each configured subreddit's new comments, kept when they name the brand.
+    comments: bool = True
+    #: The OAuth API host.
+    base_url: str = "https://oauth.reddit.com"
+    #: The host that issues access tokens.
+    auth_url: str = "https://www.reddit.com"
+    #: Seconds to wait for each response.
+    timeout: float = 20.0
+    #: Page budget per listing per poll (100 items a page; Reddit stops at about 10).
+    max_pages: int = 10
+    #: When to retry after a 429 that says nothing about its reset time.
+    rate_limit_backoff: timedelta = timedelta(minutes=10)
+
+    def __post_init__(self) -> None:
+        if len(self.user_agent.strip()) < 7:
+            raise ValueError(
+                'user_agent: describe your app, e.g. "python:com.example.monitor:v1.0 (by /u/yourname)"'
+            )
+        if self.timeout <= 0:
+            raise ValueError("timeout: must be more than 0 seconds")
+        if not 1 <= self.max_pages <= LISTING_CAP // PAGE_SIZE:
+            raise ValueError(f"max_pages: must be 1 to {LISTING_CAP // PAGE_SIZE} (Reddit lists about 1,000 items)")
+        for name in self.subreddits:
+            if not _SUBREDDIT.fullmatch(name.removeprefix("r/")):
+                raise ValueError(f'subreddits: "{name}" is not a subreddit name (write "python" or "r/python")')
+        for key in ("base_url", "auth_url"):
+            if not getattr(self, key).startswith(("http://", "https://")):
+                raise ValueError(f'{key}: "{getattr(self, key)}" must start with https:// (or http://)')
+
+    @property
+    def subreddit_names(self) -> list[str]:
+        return list(dict.fromkeys(name.removeprefix("r/") for name in self.subreddits))
+
+
+@dataclass(frozen=True)
+class _Listing:
+    key: str  # its name in the cursor
+    path: str  # relative to base_url, as praw writes paths
+    params: Mapping[str, str]
+    keep: Callable[[str], bool] | None = None  # which items to keep, by text; None: all
+
+
+class RedditConnector:
+    """Search posts and read new comments; incremental per listing."""
+
+    platform: ClassVar[str] = "reddit"
+    Options: ClassVar[type] = RedditOptions
+
+    def __init__(self, options: RedditOptions) -> None:
+        self.options = options
+        self._client: Any = None  # one praw.Reddit (one access token) per connector
+
+    # ------------------------------------------------------------------ query
+    def build_query(self, brand: BrandQuery) -> str:
+        """The brand's terms OR-ed (handles without "@"), then NOT its exclusions."""
+        terms = list(dict.fromkeys(_term(t.lstrip("@")) for t in brand.terms() if t.strip().lstrip("@")))
+        query = terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"
+        excluded = [f"NOT {_term(t)}" for t in brand.exclude if t.strip()]
+        return " ".join([query, *excluded])
+
+    # ------------------------------------------------------------------ fetch
+    def fetch(self, query: str, cursor: str | None) -> Batch:
+        if not query.strip():
+            raise BadQuery("reddit: the query is empty; give the source a brand or a query")
+        before = decode_cursor(cursor, "reddit")
+        after: dict[str, Any] = {}
+        found: dict[str, Mention] = {}
+        client = self._reddit()
+        counter = client._core.requestor  # our _Requestor, shared by the token and API calls
+        counter.count = 0
+        try:
+            for listing in self._listings(query):
+                seen = before.get(listing.key)
+                newest = self._read(client, listing, seen if isinstance(seen, Mapping) else None, found)
+                if newest:
+                    after[listing.key] = newest
+        finally:
+            counter.close()  # keep the token, drop the connections: polls are minutes apart
+        return Batch(list(found.values()), encode_cursor(after) if after != before else None, counter.count)
+
+    def _listings(self, query: str) -> list[_Listing]:
+        subreddits = self.options.subreddit_names
+        scope = "+".join(subreddits) or "all"
+        params = {
+            "q": query, "sort": "new", "t": "all", "syntax": "lucene",
+            "restrict_sr": str(bool(subreddits)),  # the text praw sends
+        }
+        listings = [_Listing(f"search r/{scope}: {query}", f"r/{scope}/search/", params)]
+        if self.options.comments:
+            keep = _matcher(query)
+            listings += [_Listing(f"comments r/{name}", f"r/{name}/comments/", {}, keep) for name in subreddits]
+        return listings
+
+    def _read(
+        self, client: Any, listing: _Listing, seen: Mapping[str, Any] | None, found: dict[str, Mention]
+    ) -> dict[str, Any] | None:
+        """Page a listing back to the last item seen; the newest item's position."""
+        seen_name = seen.get("name") if seen else None
+        seen_time = seen.get("created") if seen and isinstance(seen.get("created"), (int, float)) else None
+        newest = {"name": seen_name, "created": seen_time} if seen_time is not None else None
+        after: str | None = None
+        for _page in range(self.options.max_pages):
+            params = {**listing.params, "limit": PAGE_SIZE}
+            if after:
+                params["after"] = after
+            payload = _call(self.options, lambda: client.request(method="GET", path=listing.path, params=params))
+            children, after = _children(payload, listing.path)
+            for item in children:
+                if item.get("name") == seen_name or (seen_time is not None and item["created_utc"] < seen_time):
+                    return newest
+                if newest is None or item["created_utc"] > newest["created"]:
+                    newest = {"name": item["name"], "created": item["created_utc"]}
+                mention = _mention(item)
+                if listing.keep is None or listing.keep(mention.text):
+                    found.setdefault(mention.id, mention)
+            if not after:
+                return newest
+        if seen:
+            log.warning(
+                "reddit: %s: stopped after %d pages (max_pages) before the last item seen; older ones are skipped",
+                listing.key, self.options.max_pages,
+            )
+        return newest
+
+    def _reddit(self) -> Any:
+        if self._client is None:
+            self._client = _reddit(self.options)
+        return self._client
+
+
+def _term(text: str) -> str:
+    text = text.strip()
+    return text if re.fullmatch(r"\w+", text) else '"' + text.replace('"', "") + '"'
+
+
+def _matcher(query: str) -> Callable[[str], bool]:
+    """Whether a text names one of the query's terms (words or "phrases") and
+    none of its NOT/- terms: the filter for comments, which Reddit cannot search."""
+    wanted: list[str] = []
+    unwanted: list[str] = []
+    negate = False
+    for minus, phrase, word in _QUERY_TOKEN.findall(query.replace("(", " ").replace(")", " ")):
+        term = phrase if phrase or minus else word
+        if not phrase and word:
+            if word.upper() in ("OR", "AND"):
+                continue
+            if word.upper() == "NOT":
+                negate = True
+                continue
+            if word.startswith("-"):
+                minus, term = "-", word[1:].strip('"')
+            if ":" in term:  # a field operator such as subreddit:x or self:yes
+                negate = False
+                continue
+        if term:
+            (unwanted if negate or minus else wanted).append(term)
+        negate = False
+
+    def pattern(terms: list[str]) -> re.Pattern[str] | None:
+        if not terms:
+            return None
+        alternatives = "|".join(r"\s+".join(map(re.escape, t.split())) for t in terms)
+        return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+    yes, no = pattern(wanted), pattern(unwanted)
+
+    def keep(text: str) -> bool:
+        return (yes is None or bool(yes.search(text))) and not (no and no.search(text))
+
+    return keep
+
+
+# ---------------------------------------------------------------------- mapping
+def _children(payload: Any, path: str) -> tuple[list[dict[str, Any]], str | None]:
+    """The usable items of a Listing page (newest first) and its ``after`` token."""
+    data = payload.get("data") if isinstance(payload, Mapping) and payload.get("kind") == "Listing" else None
+    if not isinstance(data, Mapping) or not isinstance(data.get("children", []), list):
+        raise BadPayload(f"reddit: {path} answered with something other than a Listing")
+    items = []
+    for child in data.get("children", []):
+        item = child.get("data") if isinstance(child, Mapping) and child.get("kind") in ("t1", "t3") else None
+        if (
+            not isinstance(item, Mapping)
+            or not item.get("id")
+            or isinstance(item.get("created_utc"), bool)
+            or not isinstance(item.get("created_utc"), (int, float))
+        ):
+            log.warning("reddit: %s: skipping an item without id or created_utc: %.200r", path, child)
+            continue
+        item = dict(item)
+        item.setdefault("name", f"{child['kind']}_{item['id']}")
+        items.append(item)
+    after = data.get("after")
+    return items, after if isinstance(after, str) and after else None
+
+
+def _mention(item: Mapping[str, Any]) -> Mention:
+    is_post = item["name"].startswith("t3_")
+    if is_post:
+        title, body = item.get("title") or "", item.get("selftext") or ""
+        text = f"{title}\n\n{body}" if body else title
+    else:
+        text = item.get("body") or ""
+    author = item.get("author")
+    permalink = item.get("permalink")
+    return Mention(
+        platform="reddit",
+        id=item["name"],
+        text=text,
+        author=author if isinstance(author, str) and author != "[deleted]" else None,
+        url=WEB_URL + permalink if isinstance(permalink, str) and permalink.startswith("/") else None,
+        created_at=utc_from_timestamp(item["created_utc"]),
+        raw=item,
+        likes=_count(item, "score"),
+        replies=_count(item, "num_comments") if is_post else None,
+    )
+
+
+def _count(item: Mapping[str, Any], key: str) -> int | None:
+    value = item.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# ------------------------------------------------------------------ transport
+def _call(options: RedditOptions, request: Callable[[], Any]) -> Any:
+    """Make one praw request, mapping every failure to a ConnectorError."""
+    import prawcore
+    import requests
+    from praw.exceptions import PRAWException
+
+    classes = _prawcore_classes()
+    try:
+        return request()
+    except classes.QuotaUsedUp as exc:
+        raise RateLimited(
+            f"reddit: rate limit used up (x-ratelimit-remaining: 0), resets in {exc.seconds}s",
+            _after_seconds(exc.seconds),
+        ) from None
+    except prawcore.TooManyRequests as exc:
+        headers = exc.response.headers
+        seconds = _seconds(headers.get("x-ratelimit-reset")) or _seconds(headers.get("retry-after"))
+        retry_at = (
+            _after_seconds(seconds) if seconds is not None
+            else datetime.now(timezone.utc) + options.rate_limit_backoff
+        )
+        raise RateLimited(f"reddit: rate limited (429), retry after {retry_at:%Y-%m-%dT%H:%M:%SZ}", retry_at) from None
+    except prawcore.ServerError as exc:
+        raise TransientError(f"reddit: server error {exc.response.status_code} {exc.response.reason}") from None
+    except (prawcore.InvalidToken, KeyError) as exc:  # prawcore 4 raises KeyError(401) without www-authenticate
+        if isinstance(exc, KeyError) and exc.args != (401,):
+            raise
+        raise AuthError(
+            f"{options.client_id.section}: Reddit rejected the access token (401); check the app's credentials"
+        ) from None
+    except prawcore.OAuthException as exc:
+        raise AuthError(
+            f"{options.client_id.section}: Reddit refused the credentials ({exc.error}); check client_id and"
+            f" client_secret ({options.client_id.describe()}, {options.client_secret.describe()})"
+        ) from None
+    except (prawcore.Forbidden, prawcore.InsufficientScope) as exc:
+        raise AuthError(
+            f"{options.client_id.section}: Reddit refused access (403 {exc.response.reason}):"
+            " a configured subreddit may be private, banned or quarantined, or the app lacks API access"
+        ) from None
+    except (prawcore.NotFound, prawcore.Redirect) as exc:
+        path = urlsplit(exc.response.url).path
+        raise BadQuery(f"reddit: {path} does not exist ({exc.response.status_code}); check subreddits") from None
+    except prawcore.BadJSON:
+        raise BadPayload("reddit: a listing answered with invalid JSON") from None
+    except prawcore.ResponseException as exc:
+        status = exc.response.status_code
+        if status == 401 and exc.response.url.endswith("/api/v1/access_token"):
+            raise AuthError(
+                f"{options.client_id.section}: Reddit rejected client_id/client_secret (401 from the token"
+                f" endpoint); check {options.client_id.describe()} and {options.client_secret.describe()}"
+            ) from None
+        if status in (400, 422):
+            raise BadQuery(f"reddit: Reddit rejected the request ({status}): {exc.response.text[:200]}") from None
+        if status == 408 or status >= 500:
+            raise TransientError(f"reddit: server error {status}") from None
+        raise ConnectorError(f"reddit: unexpected {status} from {exc.response.url}") from None
+    except prawcore.RequestException as exc:
+        if isinstance(exc.original_exception, requests.Timeout):
+            raise TransientError(f"reddit: no answer within {options.timeout:g}s (timeout)") from None
+        args = exc.request_args
+        target = urlsplit(str(args[1])) if len(args) > 1 else urlsplit(options.base_url)
+        raise TransientError(
+            f"reddit: cannot reach {target.scheme}://{target.netloc}: {type(exc.original_exception).__name__}"
+        ) from None
+    except ValueError as exc:  # the token endpoint's invalid JSON is not wrapped by prawcore
+        raise BadPayload(f"reddit: the token endpoint answered with invalid JSON ({exc})") from None
+    except (prawcore.PrawcoreException, PRAWException) as exc:
+        raise ConnectorError(f"reddit: {type(exc).__name__}: {exc}") from None
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _after_seconds(seconds: float) -> datetime:
+    return datetime.now(timezone.utc) + timedelta(seconds=seconds)
+
+
+def _reddit(options: RedditOptions) -> Any:
+    """A read-only praw.Reddit that never sleeps and bounds every request.
+
+    praw/prawcore would otherwise: sleep up to 10 s before requests to pace
+    the rate limit (and up to the whole reset time when it is used up), retry
+    server errors and timeouts twice with sleeps, ignore any timeout but 16 s
+    for API calls, and ask PyPI for updates. The rate-limit and retry changes
+    use private attributes of praw 8 / prawcore 4 (pinned in pyproject.toml;
+    the no-sleep tests guard them).
+    """
+    import praw
+
+    classes = _prawcore_classes()
+    reddit = praw.Reddit(
+        client_id=options.client_id.reveal(),
+        client_secret=options.client_secret.reveal(),
+        user_agent=options.user_agent,
+        oauth_url=options.base_url.rstrip("/"),
+        reddit_url=options.auth_url.rstrip("/"),  # prawcore appends /api/v1/access_token
+        check_for_updates=False,
+        check_for_async=False,
+        requestor_class=classes.Requestor,
+        requestor_kwargs={"timeout": options.timeout},
+    )
+    core = reddit._core  # the read-only session
+    core._retry_strategy_class = classes.NoRetry
+    core._rate_limiter = classes.RateLimiter(window_size=core._rate_limiter.window_size)
+    return reddit
+
+
+@cache
+def _prawcore_classes() -> Any:
+    """prawcore subclasses, defined on first use so importing this module stays cheap."""
+    import time
+    from types import SimpleNamespace
+
+    import prawcore
+    from prawcore.rate_limit import RateLimiter
+    from prawcore.sessions import FiniteRetryStrategy
+
+    class QuotaUsedUp(prawcore.PrawcoreException):
+        def __init__(self, seconds: int) -> None:
+            super().__init__(f"rate limit used up; resets in {seconds}s")
+            self.seconds = seconds
+
+    class Requestor(prawcore.Requestor):
+        """Forces our timeout (prawcore passes 16 s to every API call) and counts requests."""
+
+        count = 0
+
+        def request(self, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+            self.count += 1
+            return super().request(*args, timeout=self.timeout, **kwargs)
+
+    @dataclass(frozen=True)
+    class NoRetry(FiniteRetryStrategy):
+        """Fail at once: the next poll is the retry."""
+
+        retries: int = 0
+
+        def _sleep_seconds(self) -> float | None:
+            return None
+
+    class NoSleepRateLimiter(RateLimiter):
+        """Keeps prawcore's accounts of the rate-limit headers; raises instead of sleeping
+        when they say the quota is used up, and never sleeps to pace requests."""
+
+        def delay(self) -> None:
+            if self.remaining is not None and self.remaining <= 0 and self.next_request_timestamp_ns:
+                left = (self.next_request_timestamp_ns - time.monotonic_ns()) / 1e9
+                if left > 0:
+                    raise QuotaUsedUp(int(left) + 1)
+
+        def update(self, *, response_headers: Mapping[str, str]) -> None:
+            try:
+                super().update(response_headers=response_headers)
+            except (KeyError, ValueError):  # partial or garbled headers: keep the old accounts
+                log.debug("reddit: unreadable rate-limit headers %r", dict(response_headers))
+
+    return SimpleNamespace(
+        QuotaUsedUp=QuotaUsedUp, Requestor=Requestor, NoRetry=NoRetry, RateLimiter=NoSleepRateLimiter
+    )

@@ -1,0 +1,184 @@
+"""The CLI contract: commands, JSON shapes, errors, help, the offline demo."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import click
+import pytest
+
+from monitor.cli import main
+from factories import record, write_jsonl
+
+REPO = Path(__file__).resolve().parents[1]
+MENTION_KEYS = {"platform", "id", "brand", "text", "author", "url", "created_at", "compound", "label"}
+COUNT_KEYS = {"volume", "positive", "neutral", "negative", "negative_ratio", "positive_ratio", "net_sentiment"}
+
+
+def all_commands(group: click.Group = main, prefix: str = "") -> dict[str, click.Command]:
+    out = {}
+    for name, command in group.commands.items():
+        out[f"{prefix}{name}"] = command
+        if isinstance(command, click.Group):
+            out.update(all_commands(command, f"{prefix}{name} "))
+    return out
+
+
+@pytest.fixture
+def demo(cli, tmp_path):
+    """The embedded default config (no --config, no config/ here), polled once."""
+    result = cli("poll", "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_offline_demo_end_to_end(demo, cli, tmp_path):
+    (run,) = demo
+    assert run["source"] == "demo" and run["status"] == "ok"
+    assert run["new"] > 300 and run["excluded"] > 0
+    assert (tmp_path / "data" / "monitor.db").exists()
+    negatives = json.loads(cli("negatives", "--since", "24h", "--format", "json").stdout)
+    assert negatives, "the demo has negative mentions in the last 24 hours"
+    assert all(n["label"] == "negative" for n in negatives)
+    assert [n["created_at"] for n in negatives] == sorted((n["created_at"] for n in negatives), reverse=True)
+    (again,) = json.loads(cli("poll", "--format", "json").stdout)
+    assert (again["new"], again["fetched"]) == (0, 0)
+
+
+def test_mention_json_shape(demo, cli):
+    rows = json.loads(cli("mentions", "--since", "14d", "--limit", "5", "--format", "json").stdout)
+    assert len(rows) == 5
+    for row in rows:
+        assert MENTION_KEYS <= set(row)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["created_at"])
+        assert -1 <= row["compound"] <= 1
+
+
+def test_mentions_filters(demo, cli):
+    rows = json.loads(cli("mentions", "--since", "14d", "--label", "positive", "--brand", "globex",
+                          "--platform", "x", "--limit", "500", "--format", "json").stdout)
+    assert rows and all((r["label"], r["brand"], r["platform"]) == ("positive", "Globex", "x") for r in rows)
+    found = json.loads(cli("mentions", "--since", "14d", "--search", "REFUND", "--format", "json").stdout)
+    assert found and all("refund" in r["text"].lower() for r in found)
+
+
+@pytest.mark.parametrize("by", [None, "day", "week", "platform", "brand"])
+def test_summary_json_shape(demo, cli, by):
+    args = ["summary", "--since", "14d", "--format", "json"] + (["--by", by] if by else [])
+    data = json.loads(cli(*args).stdout)
+    assert {"from", "to", "timezone", "by", "total", "rows"} <= set(data)
+    assert COUNT_KEYS <= set(data["total"])
+    total = data["total"]
+    assert total["volume"] == total["positive"] + total["neutral"] + total["negative"] + total["unscored"]
+    assert total["net_sentiment"] == pytest.approx(total["positive_ratio"] - total["negative_ratio"], abs=1e-3)
+    if by:
+        assert data["rows"] and all(COUNT_KEYS <= set(r) for r in data["rows"])
+        assert sum(r["volume"] for r in data["rows"]) == total["volume"]
+    if by == "day":
+        assert len(data["rows"]) == 15  # 14 days back from now touch 15 calendar days
+
+
+def test_summary_counts_by_hand(cli, write_config, tmp_path):
+    path = write_config()
+    write_jsonl(tmp_path / "m.jsonl", [
+        record("1", "acme is terrible", hours_ago=2),
+        record("2", "acme is wonderful", hours_ago=3),
+        record("3", "acme is wonderful", hours_ago=4),
+        record("4", "acme opens at nine", hours_ago=5),
+        record("5", "acme is awful", hours_ago=24 * 10),  # outside the window
+    ])
+    cli("--config", path, "import", tmp_path / "m.jsonl")
+    total = json.loads(cli("--config", path, "summary", "--since", "7d", "--format", "json").stdout)["total"]
+    assert (total["volume"], total["positive"], total["neutral"], total["negative"]) == (4, 2, 1, 1)
+    assert (total["negative_ratio"], total["positive_ratio"], total["net_sentiment"]) == (0.25, 0.5, 0.25)
+
+
+def test_summary_days_follow_the_configured_time_zone(cli, write_config, tmp_path):
+    path = write_config()
+    text = path.read_text().replace('timezone = "UTC"', 'timezone = "America/New_York"')
+    path.write_text(text)
+    write_jsonl(tmp_path / "m.jsonl", [
+        {**record("1", "acme"), "created_at": "2026-01-10T04:30:00Z"},  # 23:30 on the 9th in New York
+        {**record("2", "acme"), "created_at": "2026-01-10T05:30:00Z"},  # 00:30 on the 10th
+    ])
+    cli("--config", path, "import", tmp_path / "m.jsonl")
+    data = json.loads(cli("--config", path, "summary", "--from", "2026-01-09", "--to", "2026-01-10",
+                          "--by", "day", "--format", "json").stdout)
+    assert [(r["period"], r["volume"]) for r in data["rows"]] == [("2026-01-09", 1), ("2026-01-10", 1)]
+    assert data["from"] == "2026-01-09T05:00:00Z"
+
+
+def test_status_json_shape(demo, cli):
+    data = json.loads(cli("status", "--format", "json").stdout)
+    assert data["database"]["mentions"]["total"] > 300 and data["database"]["bytes"] > 0
+    source, *disabled = data["sources"]  # the demo, then the real platforms waiting for credentials
+    assert [(s["source"], s["enabled"], s["cursor"]) for s in disabled] == [("x-acme", False, None), ("reddit-acme", False, None)]
+    assert source["source"] == "demo" and source["last_success"] and source["cursor"] == "360"
+    assert source["last_error"] is None and source["new_24h"] > 0
+
+
+def test_init_json_shape(cli):
+    data = json.loads(cli("init", "--format", "json").stdout)
+    assert data["config"] == "embedded default config"
+    assert data["problems"] == [] and data["sources"][0]["credentials"] == "ok"
+
+
+def test_run_once_polls_every_enabled_source(cli):
+    data = json.loads(cli("run", "--once", "--format", "json").stdout)
+    assert [r["source"] for r in data] == ["demo"]
+
+
+def test_poll_unknown_source_is_a_clear_error(cli):
+    result = cli("poll", "--source", "nope")
+    assert result.exit_code == 1
+    assert 'Error: no source named "nope" in embedded default config (sources: demo, x-acme, reddit-acme)' in result.output
+
+
+def test_failing_source_is_reported_and_recorded(cli, write_config, tmp_path):
+    path = write_config('[[sources]]\nname = "gone"\nplatform = "jsonl"\npath = "missing.jsonl"\n')
+    result = cli("--config", path, "poll", "--format", "json")
+    assert result.exit_code == 1
+    (run,) = json.loads(result.stdout)
+    assert run["status"] == "error" and "missing.jsonl: file not found" in run["error"]
+    (state,) = json.loads(cli("--config", path, "status", "--format", "json").stdout)["sources"]
+    assert state["last_error_kind"] == "bad_payload" and state["cursor"] is None
+
+
+def test_config_error_is_one_line_without_traceback(cli, write_config):
+    result = cli("--config", write_config("[sentiment]\nclasifier = 'vader'\n"), "summary")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and "did you mean \"classifier\"" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_reading_before_any_poll_says_what_to_do(cli):
+    result = cli("negatives")
+    assert result.exit_code == 1 and "run `sentiment-monitor init` or `poll` first" in result.output
+
+
+def test_bad_option_values_are_usage_errors(cli):
+    assert "is not a duration such as 30s" in cli("negatives", "--since", "yesterday").output
+    assert "not a date in the form YYYY-MM-DD" in cli("summary", "--from", "01/02/2026").output
+    assert "either --since or --from/--to" in cli("summary", "--since", "7d", "--from", "2026-01-01").output
+
+
+def test_csv_output_quotes_commas_and_newlines(cli, write_config, tmp_path):
+    path = write_config()
+    text = 'acme, "why",\nagain'
+    cli("--config", path, "import", write_jsonl(tmp_path / "m.jsonl", [record("1", text)]))
+    out = cli("--config", path, "mentions", "--format", "csv").stdout
+    assert '"acme, ""why"",\nagain"' in out
+
+
+def test_every_command_has_help_and_is_in_the_readme():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name, command in all_commands().items():
+        assert command.help and len(command.help) > 30, f"{name} needs help text"
+        if not isinstance(command, click.Group):
+            assert f"sentiment-monitor {name}" in readme, f"README does not show `sentiment-monitor {name}`"
+
+
+def test_help_alias(cli):
+    assert "Quick start" in cli("-h").output

@@ -1,0 +1,142 @@
+"""`sentiment-monitor import`: backfills, bad records, formats, progress."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import pty
+import subprocess
+import sys
+
+from factories import record, write_jsonl
+
+
+def _stored(cli, path):
+    return json.loads(cli("--config", path, "mentions", "--since", "3650d", "--limit", "1000", "--format", "json").stdout)
+
+
+def test_import_jsonl_classifies_and_stores(cli, write_config, tmp_path):
+    path = write_config()
+    data = write_jsonl(tmp_path / "m.jsonl", [
+        record("1", "@acmesupport my order is lost and nobody answers"),
+        record("2", "Globex support was wonderful today", platform="reddit", likes=3),
+        record("3", "an acme anvil cartoon marathon"),  # excluded noise
+        record("4", "something unrelated", brand="Acme"),  # the record's own brand
+    ])
+    result = cli("--config", path, "import", data, "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["records"], report["new"], report["excluded"], report["skipped"]) == (4, 3, 1, 0)
+    rows = {r["id"]: r for r in _stored(cli, path)}
+    assert rows["1"]["brand"] == "Acme" and rows["1"]["label"] == "negative"
+    assert rows["2"]["brand"] == "Globex" and rows["2"]["platform"] == "reddit" and rows["2"]["likes"] == 3
+    assert rows["4"]["brand"] == "Acme"
+    again = json.loads(cli("--config", path, "import", data, "--format", "json").stdout)
+    assert (again["new"], again["duplicates"]) == (0, 3)
+
+
+def test_bad_line_stops_import_with_file_line_and_reason_and_writes_nothing(cli, write_config, tmp_path):
+    path = write_config()
+    data = tmp_path / "m.jsonl"
+    data.write_text(json.dumps(record("1", "acme ok")) + "\n" + '{"platform": "x", "id": "2", "text": \n')
+    result = cli("--config", path, "import", data)
+    assert result.exit_code == 1
+    assert f"{data}:2: invalid JSON" in result.output
+    assert "nothing was imported" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "monitor.db").exists()  # checked before the database is even opened
+
+
+def test_missing_field_and_bad_time_are_named(cli, write_config, tmp_path):
+    path = write_config()
+    data = write_jsonl(tmp_path / "m.jsonl", [record("1", "fine"), {"platform": "x", "id": "2", "created_at": "2026-01-01T00:00:00Z"}])
+    assert f'{data}:2: missing "text"' in cli("--config", path, "import", data).output
+    data = write_jsonl(tmp_path / "m.jsonl", [{**record("1", "fine"), "created_at": "yesterday"}])
+    assert f"{data}:1: \"created_at\" 'yesterday' is not an ISO 8601 time" in cli("--config", path, "import", data).output
+
+
+def test_skip_bad_imports_valid_records_and_lists_each_skipped(cli, write_config, tmp_path):
+    path = write_config()
+    data = tmp_path / "m.jsonl"
+    lines = [json.dumps(record("1", "acme good")), "not json", json.dumps({**record("3", "x"), "likes": "many"}), json.dumps(record("4", "acme bad"))]
+    data.write_text("\n".join(lines) + "\n")
+    result = cli("--config", path, "import", data, "--skip-bad")
+    assert result.exit_code == 0
+    assert f"skipped {data}:2: invalid JSON" in result.stderr
+    assert f"skipped {data}:3: \"likes\" must be a whole number, found 'many'" in result.stderr
+    assert sorted(r["id"] for r in _stored(cli, path)) == ["1", "4"]
+
+
+def test_csv_with_commas_quotes_and_newlines_round_trips(cli, write_config, tmp_path):
+    path = write_config()
+    text = 'Acme said "soon", then\nnothing, for 3 days'
+    data = tmp_path / "m.csv"
+    with data.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, ["platform", "id", "text", "created_at", "likes"])
+        writer.writeheader()
+        writer.writerow({**{k: record("1", text)[k] for k in ("platform", "id", "text", "created_at")}, "likes": ""})
+    assert cli("--config", path, "import", data).exit_code == 0
+    out = cli("--config", path, "mentions", "--since", "1d", "--format", "csv").stdout
+    (row,) = list(csv.DictReader(io.StringIO(out)))
+    assert row["text"] == text and row["likes"] == ""
+
+
+def test_csv_missing_columns_named(cli, write_config, tmp_path):
+    data = tmp_path / "m.csv"
+    data.write_text("platform,body,created_at\nx,hi,2026-01-01T00:00:00Z\n")
+    out = cli("--config", write_config(), "import", data).output
+    assert f"{data}:1: missing column(s) id, text; found: platform, body, created_at" in out
+
+
+def test_own_json_export_imports_back(cli, write_config, tmp_path):
+    path = write_config()
+    cli("--config", path, "import", write_jsonl(tmp_path / "m.jsonl", [record("1", "acme is great")]))
+    export = tmp_path / "export.json"
+    export.write_text(cli("--config", path, "mentions", "--format", "json").stdout)
+    other = write_config(name="other.toml").read_text().replace("monitor.db", "other.db")
+    (tmp_path / "other.toml").write_text(other)
+    result = cli("--config", tmp_path / "other.toml", "import", export, "--format", "json")
+    assert json.loads(result.stdout)["new"] == 1
+    (row,) = _stored(cli, tmp_path / "other.toml")
+    assert (row["id"], row["brand"], row["text"]) == ("1", "Acme", "acme is great")
+
+
+def test_not_utf8_is_a_clear_error(cli, write_config, tmp_path):
+    data = tmp_path / "m.jsonl"
+    data.write_bytes(json.dumps(record("1", "caf\u00e9"), ensure_ascii=False).encode("cp1252"))
+    out = cli("--config", write_config(), "import", data).output
+    assert "not UTF-8 text" in out and "Traceback" not in out
+
+
+def _run_import(config_path, data, *, stderr_tty):
+    env = {**os.environ, "COLUMNS": "80"}
+    cmd = [sys.executable, "-m", "monitor", "--config", str(config_path), "import", str(data)]
+    if not stderr_tty:
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+        return done.returncode, done.stderr
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=follower, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return proc.wait(timeout=120), b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_bar_on_a_terminal_and_quiet_when_piped(write_config, tmp_path):
+    path = write_config()
+    data = write_jsonl(tmp_path / "m.jsonl", [record(str(i), f"acme {i}") for i in range(2500)])
+    code, err = _run_import(path, data, stderr_tty=True)
+    assert code == 0 and "Importing m.jsonl" in err and "100%" in err
+    data2 = write_jsonl(tmp_path / "n.jsonl", [record(f"n{i}", f"acme {i}") for i in range(2500)])
+    code, err = _run_import(path, data2, stderr_tty=False)
+    assert code == 0 and err == ""

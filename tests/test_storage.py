@@ -1,0 +1,162 @@
+"""The SQLite store: schema, upserts, atomic poll writes."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from connectors.base import Batch
+from connectors.jsonl import JsonlConnector, JsonlOptions
+from monitor import config, ingest
+from monitor.storage import Store
+from monitor.storage.mentions import MentionFilter, ScoredMention
+from monitor.storage.sources import PollRun
+from factories import mention, record, write_jsonl
+
+
+def scored(m, label="neutral"):
+    return ScoredMention(m, "test", "Acme", 0.0, label, "test/1")
+
+
+def test_open_creates_wal_database_with_schema(tmp_path):
+    path = tmp_path / "sub" / "monitor.db"
+    with Store.open(path) as store:
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+        assert {"mentions", "sources", "poll_runs"} <= set(store.db.table_names())
+        assert store.pending_migrations() == []
+    with Store.open(path) as again:  # migrations are safe to re-run
+        assert again.migrate() == []
+
+
+def test_mentions_indexes_serve_recent_negatives_and_summaries(fresh_store):
+    plan = " ".join(
+        r[-1] for r in fresh_store.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM mentions WHERE label = 'negative'"
+            " AND created_at >= '2026-01-01' ORDER BY created_at DESC LIMIT 50"
+        )
+    )
+    assert "mentions_label_created" in plan and "TEMP B-TREE" not in plan
+    plan = " ".join(
+        r[-1] for r in fresh_store.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT label, count(*) FROM mentions"
+            " WHERE created_at >= '2026-01-01' AND created_at < '2026-02-01' GROUP BY label"
+        )
+    )
+    assert "COVERING INDEX mentions_created" in plan
+
+
+def test_read_only_open_of_missing_database_is_a_clear_error(tmp_path):
+    from monitor.errors import MonitorError
+
+    with pytest.raises(MonitorError, match="no database at .*missing.db yet"):
+        Store.open(tmp_path / "missing.db", create=False)
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_upsert_counts_new_and_duplicates_and_refreshes_engagement(fresh_store):
+    now = datetime.now(timezone.utc)
+    first = fresh_store.mentions.upsert([scored(mention("1", likes=1)), scored(mention("2"))], now)
+    assert (first.new, first.duplicates) == (2, 0)
+    again = fresh_store.mentions.upsert(
+        [scored(mention("1", likes=5)), scored(mention("3")), scored(mention("3"))], now
+    )
+    assert (again.new, again.duplicates) == (1, 2)
+    rows = fresh_store.mentions.query(MentionFilter(limit=None))
+    assert sorted(r["id"] for r in rows) == ["1", "2", "3"]
+    assert next(r for r in rows if r["id"] == "1")["likes"] == 5
+    # Same id on another platform is another mention.
+    fresh_store.mentions.upsert([scored(mention("1", platform="reddit"))], now)
+    assert fresh_store.mentions.count() == 4
+
+
+def test_query_filters_and_order(fresh_store):
+    now = datetime.now(timezone.utc)
+    fresh_store.mentions.upsert(
+        [
+            scored(mention("old", "refund please", created_at=now - timedelta(days=3)), "negative"),
+            scored(mention("new", "REFUND now 100%_sure", created_at=now - timedelta(hours=1)), "negative"),
+            scored(mention("pos", "love it", created_at=now - timedelta(hours=2)), "positive"),
+        ],
+        now,
+    )
+    negatives = fresh_store.mentions.query(MentionFilter(label="negative", since=now - timedelta(days=7)))
+    assert [r["id"] for r in negatives] == ["new", "old"]
+    assert [r["id"] for r in fresh_store.mentions.query(MentionFilter(search="refund"))] == ["new", "old"]
+    # LIKE wildcards in the search text are literal.
+    assert [r["id"] for r in fresh_store.mentions.query(MentionFilter(search="100%_"))] == ["new"]
+    assert fresh_store.mentions.query(MentionFilter(search="100%x")) == []
+
+
+def test_poll_run_success_moves_cursor_and_failure_does_not(fresh_store):
+    t = datetime.now(timezone.utc)
+    fresh_store.sources.record(PollRun("s", "x", t, t, "ok", cursor_after="10"))
+    assert fresh_store.sources.cursor("s") == "10"
+    fresh_store.sources.record(PollRun("s", "x", t, t, "ok", cursor_after=None))  # nothing new
+    assert fresh_store.sources.cursor("s") == "10"
+    fresh_store.sources.record(PollRun("s", "x", t, t, "error", error="boom", error_kind="transient"))
+    state = fresh_store.sources.get("s")
+    assert state["cursor"] == "10"
+    assert (state["last_error"], state["last_error_kind"], state["consecutive_failures"]) == ("boom", "transient", 1)
+    assert [r["status"] for r in fresh_store.sources.runs("s")] == ["error", "ok", "ok"]
+
+
+def _replay_config(write_config, path):
+    return config.load(write_config(f'[[sources]]\nname = "replay"\nplatform = "jsonl"\npath = "{path}"\nmax_per_poll = 2\n'))
+
+
+def test_repoll_is_idempotent(tmp_path, write_config):
+    data = write_jsonl(tmp_path / "m.jsonl", [record(str(i), f"acme number {i}") for i in range(5)])
+    cfg = _replay_config(write_config, data)
+    with Store.open(cfg.monitor.database) as store:
+        results = [ingest.poll(store, cfg)[0] for _ in range(4)]
+        assert [r.new for r in results] == [2, 2, 1, 0]
+        assert store.sources.cursor("replay") == "5"
+        # A lost cursor makes the source re-serve everything: stored once all the same.
+        store.conn.execute("UPDATE sources SET cursor = NULL")
+        results = [ingest.poll(store, cfg)[0] for _ in range(3)]
+        assert [(r.new, r.duplicates) for r in results] == [(0, 2), (0, 2), (0, 1)]
+        assert store.mentions.count() == 5
+
+
+def test_failure_between_mentions_and_cursor_leaves_neither(tmp_path, write_config):
+    data = write_jsonl(tmp_path / "m.jsonl", [record(str(i), f"acme {i}") for i in range(2)])
+    cfg = _replay_config(write_config, data)
+    with Store.open(cfg.monitor.database) as store:
+        # Make the cursor write itself fail, after the mentions were written in the same transaction.
+        store.conn.execute(
+            "CREATE TRIGGER fail_cursor BEFORE INSERT ON poll_runs WHEN NEW.status = 'ok'"
+            " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+        )
+        result = ingest.poll(store, cfg)[0]
+        assert result.status == "error" and "disk on fire" in result.error
+        assert store.mentions.count() == 0
+        assert store.sources.cursor("replay") is None
+        store.conn.execute("DROP TRIGGER fail_cursor")
+        assert ingest.poll(store, cfg)[0].new == 2
+        assert store.sources.cursor("replay") == "2"
+
+
+def test_writer_takes_the_lock_up_front(tmp_path):
+    path = tmp_path / "m.db"
+    with Store.open(path) as a, Store.open(path) as b:
+        b.conn.execute("PRAGMA busy_timeout = 50")
+        with a.transaction():
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                b.conn.execute("BEGIN IMMEDIATE")
+            # ...while readers are not blocked (WAL).
+            assert b.mentions.count() == 0
+
+
+def test_connector_batch_replay_with_shift(tmp_path):
+    data = write_jsonl(tmp_path / "m.jsonl", [
+        {**record("a", "x"), "created_at": "2020-01-01T00:00:00Z"},
+        {**record("b", "y"), "created_at": "2020-01-02T00:00:00Z"},
+    ])
+    batch: Batch = JsonlConnector(JsonlOptions(path=str(data), shift_to_now=True)).fetch("", None)
+    newest = max(m.created_at for m in batch.mentions)
+    assert timedelta(0) < datetime.now(timezone.utc) - newest < timedelta(minutes=10)
+    assert batch.mentions[1].created_at - batch.mentions[0].created_at == timedelta(days=1)
+    assert batch.next_cursor == "2"
