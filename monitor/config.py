@@ -45,6 +45,18 @@ class _FieldError(ValueError):
         self.key = key
 
 
+def zone(name: str) -> tzinfo:
+    """The time zone called ``name`` (IANA, or "UTC"); ValueError naming it if unknown."""
+    if name.upper() == "UTC":
+        return timezone.utc
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f'unknown time zone "{name}" (use an IANA name such as Europe/Paris)') from None
+
+
 @dataclass(frozen=True)
 class MonitorSettings:
     database: Path = Path("data") / "monitor.db"
@@ -55,16 +67,10 @@ class MonitorSettings:
 
     @property
     def tz(self) -> tzinfo:
-        if self.timezone.upper() == "UTC":
-            return timezone.utc
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
-            return ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise _FieldError(
-                "timezone", f'unknown time zone "{self.timezone}" (use an IANA name such as Europe/Paris)'
-            ) from None
+            return zone(self.timezone)
+        except ValueError as exc:
+            raise _FieldError("timezone", str(exc)) from None
 
     @property
     def data_dir(self) -> Path:
@@ -201,6 +207,27 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class KpiConfig:
+    """How helpdesk and survey exports are read and their KPIs computed."""
+
+    timezone: str | None = None  # zone of exports' offset-less times; default: [monitor] timezone
+    csat_satisfied_min: float = 4.0  # a CSAT rating at or above this (1-5 scale) is satisfied
+    csat_neutral: Literal["dissatisfied", "satisfied", "exclude"] = "dissatisfied"  # the 3 of 1-5
+    ces_scale: int = 7  # CES answers run 1..ces_scale (CES 2.0: 7); higher = easier
+
+    def __post_init__(self) -> None:
+        if self.timezone is not None:
+            try:
+                zone(self.timezone)
+            except ValueError as exc:
+                raise _FieldError("timezone", str(exc)) from None
+        if not 1 < self.csat_satisfied_min <= 5:
+            raise _FieldError("csat_satisfied_min", "must be above 1 and at most 5 (a 1-5 rating)")
+        if not 2 <= self.ces_scale <= 10:
+            raise _FieldError("ces_scale", "must be between 2 and 10 (CES 2.0 uses 7)")
+
+
+@dataclass(frozen=True)
 class DaemonConfig:
     """How ``run`` retries failing sources and when it calls one "not working"."""
 
@@ -224,6 +251,7 @@ class Config:
     smtp: SmtpConfig | None = None
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    kpi: KpiConfig = field(default_factory=KpiConfig)
 
     @property
     def label(self) -> str:
@@ -242,6 +270,11 @@ class Config:
     def brand_terms(self) -> list[str]:
         """Every configured brand's names and handles, competitors' too."""
         return list(dict.fromkeys(t for b in self.brands for t in b.terms))
+
+    @property
+    def kpi_timezone(self) -> str:
+        """The zone KPI exports' offset-less times are read in: [kpi] timezone, else [monitor] timezone."""
+        return self.kpi.timezone or self.monitor.timezone
 
     def secrets(self) -> list[Secret]:
         """Every secret the config refers to (sources' options, smtp, any later section)."""
@@ -279,6 +312,7 @@ _SECTIONS: dict[str, tuple[type, bool]] = {
     "smtp": (SmtpConfig, False),
     "alerts": (AlertsConfig, False),
     "daemon": (DaemonConfig, False),
+    "kpi": (KpiConfig, False),
 }
 
 

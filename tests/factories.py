@@ -54,3 +54,11 @@ def scored(id: str, text: str = "acme", *, at: datetime, label: str = "neutral",
     """A classified mention ready for ``store.mentions.upsert`` (label and score given)."""
     score = compound if compound is not None else {"negative": -0.5, "positive": 0.5}.get(label, 0.0)
     return ScoredMention(mention(id, text, created_at=at, **kwargs), source, brand, score, label, "test/1")
+
+
+KPI_DATA = Path(__file__).parent / "data" / "kpi"
+
+
+def kpi_sample(name: str) -> Path:
+    """A sample export in ``tests/data/kpi`` (each written in its tool's real column layout)."""
+    return KPI_DATA / name

@@ -16,6 +16,12 @@ from monitor.storage.mentions import PUBLIC_COLUMNS
 from sentiment.base import LABELS
 
 _TABLE_COLUMNS = ["created_at", "platform", "brand", "label", "compound", "author", "text"]
+#: KPIs shown beside sentiment by `summary` (all of them are in its JSON).
+_SUMMARY_KPIS = ("csat_pct", "nps", "first_response_median_s", "resolution_median_s", "fcr_pct")
+_SUMMARY_HEADINGS = {
+    "csat_pct": "CSAT", "nps": "NPS", "first_response_median_s": "1st reply (med)",
+    "resolution_median_s": "resolution (med)", "fcr_pct": "FCR",
+}
 _TABLE_WIDTHS = {"text": 72, "author": 18}
 
 
@@ -96,12 +102,15 @@ def summary(
     app: App, since: timedelta | None, from_date: date | None, to_date: date | None, by: str | None,
     brand: str | None, platform: str | None, fmt: str,
 ) -> None:
-    """Volume, positive/neutral/negative counts, ratios and net sentiment.
+    """Volume, positive/neutral/negative counts, ratios and net sentiment,
+    beside the service KPIs of the same periods.
 
     Net sentiment is (positive - negative) / scored mentions, from -1 to 1.
     Mentions in a language the classifier does not support are counted as
     "unsupported" and left out of the ratios. Days and weeks follow
-    [monitor] timezone.
+    [monitor] timezone. KPIs (CSAT, NPS, first response, FCR, ...; see
+    `kpi show`) are shown once any are imported with `kpi import`; JSON
+    always carries them as "kpis" in the total and in each day or week row.
 
     \b
     Examples:
@@ -114,7 +123,8 @@ def summary(
     config = app.config
     start, end = resolve_window(config, since, from_date, to_date, "7d")
     result = summarize(app.store(create=False), start=start, end=end, tz=config.monitor.tz,
-                       tz_name=config.monitor.timezone, by=by, brand=brand, platform=platform)
+                       tz_name=config.monitor.timezone, by=by, brand=brand, platform=platform,
+                       kpi_settings=config.kpi)
     data = result.as_dict()
     if fmt == "json":
         to_json(data)
@@ -123,12 +133,23 @@ def summary(
     rows = [*data["rows"], {key: "total", **data["total"]}] if by else [{key: "total", **data["total"]}]
     columns = [key, "volume", "positive", "neutral", "negative", "unsupported", "negative_ratio", "positive_ratio",
                "net_sentiment"]
+    rows = [{**r, **(r.get("kpis") or {})} for r in rows]  # KPIs as columns beside the counts
+    kpi_columns = [k for k in _SUMMARY_KPIS if fmt == "csv" or any(r.get(k) is not None for r in rows)]
     if fmt == "table":
-        rows = [{k: (f"{v:.0%}" if k.endswith("ratio") and v is not None else f"{v:+.2f}" if k == "net_sentiment" and v is not None else v)
+        from monitor.cli.kpi import ESTIMATE_NOTE, cell
+
+        rows = [{k: (f"{v:.0%}" if k.endswith("ratio") and v is not None else f"{v:+.2f}" if k == "net_sentiment" and v is not None
+                     else cell(k, r) if k in kpi_columns else v)
                  for k, v in r.items()} for r in rows]
         click.echo(f"{data['from']} to {data['to']} ({data['timezone']})"
-                   + (f", brand {brand}" if brand else "") + (f", platform {platform}" if platform else ""))
-    emit(fmt, rows, columns)
+                   + (f", brand {brand}" if brand else "") + (f", platform {platform}" if platform else "")
+                   + ("; KPIs are the whole team's" if kpi_columns and (brand or platform) else ""))
+        headers = [*columns, *(_SUMMARY_HEADINGS[k] for k in kpi_columns)]
+        emit(fmt, rows, [*columns, *kpi_columns], headers=headers)
+        if "fcr_pct" in kpi_columns and any(str(r.get("fcr_pct", "")).startswith("~") for r in rows):
+            click.echo(ESTIMATE_NOTE)
+        return
+    emit(fmt, rows, [*columns, *kpi_columns])
 
 
 @click.command()

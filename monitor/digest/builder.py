@@ -103,7 +103,7 @@ def build(store: Store, config: Config, day: date, *, kpi_provider: KpiProvider 
 def _brand(store: Store, config: Config, name: str, day: date, start: datetime, end: datetime) -> BrandDigest:
     tz = config.monitor.tz
     first = local_midnight(day - timedelta(days=CHART_DAYS - 1), tz)
-    daily = summarize(store, start=first, end=end, tz=tz, by="day", brand=name).rows
+    daily = summarize(store, start=first, end=end, tz=tz, by="day", brand=name, with_kpis=False).rows
     counts = list(daily.values())
     week = Counts()
     for c in counts[-AVERAGE_DAYS - 1 : -1]:
@@ -121,7 +121,7 @@ def _brand(store: Store, config: Config, name: str, day: date, start: datetime, 
     shown = {(m["platform"], m["id"]) for m in most_negative}
     engaged = [m for m in top("most_engaged", config.digest.top * 2)
                if (m["platform"], m["id"]) not in shown and _engagement(m) > 0][: config.digest.top]
-    by_platform = summarize(store, start=start, end=end, tz=tz, by="platform", brand=name)
+    by_platform = summarize(store, start=start, end=end, tz=tz, by="platform", brand=name, with_kpis=False)
     platforms = [{"platform": k, **c.as_dict()} for k, c in by_platform.rows.items()]
     total = by_platform.total.volume
     for p in platforms:
@@ -150,7 +150,7 @@ def _mention(m: dict[str, Any], tz: Any) -> dict[str, Any]:
 
 
 def _share_of_voice(store: Store, config: Config, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    rows = summarize(store, start=start, end=end, tz=config.monitor.tz, by="brand").rows
+    rows = summarize(store, start=start, end=end, tz=config.monitor.tz, by="brand", with_kpis=False).rows
     known = {k.lower(): c for k, c in rows.items() if k is not None}
     out = []
     for brand in config.brands:

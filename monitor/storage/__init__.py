@@ -1,7 +1,7 @@
 """The SQLite store: the single place SQL lives.
 
 A :class:`Store` wraps one connection (WAL mode, ``busy_timeout``) and hands
-out per-concern views (``store.mentions``, ``store.sources``, ``store.labels``). Writers go
+out per-concern views (``store.mentions``, ``store.sources``, ``store.labels``, ``store.kpi``, ...). Writers go
 through :meth:`Store.transaction`, which takes the write lock up front with
 ``BEGIN IMMEDIATE`` so a transaction never fails half way on a lock, and
 nests as a savepoint when already inside one. Readers take no lock: in WAL
@@ -21,6 +21,7 @@ import sqlite_utils
 from monitor.errors import MonitorError
 from monitor.storage.alerts import AlertStore
 from monitor.storage.digests import DigestStore
+from monitor.storage.kpi import KpiStore
 from monitor.storage.labels import LabelStore
 from monitor.storage.mentions import MentionStore
 from monitor.storage.migrations import MIGRATION_SETS
@@ -41,6 +42,7 @@ class Store:
         self.digests = DigestStore(self)
         self.alerts = AlertStore(self)
         self.labels = LabelStore(self)
+        self.kpi = KpiStore(self)
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True, migrate: bool = True) -> Store:

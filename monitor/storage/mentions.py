@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import Mention
+from monitor.storage.periods import periods_cte
 from monitor.timeutil import to_db
 
 if TYPE_CHECKING:
@@ -146,8 +147,7 @@ class MentionStore:
             raise ValueError(f"cannot group by {group!r}")
         if not periods:
             return []
-        values = ", ".join("(?, ?, ?)" for _ in periods)
-        params: list[Any] = [p for key, start, end in periods for p in (key, to_db(start), to_db(end))]
+        cte, params = periods_cte(periods)
         filters = ""
         if brand is not None:
             filters += " AND m.brand = ? COLLATE NOCASE"
@@ -157,8 +157,7 @@ class MentionStore:
             params.append(platform)
         group_col = f"m.{group}" if group else "NULL"
         sql = (
-            f"WITH periods(key, start, end) AS (VALUES {values})"
-            f" SELECT p.key, {group_col}, m.label, count(*) FROM periods p"
+            f"{cte} SELECT p.key, {group_col}, m.label, count(*) FROM periods p"
             " JOIN mentions m ON m.created_at >= p.start AND m.created_at < p.end"
             f"{filters} GROUP BY p.key, {group_col}, m.label"
         )

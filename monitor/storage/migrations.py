@@ -11,6 +11,7 @@ from sqlite_utils import Database, Migrations
 
 from monitor.storage.alerts import migrations as alerts
 from monitor.storage.digests import migrations as digests
+from monitor.storage.kpi import migrations as kpi
 from monitor.storage.labels import migrations as labels
 
 core = Migrations("sentiment-monitor")
@@ -96,4 +97,4 @@ def m002_sources(db: Database) -> None:
 
 
 #: Every migration set, in the order they apply. Feature modules add theirs here.
-MIGRATION_SETS: list[Migrations] = [core, labels, digests, alerts]
+MIGRATION_SETS: list[Migrations] = [core, labels, digests, alerts, kpi]
