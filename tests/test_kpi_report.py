@@ -141,7 +141,7 @@ def test_kpi_config_errors_name_the_key(write_config, extra, message):
 
 
 # --------------------------------------------------------------- summary
-_SUMMARY_KEYS = ["volume", "positive", "neutral", "negative", "unscored", "negative_ratio", "positive_ratio", "net_sentiment"]
+_SUMMARY_KEYS = ["volume", "positive", "neutral", "negative", "unscored", "unsupported", "negative_ratio", "positive_ratio", "net_sentiment"]
 
 
 def _with_mentions(config, tmp_path, cli) -> None:  # type: ignore[no-untyped-def]
@@ -183,7 +183,7 @@ def test_summary_table_shows_kpis_beside_sentiment(cli, loaded, write_config, tm
     header, _, mar4, mar5, total = table.splitlines()[1:6]
     # only the KPIs with data: no NPS was imported
     assert header.endswith("net_sentiment    CSAT    1st reply (med)    resolution (med)    FCR")
-    assert mar5.split() == ["2024-03-05", "2", "0", "0", "2", "100%", "0%", "-1.00", "50.0%", "1h07m", "12h45m", "~50.0%"]
+    assert mar5.split() == ["2024-03-05", "2", "0", "0", "2", "0", "100%", "0%", "-1.00", "50.0%", "1h07m", "12h45m", "~50.0%"]
     assert total.split()[0] == "total" and "66.7%" in total
     # Without KPI data the table is as it always was
     plain = write_config(name="plain.toml").read_text().replace("monitor.db", "plain.db")
