@@ -45,6 +45,18 @@ class _FieldError(ValueError):
         self.key = key
 
 
+def zone(name: str) -> tzinfo:
+    """The time zone called ``name`` (IANA, or "UTC"); ValueError naming it if unknown."""
+    if name.upper() == "UTC":
+        return timezone.utc
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f'unknown time zone "{name}" (use an IANA name such as Europe/Paris)') from None
+
+
 @dataclass(frozen=True)
 class MonitorSettings:
     database: Path = Path("data") / "monitor.db"
@@ -55,16 +67,10 @@ class MonitorSettings:
 
     @property
     def tz(self) -> tzinfo:
-        if self.timezone.upper() == "UTC":
-            return timezone.utc
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
-            return ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise _FieldError(
-                "timezone", f'unknown time zone "{self.timezone}" (use an IANA name such as Europe/Paris)'
-            ) from None
+            return zone(self.timezone)
+        except ValueError as exc:
+            raise _FieldError("timezone", str(exc)) from None
 
     @property
     def data_dir(self) -> Path:
@@ -92,19 +98,39 @@ class BrandConfig:
 
 @dataclass(frozen=True)
 class SentimentConfig:
+    """``[sentiment]``: these keys, plus the fields of the classifier's ``Options``."""
+
     classifier: str = "vader"
-    positive_threshold: float = 0.05
-    negative_threshold: float = -0.05
+    # None: the classifier's own default (vader 0.35 / -0.10, vader-stock 0.05 / -0.05)
+    positive_threshold: float | None = None
+    negative_threshold: float | None = None
+    detect_language: bool = True  # false: only the platform's language tag counts
+    options: Any = field(default=None, compare=False)  # the classifier's Options instance
 
     def __post_init__(self) -> None:
-        try:
-            self.thresholds  # noqa: B018
-        except ValueError as exc:
-            raise _FieldError("negative_threshold", str(exc)) from None
+        if self.positive_threshold is not None and self.negative_threshold is not None:
+            try:
+                Thresholds(self.positive_threshold, self.negative_threshold)
+            except ValueError as exc:
+                raise _FieldError("negative_threshold", str(exc)) from None
+
+    def thresholds_for(self, default: Thresholds | None) -> Thresholds | None:
+        """The configured thresholds, each unset one taken from the classifier's
+        ``default`` (``None``: the classifier decides labels itself)."""
+        if self.positive_threshold is None and self.negative_threshold is None:
+            return default
+        base = default or Thresholds()
+        return Thresholds(
+            base.positive if self.positive_threshold is None else self.positive_threshold,
+            base.negative if self.negative_threshold is None else self.negative_threshold,
+        )
 
     @property
-    def thresholds(self) -> Thresholds:
-        return Thresholds(self.positive_threshold, self.negative_threshold)
+    def option_values(self) -> dict[str, Any]:
+        """The classifier's options as constructor keywords."""
+        if self.options is None:
+            return {}
+        return {f.name: getattr(self.options, f.name) for f in dataclasses.fields(self.options)}
 
 
 @dataclass(frozen=True)
@@ -122,8 +148,45 @@ class SourceConfig:
 
 @dataclass(frozen=True)
 class DigestConfig:
-    send_at: time = time(8, 0)
+    send_at: time = time(8, 0)  # local time ([monitor] timezone); the day before is reported
     recipients: tuple[str, ...] = ()
+    top: int = 5  # mentions per "most negative" / "most engaged" list
+    max_attempts: int = 6  # deliveries tried (4xx, dropped connection) before "failed"
+    retry_after: timedelta = timedelta(minutes=10)  # first retry; doubles each time, at most 2h
+
+    def __post_init__(self) -> None:
+        for key in ("top", "max_attempts"):
+            if getattr(self, key) < 1:
+                raise _FieldError(key, "must be at least 1")
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """Spike alerts: hourly negatives per brand against an hour-of-week baseline."""
+
+    enabled: bool = True
+    k: float = 3.0  # how many (robust) standard deviations above the baseline fire
+    min_count: int = 3  # floor: fewer negatives in an hour never alert; the ratio needs this volume
+    lookback_weeks: int = 4  # baseline: the same hour of the week over this many weeks
+    window_hours: int = 1  # ... and this many neighbouring hours each side
+    cooldown: timedelta = timedelta(hours=3)  # per brand and kind, after an alert
+    drop_min_baseline: float = 5.0  # an hour with no mention alerts when the baseline median is this
+    channels: tuple[Literal["email", "webhook"], ...] = ("email",)
+    recipients: tuple[str, ...] = ()  # default: [digest] recipients
+    webhook_url: Secret | None = None  # Slack-compatible incoming webhook (the URL holds a token)
+    webhook_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.k <= 0:
+            raise _FieldError("k", "must be greater than 0")
+        if self.min_count < 1:
+            raise _FieldError("min_count", "must be at least 1")
+        if self.lookback_weeks < 1:
+            raise _FieldError("lookback_weeks", "must be at least 1")
+        if not 0 <= self.window_hours <= 3:
+            raise _FieldError("window_hours", "must be between 0 and 3")
+        if "webhook" in self.channels and self.webhook_url is None:
+            raise _FieldError("webhook_url", 'channels has "webhook": set webhook_url = { env = "NAME" }')
 
 
 @dataclass(frozen=True)
@@ -136,10 +199,45 @@ class SmtpConfig:
     username: Secret | None = None
     password: Secret | None = None
     timeout: float = 30.0
+    ca_file: Path | None = None  # trust this CA bundle instead of the system's (verification stays on)
 
     def __post_init__(self) -> None:
         if self.ssl and self.starttls:
             raise _FieldError("starttls", "set either ssl = true (port 465) or starttls = true, not both")
+
+
+@dataclass(frozen=True)
+class KpiConfig:
+    """How helpdesk and survey exports are read and their KPIs computed."""
+
+    timezone: str | None = None  # zone of exports' offset-less times; default: [monitor] timezone
+    csat_satisfied_min: float = 4.0  # a CSAT rating at or above this (1-5 scale) is satisfied
+    csat_neutral: Literal["dissatisfied", "satisfied", "exclude"] = "dissatisfied"  # the 3 of 1-5
+    ces_scale: int = 7  # CES answers run 1..ces_scale (CES 2.0: 7); higher = easier
+
+    def __post_init__(self) -> None:
+        if self.timezone is not None:
+            try:
+                zone(self.timezone)
+            except ValueError as exc:
+                raise _FieldError("timezone", str(exc)) from None
+        if not 1 < self.csat_satisfied_min <= 5:
+            raise _FieldError("csat_satisfied_min", "must be above 1 and at most 5 (a 1-5 rating)")
+        if not 2 <= self.ces_scale <= 10:
+            raise _FieldError("ces_scale", "must be between 2 and 10 (CES 2.0 uses 7)")
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    """How ``run`` retries failing sources and when it calls one "not working"."""
+
+    backoff_max: timedelta = timedelta(hours=1)  # cap on the wait after a failed poll
+    not_working_after: int = 3  # intervals (``every``) without a successful poll
+    poll_timeout: timedelta = timedelta(minutes=10)  # a poll running longer is reported hung
+
+    def __post_init__(self) -> None:
+        if self.not_working_after < 1:
+            raise _FieldError("not_working_after", "must be 1 or more (intervals without a successful poll)")
 
 
 @dataclass(frozen=True)
@@ -151,6 +249,9 @@ class Config:
     sources: tuple[SourceConfig, ...] = ()
     digest: DigestConfig = field(default_factory=DigestConfig)
     smtp: SmtpConfig | None = None
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    kpi: KpiConfig = field(default_factory=KpiConfig)
 
     @property
     def label(self) -> str:
@@ -162,9 +263,38 @@ class Config:
     def source(self, name: str) -> SourceConfig | None:
         return next((s for s in self.sources if s.name == name), None)
 
+    def own_brands(self) -> tuple[BrandConfig, ...]:
+        """The brands the team answers for (not competitors)."""
+        return tuple(b for b in self.brands if not b.competitor)
+
     def brand_terms(self) -> list[str]:
         """Every configured brand's names and handles, competitors' too."""
         return list(dict.fromkeys(t for b in self.brands for t in b.terms))
+
+    @property
+    def kpi_timezone(self) -> str:
+        """The zone KPI exports' offset-less times are read in: [kpi] timezone, else [monitor] timezone."""
+        return self.kpi.timezone or self.monitor.timezone
+
+    def secrets(self) -> list[Secret]:
+        """Every secret the config refers to (sources' options, smtp, any later section)."""
+        found: list[Secret] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, Secret):
+                found.append(value)
+            elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+                for f in dataclasses.fields(value):
+                    walk(getattr(value, f.name))
+            elif isinstance(value, (tuple, list)):
+                for item in value:
+                    walk(item)
+            elif isinstance(value, Mapping):
+                for item in value.values():
+                    walk(item)
+
+        walk(self)
+        return found
 
     def with_database(self, database: Path) -> Config:
         return dataclasses.replace(
@@ -180,6 +310,9 @@ _SECTIONS: dict[str, tuple[type, bool]] = {
     "sources": (SourceConfig, True),
     "digest": (DigestConfig, False),
     "smtp": (SmtpConfig, False),
+    "alerts": (AlertsConfig, False),
+    "daemon": (DaemonConfig, False),
+    "kpi": (KpiConfig, False),
 }
 
 
@@ -244,26 +377,50 @@ def _section(cls: type, table: Any, where: str, index: int | None) -> Any:
         where = f'{where} ("{table["name"]}")'
     if cls is SourceConfig:
         return _source(table, where)
+    if cls is SentimentConfig:
+        return _sentiment(table, where)
     return _build(cls, table, where)
 
 
 def _source(table: Any, where: str) -> SourceConfig:
+    _, connector = _plugin(table, "platform", None, plugins.connector_class, where)
+    return _with_options(SourceConfig, connector.Options, table, where)
+
+
+def _sentiment(table: Any, where: str) -> SentimentConfig:
+    """``[sentiment]``: the common keys, and the classifier's own ``Options`` keys."""
+    name, classifier = _plugin(table, "classifier", SentimentConfig.classifier, plugins.classifier_class, where)
+    config = _with_options(SentimentConfig, getattr(classifier, "Options", None), table, where)
+    try:
+        config.thresholds_for(getattr(classifier, "default_thresholds", None))
+    except ValueError as exc:  # one threshold set, crossing the classifier's default other
+        key = "positive_threshold" if config.positive_threshold is not None else "negative_threshold"
+        raise ConfigError(f"{where}: {key}: {exc} (the other is {name}'s default)") from None
+    return config
+
+
+def _plugin(table: Any, key: str, default: str | None, load: Any, where: str) -> tuple[str, Any]:
+    """The plugin class named by ``table[key]`` (a connector or a classifier)."""
     if not isinstance(table, Mapping):
         raise ConfigError(f"{where}: expected a table")
-    common = {f.name for f in dataclasses.fields(SourceConfig) if f.name != "options"}
-    platform = table.get("platform")
-    if not isinstance(platform, str):
-        raise ConfigError(f'{where}: missing required key "platform"')
+    name = table.get(key, default)
+    if not isinstance(name, str):
+        raise ConfigError(f'{where}: missing required key "{key}"')
     try:
-        connector = plugins.connector_class(platform)
+        return name, load(name)
     except Exception as exc:
-        raise ConfigError(f"{where}: platform: {exc}") from None
-    option_names = {f.name for f in dataclasses.fields(connector.Options)}
+        raise ConfigError(f"{where}: {key}: {exc}") from None
+
+
+def _with_options(cls: type, options_cls: type | None, table: Mapping[str, Any], where: str) -> Any:
+    """Build ``cls`` from its own keys and ``options_cls`` (a dataclass) from the rest."""
+    common = {f.name for f in dataclasses.fields(cls) if f.name != "options"}
+    option_names = {f.name for f in dataclasses.fields(options_cls)} if options_cls else set()
     _unknown_keys(table, common | option_names, where)
-    base = _build(SourceConfig, {k: v for k, v in table.items() if k in common}, where)
-    options = _build(
-        connector.Options, {k: v for k, v in table.items() if k in option_names}, where
-    )
+    base = _build(cls, {k: v for k, v in table.items() if k in common}, where)
+    if options_cls is None:
+        return base
+    options = _build(options_cls, {k: v for k, v in table.items() if k in option_names}, where)
     return dataclasses.replace(base, options=options)
 
 
@@ -286,11 +443,6 @@ def _check_references(config: Config, label: str) -> None:
             raise ConfigError(
                 f'{where}: brand: no [[brands]] entry is named "{source.brand}"{hint}'
             )
-    if config.sentiment.classifier not in plugins.names(plugins.CLASSIFIERS):
-        try:
-            plugins.classifier_class(config.sentiment.classifier)
-        except Exception as exc:
-            raise ConfigError(f"{label}: [sentiment]: classifier: {exc}") from None
 
 
 def _unknown_keys(table: Mapping[str, Any], allowed: Any, where: str) -> None:

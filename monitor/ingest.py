@@ -25,34 +25,92 @@ from monitor.brands import BrandMatcher
 from monitor.config import Config, SourceConfig
 from monitor.errors import MonitorError
 from monitor.storage import Store
+from monitor.storage.labels import Rescored
 from monitor.storage.mentions import ScoredMention
 from monitor.storage.sources import PollRun
 from monitor.timeutil import utcnow
-from sentiment.base import Classifier
+from sentiment.base import UNSUPPORTED, Classifier, Thresholds
+from sentiment.language import LanguageGate
 
 log = logging.getLogger(__name__)
 
 IMPORT_BATCH = 1000
 
 
-def build_classifier(config: Config) -> Classifier:
-    """The configured classifier, masking every configured brand's names and handles."""
-    cls = plugins.classifier_class(config.sentiment.classifier)
-    return cls(thresholds=config.sentiment.thresholds, brand_terms=config.brand_terms())
+def build_classifier(
+    config: Config,
+    name: str | None = None,
+    *,
+    brand_terms: Sequence[str] = (),
+    thresholds: Thresholds | None = None,
+) -> Classifier:
+    """The configured classifier (or the one registered as ``name``), masking every
+    configured brand's names and handles plus ``brand_terms``.
+
+    The configured thresholds and options belong to the configured classifier;
+    another one named here gets its own defaults. ``thresholds`` overrides both.
+    """
+    sentiment = config.sentiment
+    name = name or sentiment.classifier
+    cls = plugins.classifier_class(name)
+    default = getattr(cls, "default_thresholds", None)
+    own = name == sentiment.classifier
+    if thresholds is None:
+        thresholds = sentiment.thresholds_for(default) if own else default
+    terms = list(dict.fromkeys([*config.brand_terms(), *brand_terms]))
+    try:
+        return cls(thresholds=thresholds, brand_terms=terms, **(sentiment.option_values if own else {}))
+    except TypeError as exc:  # options it requires are not configured
+        raise MonitorError(
+            f'classifier "{name}" cannot be built: {exc}; set its options in [sentiment]'
+            f' with classifier = "{name}"'
+        ) from None
+    except (OSError, ValueError) as exc:  # e.g. a model directory that is not there
+        raise MonitorError(f'classifier "{name}": {exc}') from None
 
 
 def build_connector(source: SourceConfig) -> Any:
     return plugins.connector_class(source.platform)(source.options)
 
 
+@dataclass(frozen=True)
+class Classified:
+    """What the pipeline decided about one text."""
+
+    lang: str | None  # the language to store: the platform's, else detected, else None
+    compound: float | None  # None when the language is unsupported
+    label: str
+
+
 class Pipeline:
-    """Brand assignment, noise exclusion and classification, shared by polls and imports."""
+    """Brand assignment, noise exclusion, language and classification, shared by
+    polls, imports and re-classification."""
 
     def __init__(self, config: Config, classifier: Classifier | None = None) -> None:
         self.config = config
         self.classifier = classifier or build_classifier(config)
         self.classifier_id = f"{self.classifier.name}/{self.classifier.version}"
         self.brands = BrandMatcher(config.brands)
+        self.languages = LanguageGate(
+            getattr(self.classifier, "languages", None), config.sentiment.detect_language
+        )
+
+    def classify(self, texts: Sequence[str], langs: Sequence[str | None]) -> list[Classified]:
+        """Language and score per text; ``langs`` are the platform's tags (or None).
+
+        Texts in a language the classifier does not support are labelled
+        "unsupported" with no compound, and are not scored.
+        """
+        decisions = [self.languages.decide(t, lang) for t, lang in zip(texts, langs, strict=True)]
+        scores = iter(self.classifier.score_many([t for t, (_, ok) in zip(texts, decisions) if ok]))
+        out = []
+        for lang, ok in decisions:
+            if ok:
+                score = next(scores)
+                out.append(Classified(lang, score.compound, score.label))
+            else:
+                out.append(Classified(lang, None, UNSUPPORTED))
+        return out
 
     def score(
         self,
@@ -76,10 +134,10 @@ class Pipeline:
                 excluded += 1
             else:
                 kept.append((mention, assigned))
-        scores = self.classifier.score_many([m.text for m, _ in kept])
+        results = self.classify([m.text for m, _ in kept], [m.lang for m, _ in kept])
         return [
-            ScoredMention(m, source, b, s.compound, s.label, self.classifier_id)
-            for (m, b), s in zip(kept, scores)
+            ScoredMention(m, source, b, r.compound, r.label, self.classifier_id, lang=r.lang)
+            for (m, b), r in zip(kept, results)
         ], excluded
 
 
@@ -280,4 +338,53 @@ def import_file(
             "%s changed during the import: %d records expected, %d imported",
             path, check.records, result.records,
         )
+    return result
+
+
+RESCORE_BATCH = 1000
+
+
+@dataclass
+class ReclassifyResult:
+    classifier: str
+    scanned: int = 0
+    updated: int = 0  # score, label, classifier or language changed
+    labels_changed: int = 0  # the classifier's label changed
+    overridden: int = 0  # of those, how many keep a person's label
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def reclassify(
+    store: Store,
+    pipeline: Pipeline,
+    *,
+    since: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ReclassifyResult:
+    """Re-score stored mentions (created at or after ``since``) exactly as a poll
+    or import would now: same pipeline, same language decision.
+
+    Manual overrides stay the effective label. Each batch is its own
+    transaction, so the daemon's writes are never held off for long; an
+    interrupted run can simply be run again.
+    """
+    result = ReclassifyResult(pipeline.classifier_id)
+    after: tuple[str, int] | None = None
+    while rows := store.labels.batch_to_rescore(since, after, RESCORE_BATCH):
+        decided = pipeline.classify([r["text"] for r in rows], [r["lang"] for r in rows])
+        scores = [
+            Rescored(r["platform"], r["id"], c.lang, c.compound, c.label, pipeline.classifier_id)
+            for r, c in zip(rows, decided)
+        ]
+        counts = store.labels.rescore(rows, scores, at=utcnow())
+        result.scanned += len(rows)
+        result.updated += counts.updated
+        result.labels_changed += counts.labels_changed
+        result.overridden += counts.overridden
+        after = (rows[-1]["created_at"], rows[-1]["rowid"])
+        if progress:
+            progress(len(rows))
+    log.info("reclassify with %s: %s", pipeline.classifier_id, result.as_dict())
     return result

@@ -26,6 +26,11 @@ def _entry_points(group: str) -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=group)}
 
 
+def refresh() -> None:
+    """Forget the entry points found so far: a plugin installed since is found on the next lookup."""
+    _entry_points.cache_clear()
+
+
 def names(group: str) -> list[str]:
     return sorted(_entry_points(group))
 

@@ -1,7 +1,10 @@
-"""Mention volume and sentiment per period, platform or brand.
+"""Mention volume and sentiment per period, platform or brand, beside the
+service KPIs of the same periods.
 
 Periods follow the configured time zone (DST included): day and week
-boundaries are computed here and each becomes an index range scan.
+boundaries are computed here and each becomes an index range scan. The KPIs
+(:mod:`monitor.kpi.report`) are the team's own, so they are given for the
+whole window and per day or week, never per platform or brand.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from monitor.config import KpiConfig
 from monitor.storage import Store
 from monitor.timeutil import to_db
-from sentiment.base import LABELS, NEGATIVE, NEUTRAL, POSITIVE
+from sentiment.base import LABELS, NEGATIVE, NEUTRAL, POSITIVE, UNSUPPORTED
 
 BY_CHOICES = ("day", "week", "platform", "brand")
 
@@ -22,17 +26,20 @@ class Counts:
     positive: int = 0
     neutral: int = 0
     negative: int = 0
-    other: int = 0  # labels outside positive/neutral/negative (e.g. unsupported language)
+    unsupported: int = 0  # in a language the classifier does not support: not in ratios
+    other: int = 0  # any other label outside positive/neutral/negative ("unscored")
 
     def add(self, label: str | None, n: int) -> None:
         if label in LABELS:
             setattr(self, label, getattr(self, label) + n)
+        elif label == UNSUPPORTED:
+            self.unsupported += n
         else:
             self.other += n
 
     @property
     def volume(self) -> int:
-        return self.positive + self.neutral + self.negative + self.other
+        return self.positive + self.neutral + self.negative + self.unsupported + self.other
 
     def as_dict(self) -> dict[str, Any]:
         scored = self.positive + self.neutral + self.negative
@@ -46,6 +53,7 @@ class Counts:
             NEUTRAL: self.neutral,
             NEGATIVE: self.negative,
             "unscored": self.other,
+            UNSUPPORTED: self.unsupported,
             "negative_ratio": ratio(self.negative),
             "positive_ratio": ratio(self.positive),
             "net_sentiment": ratio(self.positive - self.negative),
@@ -62,9 +70,15 @@ class Summary:
     platform: str | None = None
     total: Counts = field(default_factory=Counts)
     rows: dict[str, Counts] = field(default_factory=dict)
+    #: KPIs of the window ("total") and of each day/week row, by the same keys.
+    kpis: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         key = {"day": "period", "week": "period"}.get(self.by or "", self.by or "period")
+
+        def with_kpis(counts: dict[str, Any], row: str) -> dict[str, Any]:
+            return {**counts, "kpis": self.kpis[row]} if row in self.kpis else counts
+
         return {
             "from": to_db(self.start),
             "to": to_db(self.end),
@@ -72,8 +86,8 @@ class Summary:
             "by": self.by,
             "brand": self.brand,
             "platform": self.platform,
-            "total": self.total.as_dict(),
-            "rows": [{key: k, **c.as_dict()} for k, c in self.rows.items()],
+            "total": with_kpis(self.total.as_dict(), "total"),
+            "rows": [with_kpis({key: k, **c.as_dict()}, k) for k, c in self.rows.items()],
         }
 
 
@@ -113,8 +127,13 @@ def summarize(
     by: str | None = None,
     brand: str | None = None,
     platform: str | None = None,
+    kpi_settings: KpiConfig | None = None,
+    with_kpis: bool = True,
 ) -> Summary:
-    """Counts and ratios over ``[start, end)``, overall and per ``by``."""
+    """Counts and ratios over ``[start, end)``, overall and per ``by``, with the
+    service KPIs of the window and of each day or week (unless ``with_kpis`` is false)."""
+    from monitor.kpi.report import kpis_for
+
     if by is not None and by not in BY_CHOICES:
         raise ValueError(f"by must be one of {BY_CHOICES}")
     summary = Summary(start, end, tz_name, by, brand, platform)
@@ -134,4 +153,9 @@ def summarize(
             summary.rows.setdefault(row if row is not None else "(none)", Counts()).add(label, n)
     if group:
         summary.rows = dict(sorted(summary.rows.items(), key=lambda kv: -kv[1].volume))
+    if not with_kpis:
+        return summary
+    rows = spans if by in ("day", "week") else []
+    summary.kpis = kpis_for(store, [("total", start, end), *rows], tz, kpi_settings,
+                            parts={"total": [key for key, _, _ in rows]} if rows else None)
     return summary

@@ -1,10 +1,13 @@
 """Sentiment classifiers for brand mentions.
 
 A plain library: ``Classifier`` implementations turn texts into a
-:class:`Score` (compound in [-1, 1] and a label). The default is VADER made
-brand-aware: the brand's own names and handles are masked before scoring.
+:class:`Score` (compound in [-1, 1] and a label). The default (``vader``) is
+VADER made right for brand mentions: names and handles masked, a
+customer-service lexicon layer and context rules (:mod:`sentiment.vader`).
+:mod:`sentiment.language` decides which texts a classifier can score,
+:mod:`sentiment.evaluate` measures classifiers on labelled data.
 """
 
-from sentiment.base import LABELS, Classifier, Score, Thresholds
+from sentiment.base import LABELS, UNSUPPORTED, Classifier, Score, Thresholds
 
-__all__ = ["LABELS", "Classifier", "Score", "Thresholds"]
+__all__ = ["LABELS", "UNSUPPORTED", "Classifier", "Score", "Thresholds"]

@@ -8,6 +8,9 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 POSITIVE, NEUTRAL, NEGATIVE = "positive", "neutral", "negative"
 LABELS = (POSITIVE, NEUTRAL, NEGATIVE)
+#: The label of a text in a language the classifier does not support: it gets
+#: no compound score and is left out of sentiment ratios.
+UNSUPPORTED = "unsupported"
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,18 @@ class Thresholds:
 @runtime_checkable
 class Classifier(Protocol):
     """Scores texts. Implementations are constructed as
-    ``cls(thresholds=Thresholds(...), brand_terms=[...], **options)``."""
+    ``cls(thresholds=Thresholds(...) | None, brand_terms=[...], **options)``
+    where ``None`` means "the class's ``default_thresholds``" and ``options``
+    are the fields of the class's optional ``Options`` dataclass (the extra
+    ``[sentiment]`` keys it accepts).
+
+    Optional class attributes the application reads:
+    ``default_thresholds: Thresholds | None`` (used when the user sets none),
+    ``languages: frozenset[str] | None`` (ISO 639-1 codes it can score;
+    ``None``: any language, no detection needed), ``Options: type``.
+    An instance must be safe to call from several threads and must pickle
+    (or rebuild itself) so worker processes can use it.
+    """
 
     name: ClassVar[str]  # registered name, e.g. "vader"
     version: ClassVar[str]  # changes whenever scores for the same text may change
@@ -48,4 +62,3 @@ class Classifier(Protocol):
     def score(self, text: str) -> Score: ...
 
     def score_many(self, texts: Iterable[str]) -> list[Score]: ...
-

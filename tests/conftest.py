@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,9 @@ import pytest
 from click.testing import CliRunner, Result
 from fakeserver import FakeServer
 
+import pluginkit
 from monitor import config as config_module
+from monitor import plugins
 from monitor.cli import main
 from monitor.storage import Store
 
@@ -76,3 +79,39 @@ def fake_server() -> Iterable[FakeServer]:
     """A scripted HTTP server on 127.0.0.1 (see tests/fakeserver.py); stopped after the test."""
     with FakeServer() as server:
         yield server
+
+
+@pytest.fixture
+def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Path]]:
+    """Install a plugin for real: ``install_plugin(dist, {module: source}, {group: {name: target}})``.
+
+    It is found through entry points by this process and by subprocesses
+    (``PYTHONPATH``); the entry-point cache is cleared on the way in and out.
+    """
+    root = tmp_path / "site-plugins"
+
+    def install(
+        dist: str, modules: Mapping[str, str], entry_points: Mapping[str, Mapping[str, str]]
+    ) -> Path:
+        pluginkit.install_plugin(root, dist, modules, entry_points)
+        _on_path(root, monkeypatch)
+        return root
+
+    yield install
+    plugins.refresh()
+
+
+@pytest.fixture
+def scripted_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The ``scripted`` connector (tests/plugins/scripted.py), installed as a plugin."""
+    root = pluginkit.install_scripted(tmp_path / "site-plugins")
+    _on_path(root, monkeypatch)
+    yield root
+    plugins.refresh()
+
+
+def _on_path(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if str(root) not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        monkeypatch.syspath_prepend(str(root))
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    plugins.refresh()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import Mention
+from monitor.storage.mentions import ScoredMention
 
 
 def mention(
@@ -46,3 +47,18 @@ def record(id: str, text: str, *, hours_ago: float = 1, platform: str = "x", **e
         "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
         **extra,
     }
+
+
+def scored(id: str, text: str = "acme", *, at: datetime, label: str = "neutral", brand: str | None = "Acme",
+           compound: float | None = None, source: str | None = "test", **kwargs: Any) -> ScoredMention:
+    """A classified mention ready for ``store.mentions.upsert`` (label and score given)."""
+    score = compound if compound is not None else {"negative": -0.5, "positive": 0.5}.get(label, 0.0)
+    return ScoredMention(mention(id, text, created_at=at, **kwargs), source, brand, score, label, "test/1")
+
+
+KPI_DATA = Path(__file__).parent / "data" / "kpi"
+
+
+def kpi_sample(name: str) -> Path:
+    """A sample export in ``tests/data/kpi`` (each written in its tool's real column layout)."""
+    return KPI_DATA / name

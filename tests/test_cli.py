@@ -53,7 +53,10 @@ def test_mention_json_shape(demo, cli):
     for row in rows:
         assert MENTION_KEYS <= set(row)
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["created_at"])
-        assert -1 <= row["compound"] <= 1
+        if row["label"] == "unsupported":  # a language the classifier cannot score
+            assert row["compound"] is None
+        else:
+            assert -1 <= row["compound"] <= 1
 
 
 def test_mentions_filters(demo, cli):
@@ -71,7 +74,8 @@ def test_summary_json_shape(demo, cli, by):
     assert {"from", "to", "timezone", "by", "total", "rows"} <= set(data)
     assert COUNT_KEYS <= set(data["total"])
     total = data["total"]
-    assert total["volume"] == total["positive"] + total["neutral"] + total["negative"] + total["unscored"]
+    scored = total["positive"] + total["neutral"] + total["negative"]
+    assert total["volume"] == scored + total["unscored"] + total["unsupported"]
     assert total["net_sentiment"] == pytest.approx(total["positive_ratio"] - total["negative_ratio"], abs=1e-3)
     if by:
         assert data["rows"] and all(COUNT_KEYS <= set(r) for r in data["rows"])

@@ -180,3 +180,41 @@ def test_shipped_default_is_the_embedded_default_and_runs_offline():
 def test_example_config_is_valid():
     loaded = config.load(REPO / "config" / "example.toml")
     assert loaded.sources, "the example shows sources"
+
+
+def test_alerts_section_defaults_and_checks(write_config):
+    loaded = config.load(write_config('[alerts]\nk = 2.5\ncooldown = "90m"\nchannels = ["email"]\n'))
+    assert (loaded.alerts.k, loaded.alerts.cooldown, loaded.alerts.min_count) == (2.5, timedelta(minutes=90), 3)
+    assert config.load(write_config()).alerts.channels == ("email",)
+    assert "[alerts]: channels[0]: expected one of 'email', 'webhook'" in load_error(
+        write_config('[alerts]\nchannels = ["pager"]\n'))
+    assert "[alerts]: k: must be greater than 0" in load_error(write_config("[alerts]\nk = 0\n"))
+    assert '[smtp]: unknown key "ca_fil" (did you mean "ca_file"?)' in load_error(
+        write_config('[smtp]\nhost = "h"\nsender = "s@example.com"\nca_fil = "x"\n'))
+
+
+def test_thresholds_default_per_classifier(write_config):
+    from monitor.config import load
+    from monitor.ingest import build_classifier
+    from sentiment.base import Thresholds
+
+    assert build_classifier(load(write_config())).thresholds == Thresholds(0.35, -0.10)
+    stock = load(write_config('[sentiment]\nclassifier = "vader-stock"\n'))
+    assert build_classifier(stock).thresholds == Thresholds(0.05, -0.05)
+    one = load(write_config("[sentiment]\nnegative_threshold = -0.3\n"))
+    assert build_classifier(one).thresholds == Thresholds(0.35, -0.3)  # the other from vader's default
+    # the configured thresholds belong to the configured classifier, not to another one named
+    assert build_classifier(one, "vader-stock").thresholds == Thresholds(0.05, -0.05)
+
+
+def test_one_threshold_crossing_the_default_other(write_config):
+    message = load_error(write_config("[sentiment]\nnegative_threshold = 0.5\n"))
+    assert "[sentiment]: negative_threshold: thresholds must satisfy" in message
+    assert "vader's default" in message
+
+
+def test_classifier_options_are_checked_against_its_options(write_config):
+    message = load_error(write_config('[sentiment]\nclassifier = "vader"\nmodel = "x"\n'))
+    assert '[sentiment]: unknown key "model"' in message
+    message = load_error(write_config('[sentiment]\nclassifier = "vadr"\n'))
+    assert 'classifier: unknown classifier "vadr" (did you mean "vader"?)' in message

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import pickle
+import re
+import threading
 
 import pytest
+from vaderSentiment.vaderSentiment import BOOSTER_DICT, NEGATE, SentimentIntensityAnalyzer
 
+from sentiment import lexicon
 from sentiment.base import Thresholds
-from sentiment.text import PLACEHOLDER, TextPreparer
-from sentiment.vader import StockVaderClassifier, VaderClassifier
+from sentiment.text import _LEFT, PLACEHOLDER, TextPreparer, _expand_leading_groups, _group_by_first_char
+from sentiment.vader import FEATURES, StockVaderClassifier, VaderClassifier
+from sentiment.vader_core import Analyzer
 
 
 @pytest.mark.parametrize(
@@ -19,7 +25,7 @@ from sentiment.vader import StockVaderClassifier, VaderClassifier
         ("UNITED SUCKS", f"{PLACEHOLDER.upper()} SUCKS"),
         ("#united again", f"{PLACEHOLDER} again"),
         ("we reunited at the gate", "we reunited at the gate"),  # whole words only
-        ("Acme   Corp is slow", f"{PLACEHOLDER} is slow"),  # phrases across spaces
+        ("Acme   Corp is slow", f"{PLACEHOLDER} {PLACEHOLDER} is slow"),  # one placeholder per word
         ("mail help@united.com", "mail help@united.com"),  # one token to VADER, unscored
     ],
 )
@@ -52,6 +58,14 @@ def test_thresholds_decide_the_label():
         Thresholds(positive=-0.5, negative=0.5)
 
 
+def test_each_classifier_has_its_own_default_thresholds():
+    assert VaderClassifier().thresholds == Thresholds(0.35, -0.10)
+    assert StockVaderClassifier().thresholds == Thresholds(0.05, -0.05)
+    # "ok, fine" is mildly positive: positive for stock VADER's cut-off, neutral for ours
+    assert VaderClassifier().score("seems fine").label == "neutral"
+    assert StockVaderClassifier().score("seems fine").label == "positive"
+
+
 def test_score_many_matches_score():
     classifier = VaderClassifier(brand_terms=["Acme"])
     texts = ["acme is awful", "acme is lovely", "acme opens at 9"]
@@ -65,7 +79,7 @@ def test_cli_classify_with_united_as_brand_is_not_positive(cli, write_config):
     assert result.exit_code == 0
     (item,) = json.loads(result.output)
     assert item["label"] != "positive"
-    assert set(item) == {"text", "label", "compound"}
+    assert set(item) == {"text", "label", "compound", "lang"}
 
 
 def test_cli_classify_reads_stdin_lines(cli, write_config):
@@ -77,3 +91,164 @@ def test_stock_classifier_is_selectable(cli, write_config):
     path = write_config('[sentiment]\nclassifier = "vader-stock"\n[[brands]]\nname = "United"\n')
     result = cli("--config", path, "classify", "--format", "json", "@united my flight was delayed 3 hours")
     assert json.loads(result.output)[0]["label"] == "positive"
+
+
+def test_multiword_brand_keeps_token_positions():
+    # one placeholder per word: VADER's 3-word negation window still reaches "good"
+    assert TextPreparer(["acme air"])("acme air is not good") == f"{PLACEHOLDER} {PLACEHOLDER} is not good"
+    assert VaderClassifier(brand_terms=["acme air"]).score("acme air is not good").label == "negative"
+
+
+def test_masking_explained():
+    masked = VaderClassifier(brand_terms=["United"]).explain("@UNITED lost it, cc @bob")["masked"]
+    assert masked == [{"kind": "brand", "text": "@UNITED"}, {"kind": "handle", "text": "@bob"}]
+
+
+def test_handles_and_addresses_are_not_split_by_normalisation():
+    prepared = TextPreparer()("ask @bob.bsky.social or help@acme.com, great...really")
+    assert prepared == f"ask {PLACEHOLDER} or help@acme.com, great... really"
+
+
+# --- the re-implemented VADER core ----------------------------------------------------
+# Sentences written for this test, exercising VADER's negation, boosters, "but",
+# "least", idioms, caps, emoticons, emoji and punctuation emphasis.
+STOCK_SENTENCES = [
+    "The food was good but the service was terrible.",
+    "I am not happy with this at all!!!",
+    "This is kind of ok I guess",
+    "NEVER so happy in my life",
+    "At least it isn't a horrible hotel.",
+    "The delivery was sort of late, not the worst though :)",
+    "Without doubt the best coffee in town",
+    "I don't hate it, but I don't love it either??",
+    "the least helpful answer, very least",
+    "no problem at all, no good or bad",
+    "It was the bomb, yeah right, cut the mustard",
+    "EXTREMELY GOOD and barely okay",
+    "\U0001F600 lovely \U0001F62D",
+    "",
+    "?!",
+]
+
+
+@pytest.mark.parametrize("text", STOCK_SENTENCES)
+def test_vader_core_equals_stock(text):
+    stock = SentimentIntensityAnalyzer()
+    core = Analyzer(stock.lexicon, stock.emojis)
+    assert core.polarity(text) == pytest.approx(stock.polarity_scores(text)["compound"], abs=1e-4)
+
+
+def test_all_features_off_equals_stock():
+    bare = VaderClassifier(features=())
+    stock = StockVaderClassifier()
+    for text in STOCK_SENTENCES:
+        assert bare.score(text).compound == pytest.approx(stock.score(text).compound, abs=1e-4), text
+
+
+def test_every_feature_can_be_switched_off_and_says_so_in_its_version():
+    for feature in FEATURES:
+        clf = VaderClassifier(brand_terms=["united"], features=FEATURES - {feature})
+        assert -1 <= clf.score("@united thanks, the flight was delayed 3 hours :(").compound <= 1
+        assert clf.version != VaderClassifier.version
+    with pytest.raises(ValueError):
+        VaderClassifier(features=["no_such_feature"])
+
+
+def test_stock_vader_lexicon_is_not_mutated():
+    VaderClassifier()
+    fresh = SentimentIntensityAnalyzer()
+    assert fresh.lexicon["please"] == 1.3 and fresh.lexicon["united"] == 1.8
+
+
+# --- sharing, workers ---------------------------------------------------------------------
+TEXTS = [
+    "@united 3 hours on hold and still no reply, thanks for nothing",
+    "Love the new app, checking in was smooth!",
+    "Can you tell me the baggage allowance? Thanks",
+    "Great job, my parcel is lost again \U0001F644",
+    "the crew were not bad at all",
+] * 40
+
+
+@pytest.mark.parametrize("cls", [VaderClassifier, StockVaderClassifier])
+def test_one_instance_is_safe_to_share_between_threads(cls):
+    clf = cls(brand_terms=["united"])
+    expected = clf.score_many(TEXTS)
+    results: dict[int, list] = {}
+    start = threading.Barrier(4)
+
+    def work(k: int) -> None:
+        start.wait()
+        results[k] = [clf.score(t) for t in TEXTS]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(results[k] == expected for k in range(4))
+
+
+@pytest.mark.parametrize("cls", [VaderClassifier, StockVaderClassifier])
+def test_classifier_pickles_for_worker_processes(cls):
+    clf = cls(Thresholds(0.3, -0.2), brand_terms=["united"])
+    copy = pickle.loads(pickle.dumps(clf))
+    assert (copy.thresholds, copy.brand_terms, copy.version) == (clf.thresholds, clf.brand_terms, clf.version)
+    assert copy.score_many(TEXTS[:5]) == clf.score_many(TEXTS[:5])
+
+
+# --- the lexicon's hygiene -----------------------------------------------------------------
+def test_lexicon_entries_are_documented_and_on_scale():
+    for word, (valence, why) in lexicon.WORDS.items():
+        assert -4 <= valence <= 4 and why.strip(), word
+        assert word == word.lower() and " " not in word, word
+        assert word not in NEGATE and word not in BOOSTER_DICT, word  # never shadow VADER's modifiers
+    names = set()
+    for name, rx, valence, why in lexicon.PHRASES:
+        assert re.fullmatch(r"[a-z_]+", name) and name not in names, name
+        names.add(name)
+        assert -4 <= valence <= 4 and why.strip(), name
+        re.compile(rx)
+    for char, (token, valence, why) in lexicon.EMOJI.items():
+        assert len(char) == 1 and token.startswith("emoji_") and why.strip() and -4 <= valence <= 4
+
+
+def test_fast_phrase_pattern_matches_exactly_what_the_plain_one_does():
+    texts = [s.lower() for s in STOCK_SENTENCES] + [
+        "been on hold for 2 hours, still no reply", "i can't even get through to anyone",
+        "never booking with them again", "the app keeps crashing", "customer care team",
+        "thanks in advance", "cancelled, cancellation, canceled", "no one answers the hotline",
+        "still not fixed, still nothing", "45+ mins waiting", "well, ok",
+    ]
+    for name, rx, _valence, _why in lexicon.PHRASES:
+        plain = re.compile(rf"{_LEFT}(?:{rx})(?!\w)")
+        fast = re.compile(rf"{_LEFT}(?:{_group_by_first_char(_expand_leading_groups(rx))})(?!\w)")
+        for text in texts:
+            assert [m.span() for m in plain.finditer(text)] == [m.span() for m in fast.finditer(text)], (name, text)
+
+
+def test_explain_gives_a_reason_for_everything():
+    clf = VaderClassifier(brand_terms=["united"])
+    text = "@united 2 hours on hold, please help, unacceptable"
+    e = clf.explain(text)
+    assert (e["compound"], e["label"]) == (clf.score(text).compound, clf.score(text).label)
+    assert e["masked"] == [{"kind": "brand", "text": "@united"}]
+    assert {p["token"] for p in e["phrases"]} >= {"cs_time_waited", "cs_please_help"}
+    assert e["lexicon_hits"] and all(h["why"] for h in e["lexicon_hits"] + e["phrases"])
+    assert json.dumps(e)  # JSON-ready for `classify --explain`
+
+
+def test_cli_classify_explains_and_checks_the_language(cli, write_config):
+    path = write_config()
+    out = json.loads(cli("--config", path, "classify", "--explain", "--format", "json",
+                         "@acme 3 hours on hold and then the line went dead, great job",
+                         "Mon colis est encore perdu et personne ne répond au téléphone").stdout)
+    assert out[0]["label"] == "negative" and out[0]["lang"] == "en"
+    assert {r["rule"] for r in out[0]["explain"]["rules"]} == {"sarcasm"}
+    assert out[0]["explain"]["masked"] == [{"kind": "brand", "text": "@acme"}]
+    assert (out[1]["label"], out[1]["compound"], out[1]["lang"]) == ("unsupported", None, "fr")
+    assert "explain" not in out[1]
+    table = cli("--config", path, "classify", "--explain", "thanks for nothing @acme").stdout
+    assert "phrase \"thanks for nothing\" -2.5" in table and "masked brand: @acme" in table
+    stock = write_config('[sentiment]\nclassifier = "vader-stock"\n', name="stock.toml")
+    assert "cannot explain" in cli("--config", stock, "classify", "--explain", "hello").output

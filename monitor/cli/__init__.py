@@ -39,11 +39,18 @@ class App:
     @property
     def config(self) -> Any:
         if self._config is None:
-            from monitor import config
+            from monitor import logs
 
-            loaded = config.load(self.config_path)
-            self._config = loaded.with_database(self.db_path) if self.db_path else loaded
+            self._config = self.load_config()
+            logs.set_secrets(logs.revealed(self._config.secrets()))
         return self._config
+
+    def load_config(self) -> Any:
+        """Read and check the config afresh (``--config``, ``--db`` applied); the daemon's SIGHUP."""
+        from monitor import config
+
+        loaded = config.load(self.config_path)
+        return loaded.with_database(self.db_path) if self.db_path else loaded
 
     def store(self, *, create: bool = True) -> Any:
         """The database; ``create=False`` for read-only commands (a clear error if missing)."""
@@ -188,9 +195,14 @@ def resolve_window(
 
 
 # Commands, by concern. Imported last: they use the helpers above.
+from monitor.cli import alerts as _alerts  # noqa: E402
+from monitor.cli import digest as _digest  # noqa: E402
+from monitor.cli import evaluate as _evaluate  # noqa: E402
+from monitor.cli import kpi as _kpi  # noqa: E402
+from monitor.cli import labels as _labels  # noqa: E402
 from monitor.cli import mentions as _mentions  # noqa: E402
 from monitor.cli import sources as _sources  # noqa: E402
 
-for _module in (_sources, _mentions):
+for _module in (_sources, _mentions, _labels, _evaluate, _kpi, _digest, _alerts):
     for _command in _module.COMMANDS:
         main.add_command(_command)

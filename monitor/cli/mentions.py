@@ -16,6 +16,12 @@ from monitor.storage.mentions import PUBLIC_COLUMNS
 from sentiment.base import LABELS
 
 _TABLE_COLUMNS = ["created_at", "platform", "brand", "label", "compound", "author", "text"]
+#: KPIs shown beside sentiment by `summary` (all of them are in its JSON).
+_SUMMARY_KPIS = ("csat_pct", "nps", "first_response_median_s", "resolution_median_s", "fcr_pct")
+_SUMMARY_HEADINGS = {
+    "csat_pct": "CSAT", "nps": "NPS", "first_response_median_s": "1st reply (med)",
+    "resolution_median_s": "resolution (med)", "fcr_pct": "FCR",
+}
 _TABLE_WIDTHS = {"text": 72, "author": 18}
 
 
@@ -24,7 +30,9 @@ def _show_mentions(app: App, fmt: str, rows: list[dict[str, Any]], empty: str) -
         tz = app.config.monitor.tz
         from monitor.timeutil import from_db
 
-        rows = [{**r, "created_at": from_db(r["created_at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")} for r in rows]
+        rows = [{**r, "created_at": from_db(r["created_at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                 # a person's label is marked: "negative*"
+                 "label": f"{r['label']}*" if r.get("label_override") else r["label"]} for r in rows]
     emit(fmt, rows, _TABLE_COLUMNS if fmt == "table" else PUBLIC_COLUMNS,
          headers=["when", "platform", "brand", "label", "score", "author", "text"] if fmt == "table" else None,
          widths=_TABLE_WIDTHS, empty=empty)
@@ -94,10 +102,15 @@ def summary(
     app: App, since: timedelta | None, from_date: date | None, to_date: date | None, by: str | None,
     brand: str | None, platform: str | None, fmt: str,
 ) -> None:
-    """Volume, positive/neutral/negative counts, ratios and net sentiment.
+    """Volume, positive/neutral/negative counts, ratios and net sentiment,
+    beside the service KPIs of the same periods.
 
     Net sentiment is (positive - negative) / scored mentions, from -1 to 1.
-    Days and weeks follow [monitor] timezone.
+    Mentions in a language the classifier does not support are counted as
+    "unsupported" and left out of the ratios. Days and weeks follow
+    [monitor] timezone. KPIs (CSAT, NPS, first response, FCR, ...; see
+    `kpi show`) are shown once any are imported with `kpi import`; JSON
+    always carries them as "kpis" in the total and in each day or week row.
 
     \b
     Examples:
@@ -110,48 +123,89 @@ def summary(
     config = app.config
     start, end = resolve_window(config, since, from_date, to_date, "7d")
     result = summarize(app.store(create=False), start=start, end=end, tz=config.monitor.tz,
-                       tz_name=config.monitor.timezone, by=by, brand=brand, platform=platform)
+                       tz_name=config.monitor.timezone, by=by, brand=brand, platform=platform,
+                       kpi_settings=config.kpi)
     data = result.as_dict()
     if fmt == "json":
         to_json(data)
         return
     key = data["rows"] and next(iter(data["rows"][0])) or "period"
     rows = [*data["rows"], {key: "total", **data["total"]}] if by else [{key: "total", **data["total"]}]
-    columns = [key, "volume", "positive", "neutral", "negative", "negative_ratio", "positive_ratio", "net_sentiment"]
+    columns = [key, "volume", "positive", "neutral", "negative", "unsupported", "negative_ratio", "positive_ratio",
+               "net_sentiment"]
+    rows = [{**r, **(r.get("kpis") or {})} for r in rows]  # KPIs as columns beside the counts
+    kpi_columns = [k for k in _SUMMARY_KPIS if fmt == "csv" or any(r.get(k) is not None for r in rows)]
     if fmt == "table":
-        rows = [{k: (f"{v:.0%}" if k.endswith("ratio") and v is not None else f"{v:+.2f}" if k == "net_sentiment" and v is not None else v)
+        from monitor.cli.kpi import ESTIMATE_NOTE, cell
+
+        rows = [{k: (f"{v:.0%}" if k.endswith("ratio") and v is not None else f"{v:+.2f}" if k == "net_sentiment" and v is not None
+                     else cell(k, r) if k in kpi_columns else v)
                  for k, v in r.items()} for r in rows]
         click.echo(f"{data['from']} to {data['to']} ({data['timezone']})"
-                   + (f", brand {brand}" if brand else "") + (f", platform {platform}" if platform else ""))
-    emit(fmt, rows, columns)
+                   + (f", brand {brand}" if brand else "") + (f", platform {platform}" if platform else "")
+                   + ("; KPIs are the whole team's" if kpi_columns and (brand or platform) else ""))
+        headers = [*columns, *(_SUMMARY_HEADINGS[k] for k in kpi_columns)]
+        emit(fmt, rows, [*columns, *kpi_columns], headers=headers)
+        if "fcr_pct" in kpi_columns and any(str(r.get("fcr_pct", "")).startswith("~") for r in rows):
+            click.echo(ESTIMATE_NOTE)
+        return
+    emit(fmt, rows, [*columns, *kpi_columns])
 
 
 @click.command()
 @click.argument("texts", nargs=-1)
+@click.option("--explain", is_flag=True, help="Show why: masked names, phrases and words with their reasons, rules.")
 @format_option
 @pass_app
-def classify(app: App, texts: tuple[str, ...], fmt: str) -> None:
-    """Score texts with the configured classifier (arguments, or one per line on stdin).
+def classify(app: App, texts: tuple[str, ...], explain: bool, fmt: str) -> None:
+    """Score texts with the configured classifier (arguments, or one per line on stdin),
+    exactly as poll and import would: same masking, same language check.
 
-    The configured brands' names and handles are masked before scoring.
+    The configured brands' names and handles are masked before scoring. A
+    text in a language the classifier does not support is "unsupported".
 
     \b
     Examples:
       sentiment-monitor classify "@acme my order is lost, thanks for nothing"
+      sentiment-monitor classify --explain --format json "3 hours on hold, great job"
       cat texts.txt | sentiment-monitor classify --format json
     """
-    from monitor.ingest import build_classifier
+    from monitor.ingest import Pipeline
 
     if not texts:
         if sys.stdin.isatty():
             raise click.UsageError("give texts as arguments or pipe them one per line on stdin")
         texts = tuple(line.rstrip("\r\n") for line in sys.stdin if line.strip())
-    classifier = build_classifier(app.config)
-    rows = [
-        {"text": text, "label": s.label, "compound": s.compound}
-        for text, s in zip(texts, classifier.score_many(texts))
-    ]
+    pipeline = Pipeline(app.config)
+    explainer = getattr(pipeline.classifier, "explain", None) if explain else None
+    if explain and explainer is None:
+        raise click.UsageError(f"classifier {pipeline.classifier.name} cannot explain its scores")
+    rows = []
+    for text, result in zip(texts, pipeline.classify(texts, [None] * len(texts))):
+        row = {"text": text, "label": result.label, "compound": result.compound, "lang": result.lang}
+        if explainer is not None and result.compound is not None:
+            row["explain"] = explainer(text)
+        rows.append(row)
+    if explain and fmt == "table":
+        for row in rows:
+            click.echo(_explanation(row))
+        return
     emit(fmt, rows, ["label", "compound", "text"], widths={"text": 90})
+
+
+def _explanation(row: dict[str, Any]) -> str:
+    lines = [f"{row['label']} {row['compound']}: {row['text']}"]
+    e = row.get("explain")
+    if e is None:
+        return "\n".join(lines + [f"  language {row['lang']}: not scored", ""])
+    lines.append(f"  scored text: {e['scored_text']}")
+    lines += [f"  masked {m['kind']}: {m['text']}" for m in e["masked"]]
+    lines += [f"  phrase \"{p['text']}\" {p['valence']:+}: {p['why']}" for p in e["phrases"]]
+    lines += [f"  word {h['token']} {h['valence']:+}: {h['why']}" for h in e["lexicon_hits"]]
+    lines += [f"  neutralised {n['word']} (VADER {n['stock_valence']:+}): {n['why']}" for n in e["neutralised_words"]]
+    lines += [f"  rule {r['rule']}: {r['detail']}" for r in e["rules"]]
+    lines.append(f"  token valences: {', '.join(f'{t} {v:+}' for t, v in e['token_valences']) or 'none'}")
+    return "\n".join(lines + [""])
 
 
 COMMANDS = [negatives, mentions, summary, classify]

@@ -81,9 +81,9 @@ def init(app: App, fmt: str) -> None:
 _POLL_COLUMNS = ["source", "platform", "status", "fetched", "new", "duplicates", "excluded", "requests", "seconds", "error"]
 
 
-def _print_poll_results(fmt: str, results: list[Any]) -> None:
+def _print_poll_results(fmt: str, results: list[Any], empty: str = "(no enabled sources)") -> None:
     rows = [r.as_dict() for r in results]
-    emit(fmt, rows, _POLL_COLUMNS, widths={"error": 70}, empty="(no enabled sources)")
+    emit(fmt, rows, _POLL_COLUMNS, widths={"error": 70}, empty=empty)
     failed = [r for r in results if r.status != "ok"]
     if failed:
         raise click.ClickException(
@@ -114,24 +114,41 @@ def poll(app: App, names: tuple[str, ...], fmt: str) -> None:
 
 
 @click.command()
-@click.option("--once", is_flag=True, help="Run every job once, then exit (for cron).")
+@click.option("--once", is_flag=True, help="Poll every source that is due once, then exit (for cron).")
 @format_option
 @pass_app
 def run(app: App, once: bool, fmt: str) -> None:
-    """Run the monitor: poll every source on its schedule.
+    """Run the monitor: poll every enabled source on its own schedule, send
+    spike alerts and the daily digest when they are due.
+
+    Each source is polled every `every` in its own thread: a failing or hung
+    source never delays the others. Failures are retried with exponential
+    back-off (capped by [daemon] backoff_max), a rate limit exactly when the
+    platform allows. Logs one line per poll on stderr (INFO by default).
+    SIGTERM or Ctrl-C stops it within 10 seconds; SIGHUP reloads the config
+    (an invalid one is reported and the old one kept). `--once` polls the
+    sources that are due (never polled, or past their next poll time), prints
+    their results, evaluates alerts and sends a due digest, and exits; exit
+    status 1 if a poll failed.
 
     \b
     Examples:
-      sentiment-monitor run              # the daemon; stop with Ctrl-C or SIGTERM
-      sentiment-monitor run --once       # every job once (cron)
+      sentiment-monitor run                       # the daemon; stop with Ctrl-C or SIGTERM
+      sentiment-monitor --log-level DEBUG run     # more detail (secrets are still masked)
+      kill -HUP <pid>                             # reload config/monitor.toml
+      sentiment-monitor run --once                # from cron: every due source once
     """
-    from monitor import ingest
+    from monitor.daemon import Daemon
 
     app.setup_logging("INFO")
-    if not once:
-        raise click.UsageError("the daemon mode is not available yet; use `run --once`")
-    results = ingest.poll(app.store(), app.config)
-    _print_poll_results(fmt, results)
+    daemon = Daemon(app.config, reload=app.load_config)
+    try:
+        if once:
+            _print_poll_results(fmt, daemon.run_once(), empty="(no source is due)")
+        else:
+            daemon.run()
+    finally:
+        daemon.close()
 
 
 @click.command("import")
@@ -178,27 +195,43 @@ def import_(app: App, file: Path, skip_bad: bool, brand: str | None, input_forma
 @format_option
 @pass_app
 def status(app: App, fmt: str) -> None:
-    """Each source's cursor, last success, last error and next poll; database size and counts.
+    """Each source's health, cursor, last success and error, next poll; database size and counts.
+
+    health is "ok", "failing" (its last polls failed), "not working" (no
+    successful poll for [daemon] not_working_after intervals, 3 by default:
+    whatever the cause, even a daemon that is not running), "never polled" or
+    "disabled"; health_note says why. new_24h counts mentions the source
+    added in the last 24 hours.
 
     \b
-    Example:
+    Examples:
+      sentiment-monitor status
       sentiment-monitor status --format json
     """
-    from monitor.timeutil import utcnow
     from datetime import timedelta
+
+    from monitor.health import assess
+    from monitor.timeutil import utcnow
 
     config = app.config
     store = app.store(create=False)
     state = {s["name"]: s for s in store.sources.all()}
-    day_ago = utcnow() - timedelta(hours=24)
+    now = utcnow()
+    day_ago = now - timedelta(hours=24)
     rows = []
     for source in config.sources:
         s = state.get(source.name, {})
+        health = assess(
+            source, s, now=now, settings=config.daemon,
+            first_run_at=None if s.get("last_success_at") else store.sources.first_run_at(source.name),
+        )
         rows.append({
             "source": source.name,
             "platform": source.platform,
             "enabled": source.enabled,
             "every": format_duration(source.every),
+            "health": health.state,
+            "health_note": health.note,
             "cursor": s.get("cursor"),
             "last_success": s.get("last_success_at"),
             "last_error": s.get("last_error"),
@@ -218,14 +251,27 @@ def status(app: App, fmt: str) -> None:
         "bytes": store.size_bytes(),
         "mentions": store.mentions.totals(),
     }
+    # Digests that need a person: failed, or may have been delivered (unknown), or waiting to retry.
+    digests = [d for d in store.digests.recent(7) if d["state"] in ("failed", "unknown", "retry")]
     if fmt == "json":
-        to_json({"database": database, "sources": rows})
+        to_json({"database": database, "sources": rows, "digests": digests})
         return
-    emit(fmt, rows, ["source", "platform", "enabled", "cursor", "last_success", "last_error", "next_poll", "new_24h"],
-         widths={"cursor": 24, "last_error": 50}, empty="(no sources configured)")
+    for row in rows:  # one column for people: "transient: HTTP 503 ..."
+        if fmt == "table" and row.get("last_error") and row.get("last_error_kind"):
+            row["last_error"] = f"{row['last_error_kind']}: {row['last_error']}"
+    emit(fmt, rows, ["source", "platform", "health", "cursor", "last_success", "consecutive_failures",
+                     "last_error", "next_poll", "new_24h"],
+         headers=["source", "platform", "health", "cursor", "last_success", "failures", "last_error",
+                  "next_poll", "new_24h"],
+         widths={"cursor": 24, "last_error": 40}, empty="(no sources configured)")
     if fmt == "table":
+        for row in rows:
+            if row.get("health") in ("failing", "not working"):
+                click.echo(f"{row['source']}: {row['health']}: {row['health_note']}")
         counts = ", ".join(f"{k} {v}" for k, v in database["mentions"].items())
         click.echo(f"\nDatabase {database['path']}: {database['bytes'] / 1e6:.1f} MB; mentions: {counts}")
+        for d in digests:
+            click.echo(f"Digest {d['day']} ({d['brand_set']}): {d['state']}: {d['last_error']}")
 
 
 COMMANDS = [init, poll, run, import_, status]

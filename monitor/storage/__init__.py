@@ -1,7 +1,7 @@
 """The SQLite store: the single place SQL lives.
 
 A :class:`Store` wraps one connection (WAL mode, ``busy_timeout``) and hands
-out per-concern views (``store.mentions``, ``store.sources``). Writers go
+out per-concern views (``store.mentions``, ``store.sources``, ``store.labels``, ``store.kpi``, ...). Writers go
 through :meth:`Store.transaction`, which takes the write lock up front with
 ``BEGIN IMMEDIATE`` so a transaction never fails half way on a lock, and
 nests as a savepoint when already inside one. Readers take no lock: in WAL
@@ -19,6 +19,10 @@ from typing import Any
 import sqlite_utils
 
 from monitor.errors import MonitorError
+from monitor.storage.alerts import AlertStore
+from monitor.storage.digests import DigestStore
+from monitor.storage.kpi import KpiStore
+from monitor.storage.labels import LabelStore
 from monitor.storage.mentions import MentionStore
 from monitor.storage.migrations import MIGRATION_SETS
 from monitor.storage.sources import SourceStore
@@ -35,6 +39,10 @@ class Store:
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
         self.mentions = MentionStore(self)
         self.sources = SourceStore(self)
+        self.digests = DigestStore(self)
+        self.alerts = AlertStore(self)
+        self.labels = LabelStore(self)
+        self.kpi = KpiStore(self)
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True, migrate: bool = True) -> Store:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import Mention
+from monitor.storage.periods import periods_cte
 from monitor.timeutil import to_db
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 _COLUMNS = (
     "platform", "id", "source", "brand", "text", "author", "url", "created_at", "fetched_at",
     "lang", "likes", "replies", "reposts", "followers", "compound", "label", "classifier", "raw",
+    "model_label",
 )
 # A re-fetched mention keeps what we decided about it and refreshes what the
 # platform counts: engagement only grows stale, never wrong.
@@ -28,12 +30,20 @@ _UPSERT = (
     " reposts = coalesce(excluded.reposts, reposts),"
     " followers = coalesce(excluded.followers, followers)"
 )
-#: Columns of a mention as the CLI and JSON output show it.
+#: Columns of a mention as the CLI and JSON output show it. ``label`` is the
+#: effective label (a person's override, else the classifier's ``model_label``).
 PUBLIC_COLUMNS = (
     "platform", "id", "brand", "created_at", "label", "compound", "author", "text", "url",
     "lang", "likes", "replies", "reposts", "followers", "source", "classifier", "fetched_at",
+    "model_label", "label_override", "override_at", "override_by", "override_note",
 )
 _IN_CHUNK = 400  # bound on "?" placeholders per IN (...)
+_ENGAGEMENT = "(coalesce(likes, 0) + coalesce(replies, 0) + coalesce(reposts, 0))"
+_ORDERS = {
+    "newest": "created_at DESC, platform, id",
+    "most_negative": "compound, created_at DESC, platform, id",
+    "most_engaged": f"{_ENGAGEMENT} DESC, compound, created_at DESC, platform, id",
+}
 
 
 @dataclass(frozen=True)
@@ -43,9 +53,10 @@ class ScoredMention:
     mention: Mention
     source: str | None
     brand: str | None
-    compound: float
+    compound: float | None  # None: not scored (unsupported language)
     label: str
     classifier: str
+    lang: str | None = None  # the language to store; None: the mention's own tag
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,7 @@ class MentionFilter:
     source: str | None = None
     search: str | None = None  # case-insensitive substring of the text
     limit: int | None = 50
+    order: str = "newest"  # or "most_negative" (lowest score), "most_engaged" (likes+replies+reposts)
 
 
 class MentionStore:
@@ -100,12 +112,12 @@ class MentionStore:
         return found
 
     def query(self, where: MentionFilter) -> list[dict[str, Any]]:
-        """Mentions matching ``where``, newest first."""
+        """Mentions matching ``where``, newest first (or in ``where.order``)."""
         clauses, params = _where(where)
         sql = (
             f"SELECT {', '.join(PUBLIC_COLUMNS)} FROM mentions"
             f"{' WHERE ' + ' AND '.join(clauses) if clauses else ''}"
-            " ORDER BY created_at DESC, platform, id"
+            f" ORDER BY {_ORDERS[where.order]}"
         )
         if where.limit is not None:
             sql += " LIMIT ?"
@@ -135,8 +147,7 @@ class MentionStore:
             raise ValueError(f"cannot group by {group!r}")
         if not periods:
             return []
-        values = ", ".join("(?, ?, ?)" for _ in periods)
-        params: list[Any] = [p for key, start, end in periods for p in (key, to_db(start), to_db(end))]
+        cte, params = periods_cte(periods)
         filters = ""
         if brand is not None:
             filters += " AND m.brand = ? COLLATE NOCASE"
@@ -146,12 +157,18 @@ class MentionStore:
             params.append(platform)
         group_col = f"m.{group}" if group else "NULL"
         sql = (
-            f"WITH periods(key, start, end) AS (VALUES {values})"
-            f" SELECT p.key, {group_col}, m.label, count(*) FROM periods p"
+            f"{cte} SELECT p.key, {group_col}, m.label, count(*) FROM periods p"
             " JOIN mentions m ON m.created_at >= p.start AND m.created_at < p.end"
             f"{filters} GROUP BY p.key, {group_col}, m.label"
         )
         return [tuple(row) for row in self._store.conn.execute(sql, params)]  # type: ignore[misc]
+
+    def first_created_at(self) -> datetime | None:
+        """When the oldest stored mention was written: where history begins."""
+        from monitor.timeutil import from_db
+
+        row = self._store.conn.execute("SELECT min(created_at) FROM mentions").fetchone()
+        return from_db(row[0]) if row[0] else None
 
     def totals(self) -> dict[str, int]:
         """Count of stored mentions per label (and ``total``)."""
@@ -168,9 +185,9 @@ def _row(item: ScoredMention, fetched: str) -> tuple[Any, ...]:
     m = item.mention
     return (
         m.platform, m.id, item.source, item.brand, m.text, m.author, m.url,
-        to_db(m.created_at), fetched, m.lang, m.likes, m.replies, m.reposts, m.followers,
-        item.compound, item.label, item.classifier,
-        json.dumps(m.raw, ensure_ascii=False, separators=(",", ":"), default=str),
+        to_db(m.created_at), fetched, item.lang or m.lang, m.likes, m.replies, m.reposts,
+        m.followers, item.compound, item.label, item.classifier,
+        json.dumps(m.raw, ensure_ascii=False, separators=(",", ":"), default=str), item.label,
     )
 
 

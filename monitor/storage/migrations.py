@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
+from monitor.storage.alerts import migrations as alerts
+from monitor.storage.digests import migrations as digests
+from monitor.storage.kpi import migrations as kpi
+from monitor.storage.labels import migrations as labels
+
 core = Migrations("sentiment-monitor")
 
 
@@ -92,4 +97,4 @@ def m002_sources(db: Database) -> None:
 
 
 #: Every migration set, in the order they apply. Feature modules add theirs here.
-MIGRATION_SETS: list[Migrations] = [core]
+MIGRATION_SETS: list[Migrations] = [core, labels, digests, alerts, kpi]

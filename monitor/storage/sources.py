@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from monitor.timeutil import to_db
+from monitor.timeutil import from_db, to_db
 
 if TYPE_CHECKING:
     from monitor.storage import Store
@@ -104,6 +105,36 @@ class SourceStore:
                 where, params, order_by="id DESC", limit=limit
             )
         ]
+
+    def activity(self, names: Sequence[str], start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
+        """Per named source that polled in ``[start, end)``: runs, errors, new mentions, last status."""
+        out: dict[str, dict[str, Any]] = {}
+        for name in names:
+            runs, errors, new, last_run = self._store.conn.execute(
+                "SELECT count(*), coalesce(sum(status != 'ok'), 0), coalesce(sum(new), 0), max(id)"
+                " FROM poll_runs WHERE source = ? AND started_at >= ? AND started_at < ?",
+                [name, to_db(start), to_db(end)],
+            ).fetchone()
+            if not runs:
+                continue
+            status, error = self._store.conn.execute(
+                "SELECT status, error FROM poll_runs WHERE id = ?", [last_run]
+            ).fetchone()
+            out[name] = {"runs": runs, "errors": errors, "new": new,
+                         "last_status": status, "last_error": error}
+        return out
+
+    def first_run_at(self, name: str) -> datetime | None:
+        """When the source was first polled (from its poll log)."""
+        row = self._store.conn.execute(
+            "SELECT min(started_at) FROM poll_runs WHERE source = ?", [name]
+        ).fetchone()
+        return from_db(row[0]) if row[0] else None
+
+    def run_counts(self) -> dict[str, int]:
+        """Poll runs logged per source."""
+        rows = self._store.conn.execute("SELECT source, count(*) FROM poll_runs GROUP BY source")
+        return {name: int(n) for name, n in rows}
 
     def new_since(self, name: str, since: datetime) -> int:
         """Mentions a source added since a time (from its poll log)."""

@@ -1,0 +1,182 @@
+"""Record new alerts and deliver them by email and webhook.
+
+An alert is written to the ``alerts`` table before any channel is tried, and
+a channel is marked done only once it accepted the alert, so a crash or a
+refused delivery is retried on the next run (after 2, 6, 14 and 30 minutes,
+then given up). As with the digest, a delivery whose outcome is unknown (the
+connection dropped after the alert was handed over) is not repeated.
+Alerts of one brand and hour travel together as one message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from connectors.base import SecretMissing
+from monitor import mail
+from monitor.alerts.rule import HOUR, HourlyCounts, evaluate, floor_hour, needed_hours
+from monitor.config import Config
+from monitor.storage import Store
+from monitor.storage.mentions import MentionFilter
+from monitor.timeutil import from_db, to_db, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+_FIRST_RETRY = timedelta(minutes=2)
+_SAMPLES = 3  # most negative mentions of the hour shown with an alert
+_TITLES = {"negative_count": "negative spike", "negative_ratio": "negative share spike",
+           "zero_volume": "no mentions"}
+
+
+@dataclass(frozen=True)
+class AlertResult:
+    brand: str
+    hour: str
+    kinds: list[str]
+    sent: list[str]
+    pending: list[str]
+    error: str | None
+
+    def describe(self) -> str:
+        error = f" ({self.error})" if self.error else ""
+        return f"{self.brand} {self.hour} {'/'.join(self.kinds)}: sent {self.sent}, pending {self.pending}{error}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def run_due(store: Store, config: Config, now: datetime | None = None) -> list[AlertResult]:
+    """Judge the last complete hour for every own brand, record what fires (cooldown
+    honoured) and deliver it; then retry deliveries that failed before."""
+    now = now or utcnow()
+    settings, tz = config.alerts, config.monitor.tz
+    if settings.enabled:
+        hour = floor_hour(now) - HOUR
+        data = HourlyCounts(store, needed_hours([hour], settings, tz))
+        with store.transaction():
+            for brand in config.own_brands():
+                for signal in evaluate(brand.name, hour, data, settings, tz):
+                    latest = store.alerts.latest_hour(brand.name, signal.kind)
+                    if latest is not None and latest != hour and hour - latest < settings.cooldown:
+                        log.info("alert %s %s at %s within cooldown", brand.name, signal.kind, to_db(hour))
+                        continue
+                    if store.alerts.add(signal.row(tz), settings.channels, now) is not None:
+                        log.warning("alert: %s", signal.describe(tz))
+    return deliver_pending(store, config, now)
+
+
+def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertResult]:
+    """Deliver every recorded alert that still has channels to serve and is due a try."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in store.alerts.undelivered():
+        groups.setdefault((row["brand"], row["hour"]), []).append(row)
+    results = []
+    for (brand, hour), rows in groups.items():
+        attempts = max(r["attempts"] for r in rows)
+        due = from_db(min(r["created_at"] for r in rows)) + _FIRST_RETRY * (2**attempts - 1)
+        if attempts and now < due:
+            continue
+        pending = sorted({c for r in rows for c in r["pending"].split(",") if c})
+        sent = sorted({c for r in rows for c in r["sent"].split(",") if c})
+        errors = []
+        for channel in pending:
+            outcome = _deliver(channel, store, config, brand, from_db(hour), rows)
+            if outcome.status == "sent":
+                sent.append(channel)
+            elif outcome.status == "retry" and attempts + 1 < MAX_ATTEMPTS:
+                errors.append(f"{channel}: {outcome.detail} (will retry)")
+                continue
+            else:
+                errors.append(f"{channel}: {outcome.status}: {outcome.detail}")
+                log.error("alert for %s at %s not delivered by %s: %s", brand, hour, channel, outcome.detail)
+            pending = [c for c in pending if c != channel]
+        error = "; ".join(errors) or None
+        store.alerts.record_delivery([r["id"] for r in rows], pending, sorted(sent), error)
+        results.append(AlertResult(brand, hour, [r["kind"] for r in rows], sorted(sent), pending, error))
+    return results
+
+
+def _deliver(channel: str, store: Store, config: Config, brand: str, hour: datetime,
+             rows: Sequence[dict[str, Any]]) -> mail.Outcome:
+    tz = config.monitor.tz
+    samples = store.mentions.query(MentionFilter(
+        since=hour, until=hour + HOUR, brand=brand, label="negative", limit=_SAMPLES, order="most_negative",
+    ))
+    if channel == "webhook":
+        return _post_webhook(config, _slack_text(brand, hour, rows, samples, tz))
+    return _email(config, brand, hour, rows, samples, tz)
+
+
+def _title(brand: str, hour: datetime, rows: Sequence[dict[str, Any]], tz: tzinfo) -> str:
+    kinds = ", ".join(dict.fromkeys(_TITLES.get(r["kind"], r["kind"]) for r in rows))
+    return f"{brand}: {kinds} at {hour.astimezone(tz):%a %d %b %H:%M}"
+
+
+def _email(config: Config, brand: str, hour: datetime, rows: Sequence[dict[str, Any]],
+           samples: Sequence[dict[str, Any]], tz: tzinfo) -> mail.Outcome:
+    recipients = config.alerts.recipients or config.digest.recipients
+    if not recipients:
+        return mail.Outcome("failed", "no recipients: set [alerts] recipients or [digest] recipients")
+    lines = [r["message"] for r in rows]
+    if samples:
+        lines += ["", "Most negative mentions of the hour:"]
+        for m in samples:
+            lines.append(f"- [{m['platform']}] {m['author'] or '?'}: {mail.header_text(m['text'])[:280]}")
+            if m["url"]:
+                lines.append(f"  {m['url']}")
+    lines += ["", "Rule and parameters: [alerts] in the config; replay with `sentiment-monitor alerts test`."]
+    message = mail.new_message(subject=f"[sentiment-monitor] {_title(brand, hour, rows, tz)}",
+                               sender=mail.sender_of(config.smtp), recipients=recipients)
+    message.set_content("\n".join(lines) + "\n", cte="quoted-printable")
+    if config.smtp is None:
+        stem = f"{mail.slug(brand)}-{hour:%Y%m%dT%H}"
+        return mail.save_eml(message, config.monitor.data_dir / "alerts" / f"{stem}.eml")
+    return mail.send_smtp(message, config.smtp, recipients)
+
+
+
+def _slack_escape(text: str) -> str:
+    # Slack's own escaping: these three characters are control characters in its markup.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _slack_text(brand: str, hour: datetime, rows: Sequence[dict[str, Any]],
+                samples: Sequence[dict[str, Any]], tz: tzinfo) -> str:
+    lines = [f"*{_slack_escape(_title(brand, hour, rows, tz))}*"]
+    lines += [f"• {_slack_escape(r['message'])}" for r in rows]
+    for m in samples:
+        text = _slack_escape(mail.header_text(m["text"])[:200])
+        url = m["url"] or ""
+        safe = url.startswith(("https://", "http://")) and not set(url) & set("|<> ")
+        link = f" <{url}|open>" if safe else ""
+        lines.append(f"> {_slack_escape(m['platform'])}: {text}{link}")
+    return "\n".join(lines)
+
+
+def _post_webhook(config: Config, text: str) -> mail.Outcome:
+    import requests
+
+    settings = config.alerts
+    if settings.webhook_url is None:
+        return mail.Outcome("failed", "no [alerts] webhook_url")
+    try:
+        url = settings.webhook_url.reveal()
+        response = requests.post(url, json={"text": text}, timeout=settings.webhook_timeout)
+    except SecretMissing as exc:
+        return mail.Outcome("failed", str(exc))
+    except requests.ConnectionError as exc:  # before the request was sent (connect timeouts too)
+        return mail.Outcome("retry", f"webhook: cannot connect ({type(exc).__name__})")
+    except requests.Timeout:
+        return mail.Outcome("unknown", "webhook: no answer in time after the alert was sent")
+    except requests.RequestException as exc:
+        return mail.Outcome("failed", f"webhook: {type(exc).__name__}")
+    # The URL holds a token: never in a message.
+    if response.ok:
+        return mail.Outcome("sent", f"webhook: {response.status_code}")
+    status = "retry" if response.status_code == 429 or response.status_code >= 500 else "failed"
+    return mail.Outcome(status, f"webhook: HTTP {response.status_code} {response.text[:200]}")

@@ -1,0 +1,106 @@
+"""Commands for spike alerts: alerts test (replay the rule), alerts list (what fired)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import click
+
+from monitor.cli import DURATION, App, format_option, pass_app
+from monitor.output import emit, to_json
+
+_COLUMNS = ["hour", "brand", "kind", "observed", "baseline", "threshold", "volume"]
+
+
+def _local(app: App, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from monitor.timeutil import from_db
+
+    tz = app.config.monitor.tz
+    return [{**r, "hour": from_db(r["hour"]).astimezone(tz).strftime("%a %Y-%m-%d %H:%M")} for r in rows]
+
+
+def _numbers(row: dict[str, Any]) -> dict[str, Any]:
+    if row["kind"] == "negative_ratio":
+        return {**row, **{k: f"{row[k]:.0%}" for k in ("observed", "baseline", "threshold")}}
+    return {**row, **{k: f"{row[k]:g}" if k != "threshold" else f"{row[k]:.1f}" for k in ("observed", "baseline", "threshold")}}
+
+
+@click.group()
+def alerts() -> None:
+    """Spike alerts: hourly negatives per brand against an hour-of-week baseline.
+
+    The rule and its parameters are in [alerts]; `run --once` (and the daemon)
+    judges the last complete hour and sends what fires.
+    """
+
+
+@alerts.command("test")
+@click.option("--since", type=DURATION, default="14d", show_default=True, help="How far back to replay.")
+@click.option("--brand", help="Only this brand.")
+@click.option("--explain", is_flag=True, help="Also print each alert's full text (table format).")
+@format_option
+@pass_app
+def test_(app: App, since: timedelta, brand: str | None, explain: bool, fmt: str) -> None:
+    """Replay the alert rule over stored history: what would have fired.
+
+    Every complete hour in the window is judged as the daemon judges it,
+    cooldown included. Nothing is sent or recorded.
+
+    \b
+    Examples:
+      sentiment-monitor alerts test
+      sentiment-monitor alerts test --since 30d --brand Acme --format json
+    """
+    from monitor.alerts import replay
+    from monitor.timeutil import format_duration, utcnow
+
+    config = app.config
+    if brand is not None and config.brand(brand) is None:
+        raise click.UsageError(f'no [[brands]] entry is named "{brand}"')
+    now = utcnow()
+    fired = replay(app.store(create=False), config, now - since, now, brand=brand)
+    rows = [{**s.as_dict(), "message": s.describe(config.monitor.tz)} for s in fired]
+    if fmt == "json":
+        to_json(rows)
+        return
+    shown = _local(app, rows)
+    if fmt == "table":
+        shown = [_numbers(r) for r in shown]
+    emit(fmt, shown, [*_COLUMNS, "negative"] if fmt == "csv" else _COLUMNS,
+         empty="(nothing would have fired)")
+    if fmt == "table":
+        p = config.alerts
+        click.echo(f"\n{len(rows)} alert(s) in the last {format_duration(since)}."
+                   f" Rule: k={p.k:g}, min_count={p.min_count}, lookback_weeks={p.lookback_weeks},"
+                   f" window_hours={p.window_hours}, cooldown={format_duration(p.cooldown)}, drop_min_baseline={p.drop_min_baseline:g}")
+        if explain:
+            for row in rows:
+                click.echo(f"- {row['message']}")
+
+
+@alerts.command("list")
+@click.option("--since", type=DURATION, default="7d", show_default=True, help="How far back.")
+@click.option("--brand", help="Only this brand.")
+@format_option
+@pass_app
+def list_(app: App, since: timedelta, brand: str | None, fmt: str) -> None:
+    """Alerts that fired and where they were delivered.
+
+    \b
+    Example:
+      sentiment-monitor alerts list --since 30d
+    """
+    from monitor.timeutil import utcnow
+
+    now = utcnow()
+    rows = app.store(create=False).alerts.between(now - since, now + timedelta(hours=1), brand)
+    if fmt == "json":
+        to_json(rows)
+        return
+    shown = [_numbers(r) for r in _local(app, rows)] if fmt == "table" else rows
+    emit(fmt, shown, [*_COLUMNS, "sent", "pending", "last_error"], widths={"last_error": 50},
+         empty="(no alerts)")
+
+
+COMMANDS = [alerts]

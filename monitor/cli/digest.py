@@ -1,0 +1,113 @@
+"""Commands for the daily digest: digest preview, digest send, digest status."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from monitor.cli import DATE, App, format_option, pass_app
+from monitor.output import emit, to_json
+
+_RESULT_COLUMNS = ["day", "brand_set", "state", "acted", "attempts", "message_id", "detail"]
+
+
+@click.group()
+def digest() -> None:
+    """The daily digest email: preview it, send it, see what was sent.
+
+    The digest reports the day before, midnight to midnight in [monitor]
+    timezone; the daemon (and `run --once`) sends it at [digest] send_at.
+    """
+
+
+def _day(app: App, day: date | None) -> date:
+    from monitor.digest import due_day
+    from monitor.timeutil import utcnow
+
+    return day or due_day(app.config, utcnow())
+
+
+@digest.command()
+@click.option("--date", "day", type=DATE, help="The day to report (default: the latest day due, usually yesterday).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write: .html (charts embedded) or .eml (the message as sent). Default: digest-DATE.html; - for stdout.")
+@pass_app
+def preview(app: App, day: date | None, output: Path | None) -> None:
+    """Render the digest without sending it.
+
+    \b
+    Examples:
+      sentiment-monitor digest preview                  # yesterday, to digest-YYYY-MM-DD.html
+      sentiment-monitor digest preview --date 2026-01-11 --output digest.eml
+      sentiment-monitor digest preview --output - > digest.html
+    """
+    from monitor import mail
+    from monitor.digest import build
+    from monitor.digest import render
+
+    config = app.config
+    day = _day(app, day)
+    built = build(app.store(create=False), config, day)
+    output = output or Path(f"digest-{day}.html")
+    if output.suffix.lower() == ".eml":
+        message = render.message(built, sender=mail.sender_of(config.smtp), recipients=list(config.digest.recipients))
+        data = message.as_bytes()
+    else:
+        data = render.standalone_html(built).encode("utf-8")
+    if str(output) == "-":
+        click.get_binary_stream("stdout").write(data)
+        return
+    mail.write_file(output, data)
+    click.echo(f"Wrote {output} ({len(data) // 1024} KB): {render.subject(built)}")
+
+
+@digest.command()
+@click.option("--date", "day", type=DATE, help="The day to report (default: the latest day due, usually yesterday).")
+@click.option("--force", is_flag=True, help="Send even if this day's digest was already sent (or may have been).")
+@format_option
+@pass_app
+def send(app: App, day: date | None, force: bool, fmt: str) -> None:
+    """Send the digest now: by SMTP, or as .eml and .html files with no [smtp].
+
+    Each day's digest is sent once: sending a day already sent does nothing
+    unless --force is given. Exit status 1 if the digest could not be sent.
+
+    \b
+    Examples:
+      sentiment-monitor digest send
+      sentiment-monitor digest send --date 2026-01-11 --force
+    """
+    from monitor import digest as digests
+
+    result = digests.send(app.store(), app.config, _day(app, day), force=force)
+    if fmt == "table":
+        verb = "sent" if result.acted and result.state == "sent" else result.state if result.acted else "not sent"
+        click.echo(f"Digest for {result.day} ({result.brand_set}): {verb}, attempt {result.attempts}. {result.detail}")
+    else:
+        emit(fmt, [result.as_dict()], _RESULT_COLUMNS, json_value=result.as_dict())
+    if result.acted and result.state != "sent":
+        raise click.ClickException(f"digest for {result.day} not sent: {result.state}")
+
+
+@digest.command()
+@click.option("--limit", type=click.IntRange(min=1), default=14, show_default=True)
+@format_option
+@pass_app
+def status(app: App, limit: int, fmt: str) -> None:
+    """Recent digests: sent, waiting to retry, failed, or unknown (check the inbox).
+
+    \b
+    Example:
+      sentiment-monitor digest status --format json
+    """
+    rows = app.store(create=False).digests.recent(limit)
+    if fmt == "json":
+        to_json(rows)
+        return
+    emit(fmt, rows, ["day", "brand_set", "state", "attempts", "sent_at", "next_attempt_at", "last_error", "message_id"],
+         widths={"last_error": 60, "message_id": 40}, empty="(no digest sent yet)")
+
+
+COMMANDS = [digest]

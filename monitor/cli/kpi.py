@@ -1,0 +1,216 @@
+"""Commands for service KPIs: ``kpi import`` and ``kpi show``."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor.cli import App, format_option, pass_app, resolve_window, window_options
+from monitor.output import FORMATS, emit, to_json
+
+# Kept here so `--help` needs no importer code; a test checks it against monitor.kpi.formats.
+FORMAT_CHOICES = ("auto", "zendesk", "freshdesk", "intercom", "helpscout", "generic")
+
+#: KPI -> (table heading, kind of value, the count it is based on)
+_SHOWN: dict[str, tuple[str, str, str | None]] = {
+    "csat_pct": ("CSAT", "pct", "csat_responses"),
+    "nps": ("NPS", "score", "nps_responses"),
+    "ces": ("CES", "ces", "ces_responses"),
+    "first_response_median_s": ("first response, median", "time", "first_response_count"),
+    "first_response_mean_s": ("first response, mean", "time", "first_response_count"),
+    "first_response_business_median_s": ("first response, business hours, median", "time", None),
+    "first_response_business_mean_s": ("first response, business hours, mean", "time", None),
+    "resolution_median_s": ("resolution, median", "time", "resolution_count"),
+    "resolution_mean_s": ("resolution, mean", "time", "resolution_count"),
+    "resolution_business_median_s": ("resolution, business hours, median", "time", None),
+    "resolution_business_mean_s": ("resolution, business hours, mean", "time", None),
+    "fcr_pct": ("FCR", "pct", "fcr_tickets"),
+    "retention_pct": ("customer retention", "pct", None),
+    "cost_per_resolution": ("cost per resolution", "money", "tickets_resolved"),
+    "abandonment_pct": ("abandonment", "pct", None),
+}
+#: The KPIs of the per-period table and of `summary`: the main ones.
+MAIN = ("csat_pct", "nps", "ces", "first_response_median_s", "resolution_median_s", "fcr_pct",
+        "retention_pct", "cost_per_resolution", "abandonment_pct")
+_SHORT = {
+    "csat_pct": "CSAT", "nps": "NPS", "ces": "CES", "first_response_median_s": "1st reply (med)",
+    "resolution_median_s": "resolution (med)", "fcr_pct": "FCR", "retention_pct": "retention",
+    "cost_per_resolution": "cost/res", "abandonment_pct": "abandon",
+}
+
+
+def human(key: str, value: Any, *, signed: bool = False, ces_scale: int | None = None) -> str | None:
+    """A KPI value as people read it: 66.7%, +28.6, 1h05m, 12.50."""
+    if value is None:
+        return None
+    kind = _SHOWN[key][1]
+    if kind == "time":
+        sign = ("+" if value > 0 else "-" if value < 0 else "±") if signed and round(value) else "±" if signed else ""
+        return sign + _clock(abs(value))
+    if signed and round(value, 2 if kind in ("ces", "money") else 1) == 0:
+        value, plus = 0.0, "±"  # no "-0.0": a change too small to show
+    else:
+        plus = "+" if signed and value > 0 else ""
+    if kind == "pct":
+        return f"{plus}{value:.1f}" + ("" if signed else "%")
+    if kind == "score":
+        return f"{plus}{value:.1f}" if signed else f"{value:+.1f}"
+    if kind == "ces":
+        return f"{plus}{value:.2f}" + (f"/{ces_scale}" if ces_scale and not signed else "")
+    return f"{plus}{value:,.2f}"
+
+
+def cell(key: str, kpis: dict[str, Any], delta: Any = None) -> str | None:
+    """A table cell: the value, its change in brackets, "~" before an estimated FCR."""
+    shown = human(key, kpis.get(key))
+    if shown is None:
+        return None
+    if key == "fcr_pct" and kpis.get("fcr_estimated"):
+        shown = "~" + shown
+    return shown if delta is None else f"{shown} ({human(key, delta, signed=True)})"
+
+
+ESTIMATE_NOTE = "~ FCR estimated from replies and reopens: the export has no first-contact field."
+
+
+def _clock(seconds: float) -> str:
+    seconds = round(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+@click.group()
+def kpi() -> None:
+    """Service KPIs from helpdesk and survey exports.
+
+    \b
+    Examples:
+      sentiment-monitor kpi import export-2024-03-05.csv.zip --timezone Europe/Paris
+      sentiment-monitor kpi show --since 30d --by week
+    """
+
+
+@kpi.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True,
+              help="The tool that wrote the export; auto: detected from the header.")
+@click.option("--timezone", metavar="TZ",
+              help="Zone of times written without an offset (IANA name). Default: [kpi] timezone, else [monitor] timezone.")
+@click.option("--encoding", metavar="NAME",
+              help="Text encoding, e.g. utf-8, cp1252, utf-16. Default: detected (BOM, UTF-8, else Windows-1252).")
+@click.option("--output", "out", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="How to print the result: table, json or csv.")
+@pass_app
+def import_(app: App, file: Path, fmt: str, timezone: str | None, encoding: str | None, out: str) -> None:
+    """Import a helpdesk ticket export or a survey/figures CSV.
+
+    Formats: Zendesk ticket export (CSV, or the zip Zendesk mails), Freshdesk
+    ticket export, Intercom conversations or CSAT export, Help Scout
+    conversations, and generic tickets / survey responses / period figures
+    CSVs (see the README for their columns). The whole file imports in one
+    transaction or not at all: missing columns, or a bad date or number (named
+    by file:line), change nothing. Re-importing a file changes nothing.
+
+    \b
+    Examples:
+      sentiment-monitor kpi import tickets.csv
+      sentiment-monitor kpi import export-2024-03-05.csv.zip --format zendesk --timezone America/New_York
+      sentiment-monitor kpi import surveys.csv --encoding cp1252 --output json
+    """
+    from monitor.kpi.importer import import_export
+
+    config = app.config
+    store = app.store()
+    bar: Any = None
+    with contextlib.ExitStack() as stack:
+
+        def on_open(size: int) -> None:  # a progress bar, for people watching (stderr is a TTY)
+            nonlocal bar
+            bar = stack.enter_context(click.progressbar(length=size, label=f"Importing {file.name}", file=sys.stderr))
+
+        result = import_export(
+            store, file, fmt=fmt, timezone=timezone or config.kpi_timezone, ces_scale=config.kpi.ces_scale,
+            encoding=encoding, on_open=on_open if sys.stderr.isatty() else None,
+            progress=lambda n: bar.update(n) if bar is not None else None,
+        )
+    data = result.as_dict()
+    if out == "json":
+        to_json(data)
+    else:
+        data["records"] = ", ".join(f"{sum(c.values())} {kind}" for kind, c in data["records"].items())
+        emit(out, [data], ["path", "format", "layout", "encoding", "rows", "records", "new", "updated", "unchanged"])
+    for value, rows in result.unknown_values.items():
+        click.echo(f"warning: unknown value {value!r} in {rows} row(s): not counted", err=True)
+
+
+@kpi.command("show")
+@window_options("30d")
+@click.option("--by", type=click.Choice(["day", "week"]), help="KPIs per local day or ISO week, each with its change.")
+@format_option
+@pass_app
+def show(app: App, since: timedelta | None, from_date: date | None, to_date: date | None, by: str | None, fmt: str) -> None:
+    """The service KPIs, with the change against the previous period.
+
+    Without --by: the window's KPIs beside the window before it (as long).
+    With --by day|week: one row per period, each change against the period
+    before. CSAT/FCR/retention/abandonment are percentages (changes in
+    points); times are seconds in JSON and CSV.
+
+    \b
+    Examples:
+      sentiment-monitor kpi show
+      sentiment-monitor kpi show --from 2024-03-01 --to 2024-03-31 --by week
+      sentiment-monitor kpi show --since 7d --by day --format json
+    """
+    from monitor.kpi.report import KEYS, VALUE_KEYS, kpi_report
+
+    config = app.config
+    start, end = resolve_window(config, since, from_date, to_date, "30d")
+    report = kpi_report(app.store(create=False), start=start, end=end, tz=config.monitor.tz,
+                        tz_name=config.monitor.timezone, by=by, settings=config.kpi)
+    data = report.as_dict()
+    if fmt == "json":
+        to_json(data)
+        return
+    if fmt == "csv":
+        flat = [{"period": "total", "from": data["from"], "to": data["to"], **data["total"]["kpis"],
+                 **{f"{k}_change": v for k, v in data["total"]["change"].items()}}]
+        flat += [{"period": r["period"], "from": r["from"], "to": r["to"], **r["kpis"],
+                  **{f"{k}_change": v for k, v in r["change"].items()}} for r in data["rows"]]
+        emit(fmt, flat, ["period", "from", "to", *KEYS, *(f"{k}_change" for k in VALUE_KEYS)])
+        return
+    scale = config.kpi.ces_scale
+    click.echo(f"{data['from']} to {data['to']} ({data['timezone']})")
+    total = data["total"]["kpis"]
+    if by is None:
+        click.echo(f"previous: {data['previous_window']['from']} to {data['previous_window']['to']}")
+    if by is None:
+        previous, delta = data["total"]["previous"], data["total"]["change"]
+        rows = [
+            {"kpi": heading, "value": human(k, total[k], ces_scale=scale), "previous": human(k, previous[k], ces_scale=scale),
+             "change": human(k, delta[k], signed=True), "based on": total[basis] if basis else None}
+            for k, (heading, _, basis) in _SHOWN.items()
+        ]
+        if total["fcr_estimated"]:
+            rows[[r["kpi"] for r in rows].index("FCR")]["kpi"] = "FCR (estimated)"
+        emit(fmt, rows, ["kpi", "value", "previous", "change", "based on"])
+        return
+    rows = [{"period": r["period"], **{k: cell(k, r["kpis"], r["change"][k]) for k in MAIN}} for r in data["rows"]]
+    rows.append({"period": "total", **{k: cell(k, total) for k in MAIN}})
+    emit(fmt, rows, ["period", *MAIN], headers=["period", *(_SHORT[k] for k in MAIN)])
+    if any(r["kpis"]["fcr_estimated"] for r in data["rows"]):
+        click.echo(ESTIMATE_NOTE)
+
+
+COMMANDS = [kpi]

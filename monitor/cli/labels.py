@@ -1,0 +1,117 @@
+"""Commands that change labels: label (manual override), reclassify."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from datetime import timedelta
+
+import click
+
+from monitor.cli import DURATION, App, format_option, pass_app
+from monitor.errors import MonitorError
+from monitor.output import emit, to_json
+from sentiment.base import LABELS
+
+
+def _whoami() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in this environment
+        return None
+
+
+@click.command()
+@click.argument("mention")
+@click.argument("label", required=False, type=click.Choice(LABELS))
+@click.option("--platform", help="The mention's platform (when MENTION is a bare id).")
+@click.option("--clear", is_flag=True, help="Remove the override: the classifier's label applies again.")
+@click.option("--note", help="Why, for the audit trail.")
+@click.option("--by", "by", default=None, help="Who decided (default: your user name).")
+@click.option("--history", is_flag=True, help="Only show the mention's label history.")
+@format_option
+@pass_app
+def label(
+    app: App, mention: str, label: str | None, platform: str | None, clear: bool, note: str | None,
+    by: str | None, history: bool, fmt: str,
+) -> None:
+    """Set a mention's label by hand (it wins over the classifier, in summaries,
+    negatives and after reclassify), clear it, or show its label history.
+
+    MENTION is PLATFORM:ID (e.g. x:1234) or an id with --platform; a bare id is
+    enough when only one platform has it.
+
+    \b
+    Examples:
+      sentiment-monitor label x:1873029384 negative --note "sarcasm"
+      sentiment-monitor label 1873029384 --platform x --clear
+      sentiment-monitor label x:1873029384 --history --format json
+    """
+    from monitor.timeutil import utcnow
+
+    if history + clear + (label is not None) != 1:
+        raise click.UsageError("give a LABEL, or --clear, or --history")
+    store = app.store(create=False)
+    found = store.labels.find(mention, platform)
+    if not found:
+        raise MonitorError(f"no stored mention {mention}" + (f" on {platform}" if platform else ""))
+    if len(found) > 1:
+        raise MonitorError(
+            f"{mention} is ambiguous: " + ", ".join(f"{p}:{i}" for p, i in found)
+            + "; write PLATFORM:ID or use --platform"
+        )
+    (mention_platform, mention_id), = found
+    if history:
+        rows = store.labels.history(mention_platform, mention_id)
+        emit(fmt, rows, ["at", "kind", "label_before", "label_after", "model_label_after", "compound_after",
+                         "classifier_after", "by", "note"], empty="(no label changes recorded)")
+        return
+    state = store.labels.override(
+        mention_platform, mention_id, None if clear else label, at=utcnow(), by=by or _whoami(), note=note
+    )
+    state = {"platform": mention_platform, "id": mention_id, **state}
+    if fmt == "json":
+        to_json(state)
+        return
+    emit(fmt, [state], ["platform", "id", "label", "model_label", "compound", "label_override", "override_by",
+                        "override_note"])
+
+
+@click.command()
+@click.option("--since", type=DURATION, help="Only mentions created this recently, e.g. 30d. Default: all.")
+@click.option("--classifier", "classifier_name", metavar="NAME",
+              help="Re-score with this registered classifier instead of the configured one.")
+@format_option
+@pass_app
+def reclassify(app: App, since: timedelta | None, classifier_name: str | None, fmt: str) -> None:
+    """Re-score stored mentions after a classifier, lexicon or threshold change.
+
+    Scores, model labels, classifier versions and languages are updated
+    exactly as a poll would now compute them; manual labels (see `label`) stay.
+    Every label change is recorded in the mention's label history.
+
+    \b
+    Examples:
+      sentiment-monitor reclassify --since 30d
+      sentiment-monitor reclassify --classifier vader-stock --format json
+    """
+    from monitor import ingest
+    from monitor.storage.mentions import MentionFilter
+    from monitor.timeutil import utcnow
+
+    store = app.store(create=False)
+    pipeline = ingest.Pipeline(app.config, ingest.build_classifier(app.config, classifier_name))
+    start = utcnow() - since if since else None
+    total = store.mentions.count(MentionFilter(since=start, limit=None))
+    if sys.stderr.isatty() and total >= ingest.RESCORE_BATCH:
+        with click.progressbar(length=total, label="Re-scoring", file=sys.stderr) as bar:
+            result = ingest.reclassify(store, pipeline, since=start, progress=bar.update)
+    else:
+        result = ingest.reclassify(store, pipeline, since=start)
+    if fmt == "json":
+        to_json(result.as_dict())
+        return
+    emit(fmt, [result.as_dict()], ["classifier", "scanned", "updated", "labels_changed", "overridden"])
+
+
+COMMANDS = [label, reclassify]

@@ -1,0 +1,194 @@
+"""What a digest says: the figures of one local day for a set of brands.
+
+:func:`build` reads everything from the store (through :mod:`monitor.summary`,
+the mention queries, the alert rule and the poll log) and returns plain
+dataclasses for the templates. Nothing here formats or sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Any
+
+from monitor.alerts.rule import Signal, replay
+from monitor.config import BrandConfig, Config
+from monitor.digest.kpis import KpiFigure, KpiProvider, service_kpis
+from monitor.storage import Store
+from monitor.storage.mentions import MentionFilter
+from monitor.summary import Counts, local_midnight, summarize
+from monitor.timeutil import from_db, utcnow
+
+CHART_DAYS = 14
+AVERAGE_DAYS = 7
+
+
+@dataclass
+class DayPoint:
+    day: date
+    volume: int
+    negative_ratio: float | None
+
+
+@dataclass
+class BrandDigest:
+    name: str
+    figures: dict[str, Any]  # Counts.as_dict() of the day
+    previous: dict[str, Any]  # ... of the day before
+    average: dict[str, Any]  # the 7 days before: mean volume, pooled ratios
+    history: list[DayPoint]  # the last 14 days, the reported day last
+    most_negative: list[dict[str, Any]]
+    most_engaged: list[dict[str, Any]]  # negatives with the most likes/replies/reposts
+    platforms: list[dict[str, Any]]
+    spikes: list[Signal]
+
+
+@dataclass
+class SourceHealth:
+    name: str
+    platform: str
+    status: str  # ok, quiet, failing, not polled, disabled
+    new: int
+    detail: str
+
+
+@dataclass
+class Digest:
+    day: date
+    timezone: str
+    start: datetime
+    end: datetime
+    brand_set: str
+    brands: list[BrandDigest]
+    share_of_voice: list[dict[str, Any]]
+    kpis: list[KpiFigure]
+    sources: list[SourceHealth]
+    tz: tzinfo = timezone.utc
+    generated_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def title(self) -> str:
+        names = " & ".join(b.name for b in self.brands)
+        return f"{names} daily digest for {self.day:%a %d %b %Y}"
+
+
+def brand_set_key(config: Config) -> str:
+    """Which brands a digest covers, as a stable key: one digest per key and date."""
+    return "+".join(sorted(b.name.lower() for b in _digest_brands(config)))
+
+
+def _digest_brands(config: Config) -> tuple[BrandConfig, ...]:
+    return config.own_brands() or config.brands
+
+
+def day_bounds(day: date, config: Config) -> tuple[datetime, datetime]:
+    tz = config.monitor.tz
+    return local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
+
+
+def build(store: Store, config: Config, day: date, *, kpi_provider: KpiProvider = service_kpis,
+          now: datetime | None = None) -> Digest:
+    """The digest of the local ``day`` for the configured own brands."""
+    tz, tz_name = config.monitor.tz, config.monitor.timezone
+    start, end = day_bounds(day, config)
+    brands = [_brand(store, config, b.name, day, start, end) for b in _digest_brands(config)]
+    return Digest(
+        day=day, timezone=tz_name, start=start, end=end, brand_set=brand_set_key(config),
+        brands=brands, share_of_voice=_share_of_voice(store, config, start, end),
+        kpis=kpi_provider(store, config, start, end), sources=_source_health(store, config, start, end),
+        tz=tz, generated_at=now or utcnow(),
+    )
+
+
+def _brand(store: Store, config: Config, name: str, day: date, start: datetime, end: datetime) -> BrandDigest:
+    tz = config.monitor.tz
+    first = local_midnight(day - timedelta(days=CHART_DAYS - 1), tz)
+    daily = summarize(store, start=first, end=end, tz=tz, by="day", brand=name, with_kpis=False).rows
+    counts = list(daily.values())
+    week = Counts()
+    for c in counts[-AVERAGE_DAYS - 1 : -1]:
+        for label in ("positive", "neutral", "negative", "other"):
+            setattr(week, label, getattr(week, label) + getattr(c, label))
+    average = week.as_dict()
+    average["volume"] = week.volume / AVERAGE_DAYS
+    history = [DayPoint(date.fromisoformat(k), c.volume, c.as_dict()["negative_ratio"]) for k, c in daily.items()]
+
+    def top(order: str, limit: int) -> list[dict[str, Any]]:
+        return store.mentions.query(MentionFilter(
+            since=start, until=end, brand=name, label="negative", limit=limit, order=order))
+
+    most_negative = top("most_negative", config.digest.top)
+    shown = {(m["platform"], m["id"]) for m in most_negative}
+    engaged = [m for m in top("most_engaged", config.digest.top * 2)
+               if (m["platform"], m["id"]) not in shown and _engagement(m) > 0][: config.digest.top]
+    by_platform = summarize(store, start=start, end=end, tz=tz, by="platform", brand=name, with_kpis=False)
+    platforms = [{"platform": k, **c.as_dict()} for k, c in by_platform.rows.items()]
+    total = by_platform.total.volume
+    for p in platforms:
+        p["share"] = p["volume"] / total if total else None
+    return BrandDigest(
+        name=name, figures=counts[-1].as_dict(), previous=counts[-2].as_dict(), average=average,
+        history=history, most_negative=[_mention(m, tz) for m in most_negative],
+        most_engaged=[_mention(m, tz) for m in engaged], platforms=platforms,
+        spikes=replay(store, config, start, end, brand=name),
+    )
+
+
+def _engagement(m: dict[str, Any]) -> int:
+    return sum(m.get(k) or 0 for k in ("likes", "replies", "reposts"))
+
+
+def _mention(m: dict[str, Any], tz: Any) -> dict[str, Any]:
+    url = m["url"] or ""
+    return {
+        **m,
+        "local_time": from_db(m["created_at"]).astimezone(tz),
+        "engagement": _engagement(m),
+        # Only web links: a mention's URL is untrusted (javascript:, data: ...).
+        "link": url if url.lower().startswith(("https://", "http://")) else None,
+    }
+
+
+def _share_of_voice(store: Store, config: Config, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    rows = summarize(store, start=start, end=end, tz=config.monitor.tz, by="brand", with_kpis=False).rows
+    known = {k.lower(): c for k, c in rows.items() if k is not None}
+    out = []
+    for brand in config.brands:
+        counts = known.get(brand.name.lower(), Counts())
+        out.append({"brand": brand.name, "competitor": brand.competitor, **counts.as_dict()})
+    total = sum(r["volume"] for r in out)
+    for r in out:
+        r["share"] = r["volume"] / total if total else None
+    return sorted(out, key=lambda r: (-r["volume"], r["brand"]))
+
+
+def _source_health(store: Store, config: Config, start: datetime, end: datetime) -> list[SourceHealth]:
+    activity = store.sources.activity([s.name for s in config.sources], start, end)
+    out = []
+    for source in config.sources:
+        seen = activity.get(source.name)
+        state = store.sources.get(source.name) or {}
+        if not source.enabled:
+            health = SourceHealth(source.name, source.platform, "disabled", 0, "not polled: enabled = false")
+        elif seen is None:
+            last = state.get("last_success_at")
+            health = SourceHealth(source.name, source.platform, "not polled", 0,
+                                  f"no poll that day (last success {_when(last, config)})")
+        elif seen["last_status"] != "ok":
+            health = SourceHealth(source.name, source.platform, "failing", seen["new"],
+                                  f"{seen['errors']} of {seen['runs']} polls failed; last: {seen['last_error']}")
+        elif seen["new"] == 0:
+            health = SourceHealth(source.name, source.platform, "quiet", 0,
+                                  f"{seen['runs']} polls returned nothing new")
+        else:
+            failed = f", {seen['errors']} failed" if seen["errors"] else ""
+            health = SourceHealth(source.name, source.platform, "ok", seen["new"],
+                                  f"{seen['runs']} polls{failed}")
+        out.append(health)
+    return out
+
+
+def _when(stored: str | None, config: Config) -> str:
+    if not stored:
+        return "never"
+    return f"{from_db(stored).astimezone(config.monitor.tz):%d %b %H:%M}"

@@ -1,0 +1,204 @@
+"""Deliver each digest exactly once per brand-set and date.
+
+The ``digests`` row is the state machine, changed only under the write lock:
+
+1. **claim**: the row becomes ``sending`` (``stage`` = render) *before* any
+   connection is made; a second process finds it claimed and leaves it alone.
+2. the stage moves to ``connect``, ``envelope`` and then ``data`` just before
+   the message is handed over (the server can only accept it after that).
+3. **finish**: ``sent`` only after the server answered 250 to the data;
+   ``retry`` (4xx, or a connection lost *before* ``data``) with the next
+   attempt time, doubling from ``[digest] retry_after`` up to 2 hours, until
+   ``[digest] max_attempts``, then ``failed``; ``failed`` on a 5xx or a TLS or
+   credentials problem; ``unknown`` when the connection was lost *during*
+   ``data``.
+
+A ``sending`` row whose lease has run out means the process died mid-send.
+If it died before ``data``, nothing can have been delivered and it is sent
+again. If it died during ``data``, the server may have the message: the row
+becomes ``unknown`` and is never resent automatically (a missing digest is
+visible in ``digest status``; a duplicate cannot be taken back). ``digest send
+--force`` resends it with the same Message-ID, so a mail system that dedupes
+on it shows one copy. The same rule applies to ``unknown`` outcomes.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from monitor import mail
+from monitor.config import Config
+from monitor.digest import render
+from monitor.digest.builder import Digest, brand_set_key, build
+from monitor.digest.kpis import KpiProvider, service_kpis
+from monitor.storage import Store
+from monitor.timeutil import from_db, to_db, utcnow
+
+log = logging.getLogger(__name__)
+
+_MIN_LEASE = timedelta(minutes=5)
+_MAX_RETRY_DELAY = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class DigestResult:
+    brand_set: str
+    day: str
+    state: str  # the row's state afterwards
+    acted: bool  # False: nothing was attempted (already sent, not due, claimed elsewhere)
+    attempts: int
+    message_id: str | None
+    detail: str
+
+    def describe(self) -> str:
+        return f"digest {self.day}: {self.state} ({self.detail})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def due_day(config: Config, now: datetime) -> date:
+    """The latest day whose digest is due at ``now``: yesterday once today's
+    ``send_at`` has passed, else the day before yesterday."""
+    tz = config.monitor.tz
+    today = now.astimezone(tz).date()
+    send_time = datetime.combine(today, config.digest.send_at, tzinfo=tz)
+    return today - timedelta(days=1 if now >= send_time else 2)
+
+
+def run_due(store: Store, config: Config, now: datetime | None = None, *,
+            kpi_provider: KpiProvider = service_kpis) -> list[DigestResult]:
+    """Send every digest that is due and not yet sent: the latest due day (the
+    catch-up after a restart sends that one only, not every missed day), retries
+    whose time has come, and sends interrupted by a crash. Returns what was done."""
+    now = now or utcnow()
+    key = brand_set_key(config)
+    days = {due_day(config, now).isoformat()}
+    days |= {r["day"] for r in store.digests.in_states("sending", "retry") if r["brand_set"] == key}
+    results = []
+    for day in sorted(days):
+        result = send(store, config, date.fromisoformat(day), now=now, automatic=True, kpi_provider=kpi_provider)
+        if result.acted:
+            results.append(result)
+    return results
+
+
+def send(store: Store, config: Config, day: date, *, now: datetime | None = None, force: bool = False,
+         automatic: bool = False, kpi_provider: KpiProvider = service_kpis) -> DigestResult:
+    """Send the digest of ``day`` unless it was sent (or may have been: ``unknown``);
+    ``force`` sends it again. ``automatic`` (the daemon) also waits for retry times
+    and leaves ``failed`` digests alone."""
+    now = now or utcnow()
+    key = brand_set_key(config)
+    row, reason, changed = _claim(store, config, key, day.isoformat(), now, force=force, automatic=automatic)
+    if reason is not None:
+        return _result(row, acted=changed, detail=reason)
+    try:
+        digest = build(store, config, day, kpi_provider=kpi_provider, now=now)
+        outcome = _deliver(store, config, digest, row, now)
+    except Exception as exc:
+        _finish(store, config, row, mail.Outcome("retry", f"render: {type(exc).__name__}: {exc}"), now)
+        raise
+    row = _finish(store, config, row, outcome, now)
+    return _result(row, acted=True, detail=outcome.detail)
+
+
+def _lease(config: Config) -> timedelta:
+    timeout = config.smtp.timeout if config.smtp else 30.0
+    return max(_MIN_LEASE, timedelta(seconds=4 * timeout))
+
+
+def _claim(store: Store, config: Config, key: str, day: str, now: datetime, *, force: bool,
+           automatic: bool) -> tuple[dict[str, Any], str | None, bool]:
+    """Under the write lock: take the digest for sending, or say why not (and
+    whether the row changed: an interrupted send found to be ``unknown``)."""
+    with store.transaction():
+        row = store.digests.get(key, day)
+        if row is None:
+            row = {"brand_set": key, "day": day, "attempts": 0, "message_id": _message_id(config, key, day)}
+        state = row.get("state")
+        if state == "sending":
+            if from_db(row["claimed_at"]) + _lease(config) > now:
+                return row, f"being sent by another process since {row['claimed_at']}", False
+            if row["stage"] == "data":
+                row.update(state="unknown", last_error="interrupted while the server had the message:"
+                           " it may have been delivered; check, then `digest send --date"
+                           f" {day} --force` if it did not arrive")
+                log.warning("digest %s %s: %s", key, day, row["last_error"])
+                store.digests.save(row, now)
+                if not force:
+                    return row, row["last_error"], True
+            else:
+                log.warning("digest %s %s: a send was interrupted at %s (before the message was handed"
+                            " over): sending again", key, day, row["stage"])
+        elif state == "sent" and not force:
+            return row, f"already sent at {row['sent_at']} (use --force to send it again)", False
+        elif state == "unknown" and not force:
+            return row, f"{row['last_error']}", False
+        elif state == "failed" and automatic:
+            return row, f"failed: {row['last_error']} (send it with `digest send --date {day}`)", False
+        elif state == "retry" and automatic and from_db(row["next_attempt_at"]) > now:
+            return row, f"next attempt at {row['next_attempt_at']}", False
+        if state == "sent":  # a deliberate second copy: a new identity, so nothing hides it
+            row["message_id"] = _message_id(config, key, day)
+        row.update(state="sending", stage="render", attempts=row["attempts"] + 1, claimed_at=to_db(now),
+                   next_attempt_at=None)
+        store.digests.save(row, now)
+    return row, None, True
+
+
+def _message_id(config: Config, key: str, day: str) -> str:
+    # Short enough that the header is never folded; random so that every digest is its own.
+    domain = mail.domain_of(mail.sender_of(config.smtp))
+    return f"<digest.{mail.slug(key)[:40]}.{day}.{secrets.token_hex(6)}@{domain}>"
+
+
+def _deliver(store: Store, config: Config, digest: Digest, row: dict[str, Any], now: datetime) -> mail.Outcome:
+    pngs = render.charts(digest)
+    recipients = list(config.digest.recipients)
+    message = render.message(digest, sender=mail.sender_of(config.smtp), recipients=recipients,
+                             message_id=row["message_id"], pngs=pngs)
+    if config.smtp is None:
+        folder = config.monitor.data_dir / "digests"
+        stem = render.file_stem(digest.brand_set, digest.day)
+        try:
+            mail.write_file(folder / f"{stem}.html", render.standalone_html(digest, pngs).encode("utf-8"))
+        except OSError as exc:
+            return mail.Outcome("failed", f"cannot write {folder}: {exc.strerror}")
+        return mail.save_eml(message, folder / f"{stem}.eml")
+    if not recipients:
+        return mail.Outcome("failed", "no recipients: set [digest] recipients")
+
+    def stage(name: str) -> None:
+        store.digests.set_stage(row["brand_set"], row["day"], name, now)
+
+    return mail.send_smtp(message, config.smtp, recipients, on_stage=stage)
+
+
+def _finish(store: Store, config: Config, row: dict[str, Any], outcome: mail.Outcome, now: datetime) -> dict[str, Any]:
+    row = {**row, "stage": None}
+    if outcome.status == "sent":
+        row.update(state="sent", sent_at=to_db(now), delivered_to=outcome.detail, last_error=None)
+    elif outcome.status == "retry" and row["attempts"] < config.digest.max_attempts:
+        delay = min(config.digest.retry_after * 2 ** (row["attempts"] - 1), _MAX_RETRY_DELAY)
+        row.update(state="retry", next_attempt_at=to_db(now + delay), last_error=outcome.detail)
+    elif outcome.status == "retry":
+        row.update(state="failed", last_error=f"gave up after {row['attempts']} attempts: {outcome.detail}")
+    elif outcome.status == "unknown":
+        row.update(state="unknown", last_error=f"{outcome.detail}: it may have been delivered; check the inbox,"
+                   f" then `digest send --date {row['day']} --force` if it did not arrive")
+    else:
+        row.update(state=outcome.status, last_error=outcome.detail)
+    store.digests.save(row, now)
+    level = logging.INFO if row["state"] in ("sent", "retry") else logging.ERROR
+    log.log(level, "digest %s %s: %s (%s)", row["brand_set"], row["day"], row["state"], outcome.detail)
+    return row
+
+
+def _result(row: dict[str, Any], *, acted: bool, detail: str) -> DigestResult:
+    return DigestResult(row["brand_set"], row["day"], row.get("state") or "new", acted,
+                        row["attempts"], row.get("message_id"), detail)

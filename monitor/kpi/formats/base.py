@@ -1,0 +1,377 @@
+"""What every export format is made of: columns, layouts, rows and value parsers.
+
+A *layout* is one kind of file a tool writes (Zendesk's ticket export,
+Intercom's conversations or CSAT dataset, ...): the columns it reads, the
+headers that identify it, and a ``parse`` function from a :class:`Row` to
+normalised records. Headers are matched without regard to case, spacing or
+``_`` versus space, through each column's known aliases; a ``(Area/City)``
+suffix names the zone of a timestamp column (Intercom) and a ``(minutes)``
+style suffix the unit of a duration column.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone, tzinfo
+
+from monitor.kpi import formulas
+from monitor.kpi.records import Record, SurveyResponse
+
+SECOND, MINUTE, HOUR = 1.0, 60.0, 3600.0
+_UNITS = {
+    "s": SECOND, "sec": SECOND, "secs": SECOND, "second": SECOND, "seconds": SECOND,
+    "m": MINUTE, "min": MINUTE, "mins": MINUTE, "minute": MINUTE, "minutes": MINUTE,
+    "h": HOUR, "hr": HOUR, "hrs": HOUR, "hour": HOUR, "hours": HOUR, "in hrs": HOUR,
+}
+_SPACES = re.compile(r"[\s_]+")
+_SUFFIX = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
+_ZONE = re.compile(r"^(UTC|[A-Za-z]+(?:/[A-Za-z0-9_+\-]+)+)$")
+_NUMBER = re.compile(r"^[-+]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-z]+)?$")
+#: Statuses of tickets still being worked on, in every tool we read (lower case).
+OPEN_STATUSES = frozenset({
+    "new", "open", "pending", "hold", "on-hold", "on hold", "snoozed", "active",
+    "waiting on customer", "waiting on third party",
+})
+_TRUE = frozenset({"true", "yes", "y", "1"})
+_FALSE = frozenset({"false", "no", "n", "0"})
+
+
+def norm(header: str) -> str:
+    """The form headers are compared in: lower case, one space for runs of spaces and ``_``."""
+    return _SPACES.sub(" ", header.replace("\ufeff", "")).strip().lower()
+
+
+class BadValue(ValueError):
+    """A cell that cannot be read; the importer adds the file and line."""
+
+    def __init__(self, column: str, value: str, expected: str) -> None:
+        super().__init__(f'column "{column}": {value!r} is not {expected}')
+        self.column = column
+        self.value = value
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # our name for it
+    names: tuple[str, ...]  # header spellings, in order of preference; the first is documented
+    required: bool = False
+    unit: float | None = None  # a duration column's unit in seconds, when the header implies one
+    duration: bool = False  # a "(minutes)"-style header suffix may give the unit
+
+    @property
+    def label(self) -> str:
+        return self.names[0]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What parsing needs besides the row: the zone of offset-less times, settings."""
+
+    tz: tzinfo = timezone.utc
+    ces_scale: int = 7
+    warn: Callable[[str, str], None] = field(default=lambda column, value: None)
+
+
+@dataclass(frozen=True)
+class Layout:
+    format: str  # "zendesk", ...
+    name: str  # "tickets", "csat", ...
+    title: str  # for messages: "Zendesk ticket export"
+    columns: tuple[Column, ...]
+    signature: frozenset[str]  # normalised headers that identify this layout (any one)
+    parse: Callable[[Row], Iterable[Record]]
+    check: Callable[[Binding], str | None] | None = None  # extra header check: a problem or None
+
+    def bind(self, header: Sequence[str]) -> Binding:
+        """Map this layout's columns to ``header`` positions (missing ones are simply absent)."""
+        by_name: dict[str, tuple[int, str | None]] = {}
+        for i, h in enumerate(header):
+            name = norm(h)
+            by_name.setdefault(name, (i, None))
+            found = _SUFFIX.match(name)
+            if found:  # "created at (europe/london)" also answers to "created at"
+                by_name.setdefault(found.group(1), (i, _SUFFIX.match(h.strip()).group(2)))  # type: ignore[union-attr]
+        slots: dict[str, _Slot] = {}
+        for column in self.columns:
+            for name in column.names:
+                hit = by_name.get(norm(name))
+                if hit is None:
+                    continue
+                index, suffix = hit
+                slot = _slot(column, index, header[index], suffix)
+                if slot is not None:
+                    slots[column.key] = slot
+                    break
+        return Binding(self, list(header), slots)
+
+    def score(self, header: Sequence[str]) -> tuple[bool, int]:
+        """(carries one of the identifying headers, how many known columns it has)."""
+        binding = self.bind(header)
+        names = {norm(h) for h in header} | {
+            m.group(1) for h in header if (m := _SUFFIX.match(norm(h)))
+        }
+        return bool(names & self.signature), len(binding.slots)
+
+    def expected(self) -> str:
+        required = [c.label for c in self.columns if c.required]
+        optional = [c.label for c in self.columns if not c.required]
+        return ", ".join(required) + (f" (optional: {', '.join(optional)})" if optional else "")
+
+
+@dataclass(frozen=True)
+class _Slot:
+    index: int
+    header: str  # as written in the file
+    tz: tzinfo | None = None  # from a "(Area/City)" suffix
+    unit: float | None = None
+
+
+def _slot(column: Column, index: int, header: str, suffix: str | None) -> _Slot | None:
+    if suffix is None:
+        return _Slot(index, header, unit=column.unit)
+    if _ZONE.match(suffix):
+        from monitor.config import zone
+
+        try:
+            return _Slot(index, header, tz=zone(suffix), unit=column.unit)
+        except ValueError:
+            return _Slot(index, header, unit=column.unit)  # not a zone we know: use the configured one
+    unit = _UNITS.get(norm(suffix))
+    if column.duration and unit is not None:
+        return _Slot(index, header, unit=unit)
+    return None  # "(in hrs)" on a column that is not ours
+
+
+@dataclass
+class Binding:
+    layout: Layout
+    header: list[str]
+    slots: dict[str, _Slot]
+
+    def missing(self) -> list[str]:
+        return [c.label for c in self.layout.columns if c.required and c.key not in self.slots]
+
+    def problem(self) -> str | None:
+        """Why this header cannot be read with this layout, or ``None``."""
+        missing = self.missing()
+        if missing:
+            return f"missing column(s) {', '.join(repr(m) for m in missing)}"
+        return self.layout.check(self) if self.layout.check else None
+
+    def has(self, key: str) -> bool:
+        return key in self.slots
+
+
+class Row:
+    """One data row, read through a :class:`Binding`. Empty cells read as ``None``."""
+
+    __slots__ = ("binding", "cells", "context")
+
+    def __init__(self, binding: Binding, cells: list[str], context: Context) -> None:
+        self.binding = binding
+        self.cells = cells
+        self.context = context
+
+    def header(self, key: str) -> str:
+        return self.binding.slots[key].header
+
+    def has(self, key: str) -> bool:
+        """Whether the export has this column (filled in or not)."""
+        return self.binding.has(key)
+
+    def text(self, key: str) -> str | None:
+        slot = self.binding.slots.get(key)
+        if slot is None or slot.index >= len(self.cells):
+            return None
+        value = self.cells[slot.index].strip()
+        return value or None
+
+    def raw(self) -> list[str]:
+        """The row's cells as written, in the header's order (trailing empty cells dropped)."""
+        cells = self.cells
+        end = len(cells)
+        while end and cells[end - 1] == "":
+            end -= 1
+        return cells[:end]
+
+    def required(self, key: str) -> str:
+        value = self.text(key)
+        if value is None:
+            raise BadValue(self.header(key), "", "filled in (this column is required)")
+        return value
+
+    def time(self, key: str) -> datetime | None:
+        value = self.text(key)
+        if value is None:
+            return None
+        slot = self.binding.slots[key]
+        try:
+            return parse_time(value, slot.tz or self.context.tz)
+        except ValueError:
+            raise BadValue(slot.header, value, "a date and time (e.g. 2024-03-05 14:22:10)") from None
+
+    def date(self, key: str) -> date | None:
+        value = self.text(key)
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise BadValue(self.header(key), value, "a date in the form YYYY-MM-DD") from None
+
+    def number(self, key: str) -> float | None:
+        value = self.text(key)
+        if value is None:
+            return None
+        try:
+            return parse_number(value)
+        except ValueError:
+            raise BadValue(self.header(key), value, "a number") from None
+
+    def int(self, key: str) -> int | None:
+        number = self.number(key)
+        if number is None:
+            return None
+        if not number.is_integer() or number < 0:
+            raise BadValue(self.header(key), self.text(key) or "", "a whole number of at least 0")
+        return int(number)
+
+    def bool(self, key: str) -> bool | None:
+        value = self.text(key)
+        if value is None:
+            return None
+        lowered = value.lower()
+        if lowered in _TRUE or lowered in _FALSE:
+            return lowered in _TRUE
+        raise BadValue(self.header(key), value, "true or false")
+
+    def duration(self, key: str) -> float | None:
+        """Seconds, from ``HH:MM:SS``, ``H:MM``, ``95s``/``12m``/``1.5h``, or a number in the column's unit."""
+        value = self.text(key)
+        if value is None:
+            return None
+        slot = self.binding.slots[key]
+        try:
+            return parse_duration(value, slot.unit)
+        except ValueError as exc:
+            raise BadValue(slot.header, value, str(exc)) from None
+
+    def duration_or_span(self, key: str, start: datetime | None, end: datetime | None) -> float | None:
+        """The duration column's seconds, else the time from ``start`` to ``end``."""
+        seconds = self.duration(key)
+        return seconds_between(start, end) if seconds is None else seconds
+
+    def first_contact(
+        self, key: str | None, resolved: bool, replies: int | None, **estimate_from: int | None
+    ) -> tuple[bool | None, bool]:
+        """(resolved on first contact, estimated): the export's own true/false column
+        ``key`` if it has one and it is filled in, else the estimate from replies
+        (and ``reopens`` / ``customer_contacts``). ``None`` for unresolved tickets."""
+        given = self.bool(key) if key is not None else None
+        if given is not None:
+            return (given if resolved else None), False
+        return formulas.first_contact_estimate(resolved, replies, **estimate_from), True
+
+    def warn(self, key: str, value: str) -> None:
+        self.context.warn(self.header(key), value)
+
+
+def parse_time(value: str, tz: tzinfo) -> datetime:
+    """An aware UTC time from ISO 8601 (``T`` or space, seconds optional, ``Z``/offset
+    optional) or ``DD-MM-YYYY HH:MM[:SS]`` (an export re-saved by Excel); times
+    without an offset are in ``tz``."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = _day_first(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.astimezone(timezone.utc)
+
+
+def _day_first(value: str) -> datetime:
+    for pattern in ("%d-%m-%Y %H:%M", "%d-%m-%Y %H:%M:%S"):
+        try:
+            return datetime.strptime(value, pattern)
+        except ValueError:
+            pass
+    raise ValueError(value)
+
+
+def parse_number(value: str) -> float:
+    """``12``, ``-3.5``, ``12,000.50`` (thousands separators), with an optional leading $ € £."""
+    text = value.strip().lstrip("$€£").strip()
+    if not _NUMBER.match(text):
+        raise ValueError(value)
+    return float(text.replace(",", ""))
+
+
+def parse_duration(value: str, unit: float | None) -> float:
+    """Seconds from ``HH:MM:SS`` (hours may pass 24), ``H:MM``, a number with a unit
+    (``95s``, ``12m``, ``1.5h``) or a bare number in ``unit`` seconds."""
+    text = value.strip().lower()
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) in (2, 3) and all(p.isdigit() for p in parts) and all(len(p) == 2 for p in parts[1:]):
+            numbers = [int(p) for p in parts] + ([0] if len(parts) == 2 else [])
+            return numbers[0] * HOUR + numbers[1] * MINUTE + numbers[2]
+        raise ValueError("a duration (HH:MM:SS)")
+    found = _DURATION.match(text)
+    if not found:
+        raise ValueError("a duration (HH:MM:SS, or a number such as 95s, 12m, 1.5h)")
+    number, suffix = float(found.group(1)), found.group(2)
+    if suffix is not None:
+        if suffix not in _UNITS:
+            raise ValueError(f'a duration: unknown unit "{suffix}" (use s, m or h)')
+        return number * _UNITS[suffix]
+    if unit is None:
+        raise ValueError("a duration with a unit: write 95s, 12m, 1.5h or HH:MM:SS, or name the unit in the header, e.g. \"resolution_time (minutes)\"")
+    return number * unit
+
+
+def resolved(at: datetime | None, status: str | None) -> datetime | None:
+    """``at`` if the ticket counts as resolved: it has a resolution time and its status
+    (when the export has one) is not an open one."""
+    if at is None or (status is not None and status.strip().lower() in OPEN_STATUSES):
+        return None
+    return at
+
+
+def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None or end < start:
+        return None
+    return (end - start).total_seconds()
+
+
+def ticket_rating(fmt: str, ticket_id: str, rating: float | None, when: datetime, label: str | None) -> Iterator[SurveyResponse]:
+    """The 1-5 CSAT rating found on a ticket's row, if any. Such exports do not
+    date the answer: ``when`` (the solve time, usually) stands in for it."""
+    if rating is not None:
+        yield SurveyResponse(
+            fmt, f"ticket:{ticket_id}", "csat", rating, 1, 5, when, ticket_id=ticket_id, label=label, dated=False,
+        )
+
+
+def signature(*names: str) -> frozenset[str]:
+    return frozenset(norm(n) for n in names)
+
+
+def csat_label(mapping: Mapping[str, float | None]) -> Callable[[Row, str], float | None]:
+    """A reader of a rating-label column: the 1-5 rating of a label, ``None`` for
+    "no answer" labels; labels not in ``mapping`` are reported as warnings."""
+    table = {norm(k): v for k, v in mapping.items()}
+
+    def read(row: Row, key: str) -> float | None:
+        value = row.text(key)
+        if value is None:
+            return None
+        found = norm(value)
+        if found not in table:
+            row.warn(key, value)
+            return None
+        return table[found]
+
+    return read

@@ -1,0 +1,168 @@
+"""Generic CSVs, for any other tool: tickets, survey responses, period figures.
+
+Headers are matched case-insensitively, ``_`` or space alike; see the README
+for the columns. Times are ISO 8601 (an offset is optional: without one they
+are in the import zone). Durations are ``HH:MM:SS``, a number with a unit
+(``95s``, ``12m``, ``1.5h``), or a bare number when the header names the unit:
+``first_response_time (minutes)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+from monitor.kpi.formats.base import BadValue, Binding, Column, Layout, Row, resolved, signature, ticket_rating
+from monitor.kpi.records import FIGURE_METRICS, SURVEY_KINDS, PeriodFigure, Record, SurveyResponse, Ticket
+
+FORMAT = "generic"
+
+
+def _duration(key: str, name: str) -> Column:
+    return Column(key, (name,), duration=True)
+
+
+TICKET_COLUMNS = (
+    Column("id", ("id", "ticket_id"), required=True),
+    Column("created_at", ("created_at",), required=True),
+    Column("first_response_at", ("first_response_at", "first_reply_at")),
+    Column("resolved_at", ("resolved_at", "solved_at", "closed_at")),
+    Column("status", ("status",)),
+    Column("channel", ("channel",)),
+    Column("replies", ("replies", "agent_replies")),
+    Column("reopens", ("reopens",)),
+    Column("first_contact", ("first_contact_resolved", "fcr")),
+    Column("csat", ("csat", "csat_score")),
+    _duration("first_response", "first_response_time"),
+    _duration("first_response_bh", "first_response_time_business"),
+    _duration("resolution", "resolution_time"),
+    _duration("resolution_bh", "resolution_time_business"),
+)
+SURVEY_COLUMNS = (
+    Column("type", ("type", "survey_type"), required=True),
+    Column("score", ("score", "rating"), required=True),
+    Column("date", ("date", "responded_at", "created_at"), required=True),
+    Column("id", ("id", "response_id")),
+    Column("ticket_id", ("ticket_id",)),
+    Column("scale_max", ("scale_max",)),
+    Column("comment", ("comment",)),
+)
+_FIGURE_NAMES = {
+    "customers_start": ("customers_start", "customers_at_start"),
+    "customers_end": ("customers_end", "customers_at_end"),
+    "customers_new": ("customers_new", "new_customers"),
+    "operating_cost": ("operating_cost", "support_cost", "cost"),
+    "contacts_offered": ("contacts_offered", "offered"),
+    "contacts_handled": ("contacts_handled", "handled"),
+}
+FIGURE_COLUMNS = (
+    Column("start", ("start", "period_start", "start_date", "from"), required=True),
+    Column("end", ("end", "period_end", "end_date", "to"), required=True),
+    *(Column(metric, _FIGURE_NAMES[metric]) for metric in FIGURE_METRICS),
+)
+
+
+def parse_ticket(row: Row) -> Iterator[Record]:
+    ticket_id = row.required("id")
+    created = row.time("created_at")
+    first_response = row.time("first_response_at")
+    done = row.time("resolved_at")
+    resolved_at = resolved(done, row.text("status"))
+    replies, reopens = row.int("replies"), row.int("reopens")
+    first_contact, estimated = row.first_contact("first_contact", resolved_at is not None, replies, reopens=reopens)
+    yield Ticket(
+        FORMAT, ticket_id, created,  # type: ignore[arg-type]
+        resolved_at=resolved_at,
+        first_response_at=first_response,
+        status=row.text("status"),
+        channel=row.text("channel"),
+        replies=replies,
+        reopens=reopens,
+        first_response_s=row.duration_or_span("first_response", created, first_response),
+        first_response_business_s=row.duration("first_response_bh"),
+        resolution_s=row.duration_or_span("resolution", created, done),
+        resolution_business_s=row.duration("resolution_bh"),
+        first_contact=first_contact,
+        first_contact_estimated=estimated,
+        raw=row.raw(),
+    )
+    rating = row.number("csat")
+    if rating is not None:
+        _in_scale(row, "csat", rating, 1, 5)
+    yield from ticket_rating(FORMAT, ticket_id, rating, done or created, row.text("csat"))  # type: ignore[arg-type]
+
+
+def _in_scale(row: Row, key: str, score: float, lo: int, hi: int) -> None:
+    if not lo <= score <= hi:
+        raise BadValue(row.header(key), row.text(key) or "", f"a score from {lo} to {hi}")
+
+
+def parse_survey(row: Row) -> Iterator[Record]:
+    kind = row.required("type").lower()
+    if kind not in SURVEY_KINDS:
+        raise BadValue(row.header("type"), row.text("type") or "", "csat, nps or ces")
+    score = row.number("score")
+    if score is None:
+        raise BadValue(row.header("score"), "", "filled in (this column is required)")
+    scale_max = row.int("scale_max")
+    if kind == "nps":
+        if scale_max not in (None, 10):
+            raise BadValue(row.header("scale_max"), row.text("scale_max") or "", "10 (NPS is asked 0-10)")
+        lo, hi = 0, 10
+    else:
+        lo, hi = 1, scale_max or (5 if kind == "csat" else row.context.ces_scale)
+        if hi < 2:
+            raise BadValue(row.header("scale_max"), row.text("scale_max") or "", "at least 2")
+    _in_scale(row, "score", score, lo, hi)
+    responded = row.time("date")
+    if responded is None:
+        raise BadValue(row.header("date"), "", "filled in (this column is required)")
+    response_id = row.text("id")
+    yield SurveyResponse(
+        FORMAT, response_id or _content_key(row), kind, score, lo, hi, responded,  # type: ignore[arg-type]
+        ticket_id=row.text("ticket_id"), raw=row.raw(), keyed_by_content=response_id is None,
+    )
+
+
+def _content_key(row: Row) -> str:
+    answer = "\x1f".join(row.text(k) or "" for k in ("type", "score", "date", "ticket_id", "comment"))
+    return "row:" + hashlib.sha1(answer.encode("utf-8")).hexdigest()[:20]
+
+
+def parse_figures(row: Row) -> Iterator[Record]:
+    start, end = row.date("start"), row.date("end")
+    if start is None or end is None:
+        raise BadValue(row.header("start" if start is None else "end"), "", "filled in (this column is required)")
+    if end < start:
+        raise BadValue(row.header("end"), row.text("end") or "", f"on or after start ({start})")
+    raw = row.raw()
+    for metric in FIGURE_METRICS:
+        value = row.number(metric)
+        if value is not None:
+            yield PeriodFigure(metric, start, end, value, FORMAT, raw)
+
+
+def _has_a_figure(binding: Binding) -> str | None:
+    if any(binding.has(m) for m in FIGURE_METRICS):
+        return None
+    return "no figure column (one or more of " + ", ".join(_FIGURE_NAMES[m][0] for m in FIGURE_METRICS) + ")"
+
+
+LAYOUTS = (
+    Layout(
+        FORMAT, "tickets", "generic tickets CSV", TICKET_COLUMNS,
+        signature("created_at", "resolved_at", "first_response_time", "resolution_time", "first_contact_resolved"),
+        parse_ticket,
+    ),
+    Layout(
+        FORMAT, "surveys", "generic survey responses CSV", SURVEY_COLUMNS,
+        signature("type", "score", "survey_type"),
+        parse_survey,
+    ),
+    Layout(
+        FORMAT, "figures", "generic period figures CSV", FIGURE_COLUMNS,
+        signature("start", "period_start", *(n for names in _FIGURE_NAMES.values() for n in names)),
+        parse_figures,
+        check=_has_a_figure,
+    ),
+)

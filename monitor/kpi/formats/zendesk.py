@@ -1,0 +1,88 @@
+"""Zendesk Support: the ticket CSV export (Admin Center > Account > Tools >
+Reports > Export > CSV), and Zendesk Explore reports that use the same names.
+
+Durations are whole minutes, in calendar and "within business hours" twins.
+Times carry no offset (the account's zone: pass --timezone). ``Satisfaction
+Score`` is Good / Bad, or Offered / Unoffered / Not Offered for no answer.
+There is no first-contact field: it is estimated from ``Replies`` and
+``Reopens`` (Zendesk's one-touch rule, and never reopened).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from monitor.kpi.formats.base import MINUTE, Column, Layout, Row, csat_label, resolved, signature, ticket_rating
+from monitor.kpi.records import Record, Ticket
+
+FORMAT = "zendesk"
+_NO_ANSWER = None
+_SATISFACTION = csat_label({
+    "good": 5, "bad": 1,
+    "offered": _NO_ANSWER, "unoffered": _NO_ANSWER, "not offered": _NO_ANSWER, "-": _NO_ANSWER,
+})
+
+
+def _minutes(key: str, *names: str) -> Column:
+    return Column(key, names, unit=MINUTE, duration=True)
+
+
+COLUMNS = (
+    Column("id", ("Id", "ID", "Ticket ID"), required=True),
+    Column("created_at", ("Created at", "Ticket created - Timestamp"), required=True),
+    Column("updated_at", ("Updated at",)),
+    Column("solved_at", ("Solved at", "Ticket solved - Timestamp")),
+    Column("status", ("Status", "Ticket status")),
+    Column("via", ("Via", "Ticket channel")),
+    Column("tags", ("Tags", "Ticket tags")),
+    Column("satisfaction", ("Satisfaction Score", "Satisfaction rating")),
+    Column("replies", ("Replies", "Agent replies")),
+    Column("reopens", ("Reopens",)),
+    _minutes("first_reply", "First reply time in minutes", "First reply time (min)"),
+    _minutes("first_reply_bh", "First reply time in minutes within business hours", "First reply time - business hours (min)"),
+    _minutes("full_resolution", "Full resolution time in minutes", "Full resolution time (min)"),
+    _minutes("full_resolution_bh", "Full resolution time in minutes within business hours", "Full resolution time - business hours (min)"),
+)
+
+
+def parse(row: Row) -> Iterator[Record]:
+    ticket_id = row.required("id")
+    created = row.time("created_at")
+    solved = row.time("solved_at")
+    status = row.text("status")
+    tags = (row.text("tags") or "").split()  # space-separated
+    # A ticket merged into another was closed, not resolved.
+    resolved_at = None if "closed_by_merge" in tags else resolved(solved, status)
+    replies, reopens = row.int("replies"), row.int("reopens")
+    first_contact, estimated = row.first_contact(None, resolved_at is not None, replies, reopens=reopens)
+    yield Ticket(
+        FORMAT, ticket_id, created,  # type: ignore[arg-type]
+        resolved_at=resolved_at,
+        status=status,
+        channel=row.text("via"),
+        replies=replies,
+        reopens=reopens,
+        first_response_s=row.duration("first_reply"),
+        first_response_business_s=row.duration("first_reply_bh"),
+        resolution_s=row.duration("full_resolution"),
+        resolution_business_s=row.duration("full_resolution_bh"),
+        first_contact=first_contact,
+        first_contact_estimated=estimated,
+        raw=row.raw(),
+    )
+    yield from ticket_rating(
+        FORMAT, ticket_id, _SATISFACTION(row, "satisfaction"),
+        solved or row.time("updated_at") or created, row.text("satisfaction"),  # type: ignore[arg-type]
+    )
+
+
+LAYOUTS = (
+    Layout(
+        FORMAT, "tickets", "Zendesk ticket export", COLUMNS,
+        signature(
+            "Summation column", "First reply time in minutes", "Full resolution time in minutes",
+            "Requester wait time in minutes", "Satisfaction Score", "First reply time (min)",
+        ),
+        parse,
+    ),
+)

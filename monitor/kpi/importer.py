@@ -1,0 +1,146 @@
+"""Import one export file: all of it in one transaction, or nothing.
+
+The header is checked before anything is written. Rows are streamed and
+saved in batches inside the one transaction, so memory stays bounded however
+long the file; the first bad cell rolls everything back and is reported as
+``file:line`` with the column and the value. Re-importing a file changes no
+record: they are upserted on natural keys and unchanged ones are skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from monitor.errors import MonitorError
+from monitor.kpi import formats
+from monitor.kpi.formats.base import BadValue, Context, Row
+from monitor.kpi.reader import open_export
+from monitor.kpi.records import Record, SurveyResponse
+from monitor.storage import Store
+from monitor.storage.kpi import SaveCounts
+
+BATCH = 2000  # records per save: one lookup and one executemany each
+_MAX_WARNINGS = 20  # distinct unknown labels listed
+
+
+@dataclass
+class ImportResult:
+    path: str
+    format: str
+    layout: str
+    encoding: str
+    timezone: str
+    rows: int = 0
+    #: "tickets" / "responses" / "figures" -> new, updated, unchanged
+    records: dict[str, SaveCounts] = field(default_factory=dict)
+    #: "column: value" -> rows: labels we could not map (ignored, not fatal).
+    unknown_values: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> SaveCounts:
+        total = SaveCounts()
+        for counts in self.records.values():
+            total.add(counts)
+        return total
+
+    def add(self, saved: dict[str, SaveCounts]) -> None:
+        for kind, counts in saved.items():
+            self.records.setdefault(kind, SaveCounts()).add(counts)
+
+    def as_dict(self) -> dict[str, Any]:
+        total = self.total
+        return {
+            "path": self.path, "format": self.format, "layout": self.layout,
+            "encoding": self.encoding, "timezone": self.timezone, "rows": self.rows,
+            "new": total.new, "updated": total.updated, "unchanged": total.unchanged,
+            "records": {kind: dataclasses.asdict(c) for kind, c in sorted(self.records.items())},
+            "unknown_values": self.unknown_values, "seconds": round(self.seconds, 3),
+        }
+
+
+def import_export(
+    store: Store,
+    path: str | Path,
+    *,
+    fmt: str = "auto",
+    timezone: str = "UTC",
+    ces_scale: int = 7,
+    encoding: str | None = None,
+    on_open: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import the export at ``path`` (format ``fmt`` or detected from the header).
+
+    ``timezone`` is the zone of times written without an offset. ``on_open``
+    gets the size in bytes once the header is accepted, ``progress`` each
+    further number of bytes read. Raises MonitorError, having written nothing,
+    on any bad input.
+    """
+    from monitor.config import zone
+
+    clock = time.monotonic()
+    try:
+        tz = zone(timezone)
+    except ValueError as exc:
+        raise MonitorError(f"--timezone: {exc}") from None
+    with open_export(path, encoding) as export:
+        binding = formats.choose(export.header, fmt, where=str(export.path))
+        layout = binding.layout
+        result = ImportResult(str(export.path), layout.format, layout.name, export.encoding, timezone)
+        context = Context(tz=tz, ces_scale=ces_scale, warn=lambda column, value: _note(result, column, value))
+        width = len(export.header)
+        if on_open:
+            on_open(export.size)
+        done = 0
+        batch: list[Record] = []
+        with store.transaction():
+            import_id = store.kpi.begin_import(
+                path=result.path, fmt=layout.format, layout=layout.name, encoding=export.encoding,
+                timezone=timezone, header=export.header,
+            )
+            for line, cells in export.rows():
+                if len(cells) > width and any(c.strip() for c in cells[width:]):
+                    raise MonitorError(
+                        f"{export.path}:{line}: {len(cells)} fields but the header has {width}"
+                        " (an unquoted comma?); nothing was imported"
+                    )
+                try:
+                    records = list(layout.parse(Row(binding, cells, context)))
+                except BadValue as exc:
+                    raise MonitorError(f"{export.path}:{line}: {exc}; nothing was imported") from None
+                batch.extend(_numbered(store, r) for r in records)
+                result.rows += 1
+                if len(batch) >= BATCH:
+                    result.add(store.kpi.save(batch, import_id))
+                    batch.clear()
+                    if progress:
+                        position = export.position
+                        progress(position - done)
+                        done = position
+            result.add(store.kpi.save(batch, import_id))
+            store.kpi.finish_import(import_id, result.rows, result.total)
+        if progress:
+            progress(max(export.size - done, 0))
+    result.seconds = time.monotonic() - clock
+    return result
+
+
+def _numbered(store: Store, record: Record) -> Record:
+    """Give answers without an id of their own a key that survives re-imports:
+    their content, numbered by occurrence in the file."""
+    if isinstance(record, SurveyResponse) and record.keyed_by_content:
+        n = store.kpi.occurrence(record.response_id)
+        return dataclasses.replace(record, response_id=f"{record.response_id}#{n}", keyed_by_content=False)
+    return record
+
+
+def _note(result: ImportResult, column: str, value: str) -> None:
+    key = f"{column}: {value}"
+    if key in result.unknown_values or len(result.unknown_values) < _MAX_WARNINGS:
+        result.unknown_values[key] = result.unknown_values.get(key, 0) + 1

@@ -1,0 +1,197 @@
+"""Open an export file and stream its CSV rows with their line numbers.
+
+Handles what real exports look like: a UTF-8 BOM (Excel's "CSV UTF-8"),
+Windows-1252 (Excel's plain "CSV" on Windows), UTF-16 with a BOM (Excel's
+"Unicode Text"), comma, semicolon or tab delimiters, and the zip file
+Zendesk mails (one CSV inside). Memory stays bounded: nothing holds more
+than one row, whatever the file's size.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import sys
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+from monitor.errors import MonitorError
+
+# A ticket's description can be long; the csv module's default cell limit is 128 KiB.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+_CHUNK = 1 << 20
+_UNDECODED = re.compile("[\udc80-\udcff]")
+_TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
+class ExportFile:
+    """An opened export: ``header``, then :meth:`rows`; ``position``/``size`` in bytes for progress."""
+
+    def __init__(self, path: Path, opener: Callable[[], IO[bytes]], size: int, encoding: str, verified: bool) -> None:
+        self.path = path
+        self.size = size
+        self.encoding = encoding
+        # Bytes the encoding cannot decode become lone surrogates, so the row
+        # holding them can be named; a detected encoding was checked already.
+        self._unverified = not verified
+        self._binary = opener()
+        self._text = io.TextIOWrapper(self._binary, encoding=encoding, errors="surrogateescape", newline="")
+        try:
+            first = self._text.readline()
+            self.delimiter = _delimiter(first)
+            # Re-join the first line with the rest: a quoted header may span lines.
+            self._reader = csv.reader(_chain(first, self._text), delimiter=self.delimiter)
+            self._line = 0
+            header = self._next_row()
+            if header is None or not any(h.strip() for h in header):
+                raise MonitorError(f"{path}: the file is empty (no header line)")
+            # A stray BOM survives when a file was saved twice; it is never part of a name.
+            self.header = [h.strip().lstrip("\ufeff").strip() for h in header]
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def position(self) -> int:
+        try:
+            return int(self._binary.tell())
+        except (OSError, ValueError):
+            return 0
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """Each data row as ``(line number, cells)``; blank rows are skipped."""
+        while True:
+            line = self._line + 1
+            row = self._next_row()
+            if row is None:
+                return
+            if any(cell.strip() for cell in row):
+                yield line, row
+
+    def _next_row(self) -> list[str] | None:
+        where = self._line + 1
+        try:
+            row = next(self._reader, None)
+        except csv.Error as exc:
+            raise MonitorError(f"{self.path}:{where}: not valid CSV ({exc})") from None
+        self._line = self._reader.line_num
+        if row is not None and self._unverified:
+            for cell in row:
+                if _UNDECODED.search(cell):
+                    shown = cell.encode(self.encoding, "surrogateescape")
+                    raise MonitorError(
+                        f"{self.path}:{where}: not {self.encoding} text: {shown!r};"
+                        " re-save the export as UTF-8 or pass the right --encoding"
+                    )
+        return row
+
+    def close(self) -> None:
+        self._text.close()
+
+    def __enter__(self) -> ExportFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_export(path: str | Path, encoding: str | None = None) -> ExportFile:
+    """Open ``path`` (a CSV, or a zip holding one) in ``encoding``, else the detected one."""
+    path = Path(path)
+    if not path.is_file():
+        raise MonitorError(f"{path}: file not found")
+    opener, size = _opener(path)
+    if encoding is not None:
+        try:
+            encoding = codecs.lookup(encoding).name
+        except LookupError:
+            raise MonitorError(f'unknown encoding "{encoding}" (try utf-8, cp1252, utf-16)') from None
+        return ExportFile(path, opener, size, encoding, verified=False)
+    encoding = detect_encoding(path, opener)
+    return ExportFile(path, opener, size, encoding, verified=not encoding.startswith("utf-16"))
+
+
+def _opener(path: Path) -> tuple[Callable[[], IO[bytes]], int]:
+    if not zipfile.is_zipfile(path):
+        return (lambda: path.open("rb")), path.stat().st_size
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [i for i in archive.infolist() if i.filename.lower().endswith(_TEXT_SUFFIXES)]
+    except zipfile.BadZipFile as exc:
+        raise MonitorError(f"{path}: damaged zip file ({exc})") from None
+    if len(members) != 1:
+        names = ", ".join(i.filename for i in members) or "none"
+        raise MonitorError(f"{path}: expected one CSV file in the zip, found {len(members)} ({names}); unzip it and import each")
+    member = members[0]
+
+    def open_member() -> IO[bytes]:
+        archive = zipfile.ZipFile(path)
+        opened = archive.open(member)
+        archive.close()  # the member holds its own reference; the file closes with it
+        return opened
+
+    return open_member, member.file_size
+
+
+def detect_encoding(path: Path, opener: Callable[[], IO[bytes]]) -> str:
+    """``utf-8-sig``, ``utf-16`` (BOM), ``utf-8`` or ``cp1252``; a MonitorError if none fits.
+
+    Exports declare no encoding. A BOM settles it. Otherwise UTF-8 is tried
+    first because it is strict: text in another encoding with any accented
+    letter is almost never valid UTF-8. A file that is not UTF-8 is most likely
+    Excel's "CSV" save on Windows, so Windows-1252 comes next; it leaves five
+    bytes undefined, and a file using them is neither, so we say so instead
+    of guessing further.
+    """
+    with opener() as fh:
+        head = fh.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    bad_utf8 = _first_undecodable(opener, "utf-8")
+    if bad_utf8 is None:
+        return "utf-8"
+    if _first_undecodable(opener, "cp1252") is None:
+        return "cp1252"
+    offset, byte = bad_utf8
+    raise MonitorError(
+        f"{path}: unknown text encoding: not UTF-8 (byte 0x{byte:02x} at offset {offset})"
+        " and not Windows-1252; re-save the export as UTF-8 or pass --encoding"
+    )
+
+
+def _first_undecodable(opener: Callable[[], IO[bytes]], encoding: str) -> tuple[int, int] | None:
+    """Offset and value of the first byte ``encoding`` cannot decode, read in chunks."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with opener() as fh:
+        while True:
+            chunk = fh.read(_CHUNK)
+            pending = len(decoder.getstate()[0])  # bytes of a character split across chunks
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                byte = exc.object[exc.start] if exc.start < len(exc.object) else 0
+                return offset - pending + exc.start, byte
+            if not chunk:
+                return None
+            offset += len(chunk)
+
+
+def _delimiter(first_line: str) -> str:
+    """Comma, unless the header line clearly uses tabs or semicolons (European Excel)."""
+    unquoted = "".join(part for i, part in enumerate(first_line.split('"')) if i % 2 == 0)
+    counts = {d: unquoted.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
+def _chain(first: str, rest: IO[str]) -> Iterator[str]:
+    yield first
+    yield from rest

@@ -1,0 +1,87 @@
+"""The normalised records every export format is mapped to.
+
+Times are aware UTC datetimes; durations are seconds. ``raw`` is the export's
+row as it was written: its cells in the order of the file's header (which the
+import log keeps), for audit. A rating read from a ticket's row has no raw row
+of its own (the ticket has it) but keeps the word the export wrote as ``label``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+SurveyKind = Literal["csat", "nps", "ces"]
+SURVEY_KINDS: tuple[str, ...] = ("csat", "nps", "ces")
+
+#: Period-figure metrics of the generic figures CSV.
+FIGURE_METRICS: tuple[str, ...] = (
+    "customers_start", "customers_end", "customers_new",
+    "operating_cost", "contacts_offered", "contacts_handled",
+)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A ticket or conversation. ``resolved_at`` is set only for resolved ones."""
+
+    source_format: str
+    ticket_id: str
+    created_at: datetime
+    resolved_at: datetime | None = None
+    first_response_at: datetime | None = None
+    status: str | None = None
+    channel: str | None = None
+    replies: int | None = None  # public agent replies
+    reopens: int | None = None
+    first_response_s: float | None = None  # calendar time
+    first_response_business_s: float | None = None  # within business (office) hours
+    resolution_s: float | None = None
+    resolution_business_s: float | None = None
+    first_contact: bool | None = None  # resolved on first contact
+    first_contact_estimated: bool = False  # True: inferred from replies/reopens, not the export
+    raw: Sequence[str] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class SurveyResponse:
+    """One CSAT, NPS or CES answer, on the scale it was given on.
+
+    CSAT labels (Good/Bad, Great/Okay/Not Good, ...) are put on 1-5 by the
+    importer; ``label`` keeps the word the export wrote.
+    """
+
+    source_format: str
+    response_id: str
+    kind: SurveyKind
+    score: float
+    scale_min: int
+    scale_max: int
+    responded_at: datetime
+    ticket_id: str | None = None
+    label: str | None = None
+    raw: Sequence[str] | None = field(default=None, compare=False)
+    #: The export dated the answer itself. False: ``responded_at`` is borrowed from
+    #: the ticket (its solve time); a dated copy of the same answer is never
+    #: overwritten by an undated one (Intercom's CSAT vs conversations export).
+    dated: bool = True
+    #: The export gave no id: ``response_id`` is a digest of the answer, which the
+    #: importer numbers by occurrence so identical answers stay distinct.
+    keyed_by_content: bool = False
+
+
+@dataclass(frozen=True)
+class PeriodFigure:
+    """A figure for a period of whole local days, ``start`` to ``end`` inclusive."""
+
+    metric: str  # one of FIGURE_METRICS
+    start: date
+    end: date
+    value: float
+    source_format: str = "generic"
+    raw: Sequence[str] | None = field(default=None, compare=False)
+
+
+Record = Ticket | SurveyResponse | PeriodFigure

@@ -1,0 +1,225 @@
+"""The service KPIs of periods: overall, per day or per week, with the change
+against the previous period.
+
+A period's KPIs come from what happened in it: survey answers given in it
+(CSAT, NPS, CES), tickets created in it (first response time), tickets
+resolved in it (resolution time, first-contact resolution, cost per
+resolution), and the period figures lying wholly within its local days
+(retention, cost, abandonment). Times and counts come from
+:class:`monitor.storage.kpi.KpiStore`; the formulas from
+:mod:`monitor.kpi.formulas`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from monitor.config import KpiConfig
+from monitor.kpi import formulas
+from monitor.storage import Store
+from monitor.storage.kpi import DURATION_METRICS, TicketCounts
+from monitor.timeutil import to_db
+
+#: The KPI values of a period, in display order; each also has a change.
+VALUE_KEYS: tuple[str, ...] = (
+    "csat_pct", "nps", "ces",
+    "first_response_mean_s", "first_response_median_s",
+    "first_response_business_mean_s", "first_response_business_median_s",
+    "resolution_mean_s", "resolution_median_s",
+    "resolution_business_mean_s", "resolution_business_median_s",
+    "fcr_pct", "retention_pct", "cost_per_resolution", "abandonment_pct",
+)
+#: What the values are based on.
+COUNT_KEYS: tuple[str, ...] = (
+    "tickets_created", "tickets_resolved", "csat_responses", "nps_responses", "ces_responses",
+    "first_response_count", "resolution_count", "fcr_tickets", "fcr_estimated",
+)
+KEYS = (*VALUE_KEYS, *COUNT_KEYS)
+
+Span = tuple[str, datetime, datetime]
+
+
+def kpis_for(
+    store: Store,
+    spans: Sequence[Span],
+    tz: tzinfo,
+    settings: KpiConfig | None = None,
+    parts: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The KPIs of each ``(key, start, end)`` span, keyed like the spans.
+
+    Spans may overlap (a total beside its days); ``parts`` names spans that
+    are exactly the union of others (``{"total": [day keys]}``): they are
+    added up from those instead of being read again.
+    """
+    settings = settings or KpiConfig()
+    parts = parts or {}
+    if not spans:
+        return {}
+    queried = [span for span in spans if span[0] not in parts]
+    surveys: dict[tuple[str, str], dict[float, int]] = defaultdict(lambda: defaultdict(int))
+    for key, kind, score, lo, hi, n in store.kpi.survey_histogram(queried):
+        surveys[key, kind][_on_scale(kind, score, lo, hi, settings)] += n
+    durations = store.kpi.duration_histograms(queried)
+    tickets = store.kpi.ticket_counts(queried)
+    for union, members in parts.items():
+        tickets[union] = sum((tickets.get(m, TicketCounts()) for m in members), TicketCounts())
+        for kinds, table in ((("csat", "nps", "ces"), surveys), (tuple(DURATION_METRICS), durations)):
+            for kind in kinds:
+                table[union, kind] = _merged(table.get((m, kind), {}) for m in members)  # type: ignore[index]
+    days = {key: _days(start, end, tz) for key, start, end in spans}
+    figures = store.kpi.figures(min(d[0] for d in days.values()), max(d[1] for d in days.values()))
+    out = {}
+    for key, _, _ in spans:
+        values: dict[str, Any] = {}
+        _surveys(values, {kind: surveys.get((key, kind), {}) for kind in ("csat", "nps", "ces")}, settings)
+        counts = tickets.get(key, TicketCounts())
+        _tickets(values, counts, {m: durations.get((key, m), {}) for m in DURATION_METRICS})
+        lo, hi = days[key]
+        _figures(values, [f for f in figures if f[1] >= lo and f[2] <= hi], counts.resolved)
+        out[key] = {k: _round(values.get(k)) for k in KEYS}
+    return out
+
+
+def _merged(histograms: Iterable[Mapping[float, int]]) -> dict[float, int]:
+    total: dict[float, int] = defaultdict(int)
+    for histogram in histograms:
+        for value, n in histogram.items():
+            total[value] += n
+    return total
+
+
+def change(current: Mapping[str, Any], previous: Mapping[str, Any]) -> dict[str, float | None]:
+    """Each KPI value minus the previous period's (percentage points for percentages)."""
+    return {
+        k: _round(current[k] - previous[k]) if current.get(k) is not None and previous.get(k) is not None else None
+        for k in VALUE_KEYS
+    }
+
+
+def _on_scale(kind: str, score: float, lo: int, hi: int, settings: KpiConfig) -> float:
+    """CSAT answers go on 1-5, CES answers on 1..ces_scale, NPS stays 0-10."""
+    if kind == "csat" and (lo, hi) != (1, 5):
+        return formulas.rescale(score, lo, hi, 1, 5)
+    if kind == "ces" and (lo, hi) != (1, settings.ces_scale):
+        return formulas.rescale(score, lo, hi, 1, settings.ces_scale)
+    return score
+
+
+def _surveys(values: dict[str, Any], histograms: Mapping[str, Mapping[float, int]], settings: KpiConfig) -> None:
+    csat = formulas.csat_from_ratings(histograms["csat"], settings.csat_satisfied_min, settings.csat_neutral)
+    values["csat_pct"], values["csat_responses"] = csat.value, csat.responses
+    values["nps"], values["nps_responses"] = formulas.nps_from_scores(histograms["nps"])
+    values["ces"], values["ces_responses"] = formulas.mean_of(histograms["ces"])
+
+
+def _tickets(values: dict[str, Any], counts: TicketCounts, durations: Mapping[str, Mapping[float, int]]) -> None:
+    values["tickets_created"] = counts.created
+    values["tickets_resolved"] = counts.resolved
+    for metric, histogram in durations.items():
+        values[f"{metric}_mean_s"] = formulas.mean_of(histogram)[0]
+        values[f"{metric}_median_s"] = formulas.median_of(histogram)
+    values["first_response_count"] = sum(durations["first_response"].values())
+    values["resolution_count"] = sum(durations["resolution"].values())
+    values["fcr_pct"] = formulas.fcr(counts.first_contact, counts.first_contact_known)
+    values["fcr_tickets"] = counts.first_contact_known
+    values["fcr_estimated"] = counts.first_contact_estimated > 0 if counts.first_contact_known else None
+
+
+def _figures(values: dict[str, Any], figures: Sequence[tuple[str, date, date, float]], resolved: int) -> None:
+    """Retention, cost per resolution and abandonment from the figures within a period.
+
+    Several figures of one metric add up (weeks into a month); retention takes
+    customers at the start of the earliest and at the end of the latest.
+    """
+    total: dict[str, float] = defaultdict(float)
+    first: dict[str, tuple[date, float]] = {}
+    last: dict[str, tuple[date, float]] = {}
+    for metric, start, end, value in figures:
+        total[metric] += value
+        if metric not in first or start < first[metric][0]:
+            first[metric] = (start, value)
+        if metric not in last or end > last[metric][0]:
+            last[metric] = (end, value)
+    if {"customers_start", "customers_end", "customers_new"} <= set(total):
+        values["retention_pct"] = formulas.retention(
+            first["customers_start"][1], last["customers_end"][1], total["customers_new"]
+        )
+    if "operating_cost" in total:
+        values["cost_per_resolution"] = formulas.cost_per_resolution(total["operating_cost"], resolved)
+    if "contacts_offered" in total and "contacts_handled" in total:
+        values["abandonment_pct"] = formulas.abandonment(total["contacts_offered"], total["contacts_handled"])
+
+
+def _days(start: datetime, end: datetime, tz: tzinfo) -> tuple[date, date]:
+    """The local days ``[start, end)`` touches, first and last."""
+    return start.astimezone(tz).date(), (end - timedelta(microseconds=1)).astimezone(tz).date()
+
+
+def _round(value: Any) -> Any:
+    return round(value, 2) if isinstance(value, float) else value
+
+
+@dataclass
+class KpiReport:
+    start: datetime
+    end: datetime
+    timezone: str
+    by: str | None
+    settings: KpiConfig
+    total: dict[str, Any] = field(default_factory=dict)
+    previous: dict[str, Any] = field(default_factory=dict)  # the window before, as long
+    rows: list[tuple[str, datetime, datetime, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "from": to_db(self.start),
+            "to": to_db(self.end),
+            "timezone": self.timezone,
+            "by": self.by,
+            "previous_window": {"from": to_db(self.start - (self.end - self.start)), "to": to_db(self.start)},
+            "settings": {
+                "csat_satisfied_min": self.settings.csat_satisfied_min,
+                "csat_neutral": self.settings.csat_neutral,
+                "ces_scale": self.settings.ces_scale,
+            },
+            "total": {"kpis": self.total, "previous": self.previous, "change": change(self.total, self.previous)},
+            "rows": [
+                {"period": key, "from": to_db(start), "to": to_db(end), "kpis": kpis, "change": delta}
+                for key, start, end, kpis, delta in self.rows
+            ],
+        }
+
+
+def kpi_report(
+    store: Store, *, start: datetime, end: datetime, tz: tzinfo, tz_name: str = "UTC",
+    by: str | None = None, settings: KpiConfig | None = None,
+) -> KpiReport:
+    """KPIs over ``[start, end)`` and the window before it; with ``by`` day or week,
+    per local day or ISO week too, each with the change against the period before."""
+    from monitor.summary import local_midnight, periods
+
+    settings = settings or KpiConfig()
+    report = KpiReport(start, end, tz_name, by, settings)
+    spans: list[Span] = [("total", start, end), ("previous", start - (end - start), start)]
+    rows: list[Span] = []
+    if by is not None:
+        if by not in ("day", "week"):
+            raise ValueError("by must be day or week")
+        rows = periods(start, end, by, tz)
+        first_day = rows[0][1].astimezone(tz).date() if rows else start.astimezone(tz).date()
+        if by == "week":
+            first_day -= timedelta(days=first_day.weekday())
+        step = timedelta(days=7 if by == "week" else 1)
+        spans.append(("before-first", local_midnight(first_day - step, tz), local_midnight(first_day, tz)))
+    kpis = kpis_for(store, [*spans, *rows], tz, settings, parts={"total": [key for key, _, _ in rows]} if rows else None)
+    report.total, report.previous = kpis["total"], kpis["previous"]
+    before = kpis.get("before-first", {})
+    for key, lo, hi in rows:
+        report.rows.append((key, lo, hi, kpis[key], change(kpis[key], before)))
+        before = kpis[key]
+    return report

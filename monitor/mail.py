@@ -1,0 +1,187 @@
+"""Build and deliver email: over SMTP (STARTTLS or implicit TLS) or into files.
+
+:func:`send_smtp` reports one of four outcomes, because what a caller may do
+next depends on how far the delivery got:
+
+* ``sent``: the server answered 250 to the message data.
+* ``retry``: a 4xx reply, or the connection failed or dropped *before* the
+  message data was handed over: nothing was delivered, trying later is safe.
+* ``failed``: a 5xx reply, a certificate or TLS problem, missing credentials:
+  trying again will not help until someone fixes something.
+* ``unknown``: the connection dropped or timed out *while* the message data
+  was being handed over or answered: the server may have accepted it.
+
+Certificates are always verified (``ssl.create_default_context``, or a given
+CA file). Headers are built from our own text only and with
+``email.policy.SMTP``, which refuses CR/LF in a header value.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import smtplib
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Literal
+
+from connectors.base import SecretMissing
+from monitor.config import SmtpConfig
+
+log = logging.getLogger(__name__)
+
+Status = Literal["sent", "retry", "failed", "unknown"]
+FILE_SENDER = "sentiment-monitor@localhost"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    detail: str  # the server's reply or the error; for files, the path written
+
+
+def header_text(text: str) -> str:
+    """Text safe for a header: control characters (CR, LF, ...) become spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def new_message(*, subject: str, sender: str, recipients: Sequence[str],
+                message_id: str | None = None) -> EmailMessage:
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = header_text(subject)
+    message["From"] = sender
+    if recipients:
+        message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = message_id or make_msgid(domain=domain_of(sender))
+    return message
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a brand name."""
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-") or "brand"
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].strip("<> ") or "localhost"
+
+
+def sender_of(smtp: SmtpConfig | None) -> str:
+    return smtp.sender if smtp else FILE_SENDER
+
+
+def send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str], *,
+              on_stage: Callable[[str], None] = lambda stage: None) -> Outcome:
+    """Deliver ``message`` to ``recipients``; ``on_stage`` hears "connect",
+    "envelope" and "data" just before each begins (see :class:`Outcome`)."""
+    stage = "connect"
+
+    def enter(name: str) -> None:
+        nonlocal stage
+        stage = name
+        on_stage(name)
+
+    try:
+        enter("connect")
+        client = _connect(smtp)
+        try:
+            enter("envelope")
+            code, reply = client.mail(smtp.sender)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, reply, smtp.sender)
+            refused = {}
+            for recipient in recipients:
+                code, reply = client.rcpt(recipient)
+                if code not in (250, 251):
+                    refused[recipient] = (code, reply)
+            if len(refused) == len(recipients):
+                raise smtplib.SMTPRecipientsRefused(refused)
+            enter("data")
+            code, reply = client.data(message.as_bytes())
+            if code != 250:
+                raise smtplib.SMTPDataError(code, reply)
+        finally:
+            _close(client)
+    except SecretMissing as exc:
+        return Outcome("failed", str(exc))
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        return Outcome("retry" if all(400 <= c < 500 for c in codes) else "failed",
+                       "recipients refused: " + _refusals(exc.recipients))
+    except smtplib.SMTPResponseException as exc:
+        status: Status = "retry" if 400 <= exc.smtp_code < 500 else "failed"
+        return Outcome(status, f"{exc.smtp_code} {_text(exc.smtp_error)}")
+    except (ssl.SSLCertVerificationError, ssl.CertificateError, smtplib.SMTPNotSupportedError) as exc:
+        return Outcome("failed", f"TLS: {exc}")
+    except (smtplib.SMTPServerDisconnected, OSError) as exc:  # includes timeouts and refusals
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if stage == "data":
+            return Outcome("unknown", f"connection lost while the server had the message ({reason})")
+        return Outcome("retry", f"{stage}: {reason}")
+    except smtplib.SMTPException as exc:
+        return Outcome("failed", f"{type(exc).__name__}: {exc}")
+    accepted = [r for r in recipients if r not in refused]
+    detail = f"250 {_text(reply)}; to {', '.join(accepted)}"
+    if refused:
+        detail += "; refused " + _refusals(refused)
+    return Outcome("sent", detail)
+
+
+def _connect(smtp: SmtpConfig) -> smtplib.SMTP:
+    context = ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
+    client: smtplib.SMTP
+    if smtp.ssl:
+        client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
+    else:
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+    try:
+        client.ehlo()
+        if smtp.starttls:
+            client.starttls(context=context)
+            client.ehlo()
+        if smtp.username is not None and smtp.password is not None:
+            client.login(smtp.username.reveal(), smtp.password.reveal())
+    except BaseException:
+        _close(client)
+        raise
+    return client
+
+
+def _close(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _refusals(refused: dict[str, tuple[int, bytes]]) -> str:
+    return ", ".join(f"{r} ({code} {_text(reply)})" for r, (code, reply) in refused.items())
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write atomically: a crash leaves the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def save_eml(message: EmailMessage, path: Path) -> Outcome:
+    """Deliver into a file (no ``[smtp]``): the message exactly as it would be sent."""
+    try:
+        write_file(path, message.as_bytes())
+    except OSError as exc:
+        return Outcome("failed", f"cannot write {path}: {exc.strerror}")
+    return Outcome("sent", str(path))
+

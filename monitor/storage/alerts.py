@@ -1,0 +1,103 @@
+"""The ``alerts`` table: every alert that fired, and where it has been delivered.
+
+One row per (brand, kind, hour). A row is written *before* it is delivered,
+with the channels still to serve in ``pending``; each channel moves to
+``sent`` once it accepted the alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database, Migrations
+
+from monitor.timeutil import to_db
+
+if TYPE_CHECKING:
+    from monitor.storage import Store
+
+migrations = Migrations("alerts")
+
+
+@migrations()
+def m001_alerts(db: Database) -> None:
+    db["alerts"].create(
+        {
+            "id": int,
+            "brand": str,
+            "kind": str,  # negative_count, negative_ratio, zero_volume
+            "hour": str,  # start of the hour, UTC
+            "observed": float,
+            "baseline": float,
+            "threshold": float,
+            "volume": int,  # mentions in the hour
+            "message": str,  # the alert as people read it
+            "created_at": str,
+            "pending": str,  # channels still to deliver to, comma-separated
+            "sent": str,  # channels that accepted it
+            "attempts": int,
+            "last_error": str,
+        },
+        pk="id",
+        not_null={"brand", "kind", "hour", "created_at"},
+        defaults={"pending": "", "sent": "", "attempts": 0},
+    )
+    db["alerts"].create_index(["brand", "kind", "hour"], unique=True, index_name="alerts_brand_kind_hour")
+    db["alerts"].create_index(["hour"], index_name="alerts_hour")
+
+
+_COLUMNS = (
+    "id", "brand", "kind", "hour", "observed", "baseline", "threshold", "volume", "message",
+    "created_at", "pending", "sent", "attempts", "last_error",
+)
+
+
+class AlertStore:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def latest_hour(self, brand: str, kind: str) -> datetime | None:
+        """The hour of the brand's latest alert of this kind (for the cooldown)."""
+        from monitor.timeutil import from_db
+
+        row = self._store.conn.execute(
+            "SELECT max(hour) FROM alerts WHERE brand = ? AND kind = ?", [brand, kind]
+        ).fetchone()
+        return from_db(row[0]) if row[0] else None
+
+    def add(self, alert: dict[str, Any], channels: Sequence[str], now: datetime) -> int | None:
+        """Record an alert before delivery; ``None`` if it was already recorded."""
+        values = {**alert, "hour": to_db(alert["hour"]), "created_at": to_db(now),
+                  "pending": ",".join(channels), "sent": "", "attempts": 0, "last_error": None}
+        columns = [c for c in _COLUMNS if c != "id"]
+        cursor = self._store.conn.execute(
+            f"INSERT OR IGNORE INTO alerts ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            [values.get(c) for c in columns],
+        )
+        return cursor.lastrowid if cursor.rowcount else None
+
+    def undelivered(self) -> list[dict[str, Any]]:
+        return self._select("WHERE pending != '' ORDER BY hour, brand, kind", [])
+
+    def record_delivery(self, ids: Sequence[int], pending: Sequence[str], sent: Sequence[str],
+                        error: str | None) -> None:
+        with self._store.transaction():
+            self._store.conn.executemany(
+                "UPDATE alerts SET pending = ?, sent = ?, attempts = attempts + 1,"
+                " last_error = coalesce(?, last_error) WHERE id = ?",
+                [(",".join(pending), ",".join(sent), error, i) for i in ids],
+            )
+
+    def between(self, start: datetime, end: datetime, brand: str | None = None) -> list[dict[str, Any]]:
+        where = "WHERE hour >= ? AND hour < ?"
+        params: list[Any] = [to_db(start), to_db(end)]
+        if brand is not None:
+            where += " AND brand = ? COLLATE NOCASE"
+            params.append(brand)
+        return self._select(where + " ORDER BY hour, brand, kind", params)
+
+    def _select(self, tail: str, params: list[Any]) -> list[dict[str, Any]]:
+        cursor = self._store.conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM alerts {tail}", params)
+        return [dict(zip(_COLUMNS, r)) for r in cursor]

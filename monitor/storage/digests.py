@@ -1,0 +1,94 @@
+"""The ``digests`` table: one row per (brand-set, local date), the delivery state machine.
+
+States: ``sending`` (claimed; ``stage`` says how far the delivery got),
+``sent``, ``retry`` (temporary failure; ``next_attempt_at``), ``failed``
+(permanent, or out of attempts) and ``unknown`` (the connection was lost after
+the message was handed over: it may have arrived). The decisions live in
+:mod:`monitor.digest.send`; this module only reads and writes rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database, Migrations
+
+from monitor.timeutil import to_db
+
+if TYPE_CHECKING:
+    from monitor.storage import Store
+
+migrations = Migrations("digests")
+
+STATES = ("sending", "sent", "retry", "failed", "unknown")
+
+
+@migrations()
+def m001_digests(db: Database) -> None:
+    db["digests"].create(
+        {
+            "brand_set": str,  # e.g. "acme" or "acme+initech": the own brands covered
+            "day": str,  # the local date reported, YYYY-MM-DD
+            "state": str,
+            "stage": str,  # while sending: render, connect, envelope, data
+            "attempts": int,
+            "message_id": str,  # kept across retries so a resend can be recognised
+            "claimed_at": str,
+            "next_attempt_at": str,
+            "sent_at": str,
+            "delivered_to": str,  # recipients, or the file written
+            "last_error": str,
+            "updated_at": str,
+        },
+        pk=("brand_set", "day"),
+        not_null={"state", "attempts", "updated_at"},
+        defaults={"attempts": 0},
+    )
+    db["digests"].create_index(["state", "next_attempt_at"], index_name="digests_state")
+
+
+_COLUMNS = (
+    "brand_set", "day", "state", "stage", "attempts", "message_id", "claimed_at",
+    "next_attempt_at", "sent_at", "delivered_to", "last_error", "updated_at",
+)
+
+
+class DigestStore:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def get(self, brand_set: str, day: str) -> dict[str, Any] | None:
+        rows = self._select("WHERE brand_set = ? AND day = ?", [brand_set, day])
+        return rows[0] if rows else None
+
+    def save(self, row: dict[str, Any], now: datetime) -> None:
+        """Insert or replace a digest's row (call inside a transaction to check-and-set)."""
+        if row["state"] not in STATES:
+            raise ValueError(f"unknown digest state {row['state']!r}")
+        values = {c: row.get(c) for c in _COLUMNS} | {"updated_at": to_db(now)}
+        with self._store.transaction():
+            self._store.conn.execute(
+                f"INSERT OR REPLACE INTO digests ({', '.join(_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(_COLUMNS))})",
+                [values[c] for c in _COLUMNS],
+            )
+
+    def set_stage(self, brand_set: str, day: str, stage: str, now: datetime) -> None:
+        with self._store.transaction():
+            self._store.conn.execute(
+                "UPDATE digests SET stage = ?, updated_at = ? WHERE brand_set = ? AND day = ?",
+                [stage, to_db(now), brand_set, day],
+            )
+
+    def in_states(self, *states: str) -> list[dict[str, Any]]:
+        return self._select(
+            f"WHERE state IN ({', '.join('?' * len(states))}) ORDER BY day", list(states)
+        )
+
+    def recent(self, limit: int = 30) -> list[dict[str, Any]]:
+        return self._select("ORDER BY day DESC, brand_set LIMIT ?", [limit])
+
+    def _select(self, tail: str, params: list[Any]) -> list[dict[str, Any]]:
+        cursor = self._store.conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM digests {tail}", params)
+        return [dict(zip(_COLUMNS, r)) for r in cursor]

@@ -1,0 +1,420 @@
+"""KPI records: tickets, survey responses, period figures, and the log of imports.
+
+Every record is upserted on its natural key (``(source_format, ticket_id)``,
+``(source_format, response_id)``, ``(metric, start_date, end_date)``) and
+carries a digest of what is stored, so a re-import tells new, updated and
+unchanged records apart and leaves unchanged ones untouched. The raw export
+row is kept as a JSON array of its cells; the import that wrote it
+(``import_id``) keeps the header that names them (:meth:`KpiStore.raw_row`). Period statistics are counts and histograms (of
+scores, of durations) computed in SQL, one index range scan per period.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database, Migrations
+
+from monitor.kpi.records import PeriodFigure, Record, SurveyResponse, Ticket
+from monitor.storage.periods import periods_cte
+from monitor.timeutil import to_db, utcnow
+
+if TYPE_CHECKING:
+    from monitor.storage import Store
+
+migrations = Migrations("kpi")
+
+
+@migrations()
+def m001_kpi_tables(db: Database) -> None:
+    db["kpi_imports"].create(
+        {
+            "id": int,
+            "path": str,
+            "format": str,  # "zendesk", ...
+            "layout": str,  # "tickets", "csat", ...
+            "encoding": str,
+            "timezone": str,  # zone of offset-less times
+            "started_at": str,
+            "finished_at": str,
+            "rows": int,
+            "new": int,
+            "updated": int,
+            "unchanged": int,
+            "header": str,  # the file's header, JSON
+        },
+        pk="id",
+    )
+    db["kpi_tickets"].create(
+        {
+            "source_format": str,
+            "ticket_id": str,
+            "created_at": str,  # UTC "2026-01-31T08:00:00Z", like every stored time
+            "resolved_at": str,  # set only for resolved tickets
+            "first_response_at": str,
+            "status": str,
+            "channel": str,
+            "replies": int,
+            "reopens": int,
+            "first_response_s": float,
+            "first_response_business_s": float,
+            "resolution_s": float,
+            "resolution_business_s": float,
+            "first_contact": int,  # 1/0: resolved on first contact; NULL unknown
+            "first_contact_estimated": int,  # 1: inferred from replies/reopens
+            "raw": str,  # the export's row: JSON array of cells, named by kpi_imports.header
+            "digest": str,
+            "import_id": int,  # the import that last wrote the row
+        },
+        pk=("source_format", "ticket_id"),
+        not_null={"created_at"},
+    )
+    # First response times belong to the period a ticket was created in;
+    # resolution times, first-contact resolution and resolved counts to the
+    # period it was resolved in. Both indexes cover their queries.
+    db["kpi_tickets"].create_index(
+        ["created_at", "first_response_s", "first_response_business_s"], index_name="kpi_tickets_created"
+    )
+    db["kpi_tickets"].create_index(
+        ["resolved_at", "resolution_s", "resolution_business_s", "first_contact", "first_contact_estimated"],
+        index_name="kpi_tickets_resolved",
+    )
+    db["kpi_responses"].create(
+        {
+            "source_format": str,
+            "response_id": str,
+            "kind": str,  # csat, nps, ces
+            "score": float,  # on scale_min..scale_max as answered (CSAT labels put on 1-5)
+            "scale_min": int,
+            "scale_max": int,
+            "label": str,  # the export's word for the rating, if it used one
+            "responded_at": str,
+            "ticket_id": str,
+            "dated": int,  # 1: the export dated the answer; 0: the time is the ticket's
+            "raw": str,  # NULL for a rating read from a ticket's row (the ticket keeps the row)
+            "digest": str,
+            "import_id": int,
+        },
+        pk=("source_format", "response_id"),
+        not_null={"kind", "score", "scale_min", "scale_max", "responded_at"},
+    )
+    db["kpi_responses"].create_index(
+        ["responded_at", "kind", "score", "scale_min", "scale_max"], index_name="kpi_responses_at"
+    )
+    db["kpi_figures"].create(
+        {
+            "metric": str,
+            "start_date": str,  # local dates, inclusive
+            "end_date": str,
+            "value": float,
+            "source_format": str,
+            "raw": str,
+            "digest": str,
+            "import_id": int,
+        },
+        pk=("metric", "start_date", "end_date"),
+        not_null={"value"},
+    )
+    db["kpi_figures"].create_index(["start_date", "end_date"], index_name="kpi_figures_dates")
+
+
+@dataclass(frozen=True)
+class _Table:
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[str, ...]  # stored columns, key first; then digest and import_id
+    rank: str | None = None  # a stored row is only replaced by one ranking as high
+
+    @property
+    def kind(self) -> str:
+        return self.name.removeprefix("kpi_")
+
+    def lookup_sql(self, n: int) -> str:
+        """Stored digests and ranks of ``n`` keys sharing all but their last part.
+
+        (A row-value ``IN (VALUES ...)`` would not use the primary key index.)
+        """
+        *prefix, last = self.key
+        where = "".join(f"{c} = ? AND " for c in prefix) + f"{last} IN ({', '.join('?' * n)})"
+        return f"SELECT {', '.join(self.key)}, digest, {self.rank or 0} FROM {self.name} WHERE {where}"
+
+    def rank_of(self, row: tuple[Any, ...]) -> int:
+        return int(row[self.columns.index(self.rank)]) if self.rank else 0
+
+    def upsert_sql(self) -> str:
+        names = (*self.columns, "digest", "import_id")
+        updates = ", ".join(f"{c} = excluded.{c}" for c in names if c not in self.key)
+        return (
+            f"INSERT INTO {self.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+            f" ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {updates}"
+        )
+
+
+_TICKETS = _Table("kpi_tickets", ("source_format", "ticket_id"), (
+    "source_format", "ticket_id", "created_at", "resolved_at", "first_response_at", "status", "channel",
+    "replies", "reopens", "first_response_s", "first_response_business_s", "resolution_s",
+    "resolution_business_s", "first_contact", "first_contact_estimated", "raw",
+))
+_RESPONSES = _Table("kpi_responses", ("source_format", "response_id"), (
+    "source_format", "response_id", "kind", "score", "scale_min", "scale_max", "label",
+    "responded_at", "ticket_id", "dated", "raw",
+), rank="dated")
+_FIGURES = _Table("kpi_figures", ("metric", "start_date", "end_date"), (
+    "metric", "start_date", "end_date", "value", "source_format", "raw",
+))
+_TABLES = {t.kind: t for t in (_TICKETS, _RESPONSES, _FIGURES)}
+_LOOKUP_CHUNK = 500  # keys per lookup: under SQLite's 999-parameter floor
+
+
+@dataclass
+class SaveCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: SaveCounts) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+@dataclass(frozen=True)
+class TicketCounts:
+    created: int = 0
+    resolved: int = 0
+    first_contact_known: int = 0  # resolved tickets whose first-contact status is known
+    first_contact: int = 0
+    first_contact_estimated: int = 0  # of the known, how many were estimated
+
+    def __add__(self, other: TicketCounts) -> TicketCounts:
+        return TicketCounts(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
+
+
+#: Duration metric -> (column, the ticket time that places it in a period).
+DURATION_METRICS = {
+    "first_response": ("first_response_s", "created_at"),
+    "first_response_business": ("first_response_business_s", "created_at"),
+    "resolution": ("resolution_s", "resolved_at"),
+    "resolution_business": ("resolution_business_s", "resolved_at"),
+}
+
+Periods = Sequence[tuple[str, datetime, datetime]]
+
+
+class KpiStore:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    # ------------------------------------------------------------ writes
+    def begin_import(self, *, path: str, fmt: str, layout: str, encoding: str, timezone: str, header: Sequence[str]) -> int:
+        """Log an import (inside the caller's transaction); returns its id."""
+        cursor = self._store.conn.execute(
+            "INSERT INTO kpi_imports (path, format, layout, encoding, timezone, started_at, header)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [path, fmt, layout, encoding, timezone, to_db(utcnow()), _json(list(header))],
+        )
+        self._store.conn.execute("CREATE TEMP TABLE IF NOT EXISTS kpi_seen (key TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+        self._store.conn.execute("DELETE FROM kpi_seen")
+        return int(cursor.lastrowid)  # type: ignore[arg-type]
+
+    def finish_import(self, import_id: int, rows: int, counts: SaveCounts) -> None:
+        """Record the totals of an import (inside its transaction)."""
+        self._store.conn.execute(
+            "UPDATE kpi_imports SET finished_at = ?, rows = ?, new = ?, updated = ?, unchanged = ? WHERE id = ?",
+            [to_db(utcnow()), rows, counts.new, counts.updated, counts.unchanged, import_id],
+        )
+
+    def occurrence(self, key: str) -> int:
+        """How many times ``key`` came before in this import (0 the first time).
+
+        Kept in a temporary table, so numbering identical answers costs no
+        memory however long the file.
+        """
+        row = self._store.conn.execute(
+            "INSERT INTO kpi_seen (key, n) VALUES (?, 0)"
+            " ON CONFLICT (key) DO UPDATE SET n = n + 1 RETURNING n",
+            [key],
+        ).fetchone()
+        return int(row[0])
+
+    def save(self, records: Iterable[Record], import_id: int) -> dict[str, SaveCounts]:
+        """Upsert records on their natural keys; counts new, updated and unchanged
+        ones per kind (``tickets``, ``responses``, ``figures``).
+
+        Unchanged records are not written. Runs in the caller's transaction if
+        there is one, else in its own.
+        """
+        by_table: dict[str, tuple[_Table, dict[tuple[Any, ...], tuple[Any, ...]]]] = {}
+        for record in records:
+            table, row = _row(record)
+            rows = by_table.setdefault(table.name, (table, {}))[1]
+            rows[row[: len(table.key)]] = row  # a key repeated in the batch: the last row wins
+        with self._store.transaction():
+            return {table.kind: self._save_rows(table, rows, import_id) for table, rows in by_table.values()}
+
+    def _save_rows(self, table: _Table, rows: dict[tuple[Any, ...], tuple[Any, ...]], import_id: int) -> SaveCounts:
+        known = self._digests(table, list(rows))
+        counts = SaveCounts()
+        writes = []
+        for key, row in rows.items():
+            digest = _digest(row)
+            old = known.get(key)
+            if old is not None and (old[0] == digest or old[1] > table.rank_of(row)):
+                counts.unchanged += 1
+                continue
+            if old is None:
+                counts.new += 1
+            else:
+                counts.updated += 1
+            writes.append((*row, digest, import_id))
+        if writes:
+            self._store.conn.executemany(table.upsert_sql(), writes)
+        return counts
+
+    def _digests(self, table: _Table, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], tuple[str, int]]:
+        """The stored digest and rank of each of ``keys`` that is stored."""
+        found: dict[tuple[Any, ...], tuple[str, int]] = {}
+        width = len(table.key)
+        by_prefix: dict[tuple[Any, ...], list[Any]] = {}
+        for key in keys:
+            by_prefix.setdefault(key[:-1], []).append(key[-1])
+        for prefix, lasts in by_prefix.items():
+            for start in range(0, len(lasts), _LOOKUP_CHUNK):
+                chunk = lasts[start : start + _LOOKUP_CHUNK]
+                for row in self._store.conn.execute(table.lookup_sql(len(chunk)), [*prefix, *chunk]):
+                    found[tuple(row[:width])] = (row[width], row[width + 1])
+        return found
+
+    # ------------------------------------------------------------- reads
+    def counts(self) -> dict[str, int]:
+        """Stored tickets, survey responses and period figures."""
+        conn = self._store.conn
+        return {
+            "tickets": conn.execute("SELECT count(*) FROM kpi_tickets").fetchone()[0],
+            "responses": conn.execute("SELECT count(*) FROM kpi_responses").fetchone()[0],
+            "figures": conn.execute("SELECT count(*) FROM kpi_figures").fetchone()[0],
+        }
+
+    def raw_row(self, kind: str, key: Sequence[Any]) -> dict[str, str] | None:
+        """A stored record's export row as ``{column: cell}`` (``kind``: tickets,
+        responses or figures; ``key``: its natural key), or ``None``."""
+        table = _TABLES[kind]
+        where = " AND ".join(f"t.{c} = ?" for c in table.key)
+        found = self._store.conn.execute(
+            f"SELECT t.raw, i.header FROM {table.name} t JOIN kpi_imports i ON i.id = t.import_id WHERE {where}",
+            list(key),
+        ).fetchone()
+        if found is None or found[0] is None:
+            return None
+        cells, header = json.loads(found[0]), json.loads(found[1])
+        return {name: cell for name, cell in zip(header, cells) if cell != ""}
+
+    def imports(self, limit: int = 20) -> list[dict[str, Any]]:
+        return [dict(r) for r in self._store.db["kpi_imports"].rows_where(order_by="id DESC", limit=limit)]
+
+    def survey_histogram(self, periods: Periods) -> list[tuple[str, str, float, int, int, int]]:
+        """``(period key, kind, score, scale_min, scale_max, answers)`` over each period."""
+        if not periods:
+            return []
+        cte, params = periods_cte(periods)
+        sql = (
+            f"{cte} SELECT p.key, r.kind, r.score, r.scale_min, r.scale_max, count(*)"
+            " FROM periods p JOIN kpi_responses r ON r.responded_at >= p.start AND r.responded_at < p.end"
+            " GROUP BY p.key, r.kind, r.score, r.scale_min, r.scale_max"
+        )
+        return [tuple(row) for row in self._store.conn.execute(sql, params)]  # type: ignore[misc]
+
+    def duration_histograms(self, periods: Periods) -> dict[tuple[str, str], dict[float, int]]:
+        """How many tickets took each duration, per ``(period key, metric)`` (see
+        DURATION_METRICS): exact means and medians follow without the rows."""
+        if not periods:
+            return {}
+        cte, params = periods_cte(periods)
+        parts = [
+            f"SELECT p.key, '{metric}', t.{column}, count(*) FROM periods p JOIN kpi_tickets t"
+            f" ON t.{anchor} >= p.start AND t.{anchor} < p.end WHERE t.{column} IS NOT NULL GROUP BY p.key, t.{column}"
+            for metric, (column, anchor) in DURATION_METRICS.items()
+        ]
+        out: dict[tuple[str, str], dict[float, int]] = {}
+        for key, metric, seconds, n in self._store.conn.execute(f"{cte} {' UNION ALL '.join(parts)}", params):
+            out.setdefault((key, metric), {})[seconds] = n
+        return out
+
+    def ticket_counts(self, periods: Periods) -> dict[str, TicketCounts]:
+        """Tickets created, and resolved (with first-contact counts), per period key."""
+        if not periods:
+            return {}
+        cte, params = periods_cte(periods)
+        sql = (
+            f"{cte} SELECT p.key, 'created', count(*), 0, 0, 0 FROM periods p JOIN kpi_tickets t"
+            " ON t.created_at >= p.start AND t.created_at < p.end GROUP BY p.key"
+            " UNION ALL"
+            " SELECT p.key, 'resolved', count(*), count(t.first_contact), coalesce(sum(t.first_contact), 0),"
+            " coalesce(sum(t.first_contact IS NOT NULL AND t.first_contact_estimated), 0)"
+            " FROM periods p JOIN kpi_tickets t"
+            " ON t.resolved_at >= p.start AND t.resolved_at < p.end GROUP BY p.key"
+        )
+        out: dict[str, dict[str, int]] = {}
+        for key, what, n, known, first, estimated in self._store.conn.execute(sql, params):
+            entry = out.setdefault(key, {})
+            if what == "created":
+                entry["created"] = n
+            else:
+                entry.update(resolved=n, first_contact_known=known, first_contact=first,
+                             first_contact_estimated=estimated)
+        return {key: TicketCounts(**entry) for key, entry in out.items()}
+
+    def figures(self, first: date, last: date) -> list[tuple[str, date, date, float]]:
+        """Period figures lying wholly within the local days ``first`` to ``last``."""
+        rows = self._store.conn.execute(
+            "SELECT metric, start_date, end_date, value FROM kpi_figures"
+            " WHERE start_date >= ? AND end_date <= ? ORDER BY start_date, metric",
+            [first.isoformat(), last.isoformat()],
+        )
+        return [(m, date.fromisoformat(s), date.fromisoformat(e), v) for m, s, e, v in rows]
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _digest(row: tuple[Any, ...]) -> str:
+    return hashlib.blake2b(repr(row).encode("utf-8"), digest_size=12).hexdigest()
+
+
+def _time(moment: datetime | None) -> str | None:
+    return to_db(moment) if moment is not None else None
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _row(record: Record) -> tuple[_Table, tuple[Any, ...]]:
+    if isinstance(record, Ticket):
+        return _TICKETS, (
+            record.source_format, record.ticket_id, to_db(record.created_at), _time(record.resolved_at),
+            _time(record.first_response_at), record.status, record.channel, record.replies, record.reopens,
+            record.first_response_s, record.first_response_business_s, record.resolution_s,
+            record.resolution_business_s, _flag(record.first_contact),
+            int(record.first_contact_estimated) if record.first_contact is not None else None,
+            _json(record.raw),
+        )
+    if isinstance(record, SurveyResponse):
+        return _RESPONSES, (
+            record.source_format, record.response_id, record.kind, record.score, record.scale_min,
+            record.scale_max, record.label, to_db(record.responded_at), record.ticket_id, int(record.dated),
+            _json(record.raw),
+        )
+    if isinstance(record, PeriodFigure):
+        return _FIGURES, (
+            record.metric, record.start.isoformat(), record.end.isoformat(), record.value,
+            record.source_format, _json(record.raw),
+        )
+    raise TypeError(f"not a KPI record: {record!r}")

@@ -1,0 +1,204 @@
+"""Labels: manual overrides, re-scoring, and the audit trail of both.
+
+A mention's ``label`` column is its *effective* label, the one summaries,
+``negatives`` and JSON use: a person's ``label_override`` when there is one,
+else the classifier's ``model_label``. ``compound`` and ``classifier`` are
+always the model's. Every override, cleared override and re-classification
+that changed a label is appended to ``label_events``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database, Migrations
+
+from monitor.timeutil import to_db
+
+if TYPE_CHECKING:
+    from monitor.storage import Store
+
+migrations = Migrations("labels")
+
+
+@migrations()
+def m001_overrides_and_events(db: Database) -> None:
+    for column in ("model_label", "label_override", "override_at", "override_by", "override_note"):
+        db["mentions"].add_column(column, str)
+    db.execute("UPDATE mentions SET model_label = label")
+    db["label_events"].create(
+        {
+            "id": int,
+            "platform": str,
+            "mention_id": str,
+            "at": str,
+            "kind": str,  # "override", "clear" or "reclassify"
+            "label_before": str,  # the effective label
+            "label_after": str,
+            "model_label_before": str,
+            "model_label_after": str,
+            "compound_before": float,
+            "compound_after": float,
+            "classifier_before": str,
+            "classifier_after": str,
+            "by": str,
+            "note": str,
+        },
+        pk="id",
+        not_null={"platform", "mention_id", "at", "kind"},
+    )
+    db["label_events"].create_index(["platform", "mention_id"], index_name="label_events_mention")
+
+
+_STATE = ("label", "model_label", "compound", "classifier", "label_override")
+_FOR_RESCORING = ("rowid", "created_at", "platform", "id", "text", "lang", *_STATE)
+
+
+@dataclass(frozen=True)
+class Rescored:
+    """A stored mention's new model score (from :meth:`LabelStore.batch_to_rescore`)."""
+
+    platform: str
+    id: str
+    lang: str | None
+    compound: float | None
+    model_label: str
+    classifier: str
+
+
+@dataclass(frozen=True)
+class RescoreCounts:
+    updated: int  # rows whose score, label, classifier or language changed
+    labels_changed: int  # rows whose model label changed
+    overridden: int  # of those, rows whose effective label stayed the person's
+
+
+class LabelStore:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def find(self, mention_id: str, platform: str | None = None) -> list[tuple[str, str]]:
+        """``(platform, id)`` of the mentions ``mention_id`` may mean.
+
+        With ``platform``, exactly that. Otherwise ``PLATFORM:ID`` is tried
+        (when a mention has that platform and id) as well as the id as given
+        on any platform: ids are only unique per platform.
+        """
+        conn = self._store.conn
+        if platform is not None:
+            rows = conn.execute("SELECT platform, id FROM mentions WHERE platform = ? AND id = ?", [platform, mention_id])
+            return [tuple(r) for r in rows]  # type: ignore[misc]
+        found = [tuple(r) for r in conn.execute("SELECT platform, id FROM mentions WHERE id = ?", [mention_id])]
+        prefix, sep, rest = mention_id.partition(":")
+        if sep:
+            found += [
+                tuple(r)
+                for r in conn.execute("SELECT platform, id FROM mentions WHERE platform = ? AND id = ?", [prefix, rest])
+            ]
+        return list(dict.fromkeys(found))  # type: ignore[arg-type]
+
+    def override(
+        self, platform: str, mention_id: str, label: str | None, *, at: datetime,
+        by: str | None = None, note: str | None = None,
+    ) -> dict[str, Any]:
+        """Set (``label``) or clear (``None``) a person's label; return the mention's new state."""
+        with self._store.transaction():
+            before = self._state(platform, mention_id)
+            if label is None:
+                self._store.conn.execute(
+                    "UPDATE mentions SET label = model_label, label_override = NULL, override_at = NULL,"
+                    " override_by = NULL, override_note = NULL WHERE platform = ? AND id = ?",
+                    [platform, mention_id],
+                )
+            else:
+                self._store.conn.execute(
+                    "UPDATE mentions SET label = ?, label_override = ?, override_at = ?, override_by = ?,"
+                    " override_note = ? WHERE platform = ? AND id = ?",
+                    [label, label, to_db(at), by, note, platform, mention_id],
+                )
+            after = self._state(platform, mention_id)
+            self._event(platform, mention_id, "override" if label else "clear", before, after, at, by, note)
+        return after
+
+    def history(self, platform: str, mention_id: str) -> list[dict[str, Any]]:
+        """The mention's label events, oldest first."""
+        cursor = self._store.conn.execute(
+            "SELECT * FROM label_events WHERE platform = ? AND mention_id = ? ORDER BY id", [platform, mention_id]
+        )
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row)) for row in cursor]
+
+    def batch_to_rescore(
+        self, since: datetime | None, after: tuple[str, int] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """The next ``limit`` mentions created at or after ``since``, in (created_at, rowid)
+        order after the key ``after`` (the last row's ``(created_at, rowid)``): an index
+        range scan however large the table."""
+        clauses, params = [], []
+        if since is not None:
+            clauses.append("created_at >= ?")
+            params.append(to_db(since))
+        if after is not None:
+            clauses.append("(created_at, rowid) > (?, ?)")
+            params += list(after)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        cursor = self._store.conn.execute(
+            f"SELECT {', '.join(_FOR_RESCORING)} FROM mentions{where} ORDER BY created_at, rowid LIMIT ?",
+            [*params, limit],
+        )
+        return [dict(zip(_FOR_RESCORING, row)) for row in cursor]
+
+    def rescore(self, rows: Sequence[dict[str, Any]], scores: Sequence[Rescored], *, at: datetime) -> RescoreCounts:
+        """Store new model scores for ``rows`` (as read by :meth:`batch_to_rescore`).
+
+        An override stays the effective label. Rows whose model label changed get
+        a "reclassify" event. One transaction.
+        """
+        updated = changed = overridden = 0
+        with self._store.transaction():
+            for row, new in zip(rows, scores, strict=True):
+                if (row["compound"], row["model_label"], row["classifier"], row["lang"]) == (
+                    new.compound, new.model_label, new.classifier, new.lang
+                ):
+                    continue
+                updated += 1
+                label = row["label_override"] or new.model_label
+                self._store.conn.execute(
+                    "UPDATE mentions SET compound = ?, model_label = ?, label = ?, classifier = ?, lang = ?"
+                    " WHERE rowid = ?",
+                    [new.compound, new.model_label, label, new.classifier, new.lang, row["rowid"]],
+                )
+                if new.model_label != row["model_label"]:
+                    changed += 1
+                    overridden += row["label_override"] is not None
+                    after = {"label": label, "model_label": new.model_label, "compound": new.compound,
+                             "classifier": new.classifier}
+                    self._event(new.platform, new.id, "reclassify", row, after, at, None, None)
+        return RescoreCounts(updated, changed, overridden)
+
+    def _state(self, platform: str, mention_id: str) -> dict[str, Any]:
+        cursor = self._store.conn.execute(
+            f"SELECT {', '.join(_STATE)}, override_at, override_by, override_note FROM mentions"
+            " WHERE platform = ? AND id = ?",
+            [platform, mention_id],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            raise KeyError(f"{platform}:{mention_id}")
+        return dict(zip([d[0] for d in cursor.description], row))
+
+    def _event(
+        self, platform: str, mention_id: str, kind: str, before: dict[str, Any], after: dict[str, Any],
+        at: datetime, by: str | None, note: str | None,
+    ) -> None:
+        self._store.conn.execute(
+            "INSERT INTO label_events (platform, mention_id, at, kind, label_before, label_after,"
+            " model_label_before, model_label_after, compound_before, compound_after,"
+            " classifier_before, classifier_after, by, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [platform, mention_id, to_db(at), kind, before["label"], after["label"], before["model_label"],
+             after["model_label"], before["compound"], after["compound"], before["classifier"],
+             after["classifier"], by, note],
+        )

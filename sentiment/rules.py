@@ -1,0 +1,144 @@
+"""Context rules of the default classifier, applied to VADER's token valences.
+
+Each rule reads the whole message, then changes the valence of single tokens.
+They need no vaderSentiment import: inputs are the tokens, their lower-cased
+forms and their valences (a list changed in place). Why each exists:
+
+like_verb      "like" counts only as a verb after a subject ("I like"), not in
+               "looks like" or "like 3 hours" (VADER scores every "like" +1.5).
+sarcasm        a positive cue (great, love, awesome...) in a message that reports a
+               service failure is flipped: "great job, 3 hours on hold". "thanks" is
+               flipped only when the failure is the thing thanked for ("thanks for
+               the 3 hour delay"); a plain "thanks" in a complaint is courtesy.
+courtesy       thanks/appreciate/cheers count 0 in a request (a question or "please
+               help") and in a complaint: they are formulaic there, not praise.
+neg_dominance  when a service failure is reported, the other positive words count
+               half: "friendly crew, comfy seats, and my bag is lost" is a complaint.
+questions      a message made only of questions is mostly a request for information:
+               its valence is halved, unless it is a "why" challenge or has "!".
+
+A contrast word (but, however, though, ...) between a positive word and every
+failure spares the positive word from sarcasm, courtesy and neg_dominance:
+"delayed 2 hours but the crew was amazing, thank you!" stays positive.
+A *service failure* is a customer-service lexicon token of valence <= -1.0 that
+still counts negative after negation ("not delayed" is no failure).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+RULES = ("like_verb", "sarcasm", "courtesy", "neg_dominance", "questions")
+
+DOMINANCE = 0.5  # neg_dominance: factor for positive words beside a failure
+FLIP = -0.74  # sarcasm: VADER's own negation factor
+QUESTION_DAMPING = 0.5  # questions: factor for a question-only message
+# Words after which "like" is a verb ("I like", "really like", "don't like").
+LIKE_SUBJECTS = frozenset({
+    "i", "we", "you", "u", "they", "ya", "really", "totally", "also", "still", "actually", "just",
+    "do", "don't", "dont", "didn't", "didnt", "doesn't", "doesnt", "would", "wouldn't", "i'd",
+    "we'd", "you'd", "they'd", "people", "everyone", "everybody", "definitely", "truly", "kinda",
+    "even", "who", "ppl",
+})
+CONTRAST = frozenset({"but", "however", "though", "although", "despite", "still", "anyway", "nevertheless"})
+_SENTENCE_END = re.compile(r"[.!?]+")
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules switched on, and the word lists they read."""
+
+    enabled: frozenset[str]
+    failures: frozenset[str]  # lexicon tokens that report a service failure
+    courtesy: frozenset[str]
+    sarcasm_cues: frozenset[str]
+    request_token: str = "cs_please_help"
+
+
+def apply(
+    rules: RuleSet,
+    words: list[str],
+    low: list[str],
+    sentiments: list[float],
+    text: str,
+    trace: list[tuple[str, str]] | None = None,
+) -> None:
+    """Change ``sentiments`` in place: like_verb, sarcasm, courtesy, neg_dominance."""
+    on = rules.enabled
+    n = len(low)
+    if "like_verb" in on:
+        for i in range(n):
+            if low[i] == "like" and sentiments[i] > 0 and (i == 0 or low[i - 1] not in LIKE_SUBJECTS):
+                sentiments[i] = 0.0
+                if trace is not None:
+                    trace.append(("like_verb", f"'{words[i]}' is not used as a verb"))
+
+    negative_present = any(s < 0 for s in sentiments)
+    failures = [i for i in range(n) if sentiments[i] < 0 and low[i] in rules.failures] if negative_present else []
+    is_question = "?" in text
+    request = is_question or rules.request_token in low
+    contrast = [i for i in range(n) if low[i] in CONTRAST] if negative_present else []
+
+    def set_apart(i: int, others: Collection[int]) -> bool:
+        """A contrast word stands between position i and every position in ``others``."""
+        return bool(contrast) and all(any(min(i, k) < x < max(i, k) for x in contrast) for k in others)
+
+    if "sarcasm" in on and failures:
+        for i in range(n):
+            if sentiments[i] > 0 and low[i] in rules.sarcasm_cues:
+                if low[i] in rules.courtesy:
+                    if not _thanked_for_failure(i, low, failures):
+                        continue  # plain "thanks" in a complaint is courtesy, not sarcasm
+                elif set_apart(i, failures):
+                    continue
+                sentiments[i] *= FLIP
+                if trace is not None:
+                    trace.append(("sarcasm", f"'{words[i]}' beside a reported service failure"))
+
+    if "courtesy" in on and (negative_present or request):
+        negatives = [k for k in range(n) if sentiments[k] < 0] if not request else []
+        for i in range(n):
+            if sentiments[i] > 0 and low[i] in rules.courtesy:
+                if negatives and set_apart(i, negatives):
+                    continue
+                sentiments[i] = 0.0
+                if trace is not None:
+                    trace.append(("courtesy", f"'{words[i]}' in a {'request' if request else 'complaint'}"))
+
+    if "neg_dominance" in on and failures:
+        for i in range(n):
+            if sentiments[i] > 0 and not set_apart(i, failures):
+                sentiments[i] *= DOMINANCE
+                if trace is not None:
+                    trace.append(("neg_dominance", f"'{words[i]}' x{DOMINANCE} beside a service failure"))
+
+
+def question_factor(
+    rules: RuleSet, low: list[str], total: float, text: str, trace: list[tuple[str, str]] | None = None
+) -> float:
+    """The factor for a message's total valence (after VADER's "but" weighting): the
+    questions rule."""
+    if "questions" not in rules.enabled or total == 0 or "?" not in text or not text.rstrip().endswith("?"):
+        return 1.0
+    ends = _SENTENCE_END.findall(text)
+    if not ends or not all("?" in e for e in ends):
+        return 1.0
+    if total < 0 and ("!" in text or "why" in low):
+        return 1.0  # a challenge ("why was I charged?") keeps its force
+    if trace is not None:
+        trace.append(("questions", f"question-only message: valence x{QUESTION_DAMPING}"))
+    return QUESTION_DAMPING
+
+
+def _thanked_for_failure(i: int, low: list[str], failures: list[int]) -> bool:
+    """"thanks for <failure>" / "thank you for <failure>", the failure within 5 words."""
+    n = len(low)
+    if i + 1 < n and low[i + 1] == "for":
+        j = i + 1
+    elif i + 2 < n and low[i + 1] in ("you", "u") and low[i + 2] == "for":
+        j = i + 2
+    else:
+        return False
+    return any(j < k <= j + 5 for k in failures)

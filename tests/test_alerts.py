@@ -1,0 +1,205 @@
+"""The spike rule (numbers checked by hand), its replay, and delivery by email and webhook."""
+
+from __future__ import annotations
+
+import email
+import json
+import math
+from datetime import datetime, timedelta, timezone
+from email.policy import default
+
+import pytest
+
+from factories import scored
+from mailserver import Handler, Webhook, smtp_server, webhook_server
+from monitor import alerts
+from monitor import config as config_module
+from monitor.errors import ConfigError
+from monitor.storage import Store
+
+H = datetime(2026, 3, 10, 10, tzinfo=timezone.utc)  # the hour judged
+WEEK = timedelta(weeks=1)
+HOUR = timedelta(hours=1)
+
+
+def setup(write_config, extra: str = "") -> tuple[config_module.Config, Store]:
+    config = config_module.load(write_config(extra))
+    return config, Store.open(config.monitor.database)
+
+
+def fill(store: Store, hour: datetime, volume: int, negative: int, brand: str = "Acme", text: str = "acme",
+         tag: str = "") -> None:
+    items = [scored(f"{tag}{hour:%m%d%H}-{i}", text, at=hour + timedelta(minutes=i), brand=brand,
+                    label="negative" if i < negative else "positive", likes=i) for i in range(volume)]
+    store.mentions.upsert(items, hour)
+
+
+def baseline(store: Store, volume: int, negative: int, weeks: int = 4) -> None:
+    for week in range(1, weeks + 1):
+        for d in (-1, 0, 1):
+            fill(store, H - week * WEEK + d * HOUR, volume, negative)
+
+
+def test_negative_count_and_ratio_thresholds_by_hand(write_config):
+    config, store = setup(write_config)
+    baseline(store, volume=10, negative=2)  # 12 baseline hours of 2 negatives in 10
+    fill(store, H, volume=10, negative=9)
+    count, ratio = alerts.replay(store, config, H, H + HOUR)
+    assert (count.kind, count.observed, count.baseline) == ("negative_count", 9, 2)
+    assert count.threshold == pytest.approx(2 + 3 * math.sqrt(2))  # MAD 0: the Poisson floor √2
+    assert (ratio.kind, ratio.observed, ratio.baseline) == ("negative_ratio", 0.9, 0.2)
+    p = 25 / 122  # (24 + 1) / (120 + 2)
+    assert ratio.threshold == pytest.approx(0.2 + 3 * math.sqrt(p * (1 - p) / 10))
+    text = count.describe(timezone.utc)
+    assert text.startswith("Acme: 9 negative mentions Tue 10 Mar 10:00–11:00 UTC (of 10); baseline 2, threshold 6.2")
+    assert "median of the same hour ±1h over 4 weeks" in text
+    assert "baseline 20%, threshold 58%" in ratio.describe(timezone.utc)
+
+
+def test_mad_widens_the_threshold_for_a_noisy_history(write_config):
+    config, store = setup(write_config)
+    for week, negatives in zip(range(1, 5), (0, 4, 8, 12)):
+        for d in (-1, 0, 1):
+            fill(store, H - week * WEEK + d * HOUR, 20, negatives)
+    # median 6, MAD 4: spread 1.4826 × 4 = 5.9 (more than √6), threshold 6 + 3 × 5.9 = 23.8
+    fill(store, H, 20, 14)
+    assert [s.kind for s in alerts.replay(store, config, H, H + HOUR)] == ["negative_ratio"]
+    fill(store, H, 10, 10, tag="more")  # now 24 negatives
+    (count,) = [s for s in alerts.replay(store, config, H, H + HOUR) if s.kind == "negative_count"]
+    assert (count.observed, count.baseline) == (24, 6)
+    assert count.threshold == pytest.approx(6 + 3 * 1.4826 * 4)
+
+
+def test_floor_and_no_baseline(write_config):
+    config, store = setup(write_config)
+    fill(store, H - 2 * WEEK, 1, 0)  # history begins two weeks back; the baseline hours are empty
+    fill(store, H, 2, 2)
+    assert alerts.replay(store, config, H, H + HOUR) == []  # 2 < min_count 3
+    fill(store, H + HOUR, 3, 3)
+    (signal,) = [s for s in alerts.replay(store, config, H + HOUR, H + 2 * HOUR) if s.kind == "negative_count"]
+    assert (signal.observed, signal.baseline, signal.threshold) == (3, 0, 3.0)
+    assert "over 2 weeks" in signal.basis  # weeks before the first mention are not zeros
+
+
+def test_weeks_before_history_are_not_counted_as_zero(write_config):
+    config, store = setup(write_config)
+    baseline(store, volume=2, negative=2, weeks=1)
+    fill(store, H, 9, 9)
+    (signal,) = [s for s in alerts.replay(store, config, H, H + HOUR) if s.kind == "negative_count"]
+    assert signal.baseline == 2 and "over 1 week" in signal.basis
+
+
+def test_cooldown_in_replay(write_config):
+    config, store = setup(write_config)
+    fill(store, H - 2 * WEEK, 1, 0)
+    for i in range(5):
+        fill(store, H + i * HOUR, 5, 5)
+    fired = [s.hour for s in alerts.replay(store, config, H, H + 5 * HOUR) if s.kind == "negative_count"]
+    assert fired == [H, H + 3 * HOUR]
+
+
+def test_a_drop_to_zero_is_flagged_when_volume_was_expected(write_config):
+    config, store = setup(write_config)
+    baseline(store, volume=10, negative=0)
+    (signal,) = alerts.replay(store, config, H, H + HOUR)
+    assert (signal.kind, signal.observed, signal.baseline, signal.threshold) == ("zero_volume", 0, 10, 5.0)
+    assert "no mentions Tue 10 Mar 10:00–11:00 UTC; baseline 10 per hour" in signal.describe(timezone.utc)
+    config = config_module.load(write_config("[alerts]\ndrop_min_baseline = 11\n"))
+    assert alerts.replay(store, config, H, H + HOUR) == []
+
+
+def test_competitors_are_not_alerted(write_config):
+    config, store = setup(write_config)
+    fill(store, H - 2 * WEEK, 1, 0)
+    fill(store, H, 9, 9, brand="Globex", text="globex")
+    assert alerts.replay(store, config, H, H + HOUR) == []
+
+
+def test_alerts_test_on_the_offline_demo_shows_the_outage(cli):
+    assert cli("poll").exit_code == 0
+    rows = json.loads(cli("alerts", "test", "--since", "14d", "--format", "json").stdout)
+    outage = [r for r in rows if r["brand"] == "Acme" and r["kind"] == "negative_count"]
+    assert outage, rows
+    assert {"observed", "baseline", "threshold", "message"} <= set(outage[0])
+    table = cli("alerts", "test", "--since", "14d").output
+    assert "negative_count" in table and "Rule: k=3, min_count=3, lookback_weeks=4" in table
+
+
+def alert_config(write_config, port: int, hook: Webhook, extra: str = "") -> str:
+    return write_config(f"""
+        [digest]
+        recipients = ["leads@example.com"]
+        [smtp]
+        host = "127.0.0.1"
+        port = {port}
+        starttls = false
+        sender = "monitor@example.com"
+        timeout = 5
+        [alerts]
+        channels = ["email", "webhook"]
+        webhook_url = {{ env = "TEST_WEBHOOK_URL" }}
+        {extra}
+        """)
+
+
+def test_run_due_sends_by_email_and_webhook_once_with_cooldown(write_config, monkeypatch):
+    handler = Handler()
+    with smtp_server(handler) as port, webhook_server(Webhook()) as hook:
+        monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
+        config = config_module.load(alert_config(write_config, port, hook))
+        store = Store.open(config.monitor.database)
+        baseline(store, volume=10, negative=2)
+        fill(store, H, 10, 9, text="acme <!channel> & <script>x</script>\r\nBcc: evil@example.com")
+        (result,) = alerts.run_due(store, config, H + HOUR + timedelta(minutes=5))
+        assert (result.brand, result.kinds, result.sent, result.pending) == (
+            "Acme", ["negative_count", "negative_ratio"], ["email", "webhook"], [])
+        assert alerts.run_due(store, config, H + HOUR + timedelta(minutes=20)) == []  # same hour: nothing new
+        fill(store, H + HOUR, 10, 9)
+        assert alerts.run_due(store, config, H + 2 * HOUR + timedelta(minutes=5)) == []  # cooldown 3h
+        rows = store.alerts.between(H, H + 3 * HOUR)
+        assert [(r["kind"], r["observed"], r["baseline"], r["sent"]) for r in rows] == [
+            ("negative_count", 9, 2, "email,webhook"), ("negative_ratio", 0.9, 0.2, "email,webhook")]
+        (body,) = hook.bodies
+        assert "Acme: 9 negative mentions" in body["text"] and "baseline 2, threshold 6.2" in body["text"]
+        assert "&lt;!channel&gt; &amp; &lt;script&gt;" in body["text"] and "<!channel>" not in body["text"]
+        (mail,) = handler.received
+        head = mail.data.partition(b"\r\n\r\n")[0]
+        assert b"Bcc" not in head and b"evil@" not in head
+        message = email.message_from_bytes(mail.data, policy=default)
+        assert message["Subject"] == ("[sentiment-monitor] Acme: negative spike, negative share spike"
+                                      " at Tue 10 Mar 10:00")
+        assert "threshold 6.2" in message.get_content()
+
+
+def test_webhook_failure_is_retried_later_and_the_token_never_logged(write_config, monkeypatch, caplog):
+    handler = Handler()
+    with smtp_server(handler) as port, webhook_server(Webhook(statuses=[503])) as hook:
+        monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
+        config = config_module.load(alert_config(write_config, port, hook))
+        store = Store.open(config.monitor.database)
+        fill(store, H - 2 * WEEK, 1, 0)
+        fill(store, H, 5, 5)
+        now = H + HOUR + timedelta(minutes=1)
+        (first,) = alerts.run_due(store, config, now)
+        assert (first.sent, first.pending) == (["email"], ["webhook"]) and "HTTP 503" in first.error
+        assert alerts.run_due(store, config, now + timedelta(minutes=1)) == []  # waits 2 minutes
+        (second,) = alerts.run_due(store, config, now + timedelta(minutes=2))
+        assert (second.sent, second.pending) == (["email", "webhook"], [])
+        assert len(hook.bodies) == 1 and len(handler.received) == 1
+        assert "secret-token" not in caplog.text and "secret-token" not in (first.error or "")
+
+
+def test_without_smtp_alert_email_is_written_to_a_file(write_config):
+    config, store = setup(write_config, '[digest]\nrecipients = ["a@example.com"]\n')
+    fill(store, H - 2 * WEEK, 1, 0)
+    fill(store, H, 5, 5)
+    (result,) = alerts.run_due(store, config, H + HOUR)
+    assert result.sent == ["email"]
+    (path,) = (config.monitor.data_dir / "alerts").iterdir()
+    assert "5 negative mentions" in email.message_from_bytes(path.read_bytes(), policy=default).get_content()
+
+
+def test_webhook_channel_needs_a_url(write_config):
+    with pytest.raises(ConfigError) as caught:
+        config_module.load(write_config('[alerts]\nchannels = ["webhook"]\n'))
+    assert "[alerts]: webhook_url:" in str(caught.value)

@@ -1,0 +1,99 @@
+"""`sentiment-monitor run` as a real process: signals, reloads, readers beside it, secrets in its logs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import main
+from procs import MonitorProcess
+from test_daemon import source
+
+pytestmark = pytest.mark.crash
+
+
+@pytest.mark.parametrize("signum, hung", [(signal.SIGTERM, True), (signal.SIGINT, False)])
+def test_stop_signal_exits_0_within_10s_even_with_a_hung_poll(signum, hung, scripted_plugin, write_config, tmp_path):
+    stuck = source("stuck", "1s", "hang", hang_seconds=120) if hung else ""
+    path = write_config(source("steady", "1s") + stuck)
+    daemon = MonitorProcess("--config", path, "run", cwd=tmp_path)
+    try:
+        daemon.wait_for(r"daemon started")
+        daemon.wait_for(r"poll steady: 1 fetched, 1 new")
+        daemon.wait_for(r"poll steady: 1 fetched, 1 new")  # polled again while "stuck" hangs
+        stopped_at = time.monotonic()
+        daemon.send(signum)
+        assert daemon.wait(timeout=10) == 0
+        took = time.monotonic() - stopped_at
+        assert took < 10 if hung else took < 2
+        assert f"received {signal.Signals(signum).name}: stopping" in daemon.stderr
+        assert ("leaving 1 poll(s) unfinished: stuck" in daemon.stderr) == hung
+        assert "daemon stopped" in daemon.stderr
+    finally:
+        daemon.stop()
+
+
+def test_sighup_applies_a_valid_config_and_keeps_running_on_an_invalid_one(scripted_plugin, write_config, tmp_path):
+    path = write_config(source("first", "1s"))
+    daemon = MonitorProcess("--config", path, "run", cwd=tmp_path)
+    try:
+        daemon.wait_for(r"poll first: ")
+        good = path.read_text() + source("second", "1s")
+        path.write_text(good)
+        daemon.send(signal.SIGHUP)
+        daemon.wait_for(r"config reloaded from .*: 2 enabled source\(s\) \(first, second\)")
+        daemon.wait_for(r"poll second: 1 fetched, 1 new")
+        path.write_text(good + "\n[[sources]]\nname = \"broken\"\nplatform = \"scripted\"\nevery = \"soon\"\n")
+        daemon.send(signal.SIGHUP)
+        daemon.wait_for(r"config reload failed, still running on the previous config: .*every")
+        daemon.wait_for(r"poll second: ")  # both old sources still polled
+        daemon.wait_for(r"poll first: ")
+        daemon.send(signal.SIGTERM)
+        assert daemon.wait(timeout=10) == 0
+        assert "poll broken" not in daemon.stderr
+    finally:
+        daemon.stop()
+
+
+def test_cli_queries_never_see_database_is_locked_while_the_daemon_writes(scripted_plugin, write_config, tmp_path):
+    sources = "".join(source(f"busy{i}", "1s", per_poll=300) for i in range(4))
+    path = write_config(sources)
+    daemon = MonitorProcess("--config", path, "run", cwd=tmp_path)
+    runner = CliRunner()
+    outputs = []
+    try:
+        daemon.wait_for(r"poll busy3: 300 fetched")
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:  # as fast as queries go, for 4 s of daemon writes
+            for args in (["negatives", "--limit", "5"], ["summary", "--format", "json"], ["status", "--format", "json"]):
+                result = runner.invoke(main, ["--config", str(path), *args])
+                outputs.append((args, result.exit_code, result.output))
+        for args in (["status"], ["summary"], ["negatives"]):  # and as separate processes
+            proc = MonitorProcess("--config", path, *args, cwd=tmp_path)
+            assert proc.wait(timeout=30) == 0, proc.stderr
+            outputs.append((args, 0, proc.stderr))
+        writes = len([line for line in daemon.stderr.splitlines() if "fetched, 300 new" in line])
+        daemon.send(signal.SIGTERM)
+        assert daemon.wait(timeout=10) == 0
+    finally:
+        daemon.stop()
+    failures = [(a, code, out[-300:]) for a, code, out in outputs if code != 0 or "locked" in out]
+    assert not failures and len(outputs) > 30 and writes >= 12
+    assert "locked" not in daemon.stderr
+    assert json.loads(outputs[2][2])["sources"][0]["source"] == "busy0"
+
+
+def test_no_secret_reaches_the_log_even_at_debug(scripted_plugin, write_config, tmp_path):
+    token = "tok-9f8e7d6c5b4a3210+/="
+    path = write_config(source("secretive", "1m", token={"env": "SCRIPTED_TOKEN"}))
+    proc = MonitorProcess("--log-level", "DEBUG", "--config", path, "run", "--once", cwd=tmp_path,
+                          env={"SCRIPTED_TOKEN": token})
+    assert proc.wait(timeout=30) == 0, proc.stderr
+    err = proc.stderr
+    assert "DEBUG tweepy.client: Making API request" in err and "DEBUG urllib3.connectionpool" in err
+    assert "'Authorization': '***'" in err and "access_token=***" in err
+    assert token not in err and "tok-9f8e7d6c5b4a3210" not in err and "9f8e7d6c" not in err

@@ -1,0 +1,170 @@
+"""What the digest says and how it is put together (no delivery: see test_digest_send)."""
+
+from __future__ import annotations
+
+import email
+import io
+from datetime import date, datetime, timedelta, timezone
+from email.policy import default
+
+from factories import scored
+from monitor import config as config_module
+from monitor.digest import build, chart, render
+from monitor.digest.kpis import KpiFigure
+from monitor.storage import Store
+from monitor.storage.sources import PollRun
+
+DAY = date(2026, 3, 10)
+NOON = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
+
+
+def setup(write_config, extra: str = "") -> tuple[config_module.Config, Store]:
+    config = config_module.load(write_config(extra))
+    return config, Store.open(config.monitor.database)
+
+
+def add(store: Store, at: datetime, labels: dict[str, int], brand: str = "Acme", prefix: str = "", **kw) -> None:
+    items = []
+    for label, n in labels.items():
+        items += [scored(f"{prefix}{at:%d%H}{label}{i}", at=at + timedelta(minutes=i), label=label, brand=brand, **kw)
+                  for i in range(n)]
+    store.mentions.upsert(items, at)
+
+
+def test_figures_changes_and_share_of_voice_by_hand(write_config):
+    config, store = setup(write_config)
+    add(store, NOON, {"negative": 2, "positive": 5, "neutral": 3})  # the day: 10 mentions
+    add(store, NOON - timedelta(days=1), {"positive": 4})  # the day before: 4
+    for back in range(2, 8):  # 6 more days of 2 negatives each
+        add(store, NOON - timedelta(days=back), {"negative": 2})
+    add(store, NOON - timedelta(days=8), {"negative": 50})  # outside the 7-day window
+    add(store, NOON, {"negative": 5}, brand="Globex", platform="reddit")
+    digest = build(store, config, DAY)
+    (acme,) = digest.brands
+    assert (acme.figures["volume"], acme.figures["negative"], acme.figures["negative_ratio"]) == (10, 2, 0.2)
+    assert acme.figures["net_sentiment"] == 0.3 and acme.previous["volume"] == 4
+    assert acme.average["volume"] == 16 / 7  # (4 + 6 × 2) / 7
+    assert acme.average["negative_ratio"] == 0.75  # 12 of 16, pooled
+    assert [p.volume for p in acme.history][-9:] == [50, 2, 2, 2, 2, 2, 2, 4, 10]
+    assert len(acme.history) == 14 and acme.history[-1].day == DAY
+    share = {r["brand"]: (r["volume"], round(r["share"], 3), r["competitor"]) for r in digest.share_of_voice}
+    assert share == {"Acme": (10, 0.667, False), "Globex": (5, 0.333, True)}
+    text = render.text(digest)
+    assert "+150% / +338%" in text  # 10 vs 4, and vs 16/7
+    assert "No KPI data imported for this period." in text
+
+
+def test_top_negative_mentions_most_negative_and_most_engaged(write_config):
+    config, store = setup(write_config)
+    store.mentions.upsert([
+        scored("a", "awful", at=NOON, label="negative", compound=-0.9),
+        scored("b", "bad", at=NOON, label="negative", compound=-0.2, likes=40, replies=3),
+        scored("c", "meh", at=NOON, label="negative", compound=-0.1),
+        scored("d", "great", at=NOON, label="positive", likes=999),
+    ], NOON)
+    config = config_module.load(write_config("[digest]\ntop = 2\n"))
+    (acme,) = build(store, config, DAY).brands
+    assert [m["id"] for m in acme.most_negative] == ["a", "b"]
+    assert [m["id"] for m in acme.most_engaged] == []  # b is already shown; c has no engagement
+    config = config_module.load(write_config("[digest]\ntop = 1\n"))
+    (acme,) = build(store, config, DAY).brands
+    assert [m["id"] for m in acme.most_negative] == ["a"]
+    assert [(m["id"], m["engagement"]) for m in acme.most_engaged] == [("b", 43)]
+
+
+def test_kpis_come_from_the_provider_seam(write_config):
+    config, store = setup(write_config)
+    add(store, NOON, {"negative": 1})
+    seen = []
+
+    def provider(store_, config_, start, end):
+        seen.append((start, end))
+        return [KpiFigure("First response time (median)", 2.5, "h", change=-0.5)]
+
+    digest = build(store, config, DAY, kpi_provider=provider)
+    assert seen == [(datetime(2026, 3, 10, tzinfo=timezone.utc), datetime(2026, 3, 11, tzinfo=timezone.utc))]
+    html = render.standalone_html(digest)
+    assert "First response time (median)" in html and "2.5h" in html and "-0.5h" in html
+    assert "No KPI data imported" not in html
+    assert "No KPI data imported" in render.standalone_html(build(store, config, DAY))
+
+
+def test_source_health_says_which_source_failed_or_returned_nothing(write_config):
+    config, store = setup(write_config, """
+        [[sources]]
+        name = "good"
+        platform = "jsonl"
+        path = "a.jsonl"
+        [[sources]]
+        name = "empty"
+        platform = "jsonl"
+        path = "b.jsonl"
+        [[sources]]
+        name = "broken"
+        platform = "jsonl"
+        path = "c.jsonl"
+        [[sources]]
+        name = "silent"
+        platform = "jsonl"
+        path = "d.jsonl"
+        """)
+    def run(source: str, status: str = "ok", new: int = 0, error: str | None = None) -> None:
+        store.sources.record(PollRun(source, "jsonl", NOON, NOON + timedelta(seconds=1), status, new=new, error=error))
+
+    run("good", new=7)
+    run("empty")
+    run("broken", new=2)
+    run("broken", "error", error="HTTP 401: token expired")
+    health = {s.name: (s.status, s.new, s.detail) for s in build(store, config, DAY).sources}
+    assert health["good"] == ("ok", 7, "1 polls")
+    assert health["empty"] == ("quiet", 0, "1 polls returned nothing new")
+    assert health["broken"] == ("failing", 2, "1 of 2 polls failed; last: HTTP 401: token expired")
+    assert health["silent"][0] == "not polled" and "last success never" in health["silent"][2]
+
+
+def test_the_message_is_text_and_html_with_an_inline_chart(write_config):
+    config, store = setup(write_config)
+    add(store, NOON, {"negative": 3, "positive": 1})
+    digest = build(store, config, DAY)
+    raw = render.message(digest, sender="m@example.com", recipients=["a@example.com"]).as_bytes()
+    message = email.message_from_bytes(raw, policy=default)
+    assert message.get_content_type() == "multipart/alternative"
+    plain, related = message.get_payload()
+    assert plain.get_content_type() == "text/plain" and related.get_content_type() == "multipart/related"
+    html_part, image = related.get_payload()
+    assert image.get_content_type() == "image/png" and image["Content-Disposition"].startswith("inline")
+    cid = image["Content-ID"].strip("<>")
+    assert f'src="cid:{cid}"' in html_part.get_content()
+    assert message["Subject"] == "Daily digest Tue 10 Mar 2026: Acme 4 mentions, 75% negative"
+
+
+def test_chart_draws_volume_bars_and_the_reported_day_darker():
+    from PIL import Image
+
+    points = [chart.DayPoint(DAY - timedelta(days=13 - i), v, r)
+              for i, (v, r) in enumerate([(0, None)] * 4 + [(10, 0.1)] * 9 + [(40, 0.5)])]
+    image = Image.open(io.BytesIO(chart.render(points)))
+    assert image.size == (chart.WIDTH * 2, chart.HEIGHT * 2)
+    colours = {c for _, c in image.getcolors(maxcolors=100_000)}
+    assert chart._BAR_DAY in colours and chart._BAR in colours and chart._LINE in colours
+
+
+def test_digest_with_no_mentions_renders(write_config):
+    config, store = setup(write_config)
+    digest = build(store, config, DAY)
+    assert "No negative mentions this day." in render.standalone_html(digest)
+    assert "Acme 0 mentions, – negative" in render.subject(digest)
+
+
+def test_preview_command_writes_html_or_eml(cli, write_config, tmp_path):
+    path = write_config()
+    config, store = setup(write_config)
+    add(store, NOON, {"negative": 1})
+    store.close()
+    out = cli("--config", path, "digest", "preview", "--date", "2026-03-10")
+    assert out.exit_code == 0 and "Wrote digest-2026-03-10.html" in out.output
+    assert "data:image/png;base64," in (tmp_path / "digest-2026-03-10.html").read_text()
+    cli("--config", path, "digest", "preview", "--date", "2026-03-10", "--output", "d.eml")
+    message = email.message_from_bytes((tmp_path / "d.eml").read_bytes(), policy=default)
+    assert message.get_content_type() == "multipart/alternative"
+    assert cli("--config", path, "digest", "status").output.startswith("(no digest sent yet)")

@@ -1,0 +1,331 @@
+"""Digest delivery against a real local SMTP server: once per date, retries, TLS, escaping."""
+
+from __future__ import annotations
+
+import email
+import os
+import quopri
+import signal
+import subprocess
+import sys
+import threading
+from datetime import date, datetime, timedelta, timezone
+from email.policy import default
+from pathlib import Path
+
+from factories import scored
+from mailserver import Handler, PasswordCheck, self_signed, server_context, smtp_server
+from monitor import config as config_module
+from monitor import digest
+from monitor.storage import Store
+
+DAY = date(2026, 3, 10)
+MORNING = datetime(2026, 3, 11, 9, 0, tzinfo=timezone.utc)  # after send_at 08:00: DAY is due
+
+
+def smtp_config(write_config, port: int, extra: str = "", smtp: str = "starttls = false") -> Path:
+    return write_config(f"""
+        [digest]
+        send_at = "08:00"
+        recipients = ["leads@example.com"]
+
+        [smtp]
+        host = "127.0.0.1"
+        port = {port}
+        sender = "monitor@example.com"
+        timeout = 5
+        {smtp}
+        {extra}
+        """)
+
+
+def seeded(path: Path) -> tuple[config_module.Config, Store]:
+    config = config_module.load(path)
+    store = Store.open(config.monitor.database)
+    at = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
+    store.mentions.upsert([
+        scored("1", "acme broke my router", at=at, label="negative"),
+        scored("2", "acme is fine", at=at + timedelta(minutes=5), label="positive"),
+    ], at)
+    return config, store
+
+
+def reopen(config: config_module.Config, store: Store) -> Store:
+    """A restart: a new process opens the same database."""
+    store.close()
+    return Store.open(config.monitor.database)
+
+
+def test_one_digest_per_date_across_restarts(write_config):
+    handler = Handler()
+    with smtp_server(handler) as port:
+        config, store = seeded(smtp_config(write_config, port))
+        (first,) = digest.run_due(store, config, MORNING)
+        assert (first.day, first.state, first.attempts) == ("2026-03-10", "sent", 1)
+        for later in (MORNING + timedelta(minutes=1), MORNING + timedelta(hours=5)):
+            store = reopen(config, store)
+            assert digest.run_due(store, config, later) == []
+        assert len(handler.received) == 1
+        (got,) = handler.received
+        assert got.recipients == ["leads@example.com"] and got.sender == "monitor@example.com"
+        message = email.message_from_bytes(got.data, policy=default)
+        assert message["Message-ID"] == first.message_id
+        assert message["Subject"].startswith("Daily digest Tue 10 Mar 2026: Acme 2 mentions, 50% negative")
+        # The next morning brings the next day's digest, once.
+        (second,) = digest.run_due(store, config, MORNING + timedelta(days=1))
+        assert second.day == "2026-03-11" and len(handler.received) == 2
+
+
+def test_restart_catches_up_once_with_the_latest_day_only(write_config):
+    handler = Handler()
+    with smtp_server(handler) as port:
+        config, store = seeded(smtp_config(write_config, port))
+        assert digest.run_due(store, config, MORNING - timedelta(hours=2)) != []  # 07:00: the day before
+        # Down for three days; back at 10:00 on the 14th: only the 13th is sent.
+        results = digest.run_due(reopen(config, store), config, datetime(2026, 3, 14, 10, tzinfo=timezone.utc))
+        assert [r.day for r in results] == ["2026-03-13"]
+        assert len(handler.received) == 2
+
+
+def test_451_is_retried_later_and_delivered_once(write_config):
+    handler = Handler(script=["451 4.3.0 Try again later"])
+    with smtp_server(handler) as port:
+        config, store = seeded(smtp_config(write_config, port))
+        (first,) = digest.run_due(store, config, MORNING)
+        assert first.state == "retry" and first.detail.startswith("451")
+        row = store.digests.get("acme", "2026-03-10")
+        assert row["next_attempt_at"] == "2026-03-11T09:10:00Z" and handler.received == []
+        assert digest.run_due(store, config, MORNING + timedelta(minutes=5)) == []  # not yet
+        store = reopen(config, store)
+        (second,) = digest.run_due(store, config, MORNING + timedelta(minutes=10))
+        assert (second.state, second.attempts, second.message_id) == ("sent", 2, first.message_id)
+        assert len(handler.received) == 1
+        assert digest.run_due(store, config, MORNING + timedelta(hours=1)) == []
+
+
+def test_dropped_connection_before_data_is_retried(write_config):
+    handler = Handler(script=["drop-rcpt"])
+    with smtp_server(handler) as port:
+        config, store = seeded(smtp_config(write_config, port))
+        (first,) = digest.run_due(store, config, MORNING)
+        assert first.state == "retry" and first.detail.startswith("envelope:")
+        (second,) = digest.run_due(store, config, MORNING + timedelta(minutes=10))
+        assert second.state == "sent" and len(handler.received) == 1
+
+
+def test_unreachable_server_retries_then_gives_up(write_config):
+    from mailserver import free_port
+
+    config, store = seeded(smtp_config(write_config, free_port()))
+    now = MORNING
+    states = []
+    for _ in range(config.digest.max_attempts):
+        (result,) = digest.run_due(store, config, now)
+        states.append(result.state)
+        now += timedelta(hours=3)
+    assert states == ["retry"] * (config.digest.max_attempts - 1) + ["failed"]
+    assert "gave up after 6 attempts: connect: ConnectionRefusedError" in store.digests.get("acme", "2026-03-10")["last_error"]
+    assert digest.run_due(store, config, now + timedelta(hours=3)) == []
+
+
+def test_permanent_rejection_fails_without_retry_and_shows_in_status(write_config, cli):
+    handler = Handler(script=["554 5.7.1 Rejected as spam"])
+    with smtp_server(handler) as port:
+        path = smtp_config(write_config, port)
+        config, store = seeded(path)
+        (result,) = digest.run_due(store, config, MORNING)
+        assert result.state == "failed" and "554 5.7.1" in result.detail
+        assert digest.run_due(store, config, MORNING + timedelta(hours=3)) == []
+        store.close()
+        out = cli("--config", path, "digest", "status").output
+        assert "failed" in out and "554 5.7.1 Rejected as spam" in out
+        assert "Digest 2026-03-10 (acme): failed: 554 5.7.1 Rejected as spam" in cli("--config", path, "status").output
+        assert handler.received == []
+
+
+def test_connection_lost_during_data_is_never_resent_automatically(write_config, cli):
+    handler = Handler(script=["drop-after-data"])
+    with smtp_server(handler) as port:
+        path = smtp_config(write_config, port)
+        config, store = seeded(path)
+        (result,) = digest.run_due(store, config, MORNING)
+        assert result.state == "unknown"
+        assert "connection lost while the server had the message" in result.detail
+        assert len(handler.received) == 1  # it did arrive
+        assert digest.run_due(reopen(config, store), config, MORNING + timedelta(days=0, hours=2)) == []
+        assert len(handler.received) == 1
+        store.close()
+        # A person checks the inbox and decides: --force resends with the same Message-ID.
+        refused = cli("--config", path, "digest", "send", "--date", "2026-03-10").output
+        assert "it may have been delivered; check the inbox" in refused and "--force" in refused
+        assert len(handler.received) == 1
+        cli("--config", path, "digest", "send", "--date", "2026-03-10", "--force")
+        assert len(handler.received) == 2
+        ids = {email.message_from_bytes(r.data, policy=default)["Message-ID"] for r in handler.received}
+        assert ids == {result.message_id}
+
+
+def test_send_command_does_not_send_twice_without_force(write_config, cli):
+    handler = Handler()
+    with smtp_server(handler) as port:
+        path = smtp_config(write_config, port)
+        seeded(path)[1].close()
+        cli("--config", path, "digest", "send", "--date", "2026-03-10")
+        again = cli("--config", path, "digest", "send", "--date", "2026-03-10")
+        assert again.exit_code == 0 and "already sent" in again.output
+        cli("--config", path, "digest", "send", "--date", "2026-03-10", "--force")
+        first, forced = (email.message_from_bytes(r.data, policy=default) for r in handler.received)
+        assert first["Message-ID"] != forced["Message-ID"]  # a deliberate copy is a new message
+
+
+def _send_in_subprocess(path: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(path), "digest", "send",
+                             "--date", "2026-03-10"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_crash_while_the_server_has_the_message_becomes_unknown_not_a_resend(write_config):
+    handler = Handler(script=["block"])
+    with smtp_server(handler) as port:
+        path = smtp_config(write_config, port)
+        config, store = seeded(path)
+        process = _send_in_subprocess(path)
+        assert handler.in_data.wait(30), process.communicate()
+        process.send_signal(signal.SIGKILL)  # the sending process dies mid-DATA
+        process.communicate()
+        handler.release.set()
+        row = store.digests.get("acme", "2026-03-10")
+        assert (row["state"], row["stage"]) == ("sending", "data")
+        # Within the lease another process leaves it alone; after it, it is "unknown", not resent.
+        assert digest.send(store, config, DAY, now=datetime.now(timezone.utc)).detail.startswith("being sent")
+        later = datetime.now(timezone.utc) + timedelta(hours=1)
+        (result,) = [r for r in digest.run_due(store, config, later) if r.day == "2026-03-10"]
+        assert result.state == "unknown" and result.detail.startswith("interrupted while the server had")
+        assert [r for r in digest.run_due(store, config, later) if r.day == "2026-03-10"] == []
+        assert not any(b"Tue 10 Mar 2026" in r.data for r in handler.received)
+
+
+def test_crash_before_the_message_was_handed_over_is_sent_again_once(write_config):
+    import socket
+
+    handler = Handler()
+    with socket.socket() as silent, smtp_server(handler) as port:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        path = smtp_config(write_config, silent.getsockname()[1])  # a server that never greets
+        config, store = seeded(path)
+        process = _send_in_subprocess(path)
+        silent.settimeout(30)
+        connection, _ = silent.accept()  # the client is connected, waiting for the greeting
+        process.send_signal(signal.SIGKILL)
+        process.communicate()
+        connection.close()
+        assert store.digests.get("acme", "2026-03-10")["stage"] == "connect"
+        working = config_module.load(smtp_config(write_config, port))
+        results = digest.run_due(store, working, datetime.now(timezone.utc) + timedelta(hours=1))
+        (result,) = [r for r in results if r.day == "2026-03-10"]
+        assert (result.state, result.attempts) == ("sent", 2)
+        assert sum(b"Tue 10 Mar 2026" in r.data for r in handler.received) == 1
+
+
+def test_untrusted_text_is_escaped_in_html_and_never_reaches_a_header(write_config):
+    handler = Handler()
+    with smtp_server(handler) as port:
+        config, store = seeded(smtp_config(write_config, port))
+        at = datetime(2026, 3, 10, 15, tzinfo=timezone.utc)
+        store.mentions.upsert([
+            scored("x1", "<script>alert('acme')</script> terrible\r\nBcc: victim@example.com", at=at,
+                   label="negative", compound=-0.99, author="<img src=x onerror=alert(1)>\r\nBcc: evil@example.com",
+                   url="javascript:alert(document.cookie)"),
+        ], at)
+        (result,) = digest.run_due(store, config, MORNING)
+        assert result.state == "sent"
+    (got,) = handler.received
+    raw = got.data
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert not any(line.lower().startswith(b"bcc") for line in head.split(b"\r\n"))
+    assert b"victim@" not in head and b"evil@" not in head and b"script" not in head
+    assert got.recipients == ["leads@example.com"]
+    unwrapped = quopri.decodestring(body)  # only the transfer encoding undone
+    html_start = unwrapped.index(b"<!DOCTYPE html>")
+    html = unwrapped[html_start:]
+    assert b"&lt;script&gt;alert(&#39;acme&#39;)&lt;/script&gt;" in html
+    assert b"&lt;img src=x onerror=alert(1)&gt;" in html
+    assert b"<script" not in html and b"<img src=x" not in html
+    assert b"javascript:" not in html  # the link is dropped, not escaped
+    message = email.message_from_bytes(raw, policy=default)
+    assert message["Bcc"] is None and message.get_all("Bcc") is None
+    text = message.get_body(("plain",)).get_content()
+    assert "terrible Bcc: victim@example.com" in text  # on one line, inside the body
+
+
+def test_starttls_with_verification_and_credentials_from_the_environment(write_config, tmp_path, monkeypatch):
+    cert, key = self_signed(tmp_path)
+    check = PasswordCheck("monitor", "s3cret")
+    monkeypatch.setenv("TEST_SMTP_USER", "monitor")
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
+    handler = Handler()
+    with smtp_server(handler, tls_context=server_context(cert, key), require_starttls=True,
+                     auth_required=True, authenticator=check) as port:
+        secrets = 'username = { env = "TEST_SMTP_USER" }\npassword = { env = "TEST_SMTP_PASSWORD" }'
+        config, store = seeded(smtp_config(write_config, port, extra=f'ca_file = "{cert}"\n{secrets}',
+                                           smtp="starttls = true"))
+        (result,) = digest.run_due(store, config, MORNING)
+        assert result.state == "sent", result.detail
+        assert check.seen == ["PLAIN:ok"] or check.seen == ["LOGIN:ok"]
+        assert len(handler.received) == 1
+
+
+def test_certificate_verification_stays_on(write_config, tmp_path):
+    cert, key = self_signed(tmp_path)
+    handler = Handler()
+    with smtp_server(handler, tls_context=server_context(cert, key), require_starttls=True) as port:
+        config, store = seeded(smtp_config(write_config, port, smtp="starttls = true"))  # no ca_file
+        (result,) = digest.run_due(store, config, MORNING)
+        assert result.state == "failed" and "CERTIFICATE_VERIFY_FAILED" in result.detail
+        assert handler.received == []
+
+
+def test_implicit_tls(write_config, tmp_path):
+    cert, key = self_signed(tmp_path)
+    handler = Handler()
+    with smtp_server(handler, ssl_context=server_context(cert, key)) as port:
+        config, store = seeded(smtp_config(write_config, port, extra=f'ca_file = "{cert}"',
+                                           smtp="starttls = false\nssl = true"))
+        (result,) = digest.run_due(store, config, MORNING)
+        assert result.state == "sent", result.detail
+        assert len(handler.received) == 1
+
+
+def test_concurrent_senders_deliver_once(write_config):
+    handler = Handler()
+    with smtp_server(handler) as port:
+        path = smtp_config(write_config, port)
+        config, store = seeded(path)
+        store.close()
+        results: list[object] = []
+
+        def one() -> None:
+            with Store.open(config.monitor.database) as own:
+                results.extend(digest.run_due(own, config, MORNING))
+
+        threads = [threading.Thread(target=one) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(handler.received) == 1
+        assert [r.state for r in results] == ["sent"]
+
+
+def test_without_smtp_the_digest_is_written_as_files(write_config):
+    path = write_config('[digest]\nrecipients = ["leads@example.com"]\n')
+    config, store = seeded(path)
+    (result,) = digest.run_due(store, config, MORNING)
+    folder = config.monitor.data_dir / "digests"
+    assert result.state == "sent" and result.detail == str(folder / "digest-acme-2026-03-10.eml")
+    message = email.message_from_bytes((folder / "digest-acme-2026-03-10.eml").read_bytes(), policy=default)
+    assert message["To"] == "leads@example.com"
+    html = (folder / "digest-acme-2026-03-10.html").read_text()
+    assert 'src="data:image/png;base64,' in html
+    assert digest.run_due(store, config, MORNING + timedelta(hours=1)) == []

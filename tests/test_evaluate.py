@@ -1,0 +1,136 @@
+"""`eval` and the metric functions behind it, on small files written by the tests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sentiment.evaluate import DataError, half, metrics, parse_label_map, read_labelled
+
+DEFAULT_MAP = parse_label_map("negative,neutral,positive")
+
+
+def test_metrics_by_hand():
+    gold = ["negative", "negative", "negative", "neutral", "positive", "positive"]
+    pred = ["negative", "negative", "neutral", "neutral", "negative", "positive"]
+    m = metrics(gold, pred)
+    assert m.accuracy == pytest.approx(4 / 6)
+    neg = m.per_class["negative"]
+    assert (neg.precision, neg.recall, neg.support) == (pytest.approx(2 / 3), pytest.approx(2 / 3), 3)
+    assert m.per_class["neutral"].f1 == pytest.approx(2 * 0.5 * 1 / 1.5)
+    assert m.per_class["positive"].precision == 1 and m.per_class["positive"].recall == 0.5
+    assert m.macro_recall == pytest.approx((2 / 3 + 1 + 0.5) / 3)
+    assert m.macro_f1 == pytest.approx((2 / 3 + 2 / 3 + 2 / 3) / 3)
+    assert m.confusion["positive"] == {"negative": 1, "neutral": 0, "positive": 1}
+
+
+def test_labels_outside_the_three_classes_count_as_wrong():
+    m = metrics(["negative", "positive"], ["unsupported", "positive"])
+    assert m.accuracy == 0.5 and m.confusion["negative"]["unsupported"] == 1
+    assert m.per_class["negative"].recall == 0
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ("0,1,2", {"0": "negative", "1": "neutral", "2": "positive"}),
+    ("NEG, neu ,Pos", {"neg": "negative", "neu": "neutral", "pos": "positive"}),
+    ("bad=negative,ok=neutral,good=positive,great=positive",
+     {"bad": "negative", "ok": "neutral", "good": "positive", "great": "positive"}),
+])
+def test_label_maps(spec, expected):
+    assert parse_label_map(spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["0,1", "a=bad", "=negative", "0,,2"])
+def test_bad_label_maps(spec):
+    with pytest.raises(DataError):
+        parse_label_map(spec)
+
+
+def test_half_is_a_fixed_split():
+    keys = [f"line{i}" for i in range(1000)]
+    a = [k for k in keys if half(k) == "A"]
+    assert 400 < len(a) < 600 and a == [k for k in keys if half(k) == "A"]
+
+
+def test_csv_by_name_with_quoted_newlines(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text('id,text,gold\n7,"late again,\nawful",Negative\n8,lovely,positive\n', encoding="utf-8")
+    examples = read_labelled(path, label_map=DEFAULT_MAP, text_col="text", label_col="gold", split_col="id")
+    assert [(e.text, e.label, e.key) for e in examples] == [
+        ("late again,\nawful", "negative", "7"), ("lovely", "positive", "8")]
+
+
+def test_tsv_by_number_without_header(tmp_path):
+    path = tmp_path / "d.tsv"
+    path.write_text("neg\tawful\npos\tgreat\n", encoding="utf-8")
+    examples = read_labelled(path, label_map=parse_label_map("neg,neu,pos"), text_col="2", label_col="1", header=False)
+    assert [(e.text, e.label) for e in examples] == [("awful", "negative"), ("great", "positive")]
+    with pytest.raises(DataError, match="by number"):
+        read_labelled(path, label_map=DEFAULT_MAP, text_col="text", label_col="1", header=False)
+
+
+def test_line_files_keep_a_stray_carriage_return(tmp_path):
+    (tmp_path / "t.txt").write_bytes(b"one\rtwo\nthree\n")
+    (tmp_path / "l.txt").write_text("0\n2\n", encoding="utf-8")
+    examples = read_labelled(tmp_path / "t.txt", labels_file=tmp_path / "l.txt", label_map=parse_label_map("0,1,2"))
+    assert [(e.text, e.label, e.key) for e in examples] == [("one\rtwo", "negative", "line0"), ("three", "positive", "line1")]
+    (tmp_path / "l.txt").write_text("0\n", encoding="utf-8")
+    with pytest.raises(DataError, match="has 2 lines but"):
+        read_labelled(tmp_path / "t.txt", labels_file=tmp_path / "l.txt", label_map=DEFAULT_MAP)
+
+
+def test_unmapped_labels_are_an_error_or_skipped(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("text,label\na,negative\nb,mixed\nc,mixed\n", encoding="utf-8")
+    with pytest.raises(DataError, match='"mixed" \\(2 rows\\)'):
+        read_labelled(path, label_map=DEFAULT_MAP, text_col="text", label_col="label")
+    assert len(read_labelled(path, label_map=DEFAULT_MAP, text_col="text", label_col="label", skip_unmapped=True)) == 1
+    with pytest.raises(DataError, match='no column "txt"'):
+        read_labelled(path, label_map=DEFAULT_MAP, text_col="txt", label_col="label")
+
+
+@pytest.fixture
+def labelled(tmp_path):
+    """Complaints and praise to a brand, written for this test."""
+    rows = [
+        ("1", "@acme please help, my parcel is lost, thanks", "negative"),
+        ("2", "@acme 3 hours on hold and still no reply", "negative"),
+        ("3", "@acme thanks for nothing", "negative"),
+        ("4", "@acme what time do you open on sunday?", "neutral"),
+        ("5", "@acme fixed my broadband in ten minutes, brilliant", "positive"),
+        ("6", "@acme love the new app", "positive"),
+    ]
+    path = tmp_path / "brand.csv"
+    path.write_text("id,text,label\n" + "".join(f'{i},"{t}",{label}\n' for i, t, label in rows), encoding="utf-8")
+    return path
+
+
+def test_eval_cli_json(cli, write_config, labelled):
+    path = write_config()
+    out = json.loads(cli("--config", path, "eval", labelled, "--text-col", "text", "--label-col", "label",
+                         "--classifier", "vader", "--classifier", "vader-stock", "--format", "json").stdout)
+    assert out["examples"] == 6 and out["gold"] == {"negative": 3, "neutral": 1, "positive": 2}
+    ours, stock = out["results"]
+    assert (ours["classifier"], stock["classifier"]) == ("vader", "vader-stock")
+    assert ours["thresholds"] == {"positive": 0.35, "negative": -0.1}
+    assert stock["thresholds"] == {"positive": 0.05, "negative": -0.05}
+    assert ours["accuracy"] == 1.0 and stock["accuracy"] < 1
+    assert set(ours["per_class"]["negative"]) == {"precision", "recall", "f1", "support"}
+    assert ours["confusion"]["negative"] == {"negative": 3, "neutral": 0, "positive": 0}
+
+
+def test_eval_cli_table_csv_half_and_errors(cli, write_config, labelled):
+    path = write_config()
+    args = ["--config", path, "eval", labelled, "--text-col", "text", "--label-col", "label"]
+    table = cli(*args).stdout
+    assert "macro-F1 1.000" in table and "gold \\ predicted" in table
+    lines = cli(*args, "--format", "csv", "--positive-threshold", "0.9").stdout.splitlines()
+    assert lines[0].startswith("classifier,version,n,accuracy,macro_f1") and len(lines) == 2
+    a = json.loads(cli(*args, "--half", "A", "--split-col", "id", "--format", "json").stdout)["examples"]
+    b = json.loads(cli(*args, "--half", "B", "--split-col", "id", "--format", "json").stdout)["examples"]
+    assert a + b == 6
+    result = cli(*args[:-2], "--labels", "0,1")
+    assert result.exit_code == 1 and "bad label mapping" in result.output
+    result = cli(*args, "--classifier", "vadr")
+    assert result.exit_code == 1 and 'did you mean "vader"' in result.output

@@ -1,0 +1,412 @@
+"""`kpi import`: each tool's export, detection, encodings, bad input, idempotence.
+
+Expected KPI values are worked out by hand from the sample files in
+tests/data/kpi (see the comments); every sample is in its tool's real column
+layout, except Help Scout's, whose layout is synthetic (see formats/helpscout.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import zipfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from factories import kpi_sample
+from monitor.cli.kpi import FORMAT_CHOICES
+from monitor.errors import MonitorError
+from monitor.kpi import formats
+from monitor.kpi.importer import import_export
+from monitor.kpi.report import kpis_for
+from monitor.storage import Store
+
+WEEK10 = datetime(2024, 3, 4, tzinfo=timezone.utc)  # Monday 4 March 2024
+WEEK11 = WEEK10 + timedelta(days=7)
+
+
+def week(store: Store, start: datetime = WEEK10, days: int = 7, **settings) -> dict:
+    from monitor.config import KpiConfig
+
+    return kpis_for(store, [("w", start, start + timedelta(days=days))], timezone.utc, KpiConfig(**settings))["w"]
+
+
+def rows(store: Store, table: str) -> list[dict]:
+    return [dict(r) for r in store.db[table].rows_where(order_by="rowid")]
+
+
+def test_cli_format_choices_are_the_importers():
+    assert FORMAT_CHOICES == formats.CHOICES
+
+
+def test_zendesk_ticket_export(fresh_store):
+    result = import_export(fresh_store, kpi_sample("zendesk_tickets.csv"))
+    assert (result.format, result.layout, result.rows) == ("zendesk", "tickets", 6)
+    # Good/Bad are answers; Offered, Unoffered and blank are not.
+    assert {k: vars(c) for k, c in result.records.items()} == {
+        "tickets": {"new": 6, "updated": 0, "unchanged": 0},
+        "responses": {"new": 3, "updated": 0, "unchanged": 0},
+    }
+    k = week(fresh_store)
+    assert k["csat_pct"] == 66.67 and k["csat_responses"] == 3  # Good, Bad, Good
+    # First reply (min) by creation: 30, 60, 15, 120, 240 -> mean 93, median 60
+    assert (k["first_response_mean_s"], k["first_response_median_s"]) == (93 * 60, 60 * 60)
+    # ... within business hours: 30, 45, 15, 100, 180 -> mean 74, median 45
+    assert (k["first_response_business_mean_s"], k["first_response_business_median_s"]) == (74 * 60, 45 * 60)
+    # Full resolution (min) of resolved tickets: 120, 1440, 90, 1440 (1006 was merged away)
+    # -> mean 772.5, median (120 + 1440) / 2 = 780
+    assert (k["resolution_mean_s"], k["resolution_median_s"]) == (772.5 * 60, 780 * 60)
+    # ... business hours: 120, 480, 90, 600 -> mean 322.5, median 300
+    assert (k["resolution_business_mean_s"], k["resolution_business_median_s"]) == (322.5 * 60, 300 * 60)
+    # One-touch and never reopened: 1001 and 1003 of 4 resolved; no FCR field, so an estimate
+    assert (k["fcr_pct"], k["fcr_tickets"], k["fcr_estimated"]) == (50.0, 4, True)
+    assert (k["tickets_created"], k["tickets_resolved"]) == (6, 4)
+    merged = fresh_store.conn.execute("SELECT resolved_at FROM kpi_tickets WHERE ticket_id = '1006'").fetchone()
+    assert merged[0] is None and fresh_store.kpi.raw_row("tickets", ("zendesk", "1006"))["Tags"] == "closed_by_merge refund"
+    # every raw value is kept, named by the header of the import
+    raw = fresh_store.kpi.raw_row("tickets", ("zendesk", "1001"))
+    assert (raw["Summation column"], raw["Full resolution time in minutes"], raw["Motivo do Contato [list]"]) == ("1", "120", "Billing")
+    rating = rows(fresh_store, "kpi_responses")[0]
+    assert (rating["response_id"], rating["label"], rating["score"], rating["raw"]) == ("ticket:1001", "Good", 5.0, None)
+
+
+def test_freshdesk_ticket_export(fresh_store):
+    import_export(fresh_store, kpi_sample("freshdesk_tickets.csv"))
+    k = week(fresh_store)
+    # Calendar first response from the timestamps: 30, 120, 10, 60 min (2005 has none)
+    assert (k["first_response_mean_s"], k["first_response_median_s"]) == (3300, 2700)
+    # "First response time (in hrs)", business hours HH:MM:SS: 0:30, 1:15, 0:10, 1:00;
+    # 2005's 00:00:00 with no response time is "not yet", not zero
+    assert (k["first_response_business_mean_s"], k["first_response_business_median_s"]) == (2625, 2700)
+    # Resolved: 4 h, 48 h, 6 h; business: 4 h, 16 h, 5 h
+    assert (k["resolution_mean_s"], k["resolution_median_s"]) == (69600, 21600)
+    assert (k["resolution_business_mean_s"], k["resolution_business_median_s"]) == (30000, 18000)
+    # Extremely happy (5), Unhappy (2), Neutral (3): 1 of 3 satisfied
+    assert k["csat_pct"] == 33.33
+    # One agent and one customer interaction: 2001 and 2004 of 3 resolved
+    assert (k["fcr_pct"], k["fcr_estimated"]) == (66.67, True)
+
+
+def test_csat_neutral_and_threshold_settings(fresh_store):
+    import_export(fresh_store, kpi_sample("freshdesk_tickets.csv"))  # ratings 5, 2, 3
+    assert week(fresh_store, csat_neutral="satisfied")["csat_pct"] == 66.67
+    excluded = week(fresh_store, csat_neutral="exclude")
+    assert (excluded["csat_pct"], excluded["csat_responses"]) == (50.0, 2)
+    assert week(fresh_store, csat_satisfied_min=5)["csat_pct"] == 33.33
+    assert week(fresh_store, csat_satisfied_min=2)["csat_pct"] == 100.0
+
+
+def test_intercom_conversations_take_the_zone_from_the_header(fresh_store):
+    result = import_export(fresh_store, kpi_sample("intercom_conversations.csv"), timezone="America/New_York")
+    assert (result.format, result.layout) == ("intercom", "conversations")
+    created = {r["ticket_id"]: r["created_at"] for r in rows(fresh_store, "kpi_tickets")}
+    # "(Europe/Paris)" in the header wins over --timezone: 00:30 in Paris is 23:30 UTC the day before
+    assert created["215467891230003"] == "2024-03-04T23:30:00Z"
+    k = week(fresh_store)
+    # First response (s): 210, 32400, 60, 60 -> mean 8182.5, median (60 + 210) / 2
+    assert (k["first_response_mean_s"], k["first_response_median_s"]) == (8182.5, 135)
+    # Office hours: 210, 1800, 60 (3003 has none)
+    assert (k["first_response_business_mean_s"], k["first_response_business_median_s"]) == (690, 210)
+    # Time to close of the closed ones: 1200, 124200, 1800
+    assert (k["resolution_mean_s"], k["resolution_median_s"]) == (42400, 1800)
+    assert k["csat_pct"] == 66.67  # ratings 5, 2, 4
+    # "Resolved on first contact": true, false, true -- Intercom's own field, not an estimate
+    assert (k["fcr_pct"], k["fcr_estimated"]) == (66.67, False)
+
+
+def test_intercom_csat_export_and_the_conversation_export_agree(fresh_store):
+    import_export(fresh_store, kpi_sample("intercom_conversations.csv"))
+    csat = import_export(fresh_store, kpi_sample("intercom_csat.csv"))
+    assert csat.layout == "csat"
+    # 3001's rating is the same answer: dated now by the CSAT export; 3005 is new
+    assert (csat.total.new, csat.total.updated) == (1, 1)
+    again = import_export(fresh_store, kpi_sample("intercom_conversations.csv"))
+    # the conversation export (rating time unknown) does not overwrite the dated answer
+    assert (again.total.new, again.total.updated, again.total.unchanged) == (0, 0, 7)
+    rated = fresh_store.conn.execute(
+        "SELECT responded_at FROM kpi_responses WHERE response_id = 'ticket:215467891230001'"
+    ).fetchone()[0]
+    assert rated == "2024-03-04T10:00:00Z"  # 11:00 Paris
+    assert week(fresh_store)["csat_responses"] == 4  # 5, 2, 4, 3
+
+
+def test_helpscout_conversations(fresh_store):
+    result = import_export(fresh_store, kpi_sample("helpscout_conversations.csv"))
+    assert (result.format, result.layout) == ("helpscout", "conversations")
+    k = week(fresh_store)
+    assert k["csat_pct"] == 33.33  # Great, Okay, Not Good
+    assert (k["first_response_mean_s"], k["first_response_median_s"]) == (2430, 1200)  # 1800, 120, 600, 7200
+    assert (k["resolution_mean_s"], k["resolution_median_s"]) == (33600, 10800)  # 10800, 3600, 86400
+    assert k["fcr_pct"] is None and k["fcr_tickets"] == 0  # no replies column: not guessed
+    labels = [r["label"] for r in rows(fresh_store, "kpi_responses")]
+    assert labels == ["Great", "Okay", "Not Good"]
+
+
+def test_generic_tickets(fresh_store):
+    import_export(fresh_store, kpi_sample("generic_tickets.csv"))
+    k = week(fresh_store, WEEK11)
+    # G1 from its timestamps (20 min), G2 "45" in a "(minutes)" column, G3 30 min (+01:00 offset)
+    assert (k["first_response_mean_s"], k["first_response_median_s"]) == (1900, 1800)
+    # G1 from its timestamps (1 h), G2 written "24h"
+    assert (k["resolution_mean_s"], k["resolution_median_s"]) == (45000, 45000)
+    assert k["csat_pct"] == 50.0  # 5 and 3
+    assert (k["fcr_pct"], k["fcr_estimated"]) == (50.0, False)
+
+
+def test_generic_surveys(fresh_store):
+    result = import_export(fresh_store, kpi_sample("generic_surveys.csv"))
+    assert (result.layout, result.total.new) == ("surveys", 13)  # identical answers stay distinct
+    k = week(fresh_store, WEEK11)
+    # NPS 10, 9, 8, 6, 0, 10, 10: 4 promoters, 1 passive, 2 detractors -> (4 - 2) / 7
+    assert (k["nps"], k["nps_responses"]) == (28.57, 7)
+    # CES 6, 7, 4, 5 on 1-7 and 4 on 1-5 (= 5.5 on 1-7): 27.5 / 5
+    assert (k["ces"], k["ces_responses"]) == (5.5, 5)
+    assert k["csat_pct"] == 100.0
+
+
+def test_generic_period_figures(fresh_store):
+    result = import_export(fresh_store, kpi_sample("generic_figures.csv"))
+    assert (result.layout, result.total.new) == ("figures", 12)
+    import_export(fresh_store, kpi_sample("zendesk_tickets.csv"))  # 4 resolved in week 10
+    import_export(fresh_store, kpi_sample("generic_tickets.csv"))  # 2 resolved in week 11
+    w10, w11 = week(fresh_store), week(fresh_store, WEEK11)
+    assert (w10["retention_pct"], w10["abandonment_pct"], w10["cost_per_resolution"]) == (98.0, 5.0, 2000.0)
+    # (1050 - 40) / 1030; (500 - 460) / 500; 9000 / 2
+    assert (w11["retention_pct"], w11["abandonment_pct"], w11["cost_per_resolution"]) == (98.06, 8.0, 4500.0)
+    both = week(fresh_store, WEEK10, 14)
+    # S from the first week, E from the last, N summed: (1050 - 90) / 1000; 60 / 900; 17000 / 6
+    assert (both["retention_pct"], both["abandonment_pct"], both["cost_per_resolution"]) == (96.0, 6.67, 2833.33)
+    one_day = week(fresh_store, WEEK10, 1)
+    assert one_day["retention_pct"] is None  # a week's figures say nothing about one day
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "layout"),
+    [
+        ("zendesk_tickets.csv", "zendesk", "tickets"),
+        ("zendesk_bom.csv", "zendesk", "tickets"),
+        ("freshdesk_tickets.csv", "freshdesk", "tickets"),
+        ("freshdesk_cp1252.csv", "freshdesk", "tickets"),
+        ("intercom_conversations.csv", "intercom", "conversations"),
+        ("intercom_csat.csv", "intercom", "csat"),
+        ("helpscout_conversations.csv", "helpscout", "conversations"),
+        ("generic_tickets.csv", "generic", "tickets"),
+        ("generic_surveys.csv", "generic", "surveys"),
+        ("generic_figures.csv", "generic", "figures"),
+    ],
+)
+def test_every_sample_is_detected_from_its_header(fresh_store, name, fmt, layout):
+    result = import_export(fresh_store, kpi_sample(name))
+    assert (result.format, result.layout) == (fmt, layout)
+    assert result.rows > 0
+
+
+def test_headers_match_whatever_the_case_spacing_and_aliases(fresh_store, tmp_path):
+    path = tmp_path / "explore.csv"
+    path.write_text(
+        "TICKET ID,  created_AT ,Solved at,Satisfaction score,first reply time (min)\n"
+        "77,2024-03-04 09:00,2024-03-04 10:00,good,45\n",
+        encoding="utf-8",
+    )
+    result = import_export(fresh_store, path)
+    assert result.format == "zendesk"
+    k = week(fresh_store)
+    assert (k["first_response_median_s"], k["csat_pct"]) == (2700, 100.0)
+
+
+def test_intercom_header_without_a_zone_uses_the_import_zone(fresh_store, tmp_path):
+    path = tmp_path / "conversations.csv"
+    path.write_text("Conversation ID,Conversation started at,Last teammate rating\n9,2024-03-04 10:00:00,4\n")
+    import_export(fresh_store, path, timezone="Europe/Paris")
+    assert rows(fresh_store, "kpi_tickets")[0]["created_at"] == "2024-03-04T09:00:00Z"
+
+
+def test_timezone_option_and_config_for_offsetless_times(cli, write_config):
+    config = write_config('[kpi]\ntimezone = "Europe/Paris"\n')
+    cli("--config", config, "kpi", "import", kpi_sample("zendesk_tickets.csv"))
+    with Store.open(config.parent / "monitor.db") as store:
+        assert store.conn.execute("SELECT created_at FROM kpi_tickets WHERE ticket_id = '1001'").fetchone()[0] == "2024-03-04T08:00:00Z"
+    cli("--config", config, "kpi", "import", kpi_sample("zendesk_tickets.csv"), "--timezone", "UTC")
+    with Store.open(config.parent / "monitor.db") as store:
+        assert store.conn.execute("SELECT created_at FROM kpi_tickets WHERE ticket_id = '1001'").fetchone()[0] == "2024-03-04T09:00:00Z"
+        # the raw value is kept as written
+        assert store.kpi.raw_row("tickets", ("zendesk", "1001"))["Created at"] == "2024-03-04 09:00"
+
+
+# ------------------------------------------------------------ encodings
+def test_utf8_bom_file(fresh_store):
+    result = import_export(fresh_store, kpi_sample("zendesk_bom.csv"))
+    assert result.encoding == "utf-8-sig"
+    raw = fresh_store.kpi.raw_row("tickets", ("zendesk", "1101"))
+    assert "Summation column" in raw  # the BOM is not part of the first header
+    assert raw["Subject"] == "Pedido não chegou" and raw["Tags"] == "informação_pedido"
+
+
+def test_windows_1252_file(fresh_store):
+    result = import_export(fresh_store, kpi_sample("freshdesk_cp1252.csv"))
+    assert result.encoding == "cp1252"
+    raw = fresh_store.kpi.raw_row("tickets", ("freshdesk", "2101"))
+    assert raw["Subject"] == "Remboursement de 49 € non reçu" and raw["Agent"] == "Amélie Durand"
+
+
+def test_utf16_tab_separated_file_from_excel(fresh_store, tmp_path):
+    path = tmp_path / "unicode.txt"
+    path.write_text("type\tscore\tdate\nnps\t10\t2024-03-04\ncsat\t4\t2024-03-04\n", encoding="utf-16")
+    result = import_export(fresh_store, path)
+    assert (result.encoding, result.layout, result.rows) == ("utf-16", "surveys", 2)
+
+
+def test_unknown_encoding_is_a_clear_error(cli, write_config, tmp_path):
+    path = tmp_path / "weird.csv"
+    path.write_bytes(b"type,score,date,comment\nnps,10,2024-03-04,\x81\x8d\x90\n")
+    result = cli("--config", write_config(), "kpi", "import", path)
+    assert result.exit_code == 1
+    assert "unknown text encoding: not UTF-8 (byte 0x81 at offset 42) and not Windows-1252" in result.output
+    assert "--encoding" in result.output and "Traceback" not in result.output
+
+
+def test_explicit_encoding(fresh_store, cli, write_config):
+    result = import_export(fresh_store, kpi_sample("freshdesk_cp1252.csv"), encoding="latin-1")
+    assert result.encoding == "iso8859-1"
+    with pytest.raises(MonitorError, match=r"freshdesk_cp1252.csv:2: not utf-8 text: b'Remboursement de 49 \\x80 non re\\xe7u'"):
+        import_export(fresh_store, kpi_sample("freshdesk_cp1252.csv"), encoding="utf-8")
+    out = cli("--config", write_config(), "kpi", "import", kpi_sample("zendesk_tickets.csv"), "--encoding", "klingon")
+    assert out.exit_code == 1 and 'unknown encoding "klingon"' in out.output
+
+
+def test_zip_as_zendesk_mails_it(fresh_store, tmp_path):
+    path = tmp_path / "export-2024-03-08-1200-12345-abc.csv.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(kpi_sample("zendesk_tickets.csv"), "export-2024-03-08-1200-12345-abc.csv")
+    result = import_export(fresh_store, path)
+    assert (result.format, result.rows) == ("zendesk", 6)
+
+
+# ------------------------------------------------------------- bad input
+def _stored(config: Path) -> dict[str, int]:
+    with Store.open(config.parent / "monitor.db") as store:
+        counts = store.kpi.counts()
+        counts["imports"] = len(store.kpi.imports())
+        return counts
+
+
+def test_missing_columns_are_named_before_anything_is_written(cli, write_config):
+    config = write_config()
+    result = cli("--config", config, "kpi", "import", kpi_sample("zendesk_missing_column.csv"))
+    assert result.exit_code == 1
+    assert "not a complete Zendesk ticket export: missing column(s) 'Created at'" in result.output
+    assert "expected Id, Created at (optional: " in result.output
+    assert "found: 'Summation column', 'Id', 'Requester'," in result.output
+    assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
+
+
+def test_a_forced_format_that_does_not_fit(cli, write_config):
+    result = cli("--config", write_config(), "kpi", "import", kpi_sample("zendesk_tickets.csv"), "--format", "freshdesk")
+    assert result.exit_code == 1
+    assert "not a complete Freshdesk ticket export: missing column(s) 'Ticket ID', 'Created time'" in result.output
+
+
+def test_unrecognised_header(cli, write_config, tmp_path):
+    path = tmp_path / "mystery.csv"
+    path.write_text("foo,bar\n1,2\n")
+    result = cli("--config", write_config(), "kpi", "import", path)
+    assert result.exit_code == 1
+    assert "cannot tell which tool wrote this export from its header; found: 'foo', 'bar'." in result.output
+    assert "--format (zendesk, freshdesk, intercom, helpscout, generic)" in result.output
+
+
+def test_bad_date_names_file_line_and_value_and_writes_nothing(cli, write_config):
+    config = write_config()
+    result = cli("--config", config, "kpi", "import", kpi_sample("generic_bad_date.csv"))
+    assert result.exit_code == 1
+    assert f"{kpi_sample('generic_bad_date.csv')}:4: column \"created_at\": '2024-31-03 09:00' is not a date and time" in result.output
+    assert "nothing was imported" in result.output
+    assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
+
+
+def test_bad_number_names_file_line_and_value(fresh_store, tmp_path):
+    path = tmp_path / "zendesk.csv"
+    source = kpi_sample("zendesk_tickets.csv").read_text(encoding="utf-8").splitlines()
+    assert source[3].count(",0,1,15,") == 1  # ticket 1003: Reopens, Replies, First reply time
+    path.write_text("\n".join([*source[:3], source[3].replace(",0,1,15,", ",0,one,15,"), *source[4:]]) + "\n")
+    with pytest.raises(MonitorError) as caught:
+        import_export(fresh_store, path)
+    assert f"{path}:4: column \"Replies\": 'one' is not a number" in str(caught.value)
+
+
+def test_a_bad_row_after_many_batches_rolls_back_the_whole_file(fresh_store, tmp_path):
+    path = tmp_path / "big.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "created_at", "resolved_at", "replies"])
+        for i in range(5000):
+            writer.writerow([f"T{i}", "2024-03-04T09:00:00Z", "2024-03-04T10:00:00Z", 1])
+        writer.writerow(["T-bad", "2024-03-04T09:00:00Z", "2024-03-04T10:00:00Z", "-3"])
+    with pytest.raises(MonitorError, match=r"big.csv:5002: column \"replies\": '-3' is not a whole number"):
+        import_export(fresh_store, path)
+    assert fresh_store.kpi.counts() == {"tickets": 0, "responses": 0, "figures": 0}
+    assert fresh_store.kpi.imports() == []
+
+
+def test_unquoted_comma_is_caught(fresh_store, tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id,created_at,channel\nA,2024-03-04T09:00:00Z,email\nB,2024-03-04T09:00:00Z,phone,extra\n")
+    with pytest.raises(MonitorError, match=r"t.csv:3: 4 fields but the header has 3"):
+        import_export(fresh_store, path)
+
+
+def test_unknown_rating_labels_are_reported_not_counted(cli, write_config, tmp_path):
+    path = tmp_path / "zendesk.csv"
+    text = kpi_sample("zendesk_tickets.csv").read_text(encoding="utf-8").replace(",Good,", ",Bom,")
+    path.write_text(text, encoding="utf-8")
+    result = cli("--config", write_config(), "kpi", "import", path, "--output", "json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["unknown_values"] == {"Satisfaction Score: Bom": 2}
+    assert data["records"]["responses"]["new"] == 1  # only the Bad
+    assert "warning: unknown value 'Satisfaction Score: Bom' in 2 row(s): not counted" in result.stderr
+
+
+# ---------------------------------------------------------- idempotence
+def test_reimporting_changes_nothing(cli, write_config):
+    config = write_config()
+    names = ["zendesk_tickets.csv", "freshdesk_tickets.csv", "intercom_conversations.csv", "intercom_csat.csv",
+             "helpscout_conversations.csv", "generic_tickets.csv", "generic_surveys.csv", "generic_figures.csv"]
+    for name in names:
+        assert cli("--config", config, "kpi", "import", kpi_sample(name)).exit_code == 0
+
+    def snapshot() -> dict[str, list[dict]]:
+        with Store.open(config.parent / "monitor.db") as store:
+            return {t: rows(store, t) for t in ("kpi_tickets", "kpi_responses", "kpi_figures")}
+
+    before = snapshot()
+    for name in names:
+        data = json.loads(cli("--config", config, "kpi", "import", kpi_sample(name), "--output", "json").stdout)
+        assert (data["new"], data["updated"]) == (0, 0), name
+        assert data["unchanged"] == sum(c["unchanged"] for c in data["records"].values()) > 0
+    assert snapshot() == before
+
+
+def test_a_changed_row_is_updated(fresh_store, tmp_path):
+    import_export(fresh_store, kpi_sample("zendesk_tickets.csv"))
+    path = tmp_path / "later.csv"
+    path.write_text(kpi_sample("zendesk_tickets.csv").read_text(encoding="utf-8").replace(",Open,", ",Solved,"), encoding="utf-8")
+    result = import_export(fresh_store, path)
+    assert (result.total.new, result.total.updated, result.total.unchanged) == (0, 1, 8)
+
+
+def test_progress_reports_every_byte(fresh_store):
+    sizes: list[int] = []
+    steps: list[int] = []
+    import_export(fresh_store, kpi_sample("zendesk_tickets.csv"), on_open=sizes.append, progress=steps.append)
+    assert sizes == [kpi_sample("zendesk_tickets.csv").stat().st_size] and sum(steps) == sizes[0]
+
+
+def test_import_output_table(cli, write_config):
+    result = cli("--config", write_config(), "kpi", "import", kpi_sample("zendesk_tickets.csv"))
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["path", "format", "layout", "encoding", "rows", "records", "new", "updated", "unchanged"]
+    assert "zendesk   tickets   utf-8       6       3 responses, 6 tickets  9" in lines[2]

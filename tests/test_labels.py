@@ -1,0 +1,139 @@
+"""Manual labels, re-classification and the audit trail of both."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from monitor import ingest
+from monitor.config import parse
+from monitor.storage import Store
+from monitor.storage.mentions import MentionFilter
+from tests.factories import record, write_jsonl
+
+# Written for these tests: the stock classifier calls the first positive ("united", "help", "thanks").
+COMPLAINT = "@united please help, my bag is lost, thanks"
+PRAISE = "acme fixed it in five minutes, brilliant"
+
+
+@pytest.fixture
+def db(cli, write_config, tmp_path):
+    """A database with three imported mentions; returns (config path, cli)."""
+    path = write_config('[[brands]]\nname = "United"\nhandles = ["@united"]\n')
+    records = [record("1", COMPLAINT), record("2", PRAISE), record("1", "acme is fine", platform="reddit")]
+    cli("--config", path, "import", write_jsonl(tmp_path / "m.jsonl", records))
+    return path
+
+
+def show(cli, path, *args):
+    return {(r["platform"], r["id"]): r for r in json.loads(cli("--config", path, "mentions", "--format", "json", *args).stdout)}
+
+
+def test_override_is_the_effective_label_everywhere(cli, db):
+    out = json.loads(cli("--config", db, "label", "x:2", "negative", "--note", "sarcasm", "--by", "sam",
+                         "--format", "json").stdout)
+    assert (out["label"], out["model_label"], out["label_override"], out["override_by"]) == (
+        "negative", "positive", "negative", "sam")
+    row = show(cli, db)[("x", "2")]
+    assert (row["label"], row["model_label"], row["override_note"]) == ("negative", "positive", "sarcasm")
+    assert -1 <= row["compound"] <= 1 and row["classifier"].startswith("vader/")
+    assert ("x", "2") in {(r["platform"], r["id"]) for r in json.loads(cli("--config", db, "negatives", "--format", "json").stdout)}
+    total = json.loads(cli("--config", db, "summary", "--format", "json").stdout)["total"]
+    assert total["negative"] == 2 and total["positive"] == 0
+    assert "negative*" in cli("--config", db, "mentions").stdout  # a person's label is marked
+
+
+def test_clear_restores_the_model_label_and_history_records_both(cli, db):
+    cli("--config", db, "label", "x:2", "neutral")
+    cli("--config", db, "label", "2", "--platform", "x", "--clear", "--note", "my mistake")
+    assert show(cli, db)[("x", "2")]["label"] == "positive"
+    history = json.loads(cli("--config", db, "label", "x:2", "--history", "--format", "json").stdout)
+    assert [(h["kind"], h["label_before"], h["label_after"]) for h in history] == [
+        ("override", "positive", "neutral"), ("clear", "neutral", "positive")]
+    assert history[1]["note"] == "my mistake"
+
+
+def test_ids_are_addressed_per_platform(cli, db):
+    assert "ambiguous: " in cli("--config", db, "label", "1", "neutral").output  # x:1 and reddit:1
+    assert "no stored mention x:9" in cli("--config", db, "label", "x:9", "neutral").output
+    cli("--config", db, "label", "reddit:1", "negative")
+    rows = show(cli, db)
+    assert rows[("reddit", "1")]["label"] == "negative" and rows[("x", "1")]["label_override"] is None
+    assert "give a LABEL, or --clear, or --history" in cli("--config", db, "label", "x:1").output
+
+
+def test_reclassify_rescores_keeps_overrides_and_records_changes(cli, db):
+    cli("--config", db, "label", "x:2", "negative")
+    before = show(cli, db)
+    assert before[("x", "1")]["label"] == "negative"
+    out = json.loads(cli("--config", db, "reclassify", "--classifier", "vader-stock", "--format", "json").stdout)
+    assert out["scanned"] == 3 and out["classifier"] == "vader-stock/vaderSentiment-3.3.2"
+    after = show(cli, db)
+    assert after[("x", "1")]["label"] == "positive"  # stock VADER reads "united", "please", "thanks"
+    assert after[("x", "2")]["label"] == "negative" and after[("x", "2")]["model_label"] == "positive"
+    assert all(r["classifier"].startswith("vader-stock/") for r in after.values())
+    history = json.loads(cli("--config", db, "label", "x:1", "--history", "--format", "json").stdout)
+    assert [(h["kind"], h["model_label_before"], h["model_label_after"]) for h in history] == [
+        ("reclassify", "negative", "positive")]
+    # back to the configured classifier: the same labels as a fresh import
+    again = json.loads(cli("--config", db, "reclassify", "--format", "json").stdout)
+    assert again["labels_changed"] >= 1
+    assert {k: (r["label"], r["compound"]) for k, r in show(cli, db).items()} == {
+        k: (r["label"], r["compound"]) for k, r in before.items()}
+
+
+def test_reclassify_since_only_touches_recent_mentions(cli, write_config, tmp_path):
+    path = write_config()
+    cli("--config", path, "import", write_jsonl(tmp_path / "m.jsonl", [
+        record("old", "acme is awful", hours_ago=24 * 40), record("new", "acme is awful", hours_ago=2)]))
+    out = json.loads(cli("--config", path, "reclassify", "--since", "30d", "--classifier", "vader-stock",
+                         "--format", "json").stdout)
+    assert out["scanned"] == 1
+    rows = show(cli, path, "--since", "60d")
+    assert rows[("x", "new")]["classifier"].startswith("vader-stock/")
+    assert rows[("x", "old")]["classifier"].startswith("vader/")
+
+
+def test_reclassify_walks_every_batch(fresh_store, monkeypatch):
+    monkeypatch.setattr(ingest, "RESCORE_BATCH", 7)
+    config = parse("", None)
+    pipeline = ingest.Pipeline(config)
+    from tests.factories import mention
+
+    mentions = [mention(str(i), f"acme is {'awful' if i % 2 else 'lovely'} {i}") for i in range(30)]
+    scored, _ = pipeline.score(mentions, source="t")
+    fresh_store.mentions.upsert(scored, fetched_at=mentions[0].created_at)
+    stock = ingest.Pipeline(config, ingest.build_classifier(config, "vader-stock"))
+    seen = []
+    result = ingest.reclassify(fresh_store, stock, progress=seen.append)
+    assert (result.scanned, seen) == (30, [7, 7, 7, 7, 2])
+    assert fresh_store.mentions.count(MentionFilter(limit=None)) == 30
+    rows = fresh_store.mentions.query(MentionFilter(limit=None))
+    assert all(r["classifier"].startswith("vader-stock/") for r in rows)
+
+
+def test_rescoring_reads_by_index(fresh_store):
+    plan = " ".join(str(r[-1]) for r in fresh_store.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT rowid FROM mentions WHERE created_at >= '2026-01-01'"
+        " AND (created_at, rowid) > ('2026-01-02', 5) ORDER BY created_at, rowid LIMIT 1000"))
+    assert "mentions_created" in plan
+
+
+def test_migration_keeps_existing_labels_as_model_labels(tmp_path):
+    from monitor.storage import migrations
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    import sqlite_utils
+
+    db = sqlite_utils.Database(conn)
+    migrations.core.apply(db)  # a database from before this migration
+    db["mentions"].insert({"platform": "x", "id": "1", "text": "t", "created_at": "2026-01-01T00:00:00Z",
+                           "fetched_at": "2026-01-01T00:00:00Z", "label": "negative", "compound": -0.5})
+    conn.close()
+    with Store.open(path) as store:
+        (row,) = store.mentions.query(MentionFilter(limit=None))
+        assert (row["label"], row["model_label"], row["label_override"]) == ("negative", "negative", None)
+        assert store.pending_migrations() == []

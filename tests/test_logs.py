@@ -1,0 +1,146 @@
+"""No secret in the logs, even at DEBUG, even from third-party loggers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from monitor import logs
+from monitor.config import load
+from monitor.logs import RedactingFilter
+from test_daemon import source
+
+CONFIGURED = "cfg-S3cr3t/val+ue=="  # a secret the config refers to
+RUNTIME = "rt-4ccE55.t0ken_issued-at-runtime"  # a token the config never saw
+
+
+@pytest.fixture
+def debug_logging(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.parametrize("line, kept", [
+    ("Making API request: GET https://api.twitter.com/2/tweets/search/recent\nParameters: {'query': 'acme'}\n"
+     f"Headers: {{'User-Agent': 'Tweepy', 'Authorization': 'Bearer {RUNTIME}'}}\nBody: None", "'Authorization': '***'"),
+    (f"Updated headers: {{'Authorization': 'OAuth oauth_nonce=\"1\", oauth_signature=\"{RUNTIME}\"'}}", "'Authorization': '***'"),
+    (f"Request headers were {{'Authorization': b'Basic {RUNTIME}'}}", "'Authorization': b'***'"),
+    (f"Request body was grant_type=client_credentials&client_id=abc&client_secret={RUNTIME}", "client_id=abc&client_secret=***"),
+    (f'Response headers were {{}} and content {{"access_token": "{RUNTIME}", "token_type": "bearer"}}.',
+     '"access_token": "***", "token_type": "bearer"'),
+    (f"Obtained token {{'access_token': '{RUNTIME}', 'refresh_token': '{RUNTIME}x', 'expires_in': 3600}}.",
+     "'expires_in': 3600"),
+    (f"Data: [('grant_type', 'password'), ('password', '{RUNTIME}'), ('username', 'bob')]", "('password', '***')"),
+    (f'http://127.0.0.1:80 "GET /v26.0/me/feed?fields=message&access_token={RUNTIME} HTTP/1.1" 200 40',
+     "access_token=*** HTTP/1.1"),
+    (f"send: b'GET / HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer {RUNTIME}\\r\\n\\r\\n'", "Host: x"),
+    (f"connecting to https://monitor:{RUNTIME}@mail.example.com:465", "https://monitor:***@mail.example.com"),
+    (f"Set-Cookie: session={RUNTIME}; Path=/", "Set-Cookie: ***"),
+    (f"form password={RUNTIME}&user=bob", "password=***&user=bob"),
+])
+def test_credential_shaped_values_are_masked(line, kept):
+    redacted = RedactingFilter().redact(line)
+    assert RUNTIME not in redacted and "4ccE55" not in redacted
+    assert kept in redacted
+
+
+def test_configured_secrets_are_masked_in_every_encoding():
+    redactor = RedactingFilter([CONFIGURED])
+    out = redactor.redact(f"q={CONFIGURED} url=/x?key=cfg-S3cr3t%2Fval%2Bue%3D%3D form=cfg-S3cr3t%2Fval%2Bue%3D%3D")
+    assert "S3cr3t" not in out and out.count("***") == 3
+    assert redactor.redact("next_token=abc tokens: 5 token_type=bearer") == "next_token=abc tokens: 5 token_type=bearer"
+
+
+class _FakeApi(BaseHTTPRequestHandler):
+    """127.0.0.1 only: OAuth token endpoints and empty API answers."""
+
+    def _answer(self, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self._answer({"access_token": RUNTIME, "token_type": "bearer", "expires_in": 3600,
+                      "refresh_token": RUNTIME + "R", "scope": "*"})
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._answer({"data": [], "meta": {"result_count": 0}, "name": "bot"})
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_api() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_tweepy_requests_oauthlib_prawcore_and_urllib3_at_debug_leak_nothing(
+    debug_logging, fake_api, scripted_plugin, write_config, monkeypatch, capsys
+):
+    import prawcore
+    import requests
+    import tweepy
+    from oauthlib.oauth2 import BackendApplicationClient
+    from requests.adapters import HTTPAdapter
+    from requests_oauthlib import OAuth1, OAuth2Session
+
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the fake API speaks plain HTTP
+    monkeypatch.setenv("SM_TOKEN", CONFIGURED)
+    monkeypatch.setenv("SM_SMTP_PASSWORD", CONFIGURED + "smtp")
+    config = load(write_config(
+        source("x", token={"env": "SM_TOKEN"})
+        + '\n[smtp]\nhost = "127.0.0.1"\nsender = "m@example.com"\npassword = { env = "SM_SMTP_PASSWORD" }\n'
+    ))
+    logs.configure("DEBUG", logs.revealed(config.secrets()))
+
+    # OAuth 2 client credentials, then an authorised call (requests-oauthlib + urllib3).
+    session = OAuth2Session(client=BackendApplicationClient(client_id="cid"))
+    session.fetch_token(f"{fake_api}/token", client_id="cid", client_secret=CONFIGURED)
+    session.get(f"{fake_api}/v2/search", params={"access_token": RUNTIME}, timeout=5)
+    # OAuth 1 signed request.
+    requests.get(f"{fake_api}/1.1/search.json", timeout=5,
+                 auth=OAuth1("ck", client_secret=CONFIGURED, resource_owner_key="ok", resource_owner_secret=RUNTIME))
+
+    # tweepy: its host is fixed, so its session is pointed at the fake API.
+    class ToFake(HTTPAdapter):
+        def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+            request.url = request.url.replace("https://api.twitter.com", fake_api)
+            return super().send(request, **kwargs)
+
+    client = tweepy.Client(bearer_token=CONFIGURED)
+    client.session.mount("https://api.twitter.com", ToFake())
+    client.search_recent_tweets("acme")
+
+    # prawcore: password grant, then an API call.
+    requestor = prawcore.Requestor(user_agent="sentiment-monitor-test", oauth_url=fake_api, reddit_url=fake_api, timeout=5)
+    authenticator = prawcore.TrustedAuthenticator(client_id="cid", client_secret=CONFIGURED, requestor=requestor)
+    authorizer = prawcore.ScriptAuthorizer(authenticator=authenticator, username="bob", password=RUNTIME)
+    authorizer.refresh()
+    prawcore.Session(authorizer=authorizer).request(method="GET", path="/api/v1/me")
+    logging.getLogger("monitor.daemon").exception("poll x failed", exc_info=ValueError(f"rejected: {CONFIGURED}"))
+
+    err = capsys.readouterr().err
+    for expected in ("DEBUG requests_oauthlib.oauth2_session: Obtained token", "DEBUG tweepy.client: Making API request",
+                     "DEBUG requests_oauthlib.oauth1_auth: Updated headers", "DEBUG prawcore: Fetching: GET",
+                     "DEBUG urllib3.connectionpool", "ERROR monitor.daemon: poll x failed"):
+        assert expected in err
+    for secret in (CONFIGURED, RUNTIME, "S3cr3t", "4ccE55"):
+        assert secret not in err, f"{secret!r} leaked:\n{err}"
