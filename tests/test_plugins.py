@@ -47,20 +47,10 @@ BUILT_IN = {"jsonl", "demo", "x", "reddit", "facebook", "instagram", "mastodon",
 
 
 @pytest.fixture
-def installed_plugin(tmp_path, monkeypatch):
-    """Install the package ``mypkg`` as pip would leave it: its module and a dist-info with entry points."""
-    site = tmp_path / "site-packages"
-    (site / "mypkg").mkdir(parents=True)
-    (site / "mypkg" / "__init__.py").write_text(PLUGIN, encoding="utf-8")
-    info = site / "mypkg-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mypkg\nVersion: 0.1\n", encoding="utf-8")
-    (info / "entry_points.txt").write_text(
-        "[sentiment_monitor.connectors]\nmyplatform = mypkg:MyConnector\n", encoding="utf-8")
-    monkeypatch.syspath_prepend(str(site))
-    plugins._entry_points.cache_clear()  # entry points are read once per process
+def installed_plugin(install_plugin):
+    """The package above installed as pip would leave it: its module and a dist-info with the entry point."""
+    install_plugin("mypkg", {"mypkg": PLUGIN}, {"sentiment_monitor.connectors": {"myplatform": "mypkg:MyConnector"}})
     yield "myplatform"
-    plugins._entry_points.cache_clear()
     sys.modules.pop("mypkg", None)
 
 
