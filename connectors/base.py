@@ -201,8 +201,25 @@ class SecretMissing(AuthError):
     """A configured secret could not be resolved (unset env var, unreadable file)."""
 
 
+def query_lines(query: str, platform: str) -> list[str]:
+    """A query's lines (one search or listing each): stripped, blank ones and repeats dropped.
+
+    Raises :class:`BadQuery` when there is none.
+    """
+    lines = list(dict.fromkeys(line.strip() for line in query.splitlines() if line.strip()))
+    if not lines:
+        raise BadQuery(f"{platform}: the query is empty; give the source a brand or a query")
+    return lines
+
+
 def utc_from_timestamp(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+def whole_number(mapping: Mapping[str, Any], key: str) -> int | None:
+    """``mapping[key]`` when it is an integer (not a bool); ``None`` when absent or anything else."""
+    value = mapping.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def decode_cursor(cursor: str | None, platform: str) -> dict[str, Any]:

@@ -38,7 +38,10 @@ from connectors.base import (
     decode_cursor,
     encode_cursor,
     utc_from_timestamp,
+    whole_number,
 )
+from connectors.http import after_seconds
+from connectors.matching import boolean_query, text_matcher
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,6 @@ PAGE_SIZE = 100  # the most a listing returns per request
 LISTING_CAP = 1000  # Reddit stops paging a listing after about this many items
 WEB_URL = "https://www.reddit.com"
 _SUBREDDIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{1,20}")
-_QUERY_TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
 
 
 @dataclass(frozen=True)
@@ -115,10 +117,7 @@ class RedditConnector:
     # ------------------------------------------------------------------ query
     def build_query(self, brand: BrandQuery) -> str:
         """The brand's terms OR-ed (handles without "@"), then NOT its exclusions."""
-        terms = list(dict.fromkeys(_term(t.lstrip("@")) for t in brand.terms() if t.strip().lstrip("@")))
-        query = terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"
-        excluded = [f"NOT {_term(t)}" for t in brand.exclude if t.strip()]
-        return " ".join([query, *excluded])
+        return boolean_query(brand)
 
     # ------------------------------------------------------------------ fetch
     def fetch(self, query: str, cursor: str | None) -> Batch:
@@ -149,7 +148,7 @@ class RedditConnector:
         }
         listings = [_Listing(f"search r/{scope}: {query}", f"r/{scope}/search/", params)]
         if self.options.comments:
-            keep = _matcher(query)
+            keep = text_matcher(query)
             listings += [_Listing(f"comments r/{name}", f"r/{name}/comments/", {}, keep) for name in subreddits]
         return listings
 
@@ -188,48 +187,6 @@ class RedditConnector:
         if self._client is None:
             self._client = _reddit(self.options)
         return self._client
-
-
-def _term(text: str) -> str:
-    text = text.strip()
-    return text if re.fullmatch(r"\w+", text) else '"' + text.replace('"', "") + '"'
-
-
-def _matcher(query: str) -> Callable[[str], bool]:
-    """Whether a text names one of the query's terms (words or "phrases") and
-    none of its NOT/- terms: the filter for comments, which Reddit cannot search."""
-    wanted: list[str] = []
-    unwanted: list[str] = []
-    negate = False
-    for minus, phrase, word in _QUERY_TOKEN.findall(query.replace("(", " ").replace(")", " ")):
-        term = phrase if phrase or minus else word
-        if not phrase and word:
-            if word.upper() in ("OR", "AND"):
-                continue
-            if word.upper() == "NOT":
-                negate = True
-                continue
-            if word.startswith("-"):
-                minus, term = "-", word[1:].strip('"')
-            if ":" in term:  # a field operator such as subreddit:x or self:yes
-                negate = False
-                continue
-        if term:
-            (unwanted if negate or minus else wanted).append(term)
-        negate = False
-
-    def pattern(terms: list[str]) -> re.Pattern[str] | None:
-        if not terms:
-            return None
-        alternatives = "|".join(r"\s+".join(map(re.escape, t.split())) for t in terms)
-        return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
-
-    yes, no = pattern(wanted), pattern(unwanted)
-
-    def keep(text: str) -> bool:
-        return (yes is None or bool(yes.search(text))) and not (no and no.search(text))
-
-    return keep
 
 
 # ---------------------------------------------------------------------- mapping
@@ -273,14 +230,10 @@ def _mention(item: Mapping[str, Any]) -> Mention:
         url=WEB_URL + permalink if isinstance(permalink, str) and permalink.startswith("/") else None,
         created_at=utc_from_timestamp(item["created_utc"]),
         raw=item,
-        likes=_count(item, "score"),
-        replies=_count(item, "num_comments") if is_post else None,
+        likes=whole_number(item, "score"),
+        replies=whole_number(item, "num_comments") if is_post else None,
     )
 
-
-def _count(item: Mapping[str, Any], key: str) -> int | None:
-    value = item.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 # ------------------------------------------------------------------ transport
@@ -296,13 +249,13 @@ def _call(options: RedditOptions, request: Callable[[], Any]) -> Any:
     except classes.QuotaUsedUp as exc:
         raise RateLimited(
             f"reddit: rate limit used up (x-ratelimit-remaining: 0), resets in {exc.seconds}s",
-            _after_seconds(exc.seconds),
+            after_seconds(exc.seconds),
         ) from None
     except prawcore.TooManyRequests as exc:
         headers = exc.response.headers
         seconds = _seconds(headers.get("x-ratelimit-reset")) or _seconds(headers.get("retry-after"))
         retry_at = (
-            _after_seconds(seconds) if seconds is not None
+            after_seconds(seconds) if seconds is not None
             else datetime.now(timezone.utc) + options.rate_limit_backoff
         )
         raise RateLimited(f"reddit: rate limited (429), retry after {retry_at:%Y-%m-%dT%H:%M:%SZ}", retry_at) from None
@@ -360,10 +313,6 @@ def _seconds(value: str | None) -> float | None:
         return max(0.0, float(value)) if value else None
     except ValueError:
         return None
-
-
-def _after_seconds(seconds: float) -> datetime:
-    return datetime.now(timezone.utc) + timedelta(seconds=seconds)
 
 
 def _reddit(options: RedditOptions) -> Any:

@@ -36,7 +36,9 @@ from connectors.base import (
     encode_cursor,
     parse_iso_datetime,
     utc_from_timestamp,
+    whole_number,
 )
+from connectors.http import epoch_time
 
 if TYPE_CHECKING:
     import requests
@@ -239,16 +241,12 @@ def _mention(post: Any, users: Mapping[str, Mapping[str, Any]]) -> Mention | Non
         created_at=created,
         raw={"post": dict(post), "author": dict(user)} if user else {"post": dict(post)},
         lang=post.get("lang"),
-        likes=_count(metrics, "like_count"),
-        replies=_count(metrics, "reply_count"),
+        likes=whole_number(metrics, "like_count"),
+        replies=whole_number(metrics, "reply_count"),
         reposts=sum(reposts) if reposts else None,
-        followers=_count(author_metrics, "followers_count"),
+        followers=whole_number(author_metrics, "followers_count"),
     )
 
-
-def _count(metrics: Mapping[str, Any], key: str) -> int | None:
-    value = metrics.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 # ------------------------------------------------------------------ transport
@@ -326,12 +324,12 @@ class _Api:
         last = self._session.last_response
         if last is None or last.headers.get("x-rate-limit-remaining") != "0":
             return
-        reset = _epoch(last.headers.get("x-rate-limit-reset"))
+        reset = epoch_time(last.headers.get("x-rate-limit-reset"))
         if reset is not None and reset > datetime.now(timezone.utc):
             raise RateLimited("x: rate limit used up (x-rate-limit-remaining: 0)", reset)
 
     def _rate_limited(self, response: requests.Response) -> RateLimited:
-        retry_at = _epoch(response.headers.get("x-rate-limit-reset"))
+        retry_at = epoch_time(response.headers.get("x-rate-limit-reset"))
         if retry_at is None:
             retry_at = datetime.now(timezone.utc) + self.options.rate_limit_backoff
         try:
@@ -346,13 +344,6 @@ class _Api:
 def _detail(exc: Any) -> str:
     messages = getattr(exc, "api_messages", None) or []
     return "; ".join(str(m) for m in messages) or str(getattr(exc.response, "reason", "")) or "no detail"
-
-
-def _epoch(value: str | None) -> datetime | None:
-    try:
-        return utc_from_timestamp(int(value)) if value else None
-    except (ValueError, OverflowError, OSError):
-        return None
 
 
 @cache

@@ -11,7 +11,8 @@ import pytest
 
 import wire_reddit as wr
 from connectors.base import BrandQuery, Secret
-from connectors.reddit import RedditConnector, RedditOptions, _matcher
+from connectors.matching import text_matcher as _matcher
+from connectors.reddit import RedditConnector, RedditOptions
 from fakeserver import HANG, FakeServer, Reply
 from monitor import config as config_module
 from monitor import ingest

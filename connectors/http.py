@@ -1,0 +1,281 @@
+"""Plain-HTTP plumbing for connectors that talk to a JSON (or feed) API with requests.
+
+:class:`HttpClient` is one ``requests.Session`` for one poll: every request
+goes to ``base_url`` (absolute URLs a platform hands back for paging, which
+carry the real host, are re-aimed there too), has the timeout, is counted,
+and every failure becomes a :class:`~connectors.base.ConnectorError`:
+
+========================================  ==========================================
+timeout                                   TransientError "no answer within Ns"
+connection refused, reset, DNS            TransientError "cannot reach host"
+429                                       RateLimited, at ``Retry-After`` or the
+                                          reset header, else ``now + backoff``
+401, 403                                  AuthError naming the secret's config key
+400, 404, 422                             BadQuery
+408, 5xx                                  TransientError "server error N"
+a body that is not JSON (:meth:`json`)    BadPayload
+========================================  ==========================================
+
+A platform's own error bodies (Graph API error codes, XRPC error names) are
+read first by the connector's ``classify`` hook. Rate-limit headers are
+watched on every response: when one says the quota is used up
+(``X-RateLimit-Remaining: 0`` and a reset time, or the connector's ``quota``
+hook), the *next* request raises :class:`RateLimited` instead of being sent.
+Nothing here sleeps. ``requests`` is imported on first use, not with this module.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from connectors.base import (
+    AuthError,
+    BadPayload,
+    BadQuery,
+    ConnectorError,
+    RateLimited,
+    Secret,
+    TransientError,
+    parse_iso_datetime,
+    utc_from_timestamp,
+)
+
+if TYPE_CHECKING:
+    import requests
+
+USER_AGENT = "sentiment-monitor/0.1 (self-hosted brand mention monitor)"
+_REMAINING = ("x-ratelimit-remaining", "ratelimit-remaining", "x-rate-limit-remaining")
+_RESET = ("x-ratelimit-reset", "ratelimit-reset", "x-rate-limit-reset")
+_EPOCH_FROM = 1_000_000_000  # a reset value this large is a Unix time, smaller ones are seconds from now
+
+Classify = Callable[["requests.Response"], "ConnectorError | None"]
+Quota = Callable[["requests.Response"], "tuple[datetime, str] | None"]
+
+
+class HttpClient:
+    """One session for one poll; use as a context manager. See the module docstring."""
+
+    def __init__(
+        self,
+        platform: str,
+        base_url: str,
+        timeout: float,
+        *,
+        backoff: timedelta,
+        secret: Secret | None = None,
+        user_agent: str = USER_AGENT,
+        headers: Mapping[str, str] | None = None,
+        classify: Classify | None = None,
+        quota: Quota | None = None,
+    ) -> None:
+        self.platform = platform
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.backoff = backoff
+        self.secret = secret
+        self.headers = {"User-Agent": user_agent, **(headers or {})}
+        self.classify = classify
+        self.quota = quota
+        self.requests = 0
+        self._session: Any = None
+        self._blocked: tuple[datetime, str] | None = None
+
+    def __enter__(self) -> HttpClient:
+        import requests
+
+        self._session = requests.Session()
+        self._session.headers.update(self.headers)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._session is not None:
+            self._session.close()
+
+    # ------------------------------------------------------------ requests
+    def url(self, target: str) -> str:
+        """``target`` (a path, or an absolute URL from the platform) on ``base_url``."""
+        return rebase(target, self.base_url) if "://" in target else f"{self.base_url}/{target.lstrip('/')}"
+
+    def get(self, target: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", target, **kwargs)
+
+    def post(self, target: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", target, **kwargs)
+
+    def request(self, method: str, target: str, **kwargs: Any) -> requests.Response:
+        """Send one request; a response with an error status raises (see the module docstring)."""
+        import requests
+
+        self._check_quota()
+        url = self.url(target)
+        self.requests += 1
+        try:
+            response = self._session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.Timeout:
+            raise TransientError(f"{self.platform}: no answer within {self.timeout:g}s (timeout)") from None
+        except requests.RequestException as exc:
+            parts = urlsplit(url)
+            raise TransientError(
+                f"{self.platform}: cannot reach {parts.scheme}://{parts.netloc}: {type(exc).__name__}"
+            ) from None
+        self._note_quota(response)
+        if response.status_code >= 400:
+            raise self.error(response)
+        return response
+
+    def json(self, response: requests.Response) -> Any:
+        """The response's JSON value; :class:`BadPayload` when it is not JSON."""
+        try:
+            return jsonlib.loads(response.content)
+        except ValueError as exc:
+            raise BadPayload(
+                f"{self.platform}: {urlsplit(response.url).path} answered with invalid JSON ({exc})"
+            ) from None
+
+    def get_json(self, target: str, **kwargs: Any) -> Any:
+        return self.json(self.get(target, **kwargs))
+
+    # -------------------------------------------------------------- errors
+    def error(self, response: requests.Response) -> ConnectorError:
+        """The ConnectorError for an error response (the ``classify`` hook first)."""
+        if self.classify is not None:
+            found = self.classify(response)
+            if found is not None:
+                return found
+        status, p = response.status_code, self.platform
+        detail = error_detail(response)
+        if status == 429:
+            return self.rate_limited(response)
+        if status in (401, 403):
+            if self.secret is not None:
+                return AuthError(
+                    f"{self.secret.where}: {p} refused the credentials from {self.secret.describe()}"
+                    f" ({status} {detail})"
+                )
+            return AuthError(f"{p}: access refused ({status} {detail})")
+        if status in (400, 404, 422):
+            return BadQuery(f"{p}: {urlsplit(response.url).path} rejected the request ({status} {detail})")
+        if status == 408 or status >= 500:
+            return TransientError(f"{p}: server error {status} {response.reason or ''}".rstrip())
+        return ConnectorError(f"{p}: unexpected {status} from {urlsplit(response.url).path}: {detail}")
+
+    def rate_limited(self, response: requests.Response, why: str = "rate limited (429)") -> RateLimited:
+        """A RateLimited for ``response``: at the time its headers say, else after ``backoff``."""
+        retry_at = retry_time(response) or datetime.now(timezone.utc) + self.backoff
+        return RateLimited(f"{self.platform}: {why}, retry after {retry_at:%Y-%m-%dT%H:%M:%SZ}", retry_at)
+
+    # --------------------------------------------------------------- quota
+    def _note_quota(self, response: requests.Response) -> None:
+        blocked = self.quota(response) if self.quota is not None else None
+        if blocked is None:
+            remaining = next((name for name in _REMAINING if name in response.headers), None)
+            if remaining is not None and _number(response.headers[remaining]) == 0:
+                reset = _reset_time(response)
+                if reset is not None:
+                    blocked = (reset, f"rate limit used up ({remaining}: 0)")
+        if blocked is not None:
+            self._blocked = blocked
+
+    def _check_quota(self) -> None:
+        if self._blocked is None:
+            return
+        until, why = self._blocked
+        if until > datetime.now(timezone.utc):
+            raise RateLimited(f"{self.platform}: {why}, retry after {until:%Y-%m-%dT%H:%M:%SZ}", until)
+        self._blocked = None
+
+
+def check_options(options: Any, *, page_size_max: int | None = None) -> None:
+    """The checks an HTTP connector's options share: ``timeout``, ``max_pages``,
+    ``page_size`` (up to ``page_size_max``) and the ``base_url``/``url`` scheme, where present.
+    Raises ValueError naming the key (the config reports it with the source)."""
+    if options.timeout <= 0:
+        raise ValueError("timeout: must be more than 0 seconds")
+    if getattr(options, "max_pages", 1) < 1:
+        raise ValueError("max_pages: must be at least 1")
+    if page_size_max is not None and not 1 <= options.page_size <= page_size_max:
+        raise ValueError(f"page_size: must be 1 to {page_size_max}")
+    for key in ("base_url", "url"):
+        value = getattr(options, key, None)
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f'{key}: "{value}" must start with https:// (or http://)')
+
+
+def rebase(url: str, base_url: str) -> str:
+    """``url`` with its scheme and host (the platform's real one, in paging links) replaced by
+    ``base_url``'s, whose path, if any, is put in front: a proxy or fake server sees every page."""
+    parts, base = urlsplit(url), urlsplit(base_url)
+    return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, ""))
+
+
+def error_detail(response: requests.Response) -> str:
+    """The message in an error body (``error``, ``error.message``, ``message``, ``detail``), or the reason."""
+    try:
+        body = jsonlib.loads(response.content)
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping):
+        error = body.get("error")
+        if isinstance(error, Mapping) and isinstance(error.get("message"), str):
+            return error["message"][:200]
+        for key in ("message", "error_description", "detail", "error", "title"):
+            if isinstance(body.get(key), str) and body[key]:
+                return body[key][:200]
+    return response.reason or "no detail"
+
+
+def retry_time(response: requests.Response) -> datetime | None:
+    """When a rate-limited response says to retry: ``Retry-After`` (seconds or an HTTP date),
+    else a reset header (Unix time, seconds from now, or ISO 8601); ``None`` if neither is readable."""
+    value = response.headers.get("retry-after")
+    if value:
+        seconds = _number(value)
+        if seconds is not None:
+            return after_seconds(seconds)
+        try:
+            return parsedate_to_datetime(value).astimezone(timezone.utc)
+        except (TypeError, ValueError, IndexError):
+            pass
+    return _reset_time(response)
+
+
+def after_seconds(seconds: float) -> datetime:
+    return datetime.now(timezone.utc) + timedelta(seconds=max(0.0, seconds))
+
+
+def epoch_time(value: str | None) -> datetime | None:
+    """A Unix time in a header, or ``None`` when absent or unreadable."""
+    try:
+        return utc_from_timestamp(int(value)) if value else None
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _reset_time(response: requests.Response) -> datetime | None:
+    value = next((response.headers[name] for name in _RESET if name in response.headers), None)
+    if not value:
+        return None
+    number = _number(value)
+    if number is not None:
+        return epoch_time(str(int(number))) if number >= _EPOCH_FROM else after_seconds(number)
+    try:
+        reset = parse_iso_datetime(value)
+    except ValueError:
+        return None
+    try:  # Mastodon's ISO reset is in the server's clock: keep the distance, not the time
+        server_now = parsedate_to_datetime(response.headers["date"])
+        return datetime.now(timezone.utc) + (reset - server_now)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return reset
+
+
+def _number(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None

@@ -1,0 +1,106 @@
+"""How far a listing has been read, for platforms that list newest first by time.
+
+A :class:`Watermark` keeps the newest item time seen and the ids seen within
+``overlap`` seconds before it. The next poll asks the platform for items from
+``since()`` (a little before the newest, so late-indexed or same-second items
+are not missed) and serves only the items it has not seen. Its JSON form is
+part of a connector's cursor: ``{"newest": <unix seconds>, "seen": {id: <unix seconds>}}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+MAX_SEEN = 500  # ids kept per listing; more than any platform's same-window burst we poll
+
+
+class Watermark:
+    """The state of one listing before a poll, and what the poll has read since.
+
+    Checks (:meth:`is_old`, :meth:`is_new`) look at the state before the poll;
+    :meth:`record` collects what this poll read; :meth:`state` is the merged
+    state to save once every page succeeded.
+    """
+
+    def __init__(
+        self,
+        newest: float | None = None,
+        seen: Mapping[str, float] | None = None,
+        overlap: float = 0.0,
+        floor: float | None = None,
+    ) -> None:
+        self.newest = newest
+        self.seen = dict(seen or {})
+        self.overlap = overlap
+        self.floor = floor  # where a first poll (nothing seen yet) starts
+        self._read: dict[str, float] = {}
+
+    @classmethod
+    def load(cls, state: Any, overlap: float = 0.0, floor: float | None = None) -> Watermark:
+        """From a cursor's JSON value; an absent or unreadable one reads as "nothing seen"."""
+        if not isinstance(state, Mapping):
+            return cls(overlap=overlap, floor=floor)
+        newest = state.get("newest")
+        seen = state.get("seen")
+        return cls(
+            float(newest) if isinstance(newest, (int, float)) and not isinstance(newest, bool) else None,
+            {str(k): float(v) for k, v in seen.items() if isinstance(v, (int, float))} if isinstance(seen, Mapping) else {},
+            overlap,
+            floor,
+        )
+
+    def since(self) -> float | None:
+        """Where the next request should start: the newest time seen less the overlap
+        (on a first poll, the floor; ``None``: from the beginning)."""
+        return self.floor if self.newest is None else self.newest - self.overlap
+
+    def is_old(self, at: float) -> bool:
+        """Older than the window re-read each poll: this item and any after it are old news."""
+        since = self.since()
+        return since is not None and at < since
+
+    def is_new(self, item_id: str, at: float) -> bool:
+        return not self.is_old(at) and item_id not in self.seen and item_id not in self._read
+
+    def record(self, item_id: str, at: float) -> None:
+        self._read[item_id] = at
+
+    def state(self) -> dict[str, Any] | None:
+        """The JSON value to save: newest time and the ids within the overlap before it."""
+        merged = {**self.seen, **self._read}
+        if not merged and self.newest is None:
+            return None
+        newest = max([*merged.values(), *([self.newest] if self.newest is not None else [])])
+        window = {k: v for k, v in merged.items() if v >= newest - self.overlap}
+        kept = dict(sorted(window.items(), key=lambda kv: kv[1], reverse=True)[:MAX_SEEN])
+        return {"newest": _compact(newest), "seen": {k: _compact(v) for k, v in kept.items()}}
+
+
+def keep_state(after: dict[str, Any], key: str, mark: Watermark) -> None:
+    """Put ``mark``'s state in a cursor under ``key`` (nothing when nothing was ever seen)."""
+    state = mark.state()
+    if state is not None:
+        after[key] = state
+
+
+def read_lines(
+    lines: Iterable[str],
+    before: Mapping[str, Any],
+    read: Callable[[str, Watermark], None],
+    *,
+    overlap: float,
+    floor: float | None,
+) -> dict[str, Any]:
+    """``read(line, mark)`` for each query line with its watermark from cursor ``before``;
+    returns the cursor after them (each line's state)."""
+    after: dict[str, Any] = {}
+    for line in lines:
+        mark = Watermark.load(before.get(line), overlap, floor)
+        read(line, mark)
+        keep_state(after, line, mark)
+    return after
+
+
+def _compact(seconds: float) -> float | int:
+    return int(seconds) if float(seconds).is_integer() else round(seconds, 3)

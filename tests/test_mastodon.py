@@ -1,0 +1,135 @@
+"""The Mastodon connector against a fake instance: mapping, min_id/Link paging, search, limits."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fakeapi import poll_once
+from fakeapi import stored as rows
+import wire_mastodon as wm
+from connectors.base import BrandQuery, Secret
+from connectors.mastodon import MastodonConnector, MastodonOptions
+
+
+@pytest.fixture
+def instance(fake_server, monkeypatch):
+    monkeypatch.setenv("MASTODON_TOKEN", wm.TOKEN)
+    return wm.Fake(fake_server)
+
+
+@pytest.fixture
+def poll(instance, fresh_store, write_config):
+    def run(extra: str = 'query = "#acme"'):
+        path = write_config(wm.source_toml(instance.server.url, extra=extra))
+        return poll_once(fresh_store, path)
+
+    return run
+
+
+def test_statuses_map_to_mentions_with_full_handles_plain_text_and_engagement(poll, instance, fresh_store):
+    local = instance.add("Loving the new widget, great support!", minutes_ago=5, likes=5, replies=2, reblogs=1)
+    remote = instance.add("The app <br>keeps crashing &amp; nobody answers", minutes_ago=6, author=wm.BOB,
+                          spoiler="rant")
+    boosted = wm.status("Original post about acme, works well", minutes_ago=8, author=wm.BOB)
+    wrapper = wm.status("", minutes_ago=7)
+    wrapper["reblog"] = boosted
+    instance.statuses.append(wrapper)
+
+    result = poll()
+
+    assert (result.status, result.new) == ("ok", 3), result.error
+    stored = rows(fresh_store)
+    first = stored[local]
+    assert (first["author"], first["likes"], first["replies"], first["reposts"], first["followers"], first["lang"]) == (
+        "alice@mastodon.example", 5, 2, 1, 120, "en")
+    assert first["text"] == "Loving the new widget, great support! #acme" and first["label"] == "positive"
+    assert first["url"] == instance.statuses[0]["url"]
+    second = stored[remote]
+    assert second["author"] == "bob@fosstodon.org"
+    assert second["text"] == "rant\n\nThe app\nkeeps crashing & nobody answers #acme" and second["label"] == "negative"
+    assert boosted["uri"] in stored  # a boost is stored as the boosted post
+
+
+def test_later_polls_walk_forward_from_min_id_through_link_prev_without_gaps(poll, instance, fresh_store, fake_server):
+    instance.add("acme first", minutes_ago=30)
+    poll('query = "#acme"\npage_size = 2')
+    newest_id = instance.statuses[0]["id"]
+    fresh = [instance.add(f"acme new {i}", minutes_ago=10 - i) for i in range(5)]
+    fake_server.clear()
+
+    result = poll('query = "#acme"\npage_size = 2\nmax_pages = 2')
+
+    assert result.new == 4
+    first, second = instance.listing_requests()
+    assert first.params == {"limit": "2", "min_id": newest_id}
+    assert second.params["min_id"] != newest_id  # the Link rel="prev" URL, re-aimed at base_url
+    fake_server.clear()
+
+    rest = poll('query = "#acme"\npage_size = 2\nmax_pages = 2')
+
+    assert rest.new == 1
+    assert set(fresh) <= set(rows(fresh_store))
+
+
+def test_an_unknown_hashtag_is_an_empty_poll(poll, instance, fake_server):
+    fake_server.route("GET", "/api/v1/timelines/tag/nosuchtag", wm.Reply(404, json={"error": "Record not found"}))
+
+    result = poll('query = "#nosuchtag"')
+
+    assert (result.status, result.fetched) == ("ok", 0)
+
+
+def test_status_search_with_a_token_from_min_id(poll, instance, fresh_store, fake_server):
+    found = wm.status("acme support is slow today", minutes_ago=3)
+    instance.searchable.append(found)
+
+    first = poll('query = "\\"acme support\\""')
+
+    assert first.new == 1
+    (request,) = fake_server.requests_to(wm.SEARCH)
+    assert request.headers["authorization"] == f"Bearer {wm.TOKEN}"
+    assert (request.params["type"], request.params["resolve"], request.params["q"]) == (
+        "statuses", "false", '"acme support"')
+    fake_server.clear()
+
+    assert poll('query = "\\"acme support\\""').new == 0
+    assert fake_server.requests_to(wm.SEARCH)[0].params["min_id"] == found["id"]
+
+
+def test_search_without_a_token_fails_before_any_request(fresh_store, write_config, fake_server):
+    path = write_config('[[sources]]\nname = "m"\nplatform = "mastodon"\nquery = "acme"\n'
+                        f'base_url = "{fake_server.url}"\n')
+
+    result = poll_once(fresh_store, path)
+
+    assert result.error_kind == "auth" and "needs an access_token" in result.error
+    assert fake_server.requests == []
+
+
+def test_a_used_up_rate_limit_stops_before_the_next_page(poll, instance, fresh_store):
+    instance.remaining = 0
+    for i in range(3):
+        instance.add(f"acme {i}", minutes_ago=i + 1)
+
+    result = poll('query = "#acme"\npage_size = 2')
+
+    assert (result.error_kind, len(instance.listing_requests())) == ("rate_limited", 1), result.error
+    assert "x-ratelimit-remaining: 0" in result.error
+    assert fresh_store.sources.cursor("mastodon-acme") is None
+
+
+def test_built_queries_are_hashtags_plus_searches_when_asked():
+    brand = BrandQuery("Acme", ["acme", "acme mobile"], ["@acmesupport"])
+    assert MastodonConnector(MastodonOptions()).build_query(brand) == "#acme\n#acmemobile\n#acmesupport"
+    searching = MastodonConnector(MastodonOptions(access_token=Secret("t"), search=True))
+    assert searching.build_query(brand).splitlines()[3:] == ["acme", "acmesupport"]
+
+
+def test_cursor_is_the_newest_status_id_per_line(poll, instance, fresh_store):
+    instance.add("acme", minutes_ago=3)
+
+    poll()
+
+    assert json.loads(fresh_store.sources.cursor("mastodon-acme")) == {"#acme": instance.statuses[0]["id"]}

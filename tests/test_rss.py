@@ -1,0 +1,110 @@
+"""The RSS/Atom connector against fake feeds: conditional GET, Google Alerts links, news feeds."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from fakeapi import poll_once
+from fakeapi import stored as rows
+import wire_rss as wr
+from connectors.rss import unwrap
+from fakeserver import Reply
+
+
+@pytest.fixture
+def feed(fake_server):
+    return wr.Fake(fake_server)
+
+
+@pytest.fixture
+def poll(fake_server, fresh_store, write_config):
+    def run(extra: str = "", url: str = wr.FEED_URL):
+        path = write_config(wr.source_toml(fake_server.url, extra=extra, url=url))
+        return poll_once(fresh_store, path)
+
+    return run
+
+
+def test_google_alerts_entries_become_mentions_of_the_target_articles(poll, feed, fresh_store):
+    item = wr.alert("Acme widget recall announced", minutes_ago=30, target="https://news.example.com/2026/01/acme-recall",
+                    snippet='The Acme widget was recalled after &quot;serious&quot; faults')
+    feed.entries.append(item)
+
+    result = poll()
+
+    assert (result.status, result.new, result.requests) == ("ok", 1, 1), result.error
+    row = rows(fresh_store)[item["id"]]
+    assert row["url"] == "https://news.example.com/2026/01/acme-recall"
+    assert row["text"] == 'Acme widget recall announced\n\nThe Acme widget was recalled after "serious" faults'
+    assert row["author"] is None
+    assert row["created_at"] == item["when"].strftime("%Y-%m-%dT%H:%M:%SZ")
+    request = feed.listing_requests()[0]
+    assert request.headers["user-agent"].startswith("sentiment-monitor/")
+    assert "if-none-match" not in request.headers
+
+
+def test_an_unchanged_feed_is_asked_conditionally_and_answers_304(poll, feed, fresh_store, fake_server):
+    feed.add("acme news", minutes_ago=5)
+    poll()
+    saved = json.loads(fresh_store.sources.cursor("alerts-acme"))
+    fake_server.clear()
+
+    result = poll()
+
+    assert (result.status, result.fetched, result.requests) == ("ok", 0, 1)
+    (request,) = feed.listing_requests()
+    assert request.headers["if-none-match"] == saved["etag"]
+    assert request.headers["if-modified-since"] == saved["modified"]
+    assert json.loads(fresh_store.sources.cursor("alerts-acme")) == saved
+
+
+def test_a_server_ignoring_conditional_get_serves_nothing_twice(poll, fake_server, fresh_store):
+    body = wr.atom([wr.alert("acme a", minutes_ago=3), wr.alert("acme b", minutes_ago=4)])
+    fake_server.route("GET", wr.FEED_PATH, Reply(200, body=body, content_type="application/atom+xml"))
+    assert poll().new == 2
+
+    result = poll()
+
+    assert (result.status, result.fetched, result.new) == ("ok", 0, 0)
+
+
+def test_a_news_feed_keeps_only_entries_naming_the_brand(poll, fake_server, fresh_store):
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    items = [
+        {"title": "Acme Mobile raises prices again", "link": "https://news.example.com/a", "when": now,
+         "description": "<p>Customers are <b>angry</b>.</p>", "author": "desk@news.example.com (Pat Writer)"},
+        {"title": "Local bakery wins award", "link": "https://news.example.com/b", "when": now - timedelta(hours=1)},
+        {"title": "The acme anvil returns", "link": "https://news.example.com/c", "when": now - timedelta(hours=2)},
+    ]
+    fake_server.route("GET", wr.NEWS_PATH, wr.conditional(wr.rss(items), "application/rss+xml", now))
+
+    result = poll("only_matching = true", url=f"https://news.example.com{wr.NEWS_PATH}")
+
+    assert (result.status, result.new) == ("ok", 1), result.error
+    (row,) = rows(fresh_store).values()
+    assert (row["id"], row["url"]) == ("https://news.example.com/a", "https://news.example.com/a")
+    assert row["text"] == "Acme Mobile raises prices again\n\nCustomers are angry."
+    assert row["author"] == "desk@news.example.com (Pat Writer)"
+
+
+def test_a_feed_that_is_not_well_formed_is_read_leniently(poll, fake_server, fresh_store, caplog):
+    body = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title><item><title>acme & co fixed it'
+            b"</title><link>https://e.example/1</link></item></channel></rss>")
+    fake_server.route("GET", wr.FEED_PATH, Reply(200, body=body, content_type="application/rss+xml"))
+
+    with caplog.at_level(logging.WARNING, "connectors.rss"):
+        result = poll()
+
+    assert (result.status, result.new) == ("ok", 1), result.error
+    assert "not well-formed" in caplog.text
+
+
+def test_google_redirect_links_are_unwrapped_and_others_left_alone():
+    assert unwrap("https://www.google.com/url?rct=j&sa=t&url=https://a.example/x%3Fy%3D1&ct=ga") == "https://a.example/x?y=1"
+    assert unwrap("https://www.google.com/url?q=https://b.example/&sa=U") == "https://b.example/"
+    assert unwrap("https://www.google.com/search?q=acme") == "https://www.google.com/search?q=acme"
+    assert unwrap("https://news.example.com/url?url=https://evil.example") == "https://news.example.com/url?url=https://evil.example"
