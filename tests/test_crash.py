@@ -79,6 +79,10 @@ def test_kill_9_while_polling_never_corrupts_duplicates_or_skips(tmp_path):
         daemon = MonitorProcess("--config", path, "run", cwd=tmp_path)
         try:
             daemon.wait_for("daemon started")
+            if iteration % 2:
+                # Every other kill comes after a finished poll, so later polls (and their
+                # transactions) are under way whatever the machine's speed.
+                daemon.wait_for("fetched")
             time.sleep(at)  # the random moment is the point: nothing to await
             daemon.kill9()
         finally:
@@ -89,7 +93,7 @@ def test_kill_9_while_polling_never_corrupts_duplicates_or_skips(tmp_path):
                 cursor = int(store.sources.cursor(n) or 0)
                 # Exactly the first `cursor` records are stored: nothing past the cursor, no gap.
                 assert stored_ids(store, "x", f"{n}-") == set(files[n][:cursor]), context
-    assert polls_seen >= 12, f"seed {SEED}: the kills should interrupt a running daemon"
+    assert polls_seen >= 6, f"seed {SEED}: the kills should interrupt a running daemon"
 
     # Re-running converges to exactly the full set.
     result = CliRunner().invoke(main, ["--config", str(config(100_000, tmp_path / "all.toml")), "poll"])
