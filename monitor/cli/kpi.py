@@ -65,17 +65,32 @@ def human(key: str, value: Any, *, signed: bool = False, ces_scale: int | None =
     return f"{plus}{value:,.2f}"
 
 
-def cell(key: str, kpis: dict[str, Any], delta: Any = None) -> str | None:
-    """A table cell: the value, its change in brackets, "~" before an estimated FCR."""
+def cell(key: str, kpis: dict[str, Any], delta: Any = None, meets: dict[str, Any] | None = None) -> str | None:
+    """A table cell: the value, its change in brackets, "~" before an estimated FCR,
+    and with ``meets`` a ✓ or ✗ for a KPI that has a target."""
     shown = human(key, kpis.get(key))
     if shown is None:
         return None
     if key == "fcr_pct" and kpis.get("fcr_estimated"):
         shown = "~" + shown
-    return shown if delta is None else f"{shown} ({human(key, delta, signed=True)})"
+    shown = shown if delta is None else f"{shown} ({human(key, delta, signed=True)})"
+    return shown + mark((meets or {}).get(key))
+
+
+def mark(meets: bool | None) -> str:
+    """" ✓" for a KPI that meets its target, " ✗" for one that misses it."""
+    return " ✓" if meets is True else " ✗" if meets is False else ""
+
+
+def target_text(target: Any, ces_scale: int | None = None) -> str:
+    """A target as people read it: "≥ 80.0%", "≤ 4h00m"."""
+    return ("≥ " if target.better == "higher" else "≤ ") + (human(target.kpi, target.value, ces_scale=ces_scale) or "")
 
 
 ESTIMATE_NOTE = "~ FCR estimated from replies and reopens: the export has no first-contact field."
+TARGET_NOTE = "✓ meets its [kpi.targets] target, ✗ misses it."
+#: KPIs of the per-group table (`kpi show --by channel|type|tag`): groups have no period figures.
+GROUPED = ("csat_pct", "nps", "ces", "first_response_median_s", "resolution_median_s", "fcr_pct")
 
 
 def _clock(seconds: float) -> str:
@@ -156,23 +171,30 @@ def import_(app: App, file: Path, fmt: str, timezone: str | None, encoding: str 
 
 @kpi.command("show")
 @window_options("30d")
-@click.option("--by", type=click.Choice(["day", "week"]), help="KPIs per local day or ISO week, each with its change.")
+@click.option("--by", type=click.Choice(["day", "week", "channel", "type", "tag"]),
+              help="KPIs per local day or ISO week, or per channel, issue type or tag.")
 @format_option
 @pass_app
 def show(app: App, since: timedelta | None, from_date: date | None, to_date: date | None, by: str | None, fmt: str) -> None:
-    """The service KPIs, with the change against the previous period.
+    """The service KPIs, with the change against the previous period, and
+    whether each meets its target ([kpi.targets]).
 
     Without --by: the window's KPIs beside the window before it (as long).
     With --by day|week: one row per period, each change against the period
-    before. CSAT/FCR/retention/abandonment are percentages (changes in
-    points); times are seconds in JSON and CSV.
+    before. With --by channel|type|tag: one row per channel (email, chat,
+    phone, social, web, api, other), issue type or tag, each change against
+    the same group in the window before; a ticket with several tags counts
+    under each. CSAT/FCR/retention/abandonment are percentages (changes in
+    points); times are seconds in JSON and CSV. ✓/✗: meets/misses its target.
 
     \b
     Examples:
       sentiment-monitor kpi show
       sentiment-monitor kpi show --from 2024-03-01 --to 2024-03-31 --by week
+      sentiment-monitor kpi show --since 90d --by channel
       sentiment-monitor kpi show --since 7d --by day --format json
     """
+    from monitor.kpi.groups import BREAKDOWNS
     from monitor.kpi.report import KEYS, VALUE_KEYS, kpi_report
 
     config = app.config
@@ -183,34 +205,53 @@ def show(app: App, since: timedelta | None, from_date: date | None, to_date: dat
     if fmt == "json":
         to_json(data)
         return
+    key = by if by in BREAKDOWNS else "period"
     if fmt == "csv":
-        flat = [{"period": "total", "from": data["from"], "to": data["to"], **data["total"]["kpis"],
-                 **{f"{k}_change": v for k, v in data["total"]["change"].items()}}]
-        flat += [{"period": r["period"], "from": r["from"], "to": r["to"], **r["kpis"],
-                  **{f"{k}_change": v for k, v in r["change"].items()}} for r in data["rows"]]
-        emit(fmt, flat, ["period", "from", "to", *KEYS, *(f"{k}_change" for k in VALUE_KEYS)])
+        met = list(data["targets"])
+
+        def flat(name: str, row: dict[str, Any]) -> dict[str, Any]:
+            return {key: name, "from": row.get("from", data["from"]), "to": row.get("to", data["to"]), **row["kpis"],
+                    **{f"{k}_change": v for k, v in row["change"].items()},
+                    **{f"{k}_meets_target": v for k, v in row["meets_target"].items()}}
+
+        rows = [flat("total", data["total"]), *(flat(r[key], r) for r in data["rows"])]
+        emit(fmt, rows, [key, "from", "to", *KEYS, *(f"{k}_change" for k in VALUE_KEYS),
+                         *(f"{k}_meets_target" for k in met)])
         return
     scale = config.kpi.ces_scale
     click.echo(f"{data['from']} to {data['to']} ({data['timezone']})")
-    total = data["total"]["kpis"]
+    total, meets = data["total"]["kpis"], data["total"]["meets_target"]
     if by is None:
         click.echo(f"previous: {data['previous_window']['from']} to {data['previous_window']['to']}")
-    if by is None:
         previous, delta = data["total"]["previous"], data["total"]["change"]
+        targets = {t.kpi: t for t in report.targets}
         rows = [
             {"kpi": heading, "value": human(k, total[k], ces_scale=scale), "previous": human(k, previous[k], ces_scale=scale),
-             "change": human(k, delta[k], signed=True), "based on": total[basis] if basis else None}
+             "change": human(k, delta[k], signed=True), "based on": total[basis] if basis else None,
+             "target": target_text(targets[k], scale) if k in targets else None, "met": mark(meets.get(k)).strip() or None}
             for k, (heading, _, basis) in _SHOWN.items()
         ]
         if total["fcr_estimated"]:
             rows[[r["kpi"] for r in rows].index("FCR")]["kpi"] = "FCR (estimated)"
-        emit(fmt, rows, ["kpi", "value", "previous", "change", "based on"])
+        emit(fmt, rows, ["kpi", "value", "previous", "change", "based on", "target", "met"])
         return
-    rows = [{"period": r["period"], **{k: cell(k, r["kpis"], r["change"][k]) for k in MAIN}} for r in data["rows"]]
-    rows.append({"period": "total", **{k: cell(k, total) for k in MAIN}})
-    emit(fmt, rows, ["period", *MAIN], headers=["period", *(_SHORT[k] for k in MAIN)])
+    shown = MAIN if key == "period" else GROUPED
+    rows = [{key: r[key], "tickets": r["kpis"]["tickets_created"],
+             **{k: cell(k, r["kpis"], r["change"][k] if key == "period" else None, r["meets_target"]) for k in shown}}
+            for r in data["rows"]]
+    if key == "period":
+        rows.append({"period": "total", **{k: cell(k, total, None, meets) for k in shown}})
+    columns = [k for k in shown if key == "period" or any(r[k] is not None for r in rows)]
+    extra = [] if key == "period" else ["tickets"]
+    emit(fmt, rows, [key, *extra, *columns], headers=[key, *extra, *(_SHORT[k] for k in columns)],
+         empty=f"(no tickets or answers in this window to break down by {by})")
+    if key == "channel":
+        click.echo("channels as exported: " + "; ".join(
+            f"{r['channel']} = {', '.join(r['as_exported'])}" for r in data["rows"] if r["as_exported"]))
     if any(r["kpis"]["fcr_estimated"] for r in data["rows"]):
         click.echo(ESTIMATE_NOTE)
+    if any(v is not None for r in data["rows"] for v in r["meets_target"].values()):
+        click.echo(TARGET_NOTE)
 
 
 COMMANDS = [kpi]
