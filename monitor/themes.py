@@ -53,6 +53,9 @@ our ours out over own please really same she should so some such than thank than
 them then there these they they're this those through to too under until up very via was we we're were
 what when where which while who whom why will with would you you're your yours yet lol tbh ngl pls im
 ive dont cant wont thats one two three four five hi hello hey anyone else someone
+across along among around behind beyond during inside outside since toward towards upon within without
+onto per whole know think say said says make made go goes going gonna went see seen come came take took
+want need tell told try tried use used thing things lot way much many day week today yesterday
 """.split())
 #: Negations may start a phrase ("no internet", "not working") but are no phrase alone.
 NEGATIONS = frozenset("""

@@ -11,28 +11,29 @@ from typing import Any
 import click
 
 from monitor.cli import App, format_option, pass_app, resolve_window, window_options
+from monitor.kpi.display import human
 from monitor.output import FORMATS, emit, to_json
 
 # Kept here so `--help` needs no importer code; a test checks it against monitor.kpi.formats.
 FORMAT_CHOICES = ("auto", "zendesk", "freshdesk", "intercom", "helpscout", "generic")
 
-#: KPI -> (table heading, kind of value, the count it is based on)
-_SHOWN: dict[str, tuple[str, str, str | None]] = {
-    "csat_pct": ("CSAT", "pct", "csat_responses"),
-    "nps": ("NPS", "score", "nps_responses"),
-    "ces": ("CES", "ces", "ces_responses"),
-    "first_response_median_s": ("first response, median", "time", "first_response_count"),
-    "first_response_mean_s": ("first response, mean", "time", "first_response_count"),
-    "first_response_business_median_s": ("first response, business hours, median", "time", None),
-    "first_response_business_mean_s": ("first response, business hours, mean", "time", None),
-    "resolution_median_s": ("resolution, median", "time", "resolution_count"),
-    "resolution_mean_s": ("resolution, mean", "time", "resolution_count"),
-    "resolution_business_median_s": ("resolution, business hours, median", "time", None),
-    "resolution_business_mean_s": ("resolution, business hours, mean", "time", None),
-    "fcr_pct": ("FCR", "pct", "fcr_tickets"),
-    "retention_pct": ("customer retention", "pct", None),
-    "cost_per_resolution": ("cost per resolution", "money", "tickets_resolved"),
-    "abandonment_pct": ("abandonment", "pct", None),
+#: KPI -> (table heading, the count it is based on)
+_SHOWN: dict[str, tuple[str, str | None]] = {
+    "csat_pct": ("CSAT", "csat_responses"),
+    "nps": ("NPS", "nps_responses"),
+    "ces": ("CES", "ces_responses"),
+    "first_response_median_s": ("first response, median", "first_response_count"),
+    "first_response_mean_s": ("first response, mean", "first_response_count"),
+    "first_response_business_median_s": ("first response, business hours, median", None),
+    "first_response_business_mean_s": ("first response, business hours, mean", None),
+    "resolution_median_s": ("resolution, median", "resolution_count"),
+    "resolution_mean_s": ("resolution, mean", "resolution_count"),
+    "resolution_business_median_s": ("resolution, business hours, median", None),
+    "resolution_business_mean_s": ("resolution, business hours, mean", None),
+    "fcr_pct": ("FCR", "fcr_tickets"),
+    "retention_pct": ("customer retention", None),
+    "cost_per_resolution": ("cost per resolution", "tickets_resolved"),
+    "abandonment_pct": ("abandonment", None),
 }
 #: The KPIs of the per-period table and of `summary`: the main ones.
 MAIN = ("csat_pct", "nps", "ces", "first_response_median_s", "resolution_median_s", "fcr_pct",
@@ -42,27 +43,6 @@ _SHORT = {
     "resolution_median_s": "resolution (med)", "fcr_pct": "FCR", "retention_pct": "retention",
     "cost_per_resolution": "cost/res", "abandonment_pct": "abandon",
 }
-
-
-def human(key: str, value: Any, *, signed: bool = False, ces_scale: int | None = None) -> str | None:
-    """A KPI value as people read it: 66.7%, +28.6, 1h05m, 12.50."""
-    if value is None:
-        return None
-    kind = _SHOWN[key][1]
-    if kind == "time":
-        sign = ("+" if value > 0 else "-" if value < 0 else "±") if signed and round(value) else "±" if signed else ""
-        return sign + _clock(abs(value))
-    if signed and round(value, 2 if kind in ("ces", "money") else 1) == 0:
-        value, plus = 0.0, "±"  # no "-0.0": a change too small to show
-    else:
-        plus = "+" if signed and value > 0 else ""
-    if kind == "pct":
-        return f"{plus}{value:.1f}" + ("" if signed else "%")
-    if kind == "score":
-        return f"{plus}{value:.1f}" if signed else f"{value:+.1f}"
-    if kind == "ces":
-        return f"{plus}{value:.2f}" + (f"/{ces_scale}" if ces_scale and not signed else "")
-    return f"{plus}{value:,.2f}"
 
 
 def cell(key: str, kpis: dict[str, Any], delta: Any = None, meets: dict[str, Any] | None = None) -> str | None:
@@ -82,27 +62,10 @@ def mark(meets: bool | None) -> str:
     return " ✓" if meets is True else " ✗" if meets is False else ""
 
 
-def target_text(target: Any, ces_scale: int | None = None) -> str:
-    """A target as people read it: "≥ 80.0%", "≤ 4h00m"."""
-    return ("≥ " if target.better == "higher" else "≤ ") + (human(target.kpi, target.value, ces_scale=ces_scale) or "")
-
-
 ESTIMATE_NOTE = "~ FCR estimated from replies and reopens: the export has no first-contact field."
 TARGET_NOTE = "✓ meets its [kpi.targets] target, ✗ misses it."
 #: KPIs of the per-group table (`kpi show --by channel|type|tag`): groups have no period figures.
 GROUPED = ("csat_pct", "nps", "ces", "first_response_median_s", "resolution_median_s", "fcr_pct")
-
-
-def _clock(seconds: float) -> str:
-    seconds = round(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours:02d}h"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 @click.group()
@@ -228,8 +191,8 @@ def show(app: App, since: timedelta | None, from_date: date | None, to_date: dat
         rows = [
             {"kpi": heading, "value": human(k, total[k], ces_scale=scale), "previous": human(k, previous[k], ces_scale=scale),
              "change": human(k, delta[k], signed=True), "based on": total[basis] if basis else None,
-             "target": target_text(targets[k], scale) if k in targets else None, "met": mark(meets.get(k)).strip() or None}
-            for k, (heading, _, basis) in _SHOWN.items()
+             "target": targets[k].text(scale) if k in targets else None, "met": mark(meets.get(k)).strip() or None}
+            for k, (heading, basis) in _SHOWN.items()
         ]
         if total["fcr_estimated"]:
             rows[[r["kpi"] for r in rows].index("FCR")]["kpi"] = "FCR (estimated)"

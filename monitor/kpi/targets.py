@@ -14,6 +14,7 @@ from typing import Any
 
 from monitor.config import KpiConfig
 from monitor.kpi import formulas
+from monitor.kpi.display import human
 
 #: [kpi.targets] key -> (the KPI it applies to, better, KPI units per configured unit, its count)
 SPECS: dict[str, tuple[str, str, float, str | None]] = {
@@ -44,6 +45,10 @@ class Target:
         if value is None:
             return None
         return value >= self.value if self.better == "higher" else value <= self.value
+
+    def text(self, ces_scale: int | None = None) -> str:
+        """The target as people read it: "≥ 80.0%", "≤ 4h00m"."""
+        return ("≥ " if self.better == "higher" else "≤ ") + (human(self.kpi, self.value, ces_scale=ces_scale) or "")
 
     def as_dict(self) -> dict[str, Any]:
         return {"target": self.value, "better": self.better, "setting": self.setting,
