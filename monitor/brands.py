@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from monitor.config import BrandConfig
+from sentiment.text import group_by_first_char
 
 _LEFT = r"(?<![\w@#])[@#]?"
 _RIGHT = r"(?!\w)"
@@ -30,17 +31,17 @@ def _branch(term: str, wildcards: bool) -> str:
     return r"\s+".join(map(re.escape, words)) + (r"\w*" if wild else "")
 
 
-def _branches(terms: Iterable[str], wildcards: bool) -> str | None:
+def _branches(terms: Iterable[str], wildcards: bool) -> list[str]:
     cleaned = sorted({t.strip().lower() for t in terms if t.strip().strip("*")}, key=len, reverse=True)
-    return "|".join(_branch(t, wildcards) for t in cleaned) or None
+    return [_branch(t, wildcards) for t in cleaned]
 
 
 def term_pattern(terms: Iterable[str], *, wildcards: bool = False) -> re.Pattern[str] | None:
     """One regex that finds any of ``terms`` (``None`` for no terms); longest first."""
-    alternatives = _branches(terms, wildcards)
-    if alternatives is None:
+    branches = _branches(terms, wildcards)
+    if not branches:
         return None
-    return re.compile(rf"{_LEFT}(?:{alternatives}){_RIGHT}", re.IGNORECASE)
+    return re.compile(rf"{_LEFT}(?:{'|'.join(branches)}){_RIGHT}", re.IGNORECASE)
 
 
 class TermSets:
@@ -66,11 +67,16 @@ class TermSets:
                     wild.setdefault(key, set()).add(name)
                 else:
                     self._exact.setdefault(key, set()).add(name)
-        self._wild = [(re.compile(_branch(k, True)), names) for k, names in wild.items()]
-        alternatives = _branches(every, wildcards)
+        # "refund*" matches a phrase that is "refund" plus the rest of a word: looked up
+        # by the phrase's prefixes of each wildcard's length, not by a regex per wildcard.
+        self._wild = {k.rstrip("*"): names for k, names in wild.items()}
+        self._wild_lengths = sorted({len(k) for k in self._wild})
+        # Matched on the lower-cased text, branches grouped by their first character:
+        # five times faster than one case-insensitive alternation (bench/themes.py).
+        branches = _branches(every, wildcards)
         self._pattern = (
-            re.compile(rf"(?<![\w@#])(?=[@#]?((?:{alternatives})){_RIGHT})", re.IGNORECASE)
-            if alternatives else None
+            re.compile(rf"(?<![\w@#])(?=[@#]?((?:{group_by_first_char(branches)})){_RIGHT})")
+            if branches else None
         )
 
     def find(self, text: str) -> list[str]:
@@ -78,15 +84,18 @@ class TermSets:
         if self._pattern is None:
             return []
         found: set[str] = set()
-        for match in self._pattern.finditer(text):
-            words = match.group(1).lower().split()
+        for match in self._pattern.finditer(text.lower()):
+            words = match.group(1).split()
             # The alternation reports the first (longest) term at this position;
             # shorter terms that also match here are its leading words.
             for n in range(len(words), 0, -1):
                 phrase = " ".join(words[:n])
                 found |= self._exact.get(phrase, set())
-                for pattern, names in self._wild:
-                    if pattern.fullmatch(phrase):
+                for length in self._wild_lengths:
+                    if length > len(phrase):
+                        break
+                    names = self._wild.get(phrase[:length])
+                    if names and " " not in phrase[length:]:
                         found |= names
         return sorted(found, key=self._order.__getitem__)
 

@@ -62,8 +62,9 @@ NEGATIONS = frozenset("""
 no not never nothing nobody none nowhere cannot can't won't don't doesn't didn't isn't wasn't aren't
 haven't hasn't hadn't couldn't wouldn't shouldn't still
 """.split())
-_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]")
-_LETTERS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+# What breaks a run of words: punctuation, emoji, words with digits, one-letter words,
+# the placeholder of a masked name.
+_BREAK = re.compile(rf"[^\w\s']+|\w*[\d_]\w*|(?<![\w'])(?:\w|{PLACEHOLDER})(?![\w'])")
 
 MentionRef = tuple[float, str, str, str]  # (compound, created_at, platform, id)
 
@@ -101,17 +102,11 @@ class PhraseExtractor:
 
     def runs(self, text: str) -> list[list[str]]:
         """The text's runs of usable words (lower case)."""
-        runs: list[list[str]] = []
-        current: list[str] = []
-        for token in _TOKEN.findall(self._prepare(text).lower()):
-            if token != PLACEHOLDER and len(token) > 1 and _LETTERS.fullmatch(token):
-                current.append(token)
-                continue
-            if current:
-                runs.append(current)
-                current = []
-        if current:
-            runs.append(current)
+        runs = []
+        for segment in _BREAK.split(self._prepare(text).lower()):
+            words = [w for w in (w.strip("'") for w in segment.split()) if w]
+            if words:
+                runs.append(words)
         return runs
 
     def ok(self, words: Sequence[str]) -> bool:
@@ -265,11 +260,12 @@ def brand_themes(
     # The period before: themes, and only the candidate phrases.
     before: Counter[str] = Counter()
     before_phrases: Counter[tuple[int, ...]] = Counter()
+    starts = {key[0] for key in candidates}
     for _, text in _negatives(store, brand, previous_start, start):
         out.previous_negatives += 1
         before.update(matcher.themes(text))
         runs = [[vocabulary.get(w, -1) for w in run] for run in extractor.runs(text)]
-        before_phrases.update(_phrases_in(runs, candidates, extractor.max_words))
+        before_phrases.update(_phrases_in(runs, candidates, extractor.max_words, starts))
 
     for name in matcher.names:
         ratio = lift(counts[name], before[name], now_length, before_length, settings.smoothing)
@@ -310,12 +306,6 @@ def _negatives(store: Store, brand: str | None, start: datetime, end: datetime) 
         yield (compound or 0.0, created_at, platform, mention_id), text
 
 
-def _ngrams(run: Sequence[int], max_words: int) -> Iterator[tuple[int, ...]]:
-    for size in range(1, max_words + 1):
-        for i in range(len(run) - size + 1):
-            yield tuple(run[i : i + size])
-
-
 def _frequent_phrases(
     docs: Sequence[tuple[MentionRef, list[array[int]]]], words: Sequence[str], extractor: PhraseExtractor,
     min_count: int,
@@ -345,8 +335,16 @@ def _frequent_phrases(
     return frequent
 
 
-def _phrases_in(runs: Sequence[Sequence[int]], wanted: dict[tuple[int, ...], int], max_words: int) -> set[tuple[int, ...]]:
-    return {key for run in runs for key in _ngrams(run, max_words) if key in wanted}
+def _phrases_in(runs: Sequence[Sequence[int]], wanted: dict[tuple[int, ...], int], max_words: int,
+                starts: set[int]) -> set[tuple[int, ...]]:
+    """The ``wanted`` phrases in ``runs``; ``starts``: their first words."""
+    found = set()
+    for run in runs:
+        for i, word in enumerate(run):
+            if word in starts:
+                found.update(key for size in range(1, max_words + 1)
+                             if (key := tuple(run[i : i + size])) in wanted and len(key) == size)
+    return found
 
 
 def _contains(big: tuple[int, ...], small: tuple[int, ...]) -> bool:
@@ -377,8 +375,9 @@ def _refs_of(keys: Sequence[tuple[int, ...]], docs: Sequence[tuple[MentionRef, l
         return out
     longest = max(len(k) for k in keys)
     wanted = dict.fromkeys(keys, 0)
+    starts = {key[0] for key in keys}
     for ref, runs in docs:
-        for key in _phrases_in(runs, wanted, longest):
+        for key in _phrases_in(runs, wanted, longest, starts):
             out[key].append(ref)
     return out
 

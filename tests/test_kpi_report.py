@@ -132,6 +132,12 @@ def test_settings_come_from_the_kpi_section(cli, loaded):
         ('[kpi]\ncsat_neutral = "maybe"\n', "[kpi]: csat_neutral: expected one of 'dissatisfied', 'satisfied', 'exclude'"),
         ('[kpi]\ntimezone = "Mars/Olympus"\n', '[kpi]: timezone: unknown time zone "Mars/Olympus"'),
         ("[kpi]\nces_scale = 1\n", "[kpi]: ces_scale: must be between 2 and 10"),
+        ("[kpi.targets]\ncsat_pct = 120\n", "[kpi]: targets: csat_pct: must be between 0 and 100"),
+        ("[kpi.targets]\nfirst_response_hours = 0\n", "[kpi]: targets: first_response_hours: must be greater than 0"),
+        ('[kpi.targets]\nnps = "none"\n', "[kpi]: targets: nps: expected a number"),
+        ("[kpi]\nces_scale = 5\n[kpi.targets]\nces = 6\n", "[kpi]: targets: ces: must be between 1 and ces_scale (5)"),
+        ("[kpi.targets]\ncsat = 80\n", '[kpi]: targets: unknown key "csat" (did you mean "csat_pct"?)'),
+        ("[alerts]\nkpi_min_count = 0\n", "[alerts]: kpi_min_count: must be at least 1"),
     ],
 )
 def test_kpi_config_errors_name_the_key(write_config, extra, message):

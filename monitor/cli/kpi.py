@@ -208,9 +208,9 @@ def show(app: App, since: timedelta | None, from_date: date | None, to_date: dat
     extra = [] if key == "period" else ["tickets"]
     emit(fmt, rows, [key, *extra, *columns], headers=[key, *extra, *(_SHORT[k] for k in columns)],
          empty=f"(no tickets or answers in this window to break down by {by})")
-    if key == "channel":
-        click.echo("channels as exported: " + "; ".join(
-            f"{r['channel']} = {', '.join(r['as_exported'])}" for r in data["rows"] if r["as_exported"]))
+    exported = [f"{r['channel']} = {', '.join(r['as_exported'])}" for r in data["rows"] if r.get("as_exported")]
+    if exported:
+        click.echo("channels as exported: " + "; ".join(exported))
     if any(r["kpis"]["fcr_estimated"] for r in data["rows"]):
         click.echo(ESTIMATE_NOTE)
     if any(v is not None for r in data["rows"] for v in r["meets_target"].values()):
