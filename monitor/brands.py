@@ -1,20 +1,103 @@
-"""Which brand a mention is about, and whether it is noise to drop."""
+"""Which brand a mention is about, and whether it is noise to drop; the term
+matching that brands and complaint themes share.
+
+A *term* is a word or phrase matched case-insensitively as a whole word (runs
+of spaces alike, an optional leading ``@`` or ``#``): "@acme" does not match
+"@acmesupport", "refund" does not match "refunded". Where wildcards are
+allowed (theme keywords), a trailing ``*`` matches any word ending:
+"refund*" matches refund, refunds, refunded.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from monitor.config import BrandConfig
+from sentiment.text import group_by_first_char
+
+_LEFT = r"(?<![\w@#])[@#]?"
+_RIGHT = r"(?!\w)"
 
 
-def _pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
-    cleaned = sorted({t.strip().lower() for t in terms if t.strip()}, key=len, reverse=True)
-    if not cleaned:
+def term_key(term: str) -> str:
+    """A term as compared: lower case, single spaces, no leading ``@``/``#``."""
+    return " ".join(term.strip().lower().split()).lstrip("@#")
+
+
+def _branch(term: str, wildcards: bool) -> str:
+    wild = wildcards and term.endswith("*")
+    words = term.rstrip("*").split() if wild else term.split()
+    return r"\s+".join(map(re.escape, words)) + (r"\w*" if wild else "")
+
+
+def _branches(terms: Iterable[str], wildcards: bool) -> list[str]:
+    cleaned = sorted({t.strip().lower() for t in terms if t.strip().strip("*")}, key=len, reverse=True)
+    return [_branch(t, wildcards) for t in cleaned]
+
+
+def term_pattern(terms: Iterable[str], *, wildcards: bool = False) -> re.Pattern[str] | None:
+    """One regex that finds any of ``terms`` (``None`` for no terms); longest first."""
+    branches = _branches(terms, wildcards)
+    if not branches:
         return None
-    # A term matches as a whole word or phrase; "@acme" does not match "@acmesupport".
-    alternatives = "|".join(r"\s+".join(map(re.escape, t.split())) for t in cleaned)
-    return re.compile(rf"(?<![\w@#])[@#]?(?:{alternatives})(?!\w)", re.IGNORECASE)
+    return re.compile(rf"{_LEFT}(?:{'|'.join(branches)}){_RIGHT}", re.IGNORECASE)
+
+
+class TermSets:
+    """Which of several named sets of terms a text contains, in one regex pass.
+
+    Every word start is tried (a zero-width lookahead), so terms inside a
+    longer match are found too, and a term shared by several sets counts
+    for each. Names come back in the order the sets were given.
+    """
+
+    def __init__(self, sets: Mapping[str, Iterable[str]], *, wildcards: bool = True) -> None:
+        self._order = {name: i for i, name in enumerate(sets)}
+        self._exact: dict[str, set[str]] = {}
+        wild: dict[str, set[str]] = {}
+        every: list[str] = []
+        for name, terms in sets.items():
+            for term in terms:
+                key = term_key(term)
+                if not key.strip("*"):
+                    continue
+                every.append(key)
+                if wildcards and key.endswith("*"):
+                    wild.setdefault(key, set()).add(name)
+                else:
+                    self._exact.setdefault(key, set()).add(name)
+        # "refund*" matches a phrase that is "refund" plus the rest of a word: looked up
+        # by the phrase's prefixes of each wildcard's length, not by a regex per wildcard.
+        self._wild = {k.rstrip("*"): names for k, names in wild.items()}
+        self._wild_lengths = sorted({len(k) for k in self._wild})
+        # Matched on the lower-cased text, branches grouped by their first character:
+        # five times faster than one case-insensitive alternation (bench/themes.py).
+        branches = _branches(every, wildcards)
+        self._pattern = (
+            re.compile(rf"(?<![\w@#])(?=[@#]?((?:{group_by_first_char(branches)})){_RIGHT})")
+            if branches else None
+        )
+
+    def find(self, text: str) -> list[str]:
+        """The names of the sets with a term in ``text``."""
+        if self._pattern is None:
+            return []
+        found: set[str] = set()
+        for match in self._pattern.finditer(text.lower()):
+            words = match.group(1).split()
+            # The alternation reports the first (longest) term at this position;
+            # shorter terms that also match here are its leading words.
+            for n in range(len(words), 0, -1):
+                phrase = " ".join(words[:n])
+                found |= self._exact.get(phrase, set())
+                for length in self._wild_lengths:
+                    if length > len(phrase):
+                        break
+                    names = self._wild.get(phrase[:length])
+                    if names and " " not in phrase[length:]:
+                        found |= names
+        return sorted(found, key=self._order.__getitem__)
 
 
 class BrandMatcher:
@@ -22,7 +105,7 @@ class BrandMatcher:
 
     def __init__(self, brands: Sequence[BrandConfig]) -> None:
         self._brands = [
-            (b, _pattern([b.name, *b.keywords, *b.handles]), _pattern(b.exclude)) for b in brands
+            (b, term_pattern([b.name, *b.keywords, *b.handles]), term_pattern(b.exclude)) for b in brands
         ]
         self._by_name = {b.name.lower(): b for b in brands}
 

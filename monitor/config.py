@@ -175,6 +175,8 @@ class AlertsConfig:
     recipients: tuple[str, ...] = ()  # default: [digest] recipients
     webhook_url: Secret | None = None  # Slack-compatible incoming webhook (the URL holds a token)
     webhook_timeout: float = 10.0
+    kpi_targets: bool = False  # also alert when a KPI missed its [kpi.targets] target the day before
+    kpi_min_count: int = 5  # ... judged only on at least this many answers or tickets
 
     def __post_init__(self) -> None:
         if self.k <= 0:
@@ -185,6 +187,8 @@ class AlertsConfig:
             raise _FieldError("lookback_weeks", "must be at least 1")
         if not 0 <= self.window_hours <= 3:
             raise _FieldError("window_hours", "must be between 0 and 3")
+        if self.kpi_min_count < 1:
+            raise _FieldError("kpi_min_count", "must be at least 1")
         if "webhook" in self.channels and self.webhook_url is None:
             raise _FieldError("webhook_url", 'channels has "webhook": set webhook_url = { env = "NAME" }')
 
@@ -206,6 +210,41 @@ class SmtpConfig:
             raise _FieldError("starttls", "set either ssl = true (port 465) or starttls = true, not both")
 
 
+Off = Literal["off"]
+
+
+@dataclass(frozen=True)
+class KpiTargets:
+    """``[kpi.targets]``: what each KPI should reach; ``"off"`` drops a target.
+
+    Percentages are 0-100, NPS -100..100, times are hours (compared with the
+    median, calendar time). Defaults follow common industry guidance; the
+    README gives the sources.
+    """
+
+    csat_pct: float | Off = 80.0  # at least: "80% or higher" (SoGoSurvey "excellent"; Freshdesk: most aim for 80-90%)
+    nps: float | Off = 50.0  # at least: Bain's guidance quoted by CustomerGauge: > 0 good, >= 50 excellent
+    ces: float | Off | None = None  # at least, on 1..ces_scale; unset: 5.5 of 7 (enthu.ai), rescaled to ces_scale
+    first_response_hours: float | Off = 4.0  # at most: email/social "within 4 hours" (HubSpot/SuperOffice benchmarks)
+    resolution_hours: float | Off = 24.0  # at most: "resolve email within 24 hours"
+    fcr_pct: float | Off = 70.0  # at least: SQM Group, 70-79% good, 80%+ world-class
+    abandonment_pct: float | Off = 5.0  # at most: 5-8% is the industry standard (Uniphore); aim for the low end
+    retention_pct: float | Off = "off"  # at least: industry-dependent, no default
+    cost_per_resolution: float | Off = "off"  # at most: your own budget, no default
+
+    def __post_init__(self) -> None:
+        limits = {"csat_pct": (0, 100), "fcr_pct": (0, 100), "abandonment_pct": (0, 100),
+                  "retention_pct": (0, 100), "nps": (-100, 100)}
+        for key, (lo, hi) in limits.items():
+            value = getattr(self, key)
+            if isinstance(value, float) and not lo <= value <= hi:
+                raise _FieldError(key, f"must be between {lo} and {hi}")
+        for key in ("first_response_hours", "resolution_hours", "cost_per_resolution", "ces"):
+            value = getattr(self, key)
+            if isinstance(value, float) and value <= 0:
+                raise _FieldError(key, "must be greater than 0")
+
+
 @dataclass(frozen=True)
 class KpiConfig:
     """How helpdesk and survey exports are read and their KPIs computed."""
@@ -214,6 +253,7 @@ class KpiConfig:
     csat_satisfied_min: float = 4.0  # a CSAT rating at or above this (1-5 scale) is satisfied
     csat_neutral: Literal["dissatisfied", "satisfied", "exclude"] = "dissatisfied"  # the 3 of 1-5
     ces_scale: int = 7  # CES answers run 1..ces_scale (CES 2.0: 7); higher = easier
+    targets: KpiTargets = field(default_factory=KpiTargets)
 
     def __post_init__(self) -> None:
         if self.timezone is not None:
@@ -225,6 +265,59 @@ class KpiConfig:
             raise _FieldError("csat_satisfied_min", "must be above 1 and at most 5 (a 1-5 rating)")
         if not 2 <= self.ces_scale <= 10:
             raise _FieldError("ces_scale", "must be between 2 and 10 (CES 2.0 uses 7)")
+        ces = self.targets.ces
+        if isinstance(ces, float) and not 1 <= ces <= self.ces_scale:
+            raise _FieldError("targets", f"ces: must be between 1 and ces_scale ({self.ces_scale})")
+
+
+@dataclass(frozen=True)
+class ThemeConfig:
+    """A ``[[themes]]`` entry: a complaint theme, found by keywords in the mention text.
+
+    Keywords match like brand keywords (whole words, case-insensitive); a
+    trailing ``*`` matches any word ending. An entry named like a shipped
+    default replaces it; ``enabled = false`` drops it.
+    """
+
+    name: str
+    keywords: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()  # a mention containing one of these is not in the theme
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise _FieldError("name", "must not be empty")
+        if self.enabled and not any(k.strip().strip("*") for k in self.keywords):
+            raise _FieldError("keywords", "a theme needs at least one keyword (or enabled = false)")
+        for key in ("keywords", "exclude"):
+            for word in getattr(self, key):
+                if "*" in word.rstrip("*") or word.endswith("**"):
+                    raise _FieldError(key, f'"{word}": "*" is only allowed once, at the end of a keyword')
+
+
+@dataclass(frozen=True)
+class InsightsConfig:
+    """``[insights]``: complaint themes and emerging phrases in negative mentions."""
+
+    default_themes: bool = True  # the shipped themes (monitor/defaults/themes.toml); false: only [[themes]]
+    min_count: int = 3  # negative mentions a theme or phrase needs in the period to be "new" or "growing"
+    min_lift: float = 2.0  # rate against the previous period (as long) that makes it "growing"
+    smoothing: float = 1.0  # added to both counts before the lift is taken (so 3 vs 0 is 4x, not infinite)
+    max_words: int = 3  # emerging phrases are 1 to this many words
+    emerging: int = 5  # emerging phrases listed
+    examples: int = 3  # example mentions per theme or phrase
+    stop_words: tuple[str, ...] = ()  # more words that never start or end a phrase
+
+    def __post_init__(self) -> None:
+        for key in ("min_count", "emerging", "examples"):
+            if getattr(self, key) < 1:
+                raise _FieldError(key, "must be at least 1")
+        if self.min_lift <= 1:
+            raise _FieldError("min_lift", "must be greater than 1")
+        if self.smoothing <= 0:
+            raise _FieldError("smoothing", "must be greater than 0")
+        if not 1 <= self.max_words <= 4:
+            raise _FieldError("max_words", "must be between 1 and 4")
 
 
 @dataclass(frozen=True)
@@ -252,6 +345,8 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     kpi: KpiConfig = field(default_factory=KpiConfig)
+    themes: tuple[ThemeConfig, ...] = ()
+    insights: InsightsConfig = field(default_factory=InsightsConfig)
 
     @property
     def label(self) -> str:
@@ -270,6 +365,15 @@ class Config:
     def brand_terms(self) -> list[str]:
         """Every configured brand's names and handles, competitors' too."""
         return list(dict.fromkeys(t for b in self.brands for t in b.terms))
+
+    def theme_rules(self) -> tuple[ThemeConfig, ...]:
+        """The complaint themes in use: the shipped defaults (unless [insights]
+        default_themes = false), each replaced by a [[themes]] entry of the same
+        name, then the other entries; disabled ones left out."""
+        rules = {t.name.lower(): t for t in (default_themes() if self.insights.default_themes else ())}
+        for theme in self.themes:
+            rules[theme.name.lower()] = theme
+        return tuple(t for t in rules.values() if t.enabled)
 
     @property
     def kpi_timezone(self) -> str:
@@ -313,6 +417,8 @@ _SECTIONS: dict[str, tuple[type, bool]] = {
     "alerts": (AlertsConfig, False),
     "daemon": (DaemonConfig, False),
     "kpi": (KpiConfig, False),
+    "themes": (ThemeConfig, True),
+    "insights": (InsightsConfig, False),
 }
 
 
@@ -326,6 +432,15 @@ def default_path() -> Path | None:
 
 def embedded_default_text() -> str:
     return (resources.files("monitor") / "defaults" / "monitor.toml").read_text(encoding="utf-8")
+
+
+def default_themes() -> tuple[ThemeConfig, ...]:
+    """The shipped complaint themes (``monitor/defaults/themes.toml``), checked like any config."""
+    label = "shipped themes (monitor/defaults/themes.toml)"
+    text = (resources.files("monitor") / "defaults" / "themes.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    _unknown_keys(data, {"themes"}, label)
+    return tuple(_section(ThemeConfig, item, f"{label}: [[themes]] #{i}", i) for i, item in enumerate(data["themes"], 1))
 
 
 def load(path: str | Path | None = None) -> Config:
@@ -430,6 +545,11 @@ def _check_references(config: Config, label: str) -> None:
         if brand.name.lower() in names:
             raise ConfigError(f'{label}: [[brands]] #{i}: name: "{brand.name}" is defined twice')
         names.add(brand.name.lower())
+    themes: set[str] = set()
+    for i, theme in enumerate(config.themes, 1):
+        if theme.name.lower() in themes:
+            raise ConfigError(f'{label}: [[themes]] #{i}: name: "{theme.name}" is defined twice')
+        themes.add(theme.name.lower())
     seen: set[str] = set()
     for i, source in enumerate(config.sources, 1):
         where = f'{label}: [[sources]] #{i} ("{source.name}")'

@@ -1,24 +1,32 @@
-"""Mention volume and sentiment per period, platform or brand, beside the
-service KPIs of the same periods.
+"""Mention volume and sentiment per period, platform, brand or complaint
+theme, beside the service KPIs of the same periods.
 
 Periods follow the configured time zone (DST included): day and week
 boundaries are computed here and each becomes an index range scan. The KPIs
 (:mod:`monitor.kpi.report`) are the team's own, so they are given for the
-whole window and per day or week, never per platform or brand.
+whole window and per day or week, never per platform, brand or theme; each
+is marked as meeting its target or not. By theme, every mention of the
+window is matched against the theme rules (:mod:`monitor.themes`): a
+mention in several themes counts in each, one in none under "(no theme)".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.config import KpiConfig
 from monitor.storage import Store
+from monitor.storage.mentions import MentionFilter
 from monitor.timeutil import to_db
 from sentiment.base import LABELS, NEGATIVE, NEUTRAL, POSITIVE, UNSUPPORTED
 
-BY_CHOICES = ("day", "week", "platform", "brand")
+if TYPE_CHECKING:
+    from monitor.kpi.targets import Target
+    from monitor.themes import ThemeMatcher
+
+BY_CHOICES = ("day", "week", "platform", "brand", "theme")
 
 
 @dataclass
@@ -72,14 +80,23 @@ class Summary:
     rows: dict[str, Counts] = field(default_factory=dict)
     #: KPIs of the window ("total") and of each day/week row, by the same keys.
     kpis: dict[str, dict[str, Any]] = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)
+    #: By theme: each theme's counts per platform.
+    platforms: dict[str, dict[str, Counts]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
+        from monitor.kpi import targets
+
         key = {"day": "period", "week": "period"}.get(self.by or "", self.by or "period")
 
         def with_kpis(counts: dict[str, Any], row: str) -> dict[str, Any]:
-            return {**counts, "kpis": self.kpis[row]} if row in self.kpis else counts
+            if row in self.platforms:
+                counts["platforms"] = [{"platform": p, **c.as_dict()} for p, c in self.platforms[row].items()]
+            if row not in self.kpis:
+                return counts
+            return {**counts, "kpis": self.kpis[row], "meets_target": targets.meets(self.targets, self.kpis[row])}
 
-        return {
+        out = {
             "from": to_db(self.start),
             "to": to_db(self.end),
             "timezone": self.timezone,
@@ -89,6 +106,9 @@ class Summary:
             "total": with_kpis(self.total.as_dict(), "total"),
             "rows": [with_kpis({key: k, **c.as_dict()}, k) for k, c in self.rows.items()],
         }
+        if self.kpis:
+            out["targets"] = targets.as_json(self.targets)
+        return out
 
 
 def local_midnight(day: date, tz: tzinfo) -> datetime:
@@ -129,23 +149,41 @@ def summarize(
     platform: str | None = None,
     kpi_settings: KpiConfig | None = None,
     with_kpis: bool = True,
+    themes: ThemeMatcher | None = None,
 ) -> Summary:
     """Counts and ratios over ``[start, end)``, overall and per ``by``, with the
-    service KPIs of the window and of each day or week (unless ``with_kpis`` is false)."""
+    service KPIs of the window and of each day or week (unless ``with_kpis`` is false).
+    ``by="theme"`` needs the ``themes`` to match."""
+    from monitor.kpi import targets
     from monitor.kpi.report import kpis_for
 
     if by is not None and by not in BY_CHOICES:
         raise ValueError(f"by must be one of {BY_CHOICES}")
     summary = Summary(start, end, tz_name, by, brand, platform)
-    if by in ("day", "week"):
-        spans = periods(start, end, by, tz)
-        summary.rows = {key: Counts() for key, _, _ in spans}
-        group = None
+    spans = periods(start, end, by, tz) if by in ("day", "week") else [("all", start, end)]
+    if by == "theme":
+        if themes is None:
+            raise ValueError("by theme needs the theme rules")
+        _by_theme(store, summary, themes)
     else:
-        spans = [("all", start, end)]
-        group = by
+        _by_label(store, summary, spans)
+    if not with_kpis:
+        return summary
+    rows = spans if by in ("day", "week") else []
+    summary.kpis = kpis_for(store, [("total", start, end), *rows], tz, kpi_settings,
+                            parts={"total": [key for key, _, _ in rows]} if rows else None)
+    summary.targets = targets.targets(kpi_settings or KpiConfig())
+    return summary
+
+
+def _by_label(store: Store, summary: Summary, spans: list[tuple[str, datetime, datetime]]) -> None:
+    """Counts per label: in total, and per day/week, platform or brand (SQL counts)."""
+    by = summary.by
+    group = None if by in ("day", "week") else by
+    if group is None and by is not None:
+        summary.rows = {key: Counts() for key, _, _ in spans}
     for key, group_value, label, n in store.mentions.label_counts(
-        spans, group=group, brand=brand, platform=platform
+        spans, group=group, brand=summary.brand, platform=summary.platform
     ):
         summary.total.add(label, n)
         row = group_value if group else key
@@ -153,9 +191,26 @@ def summarize(
             summary.rows.setdefault(row if row is not None else "(none)", Counts()).add(label, n)
     if group:
         summary.rows = dict(sorted(summary.rows.items(), key=lambda kv: -kv[1].volume))
-    if not with_kpis:
-        return summary
-    rows = spans if by in ("day", "week") else []
-    summary.kpis = kpis_for(store, [("total", start, end), *rows], tz, kpi_settings,
-                            parts={"total": [key for key, _, _ in rows]} if rows else None)
-    return summary
+
+
+def _by_theme(store: Store, summary: Summary, themes: ThemeMatcher) -> None:
+    """Counts per theme (and per theme and platform) from every mention of the window."""
+    from monitor.themes import NO_THEME
+
+    rows = {name: Counts() for name in themes.names}
+    platforms: dict[str, dict[str, Counts]] = {}
+    mentions = store.mentions.stream(
+        MentionFilter(since=summary.start, until=summary.end, brand=summary.brand, platform=summary.platform,
+                      limit=None),
+        ("platform", "label", "text"),
+    )
+    for platform, label, text in mentions:
+        summary.total.add(label, 1)
+        for name in themes.themes(text) or [NO_THEME]:
+            rows.setdefault(name, Counts()).add(label, 1)
+            platforms.setdefault(name, {}).setdefault(platform, Counts()).add(label, 1)
+    order = sorted(rows, key=lambda name: (name == NO_THEME, -rows[name].negative, -rows[name].volume, name))
+    summary.rows = {name: rows[name] for name in order}
+    summary.platforms = {
+        name: dict(sorted(platforms.get(name, {}).items(), key=lambda kv: (-kv[1].volume, kv[0]))) for name in order
+    }

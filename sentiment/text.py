@@ -104,7 +104,7 @@ class TextPreparer:
         for _token, rx in rewrites:
             branches += _expand_leading_groups(rx)
         self._pattern = (
-            re.compile(f"{_LEFT}(?:{_group_by_first_char(branches)}){_RIGHT}") if branches else None
+            re.compile(f"{_LEFT}(?:{group_by_first_char(branches)}){_RIGHT}") if branches else None
         )
         # Which rewrite a matched phrase is: phrases repeat, so the answer is kept.
         # Filled from several threads at once harmlessly: every writer stores the same value.
@@ -219,7 +219,7 @@ def _expand_leading_groups(rx: str) -> list[str]:
     return out
 
 
-def _group_by_first_char(branches: list[str]) -> str:
+def group_by_first_char(branches: list[str]) -> str:
     """'abc|axy|bcd' -> 'a(?:bc|xy)|b(?:cd)'. Branches starting with different literal
     characters never match at the same position and order within a group is kept, so
     the language and the match chosen are unchanged."""

@@ -62,3 +62,29 @@ KPI_DATA = Path(__file__).parent / "data" / "kpi"
 def kpi_sample(name: str) -> Path:
     """A sample export in ``tests/data/kpi`` (each written in its tool's real column layout)."""
     return KPI_DATA / name
+
+
+def local_smtp(port: int) -> str:
+    """TOML for delivery to the test SMTP server on 127.0.0.1 (tests/mailserver.py), no TLS."""
+    return f"""
+[digest]
+recipients = ["leads@example.com"]
+[smtp]
+host = "127.0.0.1"
+port = {port}
+starttls = false
+sender = "monitor@example.com"
+timeout = 5
+"""
+
+
+def config_error(path: Path) -> str:
+    """The message of the ConfigError that loading ``path`` raises."""
+    from monitor import config
+    from monitor.errors import ConfigError
+
+    try:
+        config.load(path)
+    except ConfigError as exc:
+        return str(exc)
+    raise AssertionError(f"{path} loaded without an error")

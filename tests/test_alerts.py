@@ -10,7 +10,7 @@ from email.policy import default
 
 import pytest
 
-from factories import scored
+from factories import local_smtp, scored
 from mailserver import Handler, Webhook, smtp_server, webhook_server
 from monitor import alerts
 from monitor import config as config_module
@@ -126,15 +126,7 @@ def test_alerts_test_on_the_offline_demo_shows_the_outage(cli):
 
 
 def alert_config(write_config, port: int, hook: Webhook, extra: str = "") -> str:
-    return write_config(f"""
-        [digest]
-        recipients = ["leads@example.com"]
-        [smtp]
-        host = "127.0.0.1"
-        port = {port}
-        starttls = false
-        sender = "monitor@example.com"
-        timeout = 5
+    return write_config(f"""{local_smtp(port)}
         [alerts]
         channels = ["email", "webhook"]
         webhook_url = {{ env = "TEST_WEBHOOK_URL" }}

@@ -168,3 +168,44 @@ def test_preview_command_writes_html_or_eml(cli, write_config, tmp_path):
     message = email.message_from_bytes((tmp_path / "d.eml").read_bytes(), policy=default)
     assert message.get_content_type() == "multipart/alternative"
     assert cli("--config", path, "digest", "status").output.startswith("(no digest sent yet)")
+
+
+def test_complaint_themes_of_the_day_against_the_week_before(write_config):
+    config, store = setup(write_config)
+    week = [("parcel never arrived", -0.5), ("courier lost my parcel", -0.6)]
+    store.mentions.upsert([scored(f"w{back}{i}", f"acme {text}", at=NOON - timedelta(days=back), label="negative",
+                                  compound=score) for back in range(1, 8) for i, (text, score) in enumerate(week)], NOON)
+    day = ["broadband down, status page green", "status page says fine, no internet", "outage again, status page lies",
+           "still waiting for my parcel"]
+    store.mentions.upsert([scored(f"d{i}", f"acme {text}", at=NOON + timedelta(minutes=i), label="negative",
+                                  compound=-0.9 + i / 10) for i, text in enumerate(day)], NOON)
+    (acme,) = build(store, config, DAY).brands
+    assert [(t.theme, t.negatives, round(t.expected, 2), t.trend) for t in acme.top_themes] == [
+        ("outage", 3, 0.0, "new"), ("delivery", 1, 2.0, "steady")]
+    assert [(p.phrase, p.negatives, p.trend) for p in acme.themes.emerging] == [("status page", 3, "new")]
+    text = render.text(build(store, config, DAY))
+    assert "Complaint themes (negative mentions; 7-day average):" in text
+    assert '  outage          3  (0)  new  e.g. "acme broadband down, status page green"' in text
+    assert 'Emerging: "status page" (3, new)' in text
+    page = render.html(build(store, config, DAY), {"Acme": "cid:x"})
+    assert ">outage" in page and "Emerging in negative mentions:" in page and "“status page” (3, new)" in page
+
+
+def test_kpis_are_marked_against_their_targets(write_config, cli):
+    from factories import kpi_sample
+
+    path = write_config('[kpi.targets]\nfirst_response_hours = 1\n')
+    assert cli("--config", path, "kpi", "import", kpi_sample("zendesk_tickets.csv")).exit_code == 0
+    config = config_module.load(path)
+    with Store.open(config.monitor.database) as store:
+        digest = build(store, config, date(2024, 3, 5))
+    figures = {k.name: k for k in digest.kpis}
+    csat, first = figures["CSAT"], figures["First response time (median)"]
+    assert (csat.value, csat.target, csat.meets, csat.mark, csat.target_text) == (50.0, 80.0, False, "✗", "≥ 80%")
+    assert (first.value, first.unit, first.target, first.meets) == (1.12, "h", 1.0, False)  # 67.5 min
+    assert figures["Resolution time (median)"].mark == "✓"  # 12h45m against 24 h
+    text = render.text(digest)
+    assert "  CSAT: 50% (-50%)  ✗ target ≥ 80%" in text
+    assert "  Resolution time (median): 12.8h (+10.8h)  ✓ target ≤ 24h" in text
+    page = render.html(digest, {"Acme": "cid:x"})
+    assert "✗</span> ≥ 80%" in page and "✓</span> ≤ 24h" in page

@@ -132,6 +132,12 @@ def test_settings_come_from_the_kpi_section(cli, loaded):
         ('[kpi]\ncsat_neutral = "maybe"\n', "[kpi]: csat_neutral: expected one of 'dissatisfied', 'satisfied', 'exclude'"),
         ('[kpi]\ntimezone = "Mars/Olympus"\n', '[kpi]: timezone: unknown time zone "Mars/Olympus"'),
         ("[kpi]\nces_scale = 1\n", "[kpi]: ces_scale: must be between 2 and 10"),
+        ("[kpi.targets]\ncsat_pct = 120\n", "[kpi]: targets: csat_pct: must be between 0 and 100"),
+        ("[kpi.targets]\nfirst_response_hours = 0\n", "[kpi]: targets: first_response_hours: must be greater than 0"),
+        ('[kpi.targets]\nnps = "none"\n', "[kpi]: targets: nps: expected a number"),
+        ("[kpi]\nces_scale = 5\n[kpi.targets]\nces = 6\n", "[kpi]: targets: ces: must be between 1 and ces_scale (5)"),
+        ("[kpi.targets]\ncsat = 80\n", '[kpi]: targets: unknown key "csat" (did you mean "csat_pct"?)'),
+        ("[alerts]\nkpi_min_count = 0\n", "[alerts]: kpi_min_count: must be at least 1"),
     ],
 )
 def test_kpi_config_errors_name_the_key(write_config, extra, message):
@@ -159,9 +165,10 @@ def test_summary_json_adds_kpis_and_keeps_its_keys(cli, loaded, tmp_path):
     _with_mentions(config, tmp_path, cli)
     out = cli("--config", config, "summary", "--from", "2024-03-04", "--to", "2024-03-05", "--by", "day", "--format", "json")
     data = json.loads(out.stdout)
-    assert list(data) == ["from", "to", "timezone", "by", "brand", "platform", "total", "rows"]
-    assert list(data["total"]) == [*_SUMMARY_KEYS, "kpis"]
-    assert list(data["rows"][0]) == ["period", *_SUMMARY_KEYS, "kpis"]
+    # keys are only ever added, at the end (targets: issue 10)
+    assert list(data) == ["from", "to", "timezone", "by", "brand", "platform", "total", "rows", "targets"]
+    assert list(data["total"]) == [*_SUMMARY_KEYS, "kpis", "meets_target"]
+    assert list(data["rows"][0]) == ["period", *_SUMMARY_KEYS, "kpis", "meets_target"]
     mar4, mar5 = data["rows"]
     assert (mar4["volume"], mar4["kpis"]["csat_pct"]) == (1, 100.0)
     assert (mar5["negative"], mar5["kpis"]["csat_pct"], mar5["kpis"]["first_response_median_s"]) == (2, 50.0, 4050)
@@ -182,8 +189,9 @@ def test_summary_table_shows_kpis_beside_sentiment(cli, loaded, write_config, tm
     table = cli("--config", config, "summary", "--from", "2024-03-04", "--to", "2024-03-05", "--by", "day").stdout
     header, _, mar4, mar5, total = table.splitlines()[1:6]
     # only the KPIs with data: no NPS was imported
-    assert header.endswith("net_sentiment    CSAT    1st reply (med)    resolution (med)    FCR")
-    assert mar5.split() == ["2024-03-05", "2", "0", "0", "2", "0", "100%", "0%", "-1.00", "50.0%", "1h07m", "12h45m", "~50.0%"]
+    assert header.split()[-8:] == ["net_sentiment", "CSAT", "1st", "reply", "(med)", "resolution", "(med)", "FCR"]
+    assert mar5.split() == ["2024-03-05", "2", "0", "0", "2", "0", "100%", "0%", "-1.00",
+                            "50.0%", "✗", "1h07m", "✓", "12h45m", "✓", "~50.0%", "✗"]
     assert total.split()[0] == "total" and "66.7%" in total
     # Without KPI data the table is as it always was
     plain = write_config(name="plain.toml").read_text().replace("monitor.db", "plain.db")

@@ -12,7 +12,7 @@ from vaderSentiment.vaderSentiment import BOOSTER_DICT, NEGATE, SentimentIntensi
 
 from sentiment import lexicon
 from sentiment.base import Thresholds
-from sentiment.text import _LEFT, PLACEHOLDER, TextPreparer, _expand_leading_groups, _group_by_first_char
+from sentiment.text import _LEFT, PLACEHOLDER, TextPreparer, _expand_leading_groups, group_by_first_char
 from sentiment.vader import FEATURES, StockVaderClassifier, VaderClassifier
 from sentiment.vader_core import Analyzer
 
@@ -222,7 +222,7 @@ def test_fast_phrase_pattern_matches_exactly_what_the_plain_one_does():
     ]
     for name, rx, _valence, _why in lexicon.PHRASES:
         plain = re.compile(rf"{_LEFT}(?:{rx})(?!\w)")
-        fast = re.compile(rf"{_LEFT}(?:{_group_by_first_char(_expand_leading_groups(rx))})(?!\w)")
+        fast = re.compile(rf"{_LEFT}(?:{group_by_first_char(_expand_leading_groups(rx))})(?!\w)")
         for text in texts:
             assert [m.span() for m in plain.finditer(text)] == [m.span() for m in fast.finditer(text)], (name, text)
 

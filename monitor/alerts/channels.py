@@ -18,6 +18,7 @@ from typing import Any
 
 from connectors.base import SecretMissing
 from monitor import mail
+from monitor.alerts import kpi_targets
 from monitor.alerts.rule import HOUR, HourlyCounts, evaluate, floor_hour, needed_hours
 from monitor.config import Config
 from monitor.storage import Store
@@ -52,9 +53,12 @@ class AlertResult:
 
 def run_due(store: Store, config: Config, now: datetime | None = None) -> list[AlertResult]:
     """Judge the last complete hour for every own brand, record what fires (cooldown
-    honoured) and deliver it; then retry deliveries that failed before."""
+    honoured), and with ``kpi_targets`` the KPIs of the day before; deliver it;
+    then retry deliveries that failed before."""
     now = now or utcnow()
     settings, tz = config.alerts, config.monitor.tz
+    if settings.enabled and settings.kpi_targets:
+        kpi_targets.record_due(store, config, now)
     if settings.enabled:
         hour = floor_hour(now) - HOUR
         data = HourlyCounts(store, needed_hours([hour], settings, tz))
@@ -104,7 +108,7 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
 def _deliver(channel: str, store: Store, config: Config, brand: str, hour: datetime,
              rows: Sequence[dict[str, Any]]) -> mail.Outcome:
     tz = config.monitor.tz
-    samples = store.mentions.query(MentionFilter(
+    samples = [] if brand == kpi_targets.TEAM else store.mentions.query(MentionFilter(
         since=hour, until=hour + HOUR, brand=brand, label="negative", limit=_SAMPLES, order="most_negative",
     ))
     if channel == "webhook":
@@ -113,6 +117,8 @@ def _deliver(channel: str, store: Store, config: Config, brand: str, hour: datet
 
 
 def _title(brand: str, hour: datetime, rows: Sequence[dict[str, Any]], tz: tzinfo) -> str:
+    if all(kpi_targets.is_kpi_alert(r["kind"]) for r in rows):
+        return f"{len(rows)} KPI{'s' if len(rows) > 1 else ''} missed {'their' if len(rows) > 1 else 'its'} target on {hour.astimezone(tz):%a %d %b}"
     kinds = ", ".join(dict.fromkeys(_TITLES.get(r["kind"], r["kind"]) for r in rows))
     return f"{brand}: {kinds} at {hour.astimezone(tz):%a %d %b %H:%M}"
 
@@ -129,7 +135,10 @@ def _email(config: Config, brand: str, hour: datetime, rows: Sequence[dict[str, 
             lines.append(f"- [{m['platform']}] {m['author'] or '?'}: {mail.header_text(m['text'])[:280]}")
             if m["url"]:
                 lines.append(f"  {m['url']}")
-    lines += ["", "Rule and parameters: [alerts] in the config; replay with `sentiment-monitor alerts test`."]
+    if brand == kpi_targets.TEAM:
+        lines += ["", "Targets: [kpi.targets] in the config; see `sentiment-monitor kpi show --by day`."]
+    else:
+        lines += ["", "Rule and parameters: [alerts] in the config; replay with `sentiment-monitor alerts test`."]
     message = mail.new_message(subject=f"[sentiment-monitor] {_title(brand, hour, rows, tz)}",
                                sender=mail.sender_of(config.smtp), recipients=recipients)
     message.set_content("\n".join(lines) + "\n", cte="quoted-printable")

@@ -198,11 +198,12 @@ def resolve_window(
 from monitor.cli import alerts as _alerts  # noqa: E402
 from monitor.cli import digest as _digest  # noqa: E402
 from monitor.cli import evaluate as _evaluate  # noqa: E402
+from monitor.cli import insights as _insights  # noqa: E402
 from monitor.cli import kpi as _kpi  # noqa: E402
 from monitor.cli import labels as _labels  # noqa: E402
 from monitor.cli import mentions as _mentions  # noqa: E402
 from monitor.cli import sources as _sources  # noqa: E402
 
-for _module in (_sources, _mentions, _labels, _evaluate, _kpi, _digest, _alerts):
+for _module in (_sources, _mentions, _labels, _evaluate, _insights, _kpi, _digest, _alerts):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -21,9 +21,12 @@ def _local(app: App, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _numbers(row: dict[str, Any]) -> dict[str, Any]:
+    keys = [k for k in ("observed", "baseline", "threshold") if row[k] is not None]
+    if row["kind"].startswith("kpi_target:"):  # a KPI's own unit (seconds for times)
+        return {**row, **{k: f"{row[k]:g}" for k in keys}}
     if row["kind"] == "negative_ratio":
-        return {**row, **{k: f"{row[k]:.0%}" for k in ("observed", "baseline", "threshold")}}
-    return {**row, **{k: f"{row[k]:g}" if k != "threshold" else f"{row[k]:.1f}" for k in ("observed", "baseline", "threshold")}}
+        return {**row, **{k: f"{row[k]:.0%}" for k in keys}}
+    return {**row, **{k: f"{row[k]:g}" if k != "threshold" else f"{row[k]:.1f}" for k in keys}}
 
 
 @click.group()
@@ -85,7 +88,8 @@ def test_(app: App, since: timedelta, brand: str | None, explain: bool, fmt: str
 @format_option
 @pass_app
 def list_(app: App, since: timedelta, brand: str | None, fmt: str) -> None:
-    """Alerts that fired and where they were delivered.
+    """Alerts that fired and where they were delivered: spikes, and (with
+    [alerts] kpi_targets) KPIs that missed their target, brand "service KPIs".
 
     \b
     Example:

@@ -11,28 +11,29 @@ from typing import Any
 import click
 
 from monitor.cli import App, format_option, pass_app, resolve_window, window_options
+from monitor.kpi.display import human
 from monitor.output import FORMATS, emit, to_json
 
 # Kept here so `--help` needs no importer code; a test checks it against monitor.kpi.formats.
 FORMAT_CHOICES = ("auto", "zendesk", "freshdesk", "intercom", "helpscout", "generic")
 
-#: KPI -> (table heading, kind of value, the count it is based on)
-_SHOWN: dict[str, tuple[str, str, str | None]] = {
-    "csat_pct": ("CSAT", "pct", "csat_responses"),
-    "nps": ("NPS", "score", "nps_responses"),
-    "ces": ("CES", "ces", "ces_responses"),
-    "first_response_median_s": ("first response, median", "time", "first_response_count"),
-    "first_response_mean_s": ("first response, mean", "time", "first_response_count"),
-    "first_response_business_median_s": ("first response, business hours, median", "time", None),
-    "first_response_business_mean_s": ("first response, business hours, mean", "time", None),
-    "resolution_median_s": ("resolution, median", "time", "resolution_count"),
-    "resolution_mean_s": ("resolution, mean", "time", "resolution_count"),
-    "resolution_business_median_s": ("resolution, business hours, median", "time", None),
-    "resolution_business_mean_s": ("resolution, business hours, mean", "time", None),
-    "fcr_pct": ("FCR", "pct", "fcr_tickets"),
-    "retention_pct": ("customer retention", "pct", None),
-    "cost_per_resolution": ("cost per resolution", "money", "tickets_resolved"),
-    "abandonment_pct": ("abandonment", "pct", None),
+#: KPI -> (table heading, the count it is based on)
+_SHOWN: dict[str, tuple[str, str | None]] = {
+    "csat_pct": ("CSAT", "csat_responses"),
+    "nps": ("NPS", "nps_responses"),
+    "ces": ("CES", "ces_responses"),
+    "first_response_median_s": ("first response, median", "first_response_count"),
+    "first_response_mean_s": ("first response, mean", "first_response_count"),
+    "first_response_business_median_s": ("first response, business hours, median", None),
+    "first_response_business_mean_s": ("first response, business hours, mean", None),
+    "resolution_median_s": ("resolution, median", "resolution_count"),
+    "resolution_mean_s": ("resolution, mean", "resolution_count"),
+    "resolution_business_median_s": ("resolution, business hours, median", None),
+    "resolution_business_mean_s": ("resolution, business hours, mean", None),
+    "fcr_pct": ("FCR", "fcr_tickets"),
+    "retention_pct": ("customer retention", None),
+    "cost_per_resolution": ("cost per resolution", "tickets_resolved"),
+    "abandonment_pct": ("abandonment", None),
 }
 #: The KPIs of the per-period table and of `summary`: the main ones.
 MAIN = ("csat_pct", "nps", "ces", "first_response_median_s", "resolution_median_s", "fcr_pct",
@@ -44,50 +45,27 @@ _SHORT = {
 }
 
 
-def human(key: str, value: Any, *, signed: bool = False, ces_scale: int | None = None) -> str | None:
-    """A KPI value as people read it: 66.7%, +28.6, 1h05m, 12.50."""
-    if value is None:
-        return None
-    kind = _SHOWN[key][1]
-    if kind == "time":
-        sign = ("+" if value > 0 else "-" if value < 0 else "±") if signed and round(value) else "±" if signed else ""
-        return sign + _clock(abs(value))
-    if signed and round(value, 2 if kind in ("ces", "money") else 1) == 0:
-        value, plus = 0.0, "±"  # no "-0.0": a change too small to show
-    else:
-        plus = "+" if signed and value > 0 else ""
-    if kind == "pct":
-        return f"{plus}{value:.1f}" + ("" if signed else "%")
-    if kind == "score":
-        return f"{plus}{value:.1f}" if signed else f"{value:+.1f}"
-    if kind == "ces":
-        return f"{plus}{value:.2f}" + (f"/{ces_scale}" if ces_scale and not signed else "")
-    return f"{plus}{value:,.2f}"
-
-
-def cell(key: str, kpis: dict[str, Any], delta: Any = None) -> str | None:
-    """A table cell: the value, its change in brackets, "~" before an estimated FCR."""
+def cell(key: str, kpis: dict[str, Any], delta: Any = None, meets: dict[str, Any] | None = None) -> str | None:
+    """A table cell: the value, its change in brackets, "~" before an estimated FCR,
+    and with ``meets`` a ✓ or ✗ for a KPI that has a target."""
     shown = human(key, kpis.get(key))
     if shown is None:
         return None
     if key == "fcr_pct" and kpis.get("fcr_estimated"):
         shown = "~" + shown
-    return shown if delta is None else f"{shown} ({human(key, delta, signed=True)})"
+    shown = shown if delta is None else f"{shown} ({human(key, delta, signed=True)})"
+    return shown + mark((meets or {}).get(key))
+
+
+def mark(meets: bool | None) -> str:
+    """" ✓" for a KPI that meets its target, " ✗" for one that misses it."""
+    return " ✓" if meets is True else " ✗" if meets is False else ""
 
 
 ESTIMATE_NOTE = "~ FCR estimated from replies and reopens: the export has no first-contact field."
-
-
-def _clock(seconds: float) -> str:
-    seconds = round(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours:02d}h"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+TARGET_NOTE = "✓ meets its [kpi.targets] target, ✗ misses it."
+#: KPIs of the per-group table (`kpi show --by channel|type|tag`): groups have no period figures.
+GROUPED = ("csat_pct", "nps", "ces", "first_response_median_s", "resolution_median_s", "fcr_pct")
 
 
 @click.group()
@@ -156,23 +134,30 @@ def import_(app: App, file: Path, fmt: str, timezone: str | None, encoding: str 
 
 @kpi.command("show")
 @window_options("30d")
-@click.option("--by", type=click.Choice(["day", "week"]), help="KPIs per local day or ISO week, each with its change.")
+@click.option("--by", type=click.Choice(["day", "week", "channel", "type", "tag"]),
+              help="KPIs per local day or ISO week, or per channel, issue type or tag.")
 @format_option
 @pass_app
 def show(app: App, since: timedelta | None, from_date: date | None, to_date: date | None, by: str | None, fmt: str) -> None:
-    """The service KPIs, with the change against the previous period.
+    """The service KPIs, with the change against the previous period, and
+    whether each meets its target ([kpi.targets]).
 
     Without --by: the window's KPIs beside the window before it (as long).
     With --by day|week: one row per period, each change against the period
-    before. CSAT/FCR/retention/abandonment are percentages (changes in
-    points); times are seconds in JSON and CSV.
+    before. With --by channel|type|tag: one row per channel (email, chat,
+    phone, social, web, api, other), issue type or tag, each change against
+    the same group in the window before; a ticket with several tags counts
+    under each. CSAT/FCR/retention/abandonment are percentages (changes in
+    points); times are seconds in JSON and CSV. ✓/✗: meets/misses its target.
 
     \b
     Examples:
       sentiment-monitor kpi show
       sentiment-monitor kpi show --from 2024-03-01 --to 2024-03-31 --by week
+      sentiment-monitor kpi show --since 90d --by channel
       sentiment-monitor kpi show --since 7d --by day --format json
     """
+    from monitor.kpi.groups import BREAKDOWNS
     from monitor.kpi.report import KEYS, VALUE_KEYS, kpi_report
 
     config = app.config
@@ -183,34 +168,53 @@ def show(app: App, since: timedelta | None, from_date: date | None, to_date: dat
     if fmt == "json":
         to_json(data)
         return
+    key = by if by in BREAKDOWNS else "period"
     if fmt == "csv":
-        flat = [{"period": "total", "from": data["from"], "to": data["to"], **data["total"]["kpis"],
-                 **{f"{k}_change": v for k, v in data["total"]["change"].items()}}]
-        flat += [{"period": r["period"], "from": r["from"], "to": r["to"], **r["kpis"],
-                  **{f"{k}_change": v for k, v in r["change"].items()}} for r in data["rows"]]
-        emit(fmt, flat, ["period", "from", "to", *KEYS, *(f"{k}_change" for k in VALUE_KEYS)])
+        met = list(data["targets"])
+
+        def flat(name: str, row: dict[str, Any]) -> dict[str, Any]:
+            return {key: name, "from": row.get("from", data["from"]), "to": row.get("to", data["to"]), **row["kpis"],
+                    **{f"{k}_change": v for k, v in row["change"].items()},
+                    **{f"{k}_meets_target": v for k, v in row["meets_target"].items()}}
+
+        rows = [flat("total", data["total"]), *(flat(r[key], r) for r in data["rows"])]
+        emit(fmt, rows, [key, "from", "to", *KEYS, *(f"{k}_change" for k in VALUE_KEYS),
+                         *(f"{k}_meets_target" for k in met)])
         return
     scale = config.kpi.ces_scale
     click.echo(f"{data['from']} to {data['to']} ({data['timezone']})")
-    total = data["total"]["kpis"]
+    total, meets = data["total"]["kpis"], data["total"]["meets_target"]
     if by is None:
         click.echo(f"previous: {data['previous_window']['from']} to {data['previous_window']['to']}")
-    if by is None:
         previous, delta = data["total"]["previous"], data["total"]["change"]
+        targets = {t.kpi: t for t in report.targets}
         rows = [
             {"kpi": heading, "value": human(k, total[k], ces_scale=scale), "previous": human(k, previous[k], ces_scale=scale),
-             "change": human(k, delta[k], signed=True), "based on": total[basis] if basis else None}
-            for k, (heading, _, basis) in _SHOWN.items()
+             "change": human(k, delta[k], signed=True), "based on": total[basis] if basis else None,
+             "target": targets[k].text(scale) if k in targets else None, "met": mark(meets.get(k)).strip() or None}
+            for k, (heading, basis) in _SHOWN.items()
         ]
         if total["fcr_estimated"]:
             rows[[r["kpi"] for r in rows].index("FCR")]["kpi"] = "FCR (estimated)"
-        emit(fmt, rows, ["kpi", "value", "previous", "change", "based on"])
+        emit(fmt, rows, ["kpi", "value", "previous", "change", "based on", "target", "met"])
         return
-    rows = [{"period": r["period"], **{k: cell(k, r["kpis"], r["change"][k]) for k in MAIN}} for r in data["rows"]]
-    rows.append({"period": "total", **{k: cell(k, total) for k in MAIN}})
-    emit(fmt, rows, ["period", *MAIN], headers=["period", *(_SHORT[k] for k in MAIN)])
+    shown = MAIN if key == "period" else GROUPED
+    rows = [{key: r[key], "tickets": r["kpis"]["tickets_created"],
+             **{k: cell(k, r["kpis"], r["change"][k] if key == "period" else None, r["meets_target"]) for k in shown}}
+            for r in data["rows"]]
+    if key == "period":
+        rows.append({"period": "total", **{k: cell(k, total, None, meets) for k in shown}})
+    columns = [k for k in shown if key == "period" or any(r[k] is not None for r in rows)]
+    extra = [] if key == "period" else ["tickets"]
+    emit(fmt, rows, [key, *extra, *columns], headers=[key, *extra, *(_SHORT[k] for k in columns)],
+         empty=f"(no tickets or answers in this window to break down by {by})")
+    exported = [f"{r['channel']} = {', '.join(r['as_exported'])}" for r in data["rows"] if r.get("as_exported")]
+    if exported:
+        click.echo("channels as exported: " + "; ".join(exported))
     if any(r["kpis"]["fcr_estimated"] for r in data["rows"]):
         click.echo(ESTIMATE_NOTE)
+    if any(v is not None for r in data["rows"] for v in r["meets_target"].values()):
+        click.echo(TARGET_NOTE)
 
 
 COMMANDS = [kpi]

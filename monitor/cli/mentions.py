@@ -94,7 +94,7 @@ def mentions(
 
 @click.command()
 @window_options("7d")
-@click.option("--by", type=click.Choice(["day", "week", "platform", "brand"]), help="Break the period down.")
+@click.option("--by", type=click.Choice(["day", "week", "platform", "brand", "theme"]), help="Break the period down.")
 @brand_platform_options
 @format_option
 @pass_app
@@ -109,22 +109,29 @@ def summary(
     Mentions in a language the classifier does not support are counted as
     "unsupported" and left out of the ratios. Days and weeks follow
     [monitor] timezone. KPIs (CSAT, NPS, first response, FCR, ...; see
-    `kpi show`) are shown once any are imported with `kpi import`; JSON
-    always carries them as "kpis" in the total and in each day or week row.
+    `kpi show`) are shown once any are imported with `kpi import`, marked ✓
+    or ✗ against their [kpi.targets]; JSON always carries them as "kpis" and
+    "meets_target" in the total and in each day or week row.
+
+    --by theme: mentions per complaint theme (see `themes`), then per theme
+    and platform. A mention in several themes counts in each, so the rows
+    add up to more than the total.
 
     \b
     Examples:
       sentiment-monitor summary
       sentiment-monitor summary --since 30d --by day
+      sentiment-monitor summary --by theme --brand Acme
       sentiment-monitor summary --from 2026-01-01 --to 2026-01-31 --by brand --format json
     """
     from monitor.summary import summarize
+    from monitor.themes import ThemeMatcher
 
     config = app.config
     start, end = resolve_window(config, since, from_date, to_date, "7d")
     result = summarize(app.store(create=False), start=start, end=end, tz=config.monitor.tz,
                        tz_name=config.monitor.timezone, by=by, brand=brand, platform=platform,
-                       kpi_settings=config.kpi)
+                       kpi_settings=config.kpi, themes=ThemeMatcher.from_config(config) if by == "theme" else None)
     data = result.as_dict()
     if fmt == "json":
         to_json(data)
@@ -136,10 +143,10 @@ def summary(
     rows = [{**r, **(r.get("kpis") or {})} for r in rows]  # KPIs as columns beside the counts
     kpi_columns = [k for k in _SUMMARY_KPIS if fmt == "csv" or any(r.get(k) is not None for r in rows)]
     if fmt == "table":
-        from monitor.cli.kpi import ESTIMATE_NOTE, cell
+        from monitor.cli.kpi import ESTIMATE_NOTE, TARGET_NOTE, cell
 
-        rows = [{k: (f"{v:.0%}" if k.endswith("ratio") and v is not None else f"{v:+.2f}" if k == "net_sentiment" and v is not None
-                     else cell(k, r) if k in kpi_columns else v)
+        rows = [{k: (_ratio(v) if k.endswith("ratio") else f"{v:+.2f}" if k == "net_sentiment" and v is not None
+                     else cell(k, r, None, r.get("meets_target")) if k in kpi_columns else v)
                  for k, v in r.items()} for r in rows]
         click.echo(f"{data['from']} to {data['to']} ({data['timezone']})"
                    + (f", brand {brand}" if brand else "") + (f", platform {platform}" if platform else "")
@@ -148,8 +155,25 @@ def summary(
         emit(fmt, rows, [*columns, *kpi_columns], headers=headers)
         if "fcr_pct" in kpi_columns and any(str(r.get("fcr_pct", "")).startswith("~") for r in rows):
             click.echo(ESTIMATE_NOTE)
+        if any(str(r.get(k, "")).endswith(("✓", "✗")) for r in rows for k in kpi_columns):
+            click.echo(TARGET_NOTE)
+        if by == "theme":
+            _theme_platforms(data)
         return
     emit(fmt, rows, [*columns, *kpi_columns])
+
+
+def _ratio(value: float | None) -> str | None:
+    return None if value is None else f"{value:.0%}"
+
+
+def _theme_platforms(data: dict[str, Any]) -> None:
+    """The second table of `summary --by theme`: each theme per platform."""
+    rows = [{"theme": r["theme"], "platform": p["platform"], "volume": p["volume"], "negative": p["negative"],
+             "negative_ratio": _ratio(p["negative_ratio"])}
+            for r in data["rows"] for p in r.get("platforms", [])]
+    click.echo("A mention in several themes counts in each.\n\nBy theme and platform:")
+    emit("table", rows, ["theme", "platform", "volume", "negative", "negative_ratio"])
 
 
 @click.command()

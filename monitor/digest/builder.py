@@ -17,10 +17,12 @@ from monitor.digest.kpis import KpiFigure, KpiProvider, service_kpis
 from monitor.storage import Store
 from monitor.storage.mentions import MentionFilter
 from monitor.summary import Counts, local_midnight, summarize
+from monitor.themes import BrandThemes, PhraseExtractor, ThemeCount, ThemeMatcher, brand_themes
 from monitor.timeutil import from_db, utcnow
 
 CHART_DAYS = 14
 AVERAGE_DAYS = 7
+TOP_THEMES = 3  # themes listed per brand; new or growing ones are listed too
 
 
 @dataclass
@@ -41,6 +43,16 @@ class BrandDigest:
     most_engaged: list[dict[str, Any]]  # negatives with the most likes/replies/reposts
     platforms: list[dict[str, Any]]
     spikes: list[Signal]
+    #: Complaint themes of the day against the 7 days before (scaled to a day).
+    themes: BrandThemes | None = None
+
+    @property
+    def top_themes(self) -> list[ThemeCount]:
+        """The day's biggest themes, then any other that is new or growing."""
+        if self.themes is None:
+            return []
+        top = self.themes.top(TOP_THEMES)
+        return top + [t for t in self.themes.rising if t not in top]
 
 
 @dataclass
@@ -92,6 +104,11 @@ def build(store: Store, config: Config, day: date, *, kpi_provider: KpiProvider 
     tz, tz_name = config.monitor.tz, config.monitor.timezone
     start, end = day_bounds(day, config)
     brands = [_brand(store, config, b.name, day, start, end) for b in _digest_brands(config)]
+    matcher = ThemeMatcher.from_config(config)
+    extractor = PhraseExtractor(config.brand_terms(), config.insights)
+    for brand in brands:
+        brand.themes = brand_themes(store, config.insights, matcher, extractor, brand=brand.name, start=start,
+                                    end=end, previous_start=local_midnight(day - timedelta(days=AVERAGE_DAYS), tz))
     return Digest(
         day=day, timezone=tz_name, start=start, end=end, brand_set=brand_set_key(config),
         brands=brands, share_of_voice=_share_of_voice(store, config, start, end),

@@ -2,8 +2,9 @@
 
 The digest shows, beside the day's sentiment, whatever :func:`service_kpis`
 returns for the same period: the KPIs of :mod:`monitor.kpi.report` that have
-data that day, each with its change against the day before. With no KPI data
-imported it returns nothing and the digest says "no KPI data imported".
+data that day, each with its change against the day before and, where
+``[kpi.targets]`` sets one, its target and whether it was met. With no KPI
+data imported it returns nothing and the digest says "no KPI data imported".
 """
 
 from __future__ import annotations
@@ -23,6 +24,20 @@ class KpiFigure:
     unit: str  # "h", "%", "" ...
     change: float | None = None  # against the previous period, in the same unit
     better: str = "lower"  # "lower" or "higher": which way the change is good news
+    target: float | None = None  # in the same unit; None: no target
+    meets: bool | None = None  # met the target (None: no target)
+
+    @property
+    def mark(self) -> str:
+        """✓ met, ✗ missed, "" without a target."""
+        return "✓" if self.meets is True else "✗" if self.meets is False else ""
+
+    @property
+    def target_text(self) -> str:
+        """"≥ 80%", "≤ 4h"; "" without a target."""
+        if self.target is None:
+            return ""
+        return f"{'≥' if self.better == 'higher' else '≤'} {self.target:g}{self.unit}"
 
 
 #: (store, config, start, end) -> the KPIs of ``[start, end)``.
@@ -46,10 +61,12 @@ _SHOWN = {
 def service_kpis(store: Store, config: Config, start: datetime, end: datetime) -> list[KpiFigure]:
     """The service KPIs of ``[start, end)``, with their change against the period before."""
     from monitor.kpi.report import change, kpis_for
+    from monitor.kpi.targets import by_kpi
 
     spans = [("now", start, end), ("before", start - (end - start), start)]
     kpis = kpis_for(store, spans, config.monitor.tz, config.kpi)
     now, delta = kpis["now"], change(kpis["now"], kpis["before"])
+    targets = by_kpi(config.kpi)
     figures = []
     for key, (name, kind, better) in _SHOWN.items():
         value = now[key]
@@ -63,6 +80,10 @@ def service_kpis(store: Store, config: Config, start: datetime, end: datetime) -
             ("h", 3600.0) if value >= 3600 else ("min", 60.0)
         )
         moved = delta[key]
-        figures.append(KpiFigure(name, round(value / scale, 2), unit,
-                                 change=None if moved is None else round(moved / scale, 1), better=better))
+        target = targets.get(key)
+        figures.append(KpiFigure(
+            name, round(value / scale, 2), unit, change=None if moved is None else round(moved / scale, 1),
+            better=better, target=None if target is None else round(target.value / scale, 2),
+            meets=None if target is None else target.meets(value),
+        ))
     return figures

@@ -8,6 +8,7 @@ of its own (the ticket has it) but keeps the word the export wrote as ``label``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -43,6 +44,17 @@ class Ticket:
     first_contact: bool | None = None  # resolved on first contact
     first_contact_estimated: bool = False  # True: inferred from replies/reopens, not the export
     raw: Sequence[str] | None = field(default=None, compare=False)
+    ticket_type: str | None = None  # the export's issue type ("Question", "Incident", ...)
+    tags: tuple[str, ...] = ()  # lower case, as the export listed them
+
+
+def split_tags(value: str | None, separators: str = ",;") -> tuple[str, ...]:
+    """Tags from one cell (lower case, de-duplicated, in order); ``separators``
+    are the characters between them (Zendesk: spaces; others: commas)."""
+    if not value:
+        return ()
+    parts = re.split(f"[{re.escape(separators)}]+", value)
+    return tuple(dict.fromkeys(t for t in (p.strip().lower() for p in parts) if t and t != "-"))
 
 
 @dataclass(frozen=True)

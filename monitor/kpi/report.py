@@ -8,6 +8,11 @@ resolution), and the period figures lying wholly within its local days
 (retention, cost, abandonment). Times and counts come from
 :class:`monitor.storage.kpi.KpiStore`; the formulas from
 :mod:`monitor.kpi.formulas`.
+
+Broken down by channel, issue type or tag (:mod:`monitor.kpi.groups`), the
+ticket KPIs are those of each group's tickets and the survey KPIs those of
+the answers about them; period figures (retention, cost, abandonment) belong
+to no group.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from monitor.config import KpiConfig
-from monitor.kpi import formulas
+from monitor.kpi import formulas, targets
+from monitor.kpi.groups import BREAKDOWNS, NONE, group_value
 from monitor.storage import Store
 from monitor.storage.kpi import DURATION_METRICS, TicketCounts
 from monitor.timeutil import to_db
@@ -61,11 +67,7 @@ def kpis_for(
     if not spans:
         return {}
     queried = [span for span in spans if span[0] not in parts]
-    surveys: dict[tuple[str, str], dict[float, int]] = defaultdict(lambda: defaultdict(int))
-    for key, kind, score, lo, hi, n in store.kpi.survey_histogram(queried):
-        surveys[key, kind][_on_scale(kind, score, lo, hi, settings)] += n
-    durations = store.kpi.duration_histograms(queried)
-    tickets = store.kpi.ticket_counts(queried)
+    surveys, durations, tickets = _histograms(store, queried, settings)
     for union, members in parts.items():
         tickets[union] = sum((tickets.get(m, TicketCounts()) for m in members), TicketCounts())
         for kinds, table in ((("csat", "nps", "ces"), surveys), (tuple(DURATION_METRICS), durations)):
@@ -75,14 +77,71 @@ def kpis_for(
     figures = store.kpi.figures(min(d[0] for d in days.values()), max(d[1] for d in days.values()))
     out = {}
     for key, _, _ in spans:
-        values: dict[str, Any] = {}
-        _surveys(values, {kind: surveys.get((key, kind), {}) for kind in ("csat", "nps", "ces")}, settings)
-        counts = tickets.get(key, TicketCounts())
-        _tickets(values, counts, {m: durations.get((key, m), {}) for m in DURATION_METRICS})
         lo, hi = days[key]
-        _figures(values, [f for f in figures if f[1] >= lo and f[2] <= hi], counts.resolved)
-        out[key] = {k: _round(values.get(k)) for k in KEYS}
+        out[key] = _values(key, surveys, durations, tickets, settings,
+                           [f for f in figures if f[1] >= lo and f[2] <= hi])
     return out
+
+
+def kpis_by_group(
+    store: Store, spans: Sequence[Span], by: str, settings: KpiConfig | None = None,
+) -> tuple[dict[tuple[str, str], dict[str, Any]], dict[str, list[str]]]:
+    """The KPIs of each span per ``by`` group (channel, type or tag), keyed
+    ``(span key, group)``, and the values as exported that each group gathers."""
+    if by not in BREAKDOWNS:
+        raise ValueError(f"by must be one of {BREAKDOWNS}")
+    settings = settings or KpiConfig()
+    exported: dict[str, set[str]] = defaultdict(set)
+
+    def regroup(key: tuple[str, Any]) -> tuple[str, str]:
+        span, value = key
+        group = group_value(by, value)
+        if value is not None and group != NONE:
+            exported[group].add(str(value))
+        return span, group
+
+    surveys, durations, tickets = _histograms(store, spans, settings, by, regroup)
+    keys = {k for k, _ in surveys} | {k for k, _ in durations} | set(tickets)
+    out = {key: _values(key, surveys, durations, tickets, settings, None) for key in keys}
+    return out, {group: sorted(values) for group, values in exported.items()}
+
+
+Histograms = tuple[
+    dict[tuple[Any, str], dict[float, int]], dict[tuple[Any, str], dict[float, int]], dict[Any, TicketCounts]
+]
+
+
+def _histograms(store: Store, spans: Sequence[Span], settings: KpiConfig, group: str | None = None,
+                regroup: Any = None) -> Histograms:
+    """Survey and duration histograms and ticket counts per key (``regroup``
+    maps a stored key to the reported one; keys mapped alike are merged)."""
+    key_of = regroup or (lambda key: key)
+    surveys: dict[tuple[Any, str], dict[float, int]] = defaultdict(lambda: defaultdict(int))
+    for key, kind, score, lo, hi, n in store.kpi.survey_histogram(spans, group):
+        surveys[key_of(key), kind][_on_scale(kind, score, lo, hi, settings)] += n
+    durations: dict[tuple[Any, str], dict[float, int]] = defaultdict(lambda: defaultdict(int))
+    for (key, metric), histogram in store.kpi.duration_histograms(spans, group).items():
+        merged = durations[key_of(key), metric]
+        for seconds, n in histogram.items():
+            merged[seconds] += n
+    tickets: dict[Any, TicketCounts] = {}
+    for key, counts in store.kpi.ticket_counts(spans, group).items():
+        mapped = key_of(key)
+        tickets[mapped] = tickets.get(mapped, TicketCounts()) + counts
+    return surveys, durations, tickets
+
+
+def _values(key: Any, surveys: Mapping[tuple[Any, str], Mapping[float, int]],
+            durations: Mapping[tuple[Any, str], Mapping[float, int]], tickets: Mapping[Any, TicketCounts],
+            settings: KpiConfig, figures: Sequence[tuple[str, date, date, float]] | None) -> dict[str, Any]:
+    """Every KPI of one key; ``figures`` None: the key has no period figures (a group)."""
+    values: dict[str, Any] = {}
+    _surveys(values, {kind: surveys.get((key, kind), {}) for kind in ("csat", "nps", "ces")}, settings)
+    counts = tickets.get(key, TicketCounts())
+    _tickets(values, counts, {m: durations.get((key, m), {}) for m in DURATION_METRICS})
+    if figures is not None:
+        _figures(values, figures, counts.resolved)
+    return {k: _round(values.get(k)) for k in KEYS}
 
 
 def _merged(histograms: Iterable[Mapping[float, int]]) -> dict[float, int]:
@@ -174,8 +233,23 @@ class KpiReport:
     total: dict[str, Any] = field(default_factory=dict)
     previous: dict[str, Any] = field(default_factory=dict)  # the window before, as long
     rows: list[tuple[str, datetime, datetime, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    exported: dict[str, list[str]] = field(default_factory=dict)  # by channel: the values each kind gathers
+
+    @property
+    def targets(self) -> list[targets.Target]:
+        return targets.targets(self.settings)
 
     def as_dict(self) -> dict[str, Any]:
+        found = self.targets
+        key = self.by if self.by in BREAKDOWNS else "period"
+
+        def row(name: str, start: datetime, end: datetime, kpis: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
+            out = {key: name, "from": to_db(start), "to": to_db(end), "kpis": kpis, "change": delta,
+                   "meets_target": targets.meets(found, kpis)}
+            if self.by == "channel":
+                out["as_exported"] = self.exported.get(name, [])
+            return out
+
         return {
             "from": to_db(self.start),
             "to": to_db(self.end),
@@ -187,11 +261,10 @@ class KpiReport:
                 "csat_neutral": self.settings.csat_neutral,
                 "ces_scale": self.settings.ces_scale,
             },
-            "total": {"kpis": self.total, "previous": self.previous, "change": change(self.total, self.previous)},
-            "rows": [
-                {"period": key, "from": to_db(start), "to": to_db(end), "kpis": kpis, "change": delta}
-                for key, start, end, kpis, delta in self.rows
-            ],
+            "targets": targets.as_json(found),
+            "total": {"kpis": self.total, "previous": self.previous, "change": change(self.total, self.previous),
+                      "meets_target": targets.meets(found, self.total)},
+            "rows": [row(*r) for r in self.rows],
         }
 
 
@@ -200,16 +273,27 @@ def kpi_report(
     by: str | None = None, settings: KpiConfig | None = None,
 ) -> KpiReport:
     """KPIs over ``[start, end)`` and the window before it; with ``by`` day or week,
-    per local day or ISO week too, each with the change against the period before."""
+    per local day or ISO week too, each with the change against the period before;
+    with ``by`` channel, type or tag, per group, against the same group before."""
     from monitor.summary import local_midnight, periods
 
     settings = settings or KpiConfig()
     report = KpiReport(start, end, tz_name, by, settings)
     spans: list[Span] = [("total", start, end), ("previous", start - (end - start), start)]
     rows: list[Span] = []
+    if by in BREAKDOWNS:
+        kpis = kpis_for(store, spans, tz, settings)
+        report.total, report.previous = kpis["total"], kpis["previous"]
+        groups, report.exported = kpis_by_group(store, spans, by, settings)
+        names = {g for span, g in groups if span == "total"}
+        for name in sorted(names, key=lambda g: (g == NONE, -groups["total", g]["tickets_created"], g)):
+            now = groups["total", name]
+            before = groups.get(("previous", name), {})
+            report.rows.append((name, start, end, now, change(now, before)))
+        return report
     if by is not None:
         if by not in ("day", "week"):
-            raise ValueError("by must be day or week")
+            raise ValueError(f"by must be day, week or one of {BREAKDOWNS}")
         rows = periods(start, end, by, tz)
         first_day = rows[0][1].astimezone(tz).date() if rows else start.astimezone(tz).date()
         if by == "week":

@@ -124,6 +124,51 @@ def m001_kpi_tables(db: Database) -> None:
     db["kpi_figures"].create_index(["start_date", "end_date"], index_name="kpi_figures_dates")
 
 
+@migrations()
+def m002_ticket_type_and_tags(db: Database) -> None:
+    """Tickets gain their issue type and tags (for breakdowns), filled in from
+    the stored export rows; digests are recomputed so a re-import stays unchanged."""
+    table = db["kpi_tickets"]
+    for column in ("ticket_type", "tags"):  # "tags": JSON array of lower-case tags
+        if column not in table.columns_dict:
+            table.add_column(column, str)
+    _backfill_type_and_tags(db)
+
+
+def _backfill_type_and_tags(db: Database) -> None:
+    from monitor.kpi.formats import FORMATS
+    from monitor.kpi.formats.base import Context, Row
+
+    old = _TICKETS.columns[: _TICKETS.columns.index("raw") + 1]  # the columns before this step
+    layouts = {}
+    for import_id, fmt, layout, header in db.execute("SELECT id, format, layout, header FROM kpi_imports"):
+        found = next((x for x in FORMATS.get(fmt, ()) if x.name == layout), None)
+        if found is not None and header:
+            layouts[import_id] = (found, found.bind(json.loads(header)))
+    last = 0
+    while True:
+        rows = db.execute(
+            f"SELECT rowid, import_id, {', '.join(old)} FROM kpi_tickets WHERE rowid > ? ORDER BY rowid LIMIT 2000",
+            [last],
+        ).fetchall()
+        if not rows:
+            return
+        updates = []
+        for rowid, import_id, *stored in rows:
+            last = rowid
+            raw = stored[-1]
+            if raw is None or import_id not in layouts:
+                continue
+            layout, binding = layouts[import_id]
+            try:
+                ticket = next(r for r in layout.parse(Row(binding, json.loads(raw), Context())) if isinstance(r, Ticket))
+            except Exception:  # noqa: BLE001 - a row the current parser cannot read keeps no type or tags
+                continue
+            extra = (ticket.ticket_type, _json(list(ticket.tags)) if ticket.tags else None)
+            updates.append((*extra, _digest((*stored, *extra)), rowid))
+        db.conn.executemany("UPDATE kpi_tickets SET ticket_type = ?, tags = ?, digest = ? WHERE rowid = ?", updates)
+
+
 @dataclass(frozen=True)
 class _Table:
     name: str
@@ -159,7 +204,7 @@ class _Table:
 _TICKETS = _Table("kpi_tickets", ("source_format", "ticket_id"), (
     "source_format", "ticket_id", "created_at", "resolved_at", "first_response_at", "status", "channel",
     "replies", "reopens", "first_response_s", "first_response_business_s", "resolution_s",
-    "resolution_business_s", "first_contact", "first_contact_estimated", "raw",
+    "resolution_business_s", "first_contact", "first_contact_estimated", "raw", "ticket_type", "tags",
 ))
 _RESPONSES = _Table("kpi_responses", ("source_format", "response_id"), (
     "source_format", "response_id", "kind", "score", "scale_min", "scale_max", "label",
@@ -205,6 +250,29 @@ DURATION_METRICS = {
 }
 
 Periods = Sequence[tuple[str, datetime, datetime]]
+
+#: What KPIs can be broken down by -> (the SQL value per ticket, the join it needs).
+#: A ticket with several tags is counted under each; survey answers take their ticket's.
+GROUPS = {
+    "channel": ("t.channel", ""),
+    "type": ("t.ticket_type", ""),
+    "tag": ("g.value", " LEFT JOIN json_each(t.tags) g"),
+}
+#: A period key, or with a group ``(period key, the group's value as stored)``.
+Key = Any
+
+
+def _group(group: str | None) -> tuple[str, str]:
+    """``(select expression, joins)`` for a breakdown (``NULL`` and none without one)."""
+    if group is None:
+        return "NULL", ""
+    if group not in GROUPS:
+        raise ValueError(f"cannot group KPIs by {group!r}")
+    return GROUPS[group]
+
+
+def _key(key: str, value: Any, group: str | None) -> Key:
+    return key if group is None else (key, value)
 
 
 class KpiStore:
@@ -318,51 +386,58 @@ class KpiStore:
     def imports(self, limit: int = 20) -> list[dict[str, Any]]:
         return [dict(r) for r in self._store.db["kpi_imports"].rows_where(order_by="id DESC", limit=limit)]
 
-    def survey_histogram(self, periods: Periods) -> list[tuple[str, str, float, int, int, int]]:
-        """``(period key, kind, score, scale_min, scale_max, answers)`` over each period."""
+    def survey_histogram(self, periods: Periods, group: str | None = None) -> list[tuple[Key, str, float, int, int, int]]:
+        """``(period key, kind, score, scale_min, scale_max, answers)`` over each period;
+        with a ``group`` (see GROUPS) the key is ``(period key, value)``."""
         if not periods:
             return []
         cte, params = periods_cte(periods)
+        value, joins = _group(group)
+        ticket = (" LEFT JOIN kpi_tickets t ON t.source_format = r.source_format AND t.ticket_id = r.ticket_id"
+                  if group else "")
         sql = (
-            f"{cte} SELECT p.key, r.kind, r.score, r.scale_min, r.scale_max, count(*)"
+            f"{cte} SELECT p.key, {value}, r.kind, r.score, r.scale_min, r.scale_max, count(*)"
             " FROM periods p JOIN kpi_responses r ON r.responded_at >= p.start AND r.responded_at < p.end"
-            " GROUP BY p.key, r.kind, r.score, r.scale_min, r.scale_max"
+            f"{ticket}{joins} GROUP BY 1, 2, 3, 4, 5, 6"
         )
-        return [tuple(row) for row in self._store.conn.execute(sql, params)]  # type: ignore[misc]
+        return [(_key(key, v, group), *rest) for key, v, *rest in self._store.conn.execute(sql, params)]  # type: ignore[misc]
 
-    def duration_histograms(self, periods: Periods) -> dict[tuple[str, str], dict[float, int]]:
+    def duration_histograms(self, periods: Periods, group: str | None = None) -> dict[tuple[Key, str], dict[float, int]]:
         """How many tickets took each duration, per ``(period key, metric)`` (see
         DURATION_METRICS): exact means and medians follow without the rows."""
         if not periods:
             return {}
         cte, params = periods_cte(periods)
+        value, joins = _group(group)
         parts = [
-            f"SELECT p.key, '{metric}', t.{column}, count(*) FROM periods p JOIN kpi_tickets t"
-            f" ON t.{anchor} >= p.start AND t.{anchor} < p.end WHERE t.{column} IS NOT NULL GROUP BY p.key, t.{column}"
+            f"SELECT p.key, {value}, '{metric}', t.{column}, count(*) FROM periods p JOIN kpi_tickets t"
+            f" ON t.{anchor} >= p.start AND t.{anchor} < p.end{joins} WHERE t.{column} IS NOT NULL"
+            " GROUP BY 1, 2, 4"
             for metric, (column, anchor) in DURATION_METRICS.items()
         ]
-        out: dict[tuple[str, str], dict[float, int]] = {}
-        for key, metric, seconds, n in self._store.conn.execute(f"{cte} {' UNION ALL '.join(parts)}", params):
-            out.setdefault((key, metric), {})[seconds] = n
+        out: dict[tuple[Key, str], dict[float, int]] = {}
+        for key, v, metric, seconds, n in self._store.conn.execute(f"{cte} {' UNION ALL '.join(parts)}", params):
+            out.setdefault((_key(key, v, group), metric), {})[seconds] = n
         return out
 
-    def ticket_counts(self, periods: Periods) -> dict[str, TicketCounts]:
+    def ticket_counts(self, periods: Periods, group: str | None = None) -> dict[Key, TicketCounts]:
         """Tickets created, and resolved (with first-contact counts), per period key."""
         if not periods:
             return {}
         cte, params = periods_cte(periods)
+        value, joins = _group(group)
         sql = (
-            f"{cte} SELECT p.key, 'created', count(*), 0, 0, 0 FROM periods p JOIN kpi_tickets t"
-            " ON t.created_at >= p.start AND t.created_at < p.end GROUP BY p.key"
+            f"{cte} SELECT p.key, {value}, 'created', count(*), 0, 0, 0 FROM periods p JOIN kpi_tickets t"
+            f" ON t.created_at >= p.start AND t.created_at < p.end{joins} GROUP BY 1, 2"
             " UNION ALL"
-            " SELECT p.key, 'resolved', count(*), count(t.first_contact), coalesce(sum(t.first_contact), 0),"
+            f" SELECT p.key, {value}, 'resolved', count(*), count(t.first_contact), coalesce(sum(t.first_contact), 0),"
             " coalesce(sum(t.first_contact IS NOT NULL AND t.first_contact_estimated), 0)"
             " FROM periods p JOIN kpi_tickets t"
-            " ON t.resolved_at >= p.start AND t.resolved_at < p.end GROUP BY p.key"
+            f" ON t.resolved_at >= p.start AND t.resolved_at < p.end{joins} GROUP BY 1, 2"
         )
-        out: dict[str, dict[str, int]] = {}
-        for key, what, n, known, first, estimated in self._store.conn.execute(sql, params):
-            entry = out.setdefault(key, {})
+        out: dict[Key, dict[str, int]] = {}
+        for key, v, what, n, known, first, estimated in self._store.conn.execute(sql, params):
+            entry = out.setdefault(_key(key, v, group), {})
             if what == "created":
                 entry["created"] = n
             else:
@@ -404,7 +479,7 @@ def _row(record: Record) -> tuple[_Table, tuple[Any, ...]]:
             record.first_response_s, record.first_response_business_s, record.resolution_s,
             record.resolution_business_s, _flag(record.first_contact),
             int(record.first_contact_estimated) if record.first_contact is not None else None,
-            _json(record.raw),
+            _json(record.raw), record.ticket_type, _json(list(record.tags)) if record.tags else None,
         )
     if isinstance(record, SurveyResponse):
         return _RESPONSES, (

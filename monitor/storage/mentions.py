@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -97,19 +97,20 @@ class MentionStore:
         return UpsertCounts(new=len(unique) - len(known), duplicates=len(items) - len(unique) + len(known))
 
     def _existing(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        return {(row[0], row[1]) for row in self._rows_by_key(keys, "platform, id")}
+
+    def _rows_by_key(self, keys: Iterable[tuple[str, str]], columns: str) -> Iterator[tuple[Any, ...]]:
+        """``columns`` of the stored mentions among ``keys``: per platform, in chunks, on the primary key."""
         by_platform: dict[str, list[str]] = {}
         for platform, mention_id in keys:
             by_platform.setdefault(platform, []).append(mention_id)
-        found: set[tuple[str, str]] = set()
         for platform, ids in by_platform.items():
             for start in range(0, len(ids), _IN_CHUNK):
                 chunk = ids[start : start + _IN_CHUNK]
-                rows = self._store.conn.execute(
-                    f"SELECT id FROM mentions WHERE platform = ? AND id IN ({', '.join('?' * len(chunk))})",
+                yield from self._store.conn.execute(
+                    f"SELECT {columns} FROM mentions WHERE platform = ? AND id IN ({', '.join('?' * len(chunk))})",
                     [platform, *chunk],
                 )
-                found.update((platform, r[0]) for r in rows)
-        return found
 
     def query(self, where: MentionFilter) -> list[dict[str, Any]]:
         """Mentions matching ``where``, newest first (or in ``where.order``)."""
@@ -123,6 +124,26 @@ class MentionStore:
             sql += " LIMIT ?"
             params.append(where.limit)
         return [dict(zip(PUBLIC_COLUMNS, row)) for row in self._store.conn.execute(sql, params)]
+
+    def stream(self, where: MentionFilter, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        """``columns`` of every mention matching ``where`` (its ``limit`` and order
+        ignored), read from the cursor as they are consumed: memory stays flat.
+
+        A period with a label is a range scan on ``mentions_label_created``,
+        without one on ``mentions_created``.
+        """
+        unknown = set(columns) - set(PUBLIC_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown mention columns {sorted(unknown)}")
+        clauses, params = _where(where)
+        sql = f"SELECT {', '.join(columns)} FROM mentions" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        yield from self._store.conn.execute(sql, params)
+
+    def by_keys(self, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+        """The mentions with these ``(platform, id)`` keys, in the order given (missing ones left out)."""
+        found = {(row[0], row[1]): dict(zip(PUBLIC_COLUMNS, row))
+                 for row in self._rows_by_key(keys, ", ".join(PUBLIC_COLUMNS))}
+        return [found[k] for k in keys if k in found]
 
     def count(self, where: MentionFilter | None = None) -> int:
         clauses, params = _where(where or MentionFilter())

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from monitor.kpi.formats.base import (
     HOUR, Column, Layout, Row, csat_label, resolved, seconds_between, signature, ticket_rating,
 )
-from monitor.kpi.records import Record, Ticket
+from monitor.kpi.records import Record, Ticket, split_tags
 
 FORMAT = "freshdesk"
 # Labels of the 7-point (and the classic 3-point) survey, on 1-5: the happy
@@ -35,6 +35,8 @@ COLUMNS = (
     Column("first_response_at", ("Initial response time",)),
     Column("status", ("Status",)),
     Column("source", ("Source",)),
+    Column("type", ("Type",)),
+    Column("tags", ("Tags",)),
     Column("first_response_bh", ("First response time (in hrs)",), unit=HOUR, duration=True),
     Column("resolution_bh", ("Resolution time (in hrs)",), unit=HOUR, duration=True),
     Column("agent_interactions", ("Agent interactions",)),
@@ -73,6 +75,8 @@ def parse(row: Row) -> Iterator[Record]:
         first_contact=first_contact,
         first_contact_estimated=estimated,
         raw=row.raw(),
+        ticket_type=row.text("type"),
+        tags=split_tags(row.text("tags")),
     )
     yield from ticket_rating(
         FORMAT, ticket_id, _SURVEY(row, "survey"), done or row.time("updated_at") or created,  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Iterator
 
 from monitor.kpi.formats.base import BadValue, Binding, Column, Layout, Row, resolved, signature, ticket_rating
-from monitor.kpi.records import FIGURE_METRICS, SURVEY_KINDS, PeriodFigure, Record, SurveyResponse, Ticket
+from monitor.kpi.records import FIGURE_METRICS, SURVEY_KINDS, PeriodFigure, Record, SurveyResponse, Ticket, split_tags
 
 FORMAT = "generic"
 
@@ -29,6 +29,8 @@ TICKET_COLUMNS = (
     Column("resolved_at", ("resolved_at", "solved_at", "closed_at")),
     Column("status", ("status",)),
     Column("channel", ("channel",)),
+    Column("type", ("ticket_type", "issue_type", "type")),
+    Column("tags", ("tags", "tag")),
     Column("replies", ("replies", "agent_replies")),
     Column("reopens", ("reopens",)),
     Column("first_contact", ("first_contact_resolved", "fcr")),
@@ -85,6 +87,8 @@ def parse_ticket(row: Row) -> Iterator[Record]:
         first_contact=first_contact,
         first_contact_estimated=estimated,
         raw=row.raw(),
+        ticket_type=row.text("type"),
+        tags=split_tags(row.text("tags"), ",;|"),
     )
     rating = row.number("csat")
     if rating is not None:

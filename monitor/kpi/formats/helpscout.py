@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from monitor.kpi.formats.base import SECOND, Column, Layout, Row, csat_label, resolved, signature
-from monitor.kpi.records import Record, SurveyResponse, Ticket
+from monitor.kpi.records import Record, SurveyResponse, Ticket, split_tags
 
 FORMAT = "helpscout"
 _RATING = csat_label({"great": 5, "okay": 3, "ok": 3, "not good": 1, "bad": 1, "unknown": None})
@@ -25,7 +25,8 @@ CONVERSATION_COLUMNS = (
     Column("created_at", ("Created At",), required=True),
     Column("closed_at", ("Closed At",)),
     Column("status", ("Status",)),
-    Column("type", ("Type",)),
+    Column("type", ("Type",)),  # email, chat, phone: the channel
+    Column("tags", ("Tags",)),
     _RATING_COLUMN,
     Column("rated_at", ("Rating Created At",)),
     Column("replies", ("Replies", "User Replies")),
@@ -72,6 +73,7 @@ def parse_conversation(row: Row) -> Iterator[Record]:
         first_contact=first_contact,
         first_contact_estimated=estimated,
         raw=row.raw(),
+        tags=split_tags(row.text("tags")),
     )
     yield from _response(row, conversation, closed or created, own_row=False)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from monitor.kpi.formats.base import SECOND, BadValue, Column, Layout, Row, resolved, signature, ticket_rating
-from monitor.kpi.records import Record, SurveyResponse, Ticket
+from monitor.kpi.records import Record, SurveyResponse, Ticket, split_tags
 
 FORMAT = "intercom"
 
@@ -31,6 +31,8 @@ CONVERSATION_COLUMNS = (
     Column("updated_at", ("Conversation updated at",)),
     Column("state", ("Current conversation state",)),
     Column("channel", ("Channel",)),
+    Column("type", ("Ticket type", "Ticket category")),
+    Column("tags", ("Conversation tag", "Conversation tags")),
     Column("rating", ("Conversation rating", "Last teammate rating")),
     Column("first_contact", ("Resolved on first contact",)),
     Column("replies", ("Replies to close a conversation",)),
@@ -76,6 +78,8 @@ def parse_conversation(row: Row) -> Iterator[Record]:
         first_contact=first_contact,
         first_contact_estimated=estimated,
         raw=row.raw(),
+        ticket_type=row.text("type"),
+        tags=split_tags(row.text("tags")),
     )
     yield from ticket_rating(
         FORMAT, conversation, _rating(row), closed or row.time("updated_at") or created,  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from monitor.kpi.formats.base import MINUTE, Column, Layout, Row, csat_label, resolved, signature, ticket_rating
-from monitor.kpi.records import Record, Ticket
+from monitor.kpi.records import Record, Ticket, split_tags
 
 FORMAT = "zendesk"
 _NO_ANSWER = None
@@ -35,6 +35,7 @@ COLUMNS = (
     Column("status", ("Status", "Ticket status")),
     Column("via", ("Via", "Ticket channel")),
     Column("tags", ("Tags", "Ticket tags")),
+    Column("type", ("Ticket type",)),
     Column("satisfaction", ("Satisfaction Score", "Satisfaction rating")),
     Column("replies", ("Replies", "Agent replies")),
     Column("reopens", ("Reopens",)),
@@ -50,7 +51,7 @@ def parse(row: Row) -> Iterator[Record]:
     created = row.time("created_at")
     solved = row.time("solved_at")
     status = row.text("status")
-    tags = (row.text("tags") or "").split()  # space-separated
+    tags = split_tags(row.text("tags"), " \t")  # space-separated
     # A ticket merged into another was closed, not resolved.
     resolved_at = None if "closed_by_merge" in tags else resolved(solved, status)
     replies, reopens = row.int("replies"), row.int("reopens")
@@ -69,6 +70,8 @@ def parse(row: Row) -> Iterator[Record]:
         first_contact=first_contact,
         first_contact_estimated=estimated,
         raw=row.raw(),
+        ticket_type=row.text("type"),
+        tags=tags,
     )
     yield from ticket_rating(
         FORMAT, ticket_id, _SATISFACTION(row, "satisfaction"),
