@@ -176,16 +176,11 @@ def test_csv_output_quotes_commas_and_newlines(cli, write_config, tmp_path):
     assert '"acme, ""why"",\nagain"' in out
 
 
-#: Commands whose README text waits in /work/notes/readme_<branch>.md for the lead to merge;
-#: empty it once that text is in README.md (the test then checks them too).
-AWAITING_README_MERGE = {"themes"}
-
-
 def test_every_command_has_help_and_is_in_the_readme():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for name, command in all_commands().items():
         assert command.help and len(command.help) > 30, f"{name} needs help text"
-        if not isinstance(command, click.Group) and name not in AWAITING_README_MERGE:
+        if not isinstance(command, click.Group):
             assert f"sentiment-monitor {name}" in readme, f"README does not show `sentiment-monitor {name}`"
 
 
