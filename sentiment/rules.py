@@ -4,6 +4,11 @@ Each rule reads the whole message, then changes the valence of single tokens.
 They need no vaderSentiment import: inputs are the tokens, their lower-cased
 forms and their valences (a list changed in place). Why each exists:
 
+names          a capitalised word inside a run of capitalised words, not opening a
+               sentence, is part of a name (a title, team, event, place), which
+               denotes and does not judge: "The Walking Dead", "Super Eagles",
+               "Good Friday Agreement", "Foo Fighters" count 0. The greeting formulas
+               "Happy Birthday", "Merry Christmas", "Thank You" are not names.
 like_verb      "like" counts only as a verb after a subject ("I like"), not in
                "looks like" or "like 3 hours" (VADER scores every "like" +1.5).
 sarcasm        a positive cue (great, love, awesome...) in a message that reports a
@@ -30,7 +35,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-RULES = ("like_verb", "sarcasm", "courtesy", "neg_dominance", "questions")
+RULES = ("names", "like_verb", "sarcasm", "courtesy", "neg_dominance", "questions")
 
 DOMINANCE = 0.5  # neg_dominance: factor for positive words beside a failure
 FLIP = -0.74  # sarcasm: VADER's own negation factor
@@ -42,6 +47,11 @@ LIKE_SUBJECTS = frozenset({
     "we'd", "you'd", "they'd", "people", "everyone", "everybody", "definitely", "truly", "kinda",
     "even", "who", "ppl",
 })
+# A word after one of these opens a sentence (or an address: "@acme Thank You"):
+# capitalised there for grammar, not because it names something.
+SENTENCE_OPENERS = frozenset(".!?:;\"-")
+# Greeting formulas: "Happy Birthday", "Merry Christmas" wish something, "Thank You" thanks.
+GREETINGS = frozenset({"happy", "merry", "thank", "thanks", "congratulations", "congrats"})
 CONTRAST = frozenset({"but", "however", "though", "although", "despite", "still", "anyway", "nevertheless"})
 _SENTENCE_END = re.compile(r"[.!?]+")
 
@@ -55,6 +65,7 @@ class RuleSet:
     courtesy: frozenset[str]
     sarcasm_cues: frozenset[str]
     request_token: str = "cs_please_help"
+    placeholder: str = "brandx"  # a masked name (sentiment.text.PLACEHOLDER)
 
 
 def apply(
@@ -65,9 +76,14 @@ def apply(
     text: str,
     trace: list[tuple[str, str]] | None = None,
 ) -> None:
-    """Change ``sentiments`` in place: like_verb, sarcasm, courtesy, neg_dominance."""
+    """Change ``sentiments`` in place: names, like_verb, sarcasm, courtesy, neg_dominance."""
     on = rules.enabled
     n = len(low)
+    if "names" in on:
+        for i, name in _in_names(words, low, sentiments, text, rules.placeholder):
+            sentiments[i] = 0.0
+            if trace is not None:
+                trace.append(("names", f"'{words[i]}' is part of the name '{name}'"))
     if "like_verb" in on:
         for i in range(n):
             if low[i] == "like" and sentiments[i] > 0 and (i == 0 or low[i - 1] not in LIKE_SUBJECTS):
@@ -130,6 +146,42 @@ def question_factor(
     if trace is not None:
         trace.append(("questions", f"question-only message: valence x{QUESTION_DAMPING}"))
     return QUESTION_DAMPING
+
+
+def _is_capitalised(token: str) -> bool:
+    """"Dead", "McGregor", "K-Pop": an initial capital and a lower-case letter after it."""
+    word = token.strip("\"'()[]*")
+    return len(word) > 1 and word[0].isupper() and any(c.islower() for c in word[1:])
+
+
+def _in_names(
+    words: list[str], low: list[str], sentiments: list[float], text: str, placeholder: str
+) -> list[tuple[int, str]]:
+    """Positions of sentiment words that are part of a capitalised name, with the name."""
+    raw = text.split()
+    n = len(words)
+    if len(raw) != n or not any(sentiments[i] and _is_capitalised(raw[i]) for i in range(n)):
+        return []
+    caps = [low[i] != "i" and _is_capitalised(raw[i]) for i in range(n)]
+    opens = [False] * n  # the word opens a sentence, or follows the names a message is addressed to
+    address = True
+    for i in range(n):
+        opens[i] = address or raw[i - 1][-1] in SENTENCE_OPENERS
+        address = address and low[i] == placeholder
+    found = []
+    for i in range(n):
+        if not (sentiments[i] and caps[i]) or opens[i] or (low[i] in GREETINGS and i + 1 < n and caps[i + 1]):
+            continue
+        left = caps[i - 1]
+        right = i + 1 < n and caps[i + 1] and not opens[i + 1]
+        if left or right:
+            start, end = i, i + 1
+            while start > 0 and caps[start - 1] and not opens[start]:
+                start -= 1
+            while end < n and caps[end] and not opens[end]:
+                end += 1
+            found.append((i, " ".join(words[start:end])))
+    return found
 
 
 def _thanked_for_failure(i: int, low: list[str], failures: list[int]) -> bool:
