@@ -86,7 +86,8 @@ def apply(
                 trace.append(("names", f"'{words[i]}' is part of the name '{name}'"))
     if "like_verb" in on:
         for i in range(n):
-            if low[i] == "like" and sentiments[i] > 0 and (i == 0 or low[i - 1] not in LIKE_SUBJECTS):
+            # Negated or not: "doesn't look like" is no more disliking than "looks like" is liking.
+            if low[i] == "like" and sentiments[i] and (i == 0 or low[i - 1] not in LIKE_SUBJECTS):
                 sentiments[i] = 0.0
                 if trace is not None:
                     trace.append(("like_verb", f"'{words[i]}' is not used as a verb"))
@@ -154,6 +155,12 @@ def _is_capitalised(token: str) -> bool:
     return len(word) > 1 and word[0].isupper() and any(c.islower() for c in word[1:])
 
 
+def _is_acronym(token: str) -> bool:
+    """"USA", "NBA", "BBC": a short all-capitals word, part of a name beside a capitalised one."""
+    word = token.strip("\"'()[]*.,!?:;")
+    return 2 <= len(word) <= 5 and word.isalpha() and word.isupper()
+
+
 def _in_names(
     words: list[str], low: list[str], sentiments: list[float], text: str, placeholder: str
 ) -> list[tuple[int, str]]:
@@ -163,6 +170,7 @@ def _in_names(
     if len(raw) != n or not any(sentiments[i] and _is_capitalised(raw[i]) for i in range(n)):
         return []
     caps = [low[i] != "i" and _is_capitalised(raw[i]) for i in range(n)]
+    acronyms = [_is_acronym(w) for w in raw]
     opens = [False] * n  # the word opens a sentence, or follows the names a message is addressed to
     address = True
     for i in range(n):
@@ -172,13 +180,13 @@ def _in_names(
     for i in range(n):
         if not (sentiments[i] and caps[i]) or opens[i] or (low[i] in GREETINGS and i + 1 < n and caps[i + 1]):
             continue
-        left = caps[i - 1]
-        right = i + 1 < n and caps[i + 1] and not opens[i + 1]
+        left = caps[i - 1] or acronyms[i - 1]  # "Walking Dead", "NBC Super Bowl"
+        right = i + 1 < n and (caps[i + 1] or acronyms[i + 1]) and not opens[i + 1]  # "Miss USA"
         if left or right:
             start, end = i, i + 1
-            while start > 0 and caps[start - 1] and not opens[start]:
+            while start > 0 and (caps[start - 1] or acronyms[start - 1]) and not opens[start]:
                 start -= 1
-            while end < n and caps[end] and not opens[end]:
+            while end < n and (caps[end] or acronyms[end]) and not opens[end]:
                 end += 1
             found.append((i, " ".join(words[start:end])))
     return found
