@@ -9,6 +9,10 @@ names          a capitalised word inside a run of capitalised words, not opening
                denotes and does not judge: "The Walking Dead", "Super Eagles",
                "Good Friday Agreement", "Foo Fighters" count 0. The greeting formulas
                "Happy Birthday", "Merry Christmas", "Thank You" are not names.
+hedges         after an epistemic modal ("may", "might") the rest of the clause is a
+               possibility, not an assertion: its sentiment words count half ("the
+               nurse may have been sick", "they may lose"). Not at a sentence start
+               ("May God bless you" is a wish) and not the month ("on May 11").
 like_verb      "like" counts only as a verb after a subject ("I like"), not in
                "looks like" or "like 3 hours" (VADER scores every "like" +1.5).
 sarcasm        a positive cue (great, love, awesome...) in a message that reports a
@@ -35,10 +39,12 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-RULES = ("names", "like_verb", "sarcasm", "courtesy", "neg_dominance", "questions")
+RULES = ("names", "hedges", "like_verb", "sarcasm", "courtesy", "neg_dominance", "questions")
 
 DOMINANCE = 0.5  # neg_dominance: factor for positive words beside a failure
 FLIP = -0.74  # sarcasm: VADER's own negation factor
+HEDGE = 0.5  # hedges: factor for sentiment words in a clause after "may"/"might"
+HEDGES = frozenset({"may", "might"})
 QUESTION_DAMPING = 0.5  # questions: factor for a question-only message
 # Words after which "like" is a verb ("I like", "really like", "don't like").
 LIKE_SUBJECTS = frozenset({
@@ -50,6 +56,7 @@ LIKE_SUBJECTS = frozenset({
 # A word after one of these opens a sentence (or an address: "@acme Thank You"):
 # capitalised there for grammar, not because it names something.
 SENTENCE_OPENERS = frozenset(".!?:;\"-")
+CLAUSE_END = frozenset(".!?,;:")
 # Greeting formulas: "Happy Birthday", "Merry Christmas" wish something, "Thank You" thanks.
 GREETINGS = frozenset({"happy", "merry", "thank", "thanks", "congratulations", "congrats"})
 CONTRAST = frozenset({"but", "however", "though", "although", "despite", "still", "anyway", "nevertheless"})
@@ -76,7 +83,8 @@ def apply(
     text: str,
     trace: list[tuple[str, str]] | None = None,
 ) -> None:
-    """Change ``sentiments`` in place: names, like_verb, sarcasm, courtesy, neg_dominance."""
+    """Change ``sentiments`` in place: names, hedges, like_verb, sarcasm, courtesy,
+    neg_dominance."""
     on = rules.enabled
     n = len(low)
     if "names" in on:
@@ -84,6 +92,11 @@ def apply(
             sentiments[i] = 0.0
             if trace is not None:
                 trace.append(("names", f"'{words[i]}' is part of the name '{name}'"))
+    if "hedges" in on:
+        for i, modal in _hedged(words, low, sentiments, text):
+            sentiments[i] *= HEDGE
+            if trace is not None:
+                trace.append(("hedges", f"'{words[i]}' x{HEDGE} after '{modal}': a possibility, not an assertion"))
     if "like_verb" in on:
         for i in range(n):
             # Negated or not: "doesn't look like" is no more disliking than "looks like" is liking.
@@ -180,7 +193,8 @@ def _in_names(
     for i in range(n):
         if not (sentiments[i] and caps[i]) or opens[i] or (low[i] in GREETINGS and i + 1 < n and caps[i + 1]):
             continue
-        left = caps[i - 1] or acronyms[i - 1]  # "Walking Dead", "NBC Super Bowl"
+        # "Walking Dead", "NBC Super Bowl"; not after a greeting word ("Thank God")
+        left = (caps[i - 1] or acronyms[i - 1]) and low[i - 1] not in GREETINGS
         right = i + 1 < n and (caps[i + 1] or acronyms[i + 1]) and not opens[i + 1]  # "Miss USA"
         if left or right:
             start, end = i, i + 1
@@ -189,6 +203,22 @@ def _in_names(
             while end < n and (caps[end] or acronyms[end]) and not opens[end]:
                 end += 1
             found.append((i, " ".join(words[start:end])))
+    return found
+
+
+def _hedged(words: list[str], low: list[str], sentiments: list[float], text: str) -> list[tuple[int, str]]:
+    """Positions of sentiment words in a clause after an epistemic modal, with the modal."""
+    raw = text.split()
+    if len(raw) != len(words) or not any(w in HEDGES for w in low):
+        return []
+    found, modal = [], ""
+    for i, word in enumerate(low):
+        if i > 0 and raw[i - 1][-1] in CLAUSE_END:
+            modal = ""
+        if word in HEDGES and i > 0 and raw[i - 1][-1] not in SENTENCE_OPENERS and raw[i].islower():
+            modal = words[i]
+        elif modal and sentiments[i]:
+            found.append((i, modal))
     return found
 
 
