@@ -178,38 +178,50 @@ def _in_names(
     words: list[str], low: list[str], sentiments: list[float], text: str, placeholder: str
 ) -> list[tuple[int, str]]:
     """Positions of sentiment words that are part of a capitalised name, with the name."""
-    raw = text.split()
     n = len(words)
-    if len(raw) != n or not any(sentiments[i] and _is_capitalised(raw[i]) for i in range(n)):
+    # Cheap test first: most messages have no capitalised sentiment word after their first word.
+    candidates = [i for i in range(1, n) if sentiments[i] and words[i][:1].isupper()]
+    if not candidates:
         return []
-    caps = [low[i] != "i" and _is_capitalised(raw[i]) for i in range(n)]
-    acronyms = [_is_acronym(w) for w in raw]
-    opens = [False] * n  # the word opens a sentence, or follows the names a message is addressed to
-    address = True
-    for i in range(n):
-        opens[i] = address or raw[i - 1][-1] in SENTENCE_OPENERS
-        address = address and low[i] == placeholder
+    raw = text.split()
+    if len(raw) != n:
+        return []
+    addressed = 0  # the names a message opens with ("@acme @bob Thank You")
+    while addressed < n and low[addressed] == placeholder:
+        addressed += 1
+
+    def opens(j: int) -> bool:  # the word opens a sentence, or the message after its address
+        return j <= addressed or raw[j - 1][-1] in SENTENCE_OPENERS
+
+    def capitalised(j: int) -> bool:
+        return low[j] != "i" and _is_capitalised(raw[j])
+
+    def in_name(j: int) -> bool:
+        return capitalised(j) or _is_acronym(raw[j])
+
     found = []
-    for i in range(n):
-        if not (sentiments[i] and caps[i]) or opens[i] or (low[i] in GREETINGS and i + 1 < n and caps[i + 1]):
+    for i in candidates:
+        if not capitalised(i) or opens(i) or (low[i] in GREETINGS and i + 1 < n and capitalised(i + 1)):
             continue
         # "Walking Dead", "NBC Super Bowl"; not after a greeting word ("Thank God")
-        left = (caps[i - 1] or acronyms[i - 1]) and low[i - 1] not in GREETINGS
-        right = i + 1 < n and (caps[i + 1] or acronyms[i + 1]) and not opens[i + 1]  # "Miss USA"
+        left = in_name(i - 1) and low[i - 1] not in GREETINGS
+        right = i + 1 < n and in_name(i + 1) and not opens(i + 1)  # "Miss USA"
         if left or right:
-            start, end = i, i + 1
-            while start > 0 and (caps[start - 1] or acronyms[start - 1]) and not opens[start]:
-                start -= 1
-            while end < n and (caps[end] or acronyms[end]) and not opens[end]:
-                end += 1
-            found.append((i, " ".join(words[start:end])))
+            first, last = i, i + 1
+            while first > 0 and not opens(first) and in_name(first - 1):
+                first -= 1
+            while last < n and not opens(last) and in_name(last):
+                last += 1
+            found.append((i, " ".join(words[first:last])))
     return found
 
 
 def _hedged(words: list[str], low: list[str], sentiments: list[float], text: str) -> list[tuple[int, str]]:
     """Positions of sentiment words in a clause after an epistemic modal, with the modal."""
+    if HEDGES.isdisjoint(low):
+        return []
     raw = text.split()
-    if len(raw) != len(words) or not any(w in HEDGES for w in low):
+    if len(raw) != len(words):
         return []
     found, modal = [], ""
     for i, word in enumerate(low):
