@@ -34,8 +34,8 @@ from typing import Any, ClassVar
 
 from sentiment import lexicon as _lex
 from sentiment import rules as _rules
-from sentiment.base import Score, Thresholds
 from sentiment import text as _text
+from sentiment.base import Score, Thresholds
 from sentiment.text import TextPreparer
 
 ENGLISH = frozenset({"en"})
@@ -57,7 +57,7 @@ def _lexicon_digest() -> str:
         _rules.QUESTION_DAMPING, sorted(_rules.LIKE_SUBJECTS), sorted(_rules.CONTRAST),
         _rules.RULES, _rules.HEDGE, sorted(_rules.HEDGES), sorted(_rules.SENTENCE_OPENERS),
         sorted(_rules.CLAUSE_END), sorted(_rules.GREETINGS),
-        _text._ESCAPE.pattern, _text._URL.pattern, _text._GLUED.pattern,  # noqa: SLF001
+        _text._ESCAPE.pattern, _text._URL.pattern, _text._GLUED.pattern,
     ))
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:8]
 

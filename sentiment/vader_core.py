@@ -38,7 +38,7 @@ from vaderSentiment.vaderSentiment import (
     scalar_inc_dec,
 )
 
-__all__ = ["Analyzer", "BOOSTER_DICT", "NEGATE", "N_SCALAR", "C_INCR", "stock_lexicon", "stock_ratings"]
+__all__ = ["BOOSTER_DICT", "C_INCR", "NEGATE", "N_SCALAR", "Analyzer", "stock_lexicon", "stock_ratings"]
 
 SCOPE_END = ".!?,;:"  # a token ending with one of these closes a negation scope
 _NEGATE = frozenset(NEGATE)
