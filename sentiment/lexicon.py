@@ -158,7 +158,7 @@ PHRASES = [
     ("not_received", r"(?:haven'?t|hasn'?t|hadn'?t|didn'?t|never|not yet|still not) (?:\S+ )?(?:received|gotten|heard back|heard anything|arrived|shown up|showed up|been (?:contacted|refunded|called|notified|told|reimbursed))", -1.5, "something promised was not delivered"),
     ("long_duration", r"(?:for|over|after|more than|almost|nearly) (?:over |almost |nearly |more than |about )?(?:an|\d+|one|two|three|four|five|six|several|many) (?:hours?|hrs?)", -1.0, "a wait measured in hours (bare 'hours' is only mildly negative)"),
     ("got_nowhere", r"(?:got|getting|get|going|went) nowhere", -1.5, "effort without result ('nowhere' is a VADER negator, so it cannot be a lexicon word)"),
-    ("keeps_failing", r"keeps? (?:getting|saying|telling|asking|happening|failing|crashing|freezing|dropping|sending)", -1.2, "a repeated failure the customer cannot escape"),
+    ("keeps_failing", r"keeps? (?:getting(?! better)|saying|telling|asking|happening|failing|crashing|freezing|dropping|sending)", -1.2, "a repeated failure the customer cannot escape ('keeps getting better' is none)"),
     ("cant_wait", r"(?:can'?t|cannot|can not) wait", 1.5, "idiom of eager anticipation; 'wait' alone is negative here"),
     ("good_luck_with_that", r"good luck with that", -1.5, "sarcastic dismissal"),
     ("less_than_good", r"less (?:than|then) (?:helpful|great|ideal|stellar|impressed|satisfied|happy|pleased|pleasant|professional|friendly|good|acceptable)", -1.8, "understatement for bad: VADER reads 'less' as a mere dampener"),

@@ -4,6 +4,15 @@ Each rule reads the whole message, then changes the valence of single tokens.
 They need no vaderSentiment import: inputs are the tokens, their lower-cased
 forms and their valences (a list changed in place). Why each exists:
 
+names          a capitalised word inside a run of capitalised words, not opening a
+               sentence, is part of a name (a title, team, event, place), which
+               denotes and does not judge: "The Walking Dead", "Super Eagles",
+               "Good Friday Agreement", "Foo Fighters" count 0. The greeting formulas
+               "Happy Birthday", "Merry Christmas", "Thank You" are not names.
+hedges         after an epistemic modal ("may", "might") the rest of the clause is a
+               possibility, not an assertion: its sentiment words count half ("the
+               nurse may have been sick", "they may lose"). Not at a sentence start
+               ("May God bless you" is a wish) and not the month ("on May 11").
 like_verb      "like" counts only as a verb after a subject ("I like"), not in
                "looks like" or "like 3 hours" (VADER scores every "like" +1.5).
 sarcasm        a positive cue (great, love, awesome...) in a message that reports a
@@ -30,10 +39,12 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-RULES = ("like_verb", "sarcasm", "courtesy", "neg_dominance", "questions")
+RULES = ("names", "hedges", "like_verb", "sarcasm", "courtesy", "neg_dominance", "questions")
 
 DOMINANCE = 0.5  # neg_dominance: factor for positive words beside a failure
 FLIP = -0.74  # sarcasm: VADER's own negation factor
+HEDGE = 0.5  # hedges: factor for sentiment words in a clause after "may"/"might"
+HEDGES = frozenset({"may", "might"})
 QUESTION_DAMPING = 0.5  # questions: factor for a question-only message
 # Words after which "like" is a verb ("I like", "really like", "don't like").
 LIKE_SUBJECTS = frozenset({
@@ -42,6 +53,12 @@ LIKE_SUBJECTS = frozenset({
     "we'd", "you'd", "they'd", "people", "everyone", "everybody", "definitely", "truly", "kinda",
     "even", "who", "ppl",
 })
+# A word after one of these opens a sentence (or an address: "@acme Thank You"):
+# capitalised there for grammar, not because it names something.
+SENTENCE_OPENERS = frozenset(".!?:;\"-")
+CLAUSE_END = frozenset(".!?,;:")
+# Greeting formulas: "Happy Birthday", "Merry Christmas" wish something, "Thank You" thanks.
+GREETINGS = frozenset({"happy", "merry", "thank", "thanks", "congratulations", "congrats"})
 CONTRAST = frozenset({"but", "however", "though", "although", "despite", "still", "anyway", "nevertheless"})
 _SENTENCE_END = re.compile(r"[.!?]+")
 
@@ -55,6 +72,7 @@ class RuleSet:
     courtesy: frozenset[str]
     sarcasm_cues: frozenset[str]
     request_token: str = "cs_please_help"
+    placeholder: str = "brandx"  # a masked name (sentiment.text.PLACEHOLDER)
 
 
 def apply(
@@ -65,12 +83,24 @@ def apply(
     text: str,
     trace: list[tuple[str, str]] | None = None,
 ) -> None:
-    """Change ``sentiments`` in place: like_verb, sarcasm, courtesy, neg_dominance."""
+    """Change ``sentiments`` in place: names, hedges, like_verb, sarcasm, courtesy,
+    neg_dominance."""
     on = rules.enabled
     n = len(low)
+    if "names" in on:
+        for i, name in _in_names(words, low, sentiments, text, rules.placeholder):
+            sentiments[i] = 0.0
+            if trace is not None:
+                trace.append(("names", f"'{words[i]}' is part of the name '{name}'"))
+    if "hedges" in on:
+        for i, modal in _hedged(words, low, sentiments, text):
+            sentiments[i] *= HEDGE
+            if trace is not None:
+                trace.append(("hedges", f"'{words[i]}' x{HEDGE} after '{modal}': a possibility, not an assertion"))
     if "like_verb" in on:
         for i in range(n):
-            if low[i] == "like" and sentiments[i] > 0 and (i == 0 or low[i - 1] not in LIKE_SUBJECTS):
+            # Negated or not: "doesn't look like" is no more disliking than "looks like" is liking.
+            if low[i] == "like" and sentiments[i] and (i == 0 or low[i - 1] not in LIKE_SUBJECTS):
                 sentiments[i] = 0.0
                 if trace is not None:
                     trace.append(("like_verb", f"'{words[i]}' is not used as a verb"))
@@ -130,6 +160,78 @@ def question_factor(
     if trace is not None:
         trace.append(("questions", f"question-only message: valence x{QUESTION_DAMPING}"))
     return QUESTION_DAMPING
+
+
+def _is_capitalised(token: str) -> bool:
+    """"Dead", "McGregor", "K-Pop": an initial capital and a lower-case letter after it."""
+    word = token.strip("\"'()[]*")
+    return len(word) > 1 and word[0].isupper() and any(c.islower() for c in word[1:])
+
+
+def _is_acronym(token: str) -> bool:
+    """"USA", "NBA", "BBC": a short all-capitals word, part of a name beside a capitalised one."""
+    word = token.strip("\"'()[]*.,!?:;")
+    return 2 <= len(word) <= 5 and word.isalpha() and word.isupper()
+
+
+def _in_names(
+    words: list[str], low: list[str], sentiments: list[float], text: str, placeholder: str
+) -> list[tuple[int, str]]:
+    """Positions of sentiment words that are part of a capitalised name, with the name."""
+    n = len(words)
+    # Cheap test first: most messages have no capitalised sentiment word after their first word.
+    candidates = [i for i in range(1, n) if sentiments[i] and words[i][:1].isupper()]
+    if not candidates:
+        return []
+    raw = text.split()
+    if len(raw) != n:
+        return []
+    addressed = 0  # the names a message opens with ("@acme @bob Thank You")
+    while addressed < n and low[addressed] == placeholder:
+        addressed += 1
+
+    def opens(j: int) -> bool:  # the word opens a sentence, or the message after its address
+        return j <= addressed or raw[j - 1][-1] in SENTENCE_OPENERS
+
+    def capitalised(j: int) -> bool:
+        return low[j] != "i" and _is_capitalised(raw[j])
+
+    def in_name(j: int) -> bool:
+        return capitalised(j) or _is_acronym(raw[j])
+
+    found = []
+    for i in candidates:
+        if not capitalised(i) or opens(i) or (low[i] in GREETINGS and i + 1 < n and capitalised(i + 1)):
+            continue
+        # "Walking Dead", "NBC Super Bowl"; not after a greeting word ("Thank God")
+        left = in_name(i - 1) and low[i - 1] not in GREETINGS
+        right = i + 1 < n and in_name(i + 1) and not opens(i + 1)  # "Miss USA"
+        if left or right:
+            first, last = i, i + 1
+            while first > 0 and not opens(first) and in_name(first - 1):
+                first -= 1
+            while last < n and not opens(last) and in_name(last):
+                last += 1
+            found.append((i, " ".join(words[first:last])))
+    return found
+
+
+def _hedged(words: list[str], low: list[str], sentiments: list[float], text: str) -> list[tuple[int, str]]:
+    """Positions of sentiment words in a clause after an epistemic modal, with the modal."""
+    if HEDGES.isdisjoint(low):
+        return []
+    raw = text.split()
+    if len(raw) != len(words):
+        return []
+    found, modal = [], ""
+    for i, word in enumerate(low):
+        if i > 0 and raw[i - 1][-1] in CLAUSE_END:
+            modal = ""
+        if word in HEDGES and i > 0 and raw[i - 1][-1] not in SENTENCE_OPENERS and raw[i].islower():
+            modal = words[i]
+        elif modal and sentiments[i]:
+            found.append((i, modal))
+    return found
 
 
 def _thanked_for_failure(i: int, low: list[str], failures: list[int]) -> bool:

@@ -24,6 +24,11 @@ from collections.abc import Iterable, Sequence
 #: negation and booster windows see the same positions.
 PLACEHOLDER = "brandx"
 
+# "I\u2019m", "year\u002c": a JSON escape that an export left in the text (double
+# encoding). Read as the character it stands for, so "can\u2019t" is a negation and
+# "\u002c" a comma; a surrogate pair is one character (an emoji). After a backslash
+# ("\\\u2019": an escaped backslash, then "u2019") nothing is decoded.
+_ESCAPE = re.compile(r"(?<!\\)\\u(?:(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|([0-9a-f]{4}))", re.IGNORECASE)
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 # "delay...killing me", "credit.Whats": VADER splits on whitespace only, so a word glued to
@@ -47,9 +52,19 @@ def _unglue(match: re.Match[str]) -> str:
     return match.group(0)
 
 
+def _unescape(match: re.Match[str]) -> str:
+    high, low, single = match.groups()
+    if single is None:
+        return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + int(low, 16) - 0xDC00)
+    code = int(single, 16)
+    return match.group(0) if 0xD800 <= code < 0xE000 else chr(code)  # a lone surrogate stays as written
+
+
 def normalise(text: str) -> str:
-    """Entities unescaped, quotes straightened, URLs dropped, glued words split,
-    whitespace collapsed to single spaces."""
+    """Entities and leaked ``\\uXXXX`` escapes unescaped, quotes straightened, URLs
+    dropped, glued words split, whitespace collapsed to single spaces."""
+    if "\\u" in text:
+        text = _ESCAPE.sub(_unescape, text)
     if "&" in text:
         text = html.unescape(text)
     text = text.translate(_QUOTES)

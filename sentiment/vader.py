@@ -10,6 +10,10 @@ mask_handles   any other @handle -> the same placeholder (a handle is a name)
 cs_phrases     customer-service phrases -> one token with a fixed valence ("on hold",
                "still no reply", "thanks for nothing"; :data:`sentiment.lexicon.PHRASES`)
 cs_emoji       emoji whose VADER description misleads -> tokens with a valence
+agreement      a VADER word that at least 2 of its 10 raters rated neutral or of the
+               other polarity has a second, neutral sense ("god", "well", "top",
+               "play"): its valence is scaled by the share of raters who agree on
+               its polarity (VADER's mean alone still counts it as sentiment)
 cs_words       customer-service word valences (delays, refunds, "please" -> 0, ...)
 scope          negation stops at a clause end and never flips an emoticon
 asym_negation  a negated negative word scores x-0.4, not x-0.74 ("not bad" is not "good")
@@ -30,16 +34,18 @@ from typing import Any, ClassVar
 
 from sentiment import lexicon as _lex
 from sentiment import rules as _rules
+from sentiment import text as _text
 from sentiment.base import Score, Thresholds
 from sentiment.text import TextPreparer
 
 ENGLISH = frozenset({"en"})
 
 FEATURES = frozenset({
-    "normalise", "mask_brands", "mask_handles", "cs_phrases", "cs_emoji", "cs_words",
+    "normalise", "mask_brands", "mask_handles", "agreement", "cs_phrases", "cs_emoji", "cs_words",
     "scope", "asym_negation", *_rules.RULES,
 })
 NEGATED_NEGATIVE = -0.4  # asym_negation: factor for a negated negative word (VADER: -0.74)
+MIN_DISSENT = 2  # agreement: raters (of 10) rating a word neutral or opposite before it is scaled
 _PHRASE_PREFIX = "cs_"
 
 
@@ -47,8 +53,11 @@ def _lexicon_digest() -> str:
     """Changes whenever the lexicon data or the rule constants change."""
     data = repr((
         sorted(_lex.WORDS.items()), _lex.PHRASES, sorted(_lex.EMOJI.items()), sorted(_lex.COURTESY),
-        sorted(_lex.SARCASM_CUES), NEGATED_NEGATIVE, _rules.DOMINANCE, _rules.FLIP,
+        sorted(_lex.SARCASM_CUES), NEGATED_NEGATIVE, MIN_DISSENT, _rules.DOMINANCE, _rules.FLIP,
         _rules.QUESTION_DAMPING, sorted(_rules.LIKE_SUBJECTS), sorted(_rules.CONTRAST),
+        _rules.RULES, _rules.HEDGE, sorted(_rules.HEDGES), sorted(_rules.SENTENCE_OPENERS),
+        sorted(_rules.CLAUSE_END), sorted(_rules.GREETINGS),
+        _text._ESCAPE.pattern, _text._URL.pattern, _text._GLUED.pattern,
     ))
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:8]
 
@@ -116,7 +125,17 @@ class VaderClassifier:
         if on != FEATURES:  # scores differ from the default's: say so in the audit trail
             self.version = f"{type(self).version}-{'+'.join(sorted(on)) or 'bare'}"
 
-        lex, emoji = vader_core.stock_lexicon(vader_core.stock_analyzer())
+        stock = vader_core.stock_analyzer()
+        lex, emoji = vader_core.stock_lexicon(stock)
+        # word -> (stock valence, raters agreeing on its polarity, raters), for explain()
+        self._scaled: dict[str, tuple[float, int, int]] = {}
+        if "agreement" in on:
+            for word, ratings in vader_core.stock_ratings(stock).items():
+                valence = lex.get(word, 0.0)
+                agree = sum(1 for r in ratings if r * valence > 0)
+                if valence and len(ratings) - agree >= MIN_DISSENT:
+                    self._scaled[word] = (valence, agree, len(ratings))
+                    lex[word] = valence * agree / len(ratings)
         self._why: dict[str, tuple[float, str]] = {}  # token -> (valence, why), for explain()
         self._neutralised: dict[str, tuple[float, str]] = {}  # word -> (stock valence, why)
         if "cs_words" in on:
@@ -124,6 +143,7 @@ class VaderClassifier:
                 if valence == 0.0 and word in lex:
                     self._neutralised[word] = (lex[word], why)
                 lex[word] = valence
+                self._scaled.pop(word, None)  # the customer-service valence is deliberate
                 self._why[word] = (valence, why)
         rewrites: list[tuple[str, str]] = []
         if "cs_phrases" in on:
@@ -220,4 +240,10 @@ class VaderClassifier:
             trace["text"] = prepared
             trace["words"] = words
             trace["tokens"] = [(w, round(s, 3)) for w, s in zip(words, sentiments) if s]
+            counted = dict.fromkeys(w.lower() for w, s in zip(words, sentiments) if s)
+            scaled = [(w, *self._scaled[w]) for w in counted if w in self._scaled]
+            trace["rules"][:0] = [
+                ("agreement", f"'{w}' {v:+} x{a / n:g}: {a} of VADER's {n} raters gave it this polarity")
+                for w, v, a, n in scaled
+            ]
         return analyzer.compound(total, prepared)

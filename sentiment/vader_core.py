@@ -38,7 +38,7 @@ from vaderSentiment.vaderSentiment import (
     scalar_inc_dec,
 )
 
-__all__ = ["Analyzer", "BOOSTER_DICT", "NEGATE", "N_SCALAR", "C_INCR", "stock_lexicon"]
+__all__ = ["BOOSTER_DICT", "C_INCR", "NEGATE", "N_SCALAR", "Analyzer", "stock_lexicon", "stock_ratings"]
 
 SCOPE_END = ".!?,;:"  # a token ending with one of these closes a negation scope
 _NEGATE = frozenset(NEGATE)
@@ -52,6 +52,18 @@ def _is_negation(word: str) -> bool:
 
 def stock_analyzer() -> SentimentIntensityAnalyzer:
     return SentimentIntensityAnalyzer()
+
+
+def stock_ratings(stock: SentimentIntensityAnalyzer) -> dict[str, tuple[int, ...]]:
+    """The ten human ratings (-4 .. +4) behind each VADER lexicon entry, from its
+    lexicon file (word, mean, standard deviation, ratings; tab-separated)."""
+    ratings: dict[str, tuple[int, ...]] = {}
+    # vaderSentiment 3.3.2 keeps the lexicon file's *content* under this name.
+    for line in stock.lexicon_full_filepath.split("\n"):
+        fields = line.rstrip().split("\t")
+        if len(fields) >= 4 and fields[3].startswith("["):
+            ratings[fields[0]] = tuple(int(r) for r in fields[3].strip("[]").split(","))
+    return ratings
 
 
 def stock_lexicon(stock: SentimentIntensityAnalyzer) -> tuple[dict[str, float], dict[str, str]]:
