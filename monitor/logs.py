@@ -16,12 +16,14 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 from connectors.base import Secret, SecretMissing
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MASK = "***"
+#: A URL secret's path or query shorter than this ("/", "/hook") identifies nothing.
+_MIN_URL_PART = 8
 
 # Keys whose values are credentials, wherever they appear (query, JSON, repr, form).
 _SECRET_KEYS = (
@@ -54,6 +56,20 @@ _PATTERNS: list[re.Pattern[str]] = [
 ]
 
 
+def _url_parts(secret: str) -> set[str]:
+    """The parts of a secret URL that loggers print without the rest.
+
+    A webhook URL carries its token in the path (``/services/T0/B0/<token>``),
+    and urllib3 logs ``"POST /services/T0/B0/<token> HTTP/1.1"`` without the
+    host: the path, and the query, must be masked on their own too.
+    """
+    if "://" not in secret:
+        return set()
+    parts = urlsplit(secret)
+    found = {parts.path + (f"?{parts.query}" if parts.query else ""), parts.path, parts.query}
+    return {p for p in found if len(p) >= _MIN_URL_PART}
+
+
 def _mask(match: re.Match[str]) -> str:
     quote_char = match.groupdict().get("q")
     if quote_char:
@@ -75,6 +91,7 @@ class RedactingFilter(logging.Filter):
         for secret in secrets:
             if secret:
                 values.update({secret, quote(secret, safe=""), quote_plus(secret)})
+                values.update(_url_parts(secret))
         # Longest first, so a secret containing another is masked whole.
         self._values = sorted(values, key=len, reverse=True)
 

@@ -144,3 +144,34 @@ def test_tweepy_requests_oauthlib_prawcore_and_urllib3_at_debug_leak_nothing(
         assert expected in err
     for secret in (CONFIGURED, RUNTIME, "S3cr3t", "4ccE55"):
         assert secret not in err, f"{secret!r} leaked:\n{err}"
+
+
+def test_a_secret_url_is_masked_when_a_library_logs_only_its_path(debug_logging, capsys):
+    import requests
+
+    token = "xoxb-W3bh00kT0ken"
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/services/T0001/B0001/{token}?v=1"
+    try:
+        logs.configure("DEBUG", [url])
+        with requests.Session() as session:
+            assert session.post(url, json={"text": "spike"}, timeout=5).status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err
+    assert '"POST ***' in err  # urllib3 logged the request line, path and query masked
+    assert token not in err and "B0001" not in err
