@@ -109,11 +109,6 @@ class BrandMatcher:
         ]
         self._by_name = {b.name.lower(): b for b in brands}
 
-    def canonical(self, name: str) -> str:
-        """A configured brand's own spelling of ``name`` (or ``name`` itself)."""
-        brand = self._by_name.get(name.lower())
-        return brand.name if brand else name
-
     def assign(self, text: str, brand: str | None = None) -> tuple[str | None, bool]:
         """Return ``(brand, excluded)`` for a text.
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_LONGEST = 36_500 * 86_400
 DURATION_HELP = "a duration such as 30s, 5m, 24h, 7d or 1h30m"
 
 
@@ -19,6 +20,8 @@ def parse_duration(text: str) -> timedelta:
     seconds = sum(int(n) * _UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise ValueError(f"{text!r} must be longer than zero")
+    if seconds > _LONGEST:  # "now - duration" must stay a date
+        raise ValueError(f"{text!r} is longer than 100 years")
     return timedelta(seconds=seconds)
 
 

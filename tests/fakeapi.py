@@ -60,9 +60,6 @@ class FakeApi:
         self._failure = (reply, after)
         self._served = 0
 
-    def heal(self) -> None:
-        self._failure = None
-
     def listing_requests(self) -> list[Request]:
         return [r for r in self.server.requests if r.path == self.listing]
 

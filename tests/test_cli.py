@@ -126,6 +126,8 @@ def test_status_json_shape(demo, cli):
 def test_init_json_shape(cli):
     data = json.loads(cli("init", "--format", "json").stdout)
     assert data["config"] == "embedded default config"
+    assert "sentiment-monitor:m001_mentions" in data["migrations"]  # a new database: all applied
+    assert json.loads(cli("init", "--format", "json").stdout)["migrations"] == []
     assert data["problems"] == [] and data["sources"][0]["credentials"] == "ok"
 
 
@@ -164,6 +166,7 @@ def test_reading_before_any_poll_says_what_to_do(cli):
 
 def test_bad_option_values_are_usage_errors(cli):
     assert "is not a duration such as 30s" in cli("negatives", "--since", "yesterday").output
+    assert "is longer than 100 years" in cli("negatives", "--since", "9999999d").output
     assert "not a date in the form YYYY-MM-DD" in cli("summary", "--from", "01/02/2026").output
     assert "either --since or --from/--to" in cli("summary", "--since", "7d", "--from", "2026-01-01").output
 
@@ -186,3 +189,18 @@ def test_every_command_has_help_and_is_in_the_readme():
 
 def test_help_alias(cli):
     assert "Quick start" in cli("-h").output
+
+
+@pytest.mark.parametrize("command", [
+    ["negatives"], ["mentions"], ["summary"], ["themes"], ["alerts", "test"], ["import", "m.jsonl"],
+])
+def test_an_unknown_brand_is_refused_with_a_suggestion(demo, cli, tmp_path, command):
+    (tmp_path / "m.jsonl").write_text("")
+    result = cli(*command, "--brand", "Acmee")
+    assert result.exit_code == 2
+    assert 'no [[brands]] entry is named "Acmee" (did you mean "Acme"?); brands: Acme, Globex' in result.output
+
+
+def test_a_brand_is_named_in_any_case(demo, cli):
+    rows = json.loads(cli("negatives", "--since", "14d", "--brand", "ACME", "--format", "json").stdout)
+    assert rows and {r["brand"] for r in rows} == {"Acme"}

@@ -168,6 +168,9 @@ def test_preview_command_writes_html_or_eml(cli, write_config, tmp_path):
     message = email.message_from_bytes((tmp_path / "d.eml").read_bytes(), policy=default)
     assert message.get_content_type() == "multipart/alternative"
     assert cli("--config", path, "digest", "status").output.startswith("(no digest sent yet)")
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    out = cli("--config", path, "digest", "preview", "--date", "2026-03-10", "--output", tmp_path / "blocker" / "d.html")
+    assert out.exit_code == 1 and out.output.startswith("Error: cannot write") and "Traceback" not in out.output
 
 
 def test_complaint_themes_of_the_day_against_the_week_before(write_config):

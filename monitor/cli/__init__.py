@@ -7,7 +7,7 @@ named for what they do and are attached at the bottom of this file.
 
 from __future__ import annotations
 
-import logging
+import difflib
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -20,7 +20,7 @@ import click
 from monitor import __version__
 from monitor.errors import MonitorError
 from monitor.output import FORMATS
-from monitor.timeutil import DURATION_HELP, parse_date, parse_duration
+from monitor.timeutil import parse_date, parse_duration
 
 F = TypeVar("F", bound=Callable[..., Any])
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -52,12 +52,15 @@ class App:
         loaded = config.load(self.config_path)
         return loaded.with_database(self.db_path) if self.db_path else loaded
 
-    def store(self, *, create: bool = True) -> Any:
-        """The database; ``create=False`` for read-only commands (a clear error if missing)."""
+    def store(self, *, create: bool = True, migrate: bool = True) -> Any:
+        """The database; ``create=False`` for read-only commands (a clear error if missing).
+
+        ``migrate=False`` leaves pending migrations to the caller (``init`` reports them).
+        """
         if self._store is None:
             from monitor.storage import Store
 
-            self._store = Store.open(self.config.monitor.database, create=create)
+            self._store = Store.open(self.config.monitor.database, create=create, migrate=migrate)
             click.get_current_context().call_on_close(self._store.close)
         return self._store
 
@@ -126,8 +129,8 @@ class DurationType(click.ParamType):
             return value
         try:
             return parse_duration(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not {DURATION_HELP}", param, ctx)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 class DateType(click.ParamType):
@@ -142,8 +145,31 @@ class DateType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class BrandType(click.ParamType):
+    """A configured brand, named in any case; its configured spelling, or a clear error."""
+
+    name = "brand"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        app = ctx.find_object(App) if ctx is not None else None
+        if app is None:
+            return str(value)
+        config = app.config
+        brand = config.brand(str(value))
+        if brand is None:
+            known = [b.name for b in config.brands]
+            close = difflib.get_close_matches(str(value), known, n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            self.fail(
+                f'no [[brands]] entry is named "{value}"{hint}; brands: {", ".join(known) or "none configured"}',
+                param, ctx,
+            )
+        return str(brand.name)
+
+
 DURATION = DurationType()
 DATE = DateType()
+BRAND = BrandType()
 
 
 def format_option(f: F) -> F:
@@ -155,7 +181,7 @@ def format_option(f: F) -> F:
 
 def brand_platform_options(f: F) -> F:
     f = click.option("--platform", help="Only this platform (x, reddit, ...).")(f)
-    return click.option("--brand", help="Only this brand.")(f)
+    return click.option("--brand", type=BRAND, help="Only this brand.")(f)
 
 
 def window_options(default_since: str) -> Callable[[F], F]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from monitor.cli import DURATION, App, format_option, pass_app
+from monitor.cli import BRAND, DURATION, App, format_option, pass_app
 from monitor.output import emit, to_json
 
 _COLUMNS = ["hour", "brand", "kind", "observed", "baseline", "threshold", "volume"]
@@ -40,7 +40,7 @@ def alerts() -> None:
 
 @alerts.command("test")
 @click.option("--since", type=DURATION, default="14d", show_default=True, help="How far back to replay.")
-@click.option("--brand", help="Only this brand.")
+@click.option("--brand", type=BRAND, help="Only this brand.")
 @click.option("--explain", is_flag=True, help="Also print each alert's full text (table format).")
 @format_option
 @pass_app
@@ -59,8 +59,6 @@ def test_(app: App, since: timedelta, brand: str | None, explain: bool, fmt: str
     from monitor.timeutil import format_duration, utcnow
 
     config = app.config
-    if brand is not None and config.brand(brand) is None:
-        raise click.UsageError(f'no [[brands]] entry is named "{brand}"')
     now = utcnow()
     fired = replay(app.store(create=False), config, now - since, now, brand=brand)
     rows = [{**s.as_dict(), "message": s.describe(config.monitor.tz)} for s in fired]

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from monitor.cli import DATE, App, format_option, pass_app
+from monitor.errors import MonitorError
 from monitor.output import emit, to_json
 
 _RESULT_COLUMNS = ["day", "brand_set", "state", "acted", "attempts", "message_id", "detail"]
@@ -59,7 +60,10 @@ def preview(app: App, day: date | None, output: Path | None) -> None:
     if str(output) == "-":
         click.get_binary_stream("stdout").write(data)
         return
-    mail.write_file(output, data)
+    try:
+        mail.write_file(output, data)
+    except OSError as exc:
+        raise MonitorError(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"Wrote {output} ({len(data) // 1024} KB): {render.subject(built)}")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from monitor.cli import App, format_option, pass_app, resolve_window, window_options
+from monitor.cli import BRAND, App, format_option, pass_app, resolve_window, window_options
 from monitor.output import emit, to_json
 
 _WIDTHS = {"example": 64}
@@ -15,7 +15,7 @@ _WIDTHS = {"example": 64}
 
 @click.command()
 @window_options("7d")
-@click.option("--brand", help="Only this brand (default: each of your own brands).")
+@click.option("--brand", type=BRAND, help="Only this brand (default: each of your own brands).")
 @format_option
 @pass_app
 def themes(app: App, since: timedelta | None, from_date: date | None, to_date: date | None,
@@ -39,8 +39,6 @@ def themes(app: App, since: timedelta | None, from_date: date | None, to_date: d
 
     config = app.config
     start, end = resolve_window(config, since, from_date, to_date, "7d")
-    if brand is not None and config.brand(brand) is None:
-        raise click.UsageError(f'no [[brands]] entry is named "{brand}"')
     reports = insights.report(app.store(create=False), config, start=start, end=end, brand=brand)
     if fmt == "json":
         s = config.insights

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from monitor.cli import App, format_option, pass_app
+from monitor.cli import BRAND, App, format_option, pass_app
 from monitor.output import emit, to_json
 from monitor.timeutil import format_duration
 
@@ -43,7 +43,8 @@ def init(app: App, fmt: str) -> None:
       sentiment-monitor --config config/monitor.toml init
     """
     config = app.config
-    store = app.store()
+    store = app.store(migrate=False)
+    applied = store.migrate()
     rows = []
     problems = []
     for source in config.sources:
@@ -61,7 +62,7 @@ def init(app: App, fmt: str) -> None:
     report = {
         "config": config.label,
         "database": str(store.path),
-        "migrations": store.pending_migrations() or "up to date",
+        "migrations": applied,  # the migrations this run applied ([] when up to date)
         "brands": [b.name for b in config.brands],
         "sources": rows,
         "problems": problems,
@@ -69,7 +70,8 @@ def init(app: App, fmt: str) -> None:
     if fmt == "json":
         to_json(report)
     else:
-        click.echo(f"Database {store.path}: schema up to date.")
+        done = f"{len(applied)} migration(s) applied" if applied else "schema already up to date"
+        click.echo(f"Database {store.path}: {done}.")
         click.echo(f"Config {config.label}: {len(config.brands)} brand(s), {len(config.sources)} source(s).")
         emit(fmt, rows, ["source", "platform", "brand", "enabled", "every", "credentials"])
     if problems:
@@ -154,7 +156,7 @@ def run(app: App, once: bool, fmt: str) -> None:
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--skip-bad", is_flag=True, help="Import the valid records and list each bad one (default: stop at the first, import nothing).")
-@click.option("--brand", help="Assign every mention to this brand (default: the record's, else by keywords).")
+@click.option("--brand", type=BRAND, help="Assign every mention to this brand (default: the record's, else by keywords).")
 @click.option("--input-format", type=click.Choice(["jsonl", "json", "csv", "tsv"]), help="Default: from the file extension.")
 @format_option
 @pass_app

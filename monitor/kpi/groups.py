@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 BREAKDOWNS = ("channel", "type", "tag")
-CHANNELS = ("email", "chat", "phone", "social", "web", "api", "other")
 NONE = "(none)"  # a ticket (or an answer without a ticket) that has no value
 
 # Checked in this order, each against every word of the value: "Facebook
