@@ -79,12 +79,12 @@ def test_kpis_come_from_the_provider_seam(write_config):
 
     def provider(store_, config_, start, end):
         seen.append((start, end))
-        return [KpiFigure("First response time (median)", 2.5, "h", change=-0.5)]
+        return [KpiFigure("first_response_median_s", 9000.0, change=-1800.0)]
 
     digest = build(store, config, DAY, kpi_provider=provider)
     assert seen == [(datetime(2026, 3, 10, tzinfo=timezone.utc), datetime(2026, 3, 11, tzinfo=timezone.utc))]
     html = render.standalone_html(digest)
-    assert "First response time (median)" in html and "2.5h" in html and "-0.5h" in html
+    assert "First response time (median)" in html and "2h30m" in html and "-30m00s" in html
     assert "No KPI data imported" not in html
     assert "No KPI data imported" in render.standalone_html(build(store, config, DAY))
 
@@ -204,11 +204,12 @@ def test_kpis_are_marked_against_their_targets(write_config, cli):
         digest = build(store, config, date(2024, 3, 5))
     figures = {k.name: k for k in digest.kpis}
     csat, first = figures["CSAT"], figures["First response time (median)"]
-    assert (csat.value, csat.target, csat.meets, csat.mark, csat.target_text) == (50.0, 80.0, False, "✗", "≥ 80%")
-    assert (first.value, first.unit, first.target, first.meets) == (1.12, "h", 1.0, False)  # 67.5 min
+    # written as `kpi show` writes them
+    assert (csat.value, csat.target, csat.meets, csat.mark, csat.target_text) == (50.0, 80.0, False, "✗", "≥ 80.0%")
+    assert (first.value_text, first.target_text, first.meets) == ("1h07m", "≤ 1h00m", False)  # 67.5 min
     assert figures["Resolution time (median)"].mark == "✓"  # 12h45m against 24 h
     text = render.text(digest)
-    assert "  CSAT: 50% (-50%)  ✗ target ≥ 80%" in text
-    assert "  Resolution time (median): 12.8h (+10.8h)  ✓ target ≤ 24h" in text
+    assert "  CSAT: 50.0% (-50.0)  ✗ target ≥ 80.0%" in text
+    assert "  Resolution time (median): 12h45m (+10h45m)  ✓ target ≤ 1d00h" in text
     page = render.html(digest, {"Acme": "cid:x"})
-    assert "✗</span> ≥ 80%" in page and "✓</span> ≤ 24h" in page
+    assert "✗</span> ≥ 80.0%" in page and "✓</span> ≤ 1d00h" in page
