@@ -115,11 +115,16 @@ def test_source_health_says_which_source_failed_or_returned_nothing(write_config
     run("empty")
     run("broken", new=2)
     run("broken", "error", error="HTTP 401: token expired")
-    health = {s.name: (s.status, s.new, s.detail) for s in build(store, config, DAY).sources}
+    health = {s.name: (s.status, s.new, s.detail) for s in build(store, config, DAY, now=NOON + timedelta(minutes=10)).sources}
     assert health["good"] == ("ok", 7, "1 polls")
-    assert health["empty"] == ("quiet", 0, "1 polls returned nothing new")
-    assert health["broken"] == ("failing", 2, "1 of 2 polls failed; last: HTTP 401: token expired")
-    assert health["silent"][0] == "not polled" and "last success never" in health["silent"][2]
+    assert health["empty"] == ("ok", 0, "1 polls returned nothing that day")
+    assert health["broken"] == (
+        "failing", 2, "1 of 2 polls failed; last: HTTP 401: token expired; now 1 failed poll(s) in a row (error)")
+    assert health["silent"] == ("never polled", 0, "no poll recorded yet")
+    # Health is `status`'s verdict when the digest is made; the counts stay the day's
+    later = build(store, config, DAY, now=NOON + timedelta(hours=20, seconds=1)).sources
+    assert (later[0].status, later[0].new, later[0].detail) == (
+        "not working", 7, "1 polls; now no successful poll for 20h (3 intervals of 15m)")
 
 
 def test_the_message_is_text_and_html_with_an_inline_chart(write_config):
