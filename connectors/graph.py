@@ -36,12 +36,11 @@ from connectors.base import (
     BadQuery,
     ConnectorError,
     Mention,
-    RateLimited,
     Secret,
     TransientError,
     parse_iso_datetime,
 )
-from connectors.http import HttpClient, check_options
+from connectors.http import HttpClient, check_options, rate_limited
 from connectors.watermark import Watermark
 
 if TYPE_CHECKING:
@@ -155,7 +154,7 @@ class GraphApi:
             blocked = self._usage_block(response)
             if blocked is not None:
                 until, _ = blocked
-                return RateLimited(f"{p}: rate limited (code {code}: {message}), retry after {until:%Y-%m-%dT%H:%M:%SZ}", until)
+                return rate_limited(p, f"rate limited (code {code}: {message})", until)
             return self._http.rate_limited(response, f"rate limited (code {code}: {message})")
         if code in TOKEN_CODES:
             return AuthError(

@@ -17,7 +17,10 @@ a body that is not JSON (:meth:`json`)    BadPayload
 ========================================  ==========================================
 
 A platform's own error bodies (Graph API error codes, XRPC error names) are
-read first by the connector's ``classify`` hook. Rate-limit headers are
+read first by the connector's ``classify`` hook. Connectors that reach the API
+through a platform library (tweepy, praw) map the library's errors with the
+same functions: :func:`error_for_status` (the table above), :func:`rate_limited`
+(the one "retry after" message) and :class:`QuotaGuard`. Rate-limit headers are
 watched on every response: when one says the quota is used up
 (``X-RateLimit-Remaining: 0`` and a reset time, or the connector's ``quota``
 hook), the *next* request raises :class:`RateLimited` instead of being sent.
@@ -83,7 +86,7 @@ class HttpClient:
         self.quota = quota
         self.requests = 0
         self._session: Any = None
-        self._blocked: tuple[datetime, str] | None = None
+        self._quota = QuotaGuard(platform, quota)
 
     def __enter__(self) -> HttpClient:
         import requests
@@ -111,19 +114,14 @@ class HttpClient:
         """Send one request; a response with an error status raises (see the module docstring)."""
         import requests
 
-        self._check_quota()
+        self._quota.check()
         url = self.url(target)
         self.requests += 1
         try:
             response = self._session.request(method, url, timeout=self.timeout, **kwargs)
-        except requests.Timeout:
-            raise TransientError(f"{self.platform}: no answer within {self.timeout:g}s (timeout)") from None
         except requests.RequestException as exc:
-            parts = urlsplit(url)
-            raise TransientError(
-                f"{self.platform}: cannot reach {parts.scheme}://{parts.netloc}: {type(exc).__name__}"
-            ) from None
-        self._note_quota(response)
+            raise no_response(self.platform, exc, url, self.timeout) from None
+        self._quota.note(response)
         if response.status_code >= 400:
             raise self.error(response)
         return response
@@ -147,30 +145,24 @@ class HttpClient:
             found = self.classify(response)
             if found is not None:
                 return found
-        status, p = response.status_code, self.platform
-        detail = error_detail(response)
-        if status == 429:
-            return self.rate_limited(response)
-        if status in (401, 403):
-            if self.secret is not None:
-                return AuthError(
-                    f"{self.secret.where}: {p} refused the credentials from {self.secret.describe()}"
-                    f" ({status} {detail})"
-                )
-            return AuthError(f"{p}: access refused ({status} {detail})")
-        if status in (400, 404, 422):
-            return BadQuery(f"{p}: {urlsplit(response.url).path} rejected the request ({status} {detail})")
-        if status == 408 or status >= 500:
-            return TransientError(f"{p}: server error {status} {response.reason or ''}".rstrip())
-        return ConnectorError(f"{p}: unexpected {status} from {urlsplit(response.url).path}: {detail}")
+        return error_for_status(self.platform, response, backoff=self.backoff, secret=self.secret)
 
     def rate_limited(self, response: requests.Response, why: str = "rate limited (429)") -> RateLimited:
         """A RateLimited for ``response``: at the time its headers say, else after ``backoff``."""
-        retry_at = retry_time(response) or datetime.now(timezone.utc) + self.backoff
-        return RateLimited(f"{self.platform}: {why}, retry after {retry_at:%Y-%m-%dT%H:%M:%SZ}", retry_at)
+        return rate_limited(self.platform, why, retry_at(response, self.backoff))
 
-    # --------------------------------------------------------------- quota
-    def _note_quota(self, response: requests.Response) -> None:
+
+class QuotaGuard:
+    """Watches rate-limit headers: once a response says the quota is used up
+    (``X-RateLimit-Remaining: 0`` and a reset time, or the ``quota`` hook), :meth:`check`
+    raises :class:`RateLimited` until the reset instead of letting the next request go."""
+
+    def __init__(self, platform: str, quota: Quota | None = None) -> None:
+        self.platform = platform
+        self.quota = quota
+        self._blocked: tuple[datetime, str] | None = None
+
+    def note(self, response: requests.Response) -> None:
         blocked = self.quota(response) if self.quota is not None else None
         if blocked is None:
             remaining = next((name for name in _REMAINING if name in response.headers), None)
@@ -181,13 +173,50 @@ class HttpClient:
         if blocked is not None:
             self._blocked = blocked
 
-    def _check_quota(self) -> None:
+    def check(self) -> None:
         if self._blocked is None:
             return
         until, why = self._blocked
         if until > datetime.now(timezone.utc):
-            raise RateLimited(f"{self.platform}: {why}, retry after {until:%Y-%m-%dT%H:%M:%SZ}", until)
+            raise rate_limited(self.platform, why, until)
         self._blocked = None
+
+
+def error_for_status(
+    platform: str, response: requests.Response, *, backoff: timedelta, secret: Secret | None = None
+) -> ConnectorError:
+    """The ConnectorError for an error response, by its status (the module docstring's table);
+    ``secret`` is named when credentials are refused, ``backoff`` is the wait when a 429 gives none."""
+    status, p = response.status_code, platform
+    detail = error_detail(response)
+    if status == 429:
+        return rate_limited(p, "rate limited (429)", retry_at(response, backoff))
+    if status in (401, 403):
+        if secret is not None:
+            return AuthError(
+                f"{secret.where}: {p} refused the credentials from {secret.describe()} ({status} {detail})"
+            )
+        return AuthError(f"{p}: access refused ({status} {detail})")
+    if status in (400, 404, 422):
+        return BadQuery(f"{p}: {urlsplit(response.url).path} rejected the request ({status} {detail})")
+    if status == 408 or status >= 500:
+        return TransientError(f"{p}: server error {status} {response.reason or ''}".rstrip())
+    return ConnectorError(f"{p}: unexpected {status} from {urlsplit(response.url).path}: {detail}")
+
+
+def no_response(platform: str, exc: BaseException, url: str, timeout: float) -> TransientError:
+    """The TransientError for a request to ``url`` that got no answer: a timeout, or an unreachable host."""
+    import requests
+
+    if isinstance(exc, requests.Timeout):
+        return TransientError(f"{platform}: no answer within {timeout:g}s (timeout)")
+    parts = urlsplit(url)
+    return TransientError(f"{platform}: cannot reach {parts.scheme}://{parts.netloc}: {type(exc).__name__}")
+
+
+def rate_limited(platform: str, why: str, retry_at: datetime) -> RateLimited:
+    """The RateLimited every connector raises: "<platform>: <why>, retry after <UTC time>"."""
+    return RateLimited(f"{platform}: {why}, retry after {retry_at:%Y-%m-%dT%H:%M:%SZ}", retry_at)
 
 
 def check_options(options: Any, *, page_size_max: int | None = None) -> None:
@@ -242,6 +271,11 @@ def retry_time(response: requests.Response) -> datetime | None:
         except (TypeError, ValueError, IndexError):
             pass
     return _reset_time(response)
+
+
+def retry_at(response: requests.Response, backoff: timedelta) -> datetime:
+    """When to retry after a rate-limited ``response``: :func:`retry_time`, else ``backoff`` from now."""
+    return retry_time(response) or datetime.now(timezone.utc) + backoff
 
 
 def after_seconds(seconds: float) -> datetime:

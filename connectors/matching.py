@@ -3,6 +3,8 @@
 Used where a platform cannot search for us: Reddit's comment streams and
 RSS/Atom feeds of news or review sites are read whole, and an item is kept
 when it names one of the query's terms and none of its ``NOT``/``-`` terms.
+:func:`term_regex` is how a term becomes a regex here and in the monitor's
+brand and theme matching (:mod:`monitor.brands`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,14 @@ from collections.abc import Callable
 from connectors.base import BrandQuery
 
 _QUERY_TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
+
+
+def term_regex(term: str, *, wildcard: bool = False) -> str:
+    """A word or phrase as a regex: its words escaped, any run of white space between
+    them; with ``wildcard``, a trailing ``*`` matches the rest of a word ("refund*")."""
+    wild = wildcard and term.endswith("*")
+    words = term.rstrip("*").split() if wild else term.split()
+    return r"\s+".join(map(re.escape, words)) + (r"\w*" if wild else "")
 
 
 def quote_term(text: str) -> str:
@@ -55,7 +65,7 @@ def text_matcher(query: str) -> Callable[[str], bool]:
     def pattern(terms: list[str]) -> re.Pattern[str] | None:
         if not terms:
             return None
-        alternatives = "|".join(r"\s+".join(map(re.escape, t.split())) for t in terms)
+        alternatives = "|".join(map(term_regex, terms))
         return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
     yes, no = pattern(wanted), pattern(unwanted)

@@ -19,7 +19,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from functools import cache
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -32,15 +32,13 @@ from connectors.base import (
     BrandQuery,
     ConnectorError,
     Mention,
-    RateLimited,
     Secret,
-    TransientError,
     decode_cursor,
     encode_cursor,
     utc_from_timestamp,
     whole_number,
 )
-from connectors.http import after_seconds
+from connectors.http import after_seconds, error_for_status, no_response, rate_limited
 from connectors.matching import boolean_query, text_matcher
 
 log = logging.getLogger(__name__)
@@ -240,27 +238,13 @@ def _mention(item: Mapping[str, Any]) -> Mention:
 def _call(options: RedditOptions, request: Callable[[], Any]) -> Any:
     """Make one praw request, mapping every failure to a ConnectorError."""
     import prawcore
-    import requests
     from praw.exceptions import PRAWException
 
     classes = _prawcore_classes()
     try:
         return request()
     except classes.QuotaUsedUp as exc:
-        raise RateLimited(
-            f"reddit: rate limit used up (x-ratelimit-remaining: 0), resets in {exc.seconds}s",
-            after_seconds(exc.seconds),
-        ) from None
-    except prawcore.TooManyRequests as exc:
-        headers = exc.response.headers
-        seconds = _seconds(headers.get("x-ratelimit-reset")) or _seconds(headers.get("retry-after"))
-        retry_at = (
-            after_seconds(seconds) if seconds is not None
-            else datetime.now(timezone.utc) + options.rate_limit_backoff
-        )
-        raise RateLimited(f"reddit: rate limited (429), retry after {retry_at:%Y-%m-%dT%H:%M:%SZ}", retry_at) from None
-    except prawcore.ServerError as exc:
-        raise TransientError(f"reddit: server error {exc.response.status_code} {exc.response.reason}") from None
+        raise rate_limited("reddit", "rate limit used up (x-ratelimit-remaining: 0)", after_seconds(exc.seconds)) from None
     except (prawcore.InvalidToken, KeyError) as exc:  # prawcore 4 raises KeyError(401) without www-authenticate
         if isinstance(exc, KeyError) and exc.args != (401,):
             raise
@@ -282,37 +266,21 @@ def _call(options: RedditOptions, request: Callable[[], Any]) -> Any:
         raise BadQuery(f"reddit: {path} does not exist ({exc.response.status_code}); check subreddits") from None
     except prawcore.BadJSON:
         raise BadPayload("reddit: a listing answered with invalid JSON") from None
-    except prawcore.ResponseException as exc:
-        status = exc.response.status_code
-        if status == 401 and exc.response.url.endswith("/api/v1/access_token"):
+    except prawcore.ResponseException as exc:  # 429, server errors and the rest, by status
+        if exc.response.status_code == 401 and exc.response.url.endswith("/api/v1/access_token"):
             raise AuthError(
                 f"{options.client_id.section}: Reddit rejected client_id/client_secret (401 from the token"
                 f" endpoint); check {options.client_id.describe()} and {options.client_secret.describe()}"
             ) from None
-        if status in (400, 422):
-            raise BadQuery(f"reddit: Reddit rejected the request ({status}): {exc.response.text[:200]}") from None
-        if status == 408 or status >= 500:
-            raise TransientError(f"reddit: server error {status}") from None
-        raise ConnectorError(f"reddit: unexpected {status} from {exc.response.url}") from None
+        raise error_for_status("reddit", exc.response, backoff=options.rate_limit_backoff) from None
     except prawcore.RequestException as exc:
-        if isinstance(exc.original_exception, requests.Timeout):
-            raise TransientError(f"reddit: no answer within {options.timeout:g}s (timeout)") from None
         args = exc.request_args
-        target = urlsplit(str(args[1])) if len(args) > 1 else urlsplit(options.base_url)
-        raise TransientError(
-            f"reddit: cannot reach {target.scheme}://{target.netloc}: {type(exc.original_exception).__name__}"
-        ) from None
+        target = str(args[1]) if len(args) > 1 else options.base_url
+        raise no_response("reddit", exc.original_exception, target, options.timeout) from None
     except ValueError as exc:  # the token endpoint's invalid JSON is not wrapped by prawcore
         raise BadPayload(f"reddit: the token endpoint answered with invalid JSON ({exc})") from None
     except (prawcore.PrawcoreException, PRAWException) as exc:
         raise ConnectorError(f"reddit: {type(exc).__name__}: {exc}") from None
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
 
 
 def _reddit(options: RedditOptions) -> Any:

@@ -29,16 +29,14 @@ from connectors.base import (
     BrandQuery,
     ConnectorError,
     Mention,
-    RateLimited,
     Secret,
-    TransientError,
     decode_cursor,
     encode_cursor,
     parse_iso_datetime,
     utc_from_timestamp,
     whole_number,
 )
-from connectors.http import epoch_time
+from connectors.http import QuotaGuard, error_for_status, no_response, rate_limited, retry_at
 
 if TYPE_CHECKING:
     import requests
@@ -262,6 +260,7 @@ class _Api:
         self.requests = 0
         self._session: Any = None
         self._client: Any = None
+        self._quota = QuotaGuard("x")
 
     def __enter__(self) -> _Api:
         import tweepy  # lazily: start-up time matters
@@ -286,8 +285,6 @@ class _Api:
             page = self._client.search_recent_tweets(
                 query, since_id=since_id, next_token=next_token, **SEARCH_FIELDS
             )
-        except tweepy.TooManyRequests as exc:
-            raise self._rate_limited(exc.response) from None
         except tweepy.Unauthorized as exc:
             secret = self.options.bearer_token
             raise AuthError(
@@ -302,43 +299,37 @@ class _Api:
             ) from None
         except tweepy.BadRequest as exc:
             raise BadQuery(f"x: X rejected the query {query[:80]!r} (400 {_detail(exc)})") from None
-        except tweepy.TwitterServerError as exc:
-            raise TransientError(f"x: server error {exc.response.status_code} {exc.response.reason}") from None
-        except tweepy.HTTPException as exc:
-            status = exc.response.status_code
-            raise ConnectorError(f"x: unexpected {status} from recent search: {_detail(exc)}") from None
+        except tweepy.HTTPException as exc:  # 429, server errors, and statuses X should not answer
+            raise self._error(exc.response) from None
         except ValueError as exc:  # before RequestException: requests' JSONDecodeError is both
             last = self._session.last_response
             if last is not None and last.status_code == 429:  # a garbled x-rate-limit-reset
-                raise self._rate_limited(last) from None
+                raise self._error(last) from None
             raise BadPayload(f"x: recent search answered with invalid JSON ({exc})") from None
-        except requests.Timeout:
-            raise TransientError(f"x: no answer within {self.options.timeout:g}s (timeout)") from None
         except requests.RequestException as exc:
-            raise TransientError(f"x: cannot reach {self.options.base_url}: {type(exc).__name__}") from None
+            raise no_response("x", exc, self.options.base_url, self.options.timeout) from None
         if not isinstance(page, dict):
             raise BadPayload("x: recent search answered with something other than a JSON object")
         return page
 
     def _check_quota(self) -> None:
-        last = self._session.last_response
-        if last is None or last.headers.get("x-rate-limit-remaining") != "0":
-            return
-        reset = epoch_time(last.headers.get("x-rate-limit-reset"))
-        if reset is not None and reset > datetime.now(timezone.utc):
-            raise RateLimited("x: rate limit used up (x-rate-limit-remaining: 0)", reset)
+        last = self._session.last_response  # tweepy's dicts drop the headers: the session kept them
+        if last is not None:
+            self._quota.note(last)
+        self._quota.check()
 
-    def _rate_limited(self, response: requests.Response) -> RateLimited:
-        retry_at = epoch_time(response.headers.get("x-rate-limit-reset"))
-        if retry_at is None:
-            retry_at = datetime.now(timezone.utc) + self.options.rate_limit_backoff
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if isinstance(body, Mapping) and body.get("title") == "UsageCapExceeded":
-            return RateLimited(f"x: the plan's monthly post cap is used up (429 {body.get('detail', '')})", retry_at)
-        return RateLimited(f"x: rate limited (429), retry after {retry_at:%Y-%m-%dT%H:%M:%SZ}", retry_at)
+    def _error(self, response: requests.Response) -> ConnectorError:
+        """A 429 for the plan's monthly cap says so; the rest are mapped by status."""
+        backoff = self.options.rate_limit_backoff
+        if response.status_code == 429:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            if isinstance(body, Mapping) and body.get("title") == "UsageCapExceeded":
+                why = f"the plan's monthly post cap is used up (429 {body.get('detail', '')})"
+                return rate_limited("x", why, retry_at(response, backoff))
+        return error_for_status("x", response, backoff=backoff)
 
 
 def _detail(exc: Any) -> str:

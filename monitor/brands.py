@@ -13,27 +13,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
+from connectors.matching import term_regex
 from monitor.config import BrandConfig
-from sentiment.text import group_by_first_char
+from sentiment.text import group_by_first_char, term_key
 
+# A "@" or "#" just before a term belongs to its word: "acme" matches "@acme" and "#acme"
+# but not the address "x@acme.com" (a feed filter's terms, connectors.matching.text_matcher, do).
 _LEFT = r"(?<![\w@#])[@#]?"
 _RIGHT = r"(?!\w)"
 
 
-def term_key(term: str) -> str:
-    """A term as compared: lower case, single spaces, no leading ``@``/``#``."""
-    return " ".join(term.strip().lower().split()).lstrip("@#")
-
-
-def _branch(term: str, wildcards: bool) -> str:
-    wild = wildcards and term.endswith("*")
-    words = term.rstrip("*").split() if wild else term.split()
-    return r"\s+".join(map(re.escape, words)) + (r"\w*" if wild else "")
-
-
 def _branches(terms: Iterable[str], wildcards: bool) -> list[str]:
     cleaned = sorted({t.strip().lower() for t in terms if t.strip().strip("*")}, key=len, reverse=True)
-    return [_branch(t, wildcards) for t in cleaned]
+    return [term_regex(t, wildcard=wildcards) for t in cleaned]
 
 
 def term_pattern(terms: Iterable[str], *, wildcards: bool = False) -> re.Pattern[str] | None:

@@ -74,10 +74,14 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+def term_key(term: str) -> str:
+    """A brand or theme term as compared: lower case, single spaces, no leading ``@``/``#``."""
+    return " ".join(term.strip().lstrip("@#").lower().split())
+
+
 def brand_term_keys(terms: Iterable[str]) -> list[str]:
-    """Brand terms as matched: lower case, single spaces, without a leading @ or #,
-    longest first (so "acme mobile" wins over "acme")."""
-    keys = {" ".join(t.strip().lstrip("@#").lower().split()) for t in terms}
+    """Brand terms as matched, longest first (so "acme mobile" wins over "acme")."""
+    keys = {term_key(t) for t in terms}
     return sorted((k for k in keys if k), key=len, reverse=True)
 
 

@@ -79,12 +79,12 @@ def test_kpis_come_from_the_provider_seam(write_config):
 
     def provider(store_, config_, start, end):
         seen.append((start, end))
-        return [KpiFigure("First response time (median)", 2.5, "h", change=-0.5)]
+        return [KpiFigure("first_response_median_s", 9000.0, change=-1800.0)]
 
     digest = build(store, config, DAY, kpi_provider=provider)
     assert seen == [(datetime(2026, 3, 10, tzinfo=timezone.utc), datetime(2026, 3, 11, tzinfo=timezone.utc))]
     html = render.standalone_html(digest)
-    assert "First response time (median)" in html and "2.5h" in html and "-0.5h" in html
+    assert "First response time (median)" in html and "2h30m" in html and "-30m00s" in html
     assert "No KPI data imported" not in html
     assert "No KPI data imported" in render.standalone_html(build(store, config, DAY))
 
@@ -115,11 +115,16 @@ def test_source_health_says_which_source_failed_or_returned_nothing(write_config
     run("empty")
     run("broken", new=2)
     run("broken", "error", error="HTTP 401: token expired")
-    health = {s.name: (s.status, s.new, s.detail) for s in build(store, config, DAY).sources}
+    health = {s.name: (s.status, s.new, s.detail) for s in build(store, config, DAY, now=NOON + timedelta(minutes=10)).sources}
     assert health["good"] == ("ok", 7, "1 polls")
-    assert health["empty"] == ("quiet", 0, "1 polls returned nothing new")
-    assert health["broken"] == ("failing", 2, "1 of 2 polls failed; last: HTTP 401: token expired")
-    assert health["silent"][0] == "not polled" and "last success never" in health["silent"][2]
+    assert health["empty"] == ("ok", 0, "1 polls returned nothing that day")
+    assert health["broken"] == (
+        "failing", 2, "1 of 2 polls failed; last: HTTP 401: token expired; now 1 failed poll(s) in a row (error)")
+    assert health["silent"] == ("never polled", 0, "no poll recorded yet")
+    # Health is `status`'s verdict when the digest is made; the counts stay the day's
+    later = build(store, config, DAY, now=NOON + timedelta(hours=20, seconds=1)).sources
+    assert (later[0].status, later[0].new, later[0].detail) == (
+        "not working", 7, "1 polls; now no successful poll for 20h (3 intervals of 15m)")
 
 
 def test_the_message_is_text_and_html_with_an_inline_chart(write_config):
@@ -204,11 +209,12 @@ def test_kpis_are_marked_against_their_targets(write_config, cli):
         digest = build(store, config, date(2024, 3, 5))
     figures = {k.name: k for k in digest.kpis}
     csat, first = figures["CSAT"], figures["First response time (median)"]
-    assert (csat.value, csat.target, csat.meets, csat.mark, csat.target_text) == (50.0, 80.0, False, "✗", "≥ 80%")
-    assert (first.value, first.unit, first.target, first.meets) == (1.12, "h", 1.0, False)  # 67.5 min
+    # written as `kpi show` writes them
+    assert (csat.value, csat.target, csat.meets, csat.mark, csat.target_text) == (50.0, 80.0, False, "✗", "≥ 80.0%")
+    assert (first.value_text, first.target_text, first.meets) == ("1h07m", "≤ 1h00m", False)  # 67.5 min
     assert figures["Resolution time (median)"].mark == "✓"  # 12h45m against 24 h
     text = render.text(digest)
-    assert "  CSAT: 50% (-50%)  ✗ target ≥ 80%" in text
-    assert "  Resolution time (median): 12.8h (+10.8h)  ✓ target ≤ 24h" in text
+    assert "  CSAT: 50.0% (-50.0)  ✗ target ≥ 80.0%" in text
+    assert "  Resolution time (median): 12h45m (+10h45m)  ✓ target ≤ 1d00h" in text
     page = render.html(digest, {"Acme": "cid:x"})
-    assert "✗</span> ≥ 80%" in page and "✓</span> ≤ 24h" in page
+    assert "✗</span> ≥ 80.0%" in page and "✓</span> ≤ 1d00h" in page

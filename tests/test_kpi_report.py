@@ -102,13 +102,23 @@ def test_table_output(cli, loaded):
     assert lines[0] == "2024-03-04T00:00:00Z to 2024-03-11T00:00:00Z (UTC)"
     assert lines[1] == "previous: 2024-02-26T00:00:00Z to 2024-03-04T00:00:00Z"
     table = "\n".join(lines)
-    assert "CSAT                                    66.7%" in table
-    assert "first response, median                  1h00m" in table
-    assert "resolution, mean                        12h52m" in table
-    assert "FCR (estimated)" in table
+    assert "CSAT                                          66.7%" in table
+    assert "First response time (median)                  1h00m" in table
+    assert "Resolution time (mean)                        12h52m" in table
+    assert "First-contact resolution (estimated)" in table
     daily = cli("--config", config, "kpi", "show", "--from", "2024-03-04", "--to", "2024-03-05", "--by", "day").stdout
     assert "2024-03-05  50.0% (-50.0)" in daily and "1h07m (+22m30s)" in daily and "~50.0% (-50.0)" in daily
     assert "~ FCR estimated from replies and reopens" in daily
+
+
+def test_every_kpi_value_has_one_name_kind_and_direction():
+    from monitor.kpi.display import KPIS, MAIN, SUMMARY
+    from monitor.kpi.report import VALUE_KEYS
+    from monitor.kpi.targets import SPECS
+
+    assert set(KPIS) == set(VALUE_KEYS)
+    assert set(MAIN) <= set(KPIS) and set(SUMMARY) <= set(MAIN)
+    assert {kpi for kpi, _ in SPECS.values()} <= set(MAIN)
 
 
 def test_csv_output_has_values_and_changes(cli, loaded):
@@ -211,15 +221,15 @@ def test_the_digest_shows_the_days_kpis_with_their_change(loaded):
     config = config_module.load(loaded("zendesk_tickets.csv", "intercom_conversations.csv"))
     store = Store.open(config.monitor.database)
     digest = build(store, config, date(2024, 3, 5))
-    shown = {k.name: (k.value, k.unit, k.change, k.better) for k in digest.kpis}
+    shown = {k.name: (k.value_text, k.change_text, k.better) for k in digest.kpis}
     # 5 March against 4 March. CSAT: Zendesk Bad, Good (1 of 2); 4 March: Good and Intercom's 5 -> 100 %
-    assert shown["CSAT"] == (50.0, "%", -50.0, "higher")
+    assert shown["CSAT"] == ("50.0%", "-50.0", "higher")
     # First replies of tickets created on the 5th: 15 and 120 min -> 67.5 min; the 4th: 30, 60 min,
     # and Intercom's 210, 32400, 60 s -> median of 60, 210, 1800, 3600, 32400 s = 1800 s
-    assert shown["First response time (median)"] == (1.12, "h", 0.6, "lower")
+    assert shown["First response time (median)"] == ("1h07m", "+37m30s", "lower")
     # Resolved on the 5th: Zendesk 1002 (not one-touch), 1003 (one-touch) -> 50 %, estimated
-    assert shown["First-contact resolution (estimated)"][:2] == (50.0, "%")
+    assert shown["First-contact resolution (estimated)"][0] == "50.0%"
     assert "NPS" not in shown  # no data that day: not listed
     text = render.text(digest)
-    assert "CSAT: 50%" in text and "No KPI data imported" not in text
+    assert "CSAT: 50.0% (-50.0)" in text and "No KPI data imported" not in text
     store.close()

@@ -58,7 +58,7 @@ def test_kpi_show_marks_met_and_missed_with_configured_targets(cli, zendesk):
     table = cli("--config", config, "kpi", "show", *MARCH_5).stdout
     csat = next(line for line in table.splitlines() if line.startswith("CSAT"))
     assert csat.split()[-3:] == ["≥", "40.0%", "✓"]
-    first = next(line for line in table.splitlines() if line.startswith("first response, median"))
+    first = next(line for line in table.splitlines() if line.startswith("First response time (median)"))
     assert first.split()[-3:] == ["≤", "1h00m", "✗"]
     assert next(line for line in table.splitlines() if line.startswith("NPS")).split()[-2:] == ["-", "-"]
 

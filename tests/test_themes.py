@@ -209,3 +209,11 @@ def test_term_sets_find_overlapping_and_shared_terms():
     assert sets.find("@refunddesk") == ["a"] and sets.find("@pagesupport") == []  # "page" is not the handle's word
     assert sets.find("pages, refundable") == ["a"]
     assert sets.find("nothing here") == []
+
+
+def test_terms_are_compared_as_brand_masking_compares_them():
+    from sentiment.text import brand_term_keys
+
+    terms = ["@ Acme  Mobile", "#acme"]
+    assert brand_term_keys(terms) == ["acme mobile", "acme"]
+    assert TermSets({"x": terms[:1], "y": terms[1:]}).find("my acme mobile bill") == ["x", "y"]

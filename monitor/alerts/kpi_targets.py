@@ -16,19 +16,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from monitor.config import Config
-from monitor.kpi.display import human
+from monitor.kpi.display import human, label
 from monitor.storage import Store
 
 log = logging.getLogger(__name__)
 
 KIND = "kpi_target:"  # + the KPI key, e.g. kpi_target:csat_pct
 TEAM = "service KPIs"  # the alerts' brand: KPIs are the whole team's
-_NAMES = {
-    "csat_pct": "CSAT", "nps": "NPS", "ces": "CES", "first_response_median_s": "Median first response",
-    "resolution_median_s": "Median resolution time", "fcr_pct": "First-contact resolution",
-    "retention_pct": "Customer retention", "cost_per_resolution": "Cost per resolution",
-    "abandonment_pct": "Abandonment rate",
-}
 
 
 def is_kpi_alert(kind: str) -> bool:
@@ -55,7 +49,7 @@ def misses(store: Store, config: Config, day: date) -> list[dict[str, Any]]:
         rows.append({
             "brand": TEAM, "kind": KIND + target.kpi, "hour": start, "observed": value, "baseline": None,
             "threshold": target.value, "volume": count,
-            "message": f"{_NAMES.get(target.kpi, target.kpi)} was {human(target.kpi, value, ces_scale=scale)}"
+            "message": f"{label(target.kpi)} was {human(target.kpi, value, ces_scale=scale)}"
                        f" on {day:%a %d %b}{based}, missing its target {target.text(scale)}.",
         })
     return rows

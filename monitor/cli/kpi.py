@@ -11,38 +11,12 @@ from typing import Any
 import click
 
 from monitor.cli import App, format_option, pass_app, resolve_window, window_options
+from monitor.kpi import display
 from monitor.kpi.display import human
 from monitor.output import FORMATS, emit, to_json
 
 # Kept here so `--help` needs no importer code; a test checks it against monitor.kpi.formats.
 FORMAT_CHOICES = ("auto", "zendesk", "freshdesk", "intercom", "helpscout", "generic")
-
-#: KPI -> (table heading, the count it is based on)
-_SHOWN: dict[str, tuple[str, str | None]] = {
-    "csat_pct": ("CSAT", "csat_responses"),
-    "nps": ("NPS", "nps_responses"),
-    "ces": ("CES", "ces_responses"),
-    "first_response_median_s": ("first response, median", "first_response_count"),
-    "first_response_mean_s": ("first response, mean", "first_response_count"),
-    "first_response_business_median_s": ("first response, business hours, median", None),
-    "first_response_business_mean_s": ("first response, business hours, mean", None),
-    "resolution_median_s": ("resolution, median", "resolution_count"),
-    "resolution_mean_s": ("resolution, mean", "resolution_count"),
-    "resolution_business_median_s": ("resolution, business hours, median", None),
-    "resolution_business_mean_s": ("resolution, business hours, mean", None),
-    "fcr_pct": ("FCR", "fcr_tickets"),
-    "retention_pct": ("customer retention", None),
-    "cost_per_resolution": ("cost per resolution", "tickets_resolved"),
-    "abandonment_pct": ("abandonment", None),
-}
-#: The KPIs of the per-period table and of `summary`: the main ones.
-MAIN = ("csat_pct", "nps", "ces", "first_response_median_s", "resolution_median_s", "fcr_pct",
-        "retention_pct", "cost_per_resolution", "abandonment_pct")
-_SHORT = {
-    "csat_pct": "CSAT", "nps": "NPS", "ces": "CES", "first_response_median_s": "1st reply (med)",
-    "resolution_median_s": "resolution (med)", "fcr_pct": "FCR", "retention_pct": "retention",
-    "cost_per_resolution": "cost/res", "abandonment_pct": "abandon",
-}
 
 
 def cell(key: str, kpis: dict[str, Any], delta: Any = None, meets: dict[str, Any] | None = None) -> str | None:
@@ -54,12 +28,8 @@ def cell(key: str, kpis: dict[str, Any], delta: Any = None, meets: dict[str, Any
     if key == "fcr_pct" and kpis.get("fcr_estimated"):
         shown = "~" + shown
     shown = shown if delta is None else f"{shown} ({human(key, delta, signed=True)})"
-    return shown + mark((meets or {}).get(key))
-
-
-def mark(meets: bool | None) -> str:
-    """" ✓" for a KPI that meets its target, " ✗" for one that misses it."""
-    return " ✓" if meets is True else " ✗" if meets is False else ""
+    met = display.mark((meets or {}).get(key))
+    return f"{shown} {met}" if met else shown
 
 
 ESTIMATE_NOTE = "~ FCR estimated from replies and reopens: the export has no first-contact field."
@@ -189,16 +159,15 @@ def show(app: App, since: timedelta | None, from_date: date | None, to_date: dat
         previous, delta = data["total"]["previous"], data["total"]["change"]
         targets = {t.kpi: t for t in report.targets}
         rows = [
-            {"kpi": heading, "value": human(k, total[k], ces_scale=scale), "previous": human(k, previous[k], ces_scale=scale),
-             "change": human(k, delta[k], signed=True), "based on": total[basis] if basis else None,
-             "target": targets[k].text(scale) if k in targets else None, "met": mark(meets.get(k)).strip() or None}
-            for k, (heading, basis) in _SHOWN.items()
+            {"kpi": display.label(k, estimated=k == "fcr_pct" and bool(total["fcr_estimated"])),
+             "value": human(k, total[k], ces_scale=scale), "previous": human(k, previous[k], ces_scale=scale),
+             "change": human(k, delta[k], signed=True), "based on": total[kpi.basis] if kpi.basis else None,
+             "target": targets[k].text(scale) if k in targets else None, "met": display.mark(meets.get(k)) or None}
+            for k, kpi in display.KPIS.items()
         ]
-        if total["fcr_estimated"]:
-            rows[[r["kpi"] for r in rows].index("FCR")]["kpi"] = "FCR (estimated)"
         emit(fmt, rows, ["kpi", "value", "previous", "change", "based on", "target", "met"])
         return
-    shown = MAIN if key == "period" else GROUPED
+    shown = display.MAIN if key == "period" else GROUPED
     rows = [{key: r[key], "tickets": r["kpis"]["tickets_created"],
              **{k: cell(k, r["kpis"], r["change"][k] if key == "period" else None, r["meets_target"]) for k in shown}}
             for r in data["rows"]]
@@ -206,7 +175,7 @@ def show(app: App, since: timedelta | None, from_date: date | None, to_date: dat
         rows.append({"period": "total", **{k: cell(k, total, None, meets) for k in shown}})
     columns = [k for k in shown if key == "period" or any(r[k] is not None for r in rows)]
     extra = [] if key == "period" else ["tickets"]
-    emit(fmt, rows, [key, *extra, *columns], headers=[key, *extra, *(_SHORT[k] for k in columns)],
+    emit(fmt, rows, [key, *extra, *columns], headers=[key, *extra, *(display.SHORT[k] for k in columns)],
          empty=f"(no tickets or answers in this window to break down by {by})")
     exported = [f"{r['channel']} = {', '.join(r['as_exported'])}" for r in data["rows"] if r.get("as_exported")]
     if exported:

@@ -1,7 +1,8 @@
 """What a digest says: the figures of one local day for a set of brands.
 
 :func:`build` reads everything from the store (through :mod:`monitor.summary`,
-the mention queries, the alert rule and the poll log) and returns plain
+the mention queries, the alert rule, the poll log and source health as
+:func:`monitor.health.assess` judges it) and returns plain
 dataclasses for the templates. Nothing here formats or sends.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 from monitor.alerts.rule import Signal, replay
 from monitor.config import BrandConfig, Config
 from monitor.digest.kpis import KpiFigure, KpiProvider, service_kpis
+from monitor.health import DISABLED, NEVER_POLLED, OK, assess
 from monitor.storage import Store
 from monitor.storage.mentions import MentionFilter
 from monitor.summary import Counts, local_midnight, summarize
@@ -59,9 +61,9 @@ class BrandDigest:
 class SourceHealth:
     name: str
     platform: str
-    status: str  # ok, quiet, failing, not polled, disabled
-    new: int
-    detail: str
+    status: str  # the source's health now (:func:`monitor.health.assess`): ok, failing, not working, ...
+    new: int  # mentions it added that day
+    detail: str  # what it did that day, and why it is not ok
 
 
 @dataclass
@@ -102,6 +104,7 @@ def build(store: Store, config: Config, day: date, *, kpi_provider: KpiProvider 
           now: datetime | None = None) -> Digest:
     """The digest of the local ``day`` for the configured own brands."""
     tz, tz_name = config.monitor.tz, config.monitor.timezone
+    now = now or utcnow()
     start, end = day_bounds(day, config)
     brands = [_brand(store, config, b.name, day, start, end) for b in _digest_brands(config)]
     matcher = ThemeMatcher.from_config(config)
@@ -112,8 +115,8 @@ def build(store: Store, config: Config, day: date, *, kpi_provider: KpiProvider 
     return Digest(
         day=day, timezone=tz_name, start=start, end=end, brand_set=brand_set_key(config),
         brands=brands, share_of_voice=_share_of_voice(store, config, start, end),
-        kpis=kpi_provider(store, config, start, end), sources=_source_health(store, config, start, end),
-        tz=tz, generated_at=now or utcnow(),
+        kpis=kpi_provider(store, config, start, end), sources=_source_health(store, config, start, end, now),
+        tz=tz, generated_at=now,
     )
 
 
@@ -179,30 +182,34 @@ def _share_of_voice(store: Store, config: Config, start: datetime, end: datetime
     return sorted(out, key=lambda r: (-r["volume"], r["brand"]))
 
 
-def _source_health(store: Store, config: Config, start: datetime, end: datetime) -> list[SourceHealth]:
+def _source_health(store: Store, config: Config, start: datetime, end: datetime, now: datetime) -> list[SourceHealth]:
+    """Each source's health as `status` judges it now, beside what it did that day."""
     activity = store.sources.activity([s.name for s in config.sources], start, end)
     out = []
     for source in config.sources:
         seen = activity.get(source.name)
         state = store.sources.get(source.name) or {}
-        if not source.enabled:
-            health = SourceHealth(source.name, source.platform, "disabled", 0, "not polled: enabled = false")
-        elif seen is None:
-            last = state.get("last_success_at")
-            health = SourceHealth(source.name, source.platform, "not polled", 0,
-                                  f"no poll that day (last success {_when(last, config)})")
-        elif seen["last_status"] != "ok":
-            health = SourceHealth(source.name, source.platform, "failing", seen["new"],
-                                  f"{seen['errors']} of {seen['runs']} polls failed; last: {seen['last_error']}")
-        elif seen["new"] == 0:
-            health = SourceHealth(source.name, source.platform, "quiet", 0,
-                                  f"{seen['runs']} polls returned nothing new")
+        health = assess(source, state, now=now, settings=config.daemon,
+                        first_run_at=None if state.get("last_success_at") else store.sources.first_run_at(source.name))
+        if health.state in (DISABLED, NEVER_POLLED):
+            detail = health.note
         else:
-            failed = f", {seen['errors']} failed" if seen["errors"] else ""
-            health = SourceHealth(source.name, source.platform, "ok", seen["new"],
-                                  f"{seen['runs']} polls{failed}")
-        out.append(health)
+            detail = _day(seen, state, config)
+            if health.state != OK:
+                detail += f"; now {health.note}"
+        out.append(SourceHealth(source.name, source.platform, health.state, seen["new"] if seen else 0, detail))
     return out
+
+
+def _day(seen: dict[str, Any] | None, state: dict[str, Any], config: Config) -> str:
+    """What a source's polls did that day."""
+    if seen is None:
+        return f"no poll that day (last success {_when(state.get('last_success_at'), config)})"
+    if seen["last_status"] != "ok":
+        return f"{seen['errors']} of {seen['runs']} polls failed; last: {seen['last_error']}"
+    if seen["new"] == 0:
+        return f"{seen['runs']} polls returned nothing that day" + (f" ({seen['errors']} failed)" if seen["errors"] else "")
+    return f"{seen['runs']} polls" + (f", {seen['errors']} failed" if seen["errors"] else "")
 
 
 def _when(stored: str | None, config: Config) -> str:

@@ -14,52 +14,60 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.config import Config
+from monitor.kpi import display
 from monitor.storage import Store
 
 
 @dataclass(frozen=True)
 class KpiFigure:
-    name: str  # "First response time (median)"
-    value: float | None  # None: no data for the period
-    unit: str  # "h", "%", "" ...
-    change: float | None = None  # against the previous period, in the same unit
-    better: str = "lower"  # "lower" or "higher": which way the change is good news
-    target: float | None = None  # in the same unit; None: no target
+    """One KPI of the period, in its own unit (seconds for times), written by
+    :mod:`monitor.kpi.display` as `kpi show` writes it."""
+
+    key: str  # the KPI key of `kpi show` JSON: "first_response_median_s"
+    value: float
+    change: float | None = None  # against the previous period; None: nothing to compare with
+    target: float | None = None  # None: no target
     meets: bool | None = None  # met the target (None: no target)
+    estimated: bool = False  # an FCR estimated from replies and reopens
+    ces_scale: int | None = None  # CES is shown out of this
+
+    @property
+    def name(self) -> str:
+        """"First response time (median)", "First-contact resolution (estimated)"."""
+        return display.label(self.key, estimated=self.estimated)
+
+    @property
+    def better(self) -> str:
+        """"higher" or "lower": which way the change is good news."""
+        return display.KPIS[self.key].better
+
+    @property
+    def value_text(self) -> str:
+        """"50.0%", "1h07m", "5.50/7"."""
+        return display.human(self.key, self.value, ces_scale=self.ces_scale) or ""
+
+    @property
+    def change_text(self) -> str:
+        """"-50.0", "+37m30s"; "" without a change."""
+        return display.human(self.key, self.change, signed=True) or ""
 
     @property
     def mark(self) -> str:
         """✓ met, ✗ missed, "" without a target."""
-        return "✓" if self.meets is True else "✗" if self.meets is False else ""
+        return display.mark(self.meets)
 
     @property
     def target_text(self) -> str:
-        """"≥ 80%", "≤ 4h"; "" without a target."""
-        if self.target is None:
-            return ""
-        return f"{'≥' if self.better == 'higher' else '≤'} {self.target:g}{self.unit}"
+        """"≥ 80.0%", "≤ 4h00m"; "" without a target."""
+        return "" if self.target is None else display.target_text(self.key, self.target, self.ces_scale)
 
 
 #: (store, config, start, end) -> the KPIs of ``[start, end)``.
 KpiProvider = Callable[[Store, Config, datetime, datetime], list[KpiFigure]]
 
 
-#: KPI key -> (name, kind, which way is good news). Kinds: "pct", "time", "number".
-_SHOWN = {
-    "csat_pct": ("CSAT", "pct", "higher"),
-    "nps": ("NPS", "number", "higher"),
-    "ces": ("CES", "number", "higher"),
-    "first_response_median_s": ("First response time (median)", "time", "lower"),
-    "resolution_median_s": ("Resolution time (median)", "time", "lower"),
-    "fcr_pct": ("First-contact resolution", "pct", "higher"),
-    "retention_pct": ("Customer retention", "pct", "higher"),
-    "cost_per_resolution": ("Cost per resolution", "number", "lower"),
-    "abandonment_pct": ("Abandonment rate", "pct", "lower"),
-}
-
-
 def service_kpis(store: Store, config: Config, start: datetime, end: datetime) -> list[KpiFigure]:
-    """The service KPIs of ``[start, end)``, with their change against the period before."""
+    """The main service KPIs of ``[start, end)`` that have data, with their change against the period before."""
     from monitor.kpi.report import change, kpis_for
     from monitor.kpi.targets import by_kpi
 
@@ -68,22 +76,14 @@ def service_kpis(store: Store, config: Config, start: datetime, end: datetime) -
     now, delta = kpis["now"], change(kpis["now"], kpis["before"])
     targets = by_kpi(config.kpi)
     figures = []
-    for key, (name, kind, better) in _SHOWN.items():
+    for key in display.MAIN:
         value = now[key]
         if value is None:
             continue
-        if key == "fcr_pct" and now["fcr_estimated"]:
-            name += " (estimated)"
-        if key == "ces":
-            name += f" (1-{config.kpi.ces_scale})"
-        unit, scale = {"pct": ("%", 1.0), "number": ("", 1.0)}.get(kind) or (
-            ("h", 3600.0) if value >= 3600 else ("min", 60.0)
-        )
-        moved = delta[key]
         target = targets.get(key)
         figures.append(KpiFigure(
-            name, round(value / scale, 2), unit, change=None if moved is None else round(moved / scale, 1),
-            better=better, target=None if target is None else round(target.value / scale, 2),
+            key, value, change=delta[key], target=None if target is None else target.value,
             meets=None if target is None else target.meets(value),
+            estimated=key == "fcr_pct" and bool(now["fcr_estimated"]), ces_scale=config.kpi.ces_scale,
         ))
     return figures

@@ -1,25 +1,64 @@
-"""KPI values as people read them: 66.7%, +28.6, 5.50/7, 1h05m, 12.50."""
+"""What each service KPI is, and its values as people read them: 66.7%, +28.6, 5.50/7, 1h05m, 12.50.
+
+:data:`KPIS` is the one table of KPI names, kinds and directions; :func:`human`,
+:func:`target_text` and :func:`mark` are the one way values, changes and
+targets are written, in `kpi show`, `summary`, the digest and KPI alerts alike.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-#: KPI -> kind of value: pct (0-100), score (NPS), ces, time (seconds), money.
-KINDS: dict[str, str] = {
-    "csat_pct": "pct", "nps": "score", "ces": "ces",
-    "first_response_median_s": "time", "first_response_mean_s": "time",
-    "first_response_business_median_s": "time", "first_response_business_mean_s": "time",
-    "resolution_median_s": "time", "resolution_mean_s": "time",
-    "resolution_business_median_s": "time", "resolution_business_mean_s": "time",
-    "fcr_pct": "pct", "retention_pct": "pct", "cost_per_resolution": "money", "abandonment_pct": "pct",
-}
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str  # the KPI key of `kpi show` JSON: "first_response_median_s"
+    label: str  # its name in rows and sentences: "First response time (median)"
+    kind: str  # pct (0-100), score (NPS), ces, time (seconds), money
+    better: str  # "higher" or "lower": which way is good news
+    basis: str | None  # the count it rests on, if it has one
+    short: str | None = None  # its column heading, where tables have one: "1st reply (med)"
+
+
+#: Every KPI, in display order.
+KPIS: dict[str, Kpi] = {k.key: k for k in (
+    Kpi("csat_pct", "CSAT", "pct", "higher", "csat_responses"),
+    Kpi("nps", "NPS", "score", "higher", "nps_responses"),
+    Kpi("ces", "CES", "ces", "higher", "ces_responses"),
+    Kpi("first_response_median_s", "First response time (median)", "time", "lower", "first_response_count",
+        "1st reply (med)"),
+    Kpi("first_response_mean_s", "First response time (mean)", "time", "lower", "first_response_count"),
+    Kpi("first_response_business_median_s", "First response time (business hours, median)", "time", "lower", None),
+    Kpi("first_response_business_mean_s", "First response time (business hours, mean)", "time", "lower", None),
+    Kpi("resolution_median_s", "Resolution time (median)", "time", "lower", "resolution_count", "resolution (med)"),
+    Kpi("resolution_mean_s", "Resolution time (mean)", "time", "lower", "resolution_count"),
+    Kpi("resolution_business_median_s", "Resolution time (business hours, median)", "time", "lower", None),
+    Kpi("resolution_business_mean_s", "Resolution time (business hours, mean)", "time", "lower", None),
+    Kpi("fcr_pct", "First-contact resolution", "pct", "higher", "fcr_tickets", "FCR"),
+    Kpi("retention_pct", "Customer retention", "pct", "higher", None, "retention"),
+    Kpi("cost_per_resolution", "Cost per resolution", "money", "lower", "tickets_resolved", "cost/res"),
+    Kpi("abandonment_pct", "Abandonment rate", "pct", "lower", None, "abandon"),
+)}
+#: The main KPIs: the per-period tables of `kpi show`, the digest, the targets.
+MAIN = ("csat_pct", "nps", "ces", "first_response_median_s", "resolution_median_s", "fcr_pct",
+        "retention_pct", "cost_per_resolution", "abandonment_pct")
+#: The KPIs `summary` shows beside sentiment (all of them are in its JSON).
+SUMMARY = ("csat_pct", "nps", "first_response_median_s", "resolution_median_s", "fcr_pct")
+#: KPI -> column heading.
+SHORT: dict[str, str] = {key: kpi.short or kpi.label for key, kpi in KPIS.items()}
+
+
+def label(key: str, *, estimated: bool = False) -> str:
+    """The KPI's name; an FCR estimated from replies and reopens says so."""
+    return KPIS[key].label + (" (estimated)" if estimated else "")
 
 
 def human(key: str, value: Any, *, signed: bool = False, ces_scale: int | None = None) -> str | None:
     """A KPI value as people read it: 66.7%, +28.6, 1h05m, 12.50 (``signed``: a change)."""
     if value is None:
         return None
-    kind = KINDS[key]
+    kind = KPIS[key].kind
     if kind == "time":
         sign = ("+" if value > 0 else "-" if value < 0 else "±") if signed and round(value) else "±" if signed else ""
         return sign + clock(abs(value))
@@ -34,6 +73,16 @@ def human(key: str, value: Any, *, signed: bool = False, ces_scale: int | None =
     if kind == "ces":
         return f"{plus}{value:.2f}" + (f"/{ces_scale}" if ces_scale and not signed else "")
     return f"{plus}{value:,.2f}"
+
+
+def target_text(key: str, target: float, ces_scale: int | None = None) -> str:
+    """A target as people read it, with the direction that meets it: "≥ 80.0%", "≤ 4h00m"."""
+    return ("≥ " if KPIS[key].better == "higher" else "≤ ") + (human(key, target, ces_scale=ces_scale) or "")
+
+
+def mark(meets: bool | None) -> str:
+    """"✓" for a KPI that meets its target, "✗" for one that misses it, "" without one."""
+    return "✓" if meets is True else "✗" if meets is False else ""
 
 
 def clock(seconds: float) -> str:

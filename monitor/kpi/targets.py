@@ -1,9 +1,9 @@
 """KPI targets (``[kpi.targets]``): which KPIs meet theirs.
 
 Each target is kept in the unit of the KPI it applies to (seconds for
-times), with the direction that is good news: CSAT, NPS, CES, FCR and
-retention meet a target at or above it; times, cost and abandonment at or
-below it. Times are judged on the median, in calendar time.
+times), with the KPI's direction of good news (:data:`monitor.kpi.display.KPIS`):
+CSAT, NPS, CES, FCR and retention meet a target at or above it; times, cost
+and abandonment at or below it. Times are judged on the median, in calendar time.
 """
 
 from __future__ import annotations
@@ -14,19 +14,19 @@ from typing import Any
 
 from monitor.config import KpiConfig
 from monitor.kpi import formulas
-from monitor.kpi.display import human
+from monitor.kpi.display import KPIS, target_text
 
-#: [kpi.targets] key -> (the KPI it applies to, better, KPI units per configured unit, its count)
-SPECS: dict[str, tuple[str, str, float, str | None]] = {
-    "csat_pct": ("csat_pct", "higher", 1.0, "csat_responses"),
-    "nps": ("nps", "higher", 1.0, "nps_responses"),
-    "ces": ("ces", "higher", 1.0, "ces_responses"),
-    "first_response_hours": ("first_response_median_s", "lower", 3600.0, "first_response_count"),
-    "resolution_hours": ("resolution_median_s", "lower", 3600.0, "resolution_count"),
-    "fcr_pct": ("fcr_pct", "higher", 1.0, "fcr_tickets"),
-    "retention_pct": ("retention_pct", "higher", 1.0, None),
-    "cost_per_resolution": ("cost_per_resolution", "lower", 1.0, "tickets_resolved"),
-    "abandonment_pct": ("abandonment_pct", "lower", 1.0, None),
+#: [kpi.targets] key -> (the KPI it applies to, KPI units per configured unit)
+SPECS: dict[str, tuple[str, float]] = {
+    "csat_pct": ("csat_pct", 1.0),
+    "nps": ("nps", 1.0),
+    "ces": ("ces", 1.0),
+    "first_response_hours": ("first_response_median_s", 3600.0),
+    "resolution_hours": ("resolution_median_s", 3600.0),
+    "fcr_pct": ("fcr_pct", 1.0),
+    "retention_pct": ("retention_pct", 1.0),
+    "cost_per_resolution": ("cost_per_resolution", 1.0),
+    "abandonment_pct": ("abandonment_pct", 1.0),
 }
 DEFAULT_CES = 5.5  # of 7 (CES 2.0), rescaled to [kpi] ces_scale
 
@@ -37,8 +37,16 @@ class Target:
     setting: str  # its [kpi.targets] key: "first_response_hours"
     configured: float  # as configured (hours for times)
     value: float  # in the KPI's unit (seconds for times)
-    better: str  # "higher" or "lower"
-    basis: str | None  # the count the KPI rests on, if it has one
+
+    @property
+    def better(self) -> str:
+        """"higher" or "lower": the KPI's direction of good news."""
+        return KPIS[self.kpi].better
+
+    @property
+    def basis(self) -> str | None:
+        """The count the KPI rests on, if it has one."""
+        return KPIS[self.kpi].basis
 
     def meets(self, value: float | None) -> bool | None:
         """Whether ``value`` meets the target (``None``: no value)."""
@@ -48,7 +56,7 @@ class Target:
 
     def text(self, ces_scale: int | None = None) -> str:
         """The target as people read it: "≥ 80.0%", "≤ 4h00m"."""
-        return ("≥ " if self.better == "higher" else "≤ ") + (human(self.kpi, self.value, ces_scale=ces_scale) or "")
+        return target_text(self.kpi, self.value, ces_scale)
 
     def as_dict(self) -> dict[str, Any]:
         return {"target": self.value, "better": self.better, "setting": self.setting,
@@ -58,13 +66,13 @@ class Target:
 def targets(settings: KpiConfig) -> list[Target]:
     """The targets in force, in KPI display order (``"off"`` ones left out)."""
     out = []
-    for setting, (kpi, better, scale, basis) in SPECS.items():
+    for setting, (kpi, scale) in SPECS.items():
         configured = getattr(settings.targets, setting)
         if setting == "ces" and configured is None:
             configured = round(formulas.rescale(DEFAULT_CES, 1, 7, 1, settings.ces_scale), 2)
         if configured == "off" or configured is None:
             continue
-        out.append(Target(kpi, setting, configured, configured * scale, better, basis))
+        out.append(Target(kpi, setting, configured, configured * scale))
     return out
 
 
