@@ -16,12 +16,6 @@ from monitor.storage.mentions import PUBLIC_COLUMNS
 from sentiment.base import LABELS
 
 _TABLE_COLUMNS = ["created_at", "platform", "brand", "label", "compound", "author", "text"]
-#: KPIs shown beside sentiment by `summary` (all of them are in its JSON).
-_SUMMARY_KPIS = ("csat_pct", "nps", "first_response_median_s", "resolution_median_s", "fcr_pct")
-_SUMMARY_HEADINGS = {
-    "csat_pct": "CSAT", "nps": "NPS", "first_response_median_s": "1st reply (med)",
-    "resolution_median_s": "resolution (med)", "fcr_pct": "FCR",
-}
 _TABLE_WIDTHS = {"text": 72, "author": 18}
 
 
@@ -141,7 +135,9 @@ def summary(
     columns = [key, "volume", "positive", "neutral", "negative", "unsupported", "negative_ratio", "positive_ratio",
                "net_sentiment"]
     rows = [{**r, **(r.get("kpis") or {})} for r in rows]  # KPIs as columns beside the counts
-    kpi_columns = [k for k in _SUMMARY_KPIS if fmt == "csv" or any(r.get(k) is not None for r in rows)]
+    from monitor.kpi.display import SHORT, SUMMARY
+
+    kpi_columns = [k for k in SUMMARY if fmt == "csv" or any(r.get(k) is not None for r in rows)]
     if fmt == "table":
         from monitor.cli.kpi import ESTIMATE_NOTE, TARGET_NOTE, cell
 
@@ -151,7 +147,7 @@ def summary(
         click.echo(f"{data['from']} to {data['to']} ({data['timezone']})"
                    + (f", brand {brand}" if brand else "") + (f", platform {platform}" if platform else "")
                    + ("; KPIs are the whole team's" if kpi_columns and (brand or platform) else ""))
-        headers = [*columns, *(_SUMMARY_HEADINGS[k] for k in kpi_columns)]
+        headers = [*columns, *(SHORT[k] for k in kpi_columns)]
         emit(fmt, rows, [*columns, *kpi_columns], headers=headers)
         if "fcr_pct" in kpi_columns and any(str(r.get("fcr_pct", "")).startswith("~") for r in rows):
             click.echo(ESTIMATE_NOTE)
