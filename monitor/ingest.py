@@ -50,7 +50,7 @@ def build_classifier(
     The configured thresholds and options belong to the configured classifier;
     another one named here gets its own defaults. ``thresholds`` overrides both.
     """
-    sentiment = config.sentiment
+    sentiment = config.with_plugins().sentiment  # a config loaded without plugins is checked now
     name = name or sentiment.classifier
     cls = plugins.classifier_class(name)
     default = getattr(cls, "default_thresholds", None)

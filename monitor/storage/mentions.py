@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import Mention
 from monitor.storage.periods import periods_cte
 from monitor.timeutil import to_db
 
 if TYPE_CHECKING:
+    from connectors.base import Mention
     from monitor.storage import Store
 
 _COLUMNS = (
