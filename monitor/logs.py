@@ -47,11 +47,15 @@ _START = r"(?:(?<=\\[rn])|(?<![\w-]))"
 _QUOTED = r"""b?(?P<q>['"])(?P<qv>.*?)(?P=q)"""
 _PATTERN_SOURCES: list[str] = [
     # Header: value, in "Name: value" lines, dict reprs and raw request dumps ("...\r\n").
-    rf"""(?i)(?P<k>['"]?{_START}(?:{'|'.join(map(re.escape, _HEADERS))})\b['"]?\s*[:=]\s*)"""
-    rf"""(?:{_QUOTED}|(?P<v>[^\r\n'\\]+))""",
+    (
+        rf"""(?i)(?P<k>['"]?{_START}(?:{'|'.join(map(re.escape, _HEADERS))})\b['"]?\s*[:=]\s*)"""
+        rf"""(?:{_QUOTED}|(?P<v>[^\r\n'\\]+))"""
+    ),
     # key=value, "key": "value", 'key': 'value', ('key', 'value') (prawcore's form data).
-    rf"""(?i)(?P<k>['"]?{_START}(?:{'|'.join(_SECRET_KEYS)})(?![\w-])['"]?\s*"""
-    rf"""(?:[:=]|(?<=['"]),)\s*)(?:{_QUOTED}|(?P<v>[^\s&,;'"}}\])\\]+))""",
+    (
+        rf"""(?i)(?P<k>['"]?{_START}(?:{'|'.join(_SECRET_KEYS)})(?![\w-])['"]?\s*"""
+        rf"""(?:[:=]|(?<=['"]),)\s*)(?:{_QUOTED}|(?P<v>[^\s&,;'"}}\])\\]+))"""
+    ),
     r"(?i)\b(?P<k>bearer\s+)(?P<v>[A-Za-z0-9\-._~+/%]+=*)",
     # The password of a URL: scheme://user:password@host
     r"(?i)(?P<k>\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:)(?P<v>[^@\s/'\"]+)(?=@)",

@@ -47,12 +47,11 @@ def to_table(
     stream: TextIO | None = None,
     empty: str = "(nothing to show)",
 ) -> None:
-    from tabulate import tabulate
-
     stream = stream or sys.stdout
     if not rows:
         stream.write(empty + "\n")
         return
+    from tabulate import tabulate  # here: an empty answer needs no table
     widths = widths or {}
     body = [
         [

@@ -9,7 +9,13 @@ from typing import Any
 import click
 
 from monitor.cli import (
-    DURATION, App, brand_platform_options, format_option, pass_app, resolve_window, window_options,
+    DURATION,
+    App,
+    brand_platform_options,
+    format_option,
+    pass_app,
+    resolve_window,
+    window_options,
 )
 from monitor.output import emit, to_json
 from monitor.storage.mentions import PUBLIC_COLUMNS

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from connectors.base import Mention
     from monitor.storage import Store
 
-_COLUMNS = (
+#: The columns of a row for :meth:`MentionStore.upsert_rows`, in order.
+COLUMNS = _COLUMNS = (
     "platform", "id", "source", "brand", "text", "author", "url", "created_at", "fetched_at",
     "lang", "likes", "replies", "reposts", "followers", "compound", "label", "classifier", "raw",
     "model_label",
@@ -37,7 +38,6 @@ PUBLIC_COLUMNS = (
     "lang", "likes", "replies", "reposts", "followers", "source", "classifier", "fetched_at",
     "model_label", "label_override", "override_at", "override_by", "override_note",
 )
-_IN_CHUNK = 400  # bound on "?" placeholders per IN (...)
 _ENGAGEMENT = "(coalesce(likes, 0) + coalesce(replies, 0) + coalesce(reposts, 0))"
 _ORDERS = {
     "newest": "created_at DESC, platform, id",
@@ -87,29 +87,21 @@ class MentionStore:
 
         Runs in the caller's transaction if there is one, else in its own.
         """
-        unique = {(i.mention.platform, i.mention.id): i for i in items}
         fetched = to_db(fetched_at)
-        with self._store.transaction():
-            known = self._existing(unique)
-            self._store.conn.executemany(
-                _UPSERT, (_row(item, fetched) for item in unique.values())
-            )
-        return UpsertCounts(new=len(unique) - len(known), duplicates=len(items) - len(unique) + len(known))
+        return self.upsert_rows([_row(item, fetched) for item in items])
 
-    def _existing(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        by_platform: dict[str, list[str]] = {}
-        for platform, mention_id in keys:
-            by_platform.setdefault(platform, []).append(mention_id)
-        found: set[tuple[str, str]] = set()
-        for platform, ids in by_platform.items():
-            for start in range(0, len(ids), _IN_CHUNK):
-                chunk = ids[start : start + _IN_CHUNK]
-                rows = self._store.conn.execute(
-                    f"SELECT id FROM mentions WHERE platform = ? AND id IN ({', '.join('?' * len(chunk))})",
-                    [platform, *chunk],
-                )
-                found.update((platform, r[0]) for r in rows)
-        return found
+    def upsert_rows(self, rows: Sequence[tuple[Any, ...]]) -> UpsertCounts:
+        """:meth:`upsert` for rows already in column order (:data:`COLUMNS`); a key
+        repeated in ``rows`` counts once, its last row wins."""
+        unique = {(row[0], row[1]): row for row in rows}
+        conn = self._store.conn
+        with self._store.transaction():
+            # Under the write lock each inserted row takes max(rowid) + 1 and an update
+            # takes none: the difference is the number of new mentions, with no lookup.
+            before = conn.execute("SELECT max(rowid) FROM mentions").fetchone()[0] or 0
+            conn.executemany(_UPSERT, unique.values())
+            new = (conn.execute("SELECT max(rowid) FROM mentions").fetchone()[0] or 0) - before
+        return UpsertCounts(new=new, duplicates=len(rows) - new)
 
     def query(self, where: MentionFilter) -> list[dict[str, Any]]:
         """Mentions matching ``where``, newest first (or in ``where.order``)."""
