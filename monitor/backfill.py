@@ -216,6 +216,8 @@ def score_range(path: str, start: int, end: int, fetched: str) -> tuple[bytes, i
 # --- the main process's side -------------------------------------------------------------
 def pool(workers: int, scorer: Scorer | None = None) -> ProcessPoolExecutor:
     """Worker processes, each holding ``scorer`` (built once per process)."""
+    if scorer is not None:
+        scorer.languages.load()  # forked workers share one copy of the model
     return ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(scorer,))
 
 

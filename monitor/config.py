@@ -22,6 +22,7 @@ taken from the current working directory.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import sys
 import tomllib
@@ -528,13 +529,21 @@ def _build(cls: type, table: Any, where: str) -> Any:
 
 
 def _hints(cls: type) -> dict[str, Any]:
-    """The field types of dataclass ``cls``. ``Secret`` is looked up only for a class whose
-    annotations name it, so reading a config without secrets never imports it."""
-    if any("Secret" in str(f.type) for f in dataclasses.fields(cls)):
+    """The field types of dataclass ``cls`` (``typing.get_type_hints`` for its fields), each
+    annotation text evaluated once per process. ``Secret`` is looked up only for an
+    annotation that names it, so reading a config without secrets never imports it."""
+    return {f.name: _annotation(f.type, cls.__module__) if isinstance(f.type, str) else f.type
+            for f in dataclasses.fields(cls)}
+
+
+@functools.cache
+def _annotation(text: str, module: str) -> Any:
+    namespace = dict(vars(sys.modules[module]))
+    if "Secret" in text:
         from connectors.base import Secret
 
-        return typing.get_type_hints(cls, localns={"Secret": Secret})
-    return typing.get_type_hints(cls)
+        namespace.setdefault("Secret", Secret)
+    return eval(text, namespace)  # noqa: S307 - a dataclass annotation of our own code or a plugin's
 
 
 def _secret_class() -> type | None:

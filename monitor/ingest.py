@@ -26,7 +26,7 @@ from monitor.config import Config, SourceConfig
 from monitor.errors import MonitorError
 from monitor.storage import Store
 from monitor.storage.labels import Rescored
-from monitor.storage.mentions import ScoredMention
+from monitor.storage.scored import ScoredMention
 from monitor.storage.sources import PollRun
 from monitor.timeutil import utcnow
 from sentiment.base import UNSUPPORTED, Classifier, Thresholds

@@ -12,8 +12,8 @@ from monitor.storage.periods import periods_cte
 from monitor.timeutil import to_db
 
 if TYPE_CHECKING:
-    from connectors.base import Mention
     from monitor.storage import Store
+    from monitor.storage.scored import ScoredMention, UpsertCounts
 
 #: The columns of a row for :meth:`MentionStore.upsert_rows`, in order.
 COLUMNS = _COLUMNS = (
@@ -44,25 +44,6 @@ _ORDERS = {
     "most_negative": "compound, created_at DESC, platform, id",
     "most_engaged": f"{_ENGAGEMENT} DESC, compound, created_at DESC, platform, id",
 }
-
-
-@dataclass(frozen=True)
-class ScoredMention:
-    """A mention ready to store: where it came from, whose it is, how it feels."""
-
-    mention: Mention
-    source: str | None
-    brand: str | None
-    compound: float | None  # None: not scored (unsupported language)
-    label: str
-    classifier: str
-    lang: str | None = None  # the language to store; None: the mention's own tag
-
-
-@dataclass(frozen=True)
-class UpsertCounts:
-    new: int
-    duplicates: int
 
 
 @dataclass(frozen=True)
@@ -101,6 +82,8 @@ class MentionStore:
             before = conn.execute("SELECT max(rowid) FROM mentions").fetchone()[0] or 0
             conn.executemany(_UPSERT, unique.values())
             new = (conn.execute("SELECT max(rowid) FROM mentions").fetchone()[0] or 0) - before
+        from monitor.storage.scored import UpsertCounts
+
         return UpsertCounts(new=new, duplicates=len(rows) - new)
 
     def query(self, where: MentionFilter) -> list[dict[str, Any]]:
@@ -171,6 +154,15 @@ class MentionStore:
             out[label or "unscored"] = n
             out["total"] += n
         return out
+
+
+def __getattr__(name: str) -> Any:
+    # The records of writes live in monitor.storage.scored: a reader does not create them.
+    if name in ("ScoredMention", "UpsertCounts"):
+        from monitor.storage import scored
+
+        return getattr(scored, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _row(item: ScoredMention, fetched: str) -> tuple[Any, ...]:
