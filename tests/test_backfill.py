@@ -74,7 +74,7 @@ def test_workers_check_the_file_like_one_process(write_config, tmp_path, small_r
     data = tmp_path / "m.jsonl"
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
     for workers in (1, 2):
-        with pytest.raises(MonitorError, match=rf"m\.jsonl:151: invalid JSON .*nothing was imported"):
+        with pytest.raises(MonitorError, match=r"m\.jsonl:151: invalid JSON .*nothing was imported"):
             ingest.check_file(data, workers=workers)
     one, two = (ingest.check_file(data, skip_bad=True, workers=w) for w in (1, 2))
     assert (one.records, one.bad) == (two.records, two.bad) == (397, [
