@@ -30,7 +30,6 @@ from connectors.base import BadPayload
 from connectors.jsonl import (
     BadRecord,
     InvalidRecord,
-    Record,
     detect_format,
     fields,
     line_ranges,
@@ -310,7 +309,7 @@ def score_jsonl(scorer: Scorer, path: Path, workers: int) -> Iterator[tuple[list
 
 
 def score_here(
-    scorer: Scorer, objects: Iterable[Record | BadRecord | tuple[str, Any]], batch_size: int
+    scorer: Scorer, objects: Iterable[BadRecord | tuple[str, Any]], batch_size: int
 ) -> Iterator[tuple[list[tuple[Any, ...]], int, int]]:
     """The same, in this process, from :func:`connectors.jsonl.iter_objects`."""
     chunk: list[Any] = []
