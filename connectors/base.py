@@ -10,7 +10,6 @@ network call by a timeout.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -235,6 +234,8 @@ def decode_cursor(cursor: str | None, platform: str) -> dict[str, Any]:
     except ValueError:
         value = None
     if not isinstance(value, dict):
+        import logging  # here, not at the top: most users of this module never log
+
         logging.getLogger(__name__).warning(
             "%s: ignoring unreadable cursor %.80r; starting afresh", platform, cursor
         )

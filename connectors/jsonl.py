@@ -20,9 +20,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
-from connectors.base import Batch, BadPayload, BrandQuery, Mention, parse_iso_datetime
+from connectors.base import BadPayload, Batch, BrandQuery, Mention, parse_iso_datetime
 
 FORMATS = ("jsonl", "json", "csv", "tsv")
 _INT_FIELDS = ("likes", "replies", "reposts", "followers")
@@ -72,6 +72,15 @@ def iter_records(
     Bad records are yielded, not raised, so a caller can either stop at the
     first (the default for imports) or skip and list them (``--skip-bad``).
     """
+    for item in iter_objects(path, fmt=fmt, default_platform=default_platform):
+        yield item if isinstance(item, BadRecord) else _record(item[0], item[1], default_platform)
+
+
+def iter_objects(
+    path: str | Path, *, fmt: str | None = None, default_platform: str | None = None
+) -> Iterator[tuple[str, Any] | BadRecord]:
+    """Yield ``(where, object)`` for each record of ``path`` as read (not checked: see
+    :func:`fields`), or a :class:`BadRecord` for one that cannot be read at all."""
     path = Path(path)
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
@@ -83,31 +92,31 @@ def iter_records(
     with fh:
         try:
             if fmt == "jsonl":
-                yield from _jsonl(path, fh, default_platform)
+                yield from _jsonl(path, fh)
             elif fmt == "json":
-                yield from _json_array(path, fh, default_platform)
+                yield from _json_array(path, fh)
             else:
-                yield from _csv(path, fh, default_platform, "\t" if fmt == "tsv" else ",")
+                yield from _csv(path, fh, "\t" if fmt == "tsv" else ",", default_platform)
         except UnicodeDecodeError as exc:
             raise BadPayload(
                 f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8"
             ) from None
 
 
-def _jsonl(path: Path, fh: io.TextIOBase, default_platform: str | None):
+def _jsonl(path: Path, fh: io.TextIOBase):
     for number, line in enumerate(fh, start=1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
         try:
-            obj = json.loads(line)
+            obj = json.loads(line.rstrip("\r\n"))  # the column of an error is on this line
         except json.JSONDecodeError as exc:
             yield BadRecord(where, f"invalid JSON ({exc.msg} at column {exc.colno})")
             continue
-        yield _record(where, obj, default_platform)
+        yield where, obj
 
 
-def _json_array(path: Path, fh: io.TextIOBase, default_platform: str | None):
+def _json_array(path: Path, fh: io.TextIOBase):
     try:
         items = json.load(fh)
     except json.JSONDecodeError as exc:
@@ -117,10 +126,10 @@ def _json_array(path: Path, fh: io.TextIOBase, default_platform: str | None):
         yield BadRecord(f"{path}:1", "expected a JSON array of mention objects")
         return
     for number, obj in enumerate(items, start=1):
-        yield _record(f"{path} item {number}", obj, default_platform)
+        yield f"{path} item {number}", obj
 
 
-def _csv(path: Path, fh: io.TextIOBase, default_platform: str | None, delimiter: str):
+def _csv(path: Path, fh: io.TextIOBase, delimiter: str, default_platform: str | None = None):
     reader = csv.reader(fh, delimiter=delimiter)
     try:
         header = next(reader)
@@ -155,8 +164,7 @@ def _csv(path: Path, fh: io.TextIOBase, default_platform: str | None, delimiter:
         if len(row) != len(header):
             yield BadRecord(where, f"expected {len(header)} fields, found {len(row)}")
             continue
-        obj = {k: (v if v != "" else None) for k, v in zip(header, row)}
-        yield _record(where, obj, default_platform)
+        yield where, {k: (v if v != "" else None) for k, v in zip(header, row)}
 
 
 def _record(where: str, obj: Any, default_platform: str | None) -> Record | BadRecord:
@@ -166,32 +174,74 @@ def _record(where: str, obj: Any, default_platform: str | None) -> Record | BadR
         return BadRecord(where, str(exc))
 
 
-class _Invalid(Exception):
-    pass
+class InvalidRecord(ValueError):
+    """A record object that is not a mention; the message says why."""
 
 
-def _parse(where: str, obj: Any, default_platform: str | None) -> Record:
+_Invalid = InvalidRecord
+
+
+class Fields(NamedTuple):
+    """A record's checked values (what :class:`Mention` is built from)."""
+
+    platform: str
+    id: str
+    text: str
+    author: str | None
+    url: str | None
+    created_at: datetime  # aware UTC
+    created_text: str | None  # the record's own text when already "YYYY-MM-DDTHH:MM:SSZ"
+    lang: str | None
+    likes: int | None
+    replies: int | None
+    reposts: int | None
+    followers: int | None
+    brand: str | None
+    raw: Mapping[str, Any]
+
+
+def _text_field(obj: Mapping[str, Any], key: str, required: bool) -> str | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        if required:
+            raise _Invalid(f'missing "{key}"')
+        return None
+    if type(value) is str:
+        return value
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise _Invalid(f'"{key}" must be text, found {json.dumps(value)[:40]}')
+    return str(value)
+
+
+def _count(obj: Mapping[str, Any], key: str) -> int | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise _Invalid(f'"{key}" must be a whole number, found {value!r}')
+
+
+def fields(obj: Any, default_platform: str | None = None) -> Fields:
+    """Check one record object; raise :class:`InvalidRecord` saying what is wrong."""
     if not isinstance(obj, Mapping):
         raise _Invalid(f"expected an object, found {type(obj).__name__}")
-
-    def text_field(key: str, required: bool) -> str | None:
-        value = obj.get(key)
-        if value is None or value == "":
-            if required:
-                raise _Invalid(f'missing "{key}"')
-            return None
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise _Invalid(f'"{key}" must be text, found {json.dumps(value)[:40]}')
-        return str(value)
-
-    platform = text_field("platform", required=default_platform is None) or default_platform
-    mention_id = text_field("id", required=True)
+    platform = _text_field(obj, "platform", required=default_platform is None) or default_platform
+    mention_id = _text_field(obj, "id", required=True)
     text = obj.get("text")
     if not isinstance(text, str):
         raise _Invalid('missing "text"' if text is None else '"text" must be a string')
     created = obj.get("created_at")
+    created_text = None
     try:
-        if isinstance(created, (int, float)) and not isinstance(created, bool):
+        if isinstance(created, str) and len(created) == 20 and created[10] == "T" and created[19] == "Z":
+            created_at = datetime.fromisoformat(created)  # the stored form already: the common case
+            created_text = created
+        elif isinstance(created, (int, float)) and not isinstance(created, bool):
             created_at = datetime.fromtimestamp(created, tz=timezone.utc)
         elif isinstance(created, str) and created.strip():
             created_at = parse_iso_datetime(created)
@@ -201,33 +251,52 @@ def _parse(where: str, obj: Any, default_platform: str | None) -> Record:
         raise _Invalid(
             f'"created_at" {created!r} is not an ISO 8601 time (e.g. 2026-01-31T08:00:00Z)'
         ) from None
-    counts: dict[str, int | None] = {}
-    for key in _INT_FIELDS:
-        value = obj.get(key)
-        if value is None or value == "":
-            counts[key] = None
-            continue
-        if isinstance(value, int) and not isinstance(value, bool):
-            counts[key] = value
-        elif isinstance(value, float) and value.is_integer():
-            counts[key] = int(value)
-        elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            counts[key] = int(value)
-        else:
-            raise _Invalid(f'"{key}" must be a whole number, found {value!r}')
     raw = obj.get("raw")
-    mention = Mention(
-        platform=platform,  # type: ignore[arg-type]
-        id=mention_id,  # type: ignore[arg-type]
-        text=text,
-        author=text_field("author", False),
-        url=text_field("url", False),
-        created_at=created_at,
-        raw=raw if isinstance(raw, Mapping) else dict(obj),
-        lang=text_field("lang", False),
-        **counts,
+    return Fields(
+        platform, mention_id, text,  # type: ignore[arg-type]
+        _text_field(obj, "author", False), _text_field(obj, "url", False), created_at, created_text,
+        _text_field(obj, "lang", False),
+        _count(obj, "likes"), _count(obj, "replies"), _count(obj, "reposts"), _count(obj, "followers"),
+        _text_field(obj, "brand", False), raw if isinstance(raw, Mapping) else obj,
     )
-    return Record(where, mention, text_field("brand", False))
+
+
+def _parse(where: str, obj: Any, default_platform: str | None) -> Record:
+    f = fields(obj, default_platform)
+    mention = Mention(
+        platform=f.platform, id=f.id, text=f.text, author=f.author, url=f.url,
+        created_at=f.created_at, raw=f.raw if f.raw is not obj else dict(obj), lang=f.lang,
+        likes=f.likes, replies=f.replies, reposts=f.reposts, followers=f.followers,
+    )
+    return Record(where, mention, f.brand)
+
+
+def line_ranges(path: str | Path, size: int = 1 << 20) -> list[tuple[int, int]]:
+    """``(start, end)`` byte ranges of about ``size`` covering a file, each ending after a
+    line break (or at the end), so each can be read and split into lines on its own."""
+    ranges = []
+    with open(path, "rb") as fh:
+        start = 0
+        while True:
+            fh.seek(start + size)
+            tail = fh.readline()
+            end = fh.tell() if tail else fh.seek(0, io.SEEK_END)
+            if end <= start:
+                break
+            ranges.append((start, end))
+            start = end
+    return ranges
+
+
+def read_lines(path: str | Path, start: int, end: int) -> list[bytes]:
+    """The lines of ``path`` in ``[start, end)`` (a range from :func:`line_ranges`), split
+    where text files break lines (\\n, \\r\\n, \\r), a UTF-8 BOM dropped."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        block = fh.read(end - start)
+    if start == 0 and block.startswith(b"\xef\xbb\xbf"):
+        block = block[3:]
+    return block.splitlines()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,13 @@ table against a dataclass: unknown keys (with a did-you-mean), wrong types,
 missing required keys, durations, times and secrets. Errors are raised as
 :class:`~monitor.errors.ConfigError` naming the file, the section and the key.
 
+Plugin options (a source's platform keys, the classifier's keys in
+``[sentiment]``) need their plugin loaded to be checked. ``load(plugins=False)``
+leaves source options unchecked (and ``[sentiment]``'s too, when it has none
+beyond the common keys), so a command that only reads the database never scans
+entry points; :meth:`Config.with_plugins` checks the rest, with the same
+messages, when a command needs sources or the classifier.
+
 Secrets are written ``{ env = "NAME" }`` or ``{ file = "path" }`` (or, not
 recommended, inline) and become :class:`connectors.base.Secret` objects that
 are resolved only when a source that needs them runs. Relative paths are
@@ -15,23 +22,27 @@ taken from the current working directory.
 from __future__ import annotations
 
 import dataclasses
-import difflib
+import functools
 import os
+import sys
 import tomllib
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta, timezone, tzinfo
-from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from connectors.base import BrandQuery, Secret
 from monitor import plugins
 from monitor.errors import ConfigError
 from monitor.timeutil import parse_duration
-from sentiment.base import Thresholds
+
+if TYPE_CHECKING:
+    # Imported where used: a command that reads no secret and builds no classifier
+    # never loads the connector and classifier contracts.
+    from connectors.base import BrandQuery, Secret
+    from sentiment.base import Thresholds
 
 ENV_VAR = "SENTIMENT_MONITOR_CONFIG"
 DEFAULT_PATH = Path("config") / "monitor.toml"
@@ -88,6 +99,8 @@ class BrandConfig:
 
     @property
     def query(self) -> BrandQuery:
+        from connectors.base import BrandQuery
+
         return BrandQuery(self.name, self.keywords, self.handles, self.exclude)
 
     @property
@@ -109,6 +122,8 @@ class SentimentConfig:
 
     def __post_init__(self) -> None:
         if self.positive_threshold is not None and self.negative_threshold is not None:
+            from sentiment.base import Thresholds
+
             try:
                 Thresholds(self.positive_threshold, self.negative_threshold)
             except ValueError as exc:
@@ -119,6 +134,8 @@ class SentimentConfig:
         ``default`` (``None``: the classifier decides labels itself)."""
         if self.positive_threshold is None and self.negative_threshold is None:
             return default
+        from sentiment.base import Thresholds
+
         base = default or Thresholds()
         return Thresholds(
             base.positive if self.positive_threshold is None else self.positive_threshold,
@@ -347,6 +364,8 @@ class Config:
     kpi: KpiConfig = field(default_factory=KpiConfig)
     themes: tuple[ThemeConfig, ...] = ()
     insights: InsightsConfig = field(default_factory=InsightsConfig)
+    #: The TOML data when plugin options are not checked yet (``load(plugins=False)``).
+    _unchecked: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -383,9 +402,12 @@ class Config:
     def secrets(self) -> list[Secret]:
         """Every secret the config refers to (sources' options, smtp, any later section)."""
         found: list[Secret] = []
+        secret = _secret_class()
+        if secret is None:  # nothing has imported it: there is no Secret to find
+            return found
 
         def walk(value: Any) -> None:
-            if isinstance(value, Secret):
+            if isinstance(value, secret):
                 found.append(value)
             elif dataclasses.is_dataclass(value) and not isinstance(value, type):
                 for f in dataclasses.fields(value):
@@ -399,6 +421,13 @@ class Config:
 
         walk(self)
         return found
+
+    def with_plugins(self) -> Config:
+        """This config with every plugin option checked and built (loading the plugins);
+        itself if that was done at load. Raises ConfigError like :func:`load`."""
+        if self._unchecked is None:
+            return self
+        return dataclasses.replace(_config(self._unchecked, self.path, self.label), monitor=self.monitor)
 
     def with_database(self, database: Path) -> Config:
         return dataclasses.replace(
@@ -430,43 +459,59 @@ def default_path() -> Path | None:
     return DEFAULT_PATH if DEFAULT_PATH.is_file() else None
 
 
+def _packaged_default(name: str) -> str:
+    """A file of ``monitor/defaults/``."""
+    beside = Path(__file__).with_name("defaults") / name
+    if beside.is_file():  # installed as files (the usual case): no importlib.resources import
+        return beside.read_text(encoding="utf-8")
+    from importlib import resources
+
+    return (resources.files("monitor") / "defaults" / name).read_text(encoding="utf-8")
+
+
 def embedded_default_text() -> str:
-    return (resources.files("monitor") / "defaults" / "monitor.toml").read_text(encoding="utf-8")
+    return _packaged_default("monitor.toml")
 
 
 def default_themes() -> tuple[ThemeConfig, ...]:
     """The shipped complaint themes (``monitor/defaults/themes.toml``), checked like any config."""
     label = "shipped themes (monitor/defaults/themes.toml)"
-    text = (resources.files("monitor") / "defaults" / "themes.toml").read_text(encoding="utf-8")
+    text = _packaged_default("themes.toml")
     data = tomllib.loads(text)
     _unknown_keys(data, {"themes"}, label)
-    return tuple(_section(ThemeConfig, item, f"{label}: [[themes]] #{i}", i) for i, item in enumerate(data["themes"], 1))
+    return tuple(
+        _section(ThemeConfig, item, f"{label}: [[themes]] #{i}", i, load_plugins=False)
+        for i, item in enumerate(data["themes"], 1)
+    )
 
 
-def load(path: str | Path | None = None) -> Config:
-    """Load and validate a config file (or the default one, see :func:`default_path`)."""
+def load(path: str | Path | None = None, *, plugins: bool = True) -> Config:
+    """Load and validate a config file (or the default one, see :func:`default_path`).
+
+    ``plugins=False``: plugin options are left for :meth:`Config.with_plugins`.
+    """
     path = Path(path) if path is not None else default_path()
     if path is None:
-        return parse(embedded_default_text(), None)
+        return parse(embedded_default_text(), None, plugins=plugins)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
-    return parse(text, path)
+    return parse(text, path, plugins=plugins)
 
 
-def parse(text: str, path: Path | None) -> Config:
+def parse(text: str, path: Path | None, *, plugins: bool = True) -> Config:
     label = str(path) if path else "embedded default config"
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{label}: invalid TOML: {exc}") from None
-    return _config(data, path, label)
+    return _config(data, path, label, load_plugins=plugins)
 
 
-def _config(data: dict[str, Any], path: Path | None, label: str) -> Config:
+def _config(data: Mapping[str, Any], path: Path | None, label: str, *, load_plugins: bool = True) -> Config:
     _unknown_keys(data, _SECTIONS, label)
     values: dict[str, Any] = {}
     for key, (cls, many) in _SECTIONS.items():
@@ -477,33 +522,44 @@ def _config(data: dict[str, Any], path: Path | None, label: str) -> Config:
             if not isinstance(items, list):
                 raise ConfigError(f"{label}: {key}: write it as [[{key}]] tables")
             values[key] = tuple(
-                _section(cls, item, f"{label}: [[{key}]] #{i}", i)
+                _section(cls, item, f"{label}: [[{key}]] #{i}", i, load_plugins)
                 for i, item in enumerate(items, 1)
             )
         else:
-            values[key] = _section(cls, data[key], f"{label}: [{key}]", None)
-    config = Config(path=path, **values)
+            values[key] = _section(cls, data[key], f"{label}: [{key}]", None, load_plugins)
+    config = Config(path=path, **values, _unchecked=None if load_plugins else data)
     _check_references(config, label)
     return config
 
 
-def _section(cls: type, table: Any, where: str, index: int | None) -> Any:
+def _section(cls: type, table: Any, where: str, index: int | None, load_plugins: bool) -> Any:
     if isinstance(table, Mapping) and index is not None and isinstance(table.get("name"), str):
         where = f'{where} ("{table["name"]}")'
     if cls is SourceConfig:
-        return _source(table, where)
+        return _source(table, where, load_plugins)
     if cls is SentimentConfig:
-        return _sentiment(table, where)
+        return _sentiment(table, where, load_plugins)
     return _build(cls, table, where)
 
 
-def _source(table: Any, where: str) -> SourceConfig:
+def _common_keys(cls: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls) if f.name != "options"}
+
+
+def _source(table: Any, where: str, load_plugins: bool = True) -> SourceConfig:
+    if not load_plugins:  # the common keys now, the platform's with the plugin
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{where}: expected a table")
+        common = _common_keys(SourceConfig)
+        return _build(SourceConfig, {k: v for k, v in table.items() if k in common}, where)
     _, connector = _plugin(table, "platform", None, plugins.connector_class, where)
     return _with_options(SourceConfig, connector.Options, table, where)
 
 
-def _sentiment(table: Any, where: str) -> SentimentConfig:
+def _sentiment(table: Any, where: str, load_plugins: bool = True) -> SentimentConfig:
     """``[sentiment]``: the common keys, and the classifier's own ``Options`` keys."""
+    if not load_plugins and isinstance(table, Mapping) and set(table) <= _common_keys(SentimentConfig):
+        return _build(SentimentConfig, table, where)  # nothing the classifier must judge yet
     name, classifier = _plugin(table, "classifier", SentimentConfig.classifier, plugins.classifier_class, where)
     config = _with_options(SentimentConfig, getattr(classifier, "Options", None), table, where)
     try:
@@ -529,7 +585,7 @@ def _plugin(table: Any, key: str, default: str | None, load: Any, where: str) ->
 
 def _with_options(cls: type, options_cls: type | None, table: Mapping[str, Any], where: str) -> Any:
     """Build ``cls`` from its own keys and ``options_cls`` (a dataclass) from the rest."""
-    common = {f.name for f in dataclasses.fields(cls) if f.name != "options"}
+    common = _common_keys(cls)
     option_names = {f.name for f in dataclasses.fields(options_cls)} if options_cls else set()
     _unknown_keys(table, common | option_names, where)
     base = _build(cls, {k: v for k, v in table.items() if k in common}, where)
@@ -558,17 +614,23 @@ def _check_references(config: Config, label: str) -> None:
         seen.add(source.name)
         if source.brand is not None and config.brand(source.brand) is None:
             known = [b.name for b in config.brands]
-            close = difflib.get_close_matches(source.brand, known, n=1)
+            close = _close_match(source.brand, known)
             hint = f' (did you mean "{close[0]}"?)' if close else ""
             raise ConfigError(
                 f'{where}: brand: no [[brands]] entry is named "{source.brand}"{hint}'
             )
 
 
+def _close_match(word: str, candidates: list[str]) -> list[str]:
+    import difflib  # only when there is an error to explain
+
+    return difflib.get_close_matches(word, candidates, n=1)
+
+
 def _unknown_keys(table: Mapping[str, Any], allowed: Any, where: str) -> None:
     for key in table:
         if key not in allowed:
-            close = difflib.get_close_matches(key, list(allowed), n=1)
+            close = _close_match(key, list(allowed))
             hint = f' (did you mean "{close[0]}"?)' if close else ""
             raise ConfigError(f'{where}: unknown key "{key}"{hint}')
 
@@ -579,7 +641,7 @@ def _build(cls: type, table: Any, where: str) -> Any:
         raise ConfigError(f"{where}: expected a table, found {_kind(table)}")
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     _unknown_keys(table, [n for n in fields if n != "options"], where)
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         if name in table:
@@ -592,6 +654,30 @@ def _build(cls: type, table: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {exc.key}: {exc}") from None
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """The field types of dataclass ``cls`` (``typing.get_type_hints`` for its fields), each
+    annotation text evaluated once per process. ``Secret`` is looked up only for an
+    annotation that names it, so reading a config without secrets never imports it."""
+    return {f.name: _annotation(f.type, cls.__module__) if isinstance(f.type, str) else f.type
+            for f in dataclasses.fields(cls)}
+
+
+@functools.cache
+def _annotation(text: str, module: str) -> Any:
+    namespace = dict(vars(sys.modules[module]))
+    if "Secret" in text:
+        from connectors.base import Secret
+
+        namespace.setdefault("Secret", Secret)
+    return eval(text, namespace)  # noqa: S307 - a dataclass annotation of our own code or a plugin's
+
+
+def _secret_class() -> type | None:
+    """``connectors.base.Secret`` if anything has imported it; until then no hint and no
+    value can be one."""
+    return getattr(sys.modules.get("connectors.base"), "Secret", None)
 
 
 def _kind(value: Any) -> str:
@@ -618,14 +704,14 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     def wrong(expected: str) -> ConfigError:
         return ConfigError(f"{where}: expected {expected}, found {_kind(value)} {value!r}")
 
-    if hint is Secret:
+    if hint is not None and hint is _secret_class():
         if isinstance(value, str):
-            return Secret(value, where=where)
+            return hint(value, where=where)
         if isinstance(value, Mapping) and len(value) == 1 and set(value) <= {"env", "file"}:
             (kind, ref), = value.items()
             if not isinstance(ref, str) or not ref:
                 raise wrong('{ env = "NAME" } or { file = "path" }')
-            return Secret(env=ref, where=where) if kind == "env" else Secret(file=ref, where=where)
+            return hint(env=ref, where=where) if kind == "env" else hint(file=ref, where=where)
         raise wrong('{ env = "NAME" }, { file = "path" } or a string')
     if hint is str:
         if not isinstance(value, str):

@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from connectors.base import ConnectorError, Mention, RateLimited
-from connectors.jsonl import BadRecord, Record, iter_records
-from monitor import plugins
+from connectors.jsonl import BadRecord, InvalidRecord, fields, iter_objects
+from monitor import backfill, plugins
 from monitor.brands import BrandMatcher
 from monitor.config import Config, SourceConfig
 from monitor.errors import MonitorError
 from monitor.storage import Store
 from monitor.storage.labels import Rescored
-from monitor.storage.mentions import ScoredMention
+from monitor.storage.scored import ScoredMention
 from monitor.storage.sources import PollRun
 from monitor.timeutil import utcnow
 from sentiment.base import UNSUPPORTED, Classifier, Thresholds
@@ -50,7 +50,7 @@ def build_classifier(
     The configured thresholds and options belong to the configured classifier;
     another one named here gets its own defaults. ``thresholds`` overrides both.
     """
-    sentiment = config.sentiment
+    sentiment = config.with_plugins().sentiment  # a config loaded without plugins is checked now
     name = name or sentiment.classifier
     cls = plugins.classifier_class(name)
     default = getattr(cls, "default_thresholds", None)
@@ -266,32 +266,47 @@ class FileCheck:
     bad: list[str]
 
 
-def check_file(path: str | Path, *, fmt: str | None = None, skip_bad: bool = False) -> FileCheck:
+def check_file(
+    path: str | Path, *, fmt: str | None = None, skip_bad: bool = False, workers: int | None = None
+) -> FileCheck:
     """Read the whole file once without writing anything.
 
     Without ``skip_bad`` the first bad record raises a MonitorError naming
-    file, line and reason.
+    file, line and reason. A large JSONL file is checked by ``workers``
+    processes (default: one per CPU; see :mod:`monitor.backfill`).
     """
     path = Path(path)
     if not path.is_file():
         raise MonitorError(f"{path}: file not found")
-    good = 0
-    bad: list[str] = []
-    for item in _records(path, fmt):
-        if isinstance(item, BadRecord):
-            if not skip_bad:
-                raise MonitorError(f"{item} (nothing was imported; fix it or use --skip-bad)")
-            bad.append(str(item))
-        else:
-            good += 1
-    return FileCheck(path, fmt, good, bad)
-
-
-def _records(path: Path, fmt: str | None) -> Iterable[Record | BadRecord]:
     try:
-        yield from iter_records(path, fmt=fmt)
+        parallel = backfill.workers_for(path, fmt, workers)
+        if parallel:
+            good, bad = backfill.check_jsonl(path, parallel, stop_at_first=not skip_bad)
+        else:
+            good, bad = _check_here(path, fmt, stop_at_first=not skip_bad)
     except ConnectorError as exc:  # unreadable file, wrong encoding
         raise MonitorError(str(exc)) from None
+    if bad and not skip_bad:
+        raise MonitorError(f"{bad[0]} (nothing was imported; fix it or use --skip-bad)")
+    return FileCheck(path, fmt, good, [str(b) for b in bad])
+
+
+def _check_here(path: Path, fmt: str | None, *, stop_at_first: bool) -> tuple[int, list[BadRecord]]:
+    good = 0
+    bad: list[BadRecord] = []
+    for item in iter_objects(path, fmt=fmt):
+        if not isinstance(item, BadRecord):
+            try:
+                fields(item[1])
+            except InvalidRecord as exc:
+                item = BadRecord(item[0], str(exc))
+            else:
+                good += 1
+                continue
+        bad.append(item)
+        if stop_at_first:
+            break
+    return good, bad
 
 
 def import_file(
@@ -301,38 +316,33 @@ def import_file(
     *,
     brand: str | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> ImportResult:
     """Backfill the mentions of a checked file (see :func:`check_file`) in batches.
 
     Each batch is its own transaction so a long import never holds the daemon
     off; re-running an interrupted import is harmless (upserts on
-    ``(platform, id)``) and converges to the full file.
+    ``(platform, id)``) and converges to the full file. A large JSONL file is
+    scored by ``workers`` processes while this one writes (same labels).
     """
     path, fmt = check.path, check.fmt
-    result = ImportResult(str(path), skipped=check.bad)
-    batch: list[Record] = []
-
-    def flush() -> None:
-        scored, excluded = pipeline.score(
-            [r.mention for r in batch], source="import", brand=brand,
-            brands=None if brand else [r.brand for r in batch],
+    scorer = backfill.Scorer(
+        pipeline.classifier, pipeline.classifier_id, pipeline.config.brands, pipeline.languages,
+        brand=brand, source="import",
+    )
+    try:
+        parallel = backfill.workers_for(path, fmt, workers)
+        batches = (
+            backfill.score_jsonl(scorer, path, parallel) if parallel
+            else backfill.score_here(scorer, iter_objects(path, fmt=fmt), IMPORT_BATCH)
         )
-        counts = store.mentions.upsert(scored, fetched_at=utcnow())
-        result.records += len(batch)
-        result.new += counts.new
-        result.duplicates += counts.duplicates
-        result.excluded += excluded
-        if progress:
-            progress(len(batch))
-        batch.clear()
-
-    for item in _records(path, fmt):
-        if isinstance(item, Record):
-            batch.append(item)
-            if len(batch) >= IMPORT_BATCH:
-                flush()
-    if batch:
-        flush()
+        done = backfill.write_rows(store, batches, IMPORT_BATCH, progress)
+    except ConnectorError as exc:  # the file became unreadable since the check
+        raise MonitorError(str(exc)) from None
+    result = ImportResult(
+        str(path), records=done.records, new=done.new, duplicates=done.duplicates,
+        excluded=done.excluded, skipped=check.bad,
+    )
     if result.records != check.records:  # the file changed between the two passes
         log.warning(
             "%s changed during the import: %d records expected, %d imported",

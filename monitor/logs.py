@@ -8,17 +8,25 @@ config refers to (and its URL-encoded forms) and anything shaped like a
 credential: ``Authorization``/``Cookie`` headers, ``Bearer`` tokens, URL
 passwords, and ``access_token``/``client_secret``/``password``-like keys in
 query strings, JSON, Python reprs and form bodies.
+
+Nothing can log before the :mod:`logging` module is imported, and a command
+that only reads the database never imports it: :func:`configure` then waits
+for that import (a one-shot import hook) instead of paying for it.
 """
 
 from __future__ import annotations
 
-import logging
+import functools
 import re
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus, urlsplit
 
-from connectors.base import Secret, SecretMissing
+if TYPE_CHECKING:
+    import logging
+
+    from connectors.base import Secret
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MASK = "***"
@@ -39,20 +47,20 @@ _HEADERS = (
 # A name starts a word, or follows a literal "\r\n" in a repr'd raw request.
 _START = r"(?:(?<=\\[rn])|(?<![\w-]))"
 _QUOTED = r"""b?(?P<q>['"])(?P<qv>.*?)(?P=q)"""
-_PATTERNS: list[re.Pattern[str]] = [
+_PATTERN_SOURCES: list[str] = [
     # Header: value, in "Name: value" lines, dict reprs and raw request dumps ("...\r\n").
-    re.compile(
+    (
         rf"""(?i)(?P<k>['"]?{_START}(?:{'|'.join(map(re.escape, _HEADERS))})\b['"]?\s*[:=]\s*)"""
         rf"""(?:{_QUOTED}|(?P<v>[^\r\n'\\]+))"""
     ),
     # key=value, "key": "value", 'key': 'value', ('key', 'value') (prawcore's form data).
-    re.compile(
+    (
         rf"""(?i)(?P<k>['"]?{_START}(?:{'|'.join(_SECRET_KEYS)})(?![\w-])['"]?\s*"""
         rf"""(?:[:=]|(?<=['"]),)\s*)(?:{_QUOTED}|(?P<v>[^\s&,;'"}}\])\\]+))"""
     ),
-    re.compile(r"(?i)\b(?P<k>bearer\s+)(?P<v>[A-Za-z0-9\-._~+/%]+=*)"),
+    r"(?i)\b(?P<k>bearer\s+)(?P<v>[A-Za-z0-9\-._~+/%]+=*)",
     # The password of a URL: scheme://user:password@host
-    re.compile(r"(?i)(?P<k>\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:)(?P<v>[^@\s/'\"]+)(?=@)"),
+    r"(?i)(?P<k>\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:)(?P<v>[^@\s/'\"]+)(?=@)",
 ]
 
 
@@ -70,6 +78,12 @@ def _url_parts(secret: str) -> set[str]:
     return {p for p in found if len(p) >= _MIN_URL_PART}
 
 
+@functools.cache
+def _patterns() -> list[re.Pattern[str]]:
+    """Compiled on the first record to redact: most commands never log."""
+    return [re.compile(source) for source in _PATTERN_SOURCES]
+
+
 def _mask(match: re.Match[str]) -> str:
     quote_char = match.groupdict().get("q")
     if quote_char:
@@ -78,11 +92,11 @@ def _mask(match: re.Match[str]) -> str:
     return match.group("k") + MASK
 
 
-class RedactingFilter(logging.Filter):
-    """Rewrites each record so no known secret or credential-shaped value survives."""
+class RedactingFilter:
+    """Rewrites each record so no known secret or credential-shaped value survives
+    (a logging filter: handlers call :meth:`filter`)."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
         self._values: list[str] = []
         self.set_secrets(secrets)
 
@@ -99,7 +113,7 @@ class RedactingFilter(logging.Filter):
         for value in self._values:
             if value in text:
                 text = text.replace(value, MASK)
-        for pattern in _PATTERNS:
+        for pattern in _patterns():
             text = pattern.sub(_mask, text)
         return text
 
@@ -110,6 +124,8 @@ class RedactingFilter(logging.Filter):
             message = f"{record.msg!r} % {record.args!r}"
         record.msg, record.args = self.redact(message), None
         if record.exc_info and not record.exc_text:
+            import logging
+
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = self.redact(record.exc_text)
@@ -120,6 +136,11 @@ class RedactingFilter(logging.Filter):
 
 def revealed(secrets: Iterable[Secret]) -> list[str]:
     """The values of the secrets that can be resolved now (missing ones are skipped)."""
+    secrets = list(secrets)
+    if not secrets:
+        return []
+    from connectors.base import SecretMissing  # imported already: secrets exist
+
     values = []
     for secret in secrets:
         try:
@@ -130,13 +151,30 @@ def revealed(secrets: Iterable[Secret]) -> list[str]:
 
 
 def _our_handler() -> logging.Handler | None:
+    if "logging" not in sys.modules:
+        return None
+    import logging
+
     return next(
         (h for h in logging.getLogger().handlers if getattr(h, "_sentiment_monitor", False)), None
     )
 
 
 def configure(level: str, secrets: Iterable[str] = ()) -> None:
-    """Log records of ``level`` and above to stderr, one line each, redacted."""
+    """Log records of ``level`` and above to stderr, one line each, redacted.
+
+    If :mod:`logging` is not imported yet, this happens the moment it is.
+    """
+    if "logging" in sys.modules:
+        _AfterImport.cancel()
+        _configure(level, secrets)
+    else:
+        _AfterImport.arm(level, list(secrets))
+
+
+def _configure(level: str, secrets: Iterable[str] = ()) -> None:
+    import logging
+
     root = logging.getLogger()
     old = _our_handler()
     if old is not None:
@@ -157,3 +195,46 @@ def set_secrets(secrets: Iterable[str]) -> None:
     handler = _our_handler()
     if handler is not None:
         getattr(handler, "_redactor").set_secrets(secrets)
+    elif _AfterImport.pending is not None:
+        _AfterImport.pending = (_AfterImport.pending[0], list(secrets))
+
+
+class _AfterImport:
+    """A one-shot import hook: runs :func:`_configure` right after :mod:`logging` is
+    first imported (so no record can be emitted before our handler is in place)."""
+
+    pending: tuple[str, list[str]] | None = None  # (level, secrets) waiting for the import
+
+    @classmethod
+    def arm(cls, level: str, secrets: list[str]) -> None:
+        cls.pending = (level, secrets)
+        if cls not in sys.meta_path:
+            sys.meta_path.insert(0, cls)  # type: ignore[arg-type]
+
+    @classmethod
+    def cancel(cls) -> None:
+        cls.pending = None
+        if cls in sys.meta_path:
+            sys.meta_path.remove(cls)  # type: ignore[arg-type]
+
+    @classmethod
+    def find_spec(cls, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "logging" or cls.pending is None:
+            return None
+        sys.meta_path.remove(cls)  # type: ignore[arg-type]
+        for finder in sys.meta_path:  # the spec the import would have used
+            spec = finder.find_spec(name, path, target) if hasattr(finder, "find_spec") else None
+            if spec is not None and spec.loader is not None:
+                break
+        else:
+            return None
+        exec_module = spec.loader.exec_module
+
+        def exec_then_configure(module: Any) -> None:
+            exec_module(module)
+            level, secrets = cls.pending or ("WARNING", [])
+            cls.pending = None
+            _configure(level, secrets)
+
+        spec.loader.exec_module = exec_then_configure  # this spec's own loader instance
+        return spec

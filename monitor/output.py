@@ -7,7 +7,6 @@ the other formats never do.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import sys
@@ -25,6 +24,8 @@ def to_json(value: Any, stream: TextIO | None = None) -> None:
 
 
 def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], stream: TextIO | None = None) -> None:
+    import csv
+
     writer = csv.DictWriter(
         stream or sys.stdout, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n"
     )
@@ -46,12 +47,11 @@ def to_table(
     stream: TextIO | None = None,
     empty: str = "(nothing to show)",
 ) -> None:
-    from tabulate import tabulate
-
     stream = stream or sys.stdout
     if not rows:
         stream.write(empty + "\n")
         return
+    from tabulate import tabulate  # here: an empty answer needs no table
     widths = widths or {}
     body = [
         [

@@ -8,6 +8,15 @@ customer-service lexicon layer and context rules (:mod:`sentiment.vader`).
 :mod:`sentiment.evaluate` measures classifiers on labelled data.
 """
 
-from sentiment.base import LABELS, UNSUPPORTED, Classifier, Score, Thresholds
+from typing import Any
 
 __all__ = ["LABELS", "UNSUPPORTED", "Classifier", "Score", "Thresholds"]
+
+
+def __getattr__(name: str) -> Any:
+    # Re-exported on first use: importing a submodule (sentiment.labels) stays cheap.
+    if name in __all__:
+        from sentiment import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'sentiment' has no attribute {name!r}")

@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
-POSITIVE, NEUTRAL, NEGATIVE = "positive", "neutral", "negative"
-LABELS = (POSITIVE, NEUTRAL, NEGATIVE)
-#: The label of a text in a language the classifier does not support: it gets
-#: no compound score and is left out of sentiment ratios.
-UNSUPPORTED = "unsupported"
+from sentiment.labels import LABELS, NEGATIVE, NEUTRAL, POSITIVE, UNSUPPORTED
+
+__all__ = [
+    "LABELS", "NEGATIVE", "NEUTRAL", "POSITIVE", "UNSUPPORTED", "Classifier", "Score", "Thresholds",
+]
 
 
 @dataclass(frozen=True)

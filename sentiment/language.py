@@ -70,6 +70,12 @@ class LanguageGate:
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.supported, self.detect))
 
+    def load(self) -> None:
+        """Load the detector now if it may be needed (e.g. before forking worker
+        processes, which then share its memory instead of each loading a copy)."""
+        if self.detect:
+            _identifier()
+
     def decide(self, text: str, given: str | None = None) -> tuple[str | None, bool]:
         """``(language to store, can be scored)`` for a text and the platform's tag."""
         lang = primary(given)

@@ -97,16 +97,18 @@ def apply(
             sentiments[i] *= HEDGE
             if trace is not None:
                 trace.append(("hedges", f"'{words[i]}' x{HEDGE} after '{modal}': a possibility, not an assertion"))
+    # Every rule below scales or zeroes a token that has a valence: only those are visited.
+    scored = [i for i in range(n) if sentiments[i]]
     if "like_verb" in on:
-        for i in range(n):
+        for i in scored:
             # Negated or not: "doesn't look like" is no more disliking than "looks like" is liking.
             if low[i] == "like" and sentiments[i] and (i == 0 or low[i - 1] not in LIKE_SUBJECTS):
                 sentiments[i] = 0.0
                 if trace is not None:
                     trace.append(("like_verb", f"'{words[i]}' is not used as a verb"))
 
-    negative_present = any(s < 0 for s in sentiments)
-    failures = [i for i in range(n) if sentiments[i] < 0 and low[i] in rules.failures] if negative_present else []
+    negative_present = any(sentiments[i] < 0 for i in scored)
+    failures = [i for i in scored if sentiments[i] < 0 and low[i] in rules.failures] if negative_present else []
     is_question = "?" in text
     request = is_question or rules.request_token in low
     contrast = [i for i in range(n) if low[i] in CONTRAST] if negative_present else []
@@ -116,7 +118,7 @@ def apply(
         return bool(contrast) and all(any(min(i, k) < x < max(i, k) for x in contrast) for k in others)
 
     if "sarcasm" in on and failures:
-        for i in range(n):
+        for i in scored:
             if sentiments[i] > 0 and low[i] in rules.sarcasm_cues:
                 if low[i] in rules.courtesy:
                     if not _thanked_for_failure(i, low, failures):
@@ -128,8 +130,8 @@ def apply(
                     trace.append(("sarcasm", f"'{words[i]}' beside a reported service failure"))
 
     if "courtesy" in on and (negative_present or request):
-        negatives = [k for k in range(n) if sentiments[k] < 0] if not request else []
-        for i in range(n):
+        negatives = [k for k in scored if sentiments[k] < 0] if not request else []
+        for i in scored:
             if sentiments[i] > 0 and low[i] in rules.courtesy:
                 if negatives and set_apart(i, negatives):
                     continue
@@ -138,7 +140,7 @@ def apply(
                     trace.append(("courtesy", f"'{words[i]}' in a {'request' if request else 'complaint'}"))
 
     if "neg_dominance" in on and failures:
-        for i in range(n):
+        for i in scored:
             if sentiments[i] > 0 and not set_apart(i, failures):
                 sentiments[i] *= DOMINANCE
                 if trace is not None:

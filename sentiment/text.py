@@ -67,7 +67,8 @@ def normalise(text: str) -> str:
         text = _ESCAPE.sub(_unescape, text)
     if "&" in text:
         text = html.unescape(text)
-    text = text.translate(_QUOTES)
+    if not text.isascii():  # curly quotes are not ASCII; isascii() costs nothing
+        text = text.translate(_QUOTES)
     if "://" in text or "www." in text:
         text = _URL.sub(" ", text)
     text = _GLUED.sub(_unglue, text)

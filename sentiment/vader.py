@@ -229,11 +229,13 @@ class VaderClassifier:
         prepared = self._prepare.prepare(text, trace["replaced"] if trace is not None else None)
         prepared = analyzer.emoji_to_text(prepared)
         words, low, sentiments = analyzer.valences(prepared, self._fixed)
-        if not sentiments:
+        if not any(sentiments):  # no word carries a valence: the rules cannot change that
+            if trace is not None:
+                trace.update(text=prepared, words=words, tokens=[])
             return 0.0
         rule_trace = trace["rules"] if trace is not None else None
         _rules.apply(self._rules, words, low, sentiments, prepared, rule_trace)
-        sentiments = analyzer.but_check(words, sentiments)
+        sentiments = analyzer.but_check(low, sentiments)
         total = float(sum(sentiments))
         total *= _rules.question_factor(self._rules, low, total, prepared, rule_trace)
         if trace is not None:

@@ -10,7 +10,10 @@ that do not alter the arithmetic:
   four times for each sentiment word inside ``_negation_check`` and
   ``_special_idioms_check``: most of its run time on tweets);
 - emoji become their descriptions through one ``str.translate`` instead of
-  a character-by-character loop.
+  a character-by-character loop (none at all for an ASCII text);
+- only tokens in the lexicon are examined (most tokens of a text are not),
+  and a text without one is worth 0 at once;
+- "but" weighting is skipped when there is no "but".
 
 Two optional fixes (used by the default classifier, off here by default):
 ``scoped``: negation, including VADER's "no X", stops at a clause end
@@ -24,6 +27,7 @@ pinned to 3.3.2 and a VADER upgrade must re-run the equivalence tests.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Mapping
 
 from vaderSentiment.vaderSentiment import (
@@ -33,9 +37,7 @@ from vaderSentiment.vaderSentiment import (
     NEGATE,
     SPECIAL_CASES,
     SentimentIntensityAnalyzer,
-    SentiText,
     normalize,
-    scalar_inc_dec,
 )
 
 __all__ = ["BOOSTER_DICT", "C_INCR", "NEGATE", "N_SCALAR", "Analyzer", "stock_lexicon", "stock_ratings"]
@@ -43,6 +45,9 @@ __all__ = ["BOOSTER_DICT", "C_INCR", "NEGATE", "N_SCALAR", "Analyzer", "stock_le
 SCOPE_END = ".!?,;:"  # a token ending with one of these closes a negation scope
 _NEGATE = frozenset(NEGATE)
 _HAS_ALNUM = re.compile(r"[a-z0-9]").search
+_PUNCTUATION = string.punctuation  # what SentiText strips from the ends of a token
+# Every word of VADER's multi-word idioms and booster phrases (what _special_idioms_check looks up).
+_IDIOM_WORDS = frozenset(w for phrase in [*SPECIAL_CASES, *BOOSTER_DICT] if " " in phrase for w in phrase.split())
 
 
 def _is_negation(word: str) -> bool:
@@ -90,11 +95,17 @@ class Analyzer:
         self.scoped = scoped
         self.negated_negative = negated_negative
         self._emoji_table = {ord(e): f" {d} " for e, d in emoji.items() if len(e) == 1}
+        # An ASCII text holds no emoji when every emoji is outside ASCII (VADER's are).
+        self._ascii_has_no_emoji = all(code > 127 for code in self._emoji_table)
+        # The tokens that can carry a valence: in the lexicon and not a booster word.
+        self._scorable = frozenset(self.lexicon) - frozenset(BOOSTER_DICT)
         # VADER's helpers that read no per-call state are reused as they are.
         self._stock = SentimentIntensityAnalyzer.__new__(SentimentIntensityAnalyzer)
         self._stock.lexicon = self.lexicon
 
     def emoji_to_text(self, text: str) -> str:
+        if self._ascii_has_no_emoji and text.isascii():
+            return text.strip()
         return text.translate(self._emoji_table).strip()
 
     def valences(
@@ -105,35 +116,46 @@ class Analyzer:
         Tokens in ``fixed`` keep their lexicon valence as it is: no negation or
         booster from their neighbours (ALL-CAPS emphasis still applies).
         """
-        sentitext = SentiText(text)
-        words = sentitext.words_and_emoticons
+        raw = text.split()
+        # SentiText's tokens: punctuation stripped from both ends unless that leaves
+        # two characters or fewer (an emoticon such as ":)" stays whole).
+        words = [token if len(stripped := token.strip(_PUNCTUATION)) <= 2 else stripped for token in raw]
         n = len(words)
         low = [w.lower() for w in words]
+        sentiments: list[float] = [0] * n
+        scorable = self._scorable
+        if scorable.isdisjoint(low):
+            return words, low, sentiments
+        hits = [i for i, word in enumerate(low) if word in scorable]
+        capitals = sum(map(str.isupper, words))
+        is_cap_diff = 0 < n - capitals < n  # VADER's allcap_differential
         sid: list[int] | None = None
         if self.scoped:
             ids, k = [], 0
-            for raw in text.split():
+            for token in raw:
                 ids.append(k)
-                if raw[-1] in SCOPE_END:
+                if token[-1] in SCOPE_END:
                     k += 1
-            sid = ids if len(ids) == n else None  # VADER dropped a token: stay unscoped
+            sid = ids
         lexicon = self.lexicon
-        sentiments: list[float] = []
-        for i in range(n):
+        for i in hits:
             word = low[i]
-            if word in BOOSTER_DICT or word not in lexicon or (word == "kind" and i < n - 1 and low[i + 1] == "of"):
-                sentiments.append(0)
-            elif word in fixed:
+            if word == "kind" and i < n - 1 and low[i + 1] == "of":
+                continue
+            if word in fixed:
                 valence = lexicon[word]
-                if words[i].isupper() and sentitext.is_cap_diff:
+                if is_cap_diff and words[i].isupper():
                     valence = valence + C_INCR if valence > 0 else valence - C_INCR
-                sentiments.append(valence)
+                sentiments[i] = valence
             else:
-                sentiments.append(self._valence(sentitext, words[i], i, low, sid))
+                sentiments[i] = self._valence(words, is_cap_diff, i, low, sid)
         return words, low, sentiments
 
-    def but_check(self, words: list[str], sentiments: list[float]) -> list[float]:
-        return self._stock._but_check(words, sentiments)  # type: ignore[no-any-return]
+    def but_check(self, low: list[str], sentiments: list[float]) -> list[float]:
+        """VADER's "but" weighting (``low``: the lower-cased tokens)."""
+        if "but" not in low:
+            return sentiments
+        return self._stock._but_check(low, sentiments)  # type: ignore[no-any-return]
 
     def compound(self, total: float, text: str) -> float:
         """VADER's compound from the sum of token valences: "!"/"?" emphasis, then normalised."""
@@ -146,17 +168,16 @@ class Analyzer:
     def polarity(self, text: str) -> float:
         """The compound of a raw text, like ``polarity_scores(text)["compound"]``."""
         text = self.emoji_to_text(text)
-        words, _low, sentiments = self.valences(text)
-        if not sentiments:
+        _words, low, sentiments = self.valences(text)
+        if not any(sentiments):
             return 0.0
-        return self.compound(float(sum(self.but_check(words, sentiments))), text)
+        return self.compound(float(sum(self.but_check(low, sentiments))), text)
 
     # --- vaderSentiment 3.3.2 internals, with the lower-cased tokens passed in ----------
-    def _valence(self, sentitext: SentiText, item: str, i: int, low: list[str], sid: list[int] | None) -> float:
+    def _valence(self, words: list[str], is_cap_diff: bool, i: int, low: list[str], sid: list[int] | None) -> float:
         """``SentimentIntensityAnalyzer.sentiment_valence`` for token ``i``; with ``sid``
         (clause ids) its "no X" negation also stops at a clause end."""
-        is_cap_diff = sentitext.is_cap_diff
-        words = sentitext.words_and_emoticons
+        item = words[i]
         lexicon = self.lexicon
         item_lowercase = low[i]
         valence = lexicon[item_lowercase]
@@ -173,8 +194,18 @@ class Analyzer:
             else:
                 valence -= C_INCR
         for start_i in range(0, 3):
-            if i > start_i and low[i - (start_i + 1)] not in lexicon:
-                s = scalar_inc_dec(words[i - (start_i + 1)], valence, is_cap_diff)
+            j = i - (start_i + 1)
+            if i > start_i and low[j] not in lexicon:
+                s = 0.0  # vaderSentiment.scalar_inc_dec, with the lower-cased token at hand
+                if low[j] in BOOSTER_DICT:
+                    s = BOOSTER_DICT[low[j]]
+                    if valence < 0:
+                        s *= -1
+                    if words[j].isupper() and is_cap_diff:
+                        if valence > 0:
+                            s += C_INCR
+                        else:
+                            s -= C_INCR
                 if start_i == 1 and s != 0:
                     s = s * 0.95
                 if start_i == 2 and s != 0:
@@ -183,7 +214,13 @@ class Analyzer:
                 valence = self._negation_check(valence, start_i, i, low, sid)
                 if start_i == 2:
                     valence = self._special_idioms_check(valence, i, low)
-        return self._stock._least_check(valence, words, i)  # type: ignore[no-any-return]
+        # SentimentIntensityAnalyzer._least_check
+        if i > 1 and low[i - 1] not in lexicon and low[i - 1] == "least":
+            if low[i - 2] != "at" and low[i - 2] != "very":
+                valence = valence * N_SCALAR
+        elif i > 0 and low[i - 1] not in lexicon and low[i - 1] == "least":
+            valence = valence * N_SCALAR
+        return valence
 
     def _negation_check(self, valence: float, start_i: int, i: int, low: list[str], sid: list[int] | None) -> float:
         if sid is not None:
@@ -214,6 +251,8 @@ class Analyzer:
 
     @staticmethod
     def _special_idioms_check(valence: float, i: int, low: list[str]) -> float:
+        if _IDIOM_WORDS.isdisjoint(low[i - 3 : i + 3]):
+            return valence  # no idiom or booster phrase can match: none has a word here
         onezero = f"{low[i - 1]} {low[i]}"
         twoonezero = f"{low[i - 2]} {low[i - 1]} {low[i]}"
         twoone = f"{low[i - 2]} {low[i - 1]}"

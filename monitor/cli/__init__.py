@@ -2,15 +2,17 @@
 
 The group and what commands share live here (the :class:`App` context, the
 ``--format`` and filter options, error handling); commands live in modules
-named for what they do and are attached at the bottom of this file.
+named for what they do, listed at the bottom of this file and imported only
+when one of their commands runs (or help lists them).
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,23 +35,37 @@ class App:
         self.config_path = config_path
         self.db_path = db_path
         self.log_level = log_level
+        self._settings: Any = None
         self._config: Any = None
         self._store: Any = None
 
     @property
-    def config(self) -> Any:
-        if self._config is None:
-            from monitor import logs
+    def settings(self) -> Any:
+        """The config checked as far as it can be without loading plugins: enough for
+        commands that only read the database (no entry-point scan, no plugin import)."""
+        if self._settings is None:
+            self._settings = self._reveal(self.load_config(plugins=False))
+        return self._settings
 
-            self._config = self.load_config()
-            logs.set_secrets(logs.revealed(self._config.secrets()))
+    @property
+    def config(self) -> Any:
+        """The whole config, sources' platform options and the classifier's included."""
+        if self._config is None:
+            self._config = self._reveal(self.settings.with_plugins())
         return self._config
 
-    def load_config(self) -> Any:
+    @staticmethod
+    def _reveal(config: Any) -> Any:
+        from monitor import logs
+
+        logs.set_secrets(logs.revealed(config.secrets()))
+        return config
+
+    def load_config(self, *, plugins: bool = True) -> Any:
         """Read and check the config afresh (``--config``, ``--db`` applied); the daemon's SIGHUP."""
         from monitor import config
 
-        loaded = config.load(self.config_path)
+        loaded = config.load(self.config_path, plugins=plugins)
         return loaded.with_database(self.db_path) if self.db_path else loaded
 
     def store(self, *, create: bool = True, migrate: bool = True) -> Any:
@@ -60,7 +76,7 @@ class App:
         if self._store is None:
             from monitor.storage import Store
 
-            self._store = Store.open(self.config.monitor.database, create=create, migrate=migrate)
+            self._store = Store.open(self.settings.monitor.database, create=create, migrate=migrate)
             click.get_current_context().call_on_close(self._store.close)
         return self._store
 
@@ -154,7 +170,7 @@ class BrandType(click.ParamType):
         app = ctx.find_object(App) if ctx is not None else None
         if app is None:
             return str(value)
-        config = app.config
+        config = app.settings  # brands need no plugins
         brand = config.brand(str(value))
         if brand is None:
             known = [b.name for b in config.brands]
@@ -220,16 +236,43 @@ def resolve_window(
     return now - (since or parse_duration(default_since)), now
 
 
-# Commands, by concern. Imported last: they use the helpers above.
-from monitor.cli import alerts as _alerts  # noqa: E402
-from monitor.cli import digest as _digest  # noqa: E402
-from monitor.cli import evaluate as _evaluate  # noqa: E402
-from monitor.cli import insights as _insights  # noqa: E402
-from monitor.cli import kpi as _kpi  # noqa: E402
-from monitor.cli import labels as _labels  # noqa: E402
-from monitor.cli import mentions as _mentions  # noqa: E402
-from monitor.cli import sources as _sources  # noqa: E402
+class LazyCommands(MutableMapping[str, click.Command]):
+    """A group's commands by name, each module (``monitor.cli.<module>``, exporting
+    ``COMMANDS``) imported when one of its commands is first looked up."""
 
-for _module in (_sources, _mentions, _labels, _evaluate, _insights, _kpi, _digest, _alerts):
-    for _command in _module.COMMANDS:
-        main.add_command(_command)
+    def __init__(self, modules: Mapping[str, str]) -> None:
+        self._modules = dict(modules)
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded and name in self._modules:
+            for command in importlib.import_module(f"monitor.cli.{self._modules[name]}").COMMANDS:
+                self._loaded.setdefault(command.name, command)  # type: ignore[arg-type]
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._modules.pop(name, None)
+        del self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._modules, *self._loaded]))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys([*self._modules, *self._loaded]))
+
+
+#: Commands, by concern: command name -> its module in monitor.cli (which lists it in COMMANDS).
+COMMAND_MODULES = {
+    **dict.fromkeys(["init", "poll", "run", "import", "status"], "sources"),
+    **dict.fromkeys(["negatives", "mentions", "summary", "classify"], "mentions"),
+    **dict.fromkeys(["label", "reclassify"], "labels"),
+    "eval": "evaluate",
+    "themes": "insights",
+    "kpi": "kpi",
+    "digest": "digest",
+    "alerts": "alerts",
+}
+main.commands = LazyCommands(COMMAND_MODULES)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from datetime import timedelta
 
@@ -11,10 +10,12 @@ import click
 from monitor.cli import DURATION, App, format_option, pass_app
 from monitor.errors import MonitorError
 from monitor.output import emit, to_json
-from sentiment.base import LABELS
+from sentiment.labels import LABELS
 
 
 def _whoami() -> str | None:
+    import getpass
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no user name in this environment

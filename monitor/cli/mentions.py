@@ -9,11 +9,17 @@ from typing import Any
 import click
 
 from monitor.cli import (
-    DURATION, App, brand_platform_options, format_option, pass_app, resolve_window, window_options,
+    DURATION,
+    App,
+    brand_platform_options,
+    format_option,
+    pass_app,
+    resolve_window,
+    window_options,
 )
 from monitor.output import emit, to_json
 from monitor.storage.mentions import PUBLIC_COLUMNS
-from sentiment.base import LABELS
+from sentiment.labels import LABELS
 
 _TABLE_COLUMNS = ["created_at", "platform", "brand", "label", "compound", "author", "text"]
 _TABLE_WIDTHS = {"text": 72, "author": 18}
@@ -21,7 +27,7 @@ _TABLE_WIDTHS = {"text": 72, "author": 18}
 
 def _show_mentions(app: App, fmt: str, rows: list[dict[str, Any]], empty: str) -> None:
     if fmt == "table":
-        tz = app.config.monitor.tz
+        tz = app.settings.monitor.tz
         from monitor.timeutil import from_db
 
         rows = [{**r, "created_at": from_db(r["created_at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
@@ -80,7 +86,7 @@ def mentions(
       sentiment-monitor mentions --label positive --brand Globex --format csv > praise.csv
       sentiment-monitor mentions --from 2026-01-01 --to 2026-01-07 --format json
     """
-    start, end = resolve_window(app.config, since, from_date, to_date, "7d")
+    start, end = resolve_window(app.settings, since, from_date, to_date, "7d")
     rows = _query(app, since=start, until=end, label=label, search=search, brand=brand,
                   platform=platform, source=source, limit=limit)
     _show_mentions(app, fmt, rows, "(no mentions match)")
@@ -121,7 +127,7 @@ def summary(
     from monitor.summary import summarize
     from monitor.themes import ThemeMatcher
 
-    config = app.config
+    config = app.settings
     start, end = resolve_window(config, since, from_date, to_date, "7d")
     result = summarize(app.store(create=False), start=start, end=end, tz=config.monitor.tz,
                        tz_name=config.monitor.timezone, by=by, brand=brand, platform=platform,

@@ -158,9 +158,12 @@ def run(app: App, once: bool, fmt: str) -> None:
 @click.option("--skip-bad", is_flag=True, help="Import the valid records and list each bad one (default: stop at the first, import nothing).")
 @click.option("--brand", type=BRAND, help="Assign every mention to this brand (default: the record's, else by keywords).")
 @click.option("--input-format", type=click.Choice(["jsonl", "json", "csv", "tsv"]), help="Default: from the file extension.")
+@click.option("--workers", type=click.IntRange(min=1), help="Processes that check and score a large JSONL file. Default: one per CPU; 1: none.")
 @format_option
 @pass_app
-def import_(app: App, file: Path, skip_bad: bool, brand: str | None, input_format: str | None, fmt: str) -> None:
+def import_(
+    app: App, file: Path, skip_bad: bool, brand: str | None, input_format: str | None, workers: int | None, fmt: str,
+) -> None:
     """Backfill mentions from a JSONL, JSON or CSV file: classified and stored.
 
     Each record needs platform, id, text and created_at (ISO 8601); author,
@@ -173,17 +176,18 @@ def import_(app: App, file: Path, skip_bad: bool, brand: str | None, input_forma
     Examples:
       sentiment-monitor import export.jsonl
       sentiment-monitor import old.csv --skip-bad --brand Acme
+      sentiment-monitor import backfill.jsonl --workers 1   # leave the other CPUs alone
     """
     from monitor import ingest
 
-    check = ingest.check_file(file, fmt=input_format, skip_bad=skip_bad)
+    check = ingest.check_file(file, fmt=input_format, skip_bad=skip_bad, workers=workers)
     store = app.store()
     pipeline = ingest.Pipeline(app.config)
     if sys.stderr.isatty() and check.records >= ingest.IMPORT_BATCH:
         with click.progressbar(length=check.records, label=f"Importing {file.name}", file=sys.stderr) as bar:
-            result = ingest.import_file(store, pipeline, check, brand=brand, progress=bar.update)
+            result = ingest.import_file(store, pipeline, check, brand=brand, progress=bar.update, workers=workers)
     else:
-        result = ingest.import_file(store, pipeline, check, brand=brand)
+        result = ingest.import_file(store, pipeline, check, brand=brand, workers=workers)
     if fmt == "json":
         to_json(result.as_dict())
         return

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database, Migrations
-
+from monitor.storage.schema import Migrations
 from monitor.timeutil import to_db
 
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
     from monitor.storage import Store
 
 migrations = Migrations("alerts")

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database, Migrations
-
 from monitor.kpi.records import PeriodFigure, Record, SurveyResponse, Ticket
 from monitor.storage.periods import periods_cte
+from monitor.storage.schema import Migrations
 from monitor.timeutil import to_db, utcnow
 
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
     from monitor.storage import Store
 
 migrations = Migrations("kpi")

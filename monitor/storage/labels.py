@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database, Migrations
-
+from monitor.storage.schema import Migrations
 from monitor.timeutil import to_db
 
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
     from monitor.storage import Store
 
 migrations = Migrations("labels")

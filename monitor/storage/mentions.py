@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import Mention
 from monitor.storage.periods import periods_cte
 from monitor.timeutil import to_db
 
 if TYPE_CHECKING:
     from monitor.storage import Store
+    from monitor.storage.scored import ScoredMention, UpsertCounts
 
-_COLUMNS = (
+#: The columns of a row for :meth:`MentionStore.upsert_rows`, in order.
+COLUMNS = _COLUMNS = (
     "platform", "id", "source", "brand", "text", "author", "url", "created_at", "fetched_at",
     "lang", "likes", "replies", "reposts", "followers", "compound", "label", "classifier", "raw",
     "model_label",
@@ -47,25 +48,6 @@ _ORDERS = {
 
 
 @dataclass(frozen=True)
-class ScoredMention:
-    """A mention ready to store: where it came from, whose it is, how it feels."""
-
-    mention: Mention
-    source: str | None
-    brand: str | None
-    compound: float | None  # None: not scored (unsupported language)
-    label: str
-    classifier: str
-    lang: str | None = None  # the language to store; None: the mention's own tag
-
-
-@dataclass(frozen=True)
-class UpsertCounts:
-    new: int
-    duplicates: int
-
-
-@dataclass(frozen=True)
 class MentionFilter:
     since: datetime | None = None
     until: datetime | None = None
@@ -87,17 +69,23 @@ class MentionStore:
 
         Runs in the caller's transaction if there is one, else in its own.
         """
-        unique = {(i.mention.platform, i.mention.id): i for i in items}
         fetched = to_db(fetched_at)
-        with self._store.transaction():
-            known = self._existing(unique)
-            self._store.conn.executemany(
-                _UPSERT, (_row(item, fetched) for item in unique.values())
-            )
-        return UpsertCounts(new=len(unique) - len(known), duplicates=len(items) - len(unique) + len(known))
+        return self.upsert_rows([_row(item, fetched) for item in items])
 
-    def _existing(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        return {(row[0], row[1]) for row in self._rows_by_key(keys, "platform, id")}
+    def upsert_rows(self, rows: Sequence[tuple[Any, ...]]) -> UpsertCounts:
+        """:meth:`upsert` for rows already in column order (:data:`COLUMNS`); a key
+        repeated in ``rows`` counts once, its last row wins."""
+        unique = {(row[0], row[1]): row for row in rows}
+        conn = self._store.conn
+        with self._store.transaction():
+            # Under the write lock each inserted row takes max(rowid) + 1 and an update
+            # takes none: the difference is the number of new mentions, with no lookup.
+            before = conn.execute("SELECT max(rowid) FROM mentions").fetchone()[0] or 0
+            conn.executemany(_UPSERT, unique.values())
+            new = (conn.execute("SELECT max(rowid) FROM mentions").fetchone()[0] or 0) - before
+        from monitor.storage.scored import UpsertCounts
+
+        return UpsertCounts(new=new, duplicates=len(rows) - new)
 
     def _rows_by_key(self, keys: Iterable[tuple[str, str]], columns: str) -> Iterator[tuple[Any, ...]]:
         """``columns`` of the stored mentions among ``keys``: per platform, in chunks, on the primary key."""
@@ -200,6 +188,15 @@ class MentionStore:
             out[label or "unscored"] = n
             out["total"] += n
         return out
+
+
+def __getattr__(name: str) -> Any:
+    # The records of writes live in monitor.storage.scored: a reader does not create them.
+    if name in ("ScoredMention", "UpsertCounts"):
+        from monitor.storage import scored
+
+        return getattr(scored, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _row(item: ScoredMention, fetched: str) -> tuple[Any, ...]:

@@ -2,17 +2,22 @@
 
 Each feature owns a named set; every step runs in a transaction together with
 the record of it having run, so re-running is safe. Never edit a released
-step: add a new one.
+step: add a new one. Sets are declared with :class:`monitor.storage.schema.Migrations`,
+so importing them does not import sqlite-utils.
 """
 
 from __future__ import annotations
 
-from sqlite_utils import Database, Migrations
+from typing import TYPE_CHECKING
 
 from monitor.storage.alerts import migrations as alerts
 from monitor.storage.digests import migrations as digests
 from monitor.storage.kpi import migrations as kpi
 from monitor.storage.labels import migrations as labels
+from monitor.storage.schema import Migrations
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 core = Migrations("sentiment-monitor")
 

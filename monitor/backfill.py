@@ -1,0 +1,324 @@
+"""``sentiment-monitor import``: saved mentions checked, scored and stored, fast.
+
+A JSONL file is cut into byte ranges of whole lines (:func:`connectors.jsonl.line_ranges`).
+Worker processes read their own ranges (nothing but a pair of offsets crosses to them),
+parse, check, assign brands, drop noise, decide languages and score; the main process
+only writes the rows they send back, 1,000 per transaction, in file order, while they
+work on the next ranges. A bounded number of ranges is in flight, so memory does not
+grow with the file. The check pass (the whole file read before anything is written) is
+spread over the workers the same way.
+
+Other formats (CSV, a JSON array), small files and ``workers=1`` go through the very
+same :class:`Scorer` in one process: the labels are the same either way.
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from connectors.base import BadPayload
+from connectors.jsonl import (
+    BadRecord,
+    InvalidRecord,
+    detect_format,
+    fields,
+    line_ranges,
+    read_lines,
+)
+from monitor.brands import BrandMatcher
+from monitor.config import BrandConfig
+from monitor.storage import Store
+from monitor.timeutil import to_db, utcnow
+from sentiment.labels import UNSUPPORTED
+
+#: Bytes of a JSONL file per task: big enough to keep IPC overhead small.
+RANGE_BYTES = 1 << 20
+#: Files smaller than this are not worth starting worker processes for.
+PARALLEL_MIN_BYTES = 4 << 20
+
+
+def workers_for(path: Path, fmt: str | None, workers: int | None) -> int:
+    """How many worker processes to use for ``path`` (0: score in this process)."""
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if workers <= 1 or (fmt or detect_format(path)) != "jsonl" or path.stat().st_size < PARALLEL_MIN_BYTES:
+        return 0
+    return workers
+
+
+class Scorer:
+    """Records in, mention rows out (``monitor.storage.mentions`` column order).
+
+    Everything a worker needs, picklable: the classifier (as its constructor
+    arguments), the brands, the language gate.
+    """
+
+    def __init__(
+        self, classifier: Any, classifier_id: str, brands: Sequence[BrandConfig], languages: Any,
+        *, brand: str | None, source: str,
+    ) -> None:
+        self.classifier = classifier
+        self.classifier_id = classifier_id
+        self.brand_configs = tuple(brands)
+        self.brands = BrandMatcher(self.brand_configs)
+        self.languages = languages
+        self.brand = brand
+        self.source = source
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_scorer, (self.classifier, self.classifier_id, self.brand_configs, self.languages,
+                          self.brand, self.source))
+
+    def rows(self, objects: Iterable[Any], fetched: str) -> tuple[list[tuple[Any, ...]], int, int]:
+        """``(rows, excluded, invalid)`` for record objects (invalid ones are skipped)."""
+        kept = []
+        texts = []
+        decided: list[tuple[str | None, bool]] = []
+        excluded = invalid = 0
+        assign, decide = self.brands.assign, self.languages.decide
+        for obj in objects:
+            try:
+                f = fields(obj)
+            except InvalidRecord:
+                invalid += 1
+                continue
+            brand, drop = assign(f.text, self.brand or f.brand)
+            if drop:
+                excluded += 1
+                continue
+            lang, ok = decide(f.text, f.lang)
+            kept.append((f, brand))
+            decided.append((lang, ok))
+            if ok:
+                texts.append(f.text)
+        scores = iter(self.classifier.score_many(texts))
+        out = []
+        for (f, brand), (lang, ok) in zip(kept, decided):
+            if ok:
+                score = next(scores)
+                compound, label = score.compound, score.label
+            else:
+                compound, label = None, UNSUPPORTED
+            out.append((
+                f.platform, f.id, self.source, brand, f.text, f.author, f.url,
+                f.created_text or to_db(f.created_at), fetched, lang or f.lang,
+                f.likes, f.replies, f.reposts, f.followers, compound, label, self.classifier_id,
+                _compact_json(f.raw), label,
+            ))
+        return out, excluded, invalid
+
+
+def _compact_json(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)``, fast."""
+    try:
+        return orjson.dumps(value, default=str).decode("utf-8")
+    except (TypeError, orjson.JSONEncodeError):  # an integer beyond 64 bits, ...
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _objects(lines: list[bytes]) -> Iterator[tuple[int, Any]]:
+    """``(index, value)`` of each non-blank JSON line. A line that is not JSON yields its
+    :class:`json.JSONDecodeError` as the value; a line that is not UTF-8 raises
+    :class:`UnicodeDecodeError` with the line's index as ``start``."""
+    for index, line in enumerate(lines):
+        try:
+            yield index, orjson.loads(line)  # the common case: no decode, no copy
+            continue
+        except orjson.JSONDecodeError:
+            pass
+        # The exact rules and messages of the json module (big integers, NaN, blank
+        # lines of Unicode spaces), and a clear error for text that is not UTF-8.
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnicodeDecodeError("utf-8", line, index, index + 1, exc.reason) from None
+        if not text.strip():
+            continue
+        try:
+            yield index, json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield index, exc
+
+
+def _scorer(*args: Any) -> Scorer:
+    classifier, classifier_id, brands, languages, brand, source = args
+    return Scorer(classifier, classifier_id, brands, languages, brand=brand, source=source)
+
+
+# --- the work done in worker processes --------------------------------------------------
+_WORKER_SCORER: Scorer | None = None  # set once per worker process by _start_worker
+
+
+def _start_worker(scorer: Scorer | None) -> None:
+    global _WORKER_SCORER
+    _WORKER_SCORER = scorer
+
+
+@dataclass(frozen=True)
+class RangeCheck:
+    """The check of one byte range: its lines, good records, bad ones (relative line numbers)."""
+
+    lines: int
+    good: int
+    bad: list[tuple[int, str]]  # (line index in the range, reason)
+    undecodable: tuple[int, str] | None = None  # (line index in the range, reason)
+
+
+def check_range(path: str, start: int, end: int) -> RangeCheck:
+    """Check the records of one range of a JSONL file (see :func:`connectors.jsonl.fields`)."""
+    lines = read_lines(path, start, end)
+    good, bad = 0, []
+    try:
+        for index, value in _objects(lines):
+            if isinstance(value, json.JSONDecodeError):
+                bad.append((index, f"invalid JSON ({value.msg} at column {value.colno})"))
+                continue
+            try:
+                fields(value)
+            except InvalidRecord as exc:
+                bad.append((index, str(exc)))
+            else:
+                good += 1
+    except UnicodeDecodeError as exc:
+        return RangeCheck(len(lines), good, bad, (exc.start, exc.reason))
+    return RangeCheck(len(lines), good, bad)
+
+
+def score_range(path: str, start: int, end: int, fetched: str) -> tuple[bytes, int, int]:
+    """Rows (``marshal``-ed: half the cost of pickling them), excluded and invalid counts
+    of one range (in a worker: :func:`_start_worker` ran)."""
+    assert _WORKER_SCORER is not None
+    objects = []
+    invalid = 0
+    try:
+        for _index, value in _objects(read_lines(path, start, end)):
+            if isinstance(value, json.JSONDecodeError):
+                invalid += 1  # the check pass reported it (or the file changed since)
+            else:
+                objects.append(value)
+    except UnicodeDecodeError:
+        invalid += 1
+    rows, excluded, bad = _WORKER_SCORER.rows(objects, fetched)
+    return marshal.dumps(rows), excluded, invalid + bad
+
+
+# --- the main process's side -------------------------------------------------------------
+def pool(workers: int, scorer: Scorer | None = None) -> ProcessPoolExecutor:
+    """Worker processes, each holding ``scorer`` (built once per process)."""
+    if scorer is not None:
+        scorer.languages.load()  # forked workers share one copy of the model
+    return ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(scorer,))
+
+
+def in_order(executor: Executor, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]], ahead: int) -> Iterator[Any]:
+    """``fn(*task)`` for each task, run by ``executor``, yielded in task order with at most
+    ``ahead`` tasks submitted and not yet consumed (memory stays bounded)."""
+    pending: deque[Future[Any]] = deque()
+    for task in tasks:
+        pending.append(executor.submit(fn, *task))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def check_jsonl(path: Path, workers: int, *, stop_at_first: bool) -> tuple[int, list[BadRecord]]:
+    """``(good records, bad records in file order)``, checked by ``workers`` processes;
+    with ``stop_at_first`` only the first bad record is looked for. A line that is not
+    UTF-8 raises :class:`~connectors.base.BadPayload` (as :func:`iter_records` does)."""
+    good = 0
+    bad: list[BadRecord] = []
+    line = 1
+    executor = pool(workers)
+    try:
+        tasks = ((str(path), start, end) for start, end in line_ranges(path, RANGE_BYTES))
+        for result in in_order(executor, check_range, tasks, 2 * workers):
+            good += result.good
+            bad += [BadRecord(f"{path}:{line + index}", reason) for index, reason in result.bad]
+            if result.undecodable is not None:
+                index, reason = result.undecodable
+                raise BadPayload(f"{path}:{line + index}: not UTF-8 text ({reason}); save it as UTF-8")
+            if bad and stop_at_first:
+                break
+            line += result.lines
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+    return good, bad
+
+
+@dataclass
+class Written:
+    """What writing the rows of an import did."""
+
+    records: int = 0  # good records read (stored or excluded)
+    new: int = 0
+    duplicates: int = 0
+    excluded: int = 0
+    invalid: int = 0  # bad records met while writing (the file changed after the check)
+
+
+def write_rows(
+    store: Store, batches: Iterable[tuple[list[tuple[Any, ...]], int, int]], batch_size: int,
+    progress: Callable[[int], None] | None,
+) -> Written:
+    """Store rows as they come, ``batch_size`` per transaction, in order."""
+    done = Written()
+    buffer: list[tuple[Any, ...]] = []
+
+    def flush(rows: list[tuple[Any, ...]]) -> None:
+        counts = store.mentions.upsert_rows(rows)
+        done.new += counts.new
+        done.duplicates += counts.duplicates
+
+    with store.bulk_writes():
+        for rows, excluded, invalid in batches:
+            done.records += len(rows) + excluded
+            done.excluded += excluded
+            done.invalid += invalid
+            buffer += rows
+            while len(buffer) >= batch_size:
+                flush(buffer[:batch_size])
+                del buffer[:batch_size]
+            if progress:
+                progress(len(rows) + excluded)
+        if buffer:
+            flush(buffer)
+    return done
+
+
+def score_jsonl(scorer: Scorer, path: Path, workers: int) -> Iterator[tuple[list[tuple[Any, ...]], int, int]]:
+    """``(rows, excluded, invalid)`` per range of a JSONL file, scored by ``workers``
+    processes, in file order."""
+    executor = pool(workers, scorer)
+    try:
+        tasks = ((str(path), start, end, to_db(utcnow())) for start, end in line_ranges(path, RANGE_BYTES))
+        for rows, excluded, invalid in in_order(executor, score_range, tasks, 2 * workers):
+            yield marshal.loads(rows), excluded, invalid
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def score_here(
+    scorer: Scorer, objects: Iterable[BadRecord | tuple[str, Any]], batch_size: int
+) -> Iterator[tuple[list[tuple[Any, ...]], int, int]]:
+    """The same, in this process, from :func:`connectors.jsonl.iter_objects`."""
+    chunk: list[Any] = []
+    for item in objects:
+        if isinstance(item, BadRecord):
+            continue  # reported by the check pass
+        chunk.append(item[1])
+        if len(chunk) >= batch_size:
+            yield scorer.rows(chunk, to_db(utcnow()))
+            chunk = []
+    if chunk:
+        yield scorer.rows(chunk, to_db(utcnow()))

@@ -1,0 +1,103 @@
+"""Imports scored by worker processes: the same rows, errors and counts as one process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from factories import record, write_jsonl
+
+from monitor import backfill, ingest
+from monitor.config import load
+from monitor.errors import MonitorError
+from monitor.storage import Store
+
+TEXTS = [
+    "@acmesupport my order is lost and nobody answers",
+    "Globex support was wonderful today, thank you!",
+    "an acme anvil cartoon marathon",  # excluded noise
+    "acme: wifi is down again... 3 hours on hold",
+    "Acme ha cancelado mi pedido sin avisar, muy mal servicio",  # untagged: the language is detected
+    "great job acme, still no refund",
+    "something unrelated",
+]
+
+
+@pytest.fixture
+def small_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worker processes even for a small file, and many ranges per file."""
+    monkeypatch.setattr(backfill, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(backfill, "RANGE_BYTES", 4096)
+
+
+def _records(count: int) -> list[dict]:
+    out = []
+    for i in range(count):
+        extra = {"lang": "en"} if i % 4 else {}  # most platforms tag the language
+        if i % 11 == 0:
+            extra["brand"] = "Acme"
+        out.append(record(f"r{i % 2900}", TEXTS[i % len(TEXTS)], hours_ago=i / 10,
+                          platform=("x", "reddit", "mastodon")[i % 2900 % 3], likes=i % 5, **extra))
+    return out  # ids repeat after 2,900: duplicates in the file
+
+
+def _rows(db: Path) -> list[tuple]:
+    with Store.open(db) as store:
+        return store.conn.execute(
+            "SELECT platform, id, source, brand, text, author, url, created_at, lang, likes, compound, label,"
+            " model_label, classifier, raw FROM mentions ORDER BY rowid"
+        ).fetchall()
+
+
+def test_workers_store_exactly_what_one_process_stores(write_config, tmp_path, small_ranges):
+    config = load(write_config())
+    data = write_jsonl(tmp_path / "m.jsonl", _records(3000))
+    results = {}
+    for workers in (1, 2):
+        check = ingest.check_file(data, workers=workers)
+        with Store.open(tmp_path / f"w{workers}.db") as store:
+            results[workers] = ingest.import_file(store, ingest.Pipeline(config), check, workers=workers).as_dict()
+    assert results[1] == results[2]
+    assert results[2]["records"] == 3000 and results[2]["duplicates"] > 50 and results[2]["excluded"] > 0
+    one, two = _rows(tmp_path / "w1.db"), _rows(tmp_path / "w2.db")
+    assert one == two  # same labels, scores, languages, brands and payloads, in file order
+    assert {row[11] for row in two} >= {"negative", "positive", "unsupported"}
+    assert json.loads(two[0][-1])["text"] == TEXTS[0]
+
+
+def test_workers_check_the_file_like_one_process(write_config, tmp_path, small_ranges):
+    lines = [json.dumps(r) for r in _records(400)]
+    lines[150] = '{"platform": "x", "id": "bad",'
+    lines[151] = ""  # blank lines are skipped but counted
+    lines[300] = json.dumps({**_records(1)[0], "likes": "many"})
+    data = tmp_path / "m.jsonl"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for workers in (1, 2):
+        with pytest.raises(MonitorError, match=r"m\.jsonl:151: invalid JSON .*nothing was imported"):
+            ingest.check_file(data, workers=workers)
+    one, two = (ingest.check_file(data, skip_bad=True, workers=w) for w in (1, 2))
+    assert (one.records, one.bad) == (two.records, two.bad) == (397, [
+        f"{data}:151: invalid JSON (Expecting property name enclosed in double quotes at column 31)",
+        f"{data}:301: \"likes\" must be a whole number, found 'many'",
+    ])
+
+
+def test_workers_report_text_that_is_not_utf8(tmp_path, small_ranges):
+    data = tmp_path / "m.jsonl"
+    good = "".join(json.dumps(r) + "\n" for r in _records(200)).encode()
+    data.write_bytes(good + json.dumps(record("x", "caf\u00e9"), ensure_ascii=False).encode("cp1252") + b"\n")
+    with pytest.raises(MonitorError, match=r"m\.jsonl:201: not UTF-8 text"):
+        ingest.check_file(data, workers=2)
+
+
+def test_upsert_rows_counts_new_and_duplicates(fresh_store):
+    def row(i: str, likes: int) -> tuple:
+        return ("x", i, "t", "Acme", "hi", None, None, "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "en",
+                likes, None, None, None, 0.0, "neutral", "test/1", "{}", "neutral")
+
+    first = fresh_store.mentions.upsert_rows([row("1", 1), row("2", 1), row("1", 2)])
+    again = fresh_store.mentions.upsert_rows([row("2", 5), row("3", 1)])
+    assert (first.new, first.duplicates, again.new, again.duplicates) == (2, 1, 1, 1)
+    assert fresh_store.conn.execute("SELECT id, likes FROM mentions ORDER BY id").fetchall() == [
+        ("1", 2), ("2", 5), ("3", 1)]  # a repeated key: its last row; engagement refreshed
