@@ -31,6 +31,13 @@ def parse_duration(text: str) -> timedelta:
 
 
 def format_duration(delta: timedelta) -> str:
+    """A duration to the second, in the form :func:`parse_duration` reads: ``1d2h``, ``15m``, ``1h30m5s``.
+
+    The one form for settings, windows and waits (``every``, ``cooldown``,
+    ``--since``, health notes), so what is printed can be typed back. Not
+    :func:`monitor.kpi.display.clock`, which rounds a KPI time to two
+    zero-padded units so a table column lines up (``1d02h``).
+    """
     seconds = int(delta.total_seconds())
     out = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
