@@ -1,4 +1,5 @@
-"""Print results as a table (for people), JSON or CSV (for scripts).
+"""Print results as a table (for people), JSON or CSV (for scripts), and the
+display forms shared by tables, alert texts and the digest (:func:`percent`).
 
 JSON is one array or object on stdout and nothing else; CSV quotes texts
 with commas, quotes and newlines (RFC 4180). Tables shorten long texts;
@@ -15,6 +16,12 @@ from typing import Any, TextIO
 
 FORMATS = ("table", "json", "csv")
 _SPACE = re.compile(r"\s+")
+
+
+def percent(ratio: float | None, digits: int = 0) -> str | None:
+    """A share (0-1) as people read it: 0.257 -> "26%" (``digits=1``: "25.7%").
+    None stays None: tables show "-", the digest its own dash."""
+    return None if ratio is None else f"{ratio:.{digits}%}"
 
 
 def to_json(value: Any, stream: TextIO | None = None) -> None:

@@ -2,7 +2,8 @@
 theme, beside the service KPIs of the same periods.
 
 Periods follow the configured time zone (DST included): day and week
-boundaries are computed here and each becomes an index range scan. The KPIs
+boundaries come from :func:`monitor.timeutil.periods` and each becomes an
+index range scan. The KPIs
 (:mod:`monitor.kpi.report`) are the team's own, so they are given for the
 whole window and per day or week, never per platform, brand or theme; each
 is marked as meeting its target or not. By theme, every mention of the
@@ -13,13 +14,13 @@ mention in several themes counts in each, one in none under "(no theme)".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from monitor.config import KpiConfig
 from monitor.storage import Store
 from monitor.storage.mentions import MentionFilter
-from monitor.timeutil import to_db
+from monitor.timeutil import periods, to_db
 from sentiment.base import LABELS, NEGATIVE, NEUTRAL, POSITIVE, UNSUPPORTED
 
 if TYPE_CHECKING:
@@ -109,32 +110,6 @@ class Summary:
         if self.kpis:
             out["targets"] = targets.as_json(self.targets)
         return out
-
-
-def local_midnight(day: date, tz: tzinfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz)
-
-
-def periods(start: datetime, end: datetime, by: str, tz: tzinfo) -> list[tuple[str, datetime, datetime]]:
-    """Local days (``2026-01-31``) or ISO weeks (``2026-W05``) covering ``[start, end)``."""
-    out: list[tuple[str, datetime, datetime]] = []
-    day = start.astimezone(tz).date()
-    if by == "week":
-        day -= timedelta(days=day.weekday())
-    step = timedelta(days=7 if by == "week" else 1)
-    while True:
-        lo = local_midnight(day, tz)
-        if lo >= end:
-            break
-        hi = local_midnight(day + step, tz)
-        if by == "week":
-            year, week, _ = day.isocalendar()
-            key = f"{year}-W{week:02d}"
-        else:
-            key = day.isoformat()
-        out.append((key, max(lo, start), min(hi, end)))
-        day += step
-    return out
 
 
 def summarize(

@@ -1,9 +1,14 @@
-"""Durations (``30s``, ``5m``, ``24h``, ``7d``), dates and the stored time format."""
+"""Durations (``30s``, ``5m``, ``24h``, ``7d``), dates, the stored time format,
+and local days and weeks in the configured time zone (DST included).
+
+On the start-up path of every read command: keep its imports to the standard
+library's cheapest (the time zone objects are passed in, never built here).
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
@@ -26,6 +31,13 @@ def parse_duration(text: str) -> timedelta:
 
 
 def format_duration(delta: timedelta) -> str:
+    """A duration to the second, in the form :func:`parse_duration` reads: ``1d2h``, ``15m``, ``1h30m5s``.
+
+    The one form for settings, windows and waits (``every``, ``cooldown``,
+    ``--since``, health notes), so what is printed can be typed back. Not
+    :func:`monitor.kpi.display.clock`, which rounds a KPI time to two
+    zero-padded units so a table column lines up (``1d02h``).
+    """
     seconds = int(delta.total_seconds())
     out = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
@@ -56,3 +68,62 @@ def to_db(moment: datetime) -> str:
 
 def from_db(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+def local_midnight(day: date, tz: tzinfo) -> datetime:
+    """The start of the local ``day`` in ``tz``."""
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """``[start, end)`` of the local ``day`` (23 or 25 hours long on DST days)."""
+    return local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
+
+
+def _period_first_day(moment: datetime, by: str, tz: tzinfo) -> date:
+    """The first local day of the day (``by="day"``) or ISO week holding ``moment``."""
+    day = moment.astimezone(tz).date()
+    return day - timedelta(days=day.weekday()) if by == "week" else day
+
+
+def _period_step(by: str) -> timedelta:
+    return timedelta(days=7 if by == "week" else 1)
+
+
+def periods(start: datetime, end: datetime, by: str, tz: tzinfo) -> list[tuple[str, datetime, datetime]]:
+    """Local days (``2026-01-31``) or ISO weeks (``2026-W05``) covering ``[start, end)``,
+    the first and last cut to the window."""
+    out: list[tuple[str, datetime, datetime]] = []
+    day = _period_first_day(start, by, tz)
+    step = _period_step(by)
+    while True:
+        lo = local_midnight(day, tz)
+        if lo >= end:
+            break
+        hi = local_midnight(day + step, tz)
+        if by == "week":
+            year, week, _ = day.isocalendar()
+            key = f"{year}-W{week:02d}"
+        else:
+            key = day.isoformat()
+        out.append((key, max(lo, start), min(hi, end)))
+        day += step
+    return out
+
+
+def period_before(moment: datetime, by: str, tz: tzinfo) -> tuple[datetime, datetime]:
+    """``[start, end)`` of the whole local day or ISO week before the one holding ``moment``."""
+    first = _period_first_day(moment, by, tz)
+    return local_midnight(first - _period_step(by), tz), local_midnight(first, tz)
+
+
+def due_day(now: datetime, tz: tzinfo, send_at: time) -> date:
+    """The latest local day whose daily job at ``send_at`` is due at ``now``:
+    yesterday once today's ``send_at`` has passed, else the day before yesterday.
+
+    ``send_at`` is compared as a moment (not a wall-clock time), so in the hour
+    repeated when DST ends it stays passed once it has passed.
+    """
+    today = now.astimezone(tz).date()
+    send_time = datetime.combine(today, send_at, tzinfo=tz)
+    return today - timedelta(days=1 if now >= send_time else 2)

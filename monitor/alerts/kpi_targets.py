@@ -18,6 +18,7 @@ from typing import Any
 from monitor.config import Config
 from monitor.kpi.display import human, label
 from monitor.storage import Store
+from monitor.timeutil import day_bounds, due_day
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,9 @@ def misses(store: Store, config: Config, day: date) -> list[dict[str, Any]]:
     """Alert rows for the KPIs that missed their target on the local ``day``."""
     from monitor.kpi.report import kpis_for
     from monitor.kpi.targets import targets
-    from monitor.summary import local_midnight
 
     tz = config.monitor.tz
-    start, end = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
+    start, end = day_bounds(day, tz)
     kpis = kpis_for(store, [("day", start, end)], tz, config.kpi)["day"]
     scale = config.kpi.ces_scale
     rows = []
@@ -58,12 +58,13 @@ def misses(store: Store, config: Config, day: date) -> list[dict[str, Any]]:
 def record_due(store: Store, config: Config, now: datetime) -> int:
     """Record the misses of the day before once today's ``send_at`` has passed;
     returns how many were new."""
-    local = now.astimezone(config.monitor.tz)
-    if local.time() < config.digest.send_at:
-        return 0
+    tz = config.monitor.tz
+    day = due_day(now, tz, config.digest.send_at)
+    if day != now.astimezone(tz).date() - timedelta(days=1):
+        return 0  # today's send_at has not passed: the day before yesterday was judged yesterday
     new = 0
     with store.transaction():
-        for row in misses(store, config, local.date() - timedelta(days=1)):
+        for row in misses(store, config, day):
             if store.alerts.add(row, config.alerts.channels, now) is not None:
                 log.warning("alert: %s", row["message"])
                 new += 1

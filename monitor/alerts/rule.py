@@ -34,6 +34,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from monitor.config import AlertsConfig, Config
+from monitor.output import percent
 from monitor.storage import Store
 from monitor.timeutil import format_duration, to_db
 
@@ -72,9 +73,9 @@ class Signal:
             return (f"{self.brand}: {self.negative} negative mentions {when} (of {self.volume});"
                     f" baseline {self.baseline:g}, threshold {self.threshold:.1f} — {self.basis}.")
         if self.kind == "negative_ratio":
-            return (f"{self.brand}: {self.observed:.0%} negative {when} ({self.negative} of"
-                    f" {self.volume} mentions); baseline {self.baseline:.0%}, threshold"
-                    f" {self.threshold:.0%} — {self.basis}.")
+            return (f"{self.brand}: {percent(self.observed)} negative {when} ({self.negative} of"
+                    f" {self.volume} mentions); baseline {percent(self.baseline)}, threshold"
+                    f" {percent(self.threshold)} — {self.basis}.")
         return (f"{self.brand}: no mentions {when}; baseline {self.baseline:g} per hour,"
                 f" threshold {self.threshold:g} — {self.basis}. Check the sources.")
 
@@ -196,7 +197,7 @@ def evaluate(brand: str, hour: datetime, data: HourlyCounts, settings: AlertsCon
                 out.append(Signal(
                     brand, "negative_ratio", hour, round(observed, 4), round(p, 4), threshold,
                     now.volume, now.negative,
-                    f"{neg} of {vol} mentions in {basis}; threshold {p:.0%} + {settings.k:g} × {error:.1%}",
+                    f"{neg} of {vol} mentions in {basis}; threshold {percent(p)} + {settings.k:g} × {percent(error, 1)}",
                 ))
 
     if now.volume == 0:

@@ -218,8 +218,7 @@ def resolve_window(
     config: Any, since: timedelta | None, from_date: date | None, to_date: date | None, default_since: str
 ) -> tuple[Any, Any]:
     """Turn ``--since`` / ``--from`` / ``--to`` into a ``[start, end)`` pair of UTC times."""
-    from monitor.summary import local_midnight
-    from monitor.timeutil import utcnow
+    from monitor.timeutil import local_midnight, utcnow
 
     now = utcnow()
     tz = config.monitor.tz

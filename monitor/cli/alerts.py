@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from monitor.cli import BRAND, DURATION, App, format_option, pass_app
-from monitor.output import emit, to_json
+from monitor.output import emit, percent, to_json
 
 _COLUMNS = ["hour", "brand", "kind", "observed", "baseline", "threshold", "volume"]
 
@@ -25,7 +25,7 @@ def _numbers(row: dict[str, Any]) -> dict[str, Any]:
     if row["kind"].startswith("kpi_target:"):  # a KPI's own unit (seconds for times)
         return {**row, **{k: f"{row[k]:g}" for k in keys}}
     if row["kind"] == "negative_ratio":
-        return {**row, **{k: f"{row[k]:.0%}" for k in keys}}
+        return {**row, **{k: percent(row[k]) for k in keys}}
     return {**row, **{k: f"{row[k]:g}" if k != "threshold" else f"{row[k]:.1f}" for k in keys}}
 
 

@@ -24,10 +24,10 @@ def digest() -> None:
 
 
 def _day(app: App, day: date | None) -> date:
-    from monitor.digest import due_day
-    from monitor.timeutil import utcnow
+    from monitor.timeutil import due_day, utcnow
 
-    return day or due_day(app.config, utcnow())
+    config = app.config
+    return day or due_day(utcnow(), config.monitor.tz, config.digest.send_at)
 
 
 @digest.command()

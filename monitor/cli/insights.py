@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from monitor.cli import BRAND, App, format_option, pass_app, resolve_window, window_options
-from monitor.output import emit, to_json
+from monitor.output import emit, percent, to_json
 
 _WIDTHS = {"example": 64}
 
@@ -79,7 +79,7 @@ def _example(item: dict[str, Any]) -> str | None:
 
 
 def _theme_row(t: dict[str, Any]) -> dict[str, Any]:
-    return {**t, "change": f"{t['change']:+g}", "share": None if t["share"] is None else f"{t['share']:.0%}",
+    return {**t, "change": f"{t['change']:+g}", "share": percent(t["share"]),
             "example": _example(t)}
 
 

@@ -17,7 +17,7 @@ from monitor.cli import (
     resolve_window,
     window_options,
 )
-from monitor.output import emit, to_json
+from monitor.output import emit, percent, to_json
 from monitor.storage.mentions import PUBLIC_COLUMNS
 from sentiment.labels import LABELS
 
@@ -147,7 +147,7 @@ def summary(
     if fmt == "table":
         from monitor.cli.kpi import ESTIMATE_NOTE, TARGET_NOTE, cell
 
-        rows = [{k: (_ratio(v) if k.endswith("ratio") else f"{v:+.2f}" if k == "net_sentiment" and v is not None
+        rows = [{k: (percent(v) if k.endswith("ratio") else f"{v:+.2f}" if k == "net_sentiment" and v is not None
                      else cell(k, r, None, r.get("meets_target")) if k in kpi_columns else v)
                  for k, v in r.items()} for r in rows]
         click.echo(f"{data['from']} to {data['to']} ({data['timezone']})"
@@ -165,14 +165,10 @@ def summary(
     emit(fmt, rows, [*columns, *kpi_columns])
 
 
-def _ratio(value: float | None) -> str | None:
-    return None if value is None else f"{value:.0%}"
-
-
 def _theme_platforms(data: dict[str, Any]) -> None:
     """The second table of `summary --by theme`: each theme per platform."""
     rows = [{"theme": r["theme"], "platform": p["platform"], "volume": p["volume"], "negative": p["negative"],
-             "negative_ratio": _ratio(p["negative_ratio"])}
+             "negative_ratio": percent(p["negative_ratio"])}
             for r in data["rows"] for p in r.get("platforms", [])]
     click.echo("A mention in several themes counts in each.\n\nBy theme and platform:")
     emit("table", rows, ["theme", "platform", "volume", "negative", "negative_ratio"])

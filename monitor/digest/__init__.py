@@ -6,6 +6,6 @@ and the render functions.
 """
 
 from monitor.digest.builder import Digest, brand_set_key, build
-from monitor.digest.send import DigestResult, due_day, run_due, send
+from monitor.digest.send import DigestResult, run_due, send
 
-__all__ = ["Digest", "DigestResult", "brand_set_key", "build", "due_day", "run_due", "send"]
+__all__ = ["Digest", "DigestResult", "brand_set_key", "build", "run_due", "send"]

@@ -18,9 +18,9 @@ from monitor.digest.kpis import KpiFigure, KpiProvider, service_kpis
 from monitor.health import DISABLED, NEVER_POLLED, OK, assess
 from monitor.storage import Store
 from monitor.storage.mentions import MentionFilter
-from monitor.summary import Counts, local_midnight, summarize
+from monitor.summary import Counts, summarize
 from monitor.themes import BrandThemes, PhraseExtractor, ThemeCount, ThemeMatcher, brand_themes
-from monitor.timeutil import from_db, utcnow
+from monitor.timeutil import day_bounds, from_db, local_midnight, utcnow
 
 CHART_DAYS = 14
 AVERAGE_DAYS = 7
@@ -95,17 +95,12 @@ def _digest_brands(config: Config) -> tuple[BrandConfig, ...]:
     return config.own_brands() or config.brands
 
 
-def day_bounds(day: date, config: Config) -> tuple[datetime, datetime]:
-    tz = config.monitor.tz
-    return local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
-
-
 def build(store: Store, config: Config, day: date, *, kpi_provider: KpiProvider = service_kpis,
           now: datetime | None = None) -> Digest:
     """The digest of the local ``day`` for the configured own brands."""
     tz, tz_name = config.monitor.tz, config.monitor.timezone
     now = now or utcnow()
-    start, end = day_bounds(day, config)
+    start, end = day_bounds(day, tz)
     brands = [_brand(store, config, b.name, day, start, end) for b in _digest_brands(config)]
     matcher = ThemeMatcher.from_config(config)
     extractor = PhraseExtractor(config.brand_terms(), config.insights)

@@ -19,6 +19,7 @@ from typing import Any
 from monitor import mail
 from monitor.digest import chart
 from monitor.digest.builder import Digest
+from monitor.output import percent
 
 _CID_DOMAIN = "sentiment-monitor"
 
@@ -41,7 +42,7 @@ def _environment(kind: str) -> Any:
 
 
 def _pct(value: float | None, digits: int = 0) -> str:
-    return "–" if value is None else f"{value * 100:.{digits}f}%"
+    return percent(value, digits) or "–"
 
 
 def _signed(value: float | None) -> str:

@@ -36,7 +36,7 @@ from monitor.digest import render
 from monitor.digest.builder import Digest, brand_set_key, build
 from monitor.digest.kpis import KpiProvider, service_kpis
 from monitor.storage import Store
-from monitor.timeutil import from_db, to_db, utcnow
+from monitor.timeutil import due_day, from_db, to_db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +61,6 @@ class DigestResult:
         return dict(self.__dict__)
 
 
-def due_day(config: Config, now: datetime) -> date:
-    """The latest day whose digest is due at ``now``: yesterday once today's
-    ``send_at`` has passed, else the day before yesterday."""
-    tz = config.monitor.tz
-    today = now.astimezone(tz).date()
-    send_time = datetime.combine(today, config.digest.send_at, tzinfo=tz)
-    return today - timedelta(days=1 if now >= send_time else 2)
-
-
 def run_due(store: Store, config: Config, now: datetime | None = None, *,
             kpi_provider: KpiProvider = service_kpis) -> list[DigestResult]:
     """Send every digest that is due and not yet sent: the latest due day (the
@@ -77,7 +68,7 @@ def run_due(store: Store, config: Config, now: datetime | None = None, *,
     whose time has come, and sends interrupted by a crash. Returns what was done."""
     now = now or utcnow()
     key = brand_set_key(config)
-    days = {due_day(config, now).isoformat()}
+    days = {due_day(now, config.monitor.tz, config.digest.send_at).isoformat()}
     days |= {r["day"] for r in store.digests.in_states("sending", "retry") if r["brand_set"] == key}
     results = []
     for day in sorted(days):

@@ -67,6 +67,8 @@ def human(key: str, value: Any, *, signed: bool = False, ces_scale: int | None =
     else:
         plus = "+" if signed and value > 0 else ""
     if kind == "pct":
+        # KPI percentages are already 0-100 (kpi.formulas.percent) and read to one
+        # decimal: not monitor.output.percent, which is for 0-1 sentiment shares.
         return f"{plus}{value:.1f}" + ("" if signed else "%")
     if kind == "score":
         return f"{plus}{value:.1f}" if signed else f"{value:+.1f}"
@@ -86,7 +88,12 @@ def mark(meets: bool | None) -> str:
 
 
 def clock(seconds: float) -> str:
-    """1d02h, 3h05m, 12m30s, 45s."""
+    """1d02h, 3h05m, 12m30s, 45s.
+
+    A measured time, rounded to its two largest units, zero-padded so a column
+    of them lines up. Deliberately not :func:`monitor.timeutil.format_duration`:
+    that one is exact (``1d2h3m4s``) for settings people copy back into the config.
+    """
     seconds = round(seconds)
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)

@@ -28,7 +28,7 @@ from monitor.kpi import formulas, targets
 from monitor.kpi.groups import BREAKDOWNS, NONE, group_value
 from monitor.storage import Store
 from monitor.storage.kpi import DURATION_METRICS, TicketCounts
-from monitor.timeutil import to_db
+from monitor.timeutil import period_before, periods, to_db
 
 #: The KPI values of a period, in display order; each also has a change.
 VALUE_KEYS: tuple[str, ...] = (
@@ -275,8 +275,6 @@ def kpi_report(
     """KPIs over ``[start, end)`` and the window before it; with ``by`` day or week,
     per local day or ISO week too, each with the change against the period before;
     with ``by`` channel, type or tag, per group, against the same group before."""
-    from monitor.summary import local_midnight, periods
-
     settings = settings or KpiConfig()
     report = KpiReport(start, end, tz_name, by, settings)
     spans: list[Span] = [("total", start, end), ("previous", start - (end - start), start)]
@@ -295,11 +293,7 @@ def kpi_report(
         if by not in ("day", "week"):
             raise ValueError(f"by must be day, week or one of {BREAKDOWNS}")
         rows = periods(start, end, by, tz)
-        first_day = rows[0][1].astimezone(tz).date() if rows else start.astimezone(tz).date()
-        if by == "week":
-            first_day -= timedelta(days=first_day.weekday())
-        step = timedelta(days=7 if by == "week" else 1)
-        spans.append(("before-first", local_midnight(first_day - step, tz), local_midnight(first_day, tz)))
+        spans.append(("before-first", *period_before(start, by, tz)))
     kpis = kpis_for(store, [*spans, *rows], tz, settings, parts={"total": [key for key, _, _ in rows]} if rows else None)
     report.total, report.previous = kpis["total"], kpis["previous"]
     before = kpis.get("before-first", {})
