@@ -377,15 +377,13 @@ class Daemon:
             result = future.result()
         except Exception as exc:  # noqa: BLE001 - e.g. the database could not be opened
             log.error("poll %s: %s", name, exc, exc_info=True)
+            now = utcnow()
             result = PollResult(
-                name, source.platform if source else "?", "error",
+                name, source.platform if source else "?", now, now, "error",
                 error=f"{type(exc).__name__}: {exc}", error_kind="internal",
             )
             if source is not None:
-                now = utcnow()
-                self._guarded(self.store.sources.record, PollRun(
-                    name, source.platform, now, now, "error", error=result.error, error_kind="internal",
-                ))
+                self._guarded(self.store.sources.record, result)
         self.polls[name] += 1
         self.last_results[name] = result
         current = self.config.source(name)

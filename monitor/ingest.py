@@ -142,22 +142,21 @@ class Pipeline:
 
 
 @dataclass(frozen=True)
-class PollResult:
-    source: str
-    platform: str
-    status: str  # "ok" or "error"
-    fetched: int = 0
-    new: int = 0
-    duplicates: int = 0
-    excluded: int = 0
-    requests: int = 0
+class PollResult(PollRun):
+    """A poll run as ``poll`` reports it: what was recorded, how long it took and,
+    when the platform rate-limited it, when it may be retried."""
+
     seconds: float = 0.0
-    error: str | None = None
-    error_kind: str | None = None
     retry_at: datetime | None = None
 
+    #: The keys of ``poll --format json``, in order.
+    REPORTED = (
+        "source", "platform", "status", "fetched", "new", "duplicates", "excluded",
+        "requests", "seconds", "error", "error_kind", "retry_at",
+    )
+
     def as_dict(self) -> dict[str, Any]:
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out = {k: getattr(self, k) for k in self.REPORTED}
         out["seconds"] = round(self.seconds, 3)
         out["retry_at"] = self.retry_at.isoformat() if self.retry_at else None
         return out
@@ -178,7 +177,7 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
         batch = connector.fetch(query, cursor)
         requests = batch.requests
         scored, excluded = pipeline.score(batch.mentions, source=source.name, brand=source.brand)
-        run = PollRun(
+        run = PollResult(
             source.name, source.platform, started, utcnow(), "ok",
             fetched=len(batch.mentions), excluded=excluded, requests=requests,
             cursor_before=cursor, cursor_after=batch.next_cursor,
@@ -192,24 +191,17 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
         message = str(exc) if isinstance(exc, (ConnectorError, MonitorError)) else f"{type(exc).__name__}: {exc}"
         if kind == "internal":
             log.error("source %s: unexpected error", source.name, exc_info=True)
-        run = PollRun(
+        run = PollResult(
             source.name, source.platform, started, utcnow(), "error",
             requests=requests, cursor_before=cursor, error=message, error_kind=kind,
+            retry_at=exc.retry_at if isinstance(exc, RateLimited) else None,
         )
         try:
             store.sources.record(run)
         except Exception:  # noqa: BLE001 - recording must not hide the original error
             log.exception("source %s: could not record the failed poll", source.name)
-        return PollResult(
-            source.name, source.platform, "error", requests=requests,
-            seconds=time.monotonic() - clock, error=message, error_kind=kind,
-            retry_at=exc.retry_at if isinstance(exc, RateLimited) else None,
-        )
-    result = PollResult(
-        source.name, source.platform, "ok", fetched=run.fetched, new=run.new,
-        duplicates=run.duplicates, excluded=run.excluded, requests=requests,
-        seconds=time.monotonic() - clock,
-    )
+        return replace(run, seconds=time.monotonic() - clock)
+    result = replace(run, seconds=time.monotonic() - clock)
     log.info(
         "poll %s: %d fetched, %d new, %d duplicates, %d excluded, %d requests in %.2fs",
         source.name, result.fetched, result.new, result.duplicates, result.excluded,

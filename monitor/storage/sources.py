@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,8 @@ class PollRun:
     error_kind: str | None = None
 
     def row(self) -> dict[str, Any]:
-        row = asdict(self)
+        """The ``poll_runs`` row (only this class's fields: subclasses may report more)."""
+        row = {f.name: getattr(self, f.name) for f in fields(PollRun)}
         row["started_at"] = to_db(self.started_at)
         row["finished_at"] = to_db(self.finished_at)
         row["duration_ms"] = int((self.finished_at - self.started_at).total_seconds() * 1000)
