@@ -11,10 +11,8 @@ cursor = records already served), the bundled offline ``demo`` source, and
 
 from __future__ import annotations
 
-import csv
 import io
 import json
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -23,13 +21,11 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 from connectors.base import BadPayload, Batch, BrandQuery, Mention, parse_iso_datetime
+from connectors.csvfile import open_export
 
 FORMATS = ("jsonl", "json", "csv", "tsv")
 _INT_FIELDS = ("likes", "replies", "reposts", "followers")
 _TEXT_FIELDS = ("author", "url", "lang")
-
-# A CSV cell may hold a whole Reddit post; the csv module's default is 128 KiB.
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
 class BadRecord(BadPayload):
@@ -85,6 +81,9 @@ def iter_objects(
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
+    if fmt in ("csv", "tsv"):
+        yield from _csv(path, default_platform)
+        return
     try:
         fh = path.open("r", encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -93,10 +92,8 @@ def iter_objects(
         try:
             if fmt == "jsonl":
                 yield from _jsonl(path, fh)
-            elif fmt == "json":
-                yield from _json_array(path, fh)
             else:
-                yield from _csv(path, fh, "\t" if fmt == "tsv" else ",", default_platform)
+                yield from _json_array(path, fh)
         except UnicodeDecodeError as exc:
             raise BadPayload(
                 f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8"
@@ -129,42 +126,25 @@ def _json_array(path: Path, fh: io.TextIOBase):
         yield f"{path} item {number}", obj
 
 
-def _csv(path: Path, fh: io.TextIOBase, delimiter: str, default_platform: str | None = None):
-    reader = csv.reader(fh, delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        return
-    except csv.Error as exc:
-        yield BadRecord(f"{path}:1", f"bad CSV header ({exc})")
-        return
-    header = [h.strip() for h in header]
-    missing = [c for c in ("id", "text", "created_at") if c not in header]
-    if "platform" not in header and not default_platform:
-        missing.insert(0, "platform")
-    if missing:
-        yield BadRecord(
-            f"{path}:1",
-            f"missing column(s) {', '.join(missing)}; found: {', '.join(header)}",
-        )
-        return
-    start = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
+def _csv(path: Path, default_platform: str | None = None):
+    """A CSV or TSV file as real exports come (see :mod:`connectors.csvfile`): UTF-8
+    with or without BOM, Windows-1252 or UTF-16; comma, semicolon or tab separated."""
+    with open_export(path, option=None) as export:
+        header = export.header
+        missing = [c for c in ("id", "text", "created_at") if c not in header]
+        if "platform" not in header and not default_platform:
+            missing.insert(0, "platform")
+        if missing:
+            yield BadRecord(
+                f"{path}:1",
+                f"missing column(s) {', '.join(missing)}; found: {', '.join(header)}",
+            )
             return
-        except csv.Error as exc:
-            yield BadRecord(f"{path}:{start}", f"bad CSV ({exc})")
-            return
-        where = f"{path}:{start}"
-        start = reader.line_num + 1
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            yield BadRecord(where, f"expected {len(header)} fields, found {len(row)}")
-            continue
-        yield where, {k: (v if v != "" else None) for k, v in zip(header, row)}
+        for line, row in export.rows():
+            if len(row) != len(header):
+                yield BadRecord(f"{path}:{line}", f"expected {len(header)} fields, found {len(row)}")
+                continue
+            yield f"{path}:{line}", {k: (v if v != "" else None) for k, v in zip(header, row)}
 
 
 def _record(where: str, obj: Any, default_platform: str | None) -> Record | BadRecord:

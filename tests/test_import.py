@@ -90,6 +90,33 @@ def test_csv_missing_columns_named(cli, write_config, tmp_path):
     assert f"{data}:1: missing column(s) id, text; found: platform, body, created_at" in out
 
 
+def _excel_csv(path, encoding, delimiter):
+    """Saved mentions the way Excel saves them in Europe or as "Unicode Text"."""
+    rows = [["platform", "id", "text", "created_at"], ["x", "1", "acme: café awful, refund €49 still missing", "2026-01-01T00:00:00Z"]]
+    with path.open("w", newline="", encoding=encoding) as fh:
+        csv.writer(fh, delimiter=delimiter).writerows(rows)
+    return path
+
+
+def test_windows_1252_semicolon_csv_and_utf16_tsv_import_like_kpi_exports(cli, write_config, tmp_path):
+    path = write_config()
+    for data in (_excel_csv(tmp_path / "m.csv", "cp1252", ";"), _excel_csv(tmp_path / "m.tsv", "utf-16", "\t")):
+        result = cli("--config", path, "import", data, "--format", "json")
+        assert result.exit_code == 0, result.output
+    (row,) = _stored(cli, path)  # the same mention twice: stored once
+    assert (row["text"], row["label"]) == ("acme: café awful, refund €49 still missing", "negative")
+
+
+def test_unclosed_quote_in_csv_is_named_by_line_and_writes_nothing(cli, write_config, tmp_path):
+    path = write_config()
+    data = tmp_path / "m.csv"
+    data.write_bytes(b"platform,id,text,created_at\nx,1,fine,2026-01-01T00:00:00Z\nx,2,\"never closed,2026-01-01T00:00:00Z\n")
+    result = cli("--config", path, "import", data)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{data}:3: expected 4 fields, found 3 (nothing was imported" in result.output
+    assert not (tmp_path / "monitor.db").exists()
+
+
 def test_own_json_export_imports_back(cli, write_config, tmp_path):
     path = write_config()
     cli("--config", path, "import", write_jsonl(tmp_path / "m.jsonl", [record("1", "acme is great")]))

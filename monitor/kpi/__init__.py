@@ -1,7 +1,7 @@
 """Service KPIs from helpdesk and survey exports, paired with sentiment.
 
-- :mod:`monitor.kpi.reader` opens an export (encoding, BOM, zip, delimiter)
-  and streams its rows with line numbers.
+- :mod:`connectors.csvfile` (shared with ``import``) opens an export (encoding, BOM, zip,
+  delimiter) and streams its rows with line numbers.
 - :mod:`monitor.kpi.formats` maps each tool's columns (Zendesk, Freshdesk,
   Intercom, Help Scout, generic CSVs) to the normalised records of
   :mod:`monitor.kpi.records`, keeping the raw row; ``detect`` picks the format

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connectors.base import BadPayload
+from connectors.csvfile import open_export
 from monitor.errors import MonitorError
 from monitor.kpi import formats
 from monitor.kpi.formats.base import BadValue, Context, Row
-from monitor.kpi.reader import open_export
 from monitor.kpi.records import Record, SurveyResponse
 from monitor.storage import Store
 from monitor.storage.kpi import SaveCounts
@@ -89,6 +90,18 @@ def import_export(
         tz = zone(timezone)
     except ValueError as exc:
         raise MonitorError(f"--timezone: {exc}") from None
+    try:
+        result = _import(store, path, fmt, tz, timezone, ces_scale, encoding, on_open, progress)
+    except BadPayload as exc:  # the file cannot be read as CSV: nothing was written
+        raise MonitorError(str(exc)) from None
+    result.seconds = time.monotonic() - clock
+    return result
+
+
+def _import(
+    store: Store, path: str | Path, fmt: str, tz: Any, timezone: str, ces_scale: int, encoding: str | None,
+    on_open: Callable[[int], None] | None, progress: Callable[[int], None] | None,
+) -> ImportResult:
     with open_export(path, encoding) as export:
         binding = formats.choose(export.header, fmt, where=str(export.path))
         layout = binding.layout
@@ -127,7 +140,6 @@ def import_export(
             store.kpi.finish_import(import_id, result.rows, result.total)
         if progress:
             progress(max(export.size - done, 0))
-    result.seconds = time.monotonic() - clock
     return result
 
 

@@ -1,4 +1,6 @@
-"""Open an export file and stream its CSV rows with their line numbers.
+"""Open an exported CSV file and stream its rows with their line numbers.
+
+Shared by ``import`` (saved mentions) and ``kpi import`` (helpdesk and survey exports).
 
 Handles what real exports look like: a UTF-8 BOM (Excel's "CSV UTF-8"),
 Windows-1252 (Excel's plain "CSV" on Windows), UTF-16 with a BOM (Excel's
@@ -19,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from monitor.errors import MonitorError
+from connectors.base import BadPayload
 
 # A ticket's description can be long; the csv module's default cell limit is 128 KiB.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -32,8 +34,12 @@ _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 class ExportFile:
     """An opened export: ``header``, then :meth:`rows`; ``position``/``size`` in bytes for progress."""
 
-    def __init__(self, path: Path, opener: Callable[[], IO[bytes]], size: int, encoding: str, verified: bool) -> None:
+    def __init__(
+        self, path: Path, opener: Callable[[], IO[bytes]], size: int, encoding: str, verified: bool,
+        option: str | None = "--encoding",
+    ) -> None:
         self.path = path
+        self._option = option
         self.size = size
         self.encoding = encoding
         # Bytes the encoding cannot decode become lone surrogates, so the row
@@ -49,7 +55,7 @@ class ExportFile:
             self._line = 0
             header = self._next_row()
             if header is None or not any(h.strip() for h in header):
-                raise MonitorError(f"{path}: the file is empty (no header line)")
+                raise BadPayload(f"{path}: the file is empty (no header line)")
             # A stray BOM survives when a file was saved twice; it is never part of a name.
             self.header = [h.strip().lstrip("\ufeff").strip() for h in header]
         except BaseException:
@@ -78,15 +84,15 @@ class ExportFile:
         try:
             row = next(self._reader, None)
         except csv.Error as exc:
-            raise MonitorError(f"{self.path}:{where}: not valid CSV ({exc})") from None
+            raise BadPayload(f"{self.path}:{where}: not valid CSV ({exc})") from None
         self._line = self._reader.line_num
         if row is not None and self._unverified:
             for cell in row:
                 if _UNDECODED.search(cell):
                     shown = cell.encode(self.encoding, "surrogateescape")
-                    raise MonitorError(
+                    raise BadPayload(
                         f"{self.path}:{where}: not {self.encoding} text: {shown!r};"
-                        " re-save the export as UTF-8 or pass the right --encoding"
+                        f" {_resave(self._option, 'the right ')}"
                     )
         return row
 
@@ -100,20 +106,24 @@ class ExportFile:
         self.close()
 
 
-def open_export(path: str | Path, encoding: str | None = None) -> ExportFile:
-    """Open ``path`` (a CSV, or a zip holding one) in ``encoding``, else the detected one."""
+def open_export(path: str | Path, encoding: str | None = None, *, option: str | None = "--encoding") -> ExportFile:
+    """Open ``path`` (a CSV, or a zip holding one) in ``encoding``, else the detected one.
+
+    ``option`` is the command-line option that names an encoding, for the hints of
+    errors (None: the command has none).
+    """
     path = Path(path)
     if not path.is_file():
-        raise MonitorError(f"{path}: file not found")
+        raise BadPayload(f"{path}: file not found")
     opener, size = _opener(path)
     if encoding is not None:
         try:
             encoding = codecs.lookup(encoding).name
         except LookupError:
-            raise MonitorError(f'unknown encoding "{encoding}" (try utf-8, cp1252, utf-16)') from None
-        return ExportFile(path, opener, size, encoding, verified=False)
-    encoding = detect_encoding(path, opener)
-    return ExportFile(path, opener, size, encoding, verified=not encoding.startswith("utf-16"))
+            raise BadPayload(f'unknown encoding "{encoding}" (try utf-8, cp1252, utf-16)') from None
+        return ExportFile(path, opener, size, encoding, verified=False, option=option)
+    encoding = detect_encoding(path, opener, option)
+    return ExportFile(path, opener, size, encoding, verified=not encoding.startswith("utf-16"), option=option)
 
 
 def _opener(path: Path) -> tuple[Callable[[], IO[bytes]], int]:
@@ -123,10 +133,10 @@ def _opener(path: Path) -> tuple[Callable[[], IO[bytes]], int]:
         with zipfile.ZipFile(path) as archive:
             members = [i for i in archive.infolist() if i.filename.lower().endswith(_TEXT_SUFFIXES)]
     except zipfile.BadZipFile as exc:
-        raise MonitorError(f"{path}: damaged zip file ({exc})") from None
+        raise BadPayload(f"{path}: damaged zip file ({exc})") from None
     if len(members) != 1:
         names = ", ".join(i.filename for i in members) or "none"
-        raise MonitorError(f"{path}: expected one CSV file in the zip, found {len(members)} ({names}); unzip it and import each")
+        raise BadPayload(f"{path}: expected one CSV file in the zip, found {len(members)} ({names}); unzip it and import each")
     member = members[0]
 
     def open_member() -> IO[bytes]:
@@ -138,8 +148,8 @@ def _opener(path: Path) -> tuple[Callable[[], IO[bytes]], int]:
     return open_member, member.file_size
 
 
-def detect_encoding(path: Path, opener: Callable[[], IO[bytes]]) -> str:
-    """``utf-8-sig``, ``utf-16`` (BOM), ``utf-8`` or ``cp1252``; a MonitorError if none fits.
+def detect_encoding(path: Path, opener: Callable[[], IO[bytes]], option: str | None = "--encoding") -> str:
+    """``utf-8-sig``, ``utf-16`` (BOM), ``utf-8`` or ``cp1252``; a BadPayload if none fits.
 
     Exports declare no encoding. A BOM settles it. Otherwise UTF-8 is tried
     first because it is strict: text in another encoding with any accented
@@ -160,10 +170,15 @@ def detect_encoding(path: Path, opener: Callable[[], IO[bytes]]) -> str:
     if _first_undecodable(opener, "cp1252") is None:
         return "cp1252"
     offset, byte = bad_utf8
-    raise MonitorError(
+    raise BadPayload(
         f"{path}: unknown text encoding: not UTF-8 (byte 0x{byte:02x} at offset {offset})"
-        " and not Windows-1252; re-save the export as UTF-8 or pass --encoding"
+        f" and not Windows-1252; {_resave(option)}"
     )
+
+
+def _resave(option: str | None, which: str = "") -> str:
+    """What to do about a file in an unknown encoding."""
+    return f"re-save it as UTF-8 or pass {which}{option}" if option else "re-save it as UTF-8"
 
 
 def _first_undecodable(opener: Callable[[], IO[bytes]], encoding: str) -> tuple[int, int] | None:
