@@ -126,6 +126,8 @@ def test_status_json_shape(demo, cli):
 def test_init_json_shape(cli):
     data = json.loads(cli("init", "--format", "json").stdout)
     assert data["config"] == "embedded default config"
+    counts = json.loads(cli("status", "--format", "json").stdout)["database"]["mentions"]
+    assert counts == {"total": 0, "positive": 0, "neutral": 0, "negative": 0, "unsupported": 0}  # every key, always
     assert "sentiment-monitor:m001_mentions" in data["migrations"]  # a new database: all applied
     assert json.loads(cli("init", "--format", "json").stdout)["migrations"] == []
     assert data["problems"] == [] and data["sources"][0]["credentials"] == "ok"

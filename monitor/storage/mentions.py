@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.storage.periods import periods_cte
 from monitor.timeutil import to_db
+from sentiment.labels import LABELS, UNSUPPORTED
 
 if TYPE_CHECKING:
     from monitor.storage import Store
@@ -180,8 +181,8 @@ class MentionStore:
         return from_db(row[0]) if row[0] else None
 
     def totals(self) -> dict[str, int]:
-        """Count of stored mentions per label (and ``total``)."""
-        out = {"total": 0}
+        """Count of stored mentions per label, every label present (and ``total``)."""
+        out = {"total": 0, **dict.fromkeys(LABELS, 0), UNSUPPORTED: 0}
         for label, n in self._store.conn.execute(
             "SELECT label, count(*) FROM mentions GROUP BY label"
         ):
