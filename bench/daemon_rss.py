@@ -48,6 +48,8 @@ def config_text(workdir: Path) -> str:
     ))
     text = f'[monitor]\ndatabase = "{workdir / "bench.db"}"\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n'
     text += '[[brands]]\nname = "Globex"\nkeywords = ["globex"]\n[daemon]\nbackoff_max = "5m"\n'
+    # Digests and alerts run in the daemon too; without [smtp] they are written as files.
+    text += '[digest]\nrecipients = ["bench@example.com"]\n'
     for i in range(3):
         text += (f'[[sources]]\nname = "busy{i}"\nplatform = "scripted"\nbrand = "Acme"\nevery = "1m"\n'
                  f'per_poll = 20\nid_prefix = "b{i}-"\n')
