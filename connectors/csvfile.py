@@ -149,31 +149,86 @@ def _opener(path: Path) -> tuple[Callable[[], IO[bytes]], int]:
 
 
 def detect_encoding(path: Path, opener: Callable[[], IO[bytes]], option: str | None = "--encoding") -> str:
-    """``utf-8-sig``, ``utf-16`` (BOM), ``utf-8`` or ``cp1252``; a BadPayload if none fits.
+    """``utf-8-sig``, ``utf-16`` (BOM), ``utf-16-le``/``-be`` (no BOM), ``utf-8`` or
+    ``cp1252``; a BadPayload if none fits.
 
-    Exports declare no encoding. A BOM settles it. Otherwise UTF-8 is tried
-    first because it is strict: text in another encoding with any accented
-    letter is almost never valid UTF-8. A file that is not UTF-8 is most likely
-    Excel's "CSV" save on Windows, so Windows-1252 comes next; it leaves five
-    bytes undefined, and a file using them is neither, so we say so instead
-    of guessing further.
+    Exports declare no encoding. A BOM settles it; NUL bytes mean UTF-16 without
+    one. Otherwise UTF-8 is tried first because it is strict: text in another
+    encoding with any accented letter is almost never valid UTF-8. A file that is
+    not UTF-8 is most likely Excel's "CSV" save on Windows, so Windows-1252 comes
+    next. Almost any bytes decode as Windows-1252, though, so a file that reads
+    like Chinese, Japanese, Korean, Cyrillic, Greek, Hebrew, Arabic or Thai text
+    is refused with the likely encoding named, instead of imported as gibberish.
     """
     with opener() as fh:
-        head = fh.read(4)
-    if head.startswith(codecs.BOM_UTF8):
+        sample = fh.read(_SAMPLE)
+    if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if b"\x00" in sample:  # never in a text file, but every other byte of UTF-16 ASCII
+        even, odd = sample[0::2].count(0), sample[1::2].count(0)
+        if odd > 4 * even:
+            return "utf-16-le"
+        if even > 4 * odd:
+            return "utf-16-be"
+        raise BadPayload(f"{path}: not a text file (it holds NUL bytes)")
     bad_utf8 = _first_undecodable(opener, "utf-8")
     if bad_utf8 is None:
         return "utf-8"
-    if _first_undecodable(opener, "cp1252") is None:
-        return "cp1252"
     offset, byte = bad_utf8
+    if _first_undecodable(opener, "cp1252") is None:
+        other = _other_script(sample)
+        if other is None:
+            return "cp1252"
+        script, encoding = other
+        hint = f"pass {option} {encoding} if that is right, or re-save it as UTF-8" if option else "re-save it as UTF-8"
+        raise BadPayload(
+            f"{path}: unknown text encoding: not UTF-8 (byte 0x{byte:02x} at offset {offset}),"
+            f" and it reads like {script} text (perhaps {encoding}) rather than Windows-1252; {hint}"
+        )
     raise BadPayload(
         f"{path}: unknown text encoding: not UTF-8 (byte 0x{byte:02x} at offset {offset})"
         f" and not Windows-1252; {_resave(option)}"
     )
+
+
+_SAMPLE = 64 << 10  # bytes read to recognise an encoding
+# What charset-normalizer may recognise instead of Windows-1252, by script.
+_MULTIBYTE = {
+    "Chinese, Japanese or Korean": (
+        "cp932", "shift_jis", "shift_jis_2004", "shift_jisx0213", "euc_jp", "euc_jis_2004", "euc_jisx0213",
+        "iso2022_jp", "gb2312", "gbk", "gb18030", "hz", "big5", "big5hkscs", "cp950", "cp949", "euc_kr",
+        "johab", "iso2022_kr",
+    ),
+}
+_SINGLE_BYTE = {
+    "Cyrillic": ("cp1251", "koi8_r", "koi8_u", "iso8859_5", "cp866", "mac_cyrillic"),
+    "Greek": ("cp1253", "iso8859_7"),
+    "Hebrew": ("cp1255", "iso8859_8"),
+    "Arabic": ("cp1256", "iso8859_6"),
+    "Thai": ("cp874", "tis_620"),
+}
+#: charset-normalizer's "mess" of a sample read as Windows-1252 above which a
+#: single-byte guess is believed (Western text in capitals measures up to ~0.4).
+_MESS = 0.45
+
+
+def _other_script(sample: bytes) -> tuple[str, str] | None:
+    """``(script, encoding)`` when ``sample`` is clearly not Western text, else None."""
+    from charset_normalizer import from_bytes
+    from charset_normalizer.md import mess_ratio
+
+    best = from_bytes(sample).best()
+    if best is None:
+        return None
+    for script, encodings in _MULTIBYTE.items():
+        if best.encoding in encodings:
+            return script, best.encoding
+    for script, encodings in _SINGLE_BYTE.items():
+        if best.encoding in encodings and mess_ratio(sample.decode("cp1252", "replace"), 1.0) > _MESS:
+            return script, best.encoding
+    return None
 
 
 def _resave(option: str | None, which: str = "") -> str:

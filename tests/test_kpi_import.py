@@ -267,6 +267,30 @@ def test_unknown_encoding_is_a_clear_error(cli, write_config, tmp_path):
     assert "--encoding" in result.output and "Traceback" not in result.output
 
 
+def test_utf16_without_bom_is_recognised(fresh_store, tmp_path):
+    for encoding in ("utf-16-le", "utf-16-be"):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes("type,score,date\nnps,10,2024-03-04\ncsat,4,2024-03-04\n".encode(encoding))
+        result = import_export(fresh_store, path)
+        assert (result.encoding, result.layout, result.rows) == (encoding, "surveys", 2)
+
+
+@pytest.mark.parametrize(("encoding", "script"), [
+    ("shift_jis", "Chinese, Japanese or Korean"), ("gbk", "Chinese, Japanese or Korean"), ("cp1251", "Cyrillic"),
+])
+def test_east_asian_or_cyrillic_file_is_refused_not_read_as_windows_1252(cli, write_config, tmp_path, encoding, script):
+    comments = {"shift_jis": ["返金がまだです", "ありがとうございました"], "gbk": ["退款还没有到账", "谢谢你们的帮助"],
+                "cp1251": ["Возврат денег не получен", "Спасибо за помощь"]}[encoding]
+    path = tmp_path / "survey.csv"
+    path.write_bytes(f"type,score,date,comment\nnps,2,2024-03-04,{comments[0]}\nnps,10,2024-03-04,{comments[1]}\n".encode(encoding))
+    result = cli("--config", write_config(), "kpi", "import", path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"not UTF-8 (byte 0x{comments[0].encode(encoding)[0]:02x} at offset 41), and it reads like {script} text" in result.output
+    assert "rather than Windows-1252; pass --encoding" in result.output
+    ok = cli("--config", write_config(), "kpi", "import", path, "--encoding", encoding, "--output", "json")
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["rows"] == 2
+
+
 def test_explicit_encoding(fresh_store, cli, write_config):
     result = import_export(fresh_store, kpi_sample("freshdesk_cp1252.csv"), encoding="latin-1")
     assert result.encoding == "iso8859-1"
