@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 import sys
 import tomllib
@@ -751,8 +752,8 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
         raise wrong('a time of day such as "08:00"')
     if origin is tuple:
         (item,) = [a for a in typing.get_args(hint) if a is not Ellipsis]
-        if isinstance(value, str):
-            value = [value]
+        if isinstance(value, str):  # "acme, acme mobile" would silently be one keyword
+            raise wrong(f"a list, e.g. [{json.dumps(value)}]")
         if not isinstance(value, list):
             raise wrong("a list")
         return tuple(_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value))

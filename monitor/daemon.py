@@ -48,7 +48,7 @@ from monitor.config import Config, SourceConfig
 from monitor.ingest import PollResult
 from monitor.storage import Store
 from monitor.storage.sources import PollRun
-from monitor.timeutil import format_duration, from_db, utcnow
+from monitor.timeutil import ceil_second, format_duration, from_db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -400,8 +400,7 @@ class Daemon:
             )
         when = utcnow() + timedelta(seconds=delay)
         # Stored rounded up to the second: a restart never polls before the retry time.
-        stored = when if when.microsecond == 0 else when.replace(microsecond=0) + timedelta(seconds=1)
-        self._guarded(self.store.sources.set_next_poll, name, current.platform, stored)
+        self._guarded(self.store.sources.set_next_poll, name, current.platform, ceil_second(when))
         if not self._stopping:
             self._schedule(name, delay)
 

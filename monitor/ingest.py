@@ -28,7 +28,7 @@ from monitor.storage import Store
 from monitor.storage.labels import Rescored
 from monitor.storage.scored import ScoredMention
 from monitor.storage.sources import PollRun
-from monitor.timeutil import utcnow
+from monitor.timeutil import ceil_second, utcnow
 from sentiment.base import UNSUPPORTED, Classifier, Thresholds
 from sentiment.language import LanguageGate
 
@@ -197,7 +197,10 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
             retry_at=exc.retry_at if isinstance(exc, RateLimited) else None,
         )
         try:
-            store.sources.record(run)
+            with store.transaction():
+                store.sources.record(run)
+                if run.retry_at is not None:  # `status` and `run --once` wait for it, not only the daemon
+                    store.sources.set_next_poll(source.name, source.platform, ceil_second(run.retry_at))
         except Exception:  # noqa: BLE001 - recording must not hide the original error
             log.exception("source %s: could not record the failed poll", source.name)
         return replace(run, seconds=time.monotonic() - clock)

@@ -54,6 +54,11 @@ def parse_date(text: str) -> date:
         raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
 
 
+def ceil_second(moment: datetime) -> datetime:
+    """``moment`` rounded up to a whole second (a stored retry time is never early)."""
+    return moment if moment.microsecond == 0 else moment.replace(microsecond=0) + timedelta(seconds=1)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -88,6 +88,11 @@ def test_wrong_type_names_key_and_value(write_config):
     assert "[sentiment]: positive_threshold: expected a number, found a string 'high'" in message
 
 
+def test_a_string_where_a_list_belongs_is_an_error_not_one_item(write_config):
+    message = load_error(write_config('[[brands]]\nname = "Acme"\nkeywords = "acme, acme mobile"\n'))
+    assert 'keywords: expected a list, e.g. ["acme, acme mobile"], found a string' in message
+
+
 def test_bad_duration(write_config):
     path = write_config(
         """

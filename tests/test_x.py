@@ -16,6 +16,7 @@ from fakeserver import HANG, FakeServer, Reply
 from monitor import config as config_module
 from monitor import ingest
 from monitor.storage.mentions import MentionFilter
+from monitor.timeutil import from_db
 
 QUERY = '(acme OR "acme mobile" OR @acme OR @acmesupport) -"acme anvil" -from:acme -from:acmesupport -is:retweet'
 JANE = wx.user("2244994945", "jane_doe", followers=600)
@@ -176,7 +177,9 @@ def test_429_with_reset_header_is_a_rate_limit_until_then(poll, fake_server, fre
     assert (result.status, result.error_kind, len(fake_server.requests)) == ("error", "rate_limited", 1)
     assert abs(result.retry_at.timestamp() - reset) <= 1
     assert fresh_store.sources.cursor("x-acme") is None
-    assert fresh_store.sources.get("x-acme")["last_error_kind"] == "rate_limited"
+    state = fresh_store.sources.get("x-acme")
+    assert state["last_error_kind"] == "rate_limited"
+    assert abs(from_db(state["next_poll_at"]).timestamp() - reset) <= 1  # status and run --once wait for it
 
 
 def test_429_without_headers_backs_off_by_the_configured_time(poll, fake_server):
