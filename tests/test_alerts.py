@@ -177,6 +177,7 @@ def test_webhook_failure_is_retried_later_and_the_token_never_logged(write_confi
         assert alerts.run_due(store, config, now + timedelta(minutes=1)) == []  # waits 2 minutes
         (second,) = alerts.run_due(store, config, now + timedelta(minutes=2))
         assert (second.sent, second.pending) == (["email", "webhook"], [])
+        assert {row["last_error"] for row in store.alerts.between(H, H + HOUR)} == {None}  # delivered: no stale error
         assert len(hook.bodies) == 1 and len(handler.received) == 1
         assert "secret-token" not in caplog.text and "secret-token" not in (first.error or "")
 

@@ -74,6 +74,9 @@ def run_due(store: Store, config: Config, now: datetime | None = None) -> list[A
     return deliver_pending(store, config, now)
 
 
+_WILL_RETRY = " (will retry)"
+
+
 def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertResult]:
     """Deliver every recorded alert that still has channels to serve and is due a try."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -93,13 +96,16 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
             if outcome.status == "sent":
                 sent.append(channel)
             elif outcome.status == "retry" and attempts + 1 < MAX_ATTEMPTS:
-                errors.append(f"{channel}: {outcome.detail} (will retry)")
+                errors.append(f"{channel}: {outcome.detail}{_WILL_RETRY}")
                 continue
             else:
                 errors.append(f"{channel}: {outcome.status}: {outcome.detail}")
                 log.error("alert for %s at %s not delivered by %s: %s", brand, hour, channel, outcome.detail)
             pending = [c for c in pending if c != channel]
-        error = "; ".join(errors) or None
+        # A channel that failed for good stays explained; a retry that since worked does not.
+        kept = [part for r in rows if r["last_error"] for part in r["last_error"].split("; ")
+                if not part.endswith(_WILL_RETRY) and part.split(":")[0] not in sent]
+        error = "; ".join(dict.fromkeys([*kept, *errors])) or None
         store.alerts.record_delivery([r["id"] for r in rows], pending, sorted(sent), error)
         results.append(AlertResult(brand, hour, [r["kind"] for r in rows], sorted(sent), pending, error))
     return results

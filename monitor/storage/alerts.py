@@ -87,7 +87,7 @@ class AlertStore:
         with self._store.transaction():
             self._store.conn.executemany(
                 "UPDATE alerts SET pending = ?, sent = ?, attempts = attempts + 1,"
-                " last_error = coalesce(?, last_error) WHERE id = ?",
+                " last_error = ? WHERE id = ?",
                 [(",".join(pending), ",".join(sent), error, i) for i in ids],
             )
 
