@@ -56,6 +56,8 @@ ive dont cant wont thats one two three four five hi hello hey anyone else someon
 across along among around behind beyond during inside outside since toward towards upon within without
 onto per whole know think say said says make made go goes going gonna went see seen come came take took
 want need tell told try tried use used thing things lot way much many day week today yesterday
+morning afternoon evening night tonight tomorrow weekend hour hours minute minutes days weeks month months
+monday tuesday wednesday thursday friday saturday sunday mon tue wed thu fri sat sun
 """.split())
 #: Negations may start a phrase ("no internet", "not working") but are no phrase alone.
 NEGATIONS = frozenset("""
