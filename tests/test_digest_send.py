@@ -257,6 +257,7 @@ def test_untrusted_text_is_escaped_in_html_and_never_reaches_a_header(write_conf
     assert message["Bcc"] is None and message.get_all("Bcc") is None
     text = message.get_body(("plain",)).get_content()
     assert "terrible Bcc: victim@example.com" in text  # on one line, inside the body
+    assert "<img src=x onerror=alert(1)> Bcc: evil@example.com at " in text  # the author too
 
 
 def test_starttls_with_verification_and_credentials_from_the_environment(write_config, tmp_path, monkeypatch):
