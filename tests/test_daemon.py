@@ -258,3 +258,16 @@ def test_daemon_sends_each_days_digest_once_at_send_at(scripted_plugin, write_co
     written = sorted(p.name for p in (tmp_path / "digests").glob("*.eml"))
     assert len(written) == 2  # no [smtp]: one .eml per day, never twice
     assert daemon.polls["steady"] >= 48
+
+
+def test_run_caps_malloc_arenas_unless_the_environment_says_otherwise(monkeypatch):
+    from monitor.daemon import limit_malloc_arenas
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    assert limit_malloc_arenas() is False
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt(M_ARENA_MAX) is glibc's")
+    assert limit_malloc_arenas() is True
