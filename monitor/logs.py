@@ -1,5 +1,10 @@
 """Logging to stderr, one line per event, with secrets redacted.
 
+One line per record: line breaks inside a message (tweepy logs a request as
+"Parameters:/Headers:/Body:" lines) are written as a literal ``\\n``, so every
+line starts with a time and a level and grep sees whole records. Only a
+traceback (``exc_info``, ``stack_info``) keeps its lines.
+
 Our handler on the root logger carries a :class:`RedactingFilter`, so every
 record that reaches it is cleaned, third-party ones included: tweepy,
 requests-oauthlib, prawcore and urllib3 log request headers, token responses
@@ -134,6 +139,24 @@ class RedactingFilter:
         return True
 
 
+def one_line(message: str) -> str:
+    """``message`` with its line breaks written as the two characters ``\\n`` (``\\r``)."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
+@functools.cache
+def _formatter_class() -> type[logging.Formatter]:
+    import logging
+
+    class OneLineFormatter(logging.Formatter):
+        """``FORMAT`` with the message kept on one line; a traceback after it stays multi-line."""
+
+        def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+            return one_line(super().formatMessage(record))
+
+    return OneLineFormatter
+
+
 def revealed(secrets: Iterable[Secret]) -> list[str]:
     """The values of the secrets that can be resolved now (missing ones are skipped)."""
     secrets = list(secrets)
@@ -181,7 +204,7 @@ def _configure(level: str, secrets: Iterable[str] = ()) -> None:
         root.removeHandler(old)
         secrets = [*secrets, *getattr(old, "_redactor")._values]
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(_formatter_class()(FORMAT))
     redactor = RedactingFilter(secrets)
     handler.addFilter(redactor)
     handler._sentiment_monitor = True  # type: ignore[attr-defined]

@@ -5,13 +5,18 @@ rows, every cursor must cover exactly the stored mentions (a cursor never runs
 ahead of what was saved), an import must have whole batches only, and
 re-running must converge to exactly the full set. The kill moments come from a
 seed printed with any failure; set ``SM_KILL_SEED`` to replay one.
+
+The polling daemon reads jsonl replays and, over real HTTP, the X connector
+(tweepy) against a fake recent-search API served on 127.0.0.1 by this process.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,6 +27,8 @@ from click.testing import CliRunner
 from monitor.cli import main
 from monitor.ingest import IMPORT_BATCH
 from monitor.storage import Store
+import wire_x as wx
+from fakeserver import FakeServer, Reply, Request
 from procs import MonitorProcess
 
 pytestmark = pytest.mark.crash
@@ -49,6 +56,48 @@ def stored_ids(store: Store, platform: str, prefix: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+def stored_by_source(store: Store, source: str) -> set[str]:
+    return {r[0] for r in store.conn.execute("SELECT id FROM mentions WHERE source = ?", [source])}
+
+
+class XStream:
+    """X recent search on a FakeServer: every poll (a request without ``next_token``) finds
+    ``per_poll`` new posts; pages of ``max_results``, newest first, each answered after
+    ``latency`` seconds as a remote API would be. ``paging`` is set when a later page is asked for."""
+
+    def __init__(self, server: FakeServer, per_poll: int, latency: float) -> None:
+        self.posts: list[dict] = []
+        self.per_poll, self.latency = per_poll, latency
+        self.paging = threading.Event()
+        self._lock = threading.Lock()
+        server.route("GET", wx.SEARCH, self._search)
+
+    @property
+    def ids(self) -> list[str]:
+        with self._lock:
+            return [p["id"] for p in self.posts]
+
+    def stop_posting(self) -> None:
+        self.per_poll = 0
+
+    def _search(self, request: Request) -> Reply:
+        token = request.params.get("next_token")
+        with self._lock:
+            if token is None:  # a new poll: more posts were made since the last one
+                for _ in range(self.per_poll):
+                    i = len(self.posts)  # ids grow with i: same second and a larger sequence, or a later second
+                    self.posts.append(wx.post(f"acme support kept me waiting {i} minutes" if i % 3
+                                              else f"acme sorted it, thanks {i}", minutes_ago=60, sequence=i))
+            else:
+                self.paging.set()
+            since, limit = int(request.params.get("since_id", 0)), int(request.params["max_results"])
+            newest_first = [p for p in reversed(self.posts) if int(p["id"]) > since]
+        offset = int(token or 0)
+        more = str(offset + limit) if offset + limit < len(newest_first) else None
+        return dataclasses.replace(wx.ok(wx.page(newest_first[offset: offset + limit], next_token=more)),
+                                   delay=self.latency)
+
+
 def check_sound(db: Path, context: str) -> Store:
     store = Store.open(db, create=False)
     assert store.integrity_check() == "ok", context
@@ -59,27 +108,37 @@ def check_sound(db: Path, context: str) -> Store:
     return store
 
 
-def test_kill_9_while_polling_never_corrupts_duplicates_or_skips(tmp_path):
+def test_kill_9_while_polling_never_corrupts_duplicates_or_skips(tmp_path, monkeypatch, fake_server):
     names = ("a", "b", "c")
     files = {n: write_records(tmp_path / f"{n}.jsonl", f"{n}-", 20_000) for n in names}
+    x = XStream(fake_server, per_poll=400, latency=0.08)
+    token = {"X_BEARER_TOKEN": "crash-test-bearer"}
+    monkeypatch.setenv("X_BEARER_TOKEN", token["X_BEARER_TOKEN"])
 
     def config(per_poll: int, path: Path) -> Path:
         path.write_text(f'[monitor]\ndatabase = "{tmp_path / "m.db"}"\n{BRANDS}' + "".join(
             f'[[sources]]\nname = "{n}"\nplatform = "jsonl"\npath = "{tmp_path / n}.jsonl"\n'
             f'max_per_poll = {per_poll}\nevery = "1s"\n' for n in names
-        ))
+        ) + wx.source_toml(fake_server.url, "x-acme", 'every = "1s"\nmax_pages = 100\n', timeout=10))
         return path
 
     rng = random.Random(SEED)
     path = config(800, tmp_path / "daemon.toml")
-    polls_seen = 0
+    polls_seen, x_polls, x_stored, served = 0, 0, [], 0
     for iteration in range(12):
         at = rng.uniform(0.0, 1.6)
         context = f"seed {SEED}, iteration {iteration}, kill -9 {at:.3f}s after start"
-        daemon = MonitorProcess("--config", path, "run", cwd=tmp_path)
+        if iteration % 3 == 2:
+            at = rng.uniform(0.0, x.latency)
+            context = f"seed {SEED}, iteration {iteration}, kill -9 {at:.3f}s into a page of an X poll"
+        x.paging.clear()
+        daemon = MonitorProcess("--config", path, "run", cwd=tmp_path, env=token)
         try:
             daemon.wait_for("daemon started")
-            if iteration % 2:
+            if iteration % 3 == 2:
+                # Every third kill lands inside an X poll over HTTP: pages read, none stored yet.
+                assert x.paging.wait(15), f"{context}: no X poll got to its second page"
+            elif iteration % 2:
                 # Every other kill comes after a finished poll, so later polls (and their
                 # transactions) are under way whatever the machine's speed.
                 daemon.wait_for("fetched")
@@ -88,21 +147,36 @@ def test_kill_9_while_polling_never_corrupts_duplicates_or_skips(tmp_path):
         finally:
             daemon.stop()
         polls_seen += daemon.stderr.count("fetched")
+        x_polls += daemon.stderr.count("poll x-acme: ")
         with check_sound(tmp_path / "m.db", context) as store:
             for n in names:
                 cursor = int(store.sources.cursor(n) or 0)
                 # Exactly the first `cursor` records are stored: nothing past the cursor, no gap.
                 assert stored_ids(store, "x", f"{n}-") == set(files[n][:cursor]), context
-    assert polls_seen >= 6, f"seed {SEED}: the kills should interrupt a running daemon"
+            # X: exactly the posts up to the cursor (the newest id seen) are stored.
+            cursor = store.sources.cursor("x-acme")
+            newest = next(iter(json.loads(cursor).values())) if cursor else None
+            covered = x.ids.index(newest) + 1 if newest else 0
+            x_stored.append(covered)
+            served = len(x.ids)
+            assert stored_by_source(store, "x-acme") == set(x.ids[:covered]), context
+    x_started = sum("next_token" not in r.params for r in fake_server.requests_to(wx.SEARCH))
+    summary = (f"seed {SEED}: 12 kills, {polls_seen} polls finished; X: {x_started} polls started over HTTP, "
+               f"{x_polls} finished, posts stored after each kill {x_stored} of {served} served")
+    print(summary)  # shown with -rP, and with any failure
+    assert polls_seen >= 6, f"the kills should interrupt a running daemon; {summary}"
+    assert x_polls >= 3 and x_stored[-1] > 0, f"the X source should have been polled over HTTP; {summary}"
 
-    # Re-running converges to exactly the full set.
+    # Re-running converges to exactly the full set (of X posts: every one made so far).
+    x.stop_posting()
     result = CliRunner().invoke(main, ["--config", str(config(100_000, tmp_path / "all.toml")), "poll"])
     assert result.exit_code == 0, result.output
     with check_sound(tmp_path / "m.db", f"seed {SEED}, convergence") as store:
         for n in names:
             assert stored_ids(store, "x", f"{n}-") == set(files[n])
             assert store.sources.cursor(n) == "20000"
-        assert store.mentions.count() == 60_000
+        assert stored_by_source(store, "x-acme") == set(x.ids)
+        assert store.mentions.count() == 60_000 + len(x.ids)
 
 
 def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_rerun_completes(tmp_path):

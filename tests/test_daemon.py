@@ -116,6 +116,8 @@ def test_failures_back_off_exponentially_with_full_jitter_up_to_the_cap(scripted
     for n, gap in enumerate(gaps, start=1):  # stored times are whole seconds: 1 s of slack
         assert MIN_RETRY - 1 <= gap <= min(600, 60 * 2 ** (n - 1)) + 1, (n, gap)
     later = gaps[5:]
+    print(f"{len(gaps)} retries in 8 h: first gaps {[round(g) for g in gaps[:6]]} s; after the 5th "
+          f"{min(later):.0f}-{max(later):.0f} s, mean {sum(later) / len(later):.0f} s (cap 600 s)")
     assert max(later) > 400 and min(later) < 200  # jitter spreads retries over [0, cap]
     assert 200 < sum(later) / len(later) < 400  # full jitter averages half the cap
 
@@ -258,3 +260,16 @@ def test_daemon_sends_each_days_digest_once_at_send_at(scripted_plugin, write_co
     written = sorted(p.name for p in (tmp_path / "digests").glob("*.eml"))
     assert len(written) == 2  # no [smtp]: one .eml per day, never twice
     assert daemon.polls["steady"] >= 48
+
+
+def test_run_caps_malloc_arenas_unless_the_environment_says_otherwise(monkeypatch):
+    from monitor.daemon import limit_malloc_arenas
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    assert limit_malloc_arenas() is False
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt(M_ARENA_MAX) is glibc's")
+    assert limit_malloc_arenas() is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import logging
 import threading
 from collections.abc import Iterator
@@ -175,3 +176,43 @@ def test_a_secret_url_is_masked_when_a_library_logs_only_its_path(debug_logging,
     err = capsys.readouterr().err
     assert '"POST ***' in err  # urllib3 logged the request line, path and query masked
     assert token not in err and "B0001" not in err
+
+
+RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+: ")
+
+
+def test_every_record_is_one_line_at_debug_except_a_traceback(
+    debug_logging, fake_server, fresh_store, write_config, monkeypatch, capsys
+):
+    import wire_x as wx
+    from monitor import config as config_module
+    from monitor import ingest
+
+    monkeypatch.setenv("X_BEARER_TOKEN", CONFIGURED)
+    fake_server.route("GET", wx.SEARCH, wx.ok(wx.page([wx.post("acme\nsupport was great")])))
+    config = config_module.load(write_config(wx.source_toml(fake_server.url)))
+    logs.configure("DEBUG", logs.revealed(config.secrets()))
+    (result,) = ingest.poll(fresh_store, config)
+    assert result.status == "ok"
+    logging.getLogger("monitor.test").warning("two\nlines\r\nand a third")
+    try:
+        raise ValueError(f"rejected: {CONFIGURED}\nsecond line of the error")
+    except ValueError:
+        logging.getLogger("monitor.daemon").exception("poll x-acme failed:\n%s", "details")
+
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    failed = next(i for i, line in enumerate(lines) if "ERROR monitor.daemon: poll x-acme failed" in line)
+    assert all(RECORD_START.match(line) for line in lines[:failed + 1]), err
+    # tweepy's request record ("Parameters:/Headers:/Body:" lines) is one line, its token masked.
+    (request,) = [line for line in lines if "DEBUG tweepy.client: Making API request" in line]
+    assert "\\nParameters: " in request and "\\nHeaders: " in request and "\\nBody: " in request
+    assert "'Authorization': '***'" in request
+    assert lines[failed].endswith("poll x-acme failed:\\ndetails")
+    assert any(line.endswith("WARNING monitor.test: two\\nlines\\r\\nand a third") for line in lines)
+    # The traceback keeps its own lines, after its record, redacted.
+    traceback = lines[failed + 1:]
+    assert traceback[0] == "Traceback (most recent call last):"
+    assert traceback[-2:] == ["ValueError: rejected: ***", "second line of the error"]
+    for secret in (CONFIGURED, "S3cr3t"):
+        assert secret not in err

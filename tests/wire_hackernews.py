@@ -115,7 +115,7 @@ class Fake(FakeApi):
         return Reply(200, body='{"hits": [{"objectID": "1", ', content_type="application/json; charset=UTF-8")
 
 
-def source_toml(base_url: str, name: str = "hackernews-acme", extra: str = "") -> str:
+def source_toml(base_url: str, name: str = "hackernews-acme", extra: str = "", *, timeout: float = 0.5) -> str:
     """A ``[[sources]]`` entry for brand Acme at ``base_url`` (Algolia needs no credentials)."""
     return f"""
 [[sources]]
@@ -123,7 +123,7 @@ name = "{name}"
 platform = "hackernews"
 brand = "Acme"
 base_url = "{base_url}"
-timeout = 0.5
+timeout = {timeout}
 rate_limit_backoff = "7m"
 {extra}
 """

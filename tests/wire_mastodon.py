@@ -152,7 +152,7 @@ class Fake(FakeApi):
                      headers=rate_headers())
 
 
-def source_toml(base_url: str, name: str = "mastodon-acme", extra: str = "") -> str:
+def source_toml(base_url: str, name: str = "mastodon-acme", extra: str = "", *, timeout: float = 0.5) -> str:
     """A ``[[sources]]`` entry for brand Acme on the instance at ``base_url``; the token from $MASTODON_TOKEN."""
     return f"""
 [[sources]]
@@ -161,7 +161,7 @@ platform = "mastodon"
 brand = "Acme"
 base_url = "{base_url}"
 access_token = {{ env = "MASTODON_TOKEN" }}
-timeout = 0.5
+timeout = {timeout}
 rate_limit_backoff = "7m"
 {extra}
 """

@@ -131,7 +131,7 @@ def by_token(pages: Mapping[str | None, Reply]) -> Any:
     return respond
 
 
-def source_toml(base_url: str, name: str = "x-acme", extra: str = "") -> str:
+def source_toml(base_url: str, name: str = "x-acme", extra: str = "", *, timeout: float = 0.5) -> str:
     """A ``[[sources]]`` entry for brand Acme pointed at ``base_url``; the token from $X_BEARER_TOKEN."""
     return f"""
 [[sources]]
@@ -140,6 +140,6 @@ platform = "x"
 brand = "Acme"
 bearer_token = {{ env = "X_BEARER_TOKEN" }}
 base_url = "{base_url}"
-timeout = 0.5
+timeout = {timeout}
 {extra}
 """

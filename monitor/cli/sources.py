@@ -140,9 +140,10 @@ def run(app: App, once: bool, fmt: str) -> None:
       kill -HUP <pid>                             # reload config/monitor.toml
       sentiment-monitor run --once                # from cron: every due source once
     """
-    from monitor.daemon import Daemon
+    from monitor.daemon import Daemon, limit_malloc_arenas
 
     app.setup_logging("INFO")
+    limit_malloc_arenas()  # before the poll threads: keeps a long-running daemon's RSS flat
     daemon = Daemon(app.config, reload=app.load_config)
     try:
         if once:
