@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 #: pages that 1,000 would write to the WAL again and again (a quarter less CPU per
 #: row; bench/ingest.py), and still hold the write lock for well under 0.1 s.
 IMPORT_BATCH = 5000
+#: Files of fewer records import too fast for a progress bar to be worth drawing.
+PROGRESS_MIN_RECORDS = 1000
 
 
 def build_classifier(
