@@ -3,7 +3,7 @@
 A JSONL file is cut into byte ranges of whole lines (:func:`connectors.jsonl.line_ranges`).
 Worker processes read their own ranges (nothing but a pair of offsets crosses to them),
 parse, check, assign brands, drop noise, decide languages and score; the main process
-only writes the rows they send back, 1,000 per transaction, in file order, while they
+only writes the rows they send back, 5,000 per transaction (``IMPORT_BATCH``), in file order, while they
 work on the next ranges. A bounded number of ranges is in flight, so memory does not
 grow with the file. The check pass (the whole file read before anything is written) is
 spread over the workers the same way.

@@ -101,3 +101,26 @@ def test_upsert_rows_counts_new_and_duplicates(fresh_store):
     assert (first.new, first.duplicates, again.new, again.duplicates) == (2, 1, 1, 1)
     assert fresh_store.conn.execute("SELECT id, likes FROM mentions ORDER BY id").fetchall() == [
         ("1", 2), ("2", 5), ("3", 1)]  # a repeated key: its last row; engagement refreshed
+
+
+def test_fields_reads_plain_and_unusual_records_by_the_same_rules():
+    from datetime import datetime, timezone
+
+    from connectors.jsonl import InvalidRecord, fields
+
+    base = {"platform": "x", "id": "1", "text": "hi", "created_at": "2026-01-31T08:00:00Z"}
+    plain = fields({**base, "author": "", "url": None, "lang": "en", "likes": 3, "brand": ""})
+    assert (plain.author, plain.url, plain.lang, plain.likes, plain.brand, plain.created_text) == (
+        None, None, "en", 3, None, "2026-01-31T08:00:00Z")
+    assert plain.created_at == datetime(2026, 1, 31, 8, tzinfo=timezone.utc) and plain.raw["id"] == "1"
+    # Values the plain reading does not take are read (or refused) by the general rules.
+    unusual = fields({**base, "id": 7, "likes": 4.0, "replies": "12", "created_at": "2026-01-31T09:00:00+01:00",
+                      "raw": {"tweet": 1}})
+    assert (unusual.id, unusual.likes, unusual.replies, unusual.created_text, unusual.raw) == (
+        "7", 4, 12, None, {"tweet": 1})
+    assert unusual.created_at == plain.created_at
+    assert fields({**base, "raw": [1]}).raw["raw"] == [1]  # a raw that is no object: the record is the payload
+    for bad, reason in [({"likes": True}, '"likes" must be a whole number'), ({"author": ["a"]}, '"author" must be text'),
+                        ({"created_at": "2026-13-01T00:00:00Z"}, "is not an ISO 8601 time"), ({"id": ""}, 'missing "id"')]:
+        with pytest.raises(InvalidRecord, match=reason):
+            fields({**base, **bad})

@@ -184,7 +184,7 @@ def import_(
     check = ingest.check_file(file, fmt=input_format, skip_bad=skip_bad, workers=workers)
     store = app.store()
     pipeline = ingest.Pipeline(app.config)
-    if sys.stderr.isatty() and check.records >= ingest.IMPORT_BATCH:
+    if sys.stderr.isatty() and check.records >= ingest.PROGRESS_MIN_RECORDS:
         with click.progressbar(length=check.records, label=f"Importing {file.name}", file=sys.stderr) as bar:
             result = ingest.import_file(store, pipeline, check, brand=brand, progress=bar.update, workers=workers)
     else:
