@@ -615,14 +615,15 @@ def _check_references(config: Config, label: str) -> None:
         seen.add(source.name)
         if source.brand is not None and config.brand(source.brand) is None:
             known = [b.name for b in config.brands]
-            close = _close_match(source.brand, known)
+            close = close_match(source.brand, known)
             hint = f' (did you mean "{close[0]}"?)' if close else ""
             raise ConfigError(
                 f'{where}: brand: no [[brands]] entry is named "{source.brand}"{hint}'
             )
 
 
-def _close_match(word: str, candidates: list[str]) -> list[str]:
+def close_match(word: str, candidates: list[str]) -> list[str]:
+    """The candidate closest to ``word`` (for "did you mean"), as a list of zero or one."""
     import difflib  # only when there is an error to explain
 
     return difflib.get_close_matches(word, candidates, n=1)
@@ -631,7 +632,7 @@ def _close_match(word: str, candidates: list[str]) -> list[str]:
 def _unknown_keys(table: Mapping[str, Any], allowed: Any, where: str) -> None:
     for key in table:
         if key not in allowed:
-            close = _close_match(key, list(allowed))
+            close = close_match(key, list(allowed))
             hint = f' (did you mean "{close[0]}"?)' if close else ""
             raise ConfigError(f'{where}: unknown key "{key}"{hint}')
 

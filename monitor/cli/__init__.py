@@ -8,7 +8,6 @@ when one of their commands runs (or help lists them).
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import sqlite3
 import sys
@@ -174,7 +173,9 @@ class BrandType(click.ParamType):
         brand = config.brand(str(value))
         if brand is None:
             known = [b.name for b in config.brands]
-            close = difflib.get_close_matches(str(value), known, n=1)
+            from monitor.config import close_match  # difflib: only when there is an error
+
+            close = close_match(str(value), known)
             hint = f' (did you mean "{close[0]}"?)' if close else ""
             self.fail(
                 f'no [[brands]] entry is named "{value}"{hint}; brands: {", ".join(known) or "none configured"}',
