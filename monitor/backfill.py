@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import marshal
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -162,6 +164,15 @@ _WORKER_SCORER: Scorer | None = None  # set once per worker process by _start_wo
 def _start_worker(scorer: Scorer | None) -> None:
     global _WORKER_SCORER
     _WORKER_SCORER = scorer
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker once the import that started it is gone (``kill -9``): its
+    siblings hold the task pipe open, so a worker waiting for work would never see EOF."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,11 @@ class MonitorProcess:
 
     def _close(self) -> None:
         self._reader.join(timeout=5)
+        if self._reader.is_alive():  # closing the stream now would block on the reader's lock
+            raise AssertionError(
+                f"5 s after {self.args[3:]} ended, a process it started still holds its stderr open"
+                " (an orphaned worker?)"
+            )
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream and not stream.closed:
                 stream.close()

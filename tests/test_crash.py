@@ -138,10 +138,11 @@ def test_kill_9_while_polling_never_corrupts_duplicates_or_skips(tmp_path, monke
             if iteration % 3 == 2:
                 # Every third kill lands inside an X poll over HTTP: pages read, none stored yet.
                 assert x.paging.wait(15), f"{context}: no X poll got to its second page"
-            elif iteration % 2:
-                # Every other kill comes after a finished poll, so later polls (and their
-                # transactions) are under way whatever the machine's speed.
-                daemon.wait_for("fetched")
+            elif iteration % 3 == 1:
+                # Every third kill comes after a finished X poll (the other sources have
+                # finished theirs by then), so later polls and their transactions are under
+                # way whatever the machine's speed.
+                daemon.wait_for("poll x-acme: ")
             time.sleep(at)  # the random moment is the point: nothing to await
             daemon.kill9()
         finally:
@@ -181,7 +182,7 @@ def test_kill_9_while_polling_never_corrupts_duplicates_or_skips(tmp_path, monke
 
 def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_rerun_completes(tmp_path):
     data = tmp_path / "backfill.jsonl"
-    ids = write_records(data, "imp-", 20_000, platform="rss")
+    ids = write_records(data, "imp-", 8 * IMPORT_BATCH, platform="rss")  # 8 transactions to land between
     path = tmp_path / "import.toml"
     path.write_text(f'[monitor]\ndatabase = "{tmp_path / "m.db"}"\n{BRANDS}')
 
@@ -196,7 +197,7 @@ def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_rerun_completes
     rng = random.Random(SEED)
     batches_seen = set()
     for iteration in range(10):
-        at = rng.uniform(0.2, 0.95) * duration
+        at = (0.2 + 0.75 * (iteration + rng.random()) / 10) * duration  # one kill in each tenth of the window
         context = f"seed {SEED}, iteration {iteration}, kill -9 {at:.3f}s after start (import takes {duration:.2f}s)"
         db = tmp_path / f"killed{iteration}.db"  # each kill on its own database: where it landed shows
         proc = start(db)
