@@ -196,6 +196,7 @@ def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_rerun_completes
 
     rng = random.Random(SEED)
     batches_seen = set()
+    landed = []
     for iteration in range(10):
         at = (0.2 + 0.75 * (iteration + rng.random()) / 10) * duration  # one kill in each tenth of the window
         context = f"seed {SEED}, iteration {iteration}, kill -9 {at:.3f}s after start (import takes {duration:.2f}s)"
@@ -213,6 +214,8 @@ def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_rerun_completes
             # Batches are transactions written in file order: a prefix of whole batches.
             assert len(stored) % IMPORT_BATCH == 0 and stored == set(ids[: len(stored)]), context
             batches_seen.add(len(stored) // IMPORT_BATCH)
+            landed.append(len(stored) // IMPORT_BATCH)
+    print(f"seed {SEED}: import of {len(ids)} records in {duration:.2f}s; whole batches stored at each kill: {landed}")
     assert len(batches_seen - {0, len(ids) // IMPORT_BATCH}) >= 2, (
         f"seed {SEED}: kills should interrupt the import at different batches, saw {sorted(batches_seen)}"
     )
