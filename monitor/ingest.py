@@ -100,6 +100,19 @@ class Pipeline:
         self.languages = LanguageGate(
             getattr(self.classifier, "languages", None), config.sentiment.detect_language
         )
+        # One connector per source for the pipeline's life (a daemon's, until a reload), so
+        # what a connector keeps between polls lasts: Reddit's access token, clients, sessions.
+        self._connectors: dict[str, tuple[SourceConfig, Any]] = {}
+
+    def connector(self, source: SourceConfig) -> Any:
+        """The connector of ``source``, built on first use and again if its config changed.
+        A source is polled by one thread at a time, so its connector is never shared."""
+        kept = self._connectors.get(source.name)
+        if kept is not None and kept[0] == source and kept[0].options == source.options:
+            return kept[1]
+        connector = build_connector(source)
+        self._connectors[source.name] = (source, connector)
+        return connector
 
     def classify(self, texts: Sequence[str], langs: Sequence[str | None]) -> list[Classified]:
         """Language and score per text; ``langs`` are the platform's tags (or None).
@@ -175,7 +188,7 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
     cursor = store.sources.cursor(source.name)
     requests = 0
     try:
-        connector = build_connector(source)
+        connector = pipeline.connector(source)
         query = source.query
         if query is None:
             brand = pipeline.config.brand(source.brand) if source.brand else None

@@ -357,3 +357,22 @@ def test_an_unreachable_host_is_transient(fresh_store, write_config, monkeypatch
     (result,) = ingest.poll(fresh_store, config_module.load(path))
 
     assert (result.error_kind, result.error) == ("transient", f"reddit: cannot reach {closed.url}: ConnectionError")
+
+
+def test_a_daemon_keeps_its_access_token_so_an_idle_poll_is_one_request(fake_server, fresh_store, write_config, monkeypatch):
+    monkeypatch.setenv("REDDIT_CLIENT_ID", wr.CLIENT_ID)
+    monkeypatch.setenv("REDDIT_CLIENT_SECRET", wr.CLIENT_SECRET)
+    wr.serve_token(fake_server)
+    fake_server.route("GET", wr.search_path(), wr.authorized(wr.ok(wr.listing([wr.post("acme is down", minutes_ago=3)]))),
+                      wr.authorized(wr.ok(wr.listing([]))))
+    config = config_module.load(write_config(wr.source_toml(fake_server.url)))
+    pipeline = ingest.Pipeline(config)  # what `run` keeps between polls
+
+    first, second = (ingest.poll(fresh_store, config, ["reddit-acme"], pipeline)[0] for _ in range(2))
+
+    assert (first.new, first.requests, second.new, second.requests) == (1, 2, 0, 1)  # token once, then one search
+    assert len(fake_server.requests_to(wr.TOKEN_PATH)) == 1
+    # The same source with other options gets a new connector (and a new token).
+    kept = pipeline.connector(config.sources[0])
+    changed = config_module.load(write_config(wr.source_toml(fake_server.url, extra='subreddits = ["acme"]')))
+    assert pipeline.connector(changed.sources[0]) is not kept
