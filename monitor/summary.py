@@ -13,7 +13,7 @@ mention in several themes counts in each, one in none under "(no theme)".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,9 @@ class Counts:
             self.unsupported += n
         else:
             self.other += n
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
     @property
     def volume(self) -> int:

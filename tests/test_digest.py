@@ -54,6 +54,15 @@ def test_figures_changes_and_share_of_voice_by_hand(write_config):
     assert "No KPI data imported for this period." in text
 
 
+def test_the_week_average_counts_unsupported_mentions_as_the_day_does(write_config):
+    config, store = setup(write_config)
+    for back in range(8):  # every day: 2 neutral and 2 in an unsupported language
+        add(store, NOON - timedelta(days=back), {"neutral": 2, "unsupported": 2})
+    (acme,) = build(store, config, DAY).brands
+    assert (acme.figures["volume"], acme.average["volume"]) == (4, 4)  # no change against the week
+    assert acme.average["unsupported"] == 14
+
+
 def test_top_negative_mentions_most_negative_and_most_engaged(write_config):
     config, store = setup(write_config)
     store.mentions.upsert([

@@ -120,10 +120,7 @@ def _brand(store: Store, config: Config, name: str, day: date, start: datetime, 
     first = local_midnight(day - timedelta(days=CHART_DAYS - 1), tz)
     daily = summarize(store, start=first, end=end, tz=tz, by="day", brand=name, with_kpis=False).rows
     counts = list(daily.values())
-    week = Counts()
-    for c in counts[-AVERAGE_DAYS - 1 : -1]:
-        for label in ("positive", "neutral", "negative", "other"):
-            setattr(week, label, getattr(week, label) + getattr(c, label))
+    week = sum(counts[-AVERAGE_DAYS - 1 : -1], Counts())
     average = week.as_dict()
     average["volume"] = week.volume / AVERAGE_DAYS
     history = [DayPoint(date.fromisoformat(k), c.volume, c.as_dict()["negative_ratio"]) for k, c in daily.items()]
