@@ -8,6 +8,7 @@ layout, except Help Scout's, whose layout is synthetic (see formats/helpscout.py
 from __future__ import annotations
 
 import csv
+import io
 import json
 import zipfile
 from datetime import datetime, timedelta, timezone
@@ -347,6 +348,25 @@ def test_bad_date_names_file_line_and_value_and_writes_nothing(cli, write_config
     assert result.exit_code == 1
     assert f"{kpi_sample('generic_bad_date.csv')}:4: column \"created_at\": '2024-31-03 09:00' is not a date and time" in result.output
     assert "nothing was imported" in result.output
+    assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
+
+
+@pytest.mark.parametrize(("sample", "header"), [
+    ("generic_tickets.csv", "created_at"), ("zendesk_tickets.csv", "Created at"),
+    ("freshdesk_tickets.csv", "Created time"), ("intercom_conversations.csv", "Conversation created at (Europe/Paris)"),
+    ("intercom_csat.csv", "Updated at (Europe/Paris)"), ("helpscout_conversations.csv", "Created At"),
+])
+def test_a_blank_required_time_is_named_not_a_traceback(cli, write_config, tmp_path, sample, header):
+    rows = list(csv.reader(io.StringIO(kpi_sample(sample).read_text(encoding="utf-8-sig"), newline="")))
+    column = rows[0].index(header)
+    rows[1][column] = ""
+    path = tmp_path / sample
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    config = write_config()
+    result = cli("--config", config, "kpi", "import", path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f'{path}:2: column "{rows[0][column]}": \'\' is not filled in (this column is required)' in result.output
     assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
 
 

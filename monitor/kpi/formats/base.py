@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone, tzinfo
+from typing import TypeVar
 
 from monitor.kpi import formulas
 from monitor.kpi.records import Record, SurveyResponse
@@ -35,6 +36,7 @@ OPEN_STATUSES = frozenset({
     "new", "open", "pending", "hold", "on-hold", "on hold", "snoozed", "active",
     "waiting on customer", "waiting on third party",
 })
+_T = TypeVar("_T")
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0"})
 
@@ -198,10 +200,16 @@ class Row:
         return cells[:end]
 
     def required(self, key: str) -> str:
-        value = self.text(key)
+        return self.filled(key, self.text(key))
+
+    def filled(self, key: str, value: _T | None) -> _T:
+        """``value``, read from column ``key``; a BadValue if the cell was empty."""
         if value is None:
             raise BadValue(self.header(key), "", "filled in (this column is required)")
         return value
+
+    def required_time(self, key: str) -> datetime:
+        return self.filled(key, self.time(key))
 
     def time(self, key: str) -> datetime | None:
         value = self.text(key)

@@ -52,7 +52,7 @@ def _business(row: Row, key: str, happened: bool) -> float | None:
 
 def parse(row: Row) -> Iterator[Record]:
     ticket_id = row.required("id")
-    created = row.time("created_at")
+    created = row.required_time("created_at")
     done = row.time("resolved_at") or row.time("closed_at")
     first_response = row.time("first_response_at")
     status = row.text("status")
@@ -62,7 +62,7 @@ def parse(row: Row) -> Iterator[Record]:
         None, resolved_at is not None, replies, customer_contacts=row.int("customer_interactions")
     )
     yield Ticket(
-        FORMAT, ticket_id, created,  # type: ignore[arg-type]
+        FORMAT, ticket_id, created,
         resolved_at=resolved_at,
         first_response_at=first_response,
         status=status,
@@ -79,7 +79,7 @@ def parse(row: Row) -> Iterator[Record]:
         tags=split_tags(row.text("tags")),
     )
     yield from ticket_rating(
-        FORMAT, ticket_id, _SURVEY(row, "survey"), done or row.time("updated_at") or created,  # type: ignore[arg-type]
+        FORMAT, ticket_id, _SURVEY(row, "survey"), done or row.time("updated_at") or created,
         row.text("survey"),
     )
 

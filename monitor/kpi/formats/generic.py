@@ -66,14 +66,14 @@ FIGURE_COLUMNS = (
 
 def parse_ticket(row: Row) -> Iterator[Record]:
     ticket_id = row.required("id")
-    created = row.time("created_at")
+    created = row.required_time("created_at")
     first_response = row.time("first_response_at")
     done = row.time("resolved_at")
     resolved_at = resolved(done, row.text("status"))
     replies, reopens = row.int("replies"), row.int("reopens")
     first_contact, estimated = row.first_contact("first_contact", resolved_at is not None, replies, reopens=reopens)
     yield Ticket(
-        FORMAT, ticket_id, created,  # type: ignore[arg-type]
+        FORMAT, ticket_id, created,
         resolved_at=resolved_at,
         first_response_at=first_response,
         status=row.text("status"),
@@ -93,7 +93,7 @@ def parse_ticket(row: Row) -> Iterator[Record]:
     rating = row.number("csat")
     if rating is not None:
         _in_scale(row, "csat", rating, 1, 5)
-    yield from ticket_rating(FORMAT, ticket_id, rating, done or created, row.text("csat"))  # type: ignore[arg-type]
+    yield from ticket_rating(FORMAT, ticket_id, rating, done or created, row.text("csat"))
 
 
 def _in_scale(row: Row, key: str, score: float, lo: int, hi: int) -> None:
@@ -105,9 +105,7 @@ def parse_survey(row: Row) -> Iterator[Record]:
     kind = row.required("type").lower()
     if kind not in SURVEY_KINDS:
         raise BadValue(row.header("type"), row.text("type") or "", "csat, nps or ces")
-    score = row.number("score")
-    if score is None:
-        raise BadValue(row.header("score"), "", "filled in (this column is required)")
+    score = row.filled("score", row.number("score"))
     scale_max = row.int("scale_max")
     if kind == "nps":
         if scale_max not in (None, 10):
@@ -118,12 +116,10 @@ def parse_survey(row: Row) -> Iterator[Record]:
         if hi < 2:
             raise BadValue(row.header("scale_max"), row.text("scale_max") or "", "at least 2")
     _in_scale(row, "score", score, lo, hi)
-    responded = row.time("date")
-    if responded is None:
-        raise BadValue(row.header("date"), "", "filled in (this column is required)")
+    responded = row.required_time("date")
     response_id = row.text("id")
     yield SurveyResponse(
-        FORMAT, response_id or _content_key(row), kind, score, lo, hi, responded,  # type: ignore[arg-type]
+        FORMAT, response_id or _content_key(row), kind, score, lo, hi, responded,
         ticket_id=row.text("ticket_id"), raw=row.raw(), keyed_by_content=response_id is None,
     )
 
@@ -134,9 +130,7 @@ def _content_key(row: Row) -> str:
 
 
 def parse_figures(row: Row) -> Iterator[Record]:
-    start, end = row.date("start"), row.date("end")
-    if start is None or end is None:
-        raise BadValue(row.header("start" if start is None else "end"), "", "filled in (this column is required)")
+    start, end = row.filled("start", row.date("start")), row.filled("end", row.date("end"))
     if end < start:
         raise BadValue(row.header("end"), row.text("end") or "", f"on or after start ({start})")
     raw = row.raw()

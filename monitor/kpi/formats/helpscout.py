@@ -48,14 +48,14 @@ def _response(row: Row, conversation: str, fallback: datetime | None, own_row: b
     if rating is not None:
         rated = row.time("rated_at")
         yield SurveyResponse(
-            FORMAT, f"ticket:{conversation}", "csat", rating, 1, 5, rated or fallback,  # type: ignore[arg-type]
+            FORMAT, f"ticket:{conversation}", "csat", rating, 1, 5, rated or row.filled("rated_at", fallback),
             ticket_id=conversation, label=row.text("rating"), raw=row.raw() if own_row else None, dated=rated is not None,
         )
 
 
 def parse_conversation(row: Row) -> Iterator[Record]:
     conversation = row.required("id")
-    created = row.time("created_at")
+    created = row.required_time("created_at")
     closed = row.time("closed_at")
     # Help Scout: resolved = closed (and spam is not a resolution).
     status = row.text("status")
@@ -63,7 +63,7 @@ def parse_conversation(row: Row) -> Iterator[Record]:
     replies = row.int("replies")
     first_contact, estimated = row.first_contact("first_reply_resolved", resolved_at is not None, replies)
     yield Ticket(
-        FORMAT, conversation, created,  # type: ignore[arg-type]
+        FORMAT, conversation, created,
         resolved_at=resolved_at,
         status=status,
         channel=row.text("type"),

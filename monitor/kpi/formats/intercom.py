@@ -58,14 +58,14 @@ def _rating(row: Row) -> float | None:
 
 def parse_conversation(row: Row) -> Iterator[Record]:
     conversation = row.required("id")
-    created = row.time("created_at")
+    created = row.required_time("created_at")
     first_reply = row.time("first_replied_at")
     closed = row.time("last_closed_at") or row.time("first_closed_at")
     resolved_at = resolved(closed, row.text("state"))
     replies = row.int("replies")
     first_contact, estimated = row.first_contact("first_contact", resolved_at is not None, replies)
     yield Ticket(
-        FORMAT, conversation, created,  # type: ignore[arg-type]
+        FORMAT, conversation, created,
         resolved_at=resolved_at,
         first_response_at=first_reply,
         status=row.text("state"),
@@ -82,7 +82,7 @@ def parse_conversation(row: Row) -> Iterator[Record]:
         tags=split_tags(row.text("tags")),
     )
     yield from ticket_rating(
-        FORMAT, conversation, _rating(row), closed or row.time("updated_at") or created,  # type: ignore[arg-type]
+        FORMAT, conversation, _rating(row), closed or row.time("updated_at") or created,
         row.text("rating"),
     )
 
@@ -94,7 +94,7 @@ def parse_csat(row: Row) -> Iterator[Record]:
         return
     yield SurveyResponse(
         FORMAT, f"ticket:{conversation}", "csat", rating, 1, 5,
-        row.time("updated_at"),  # type: ignore[arg-type]
+        row.required_time("updated_at"),
         ticket_id=conversation, label=row.text("rating"), raw=row.raw(),
     )
 

@@ -48,7 +48,7 @@ COLUMNS = (
 
 def parse(row: Row) -> Iterator[Record]:
     ticket_id = row.required("id")
-    created = row.time("created_at")
+    created = row.required_time("created_at")
     solved = row.time("solved_at")
     status = row.text("status")
     tags = split_tags(row.text("tags"), " \t")  # space-separated
@@ -57,7 +57,7 @@ def parse(row: Row) -> Iterator[Record]:
     replies, reopens = row.int("replies"), row.int("reopens")
     first_contact, estimated = row.first_contact(None, resolved_at is not None, replies, reopens=reopens)
     yield Ticket(
-        FORMAT, ticket_id, created,  # type: ignore[arg-type]
+        FORMAT, ticket_id, created,
         resolved_at=resolved_at,
         status=status,
         channel=row.text("via"),
@@ -75,7 +75,7 @@ def parse(row: Row) -> Iterator[Record]:
     )
     yield from ticket_rating(
         FORMAT, ticket_id, _SATISFACTION(row, "satisfaction"),
-        solved or row.time("updated_at") or created, row.text("satisfaction"),  # type: ignore[arg-type]
+        solved or row.time("updated_at") or created, row.text("satisfaction"),
     )
 
 
