@@ -182,6 +182,23 @@ def test_webhook_failure_is_retried_later_and_the_token_never_logged(write_confi
         assert "secret-token" not in caplog.text and "secret-token" not in (first.error or "")
 
 
+def test_a_channel_that_failed_for_good_stays_explained_after_the_other_is_delivered(write_config, monkeypatch):
+    handler = Handler(script=["554 5.7.1 message refused; policy violation"])
+    with smtp_server(handler) as port, webhook_server(Webhook(statuses=[503])) as hook:
+        monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
+        config = config_module.load(alert_config(write_config, port, hook))
+        store = Store.open(config.monitor.database)
+        fill(store, H - 2 * WEEK, 1, 0)
+        fill(store, H, 5, 5)
+        now = H + HOUR + timedelta(minutes=1)
+        (first,) = alerts.run_due(store, config, now)
+        assert (first.sent, first.pending) == ([], ["webhook"])
+        (second,) = alerts.run_due(store, config, now + timedelta(minutes=2))
+        assert (second.sent, second.pending) == (["webhook"], [])
+        (error,) = {row["last_error"] for row in store.alerts.between(H, H + HOUR)}
+        assert error.startswith("email: failed: ") and error.endswith("message refused; policy violation")
+
+
 def test_without_smtp_alert_email_is_written_to_a_file(write_config):
     config, store = setup(write_config, '[digest]\nrecipients = ["a@example.com"]\n')
     fill(store, H - 2 * WEEK, 1, 0)

@@ -11,6 +11,7 @@ Alerts of one brand and hour travel together as one message.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -75,6 +76,8 @@ def run_due(store: Store, config: Config, now: datetime | None = None) -> list[A
 
 
 _WILL_RETRY = " (will retry)"
+# Where one channel's error ends in a stored last_error: a detail may hold "; " itself.
+_CHANNEL_ERRORS = re.compile(r"; (?=(?:email|webhook): )")
 
 
 def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertResult]:
@@ -103,7 +106,7 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
                 log.error("alert for %s at %s not delivered by %s: %s", brand, hour, channel, outcome.detail)
             pending = [c for c in pending if c != channel]
         # A channel that failed for good stays explained; a retry that since worked does not.
-        kept = [part for r in rows if r["last_error"] for part in r["last_error"].split("; ")
+        kept = [part for r in rows if r["last_error"] for part in _CHANNEL_ERRORS.split(r["last_error"])
                 if not part.endswith(_WILL_RETRY) and part.split(":")[0] not in sent]
         error = "; ".join(dict.fromkeys([*kept, *errors])) or None
         store.alerts.record_delivery([r["id"] for r in rows], pending, sorted(sent), error)

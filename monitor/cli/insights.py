@@ -42,12 +42,13 @@ def themes(app: App, since: timedelta | None, from_date: date | None, to_date: d
     reports = insights.report(app.store(create=False), config, start=start, end=end, brand=brand)
     if fmt == "json":
         s = config.insights
+        brands = [r.as_dict() for r in reports]
         to_json({
-            "from": reports[0].as_dict()["from"], "to": reports[0].as_dict()["to"],
-            "previous": reports[0].as_dict()["previous"], "timezone": config.monitor.timezone,
+            "from": brands[0]["from"], "to": brands[0]["to"],
+            "previous": brands[0]["previous"], "timezone": config.monitor.timezone,
             "settings": {"min_count": s.min_count, "min_lift": s.min_lift, "smoothing": s.smoothing,
                          "max_words": s.max_words, "default_themes": s.default_themes},
-            "brands": [r.as_dict() for r in reports],
+            "brands": brands,
         })
         return
     if fmt == "csv":
