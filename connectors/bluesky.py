@@ -2,10 +2,10 @@
 
 Bluesky's post search needs a signed-in account: the connector logs in with
 an *app password* (``com.atproto.server.createSession``), keeps the session
-for the life of the process (logins are limited to 30 per 5 minutes and 300
-a day per account, and the core builds a connector per poll), refreshes it
-with ``refreshSession`` when the access token expires, and logs in again
-when the refresh token is refused.
+for the life of the process, shared by every source of the account and kept
+across config reloads (logins are limited to 30 per 5 minutes and 300 a day
+per account), refreshes it with ``refreshSession`` when the access token
+expires, and logs in again when the refresh token is refused.
 
 Each query line is one search, ``sort=latest``, from a ``since`` time:
 ``searchPosts``'s own ``cursor`` is an offset into one result set, good only

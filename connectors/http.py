@@ -83,7 +83,6 @@ class HttpClient:
         self.secret = secret
         self.headers = {"User-Agent": user_agent, **(headers or {})}
         self.classify = classify
-        self.quota = quota
         self.requests = 0
         self._session: Any = None
         self._quota = QuotaGuard(platform, quota)
@@ -221,7 +220,8 @@ def rate_limited(platform: str, why: str, retry_at: datetime) -> RateLimited:
 
 def check_options(options: Any, *, page_size_max: int | None = None) -> None:
     """The checks an HTTP connector's options share: ``timeout``, ``max_pages``,
-    ``page_size`` (up to ``page_size_max``) and the ``base_url``/``url`` scheme, where present.
+    ``page_size`` (up to ``page_size_max``) and the ``base_url``/``url``/``auth_url`` scheme,
+    where present.
     Raises ValueError naming the key (the config reports it with the source)."""
     if options.timeout <= 0:
         raise ValueError("timeout: must be more than 0 seconds")
@@ -229,7 +229,7 @@ def check_options(options: Any, *, page_size_max: int | None = None) -> None:
         raise ValueError("max_pages: must be at least 1")
     if page_size_max is not None and not 1 <= options.page_size <= page_size_max:
         raise ValueError(f"page_size: must be 1 to {page_size_max}")
-    for key in ("base_url", "url"):
+    for key in ("base_url", "url", "auth_url"):
         value = getattr(options, key, None)
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError(f'{key}: "{value}" must start with https:// (or http://)')

@@ -24,8 +24,6 @@ from connectors.base import BadPayload, Batch, BrandQuery, Mention, parse_iso_da
 from connectors.csvfile import open_export
 
 FORMATS = ("jsonl", "json", "csv", "tsv")
-_INT_FIELDS = ("likes", "replies", "reposts", "followers")
-_TEXT_FIELDS = ("author", "url", "lang")
 
 
 class BadRecord(BadPayload):
@@ -150,7 +148,7 @@ def _csv(path: Path, default_platform: str | None = None):
 def _record(where: str, obj: Any, default_platform: str | None) -> Record | BadRecord:
     try:
         return _parse(where, obj, default_platform)
-    except _Invalid as exc:
+    except InvalidRecord as exc:
         return BadRecord(where, str(exc))
 
 
@@ -158,7 +156,6 @@ class InvalidRecord(ValueError):
     """A record object that is not a mention; the message says why."""
 
 
-_Invalid = InvalidRecord
 
 
 class Fields(NamedTuple):
@@ -184,12 +181,12 @@ def _text_field(obj: Mapping[str, Any], key: str, required: bool) -> str | None:
     value = obj.get(key)
     if value is None or value == "":
         if required:
-            raise _Invalid(f'missing "{key}"')
+            raise InvalidRecord(f'missing "{key}"')
         return None
     if type(value) is str:
         return value
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _Invalid(f'"{key}" must be text, found {json.dumps(value)[:40]}')
+        raise InvalidRecord(f'"{key}" must be text, found {json.dumps(value)[:40]}')
     return str(value)
 
 
@@ -203,7 +200,7 @@ def _count(obj: Mapping[str, Any], key: str) -> int | None:
         return int(value)
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
-    raise _Invalid(f'"{key}" must be a whole number, found {value!r}')
+    raise InvalidRecord(f'"{key}" must be a whole number, found {value!r}')
 
 
 def fields(obj: Any, default_platform: str | None = None) -> Fields:
@@ -213,12 +210,12 @@ def fields(obj: Any, default_platform: str | None = None) -> Fields:
         if plain is not None:
             return plain
     if not isinstance(obj, Mapping):
-        raise _Invalid(f"expected an object, found {type(obj).__name__}")
+        raise InvalidRecord(f"expected an object, found {type(obj).__name__}")
     platform = _text_field(obj, "platform", required=default_platform is None) or default_platform
     mention_id = _text_field(obj, "id", required=True)
     text = obj.get("text")
     if not isinstance(text, str):
-        raise _Invalid('missing "text"' if text is None else '"text" must be a string')
+        raise InvalidRecord('missing "text"' if text is None else '"text" must be a string')
     created = obj.get("created_at")
     created_text = None
     try:
@@ -230,9 +227,9 @@ def fields(obj: Any, default_platform: str | None = None) -> Fields:
         elif isinstance(created, str) and created.strip():
             created_at = parse_iso_datetime(created)
         else:
-            raise _Invalid('missing "created_at"')
+            raise InvalidRecord('missing "created_at"')
     except (ValueError, OverflowError, OSError):
-        raise _Invalid(
+        raise InvalidRecord(
             f'"created_at" {created!r} is not an ISO 8601 time (e.g. 2026-01-31T08:00:00Z)'
         ) from None
     raw = obj.get("raw")
@@ -270,7 +267,7 @@ def _plain_fields(obj: dict[str, Any]) -> Fields | None:
     return Fields(  # "" counts as absent
         platform, mention_id, text, author or None, url or None, created_at, created, lang or None,
         likes, replies, reposts, followers, brand or None,
-        raw if raw is not None and isinstance(raw, Mapping) else obj,
+        raw if isinstance(raw, Mapping) else obj,
     )
 
 

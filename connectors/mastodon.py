@@ -154,7 +154,7 @@ class MastodonConnector:
                 mention = _mention(status)
                 if mention is not None and (since or mention.created_at >= floor):
                     found.setdefault(mention.id, mention)
-            oldest = _mention(statuses[-1])
+            oldest = mention  # the last status of the page
             if not since and oldest is not None and oldest.created_at < floor:
                 return newest  # a first poll reads back only as far as lookback
             link = response.links.get("prev" if since else "next", {}).get("url")

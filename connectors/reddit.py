@@ -38,7 +38,7 @@ from connectors.base import (
     utc_from_timestamp,
     whole_number,
 )
-from connectors.http import after_seconds, error_for_status, no_response, rate_limited
+from connectors.http import after_seconds, check_options, error_for_status, no_response, rate_limited
 from connectors.matching import boolean_query, text_matcher
 
 log = logging.getLogger(__name__)
@@ -78,16 +78,12 @@ class RedditOptions:
             raise ValueError(
                 'user_agent: describe your app, e.g. "python:com.example.monitor:v1.0 (by /u/yourname)"'
             )
-        if self.timeout <= 0:
-            raise ValueError("timeout: must be more than 0 seconds")
         if not 1 <= self.max_pages <= LISTING_CAP // PAGE_SIZE:
             raise ValueError(f"max_pages: must be 1 to {LISTING_CAP // PAGE_SIZE} (Reddit lists about 1,000 items)")
         for name in self.subreddits:
             if not _SUBREDDIT.fullmatch(name.removeprefix("r/")):
                 raise ValueError(f'subreddits: "{name}" is not a subreddit name (write "python" or "r/python")')
-        for key in ("base_url", "auth_url"):
-            if not getattr(self, key).startswith(("http://", "https://")):
-                raise ValueError(f'{key}: "{getattr(self, key)}" must start with https:// (or http://)')
+        check_options(self)
 
     @property
     def subreddit_names(self) -> list[str]:

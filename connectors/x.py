@@ -33,10 +33,11 @@ from connectors.base import (
     decode_cursor,
     encode_cursor,
     parse_iso_datetime,
+    query_lines,
     utc_from_timestamp,
     whole_number,
 )
-from connectors.http import QuotaGuard, error_for_status, no_response, rate_limited, retry_at
+from connectors.http import QuotaGuard, check_options, error_for_status, no_response, rate_limited, retry_at
 
 if TYPE_CHECKING:
     import requests
@@ -82,16 +83,11 @@ class XOptions:
     rate_limit_backoff: timedelta = timedelta(minutes=15)
 
     def __post_init__(self) -> None:
-        if self.timeout <= 0:
-            raise ValueError("timeout: must be more than 0 seconds")
-        if self.max_pages < 1:
-            raise ValueError("max_pages: must be at least 1")
+        check_options(self)
         if self.max_query_length < 32:
             raise ValueError("max_query_length: must be at least 32")
         if self.lang is not None and not _LANG.fullmatch(self.lang):
             raise ValueError(f'lang: "{self.lang}" is not a language code such as "en" or "pt"')
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(f'base_url: "{self.base_url}" must start with https:// (or http://)')
 
 
 class XConnector:
@@ -111,9 +107,7 @@ class XConnector:
 
     # ------------------------------------------------------------------ fetch
     def fetch(self, query: str, cursor: str | None) -> Batch:
-        queries = [line.strip() for line in query.splitlines() if line.strip()]
-        if not queries:
-            raise BadQuery("x: the query is empty; give the source a brand or a query")
+        queries = query_lines(query, "x")
         for q in queries:
             if len(q) > self.options.max_query_length:
                 raise BadQuery(
