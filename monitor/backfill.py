@@ -40,6 +40,7 @@ from connectors.jsonl import (
 from monitor.brands import BrandMatcher
 from monitor.config import BrandConfig
 from monitor.storage import Store
+from monitor.storage.scored import mention_row
 from monitor.timeutil import to_db, utcnow
 from sentiment.labels import UNSUPPORTED
 
@@ -111,21 +112,12 @@ class Scorer:
                 compound, label = score.compound, score.label
             else:
                 compound, label = None, UNSUPPORTED
-            out.append((
+            out.append(mention_row(
                 f.platform, f.id, self.source, brand, f.text, f.author, f.url,
                 f.created_text or to_db(f.created_at), fetched, lang or f.lang,
-                f.likes, f.replies, f.reposts, f.followers, compound, label, self.classifier_id,
-                _compact_json(f.raw), label,
+                f.likes, f.replies, f.reposts, f.followers, compound, label, self.classifier_id, f.raw,
             ))
         return out, excluded, invalid
-
-
-def _compact_json(value: Any) -> str:
-    """``json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)``, fast."""
-    try:
-        return orjson.dumps(value, default=str).decode("utf-8")
-    except (TypeError, orjson.JSONEncodeError):  # an integer beyond 64 bits, ...
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _objects(lines: list[bytes]) -> Iterator[tuple[int, Any]]:

@@ -66,6 +66,22 @@ def test_workers_store_exactly_what_one_process_stores(write_config, tmp_path, s
     assert json.loads(two[0][-1])["text"] == TEXTS[0]
 
 
+def test_an_imported_record_is_stored_as_a_poll_of_the_same_file_stores_it(write_config, tmp_path):
+    odd = {**record("1", "acme was great"), "score": float("nan"), "views": 2**70, "tags": ["ü", 1.5]}
+    data = tmp_path / "m.jsonl"
+    data.write_text(json.dumps(odd) + "\n", encoding="utf-8")  # NaN as json writes it
+    config = load(write_config(f'[[sources]]\nname = "import"\nplatform = "jsonl"\npath = "{data}"\n'))
+    with Store.open(tmp_path / "imported.db") as store:
+        ingest.import_file(store, ingest.Pipeline(config), ingest.check_file(data), workers=1)
+    with Store.open(tmp_path / "polled.db") as store:
+        (result,) = ingest.poll(store, config)
+        assert result.new == 1
+    imported, polled = _rows(tmp_path / "imported.db"), _rows(tmp_path / "polled.db")
+    assert imported == polled
+    payload = json.loads(imported[0][-1])
+    assert (payload["score"], payload["views"], payload["tags"]) == (None, 2**70, ["ü", 1.5])  # valid JSON
+
+
 def test_workers_check_the_file_like_one_process(write_config, tmp_path, small_ranges):
     lines = [json.dumps(r) for r in _records(400)]
     lines[150] = '{"platform": "x", "id": "bad",'

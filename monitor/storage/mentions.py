@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -201,12 +200,13 @@ def __getattr__(name: str) -> Any:
 
 
 def _row(item: ScoredMention, fetched: str) -> tuple[Any, ...]:
+    from monitor.storage.scored import mention_row  # writers only: readers never load orjson
+
     m = item.mention
-    return (
-        m.platform, m.id, item.source, item.brand, m.text, m.author, m.url,
-        to_db(m.created_at), fetched, item.lang or m.lang, m.likes, m.replies, m.reposts,
-        m.followers, item.compound, item.label, item.classifier,
-        json.dumps(m.raw, ensure_ascii=False, separators=(",", ":"), default=str), item.label,
+    return mention_row(
+        m.platform, m.id, item.source, item.brand, m.text, m.author, m.url, to_db(m.created_at),
+        fetched, item.lang or m.lang, m.likes, m.replies, m.reposts, m.followers, item.compound,
+        item.label, item.classifier, m.raw,
     )
 
 

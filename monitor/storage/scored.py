@@ -5,8 +5,12 @@ Kept apart so that a command that only reads mentions never creates these classe
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 if TYPE_CHECKING:
     from connectors.base import Mention
@@ -23,6 +27,42 @@ class ScoredMention:
     label: str
     classifier: str
     lang: str | None = None  # the language to store; None: the mention's own tag
+
+
+def mention_row(
+    platform: str, mention_id: str, source: str | None, brand: str | None, text: str, author: str | None,
+    url: str | None, created_at: str, fetched_at: str, lang: str | None, likes: int | None,
+    replies: int | None, reposts: int | None, followers: int | None, compound: float | None,
+    label: str, classifier: str, raw: Any,
+) -> tuple[Any, ...]:
+    """A new mention's row in :data:`monitor.storage.mentions.COLUMNS` order: times
+    already in the stored form, the raw payload encoded by :func:`payload_json`, the
+    classifier's label as both label and model label."""
+    return (
+        platform, mention_id, source, brand, text, author, url, created_at, fetched_at, lang,
+        likes, replies, reposts, followers, compound, label, classifier, payload_json(raw), label,
+    )
+
+
+def payload_json(value: Any) -> str:
+    """The stored form of a raw payload: compact JSON, non-ASCII kept, anything JSON
+    has no type for (a datetime, ...) as its ``str()``, NaN and infinities as null.
+    orjson does it 3-7 times faster than the json module; an integer beyond 64 bits
+    falls back to json (with the same output)."""
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME).decode("utf-8")
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(_nan_as_null(value), ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _nan_as_null(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _nan_as_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nan_as_null(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
