@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +38,6 @@ from connectors.jsonl import (
     read_lines,
 )
 from monitor.brands import BrandMatcher
-from monitor.config import BrandConfig
 from monitor.storage import Store
 from monitor.storage.scored import mention_row
 from monitor.timeutil import to_db, utcnow
@@ -63,24 +62,19 @@ class Scorer:
     """Records in, mention rows out (``monitor.storage.mentions`` column order).
 
     Everything a worker needs, picklable: the classifier (as its constructor
-    arguments), the brands, the language gate.
+    arguments), the brand matcher, the language gate.
     """
 
     def __init__(
-        self, classifier: Any, classifier_id: str, brands: Sequence[BrandConfig], languages: Any,
+        self, classifier: Any, classifier_id: str, brands: BrandMatcher, languages: Any,
         *, brand: str | None, source: str,
     ) -> None:
         self.classifier = classifier
         self.classifier_id = classifier_id
-        self.brand_configs = tuple(brands)
-        self.brands = BrandMatcher(self.brand_configs)
+        self.brands = brands
         self.languages = languages
         self.brand = brand
         self.source = source
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_scorer, (self.classifier, self.classifier_id, self.brand_configs, self.languages,
-                          self.brand, self.source))
 
     def rows(self, objects: Iterable[Any], fetched: str) -> tuple[list[tuple[Any, ...]], int, int]:
         """``(rows, excluded, invalid)`` for record objects (invalid ones are skipped)."""
@@ -142,11 +136,6 @@ def _objects(lines: list[bytes]) -> Iterator[tuple[int, Any]]:
             yield index, json.loads(text)
         except json.JSONDecodeError as exc:
             yield index, exc
-
-
-def _scorer(*args: Any) -> Scorer:
-    classifier, classifier_id, brands, languages, brand, source = args
-    return Scorer(classifier, classifier_id, brands, languages, brand=brand, source=source)
 
 
 # --- the work done in worker processes --------------------------------------------------

@@ -341,7 +341,7 @@ def import_file(
     """
     path, fmt = check.path, check.fmt
     scorer = backfill.Scorer(
-        pipeline.classifier, pipeline.classifier_id, pipeline.config.brands, pipeline.languages,
+        pipeline.classifier, pipeline.classifier_id, pipeline.brands, pipeline.languages,
         brand=brand, source="import",
     )
     try:
