@@ -41,7 +41,6 @@ from monitor.brands import BrandMatcher
 from monitor.storage import Store
 from monitor.storage.scored import mention_row
 from monitor.timeutil import to_db, utcnow
-from sentiment.labels import UNSUPPORTED
 
 #: Bytes of a JSONL file per task: big enough to keep IPC overhead small.
 RANGE_BYTES = 1 << 20
@@ -79,10 +78,8 @@ class Scorer:
     def rows(self, objects: Iterable[Any], fetched: str) -> tuple[list[tuple[Any, ...]], int, int]:
         """``(rows, excluded, invalid)`` for record objects (invalid ones are skipped)."""
         kept = []
-        texts = []
-        decided: list[tuple[str | None, bool]] = []
         excluded = invalid = 0
-        assign, decide = self.brands.assign, self.languages.decide
+        assign = self.brands.assign
         for obj in objects:
             try:
                 f = fields(obj)
@@ -92,20 +89,11 @@ class Scorer:
             brand, drop = assign(f.text, self.brand or f.brand)
             if drop:
                 excluded += 1
-                continue
-            lang, ok = decide(f.text, f.lang)
-            kept.append((f, brand))
-            decided.append((lang, ok))
-            if ok:
-                texts.append(f.text)
-        scores = iter(self.classifier.score_many(texts))
-        out = []
-        for (f, brand), (lang, ok) in zip(kept, decided):
-            if ok:
-                score = next(scores)
-                compound, label = score.compound, score.label
             else:
-                compound, label = None, UNSUPPORTED
+                kept.append((f, brand))
+        results = self.languages.classify(self.classifier, [f.text for f, _ in kept], [f.lang for f, _ in kept])
+        out = []
+        for (f, brand), (lang, compound, label) in zip(kept, results):
             out.append(mention_row(
                 f.platform, f.id, self.source, brand, f.text, f.author, f.url,
                 f.created_text or to_db(f.created_at), fetched, lang or f.lang,

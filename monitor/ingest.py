@@ -29,8 +29,8 @@ from monitor.storage.labels import Rescored
 from monitor.storage.scored import ScoredMention
 from monitor.storage.sources import PollRun
 from monitor.timeutil import ceil_second, utcnow
-from sentiment.base import UNSUPPORTED, Classifier, Thresholds
-from sentiment.language import LanguageGate
+from sentiment.base import Classifier, Thresholds
+from sentiment.language import Classified, LanguageGate
 
 log = logging.getLogger(__name__)
 
@@ -79,15 +79,6 @@ def build_connector(source: SourceConfig) -> Any:
     return plugins.connector_class(source.platform)(source.options)
 
 
-@dataclass(frozen=True)
-class Classified:
-    """What the pipeline decided about one text."""
-
-    lang: str | None  # the language to store: the platform's, else detected, else None
-    compound: float | None  # None when the language is unsupported
-    label: str
-
-
 class Pipeline:
     """Brand assignment, noise exclusion, language and classification, shared by
     polls, imports and re-classification."""
@@ -115,21 +106,8 @@ class Pipeline:
         return connector
 
     def classify(self, texts: Sequence[str], langs: Sequence[str | None]) -> list[Classified]:
-        """Language and score per text; ``langs`` are the platform's tags (or None).
-
-        Texts in a language the classifier does not support are labelled
-        "unsupported" with no compound, and are not scored.
-        """
-        decisions = [self.languages.decide(t, lang) for t, lang in zip(texts, langs, strict=True)]
-        scores = iter(self.classifier.score_many([t for t, (_, ok) in zip(texts, decisions) if ok]))
-        out = []
-        for lang, ok in decisions:
-            if ok:
-                score = next(scores)
-                out.append(Classified(lang, score.compound, score.label))
-            else:
-                out.append(Classified(lang, None, UNSUPPORTED))
-        return out
+        """Language and score per text (see :meth:`LanguageGate.classify`)."""
+        return self.languages.classify(self.classifier, texts, langs)
 
     def score(
         self,
@@ -137,18 +115,13 @@ class Pipeline:
         *,
         source: str | None,
         brand: str | None = None,
-        brands: Sequence[str | None] | None = None,
     ) -> tuple[list[ScoredMention], int]:
-        """Scored mentions to store, and how many were dropped as excluded noise.
-
-        ``brand`` applies to every mention (a source's brand); ``brands`` gives
-        one per mention (an import's per-record brand), ``None`` meaning "match".
-        """
+        """Scored mentions to store, and how many were dropped as excluded noise;
+        ``brand`` (a source's) applies to every mention, else each is matched."""
         kept: list[tuple[Mention, str | None]] = []
         excluded = 0
-        for i, mention in enumerate(mentions):
-            given = brand if brands is None or brands[i] is None else brands[i]
-            assigned, drop = self.brands.assign(mention.text, given)
+        for mention in mentions:
+            assigned, drop = self.brands.assign(mention.text, brand)
             if drop:
                 excluded += 1
             else:

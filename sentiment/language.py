@@ -20,7 +20,10 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from sentiment.labels import UNSUPPORTED
 
 #: Below this many letters a text is scored whatever its language.
 MIN_LETTERS = 20
@@ -51,6 +54,14 @@ def primary(tag: str | None) -> str | None:
     return None if code in _NO_LANGUAGE else code
 
 
+class Classified(NamedTuple):
+    """What was decided about one text."""
+
+    lang: str | None  # the language to store: the platform's, else detected, else None
+    compound: float | None  # None when the language is unsupported
+    label: str
+
+
 class LanguageGate:
     """Decides the language to store for a text and whether it can be scored.
 
@@ -75,6 +86,20 @@ class LanguageGate:
         processes, which then share its memory instead of each loading a copy)."""
         if self.detect:
             _identifier()
+
+    def classify(self, classifier: Any, texts: Sequence[str], langs: Sequence[str | None]) -> list[Classified]:
+        """Language and score per text (``langs``: the platform's tags, or None); texts
+        in a language ``classifier`` does not support are "unsupported", not scored."""
+        decisions = [self.decide(t, lang) for t, lang in zip(texts, langs, strict=True)]
+        scores = iter(classifier.score_many([t for t, (_, ok) in zip(texts, decisions) if ok]))
+        out = []
+        for lang, ok in decisions:
+            if ok:
+                score = next(scores)
+                out.append(Classified(lang, score.compound, score.label))
+            else:
+                out.append(Classified(lang, None, UNSUPPORTED))
+        return out
 
     def decide(self, text: str, given: str | None = None) -> tuple[str | None, bool]:
         """``(language to store, can be scored)`` for a text and the platform's tag."""
