@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from monitor import plugins
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, did_you_mean
 from monitor.timeutil import parse_duration
 
 if TYPE_CHECKING:
@@ -615,26 +615,15 @@ def _check_references(config: Config, label: str) -> None:
         seen.add(source.name)
         if source.brand is not None and config.brand(source.brand) is None:
             known = [b.name for b in config.brands]
-            close = close_match(source.brand, known)
-            hint = f' (did you mean "{close[0]}"?)' if close else ""
             raise ConfigError(
-                f'{where}: brand: no [[brands]] entry is named "{source.brand}"{hint}'
+                f'{where}: brand: no [[brands]] entry is named "{source.brand}"{did_you_mean(source.brand, known)}'
             )
-
-
-def close_match(word: str, candidates: list[str]) -> list[str]:
-    """The candidate closest to ``word`` (for "did you mean"), as a list of zero or one."""
-    import difflib  # only when there is an error to explain
-
-    return difflib.get_close_matches(word, candidates, n=1)
 
 
 def _unknown_keys(table: Mapping[str, Any], allowed: Any, where: str) -> None:
     for key in table:
         if key not in allowed:
-            close = close_match(key, list(allowed))
-            hint = f' (did you mean "{close[0]}"?)' if close else ""
-            raise ConfigError(f'{where}: unknown key "{key}"{hint}')
+            raise ConfigError(f'{where}: unknown key "{key}"{did_you_mean(key, list(allowed))}')
 
 
 def _build(cls: type, table: Any, where: str) -> Any:

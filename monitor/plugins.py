@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, did_you_mean
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -42,12 +42,8 @@ def load(group: str, name: str) -> Any:
     """The class registered as ``name`` in ``group``; a clear error if there is none."""
     found = _entry_points(group)
     if name not in found:
-        import difflib
-
-        close = difflib.get_close_matches(name, found, n=1)
-        hint = f' (did you mean "{close[0]}"?)' if close else ""
         raise MonitorError(
-            f'unknown {_KIND[group]} "{name}"{hint}; available: {", ".join(sorted(found))}'
+            f'unknown {_KIND[group]} "{name}"{did_you_mean(name, list(found))}; available: {", ".join(sorted(found))}'
         )
     try:
         return found[name].load()

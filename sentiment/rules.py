@@ -71,8 +71,8 @@ class RuleSet:
     failures: frozenset[str]  # lexicon tokens that report a service failure
     courtesy: frozenset[str]
     sarcasm_cues: frozenset[str]
-    request_token: str = "cs_please_help"
-    placeholder: str = "brandx"  # a masked name (sentiment.text.PLACEHOLDER)
+    request_token: str  # the phrase token of a plea for help ("please help")
+    placeholder: str  # what a masked name becomes
 
 
 def apply(

@@ -175,6 +175,8 @@ class VaderClassifier:
             failures=frozenset(t for t, (v, _why) in self._why.items() if v <= -1.0),
             courtesy=frozenset(_lex.COURTESY),
             sarcasm_cues=frozenset(_lex.SARCASM_CUES),
+            request_token=_PHRASE_PREFIX + "please_help",
+            placeholder=self._prepare.placeholder,
         )
 
     def __reduce__(self) -> tuple[Any, ...]:

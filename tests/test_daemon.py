@@ -262,8 +262,14 @@ def test_daemon_sends_each_days_digest_once_at_send_at(scripted_plugin, write_co
     assert daemon.polls["steady"] >= 48
 
 
-def test_run_caps_malloc_arenas_unless_the_environment_says_otherwise(monkeypatch):
+def test_run_caps_malloc_arenas_unless_the_environment_says_otherwise(monkeypatch, cli):
+    from monitor import daemon
     from monitor.daemon import limit_malloc_arenas
+
+    calls = []
+    monkeypatch.setattr(daemon, "limit_malloc_arenas", lambda: calls.append("capped") or True)
+    assert cli("run", "--once").exit_code == 0 and calls == ["capped"]  # before any poll thread
+    monkeypatch.undo()
 
     monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
     assert limit_malloc_arenas() is False

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from monitor import __version__
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, did_you_mean
 from monitor.output import FORMATS
 from monitor.timeutil import parse_date, parse_duration
 
@@ -173,12 +173,9 @@ class BrandType(click.ParamType):
         brand = config.brand(str(value))
         if brand is None:
             known = [b.name for b in config.brands]
-            from monitor.config import close_match  # difflib: only when there is an error
-
-            close = close_match(str(value), known)
-            hint = f' (did you mean "{close[0]}"?)' if close else ""
             self.fail(
-                f'no [[brands]] entry is named "{value}"{hint}; brands: {", ".join(known) or "none configured"}',
+                f'no [[brands]] entry is named "{value}"{did_you_mean(str(value), known)};'
+                f' brands: {", ".join(known) or "none configured"}',
                 param, ctx,
             )
         return str(brand.name)
