@@ -45,7 +45,8 @@ def misses(store: Store, config: Config, day: date) -> list[dict[str, Any]]:
         count = kpis[target.basis] if target.basis else None
         if target.meets(value) is not False or (count is not None and count < config.alerts.kpi_min_count):
             continue
-        based = f" ({count} {'answers' if target.kpi in ('csat_pct', 'nps', 'ces') else 'tickets'})" if count else ""
+        unit = "answers" if target.basis and target.basis.endswith("_responses") else "tickets"
+        based = f" ({count} {unit})" if count else ""
         rows.append({
             "brand": TEAM, "kind": KIND + target.kpi, "hour": start, "observed": value, "baseline": None,
             "threshold": target.value, "volume": count,

@@ -22,7 +22,9 @@ def _local(app: App, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _numbers(row: dict[str, Any]) -> dict[str, Any]:
     keys = [k for k in ("observed", "baseline", "threshold") if row[k] is not None]
-    if row["kind"].startswith("kpi_target:"):  # a KPI's own unit (seconds for times)
+    from monitor.alerts.kpi_targets import is_kpi_alert
+
+    if is_kpi_alert(row["kind"]):  # a KPI's own unit (seconds for times)
         return {**row, **{k: f"{row[k]:g}" for k in keys}}
     if row["kind"] == "negative_ratio":
         return {**row, **{k: percent(row[k]) for k in keys}}

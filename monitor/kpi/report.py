@@ -119,11 +119,10 @@ def _histograms(store: Store, spans: Sequence[Span], settings: KpiConfig, group:
     surveys: dict[tuple[Any, str], dict[float, int]] = defaultdict(lambda: defaultdict(int))
     for key, kind, score, lo, hi, n in store.kpi.survey_histogram(spans, group):
         surveys[key_of(key), kind][_on_scale(kind, score, lo, hi, settings)] += n
-    durations: dict[tuple[Any, str], dict[float, int]] = defaultdict(lambda: defaultdict(int))
+    parts: dict[tuple[Any, str], list[Mapping[float, int]]] = defaultdict(list)
     for (key, metric), histogram in store.kpi.duration_histograms(spans, group).items():
-        merged = durations[key_of(key), metric]
-        for seconds, n in histogram.items():
-            merged[seconds] += n
+        parts[key_of(key), metric].append(histogram)
+    durations = {key: _merged(histograms) for key, histograms in parts.items()}
     tickets: dict[Any, TicketCounts] = {}
     for key, counts in store.kpi.ticket_counts(spans, group).items():
         mapped = key_of(key)
