@@ -148,8 +148,7 @@ class BlueskyConnector:
                 mention, sort_at = item
                 if mark.is_old(sort_at):
                     return
-                if mark.is_new(mention.id, sort_at):
-                    mark.record(mention.id, sort_at)
+                if mark.take(mention.id, sort_at):
                     found.setdefault(mention.id, mention)
             next_cursor = body.get("cursor")
             if not posts or not isinstance(next_cursor, str) or not next_cursor:

@@ -125,8 +125,7 @@ class FacebookConnector:
                 if at.timestamp() < start:
                     done = True
                     break
-                if o.feed and posts.is_new(post["id"], at.timestamp()):
-                    posts.record(post["id"], at.timestamp())
+                if o.feed and posts.take(post["id"], at.timestamp()):
                     if not self._own(post):
                         found.setdefault(post["id"], _post(post))
                 updated = graph_time(post.get("updated_time"))

@@ -217,8 +217,7 @@ def collect(
             if ordered:
                 return False
             continue
-        if mark.is_new(str(item["id"]), at.timestamp()):
-            mark.record(str(item["id"]), at.timestamp())
+        if mark.take(str(item["id"]), at.timestamp()):
             if not skip(item):
                 found.setdefault(str(item["id"]), make(item))
     return True

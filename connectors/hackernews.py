@@ -105,8 +105,7 @@ class HackerNewsConnector:
                 if mention is None:
                     continue
                 at = mention.created_at.timestamp()
-                if mark.is_new(mention.id, at):
-                    mark.record(mention.id, at)
+                if mark.take(mention.id, at):
                     found.setdefault(mention.id, mention)
             pages = body.get("nbPages")
             if not hits or not isinstance(pages, int) or page + 1 >= pages:

@@ -18,9 +18,9 @@ MAX_SEEN = 500  # ids kept per listing; more than any platform's same-window bur
 class Watermark:
     """The state of one listing before a poll, and what the poll has read since.
 
-    Checks (:meth:`is_old`, :meth:`is_new`) look at the state before the poll;
-    :meth:`record` collects what this poll read; :meth:`state` is the merged
-    state to save once every page succeeded.
+    :meth:`is_old` looks at the state before the poll; :meth:`take` tells a new
+    item and collects what this poll read; :meth:`state` is the merged state to
+    save once every page succeeded.
     """
 
     def __init__(
@@ -60,11 +60,13 @@ class Watermark:
         since = self.since()
         return since is not None and at < since
 
-    def is_new(self, item_id: str, at: float) -> bool:
-        return not self.is_old(at) and item_id not in self.seen and item_id not in self._read
-
-    def record(self, item_id: str, at: float) -> None:
+    def take(self, item_id: str, at: float) -> bool:
+        """Whether the item is new (not old, not seen before, not read this poll); a new
+        one is recorded as read."""
+        if self.is_old(at) or item_id in self.seen or item_id in self._read:
+            return False
         self._read[item_id] = at
+        return True
 
     def state(self) -> dict[str, Any] | None:
         """The JSON value to save: newest time and the ids within the overlap before it."""
