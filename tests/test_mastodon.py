@@ -133,3 +133,16 @@ def test_cursor_is_the_newest_status_id_per_line(poll, instance, fresh_store):
     poll()
 
     assert json.loads(fresh_store.sources.cursor("mastodon-acme")) == {"#acme": instance.statuses[0]["id"]}
+
+
+def test_a_first_poll_reads_back_only_as_far_as_lookback(poll, instance, fresh_store, fake_server):
+    recent = [instance.add(f"acme recent {i}", minutes_ago=10 + i) for i in range(3)]
+    for i in range(4):  # older than the 1-day lookback, on the next pages
+        instance.add(f"acme old {i}", minutes_ago=2 * 24 * 60 + i)
+    fake_server.clear()
+
+    result = poll('query = "#acme"\npage_size = 3\nlookback = "1d"')
+
+    assert (result.status, result.new) == ("ok", 3), result.error
+    assert set(rows(fresh_store)) == set(recent)
+    assert len(fake_server.requests_to(wm.TIMELINE)) == 2  # the page that reached past lookback ends the walk
