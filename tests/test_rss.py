@@ -108,3 +108,19 @@ def test_google_redirect_links_are_unwrapped_and_others_left_alone():
     assert unwrap("https://www.google.com/url?q=https://b.example/&sa=U") == "https://b.example/"
     assert unwrap("https://www.google.com/search?q=acme") == "https://www.google.com/search?q=acme"
     assert unwrap("https://news.example.com/url?url=https://evil.example") == "https://news.example.com/url?url=https://evil.example"
+
+
+def test_the_seen_list_is_trimmed_to_max_seen_but_keeps_every_entry_still_in_the_feed(poll, fake_server, fresh_store):
+    entries = [wr.alert(f"acme news {i}", minutes_ago=100 - i) for i in range(15)]
+
+    def serve(items):
+        fake_server.route("GET", wr.FEED_PATH, Reply(200, body=wr.atom(items), content_type="application/atom+xml"))
+
+    serve(entries[:12])  # more entries than max_seen: all are kept while the feed shows them
+    assert poll("max_seen = 10").new == 12
+    assert len(json.loads(fresh_store.sources.cursor("alerts-acme"))["seen"]) == 12
+    serve(entries[5:15])  # five dropped off the feed, three new
+    assert poll("max_seen = 10").new == 3
+    seen = json.loads(fresh_store.sources.cursor("alerts-acme"))["seen"]
+    assert sorted(seen) == sorted(e["id"] for e in entries[5:15])  # trimmed to 10: what the feed still shows
+    assert (poll("max_seen = 10").new, len(rows(fresh_store))) == (0, 15)  # nothing served twice
