@@ -22,14 +22,14 @@ from connectors.base import ConnectorError, Mention, RateLimited
 from connectors.jsonl import BadRecord, InvalidRecord, fields, iter_objects
 from monitor import backfill, plugins
 from monitor.brands import BrandMatcher
-from monitor.config import Config, SourceConfig
+from monitor.config import Config, SentimentConfig, SourceConfig
 from monitor.errors import MonitorError
 from monitor.storage import Store
 from monitor.storage.labels import Rescored
 from monitor.storage.scored import ScoredMention
 from monitor.storage.sources import PollRun
 from monitor.timeutil import ceil_second, utcnow
-from sentiment.base import Classifier, Thresholds
+from sentiment.base import Classifier
 from sentiment.language import Classified, LanguageGate
 
 log = logging.getLogger(__name__)
@@ -48,21 +48,27 @@ def build_classifier(
     name: str | None = None,
     *,
     brand_terms: Sequence[str] = (),
-    thresholds: Thresholds | None = None,
+    positive_threshold: float | None = None,
+    negative_threshold: float | None = None,
 ) -> Classifier:
     """The configured classifier (or the one registered as ``name``), masking every
     configured brand's names and handles plus ``brand_terms``.
 
     The configured thresholds and options belong to the configured classifier;
-    another one named here gets its own defaults. ``thresholds`` overrides both.
+    another one named here gets its own defaults. ``positive_threshold`` /
+    ``negative_threshold`` override one or both of those; an override that crosses
+    the other threshold raises ``ValueError``.
     """
     sentiment = config.with_plugins().sentiment  # a config loaded without plugins is checked now
     name = name or sentiment.classifier
     cls = plugins.classifier_class(name)
     default = getattr(cls, "default_thresholds", None)
     own = name == sentiment.classifier
-    if thresholds is None:
-        thresholds = sentiment.thresholds_for(default) if own else default
+    thresholds = sentiment.thresholds_for(default) if own else default
+    # The overrides layer on what the classifier would use without them, as the
+    # configured thresholds layer on its default.
+    overrides = SentimentConfig(positive_threshold=positive_threshold, negative_threshold=negative_threshold)
+    thresholds = overrides.thresholds_for(thresholds)
     terms = list(dict.fromkeys([*config.brand_terms(), *brand_terms]))
     try:
         return cls(thresholds=thresholds, brand_terms=terms, **(sentiment.option_values if own else {}))
