@@ -10,6 +10,7 @@ file through the same classification and storage path.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -70,15 +71,19 @@ def build_classifier(
     overrides = SentimentConfig(positive_threshold=positive_threshold, negative_threshold=negative_threshold)
     thresholds = overrides.thresholds_for(thresholds)
     terms = list(dict.fromkeys([*config.brand_terms(), *brand_terms]))
-    try:
-        return cls(thresholds=thresholds, brand_terms=terms, **(sentiment.option_values if own else {}))
-    except TypeError as exc:  # options it requires are not configured
+    arguments = {"thresholds": thresholds, "brand_terms": terms, **(sentiment.option_values if own else {})}
+    try:  # checked before the call: a TypeError from inside the constructor is a bug, not this
+        inspect.signature(cls).bind(**arguments)
+    except TypeError as exc:  # options it requires are not configured, or unknown ones are
         raise MonitorError(
             f'classifier "{name}" cannot be built: {exc}; set its options in [sentiment]'
             f' with classifier = "{name}"'
         ) from None
-    except (OSError, ValueError) as exc:  # e.g. a model directory that is not there
-        raise MonitorError(f'classifier "{name}": {exc}') from None
+    with plugins.blamed(plugins.CLASSIFIERS, name, "failed to start"):
+        try:
+            return cls(**arguments)
+        except (OSError, ValueError) as exc:  # e.g. a model directory that is not there
+            raise MonitorError(f'classifier "{name}": {exc}') from None
 
 
 def build_connector(source: SourceConfig) -> Any:
