@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.base import ConnectorError, Mention, RateLimited
+from connectors.base import ConnectorError, Mention, RateLimited, requests_made
 from connectors.jsonl import BadRecord, InvalidRecord, fields, iter_objects
 from monitor import backfill, plugins
 from monitor.brands import BrandMatcher
@@ -190,6 +190,7 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
             run = replace(run, new=counts.new, duplicates=counts.duplicates)
             store.sources.record(run)
     except Exception as exc:  # noqa: BLE001 - a source's failure is recorded, not raised
+        requests = requests_made(exc) or requests  # a fetch that failed marks its requests on exc
         kind = exc.kind if isinstance(exc, ConnectorError) else "internal"
         message = str(exc) if isinstance(exc, (ConnectorError, MonitorError)) else f"{type(exc).__name__}: {exc}"
         if kind == "internal":
