@@ -47,7 +47,8 @@ class Batch:
     """The result of one fetch.
 
     ``next_cursor`` is ``None`` when the cursor does not move (nothing new).
-    ``requests`` counts the HTTP requests the fetch made (for cost reporting).
+    ``requests`` counts the HTTP requests the fetch made (for cost reporting); a
+    fetch that fails marks its exception with the count instead (:func:`note_requests`).
     """
 
     mentions: Sequence[Mention]
@@ -198,6 +199,19 @@ class BadQuery(ConnectorError):
 
 class SecretMissing(AuthError):
     """A configured secret could not be resolved (unset env var, unreadable file)."""
+
+
+def note_requests(exc: BaseException, requests: int) -> None:
+    """Mark ``exc``, which ends a fetch, with the HTTP requests the fetch made before it,
+    so that a failed poll reports them too (read back with :func:`requests_made`).
+    The per-poll clients (``HttpClient``, X's and Reddit's) do it as the exception leaves them."""
+    exc.requests_made = requests  # type: ignore[attr-defined]
+
+
+def requests_made(exc: BaseException) -> int:
+    """The HTTP requests a failed fetch made before raising ``exc`` (0 when not marked)."""
+    value = getattr(exc, "requests_made", 0)
+    return value if isinstance(value, int) else 0
 
 
 def query_lines(query: str, platform: str) -> list[str]:

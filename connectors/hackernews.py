@@ -2,7 +2,8 @@
 
 Each query line is one ``search_by_date`` (newest first) from the cursor's
 ``created_at_i``: ``numericFilters=created_at_i>=T``, paged with ``page``
-until ``nbPages``, the page budget or Algolia's 1,000-hit cap. ``>=`` re-reads
+until ``nbPages``, the page budget or Algolia's 1,000-hit cap (the newest
+1,000 are read; older hits are skipped, with a warning). ``>=`` re-reads
 the newest second, and the objectIDs seen in it keep those hits from being
 served twice. The cursor maps each line to a
 :class:`~connectors.watermark.Watermark`. Matching is Algolia's: typo-tolerant
@@ -93,9 +94,6 @@ class HackerNewsConnector:
         if since is not None:
             params["numericFilters"] = f"created_at_i>={int(since)}"
         for page in range(o.max_pages):
-            if page * o.page_size >= HIT_CAP:
-                log.warning("hackernews: %r: Algolia serves 1,000 hits per query; older ones are skipped", line)
-                return
             body = http.get_json(SEARCH, params={**params, "page": page})
             hits = body.get("hits") if isinstance(body, Mapping) else None
             if not isinstance(hits, list):
@@ -107,6 +105,13 @@ class HackerNewsConnector:
                 at = mention.created_at.timestamp()
                 if mark.take(mention.id, at):
                     found.setdefault(mention.id, mention)
+            # Checked after the page, before nbPages: Algolia's nbPages stops at the cap too,
+            # so this is where the hits past it are known to be skipped.
+            if (page + 1) * o.page_size >= HIT_CAP:
+                total = whole_number(body, "nbHits")
+                if total is None or total > HIT_CAP:
+                    log.warning("hackernews: %r: Algolia serves 1,000 hits per query; older ones are skipped", line)
+                return
             pages = body.get("nbPages")
             if not hits or not isinstance(pages, int) or page + 1 >= pages:
                 return

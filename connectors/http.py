@@ -44,6 +44,7 @@ from connectors.base import (
     RateLimited,
     Secret,
     TransientError,
+    note_requests,
     parse_iso_datetime,
     utc_from_timestamp,
 )
@@ -94,7 +95,9 @@ class HttpClient:
         self._session.headers.update(self.headers)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc is not None:  # a failed poll still reports the requests it made
+            note_requests(exc, self.requests)
         if self._session is not None:
             self._session.close()
 

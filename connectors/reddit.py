@@ -35,6 +35,7 @@ from connectors.base import (
     Secret,
     decode_cursor,
     encode_cursor,
+    note_requests,
     utc_from_timestamp,
     whole_number,
 )
@@ -129,6 +130,9 @@ class RedditConnector:
                 newest = self._read(client, listing, seen if isinstance(seen, Mapping) else None, found)
                 if newest:
                     after[listing.key] = newest
+        except Exception as exc:
+            note_requests(exc, counter.count)  # a failed poll still reports the requests it made
+            raise
         finally:
             counter.close()  # keep the token, drop the connections: polls are minutes apart
         return Batch(list(found.values()), encode_cursor(after) if after != before else None, counter.count)

@@ -32,6 +32,7 @@ from connectors.base import (
     Secret,
     decode_cursor,
     encode_cursor,
+    note_requests,
     parse_iso_datetime,
     query_lines,
     utc_from_timestamp,
@@ -265,7 +266,9 @@ class _Api:
         self._client.session = self._session  # a plain attribute in tweepy 4.x
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc is not None:  # a failed poll still reports the requests it made
+            note_requests(exc, self.requests)
         if self._session is not None:
             self._session.close()
 

@@ -10,6 +10,7 @@ file through the same classification and storage path.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -18,18 +19,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.base import ConnectorError, Mention, RateLimited
+from connectors.base import ConnectorError, Mention, RateLimited, requests_made
 from connectors.jsonl import BadRecord, InvalidRecord, fields, iter_objects
 from monitor import backfill, plugins
 from monitor.brands import BrandMatcher
-from monitor.config import Config, SourceConfig
+from monitor.config import Config, SentimentConfig, SourceConfig
 from monitor.errors import MonitorError
 from monitor.storage import Store
 from monitor.storage.labels import Rescored
 from monitor.storage.scored import ScoredMention
 from monitor.storage.sources import PollRun
 from monitor.timeutil import ceil_second, utcnow
-from sentiment.base import Classifier, Thresholds
+from sentiment.base import Classifier
 from sentiment.language import Classified, LanguageGate
 
 log = logging.getLogger(__name__)
@@ -48,31 +49,41 @@ def build_classifier(
     name: str | None = None,
     *,
     brand_terms: Sequence[str] = (),
-    thresholds: Thresholds | None = None,
+    positive_threshold: float | None = None,
+    negative_threshold: float | None = None,
 ) -> Classifier:
     """The configured classifier (or the one registered as ``name``), masking every
     configured brand's names and handles plus ``brand_terms``.
 
     The configured thresholds and options belong to the configured classifier;
-    another one named here gets its own defaults. ``thresholds`` overrides both.
+    another one named here gets its own defaults. ``positive_threshold`` /
+    ``negative_threshold`` override one or both of those; an override that crosses
+    the other threshold raises ``ValueError``.
     """
     sentiment = config.with_plugins().sentiment  # a config loaded without plugins is checked now
     name = name or sentiment.classifier
     cls = plugins.classifier_class(name)
     default = getattr(cls, "default_thresholds", None)
     own = name == sentiment.classifier
-    if thresholds is None:
-        thresholds = sentiment.thresholds_for(default) if own else default
+    thresholds = sentiment.thresholds_for(default) if own else default
+    # The overrides layer on what the classifier would use without them, as the
+    # configured thresholds layer on its default.
+    overrides = SentimentConfig(positive_threshold=positive_threshold, negative_threshold=negative_threshold)
+    thresholds = overrides.thresholds_for(thresholds)
     terms = list(dict.fromkeys([*config.brand_terms(), *brand_terms]))
-    try:
-        return cls(thresholds=thresholds, brand_terms=terms, **(sentiment.option_values if own else {}))
-    except TypeError as exc:  # options it requires are not configured
+    arguments = {"thresholds": thresholds, "brand_terms": terms, **(sentiment.option_values if own else {})}
+    try:  # checked before the call: a TypeError from inside the constructor is a bug, not this
+        inspect.signature(cls).bind(**arguments)
+    except TypeError as exc:  # options it requires are not configured, or unknown ones are
         raise MonitorError(
             f'classifier "{name}" cannot be built: {exc}; set its options in [sentiment]'
             f' with classifier = "{name}"'
         ) from None
-    except (OSError, ValueError) as exc:  # e.g. a model directory that is not there
-        raise MonitorError(f'classifier "{name}": {exc}') from None
+    with plugins.blamed(plugins.CLASSIFIERS, name, "failed to start"):
+        try:
+            return cls(**arguments)
+        except (OSError, ValueError) as exc:  # e.g. a model directory that is not there
+            raise MonitorError(f'classifier "{name}": {exc}') from None
 
 
 def build_connector(source: SourceConfig) -> Any:
@@ -179,6 +190,7 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
             run = replace(run, new=counts.new, duplicates=counts.duplicates)
             store.sources.record(run)
     except Exception as exc:  # noqa: BLE001 - a source's failure is recorded, not raised
+        requests = requests_made(exc) or requests  # a fetch that failed marks its requests on exc
         kind = exc.kind if isinstance(exc, ConnectorError) else "internal"
         message = str(exc) if isinstance(exc, (ConnectorError, MonitorError)) else f"{type(exc).__name__}: {exc}"
         if kind == "internal":

@@ -9,6 +9,8 @@ command only imports the plugins it uses.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -45,11 +47,22 @@ def load(group: str, name: str) -> Any:
         raise MonitorError(
             f'unknown {_KIND[group]} "{name}"{did_you_mean(name, list(found))}; available: {", ".join(sorted(found))}'
         )
-    try:
+    with blamed(group, name, "failed to load"):
         return found[name].load()
-    except Exception as exc:  # a broken plugin must not look like our bug
+
+
+@contextmanager
+def blamed(group: str, name: str, doing: str) -> Iterator[None]:
+    """Report an exception raised in the block as the failure of plugin ``name``, naming
+    it and its entry point: a broken plugin must not look like our bug. A
+    :class:`MonitorError` (already meant for people) passes through as it is."""
+    try:
+        yield
+    except MonitorError:
+        raise
+    except Exception as exc:
         raise MonitorError(
-            f'{_KIND[group]} "{name}" ({found[name].value}) failed to load: {exc}'
+            f'{_KIND[group]} "{name}" ({_entry_points(group)[name].value}) {doing}: {type(exc).__name__}: {exc}'
         ) from exc
 
 

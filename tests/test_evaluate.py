@@ -134,3 +134,22 @@ def test_eval_cli_table_csv_half_and_errors(cli, write_config, labelled):
     assert result.exit_code == 1 and "bad label mapping" in result.output
     result = cli(*args, "--classifier", "vadr")
     assert result.exit_code == 1 and 'did you mean "vader"' in result.output
+
+
+def test_eval_threshold_override_keeps_the_other_as_configured(cli, write_config, labelled):
+    args = ["eval", labelled, "--text-col", "text", "--label-col", "label", "--format", "json"]
+
+    def used(path, *extra):
+        out = json.loads(cli("--config", path, *args, *extra).stdout)
+        return [r["thresholds"] for r in out["results"]]
+
+    configured = write_config("[sentiment]\nnegative_threshold = -0.5\n")
+    assert used(configured, "--positive-threshold", "0.9") == [{"positive": 0.9, "negative": -0.5}]
+    assert used(configured, "--negative-threshold", "-0.2") == [{"positive": 0.35, "negative": -0.2}]
+    # nothing configured: the other is the classifier's default; the configured thresholds
+    # belong to the configured classifier, so another one named keeps its own default
+    assert used(write_config(), "--positive-threshold", "0.9") == [{"positive": 0.9, "negative": -0.1}]
+    assert used(configured, "--classifier", "vader-stock", "--positive-threshold", "0.9") == [
+        {"positive": 0.9, "negative": -0.05}]
+    result = cli("--config", configured, *args, "--positive-threshold", "-0.7")
+    assert result.exit_code == 2 and "negative_threshold <= positive_threshold" in result.output

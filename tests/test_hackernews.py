@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -83,3 +84,36 @@ def test_an_algolia_error_is_a_query_problem(poll, algolia):
 def test_built_queries_skip_terms_a_single_word_already_finds():
     brand = BrandQuery("Acme", ["acme", "acme mobile"], ["@acme", "@acmesupport"])
     assert HackerNewsConnector(HackerNewsOptions()).build_query(brand) == "acme\nacmesupport"
+
+
+def test_a_query_over_algolias_hit_cap_stops_at_it_and_the_next_poll_serves_only_newer_hits(
+    poll, algolia, fresh_store, fake_server, caplog
+):
+    # 1,200 matching hits, 6 s apart, newest first: Algolia serves only the newest 1,000
+    algolia.hits += [wh.story(f"acme report {i}", minutes_ago=2 + i / 10) for i in range(1200)]
+    newest_first = sorted(algolia.hits, key=lambda h: h["created_at_i"], reverse=True)
+    served, beyond = newest_first[:1000], newest_first[1000:]
+    source = 'query = "acme"\npage_size = 300\nmax_pages = 10'
+
+    with caplog.at_level(logging.WARNING, logger="connectors.hackernews"):
+        result = poll(source)
+
+    assert (result.status, result.new, result.requests) == ("ok", 1000, 4), result.error
+    # pages 0-3 (the last one holds hits 900-999); no request past the cap
+    assert [r.params["page"] for r in algolia.listing_requests()] == ["0", "1", "2", "3"]
+    assert set(rows(fresh_store)) == {h["objectID"] for h in served}
+    # what the connector promises about the rest: skipped, and said so
+    assert "Algolia serves 1,000 hits per query; older ones are skipped" in caplog.text
+    assert json.loads(fresh_store.sources.cursor("hackernews-acme"))["acme"] == {
+        "newest": served[0]["created_at_i"], "seen": {served[0]["objectID"]: served[0]["created_at_i"]}}
+
+    fake_server.clear()
+    fresh = [wh.story("acme fresh news", minutes_ago=1), wh.story("acme fresher news", minutes_ago=0.5)]
+    algolia.hits += fresh
+    again = poll(source)
+
+    # from the newest second on: every hit published since, none served before, none of those skipped
+    assert (again.status, again.new, again.duplicates, again.requests) == ("ok", 2, 0, 1), again.error
+    assert algolia.listing_requests()[0].params["numericFilters"] == f"created_at_i>={served[0]['created_at_i']}"
+    assert set(rows(fresh_store)) == {h["objectID"] for h in served + fresh}
+    assert not {h["objectID"] for h in beyond} & set(rows(fresh_store))

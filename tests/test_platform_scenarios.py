@@ -158,7 +158,7 @@ def test_missing_optional_fields_still_make_a_mention(api, poll, fresh_store):
     assert row["created_at"].endswith("Z")
 
 
-def test_a_failure_on_a_later_page_stores_nothing_and_keeps_the_cursor(api, poll, fresh_store):
+def test_a_failure_on_a_later_page_stores_nothing_and_keeps_the_cursor(api, poll, fresh_store, fake_server):
     if not api.paged:
         pytest.skip(f"{api.platform} answers in one document")
     api.add("acme seen", minutes_ago=30)
@@ -167,9 +167,13 @@ def test_a_failure_on_a_later_page_stores_nothing_and_keeps_the_cursor(api, poll
     for i in range(5):
         api.add(f"acme fresh {i}", minutes_ago=i + 1)
     api.fail(api.too_many(reset_in=600), after=1)
+    fake_server.clear()
 
     result = poll()
 
     assert (result.status, result.error_kind) == ("error", "rate_limited"), result.error
     assert saved_cursor(fresh_store, api) == before
     assert len(rows(fresh_store)) == 1
+    # the failed poll reports the requests it made: a page served, then the 429
+    assert result.requests == len(fake_server.requests) >= 2
+    assert fresh_store.sources.runs(result.source)[0]["requests"] == result.requests

@@ -98,3 +98,72 @@ def test_an_unknown_platform_lists_the_installed_ones(cli, write_config):
 
     assert result.exit_code == 1
     assert 'unknown platform "mastodn" (did you mean "mastodon"?)' in result.output
+
+
+CLASSIFIER_PLUGIN = '''
+"""Two third-party classifiers: one needs an option, one has a bug in its constructor."""
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from sentiment.base import Score, Thresholds
+
+
+@dataclass(frozen=True)
+class KeyedOptions:
+    api_key: str  # a [sentiment] key without a default
+
+
+class KeyedClassifier:
+    name: ClassVar[str] = "keyed"
+    version: ClassVar[str] = "1"
+    Options: ClassVar[type] = KeyedOptions
+
+    def __init__(self, thresholds=None, brand_terms=(), *, api_key: str) -> None:
+        self.thresholds = thresholds or Thresholds()
+
+    def score(self, text):
+        return Score(0.0, "neutral")
+
+    def score_many(self, texts):
+        return [self.score(t) for t in texts]
+
+
+class BuggyClassifier(KeyedClassifier):
+    name: ClassVar[str] = "buggy"
+    Options = None
+
+    def __init__(self, thresholds=None, brand_terms=()) -> None:
+        self.size = len(None)  # a bug: TypeError from inside the constructor
+'''
+
+
+@pytest.fixture
+def classifier_plugins(install_plugin):
+    install_plugin("myclassifiers", {"myclassifiers": CLASSIFIER_PLUGIN}, {"sentiment_monitor.classifiers": {
+        "keyed": "myclassifiers:KeyedClassifier", "buggy": "myclassifiers:BuggyClassifier"}})
+    yield
+    sys.modules.pop("myclassifiers", None)
+
+
+def test_a_classifier_option_not_configured_is_one_line_naming_it(classifier_plugins, cli, write_config, tmp_path):
+    texts, labels = tmp_path / "texts.txt", tmp_path / "labels.txt"
+    texts.write_text("fine\n", encoding="utf-8")
+    labels.write_text("neutral\n", encoding="utf-8")
+
+    # [sentiment] configures vader, so the options of "keyed" are not configured
+    result = cli("--config", write_config(), "eval", texts, "--labels-file", labels, "--classifier", "keyed")
+
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.count("\n") == 1 and "'api_key'" in result.output
+    assert '[sentiment] with classifier = "keyed"' in result.output
+
+
+def test_a_classifier_constructor_bug_is_reported_as_the_plugin_failing(classifier_plugins, cli, write_config):
+    config = write_config('[sentiment]\nclassifier = "buggy"\n')
+
+    result = cli("--config", config, "classify", "hello")
+
+    assert result.exit_code == 1
+    assert 'classifier "buggy" (myclassifiers:BuggyClassifier) failed to start: TypeError:' in result.output
+    assert "not configured" not in result.output and "set its options" not in result.output

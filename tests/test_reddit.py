@@ -242,6 +242,18 @@ def test_server_errors_are_transient_and_not_retried(poll, fake_server, fresh_st
     assert fresh_store.sources.cursor("reddit-acme") is None
 
 
+def test_a_failure_on_a_later_page_records_the_requests_made(poll, fake_server, fresh_store):
+    first = wr.post("acme a", minutes_ago=1)
+    fake_server.route("GET", wr.search_path(), wr.authorized(wr.ok(wr.listing([first], after="t3_next"))),
+                      wr.authorized(wr.error(500)))
+
+    result = poll()
+
+    assert (result.status, result.error_kind, result.requests) == ("error", "transient", 3)  # token + 2 pages
+    assert len(fake_server.requests) == 3
+    assert fresh_store.sources.runs("reddit-acme")[0]["requests"] == 3
+
+
 def test_a_hanging_response_times_out_once(poll, fake_server):
     fake_server.route("GET", wr.search_path(), Reply(delay=HANG))
     started = time.monotonic()

@@ -228,6 +228,20 @@ def test_a_failure_on_a_later_page_stores_nothing_and_keeps_the_cursor(poll, fak
     assert len(rows(fresh_store)) == 1
 
 
+@pytest.mark.parametrize("reply", [wx.too_many(), wx.problem(500, wx.SERVER_ERROR)], ids=["429", "500"])
+def test_a_failed_poll_records_the_requests_it_made(poll, fake_server, fresh_store, reply):
+    fake_server.route("GET", wx.SEARCH, wx.by_token({
+        None: wx.ok(wx.page([wx.post("acme fresh", minutes_ago=1)], [JANE], next_token="p2")),
+        "p2": reply,
+    }))
+
+    result = poll()
+
+    assert (result.status, result.requests, len(fake_server.requests)) == ("error", 2, 2)
+    (run,) = fresh_store.sources.runs("x-acme")
+    assert (run["status"], run["requests"]) == ("error", 2)
+
+
 def test_an_exhausted_rate_limit_stops_before_the_request_that_would_fail(poll, fake_server, fresh_store):
     fake_server.route("GET", wx.SEARCH, wx.ok(wx.page([wx.post("acme a")], [JANE], next_token="p2"), remaining=0))
 

@@ -3,7 +3,8 @@
 Hits are newest first with string ``objectID``s, ``created_at_i`` Unix
 times, HTML ``comment_text``/``story_text``, ``points`` null on comments;
 ``numericFilters`` (``created_at_i>=T`` / ``>T``), ``hitsPerPage`` and the
-0-based ``page`` are honoured, with ``nbHits``/``nbPages`` in the envelope.
+0-based ``page`` are honoured, with ``nbHits``/``nbPages`` in the envelope;
+only the first 1,000 hits of a query are served (``nbPages`` counts those).
 Algolia sends no rate-limit headers; errors are ``{"message", "status"}``.
 """
 
@@ -20,6 +21,7 @@ from fakeapi import FakeApi
 from fakeserver import FakeServer, Reply, Request
 
 SEARCH = "/api/v1/search_by_date"
+PAGINATION_LIMIT = 1000  # Algolia's paginationLimitedTo: no hit past the first 1,000 is served, on any page
 _ids = count(46571234)
 
 
@@ -86,9 +88,10 @@ class Fake(FakeApi):
                 and _matches(h, p.get("numericFilters", ""))]
         hits.sort(key=lambda h: h["created_at_i"], reverse=True)
         per_page, page = int(p.get("hitsPerPage", 20)), int(p.get("page", 0))
-        pages = -(-min(len(hits), 1000) // per_page)
+        reachable = hits[:PAGINATION_LIMIT]
+        pages = -(-len(reachable) // per_page)
         return Reply(json={
-            "hits": hits[page * per_page:(page + 1) * per_page], "nbHits": len(hits), "page": page,
+            "hits": reachable[page * per_page:(page + 1) * per_page], "nbHits": len(hits), "page": page,
             "nbPages": pages, "hitsPerPage": per_page, "exhaustiveNbHits": True, "exhaustiveTypo": True,
             "exhaustive": {"nbHits": True, "typo": True}, "query": p.get("query", ""),
             "params": "advancedSyntax=true&analyticsTags=backend", "processingTimeMS": 2,

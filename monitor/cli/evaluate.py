@@ -29,8 +29,8 @@ def _split_terms(values: tuple[str, ...]) -> list[str]:
               help="Registered classifier to measure (repeatable). Default: the configured one.")
 @click.option("--brand-terms", multiple=True, metavar="T1,T2",
               help="Names/handles to mask, besides the configured brands' (repeatable, comma-separated).")
-@click.option("--positive-threshold", type=float, help="Override the classifier's positive threshold.")
-@click.option("--negative-threshold", type=float, help="Override the classifier's negative threshold.")
+@click.option("--positive-threshold", type=float, help="Override the positive threshold (the negative one stays as configured).")
+@click.option("--negative-threshold", type=float, help="Override the negative threshold (the positive one stays as configured).")
 @click.option("--half", type=click.Choice(["A", "B"]), help="Only one half of a fixed 50/50 split (CRC32).")
 @click.option("--split-col", metavar="COL", help="CSV/TSV: the column --half hashes (default: the row number).")
 @click.option("--delimiter", help="CSV/TSV delimiter (default: tab for .tsv/.tab files, else comma).")
@@ -77,18 +77,13 @@ def eval_(
     terms = _split_terms(brand_terms)
     results: list[dict[str, Any]] = []
     for name in classifiers or (config.sentiment.classifier,):
-        thresholds = None
-        if positive_threshold is not None or negative_threshold is not None:
-            from monitor import plugins
-            from monitor.config import SentimentConfig
-
-            default = getattr(plugins.classifier_class(name), "default_thresholds", None)
-            try:
-                given = SentimentConfig(positive_threshold=positive_threshold, negative_threshold=negative_threshold)
-                thresholds = given.thresholds_for(default)
-            except ValueError as exc:
-                raise click.BadParameter(str(exc), param_hint="--positive-threshold/--negative-threshold") from None
-        classifier = build_classifier(config, name, brand_terms=terms, thresholds=thresholds)
+        try:
+            classifier = build_classifier(
+                config, name, brand_terms=terms,
+                positive_threshold=positive_threshold, negative_threshold=negative_threshold,
+            )
+        except ValueError as exc:  # an override crossing the other threshold
+            raise click.BadParameter(str(exc), param_hint="--positive-threshold/--negative-threshold") from None
         evaluation = evaluate(classifier, examples)
         used = getattr(classifier, "thresholds", None)
         results.append({
