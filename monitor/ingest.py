@@ -82,7 +82,7 @@ def build_classifier(
     with plugins.blamed(plugins.CLASSIFIERS, name, "failed to start"):
         try:
             return cls(**arguments)
-        except (OSError, ValueError) as exc:  # e.g. a model directory that is not there
+        except (OSError, ValueError, ImportError) as exc:  # e.g. a model directory that is not there
             raise MonitorError(f'classifier "{name}": {exc}') from None
 
 

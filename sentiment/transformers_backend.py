@@ -78,8 +78,14 @@ class TransformersClassifier:
         self._prepare = TextPreparer(brand_terms, placeholder="@user", keep_case=False)
 
         # Imported here: torch takes seconds to import, and only this classifier needs it.
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        try:
+            import torch
+            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        except ImportError as exc:
+            raise ImportError(
+                f"needs {exc.name or 'torch and transformers'}, which is not installed: install torch from"
+                " your platform's wheels, then pip install 'sentiment-monitor[transformers]'"
+            ) from exc
 
         self._torch = torch
         self._tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)

@@ -167,3 +167,17 @@ def test_a_classifier_constructor_bug_is_reported_as_the_plugin_failing(classifi
     assert result.exit_code == 1
     assert 'classifier "buggy" (myclassifiers:BuggyClassifier) failed to start: TypeError:' in result.output
     assert "not configured" not in result.output and "set its options" not in result.output
+
+
+def test_the_transformers_classifier_without_torch_says_what_to_install(cli, write_config, tmp_path, monkeypatch):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}", encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if torch were not installed
+    config = write_config(f'[sentiment]\nclassifier = "transformers"\nmodel = "{model.as_posix()}"\n')
+
+    result = cli("--config", config, "classify", "hello")
+
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert 'classifier "transformers": needs torch, which is not installed' in result.output
+    assert "pip install 'sentiment-monitor[transformers]'" in result.output
