@@ -9,7 +9,9 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlite_utils
@@ -24,23 +26,24 @@ from monitor.storage.schema import SCHEMA_STAMP
 COMMANDS = [["summary"], ["negatives"], ["status"], ["kpi", "show"], ["init"], ["poll"], ["import", "m.jsonl"]]
 
 
+def sql(path: Path, *statements: str) -> list[Any]:
+    """Run ``statements`` on the database at ``path`` with plain sqlite3; the last one's rows."""
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        rows: list[Any] = []
+        for statement in statements:
+            rows = conn.execute(statement).fetchall()
+        return rows
+
+
 def tables(path: Path) -> set[str]:
-    with sqlite3.connect(path) as conn:
-        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    conn.close()
-    return names
+    return {row[0] for row in sql(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def make_foreign(path: Path, *, sqlite_utils_app: bool = False) -> None:
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE foo (x)")
-    conn.execute("CREATE TABLE notes (body TEXT)")
+    sql(path, "CREATE TABLE foo (x)", "CREATE TABLE notes (body TEXT)", "PRAGMA user_version = 7")
     if sqlite_utils_app:  # another program that migrates with sqlite-utils
-        conn.execute("CREATE TABLE _sqlite_migrations (migration_set TEXT, name TEXT, applied_at TEXT)")
-        conn.execute("INSERT INTO _sqlite_migrations VALUES ('other-app', 'm001', '2026-01-01')")
-    conn.execute("PRAGMA user_version = 7")
-    conn.commit()
-    conn.close()
+        sql(path, "CREATE TABLE _sqlite_migrations (migration_set TEXT, name TEXT, applied_at TEXT)",
+            "INSERT INTO _sqlite_migrations VALUES ('other-app', 'm001', '2026-01-01')")
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -70,10 +73,7 @@ def test_an_empty_database_is_initialised(cli, tmp_path, shape):
     if shape == "zero bytes":
         db.touch()
     else:
-        with sqlite3.connect(db) as conn:
-            conn.execute("CREATE TABLE scratch (x)")
-            conn.execute("DROP TABLE scratch")
-        conn.close()
+        sql(db, "CREATE TABLE scratch (x)", "DROP TABLE scratch")
     result = cli("--db", db, "summary", "--format", "json")
     assert result.exit_code == 0, result.output
     assert {"mentions", "sources", "kpi_tickets"} <= tables(db)
@@ -82,14 +82,13 @@ def test_an_empty_database_is_initialised(cli, tmp_path, shape):
 def test_a_reader_brings_an_older_database_of_ours_up_to_date(cli, tmp_path):
     # Unchanged behaviour, kept on purpose: readers migrate, so an upgrade needs no `init`.
     db = tmp_path / "old.db"
-    core.apply(sqlite_utils.Database(db))  # as the first version left it: mentions, sources
+    with closing(sqlite_utils.Database(db)) as old:
+        core.apply(old)  # as the first version left it: mentions, sources
     assert "kpi_tickets" not in tables(db)
     result = cli("--db", db, "summary", "--format", "json")
     assert result.exit_code == 0, result.output
     assert {"mentions", "kpi_tickets", "digests", "alerts"} <= tables(db)
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_STAMP
-    conn.close()
+    assert sql(db, "PRAGMA user_version") == [(SCHEMA_STAMP,)]
 
 
 @pytest.mark.parametrize("db", ["afile/m.db", "afile/sub/m.db"])
@@ -153,11 +152,8 @@ def test_a_writer_kept_out_by_another_process_lock_names_the_file(cli, tmp_path,
     db = tmp_path / "m.db"
     Store.open(db).close()
     if command == ["summary"]:  # a reader that has a migration to apply writes too
-        with sqlite3.connect(db) as conn:
-            conn.execute("DELETE FROM _sqlite_migrations WHERE migration_set = 'alerts'")
-            conn.execute("DROP TABLE alerts")
-            conn.execute("PRAGMA user_version = 0")
-        conn.close()
+        sql(db, "DELETE FROM _sqlite_migrations WHERE migration_set = 'alerts'", "DROP TABLE alerts",
+            "PRAGMA user_version = 0")
     write_jsonl(tmp_path / "m.jsonl", [record("1", "acme is great")])
     monkeypatch.setattr(storage, "BUSY_TIMEOUT_MS", 50)  # the wait that runs out, shortened
     holder = sqlite3.connect(db, isolation_level=None)
