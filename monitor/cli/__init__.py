@@ -37,6 +37,7 @@ class App:
         self._settings: Any = None
         self._config: Any = None
         self._store: Any = None
+        self.database: Path | None = None  # once a command opens it: named in database errors
 
     @property
     def settings(self) -> Any:
@@ -75,7 +76,8 @@ class App:
         if self._store is None:
             from monitor.storage import Store
 
-            self._store = Store.open(self.settings.monitor.database, create=create, migrate=migrate)
+            self.database = self.settings.monitor.database
+            self._store = Store.open(self.database, create=create, migrate=migrate)
             click.get_current_context().call_on_close(self._store.close)
         return self._store
 
@@ -94,7 +96,9 @@ class MonitorGroup(click.Group):
         except MonitorError as exc:
             raise click.ClickException(str(exc)) from None
         except sqlite3.OperationalError as exc:
-            raise click.ClickException(f"database error: {exc}") from None
+            from monitor.storage import describe_error
+
+            raise click.ClickException(describe_error(exc, getattr(ctx.obj, "database", None))) from None
         except BrokenPipeError:  # `sentiment-monitor mentions | head`
             sys.stderr.close()
             sys.exit(0)

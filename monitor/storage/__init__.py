@@ -15,6 +15,7 @@ and a few writes.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,19 +89,14 @@ class Store:
     def open(cls, path: str | Path, *, create: bool = True, migrate: bool = True) -> Store:
         """Open (and with ``create``, create) the database at ``path``; ``":memory:"`` for tests.
 
-        Pending migrations are applied unless ``migrate`` is false.
+        A database with tables that are not ours is refused before anything is written
+        to it. Pending migrations are applied unless ``migrate`` is false.
         """
         memory = str(path) == ":memory:"
         file = None if memory else Path(path)
-        if file is not None and not file.exists():
-            if not create:
-                raise MonitorError(
-                    f"no database at {file} yet: run `sentiment-monitor init` or `poll` first"
-                )
-            try:
-                file.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise MonitorError(f"cannot create {file.parent}: {exc.strerror}") from None
+        existed = file is None or file.exists()
+        if file is not None and not existed:
+            _check_can_create(file, create)
         try:
             conn = sqlite3.connect(
                 str(path),
@@ -108,20 +104,20 @@ class Store:
                 isolation_level=None,  # we issue BEGIN ourselves
                 check_same_thread=False,
             )
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if not memory:
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if mode.lower() != "wal":
-                    raise MonitorError(f"{file}: cannot switch the database to WAL mode ({mode})")
-            # NORMAL is durable across process crashes in WAL mode; only a power
-            # loss can drop the last transactions, never corrupt the file.
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
+            try:
+                _prepare(conn, file)
+            except BaseException:
+                conn.close()
+                raise
         except sqlite3.DatabaseError as exc:
-            raise MonitorError(f"{path}: not a usable SQLite database ({exc})") from None
+            raise MonitorError(_open_error(file or path, exc, existed)) from None
         store = cls(conn, file)
         if migrate:
-            store.migrate()
+            try:
+                store.migrate()
+            except BaseException:
+                store.close()
+                raise
         return store
 
     @property
@@ -230,3 +226,93 @@ class Store:
 
     def integrity_check(self) -> str:
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def describe_error(exc: sqlite3.Error, path: str | Path | None) -> str:
+    """One line for people about ``exc``, raised by the database at ``path`` (if known)."""
+    if path is None:
+        return f"database error: {exc}"
+    if getattr(exc, "sqlite_errorname", None) == "SQLITE_BUSY":  # the busy timeout ran out
+        return (
+            f"{path} is locked: another process (a running import or daemon?) has held its"
+            f" write lock for over {BUSY_TIMEOUT_MS / 1000:g}s; try again"
+        )
+    return f"database error on {path}: {exc}"
+
+
+def _check_can_create(file: Path, create: bool) -> None:
+    """Raise a :class:`MonitorError` saying why ``file`` (not there yet) cannot be created now."""
+    verb = "create" if create else "open"
+    for folder in file.parents:  # nearest first; exists() is false below a regular file
+        if folder.exists():
+            if not folder.is_dir():
+                raise MonitorError(f"cannot {verb} {file}: {folder} is a file, not a folder")
+            break
+    if not create:
+        raise MonitorError(f"no database at {file} yet: run `sentiment-monitor init` or `poll` first")
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MonitorError(f"cannot create {file.parent}: {exc.strerror}") from None
+
+
+def _prepare(conn: sqlite3.Connection, file: Path | None) -> None:
+    """Settings for a new connection to the database ``file`` (``None``: in memory)."""
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if file is not None:
+        _refuse_foreign(conn, file)  # before WAL mode, which rewrites the file header
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise MonitorError(f"{file}: cannot switch the database to WAL mode ({mode})")
+    # NORMAL is durable across process crashes in WAL mode; only a power
+    # loss can drop the last transactions, never corrupt the file.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _refuse_foreign(conn: sqlite3.Connection, file: Path) -> None:
+    """Raise unless the database is ours or empty: one with our stamp, our ``mentions``
+    table or a record of our migrations, or without tables (initialised as new)."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_STAMP:
+        return
+    tables = [row[0] for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!'"
+        " ORDER BY name"
+    )]
+    if not tables or "mentions" in tables:
+        return
+    if "_sqlite_migrations" in tables:
+        from monitor.storage.migrations import MIGRATION_SETS
+
+        names = [s.name for s in MIGRATION_SETS]
+        try:
+            if conn.execute(
+                f"SELECT 1 FROM _sqlite_migrations WHERE migration_set IN ({', '.join('?' * len(names))})"
+                " LIMIT 1", names,
+            ).fetchone():
+                return
+        except sqlite3.OperationalError:  # another tool's table of that name
+            pass
+    shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+    raise MonitorError(
+        f"{file} is not a sentiment-monitor database (it has {'tables' if len(tables) > 1 else 'table'}"
+        f" {shown}); give another --db or [monitor] database"
+    )
+
+
+def _open_error(path: str | Path, exc: sqlite3.DatabaseError, existed: bool) -> str:
+    """Why the database at ``path`` could not be opened: a cause we checked, else SQLite's words."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name == "SQLITE_BUSY":
+        return describe_error(exc, path)
+    folder = Path(path).parent
+    # SQLite cannot create the file, or (WAL mode) the -wal and -shm files beside it.
+    if name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY")) and not os.access(folder, os.W_OK | os.X_OK):
+        if not existed:
+            return f"cannot create {path}: folder {folder} is not writable"
+        file = Path(path).name
+        return (
+            f"cannot open {path}: its folder {folder} is not writable"
+            f" (SQLite needs to create {file}-wal and {file}-shm beside it)"
+        )
+    return f"{path}: not a usable SQLite database ({exc})"

@@ -1,0 +1,170 @@
+"""Opening the database: foreign databases refused untouched, errors that name their cause."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlite_utils
+from factories import record, write_jsonl
+
+from monitor import storage
+from monitor.errors import MonitorError
+from monitor.storage import Store
+from monitor.storage.migrations import core
+from monitor.storage.schema import SCHEMA_STAMP
+
+COMMANDS = [["summary"], ["negatives"], ["status"], ["kpi", "show"], ["init"], ["poll"], ["import", "m.jsonl"]]
+
+
+def sql(path: Path, *statements: str) -> list[Any]:
+    """Run ``statements`` on the database at ``path`` with plain sqlite3; the last one's rows."""
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        rows: list[Any] = []
+        for statement in statements:
+            rows = conn.execute(statement).fetchall()
+        return rows
+
+
+def tables(path: Path) -> set[str]:
+    return {row[0] for row in sql(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def make_foreign(path: Path, *, sqlite_utils_app: bool = False) -> None:
+    sql(path, "CREATE TABLE foo (x)", "CREATE TABLE notes (body TEXT)", "PRAGMA user_version = 7")
+    if sqlite_utils_app:  # another program that migrates with sqlite-utils
+        sql(path, "CREATE TABLE _sqlite_migrations (migration_set TEXT, name TEXT, applied_at TEXT)",
+            "INSERT INTO _sqlite_migrations VALUES ('other-app', 'm001', '2026-01-01')")
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("sqlite_utils_app", [False, True], ids=["plain", "sqlite-utils-app"])
+def test_every_command_refuses_a_database_that_is_not_ours_and_leaves_it_untouched(
+    cli, tmp_path, command, sqlite_utils_app
+):
+    write_jsonl(tmp_path / "m.jsonl", [record("1", "acme is great")])
+    make_foreign(tmp_path / "other.db", sqlite_utils_app=sqlite_utils_app)
+    before = (tmp_path / "other.db").read_bytes()
+
+    result = cli("--db", "other.db", *command)
+
+    assert result.exit_code == 1, result.output
+    listed = "_sqlite_migrations, foo, notes" if sqlite_utils_app else "foo, notes"
+    assert result.output == (
+        f"Error: other.db is not a sentiment-monitor database (it has tables {listed});"
+        " give another --db or [monitor] database\n"
+    )
+    assert (tmp_path / "other.db").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.jsonl", "other.db"]  # no -wal, no -shm
+
+
+@pytest.mark.parametrize("shape", ["zero bytes", "no tables left"])
+def test_an_empty_database_is_initialised(cli, tmp_path, shape):
+    db = tmp_path / "m.db"
+    if shape == "zero bytes":
+        db.touch()
+    else:
+        sql(db, "CREATE TABLE scratch (x)", "DROP TABLE scratch")
+    result = cli("--db", db, "summary", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert {"mentions", "sources", "kpi_tickets"} <= tables(db)
+
+
+def test_a_reader_brings_an_older_database_of_ours_up_to_date(cli, tmp_path):
+    # Unchanged behaviour, kept on purpose: readers migrate, so an upgrade needs no `init`.
+    db = tmp_path / "old.db"
+    with closing(sqlite_utils.Database(db)) as old:
+        core.apply(old)  # as the first version left it: mentions, sources
+    assert "kpi_tickets" not in tables(db)
+    result = cli("--db", db, "summary", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert {"mentions", "kpi_tickets", "digests", "alerts"} <= tables(db)
+    assert sql(db, "PRAGMA user_version") == [(SCHEMA_STAMP,)]
+
+
+@pytest.mark.parametrize("db", ["afile/m.db", "afile/sub/m.db"])
+@pytest.mark.parametrize("command", [["poll"], ["summary"]], ids=" ".join)
+def test_a_database_below_a_regular_file_is_explained(cli, tmp_path, command, db):
+    (tmp_path / "afile").write_text("not a folder\n")
+    result = cli("--db", db, *command)
+    assert result.exit_code == 1
+    verb = "create" if command == ["poll"] else "open"
+    assert result.output == f"Error: cannot {verb} {db}: afile is a file, not a folder\n"
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A folder another user can enter (pytest's own tmp folders are private to us)."""
+    with tempfile.TemporaryDirectory() as name:
+        os.chmod(name, 0o755)
+        yield Path(name)
+
+
+def run_unprivileged(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m monitor`` as a user that folder permissions apply to (for root: nobody).
+
+    setpriv rather than subprocess's ``user=``: it can still exec an interpreter that lives
+    in a folder only root may enter (a pyenv under /root).
+    """
+    switch = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root and no setpriv to run a process as nobody")
+        switch = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    return subprocess.run([*switch, sys.executable, "-m", "monitor", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.mark.parametrize(("command", "db", "expected"), [
+    ("summary", "ro/m.db", "cannot open ro/m.db: its folder ro is not writable"
+                           " (SQLite needs to create m.db-wal and m.db-shm beside it)"),
+    ("poll", "ro/m.db", "cannot open ro/m.db: its folder ro is not writable"
+                        " (SQLite needs to create m.db-wal and m.db-shm beside it)"),
+    ("poll", "ro/new.db", "cannot create ro/new.db: folder ro is not writable"),
+])
+def test_a_read_only_folder_is_named_as_the_cause(shared_dir, command, db, expected):
+    # Real permissions and a real SQLite failure: nothing here is simulated.
+    (shared_dir / "ro").mkdir()
+    Store.open(shared_dir / "ro" / "m.db").close()
+    os.chmod(shared_dir / "ro", 0o555)
+    done = run_unprivileged("--db", db, command, cwd=shared_dir)
+    assert (done.returncode, done.stderr) == (1, f"Error: {expected}\n")
+
+
+def test_an_open_that_fails_in_a_writable_folder_keeps_sqlites_words(tmp_path):
+    (tmp_path / "m.db").mkdir()  # SQLite cannot open a folder; its folder is writable
+    with pytest.raises(MonitorError) as raised:
+        Store.open(tmp_path / "m.db")
+    assert str(raised.value) == f"{tmp_path / 'm.db'}: not a usable SQLite database (unable to open database file)"
+
+
+@pytest.mark.parametrize("command", [["import", "m.jsonl"], ["summary"]], ids=" ".join)
+def test_a_writer_kept_out_by_another_process_lock_names_the_file(cli, tmp_path, monkeypatch, command):
+    db = tmp_path / "m.db"
+    Store.open(db).close()
+    if command == ["summary"]:  # a reader that has a migration to apply writes too
+        sql(db, "DELETE FROM _sqlite_migrations WHERE migration_set = 'alerts'", "DROP TABLE alerts",
+            "PRAGMA user_version = 0")
+    write_jsonl(tmp_path / "m.jsonl", [record("1", "acme is great")])
+    monkeypatch.setattr(storage, "BUSY_TIMEOUT_MS", 50)  # the wait that runs out, shortened
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's import, mid-transaction
+    try:
+        result = cli("--db", db, *command)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {db} is locked: another process (a running import or daemon?) has held its write lock"
+        " for over 0.05s; try again\n"
+    )
