@@ -25,7 +25,7 @@ from monitor import backfill, plugins
 from monitor.brands import BrandMatcher
 from monitor.config import Config, SentimentConfig, SourceConfig
 from monitor.errors import MonitorError
-from monitor.storage import Store
+from monitor.storage import Store, describe_error, is_locked
 from monitor.storage.labels import Rescored
 from monitor.storage.scored import ScoredMention
 from monitor.storage.sources import PollRun
@@ -191,8 +191,13 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
             store.sources.record(run)
     except Exception as exc:  # noqa: BLE001 - a source's failure is recorded, not raised
         requests = requests_made(exc) or requests  # a fetch that failed marks its requests on exc
-        kind = exc.kind if isinstance(exc, ConnectorError) else "internal"
-        message = str(exc) if isinstance(exc, (ConnectorError, MonitorError)) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, ConnectorError):
+            kind, message = exc.kind, str(exc)
+        elif is_locked(exc):  # another process held the write lock too long: no bug of ours
+            kind, message = "locked", describe_error(exc, store.path)
+        else:
+            kind = "internal"
+            message = str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
         if kind == "internal":
             log.error("source %s: unexpected error", source.name, exc_info=True)
         run = PollResult(
@@ -205,8 +210,12 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
                 store.sources.record(run)
                 if run.retry_at is not None:  # `status` and `run --once` wait for it, not only the daemon
                     store.sources.set_next_poll(source.name, source.platform, ceil_second(run.retry_at))
-        except Exception:  # noqa: BLE001 - recording must not hide the original error
-            log.exception("source %s: could not record the failed poll", source.name)
+        except Exception as again:  # noqa: BLE001 - recording must not hide the original error
+            if is_locked(again):
+                log.error("source %s: could not record the failed poll: %s", source.name,
+                          describe_error(again, store.path))
+            else:
+                log.exception("source %s: could not record the failed poll", source.name)
         return replace(run, seconds=time.monotonic() - clock)
     result = replace(run, seconds=time.monotonic() - clock)
     log.info(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -174,3 +175,24 @@ def test_a_writer_kept_out_by_another_process_lock_names_the_file(cli, tmp_path,
         f"Error: {db} is locked: another process (a running import or daemon?) has held its write lock"
         " for over 0.05s; try again\n"
     )
+
+
+def test_a_poll_kept_out_by_another_process_lock_is_a_locked_failure_without_traceback(
+    cli, tmp_path, monkeypatch, caplog
+):
+    db = tmp_path / "m.db"
+    Store.open(db).close()
+    monkeypatch.setattr(storage, "BUSY_TIMEOUT_MS", 50)  # the wait that runs out, shortened
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's import, mid-transaction
+    try:
+        result = cli("--db", db, "poll", "--format", "json")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1
+    [demo] = json.loads(result.stdout)
+    assert (demo["status"], demo["error_kind"]) == ("error", "locked")
+    assert demo["error"].startswith(f"{db} is locked: another process")
+    assert not [r for r in caplog.records if r.exc_info], "a held lock is no bug: no traceback logged"
+    assert sql(db, "SELECT count(*) FROM mentions") == [(0,)]

@@ -228,11 +228,16 @@ class Store:
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
 
 
+def is_locked(exc: BaseException) -> bool:
+    """``exc`` says another connection held the write lock for the whole busy timeout."""
+    return isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorname", None) == "SQLITE_BUSY"
+
+
 def describe_error(exc: sqlite3.Error, path: str | Path | None) -> str:
     """One line for people about ``exc``, raised by the database at ``path`` (if known)."""
     if path is None:
         return f"database error: {exc}"
-    if getattr(exc, "sqlite_errorname", None) == "SQLITE_BUSY":  # the busy timeout ran out
+    if is_locked(exc):  # the busy timeout ran out
         return (
             f"{path} is locked: another process (a running import or daemon?) has held its"
             f" write lock for over {BUSY_TIMEOUT_MS / 1000:g}s; try again"
@@ -302,9 +307,9 @@ def _refuse_foreign(conn: sqlite3.Connection, file: Path) -> None:
 
 def _open_error(path: str | Path, exc: sqlite3.DatabaseError, existed: bool) -> str:
     """Why the database at ``path`` could not be opened: a cause we checked, else SQLite's words."""
-    name = getattr(exc, "sqlite_errorname", "")
-    if name == "SQLITE_BUSY":
+    if is_locked(exc):
         return describe_error(exc, path)
+    name = getattr(exc, "sqlite_errorname", "")
     folder = Path(path).parent
     # SQLite cannot create the file, or (WAL mode) the -wal and -shm files beside it.
     if name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY")) and not os.access(folder, os.W_OK | os.X_OK):
