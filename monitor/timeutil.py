@@ -12,8 +12,16 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
-_LONGEST = 36_500 * 86_400
+#: The longest duration or window a command takes (``--since``, ``--from``/``--to``):
+#: a hundred years, leap days included.
+LONGEST = timedelta(days=36_525)
+LONGEST_TEXT = "100 years"
 DURATION_HELP = "a duration such as 30s, 5m, 24h, 7d or 1h30m"
+#: The dates a command takes (``--date``, ``--from``, ``--to``): far enough from
+#: ``date.min`` and ``date.max`` that a day's bounds in any time zone, the days
+#: and the window before it stay representable and stored with four-digit years.
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(9998, 12, 31)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -25,8 +33,8 @@ def parse_duration(text: str) -> timedelta:
     seconds = sum(int(n) * _UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise ValueError(f"{text!r} must be longer than zero")
-    if seconds > _LONGEST:  # "now - duration" must stay a date
-        raise ValueError(f"{text!r} is longer than 100 years")
+    if seconds > LONGEST.total_seconds():  # "now - duration" must stay a date
+        raise ValueError(f"{text!r} is longer than {LONGEST_TEXT}")
     return timedelta(seconds=seconds)
 
 
@@ -48,10 +56,20 @@ def format_duration(delta: timedelta) -> str:
 
 
 def parse_date(text: str) -> date:
+    """A ``YYYY-MM-DD`` date from :data:`FIRST_DATE` to :data:`LAST_DATE`."""
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+    return check_date(day)
+
+
+def check_date(day: date) -> date:
+    """``day`` if it is one the commands take (:data:`FIRST_DATE` to :data:`LAST_DATE`),
+    else :class:`ValueError` saying the range."""
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise ValueError(f"{day} is out of range: dates run from {FIRST_DATE} to {LAST_DATE}")
+    return day
 
 
 def ceil_second(moment: datetime) -> datetime:

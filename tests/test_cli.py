@@ -173,6 +173,34 @@ def test_bad_option_values_are_usage_errors(cli):
     assert "either --since or --from/--to" in cli("summary", "--since", "7d", "--from", "2026-01-01").output
 
 
+def test_every_date_option_takes_dates_from_1900_to_9998_only(cli):
+    dated = [(name, opt) for name, command in all_commands().items() for param in command.params
+             for opt in param.opts if opt in ("--date", "--from", "--to")]
+    assert {"summary", "mentions", "themes", "kpi show", "digest preview", "digest send"} <= {n for n, _ in dated}
+    for name, opt in dated:
+        for value in ("0001-01-01", "1899-12-31", "9999-12-31"):
+            result = cli(*name.split(), opt, value)
+            assert result.exit_code == 2, (name, opt, value, result.output)
+            assert (f"Invalid value for '{opt}': {value} is out of range: dates run from 1900-01-01 to 9998-12-31"
+                    in result.output)
+
+
+@pytest.mark.parametrize("tz", ["Pacific/Kiritimati", "Etc/GMT+12"])  # UTC+14 and UTC-12: the widest offsets
+def test_windows_at_the_ends_of_the_date_range(cli, write_config, tz):
+    path = write_config()
+    path.write_text(path.read_text().replace('timezone = "UTC"', f'timezone = "{tz}"'))
+    cli("--config", path, "init")
+    for command in (["summary", "--by", "week"], ["mentions"], ["themes"], ["kpi", "show", "--by", "week"]):
+        for first, last in (("1900-01-01", "1900-01-01"), ("9998-12-31", "9998-12-31"), ("1900-01-01", "1999-12-31")):
+            result = cli("--config", path, *command, "--from", first, "--to", last)
+            assert result.exit_code == 0, (command, first, last, result.output)
+        too_long = cli("--config", path, *command, "--from", "1900-01-01", "--to", "9998-12-31")
+        assert too_long.exit_code == 2
+        assert "Error: --from 1900-01-01 to 9998-12-31 is longer than 100 years: shorten the window" in too_long.output
+    for day in ("1900-01-01", "9998-12-31"):
+        assert cli("--config", path, "digest", "preview", "--date", day).exit_code == 0
+
+
 def test_csv_output_quotes_commas_and_newlines(cli, write_config, tmp_path):
     path = write_config()
     text = 'acme, "why",\nagain'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import json
 import os
 import quopri
 import signal
@@ -13,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from email.policy import default
 from pathlib import Path
 
+import time_machine
 from factories import scored
 from mailserver import Handler, PasswordCheck, self_signed, server_context, smtp_server
 from monitor import config as config_module
@@ -176,6 +178,40 @@ def test_send_command_does_not_send_twice_without_force(write_config, cli):
         cli("--config", path, "digest", "send", "--date", "2026-03-10", "--force")
         first, forced = (email.message_from_bytes(r.data, policy=default) for r in handler.received)
         assert first["Message-ID"] != forced["Message-ID"]  # a deliberate copy is a new message
+
+
+def test_a_day_not_over_is_never_sent_by_hand_and_its_digest_goes_out_once_it_is(write_config, cli, tmp_path):
+    path = write_config('[digest]\nsend_at = "08:00"\nrecipients = ["leads@example.com"]\n')
+    path.write_text(path.read_text().replace('timezone = "UTC"', 'timezone = "America/New_York"'))
+    seeded(path)[1].close()
+    status = lambda: json.loads(cli("--config", path, "digest", "status", "--format", "json").stdout)  # noqa: E731
+    with time_machine.travel(datetime(2026, 3, 11, 2, tzinfo=timezone.utc)):  # 22:00 on the 10th in New York
+        for day, force in (("2026-03-10", []), ("2026-03-10", ["--force"]), ("2031-05-05", ["--force"])):
+            refused = cli("--config", path, "digest", "send", "--date", day, *force)
+            assert (refused.exit_code, refused.output) == (1, (
+                f"Error: {day} is not over yet (America/New_York): its digest is sent after midnight;"
+                f' "digest preview --date {day}" shows it so far\n'))
+        assert cli("--config", path, "digest", "preview", "--date", "2026-03-10").exit_code == 0
+        assert status() == [] and not (tmp_path / "data" / "digests").exists()
+    with time_machine.travel(datetime(2026, 3, 11, 13, tzinfo=timezone.utc)):  # 09:00 the next morning
+        assert cli("--config", path, "run", "--once").exit_code == 0
+        assert [(r["day"], r["state"], r["attempts"]) for r in status()] == [("2026-03-10", "sent", 1)]
+
+
+def test_a_pending_digest_of_an_impossible_date_is_dropped_not_retried(write_config, cli):
+    path = write_config('[digest]\nrecipients = ["leads@example.com"]\n')
+    config, store = seeded(path)
+    # What `digest send --date DAY` left before dates were checked: retried, then given up.
+    for day, state in (("0001-01-01", "retry"), ("9999-12-31", "failed")):
+        store.digests.save({"brand_set": "acme", "day": day, "state": state, "attempts": 1, "message_id": "<m@x>",
+                            "next_attempt_at": "2026-03-11T08:00:00Z",
+                            "last_error": "render: OverflowError: date value out of range"}, MORNING)
+    store.close()
+    with time_machine.travel(MORNING):
+        assert cli("--config", path, "run", "--once").exit_code == 0
+        rows = json.loads(cli("--config", path, "digest", "status", "--format", "json").stdout)
+        assert [(r["day"], r["state"]) for r in rows] == [("2026-03-10", "sent")]
+        assert "Digest" not in cli("--config", path, "status").output
 
 
 def _send_in_subprocess(path: Path) -> subprocess.Popen[bytes]:

@@ -21,7 +21,7 @@ import click
 from monitor import __version__
 from monitor.errors import MonitorError, did_you_mean
 from monitor.output import FORMATS
-from monitor.timeutil import parse_date, parse_duration
+from monitor.timeutil import check_date, parse_date, parse_duration
 
 F = TypeVar("F", bound=Callable[..., Any])
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -156,10 +156,8 @@ class DateType(click.ParamType):
     name = "date"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> date:
-        if isinstance(value, date):
-            return value
         try:
-            return parse_date(str(value))
+            return check_date(value) if isinstance(value, date) else parse_date(str(value))
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
 
@@ -219,8 +217,10 @@ def window_options(default_since: str) -> Callable[[F], F]:
 def resolve_window(
     config: Any, since: timedelta | None, from_date: date | None, to_date: date | None, default_since: str
 ) -> tuple[Any, Any]:
-    """Turn ``--since`` / ``--from`` / ``--to`` into a ``[start, end)`` pair of UTC times."""
-    from monitor.timeutil import local_midnight, utcnow
+    """Turn ``--since`` / ``--from`` / ``--to`` into a ``[start, end)`` pair of UTC times,
+    at most :data:`~monitor.timeutil.LONGEST` apart (as ``--since`` is), so the
+    window before it, as long, is representable too."""
+    from monitor.timeutil import LONGEST, LONGEST_TEXT, local_midnight, utcnow
 
     now = utcnow()
     tz = config.monitor.tz
@@ -233,6 +233,11 @@ def resolve_window(
             start = end - parse_duration(default_since)
         if start >= end:
             raise click.UsageError("--from must be on or before --to")
+        last = to_date or now.astimezone(tz).date()
+        if from_date and (last - from_date).days >= LONGEST.days:  # counted in days: DST cannot tip it
+            raise click.UsageError(
+                f"--from {from_date} to {to_date or 'now'} is longer than {LONGEST_TEXT}: shorten the window"
+            )
         return start, end
     return now - (since or parse_duration(default_since)), now
 

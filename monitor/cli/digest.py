@@ -75,8 +75,10 @@ def preview(app: App, day: date | None, output: Path | None) -> None:
 def send(app: App, day: date | None, force: bool, fmt: str) -> None:
     """Send the digest now: by SMTP, or as .eml and .html files with no [smtp].
 
-    Each day's digest is sent once: sending a day already sent does nothing
-    unless --force is given. Exit status 1 if the digest could not be sent.
+    Each day's digest is sent once, after the day is over in [monitor]
+    timezone: sending a day already sent does nothing unless --force is given;
+    a day not over yet is refused, even with --force (preview shows it so
+    far). Exit status 1 if the digest could not be sent.
 
     \b
     Examples:

@@ -1,4 +1,4 @@
-"""Deliver each digest exactly once per brand-set and date.
+"""Deliver each digest exactly once per brand-set and date, once the date is over.
 
 The ``digests`` row is the state machine, changed only under the write lock:
 
@@ -36,7 +36,8 @@ from monitor.digest import render
 from monitor.digest.builder import Digest, brand_set_key, build
 from monitor.digest.kpis import KpiProvider, service_kpis
 from monitor.storage import Store
-from monitor.timeutil import due_day, from_db, to_db, utcnow
+from monitor.errors import MonitorError
+from monitor.timeutil import FIRST_DATE, LAST_DATE, check_date, day_bounds, due_day, from_db, parse_date, to_db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +70,15 @@ def run_due(store: Store, config: Config, now: datetime | None = None, *,
     now = now or utcnow()
     key = brand_set_key(config)
     days = {due_day(now, config.monitor.tz, config.digest.send_at).isoformat()}
-    days |= {r["day"] for r in store.digests.in_states("sending", "retry") if r["brand_set"] == key}
+    for row in store.digests.in_states("sending", "retry", "failed"):
+        if not _valid_day(row["day"]):
+            _drop(store, row)
+        elif row["state"] != "failed" and row["brand_set"] == key:
+            days.add(row["day"])
     results = []
     for day in sorted(days):
+        if _refusal(config, date.fromisoformat(day), now) is not None:
+            continue  # a day not over yet, tried by hand with an older version: sent once it is over
         result = send(store, config, date.fromisoformat(day), now=now, automatic=True, kpi_provider=kpi_provider)
         if result.acted:
             results.append(result)
@@ -82,8 +89,12 @@ def send(store: Store, config: Config, day: date, *, now: datetime | None = None
          automatic: bool = False, kpi_provider: KpiProvider = service_kpis) -> DigestResult:
     """Send the digest of ``day`` unless it was sent (or may have been: ``unknown``);
     ``force`` sends it again. ``automatic`` (the daemon) also waits for retry times
-    and leaves ``failed`` digests alone."""
+    and leaves ``failed`` digests alone. :class:`MonitorError` for a day that is not
+    over yet (even with ``force``) or out of range: nothing is recorded."""
     now = now or utcnow()
+    refusal = _refusal(config, day, now)
+    if refusal is not None:
+        raise MonitorError(refusal)
     key = brand_set_key(config)
     row, reason, changed = _claim(store, config, key, day.isoformat(), now, force=force, automatic=automatic)
     if reason is not None:
@@ -96,6 +107,41 @@ def send(store: Store, config: Config, day: date, *, now: datetime | None = None
         raise
     row = _finish(store, config, row, outcome, now)
     return _result(row, acted=True, detail=outcome.detail)
+
+
+def _refusal(config: Config, day: date, now: datetime) -> str | None:
+    """Why ``day``'s digest cannot be sent (a date out of range, or a day not
+    over yet), or None.
+
+    A day that is not over would have a partial digest recorded as its one,
+    and the complete one would never be sent: not even ``--force`` sends it
+    (``digest preview`` shows the day so far).
+    """
+    try:
+        check_date(day)
+    except ValueError as exc:
+        return str(exc)
+    if day_bounds(day, config.monitor.tz)[1] <= now:
+        return None
+    return (f"{day} is not over yet ({config.monitor.timezone}): its digest is sent after midnight;"
+            f' "digest preview --date {day}" shows it so far')
+
+
+def _valid_day(day: str) -> bool:
+    try:
+        parse_date(day)
+    except ValueError:
+        return False
+    return True
+
+
+def _drop(store: Store, row: dict[str, Any]) -> None:
+    """Forget an undelivered digest of a date out of range: only an older version
+    could store one (its render failed); retried, it would fail for ever, and
+    no command takes the date to clear it."""
+    log.warning("digest %s %s: dropped, not a date a digest can be sent for (dates run from %s to %s);"
+                " last error: %s", row["brand_set"], row["day"], FIRST_DATE, LAST_DATE, row["last_error"])
+    store.digests.delete(row["brand_set"], row["day"])
 
 
 def _lease(config: Config) -> timedelta:

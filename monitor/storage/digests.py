@@ -82,6 +82,10 @@ class DigestStore:
                 [stage, to_db(now), brand_set, day],
             )
 
+    def delete(self, brand_set: str, day: str) -> None:
+        with self._store.transaction():
+            self._store.conn.execute("DELETE FROM digests WHERE brand_set = ? AND day = ?", [brand_set, day])
+
     def in_states(self, *states: str) -> list[dict[str, Any]]:
         return self._select(
             f"WHERE state IN ({', '.join('?' * len(states))}) ORDER BY day", list(states)
