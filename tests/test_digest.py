@@ -182,6 +182,9 @@ def test_preview_command_writes_html_or_eml(cli, write_config, tmp_path):
     message = email.message_from_bytes((tmp_path / "d.eml").read_bytes(), policy=default)
     assert message.get_content_type() == "multipart/alternative"
     assert cli("--config", path, "digest", "status").output.startswith("(no digest sent yet)")
+    to_stdout = cli("--config", path, "digest", "preview", "--date", "2026-03-10", "--output", "-")
+    assert to_stdout.exit_code == 0 and to_stdout.stdout.startswith("<!DOCTYPE html>")
+    assert "data:image/png;base64," in to_stdout.stdout and not to_stdout.stderr
     (tmp_path / "blocker").write_text("a file, not a folder")
     out = cli("--config", path, "digest", "preview", "--date", "2026-03-10", "--output", tmp_path / "blocker" / "d.html")
     assert out.exit_code == 1 and out.output.startswith("Error: cannot write") and "Traceback" not in out.output

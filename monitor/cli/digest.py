@@ -58,7 +58,7 @@ def preview(app: App, day: date | None, output: Path | None) -> None:
     else:
         data = render.standalone_html(built).encode("utf-8")
     if str(output) == "-":
-        click.get_binary_stream("stdout").write(data)
+        click.echo(data, nl=False)  # bytes go to the binary stream as they are
         return
     try:
         mail.write_file(output, data)
