@@ -292,6 +292,27 @@ def test_east_asian_or_cyrillic_file_is_refused_not_read_as_windows_1252(cli, wr
     assert ok.exit_code == 0 and json.loads(ok.stdout)["rows"] == 2
 
 
+def test_shift_jis_file_that_windows_1252_cannot_decode_gets_the_cp932_hint(cli, write_config, tmp_path):
+    # "、" and "。" are 0x81 0x41 / 0x81 0x42 in Shift-JIS: 0x81 is undefined in Windows-1252,
+    # so this is the commoner case of the hint than the one above.
+    texts = ["お問い合わせありがとうございます", "商品が届きません。返金をお願いします", "配送が遅れています、いつ届きますか"]
+    survey, mentions = tmp_path / "survey.csv", tmp_path / "mentions.csv"
+    survey.write_bytes("".join(f"csat,4,2024-03-04,{t}\r\n" for t in ["comment", *texts]).replace(
+        "csat,4,2024-03-04,comment", "type,score,date,comment").encode("cp932"))
+    mentions.write_bytes("".join(f"x,{i},{t},2024-03-04T10:00:00Z\r\n" for i, t in enumerate(texts)).join(
+        ["platform,id,text,created_at\r\n", ""]).encode("cp932"))
+    with pytest.raises(UnicodeDecodeError):
+        survey.read_bytes().decode("cp1252")
+    config = write_config()
+    kpi = cli("--config", config, "kpi", "import", survey)
+    backfill = cli("--config", config, "import", mentions)
+    for result in (kpi, backfill):
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert "and it reads like Chinese, Japanese or Korean text (perhaps cp932) rather than Windows-1252" in result.output
+    assert "pass --encoding cp932 if that is right, or re-save it as UTF-8" in kpi.output
+    assert backfill.output.rstrip().endswith("rather than Windows-1252; re-save it as UTF-8")  # import has no --encoding
+
+
 def test_explicit_encoding(fresh_store, cli, write_config):
     result = import_export(fresh_store, kpi_sample("freshdesk_cp1252.csv"), encoding="latin-1")
     assert result.encoding == "iso8859-1"
