@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
-from connectors.base import BadPayload, Batch, BrandQuery, Mention, parse_iso_datetime
+from connectors.base import BadPayload, Batch, BrandQuery, Mention, check_at_least_one, parse_iso_datetime
 from connectors.csvfile import open_export
 
 FORMATS = ("jsonl", "json", "csv", "tsv")
@@ -319,6 +319,9 @@ class JsonlOptions:
     #: Platform for records that carry none.
     platform: str | None = None
 
+    def __post_init__(self) -> None:
+        check_at_least_one(self, "max_per_poll")
+
 
 class JsonlConnector:
     """Serve the records of a saved file, in order, a poll at a time.
@@ -371,6 +374,9 @@ class JsonlConnector:
 @dataclass(frozen=True)
 class DemoOptions:
     max_per_poll: int = 10_000
+
+    def __post_init__(self) -> None:
+        check_at_least_one(self, "max_per_poll")
 
 
 class DemoConnector(JsonlConnector):
