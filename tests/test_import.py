@@ -167,3 +167,21 @@ def test_progress_bar_on_a_terminal_and_quiet_when_piped(write_config, tmp_path)
     data2 = write_jsonl(tmp_path / "n.jsonl", [record(f"n{i}", f"acme {i}") for i in range(2500)])
     code, err = _run_import(path, data2, stderr_tty=False)
     assert code == 0 and err == ""
+
+
+def test_platform_names_are_lower_case_in_records_and_in_platform_filters(cli, write_config, tmp_path):
+    path = write_config()
+    data = write_jsonl(tmp_path / "m.jsonl", [record("1", "acme is slow", platform="X"), record("2", "acme is fine")])
+    cli("--config", path, "import", data)
+    csv_file = tmp_path / "m.csv"
+    csv_file.write_text("platform,id,text,created_at\nReddit,7,acme rocks,2026-01-01T00:00:00Z\n")
+    cli("--config", path, "import", csv_file)
+    cli("--config", path, "import", data)  # "X" again: the same mention, not a new platform
+    assert sorted((m["platform"], m["id"]) for m in _stored(cli, path)) == [("reddit", "7"), ("x", "1"), ("x", "2")]
+    for option in ("X", "x"):
+        found = json.loads(cli("--config", path, "mentions", "--since", "3650d", "--platform", option, "--format", "json").stdout)
+        assert sorted(m["id"] for m in found) == ["1", "2"]
+    by_platform = json.loads(cli("--config", path, "summary", "--since", "3650d", "--by", "platform", "--format", "json").stdout)
+    assert sorted(r["platform"] for r in by_platform["rows"]) == ["reddit", "x"]
+    assert cli("--config", path, "label", "X:1", "negative").exit_code == 0
+    assert cli("--config", path, "label", "7", "--platform", "REDDIT", "positive").exit_code == 0
