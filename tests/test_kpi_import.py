@@ -409,10 +409,55 @@ def test_a_bad_row_after_many_batches_rolls_back_the_whole_file(fresh_store, tmp
         for i in range(5000):
             writer.writerow([f"T{i}", "2024-03-04T09:00:00Z", "2024-03-04T10:00:00Z", 1])
         writer.writerow(["T-bad", "2024-03-04T09:00:00Z", "2024-03-04T10:00:00Z", "-3"])
-    with pytest.raises(MonitorError, match=r"big.csv:5002: column \"replies\": '-3' is not a whole number"):
+    with pytest.raises(MonitorError, match=r"big.csv:5002: column \"replies\": -3 is negative"):
         import_export(fresh_store, path)
     assert fresh_store.kpi.counts() == {"tickets": 0, "responses": 0, "figures": 0}
     assert fresh_store.kpi.imports() == []
+
+
+@pytest.mark.parametrize(("cells", "message"), [
+    ("10,50,", 'column "contacts_handled": 50 is more than "contacts_offered" (10)'),
+    ("10,5,-100", 'column "operating_cost": -100 is negative'),
+    ("-10,,", 'column "contacts_offered": -10 is negative'),
+    ("10.5,,", "column \"contacts_offered\": '10.5' is not a whole number"),
+])
+def test_figures_that_cannot_be_true_are_refused_and_nothing_is_written(cli, write_config, tmp_path, cells, message):
+    path = tmp_path / "figures.csv"
+    path.write_text(f"start,end,contacts_offered,contacts_handled,operating_cost\n"
+                    f"2024-03-04,2024-03-10,100,90,5000\n2024-03-11,2024-03-17,{cells}\n")
+    config = write_config()
+    result = cli("--config", config, "kpi", "import", path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{path}:3: {message}; nothing was imported" in result.output
+    assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
+
+
+@pytest.mark.parametrize(("sample", "header", "value"), [
+    ("generic_figures.csv", "customers_new", "-50"),
+    ("generic_tickets.csv", "replies", "-1"),
+    ("generic_tickets.csv", "first_response_time (minutes)", "-5"),
+    ("zendesk_tickets.csv", "First reply time in minutes", "-38"),
+    ("zendesk_tickets.csv", "Reopens", "-1"),
+    ("freshdesk_tickets.csv", "Resolution time (in hrs)", "-01:30:00"),
+    ("freshdesk_tickets.csv", "Agent interactions", "-2"),
+    ("intercom_conversations.csv", "Time to close (seconds)", "-60"),
+    ("helpscout_conversations.csv", "Replies", "-1"),
+])
+def test_negative_counts_and_durations_are_refused_in_every_format(cli, write_config, tmp_path, sample, header, value):
+    rows = list(csv.reader(io.StringIO(kpi_sample(sample).read_text(encoding="utf-8-sig"), newline="")))
+    if header not in rows[0]:  # a column the sample leaves out
+        rows = [[*row, value if i == 1 else ""] for i, row in enumerate(rows)]
+        rows[0][-1] = header
+    else:
+        rows[1][rows[0].index(header)] = value
+    path = tmp_path / sample
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    config = write_config()
+    result = cli("--config", config, "kpi", "import", path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f'{path}:2: column "{header}": {value} is negative; nothing was imported' in result.output
+    assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
 
 
 def test_unquoted_comma_is_caught(fresh_store, tmp_path):
