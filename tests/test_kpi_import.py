@@ -19,7 +19,7 @@ import pytest
 from factories import kpi_sample
 from monitor.cli.kpi import FORMAT_CHOICES
 from monitor.errors import MonitorError
-from monitor.kpi import formats
+from monitor.kpi import formats, importer
 from monitor.kpi.importer import import_export
 from monitor.kpi.report import kpis_for
 from monitor.storage import Store
@@ -47,8 +47,8 @@ def test_zendesk_ticket_export(fresh_store):
     assert (result.format, result.layout, result.rows) == ("zendesk", "tickets", 6)
     # Good/Bad are answers; Offered, Unoffered and blank are not.
     assert {k: vars(c) for k, c in result.records.items()} == {
-        "tickets": {"new": 6, "updated": 0, "unchanged": 0},
-        "responses": {"new": 3, "updated": 0, "unchanged": 0},
+        "tickets": {"new": 6, "updated": 0, "unchanged": 0, "repeated": 0},
+        "responses": {"new": 3, "updated": 0, "unchanged": 0, "repeated": 0},
     }
     k = week(fresh_store)
     assert k["csat_pct"] == 66.67 and k["csat_responses"] == 3  # Good, Bad, Good
@@ -460,6 +460,45 @@ def test_negative_counts_and_durations_are_refused_in_every_format(cli, write_co
     assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
 
 
+def test_an_id_repeated_in_the_file_is_counted_once_and_said_and_the_last_row_kept(cli, write_config, tmp_path):
+    path = tmp_path / "surveys.csv"
+    path.write_text("id,type,score,date\nR1,csat,2,2024-03-04\nR2,nps,9,2024-03-04\nR1,csat,5,2024-03-05\n")
+    config = write_config()
+    result = cli("--config", config, "kpi", "import", path, "--output", "json")
+    out = json.loads(result.stdout)
+    assert (out["rows"], out["new"], out["repeated"]) == (3, 2, 1)
+    assert out["records"] == {"responses": {"new": 2, "updated": 0, "unchanged": 0, "repeated": 1}}
+    assert "note: 1 responses repeated the id of an earlier row of the file: counted once, the last one kept" in result.stderr
+    table = cli("--config", config, "kpi", "import", path)
+    header, _, row = table.stdout.splitlines()[:3]
+    assert header.split()[-2:] == ["unchanged", "repeated"] and row.split()[-5:] == ["responses", "0", "0", "2", "1"]
+    with Store.open(config.parent / "monitor.db") as store:
+        assert [(r["response_id"], r["score"]) for r in rows(store, "kpi_responses")] == [("R1", 5.0), ("R2", 9.0)]
+
+
+def test_repeats_are_counted_and_kept_alike_within_and_across_batches(fresh_store, tmp_path, monkeypatch):
+    # Help Scout: conversation 7 twice, rated with a date, then again without one.
+    path = tmp_path / "helpscout.csv"
+    path.write_text(
+        "Conversation ID,Created At,Closed At,Status,Rating,Rating Created At\n"
+        "7,2024-03-04T09:00:00Z,2024-03-04T10:00:00Z,closed,Great,2024-03-04T11:00:00Z\n"
+        "8,2024-03-04T09:00:00Z,2024-03-04T10:00:00Z,closed,,\n"
+        "7,2024-03-04T09:00:00Z,2024-03-04T12:00:00Z,closed,Not Good,\n"
+    )
+    results = {}
+    for batch in (1000, 1):
+        monkeypatch.setattr(importer, "BATCH", batch)
+        with Store.open(tmp_path / f"b{batch}.db") as store:
+            result = import_export(store, path)
+            results[batch] = (result.as_dict()["records"], rows(store, "kpi_tickets"), rows(store, "kpi_responses"))
+    assert results[1] == results[1000]
+    records, tickets, responses = results[1]
+    assert records == {"tickets": {"new": 2, "updated": 0, "unchanged": 0, "repeated": 1},
+                       "responses": {"new": 1, "updated": 0, "unchanged": 0, "repeated": 1}}
+    assert [t["resolved_at"] for t in tickets if t["ticket_id"] == "7"] == ["2024-03-04T12:00:00Z"]  # the last row
+    assert [(r["label"], r["dated"]) for r in responses] == [("Great", 1)]  # an undated rating never replaces a dated one
+
+
 def test_unquoted_comma_is_caught(fresh_store, tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("id,created_at,channel\nA,2024-03-04T09:00:00Z,email\nB,2024-03-04T09:00:00Z,phone,extra\n")
@@ -518,5 +557,6 @@ def test_import_output_table(cli, write_config):
     result = cli("--config", write_config(), "kpi", "import", kpi_sample("zendesk_tickets.csv"))
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["path", "format", "layout", "encoding", "rows", "records", "new", "updated", "unchanged"]
+    assert lines[0].split() == ["path", "format", "layout", "encoding", "rows", "records", "new", "updated", "unchanged",
+                                "repeated"]
     assert "zendesk   tickets   utf-8       6       3 responses, 6 tickets  9" in lines[2]
