@@ -372,22 +372,31 @@ def test_bad_date_names_file_line_and_value_and_writes_nothing(cli, write_config
     assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
 
 
+def _sample_with(tmp_path: Path, sample: str, header: str, value: str) -> Path:
+    """A copy of a sample export whose first row has ``value`` in column ``header``
+    (added, empty in the other rows, when the sample has no such column)."""
+    rows = list(csv.reader(io.StringIO(kpi_sample(sample).read_text(encoding="utf-8-sig"), newline="")))
+    if header not in rows[0]:
+        rows = [[*row, header if i == 0 else value if i == 1 else ""] for i, row in enumerate(rows)]
+    else:
+        rows[1][rows[0].index(header)] = value
+    path = tmp_path / sample
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
 @pytest.mark.parametrize(("sample", "header"), [
     ("generic_tickets.csv", "created_at"), ("zendesk_tickets.csv", "Created at"),
     ("freshdesk_tickets.csv", "Created time"), ("intercom_conversations.csv", "Conversation created at (Europe/Paris)"),
     ("intercom_csat.csv", "Updated at (Europe/Paris)"), ("helpscout_conversations.csv", "Created At"),
 ])
 def test_a_blank_required_time_is_named_not_a_traceback(cli, write_config, tmp_path, sample, header):
-    rows = list(csv.reader(io.StringIO(kpi_sample(sample).read_text(encoding="utf-8-sig"), newline="")))
-    column = rows[0].index(header)
-    rows[1][column] = ""
-    path = tmp_path / sample
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh).writerows(rows)
+    path = _sample_with(tmp_path, sample, header, "")
     config = write_config()
     result = cli("--config", config, "kpi", "import", path)
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert f'{path}:2: column "{rows[0][column]}": \'\' is not filled in (this column is required)' in result.output
+    assert f'{path}:2: column "{header}": \'\' is not filled in (this column is required)' in result.output
     assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
 
 
@@ -444,15 +453,7 @@ def test_figures_that_cannot_be_true_are_refused_and_nothing_is_written(cli, wri
     ("helpscout_conversations.csv", "Replies", "-1"),
 ])
 def test_negative_counts_and_durations_are_refused_in_every_format(cli, write_config, tmp_path, sample, header, value):
-    rows = list(csv.reader(io.StringIO(kpi_sample(sample).read_text(encoding="utf-8-sig"), newline="")))
-    if header not in rows[0]:  # a column the sample leaves out
-        rows = [[*row, value if i == 1 else ""] for i, row in enumerate(rows)]
-        rows[0][-1] = header
-    else:
-        rows[1][rows[0].index(header)] = value
-    path = tmp_path / sample
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh).writerows(rows)
+    path = _sample_with(tmp_path, sample, header, value)
     config = write_config()
     result = cli("--config", config, "kpi", "import", path)
     assert result.exit_code == 1 and "Traceback" not in result.output
