@@ -469,7 +469,8 @@ def test_an_id_repeated_in_the_file_is_counted_once_and_said_and_the_last_row_ke
     out = json.loads(result.stdout)
     assert (out["rows"], out["new"], out["repeated"]) == (3, 2, 1)
     assert out["records"] == {"responses": {"new": 2, "updated": 0, "unchanged": 0, "repeated": 1}}
-    assert "note: 1 responses repeated the id of an earlier row of the file: counted once, the last one kept" in result.stderr
+    assert ("note: records repeating the id of an earlier row of the file: responses 1 (each id counted once,"
+            " its last row kept" in result.stderr)
     table = cli("--config", config, "kpi", "import", path)
     header, _, row = table.stdout.splitlines()[:3]
     assert header.split()[-2:] == ["unchanged", "repeated"] and row.split()[-5:] == ["responses", "0", "0", "2", "1"]

@@ -101,9 +101,10 @@ def import_(app: App, file: Path, fmt: str, timezone: str | None, encoding: str 
                            "repeated"])
     repeated = {kind: c.repeated for kind, c in sorted(result.records.items()) if c.repeated}
     if repeated:
-        undated = " (an answer the export did not date never replaces a dated one)" if "responses" in repeated else ""
-        click.echo(f"note: {', '.join(f'{n} {kind}' for kind, n in repeated.items())} repeated the id of an earlier"
-                   f" row of the file: counted once, the last one kept{undated}", err=True)
+        undated = ", but an undated rating never replaces a dated one" if "responses" in repeated else ""
+        click.echo(f"note: records repeating the id of an earlier row of the file: "
+                   f"{', '.join(f'{kind} {n}' for kind, n in repeated.items())} (each id counted once,"
+                   f" its last row kept{undated})", err=True)
     for value, rows in result.unknown_values.items():
         click.echo(f"warning: unknown value {value!r} in {rows} row(s): not counted", err=True)
 
