@@ -225,6 +225,14 @@ def query_lines(query: str, platform: str) -> list[str]:
     return lines
 
 
+def check_at_least_one(options: Any, *keys: str) -> None:
+    """Raise ValueError ``"<key>: must be at least 1"`` for the first of ``keys`` (counts
+    and budgets: a page or record budget of 0 fetches nothing, forever, and says ok)."""
+    for key in keys:
+        if getattr(options, key) < 1:
+            raise ValueError(f"{key}: must be at least 1")
+
+
 def utc_from_timestamp(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc)
 

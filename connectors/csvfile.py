@@ -17,11 +17,14 @@ import io
 import re
 import sys
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from connectors.base import BadPayload
+
+if TYPE_CHECKING:
+    from charset_normalizer import CharsetMatch
 
 # A ticket's description can be long; the csv module's default cell limit is 128 KiB.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -177,16 +180,18 @@ def detect_encoding(path: Path, opener: Callable[[], IO[bytes]], option: str | N
     if bad_utf8 is None:
         return "utf-8"
     offset, byte = bad_utf8
-    if _first_undecodable(opener, "cp1252") is None:
-        other = _other_script(sample)
-        if other is None:
-            return "cp1252"
+    # Checked whether or not Windows-1252 decodes the file: Shift-JIS and GBK text
+    # usually holds bytes Windows-1252 leaves undefined (0x81, 0x8d, 0x8f, 0x90, 0x9d).
+    other = _other_script(sample)
+    if other is not None:
         script, encoding = other
         hint = f"pass {option} {encoding} if that is right, or re-save it as UTF-8" if option else "re-save it as UTF-8"
         raise BadPayload(
             f"{path}: unknown text encoding: not UTF-8 (byte 0x{byte:02x} at offset {offset}),"
             f" and it reads like {script} text (perhaps {encoding}) rather than Windows-1252; {hint}"
         )
+    if _first_undecodable(opener, "cp1252") is None:
+        return "cp1252"
     raise BadPayload(
         f"{path}: unknown text encoding: not UTF-8 (byte 0x{byte:02x} at offset {offset})"
         f" and not Windows-1252; {_resave(option)}"
@@ -195,10 +200,12 @@ def detect_encoding(path: Path, opener: Callable[[], IO[bytes]], option: str | N
 
 _SAMPLE = 64 << 10  # bytes read to recognise an encoding
 # What charset-normalizer may recognise instead of Windows-1252, by script.
+_JAPANESE = (
+    "cp932", "shift_jis", "shift_jis_2004", "shift_jisx0213", "euc_jp", "euc_jis_2004", "euc_jisx0213", "iso2022_jp",
+)
 _MULTIBYTE = {
     "Chinese, Japanese or Korean": (
-        "cp932", "shift_jis", "shift_jis_2004", "shift_jisx0213", "euc_jp", "euc_jis_2004", "euc_jisx0213",
-        "iso2022_jp", "gb2312", "gbk", "gb18030", "hz", "big5", "big5hkscs", "cp950", "cp949", "euc_kr",
+        *_JAPANESE, "gb2312", "gbk", "gb18030", "hz", "big5", "big5hkscs", "cp950", "cp949", "euc_kr",
         "johab", "iso2022_kr",
     ),
 }
@@ -212,6 +219,8 @@ _SINGLE_BYTE = {
 #: charset-normalizer's "mess" of a sample read as Windows-1252 above which a
 #: single-byte guess is believed (Western text in capitals measures up to ~0.4).
 _MESS = 0.45
+#: Hiragana and (full-width) katakana: in all Japanese text, not used in Chinese or Korean text.
+_KANA = re.compile("[\u3041-\u30ff]")
 
 
 def _other_script(sample: bytes) -> tuple[str, str] | None:
@@ -219,16 +228,30 @@ def _other_script(sample: bytes) -> tuple[str, str] | None:
     from charset_normalizer import from_bytes
     from charset_normalizer.md import mess_ratio
 
-    best = from_bytes(sample).best()
-    if best is None:
+    matches = list(from_bytes(sample))
+    if not matches:
         return None
+    best = matches[0]
     for script, encodings in _MULTIBYTE.items():
         if best.encoding in encodings:
-            return script, best.encoding
+            return script, _east_asian(m for m in matches if m.encoding in encodings)
     for script, encodings in _SINGLE_BYTE.items():
         if best.encoding in encodings and mess_ratio(sample.decode("cp1252", "replace"), 1.0) > _MESS:
             return script, best.encoding
     return None
+
+
+def _east_asian(matches: Iterable[CharsetMatch]) -> str:
+    """The encoding of the best match, corrected by kana: on a few short lines
+    charset-normalizer takes Japanese for Korean or Chinese and back, but read in
+    the right encoding Japanese text has kana and Chinese or Korean text none."""
+    ranked = list(matches)
+    japanese = [m for m in ranked if m.encoding in _JAPANESE]
+    for match in japanese:
+        if _KANA.search(str(match)):
+            return match.encoding
+    others = [m for m in ranked if m not in japanese]
+    return (others or ranked)[0].encoding
 
 
 def _resave(option: str | None, which: str = "") -> str:

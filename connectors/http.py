@@ -44,6 +44,7 @@ from connectors.base import (
     RateLimited,
     Secret,
     TransientError,
+    check_at_least_one,
     note_requests,
     parse_iso_datetime,
     utc_from_timestamp,
@@ -228,8 +229,8 @@ def check_options(options: Any, *, page_size_max: int | None = None) -> None:
     Raises ValueError naming the key (the config reports it with the source)."""
     if options.timeout <= 0:
         raise ValueError("timeout: must be more than 0 seconds")
-    if getattr(options, "max_pages", 1) < 1:
-        raise ValueError("max_pages: must be at least 1")
+    if hasattr(options, "max_pages"):
+        check_at_least_one(options, "max_pages")
     if page_size_max is not None and not 1 <= options.page_size <= page_size_max:
         raise ValueError(f"page_size: must be 1 to {page_size_max}")
     for key in ("base_url", "url", "auth_url"):

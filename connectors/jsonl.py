@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
-from connectors.base import BadPayload, Batch, BrandQuery, Mention, parse_iso_datetime
+from connectors.base import BadPayload, Batch, BrandQuery, Mention, check_at_least_one, parse_iso_datetime
 from connectors.csvfile import open_export
 
 FORMATS = ("jsonl", "json", "csv", "tsv")
@@ -211,7 +211,8 @@ def fields(obj: Any, default_platform: str | None = None) -> Fields:
             return plain
     if not isinstance(obj, Mapping):
         raise InvalidRecord(f"expected an object, found {type(obj).__name__}")
-    platform = _text_field(obj, "platform", required=default_platform is None) or default_platform
+    # Platform names are lower case ("x", "reddit"), as connectors write them and filters match.
+    platform = (_text_field(obj, "platform", required=default_platform is None) or default_platform).lower()  # type: ignore[union-attr]
     mention_id = _text_field(obj, "id", required=True)
     text = obj.get("text")
     if not isinstance(text, str):
@@ -265,7 +266,7 @@ def _plain_fields(obj: dict[str, Any]) -> Fields | None:
         return None
     raw = get("raw")
     return Fields(  # "" counts as absent
-        platform, mention_id, text, author or None, url or None, created_at, created, lang or None,
+        platform.lower(), mention_id, text, author or None, url or None, created_at, created, lang or None,
         likes, replies, reposts, followers, brand or None,
         raw if isinstance(raw, Mapping) else obj,
     )
@@ -319,6 +320,9 @@ class JsonlOptions:
     #: Platform for records that carry none.
     platform: str | None = None
 
+    def __post_init__(self) -> None:
+        check_at_least_one(self, "max_per_poll")
+
 
 class JsonlConnector:
     """Serve the records of a saved file, in order, a poll at a time.
@@ -371,6 +375,9 @@ class JsonlConnector:
 @dataclass(frozen=True)
 class DemoOptions:
     max_per_poll: int = 10_000
+
+    def __post_init__(self) -> None:
+        check_at_least_one(self, "max_per_poll")
 
 
 class DemoConnector(JsonlConnector):

@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ import orjson
 from connectors.base import BadPayload
 from connectors.jsonl import (
     BadRecord,
+    Fields,
     InvalidRecord,
     detect_format,
     fields,
@@ -38,6 +39,7 @@ from connectors.jsonl import (
     read_lines,
 )
 from monitor.brands import BrandMatcher
+from monitor.errors import did_you_mean
 from monitor.storage import Store
 from monitor.storage.scored import mention_row
 from monitor.timeutil import to_db, utcnow
@@ -55,6 +57,18 @@ def workers_for(path: Path, fmt: str | None, workers: int | None) -> int:
     if workers <= 1 or (fmt or detect_format(path)) != "jsonl" or path.stat().st_size < PARALLEL_MIN_BYTES:
         return 0
     return workers
+
+
+def checked_fields(obj: Any, brands: Mapping[str, str] | None) -> Fields:
+    """:func:`connectors.jsonl.fields` of a record to import; with ``brands`` (configured
+    names by their lower case, :attr:`BrandMatcher.names`) a record naming a brand must
+    name a configured one, in any case. ``None``: the import assigns its own brand."""
+    f = fields(obj)
+    if brands is not None and f.brand is not None and f.brand.lower() not in brands:
+        raise InvalidRecord(
+            f'brand "{f.brand}" is not a configured [[brands]] name{did_you_mean(f.brand, list(brands.values()))}'
+        )
+    return f
 
 
 class Scorer:
@@ -80,9 +94,10 @@ class Scorer:
         kept = []
         excluded = invalid = 0
         assign = self.brands.assign
+        names = None if self.brand else self.brands.names
         for obj in objects:
             try:
-                f = fields(obj)
+                f = checked_fields(obj, names)
             except InvalidRecord:
                 invalid += 1
                 continue
@@ -154,8 +169,8 @@ class RangeCheck:
     undecodable: tuple[int, str] | None = None  # (line index in the range, reason)
 
 
-def check_range(path: str, start: int, end: int) -> RangeCheck:
-    """Check the records of one range of a JSONL file (see :func:`connectors.jsonl.fields`)."""
+def check_range(path: str, start: int, end: int, brands: Mapping[str, str] | None = None) -> RangeCheck:
+    """Check the records of one range of a JSONL file (see :func:`checked_fields`)."""
     lines = read_lines(path, start, end)
     good, bad = 0, []
     try:
@@ -164,7 +179,7 @@ def check_range(path: str, start: int, end: int) -> RangeCheck:
                 bad.append((index, f"invalid JSON ({value.msg} at column {value.colno})"))
                 continue
             try:
-                fields(value)
+                checked_fields(value, brands)
             except InvalidRecord as exc:
                 bad.append((index, str(exc)))
             else:
@@ -212,16 +227,19 @@ def in_order(executor: Executor, fn: Callable[..., Any], tasks: Iterable[tuple[A
         yield pending.popleft().result()
 
 
-def check_jsonl(path: Path, workers: int, *, stop_at_first: bool) -> tuple[int, list[BadRecord]]:
-    """``(good records, bad records in file order)``, checked by ``workers`` processes;
-    with ``stop_at_first`` only the first bad record is looked for. A line that is not
-    UTF-8 raises :class:`~connectors.base.BadPayload` (as :func:`iter_records` does)."""
+def check_jsonl(
+    path: Path, workers: int, *, stop_at_first: bool, brands: Mapping[str, str] | None = None,
+) -> tuple[int, list[BadRecord]]:
+    """``(good records, bad records in file order)``, checked by ``workers`` processes
+    (``brands``: see :func:`checked_fields`); with ``stop_at_first`` only the first bad
+    record is looked for. A line that is not UTF-8 raises
+    :class:`~connectors.base.BadPayload` (as :func:`iter_records` does)."""
     good = 0
     bad: list[BadRecord] = []
     line = 1
     executor = pool(workers)
     try:
-        tasks = ((str(path), start, end) for start, end in line_ranges(path, RANGE_BYTES))
+        tasks = ((str(path), start, end, brands) for start, end in line_ranges(path, RANGE_BYTES))
         for result in in_order(executor, check_range, tasks, 2 * workers):
             good += result.good
             bad += [BadRecord(f"{path}:{line + index}", reason) for index, reason in result.bad]

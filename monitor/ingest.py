@@ -13,14 +13,14 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from connectors.base import ConnectorError, Mention, RateLimited, requests_made
-from connectors.jsonl import BadRecord, InvalidRecord, fields, iter_objects
+from connectors.jsonl import BadRecord, InvalidRecord, iter_objects
 from monitor import backfill, plugins
 from monitor.brands import BrandMatcher
 from monitor.config import Config, SentimentConfig, SourceConfig
@@ -275,23 +275,27 @@ class FileCheck:
 
 
 def check_file(
-    path: str | Path, *, fmt: str | None = None, skip_bad: bool = False, workers: int | None = None
+    path: str | Path, *, fmt: str | None = None, skip_bad: bool = False, workers: int | None = None,
+    brands: Iterable[str] | None = None,
 ) -> FileCheck:
     """Read the whole file once without writing anything.
 
     Without ``skip_bad`` the first bad record raises a MonitorError naming
-    file, line and reason. A large JSONL file is checked by ``workers``
-    processes (default: one per CPU; see :mod:`monitor.backfill`).
+    file, line and reason. ``brands``: the configured brand names; a record
+    naming another brand is bad (``None``: records' brands are not checked, as
+    when the import assigns one brand to all). A large JSONL file is checked by
+    ``workers`` processes (default: one per CPU; see :mod:`monitor.backfill`).
     """
     path = Path(path)
     if not path.is_file():
         raise MonitorError(f"{path}: file not found")
+    names = None if brands is None else {name.lower(): name for name in brands}
     try:
         parallel = backfill.workers_for(path, fmt, workers)
         if parallel:
-            good, bad = backfill.check_jsonl(path, parallel, stop_at_first=not skip_bad)
+            good, bad = backfill.check_jsonl(path, parallel, stop_at_first=not skip_bad, brands=names)
         else:
-            good, bad = _check_here(path, fmt, stop_at_first=not skip_bad)
+            good, bad = _check_here(path, fmt, names, stop_at_first=not skip_bad)
     except ConnectorError as exc:  # unreadable file, wrong encoding
         raise MonitorError(str(exc)) from None
     if bad and not skip_bad:
@@ -299,13 +303,15 @@ def check_file(
     return FileCheck(path, fmt, good, [str(b) for b in bad])
 
 
-def _check_here(path: Path, fmt: str | None, *, stop_at_first: bool) -> tuple[int, list[BadRecord]]:
+def _check_here(
+    path: Path, fmt: str | None, brands: Mapping[str, str] | None, *, stop_at_first: bool
+) -> tuple[int, list[BadRecord]]:
     good = 0
     bad: list[BadRecord] = []
     for item in iter_objects(path, fmt=fmt):
         if not isinstance(item, BadRecord):
             try:
-                fields(item[1])
+                backfill.checked_fields(item[1], brands)
             except InvalidRecord as exc:
                 item = BadRecord(item[0], str(exc))
             else:

@@ -120,6 +120,8 @@ def _table_rows(
 ) -> list[tuple[int, str, str, str]]:
     if delimiter is None:
         delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    if len(delimiter) != 1:  # the csv module would raise a TypeError
+        raise DataError(f"{path}: the delimiter must be one character, found {delimiter!r}")
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             reader = csv.reader(fh, delimiter=delimiter)

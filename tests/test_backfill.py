@@ -99,6 +99,28 @@ def test_workers_check_the_file_like_one_process(write_config, tmp_path, small_r
     ])
 
 
+def test_workers_check_and_skip_records_of_unknown_brands_like_one_process(write_config, tmp_path, small_ranges):
+    records = _records(400)
+    records[120]["brand"] = "Initech"
+    records[250]["brand"] = "GLOBEX"  # any case: stored as configured
+    data = write_jsonl(tmp_path / "m.jsonl", records)
+    config = load(write_config())
+    brands = [b.name for b in config.brands]
+    for workers in (1, 2):
+        with pytest.raises(MonitorError, match=r'm\.jsonl:121: brand "Initech" is not a configured \[\[brands\]\] name'):
+            ingest.check_file(data, workers=workers, brands=brands)
+    results = {}
+    for workers in (1, 2):
+        check = ingest.check_file(data, skip_bad=True, workers=workers, brands=brands)
+        assert (check.records, len(check.bad)) == (399, 1)
+        with Store.open(tmp_path / f"w{workers}.db") as store:
+            results[workers] = ingest.import_file(store, ingest.Pipeline(config), check, workers=workers).as_dict()
+    assert results[1] == results[2] and results[2]["records"] == 399 and results[2]["skipped"] == 1
+    one, two = _rows(tmp_path / "w1.db"), _rows(tmp_path / "w2.db")
+    assert one == two and "Initech" not in {row[3] for row in two}
+    assert next(row[3] for row in two if row[1] == records[250]["id"] and row[0] == records[250]["platform"]) == "Globex"
+
+
 def test_workers_report_text_that_is_not_utf8(tmp_path, small_ranges):
     data = tmp_path / "m.jsonl"
     good = "".join(json.dumps(r) + "\n" for r in _records(200)).encode()

@@ -107,6 +107,16 @@ def test_bad_duration(write_config):
     assert 'every: \'5 minutes\' is not a duration such as 30s, 5m' in message
 
 
+@pytest.mark.parametrize("platform", ["jsonl", "demo"])
+@pytest.mark.parametrize("value", [0, -1])
+def test_replay_record_budget_must_be_at_least_one_like_page_budgets(write_config, platform, value):
+    file = 'path = "x.jsonl"\n' if platform == "jsonl" else ""
+    path = write_config(f'[[sources]]\nname = "replay"\nplatform = "{platform}"\n{file}max_per_poll = {value}\n')
+    assert '[[sources]] #1 ("replay"): max_per_poll: must be at least 1' in load_error(path)
+    pages = write_config(f'[[sources]]\nname = "hn"\nplatform = "hackernews"\nmax_pages = {value}\n', name="hn.toml")
+    assert '[[sources]] #1 ("hn"): max_pages: must be at least 1' in load_error(pages)
+
+
 def test_missing_required_key(write_config):
     message = load_error(write_config('[[sources]]\nname = "replay"\nplatform = "jsonl"\n'))
     assert '[[sources]] #1 ("replay"): missing required key "path"' in message

@@ -153,3 +153,25 @@ def test_eval_threshold_override_keeps_the_other_as_configured(cli, write_config
         {"positive": 0.9, "negative": -0.05}]
     result = cli("--config", configured, *args, "--positive-threshold", "-0.7")
     assert result.exit_code == 2 and "negative_threshold <= positive_threshold" in result.output
+
+
+def test_eval_delimiter_tab_spelled_as_a_shell_passes_it_and_bad_delimiters_are_usage_errors(cli, write_config, tmp_path):
+    path = write_config()
+    data = tmp_path / "ev.csv"  # tab-separated under a .csv name: only --delimiter says so
+    data.write_text("text\tlabel\n@acme love the new app\tpositive\n@acme thanks for nothing\tnegative\n", encoding="utf-8")
+    args = ["--config", path, "eval", data, "--text-col", "text", "--label-col", "label", "--format", "json"]
+    for tab in ("\\t", "tab", "TAB", "\t"):
+        result = cli(*args, "--delimiter", tab)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["examples"] == 2
+    for bad in ("", ";;", "\\t\\t", '"'):
+        result = cli(*args, "--delimiter", bad)
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert "Invalid value for '--delimiter'" in result.output and "one character" in result.output
+
+
+def test_read_labelled_refuses_a_delimiter_of_more_than_one_character(tmp_path):
+    data = tmp_path / "ev.csv"
+    data.write_text("text;label\nfine;positive\n", encoding="utf-8")
+    with pytest.raises(DataError, match="the delimiter must be one character, found ';;'"):
+        read_labelled(data, label_map=DEFAULT_MAP, text_col="text", label_col="label", delimiter=";;")

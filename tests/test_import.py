@@ -167,3 +167,48 @@ def test_progress_bar_on_a_terminal_and_quiet_when_piped(write_config, tmp_path)
     data2 = write_jsonl(tmp_path / "n.jsonl", [record(f"n{i}", f"acme {i}") for i in range(2500)])
     code, err = _run_import(path, data2, stderr_tty=False)
     assert code == 0 and err == ""
+
+
+def test_platform_names_are_lower_case_in_records_and_in_platform_filters(cli, write_config, tmp_path):
+    path = write_config()
+    data = write_jsonl(tmp_path / "m.jsonl", [record("1", "acme is slow", platform="X"), record("2", "acme is fine")])
+    cli("--config", path, "import", data)
+    csv_file = tmp_path / "m.csv"
+    csv_file.write_text("platform,id,text,created_at\nReddit,7,acme rocks,2026-01-01T00:00:00Z\n")
+    cli("--config", path, "import", csv_file)
+    cli("--config", path, "import", data)  # "X" again: the same mention, not a new platform
+    assert sorted((m["platform"], m["id"]) for m in _stored(cli, path)) == [("reddit", "7"), ("x", "1"), ("x", "2")]
+    for option in ("X", "x"):
+        found = json.loads(cli("--config", path, "mentions", "--since", "3650d", "--platform", option, "--format", "json").stdout)
+        assert sorted(m["id"] for m in found) == ["1", "2"]
+    by_platform = json.loads(cli("--config", path, "summary", "--since", "3650d", "--by", "platform", "--format", "json").stdout)
+    assert sorted(r["platform"] for r in by_platform["rows"]) == ["reddit", "x"]
+    assert cli("--config", path, "label", "X:1", "negative").exit_code == 0
+    assert cli("--config", path, "label", "7", "--platform", "REDDIT", "positive").exit_code == 0
+
+
+def test_a_record_brand_must_be_a_configured_brand_in_any_case(cli, write_config, tmp_path):
+    path = write_config()
+    data = write_jsonl(tmp_path / "m.jsonl", [
+        record("1", "parcel lost again", brand="acme"),  # stored with the configured spelling
+        record("2", "who are you", brand="Nope"),
+        record("3", "typo", brand="Acmee"),
+    ])
+    result = cli("--config", path, "import", data)
+    assert result.exit_code == 1
+    assert (f'{data}:2: brand "Nope" is not a configured [[brands]] name (nothing was imported; fix it or use --skip-bad)'
+            in result.output)
+    assert not (tmp_path / "monitor.db").exists()
+    result = cli("--config", path, "import", data, "--skip-bad", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["skipped_records"] == [
+        f'{data}:2: brand "Nope" is not a configured [[brands]] name',
+        f'{data}:3: brand "Acmee" is not a configured [[brands]] name (did you mean "Acme"?)',
+    ]
+    assert [(m["id"], m["brand"]) for m in _stored(cli, path)] == [("1", "Acme")]
+    by_brand = json.loads(cli("--config", path, "summary", "--since", "3650d", "--by", "brand", "--format", "json").stdout)
+    assert [r["brand"] for r in by_brand["rows"]] == ["Acme"]
+    # --brand assigns every mention its brand: the records' own are not looked at
+    result = cli("--config", path, "import", data, "--brand", "globex", "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["skipped"] == 0
+    assert {m["id"]: m["brand"] for m in _stored(cli, path)} == {"1": "Acme", "2": "Globex", "3": "Globex"}

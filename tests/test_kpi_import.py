@@ -19,7 +19,7 @@ import pytest
 from factories import kpi_sample
 from monitor.cli.kpi import FORMAT_CHOICES
 from monitor.errors import MonitorError
-from monitor.kpi import formats
+from monitor.kpi import formats, importer
 from monitor.kpi.importer import import_export
 from monitor.kpi.report import kpis_for
 from monitor.storage import Store
@@ -47,8 +47,8 @@ def test_zendesk_ticket_export(fresh_store):
     assert (result.format, result.layout, result.rows) == ("zendesk", "tickets", 6)
     # Good/Bad are answers; Offered, Unoffered and blank are not.
     assert {k: vars(c) for k, c in result.records.items()} == {
-        "tickets": {"new": 6, "updated": 0, "unchanged": 0},
-        "responses": {"new": 3, "updated": 0, "unchanged": 0},
+        "tickets": {"new": 6, "updated": 0, "unchanged": 0, "repeated": 0},
+        "responses": {"new": 3, "updated": 0, "unchanged": 0, "repeated": 0},
     }
     k = week(fresh_store)
     assert k["csat_pct"] == 66.67 and k["csat_responses"] == 3  # Good, Bad, Good
@@ -292,6 +292,27 @@ def test_east_asian_or_cyrillic_file_is_refused_not_read_as_windows_1252(cli, wr
     assert ok.exit_code == 0 and json.loads(ok.stdout)["rows"] == 2
 
 
+def test_shift_jis_file_that_windows_1252_cannot_decode_gets_the_cp932_hint(cli, write_config, tmp_path):
+    # "、" and "。" are 0x81 0x41 / 0x81 0x42 in Shift-JIS: 0x81 is undefined in Windows-1252,
+    # so this is the commoner case of the hint than the one above.
+    texts = ["お問い合わせありがとうございます", "商品が届きません。返金をお願いします", "配送が遅れています、いつ届きますか"]
+    survey, mentions = tmp_path / "survey.csv", tmp_path / "mentions.csv"
+    survey.write_bytes("".join(f"csat,4,2024-03-04,{t}\r\n" for t in ["comment", *texts]).replace(
+        "csat,4,2024-03-04,comment", "type,score,date,comment").encode("cp932"))
+    mentions.write_bytes("".join(f"x,{i},{t},2024-03-04T10:00:00Z\r\n" for i, t in enumerate(texts)).join(
+        ["platform,id,text,created_at\r\n", ""]).encode("cp932"))
+    with pytest.raises(UnicodeDecodeError):
+        survey.read_bytes().decode("cp1252")
+    config = write_config()
+    kpi = cli("--config", config, "kpi", "import", survey)
+    backfill = cli("--config", config, "import", mentions)
+    for result in (kpi, backfill):
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert "and it reads like Chinese, Japanese or Korean text (perhaps cp932) rather than Windows-1252" in result.output
+    assert "pass --encoding cp932 if that is right, or re-save it as UTF-8" in kpi.output
+    assert backfill.output.rstrip().endswith("rather than Windows-1252; re-save it as UTF-8")  # import has no --encoding
+
+
 def test_explicit_encoding(fresh_store, cli, write_config):
     result = import_export(fresh_store, kpi_sample("freshdesk_cp1252.csv"), encoding="latin-1")
     assert result.encoding == "iso8859-1"
@@ -351,22 +372,31 @@ def test_bad_date_names_file_line_and_value_and_writes_nothing(cli, write_config
     assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
 
 
+def _sample_with(tmp_path: Path, sample: str, header: str, value: str) -> Path:
+    """A copy of a sample export whose first row has ``value`` in column ``header``
+    (added, empty in the other rows, when the sample has no such column)."""
+    rows = list(csv.reader(io.StringIO(kpi_sample(sample).read_text(encoding="utf-8-sig"), newline="")))
+    if header not in rows[0]:
+        rows = [[*row, header if i == 0 else value if i == 1 else ""] for i, row in enumerate(rows)]
+    else:
+        rows[1][rows[0].index(header)] = value
+    path = tmp_path / sample
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
 @pytest.mark.parametrize(("sample", "header"), [
     ("generic_tickets.csv", "created_at"), ("zendesk_tickets.csv", "Created at"),
     ("freshdesk_tickets.csv", "Created time"), ("intercom_conversations.csv", "Conversation created at (Europe/Paris)"),
     ("intercom_csat.csv", "Updated at (Europe/Paris)"), ("helpscout_conversations.csv", "Created At"),
 ])
 def test_a_blank_required_time_is_named_not_a_traceback(cli, write_config, tmp_path, sample, header):
-    rows = list(csv.reader(io.StringIO(kpi_sample(sample).read_text(encoding="utf-8-sig"), newline="")))
-    column = rows[0].index(header)
-    rows[1][column] = ""
-    path = tmp_path / sample
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh).writerows(rows)
+    path = _sample_with(tmp_path, sample, header, "")
     config = write_config()
     result = cli("--config", config, "kpi", "import", path)
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert f'{path}:2: column "{rows[0][column]}": \'\' is not filled in (this column is required)' in result.output
+    assert f'{path}:2: column "{header}": \'\' is not filled in (this column is required)' in result.output
     assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
 
 
@@ -388,10 +418,87 @@ def test_a_bad_row_after_many_batches_rolls_back_the_whole_file(fresh_store, tmp
         for i in range(5000):
             writer.writerow([f"T{i}", "2024-03-04T09:00:00Z", "2024-03-04T10:00:00Z", 1])
         writer.writerow(["T-bad", "2024-03-04T09:00:00Z", "2024-03-04T10:00:00Z", "-3"])
-    with pytest.raises(MonitorError, match=r"big.csv:5002: column \"replies\": '-3' is not a whole number"):
+    with pytest.raises(MonitorError, match=r"big.csv:5002: column \"replies\": -3 is negative"):
         import_export(fresh_store, path)
     assert fresh_store.kpi.counts() == {"tickets": 0, "responses": 0, "figures": 0}
     assert fresh_store.kpi.imports() == []
+
+
+@pytest.mark.parametrize(("cells", "message"), [
+    ("10,50,", 'column "contacts_handled": 50 is more than "contacts_offered" (10)'),
+    ("10,5,-100", 'column "operating_cost": -100 is negative'),
+    ("-10,,", 'column "contacts_offered": -10 is negative'),
+    ("10.5,,", "column \"contacts_offered\": '10.5' is not a whole number"),
+])
+def test_figures_that_cannot_be_true_are_refused_and_nothing_is_written(cli, write_config, tmp_path, cells, message):
+    path = tmp_path / "figures.csv"
+    path.write_text(f"start,end,contacts_offered,contacts_handled,operating_cost\n"
+                    f"2024-03-04,2024-03-10,100,90,5000\n2024-03-11,2024-03-17,{cells}\n")
+    config = write_config()
+    result = cli("--config", config, "kpi", "import", path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{path}:3: {message}; nothing was imported" in result.output
+    assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
+
+
+@pytest.mark.parametrize(("sample", "header", "value"), [
+    ("generic_figures.csv", "customers_new", "-50"),
+    ("generic_tickets.csv", "replies", "-1"),
+    ("generic_tickets.csv", "first_response_time (minutes)", "-5"),
+    ("zendesk_tickets.csv", "First reply time in minutes", "-38"),
+    ("zendesk_tickets.csv", "Reopens", "-1"),
+    ("freshdesk_tickets.csv", "Resolution time (in hrs)", "-01:30:00"),
+    ("freshdesk_tickets.csv", "Agent interactions", "-2"),
+    ("intercom_conversations.csv", "Time to close (seconds)", "-60"),
+    ("helpscout_conversations.csv", "Replies", "-1"),
+])
+def test_negative_counts_and_durations_are_refused_in_every_format(cli, write_config, tmp_path, sample, header, value):
+    path = _sample_with(tmp_path, sample, header, value)
+    config = write_config()
+    result = cli("--config", config, "kpi", "import", path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f'{path}:2: column "{header}": {value} is negative; nothing was imported' in result.output
+    assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
+
+
+def test_an_id_repeated_in_the_file_is_counted_once_and_said_and_the_last_row_kept(cli, write_config, tmp_path):
+    path = tmp_path / "surveys.csv"
+    path.write_text("id,type,score,date\nR1,csat,2,2024-03-04\nR2,nps,9,2024-03-04\nR1,csat,5,2024-03-05\n")
+    config = write_config()
+    result = cli("--config", config, "kpi", "import", path, "--output", "json")
+    out = json.loads(result.stdout)
+    assert (out["rows"], out["new"], out["repeated"]) == (3, 2, 1)
+    assert out["records"] == {"responses": {"new": 2, "updated": 0, "unchanged": 0, "repeated": 1}}
+    assert ("note: records repeating the id of an earlier row of the file: responses 1 (each id counted once,"
+            " its last row kept" in result.stderr)
+    table = cli("--config", config, "kpi", "import", path)
+    header, _, row = table.stdout.splitlines()[:3]
+    assert header.split()[-2:] == ["unchanged", "repeated"] and row.split()[-5:] == ["responses", "0", "0", "2", "1"]
+    with Store.open(config.parent / "monitor.db") as store:
+        assert [(r["response_id"], r["score"]) for r in rows(store, "kpi_responses")] == [("R1", 5.0), ("R2", 9.0)]
+
+
+def test_repeats_are_counted_and_kept_alike_within_and_across_batches(fresh_store, tmp_path, monkeypatch):
+    # Help Scout: conversation 7 twice, rated with a date, then again without one.
+    path = tmp_path / "helpscout.csv"
+    path.write_text(
+        "Conversation ID,Created At,Closed At,Status,Rating,Rating Created At\n"
+        "7,2024-03-04T09:00:00Z,2024-03-04T10:00:00Z,closed,Great,2024-03-04T11:00:00Z\n"
+        "8,2024-03-04T09:00:00Z,2024-03-04T10:00:00Z,closed,,\n"
+        "7,2024-03-04T09:00:00Z,2024-03-04T12:00:00Z,closed,Not Good,\n"
+    )
+    results = {}
+    for batch in (1000, 1):
+        monkeypatch.setattr(importer, "BATCH", batch)
+        with Store.open(tmp_path / f"b{batch}.db") as store:
+            result = import_export(store, path)
+            results[batch] = (result.as_dict()["records"], rows(store, "kpi_tickets"), rows(store, "kpi_responses"))
+    assert results[1] == results[1000]
+    records, tickets, responses = results[1]
+    assert records == {"tickets": {"new": 2, "updated": 0, "unchanged": 0, "repeated": 1},
+                       "responses": {"new": 1, "updated": 0, "unchanged": 0, "repeated": 1}}
+    assert [t["resolved_at"] for t in tickets if t["ticket_id"] == "7"] == ["2024-03-04T12:00:00Z"]  # the last row
+    assert [(r["label"], r["dated"]) for r in responses] == [("Great", 1)]  # an undated rating never replaces a dated one
 
 
 def test_unquoted_comma_is_caught(fresh_store, tmp_path):
@@ -452,5 +559,6 @@ def test_import_output_table(cli, write_config):
     result = cli("--config", write_config(), "kpi", "import", kpi_sample("zendesk_tickets.csv"))
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["path", "format", "layout", "encoding", "rows", "records", "new", "updated", "unchanged"]
+    assert lines[0].split() == ["path", "format", "layout", "encoding", "rows", "records", "new", "updated", "unchanged",
+                                "repeated"]
     assert "zendesk   tickets   utf-8       6       3 responses, 6 tickets  9" in lines[2]

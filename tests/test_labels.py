@@ -65,6 +65,18 @@ def test_ids_are_addressed_per_platform(cli, db):
     assert "give a LABEL, or --clear, or --history" in cli("--config", db, "label", "x:1").output
 
 
+def test_a_label_with_clear_or_history_is_a_conflict_not_a_missing_argument(cli, db):
+    for args, message in [
+        (("negative", "--clear"), "give either a LABEL or --clear, not both"),
+        (("negative", "--history"), "give either a LABEL or --history, not both"),
+        (("--clear", "--history"), "give either --clear or --history, not both"),
+        (("negative", "--clear", "--history"), "give only one of a LABEL, --clear, --history"),
+    ]:
+        result = cli("--config", db, "label", "x:1", *args)
+        assert result.exit_code == 2 and message in result.output
+    assert show(cli, db)[("x", "1")]["label_override"] is None  # nothing was changed
+
+
 def test_reclassify_rescores_keeps_overrides_and_records_changes(cli, db):
     cli("--config", db, "label", "x:2", "negative")
     before = show(cli, db)

@@ -196,7 +196,10 @@ def format_option(f: F) -> F:
 
 
 def brand_platform_options(f: F) -> F:
-    f = click.option("--platform", help="Only this platform (x, reddit, ...).")(f)
+    f = click.option(  # platform names are stored in lower case: "X" means "x"
+        "--platform", help="Only this platform (x, reddit, ...).",
+        callback=lambda _ctx, _param, value: value.lower() if value else value,
+    )(f)
     return click.option("--brand", type=BRAND, help="Only this brand.")(f)
 
 

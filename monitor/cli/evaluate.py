@@ -12,6 +12,26 @@ from monitor.errors import MonitorError
 from monitor.output import emit, to_json
 
 
+class DelimiterType(click.ParamType):
+    """A CSV delimiter: one character, or a tab written ``\\t`` (as a shell passes it) or
+    ``tab``. Use it for any ``--delimiter`` option (``import`` and ``kpi import`` have none:
+    they take the delimiter from the header line)."""
+
+    name = "char"
+    _TAB = ("\\t", "tab")
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        text = str(value)
+        char = "\t" if text.lower() in self._TAB else text
+        if len(char) != 1 or char in '"\r\n':
+            self.fail(f"{text!r} is not a delimiter: give one character other than a quote or a line break"
+                      " (\\t or tab for a tab)", param, ctx)
+        return char
+
+
+DELIMITER = DelimiterType()
+
+
 def _split_terms(values: tuple[str, ...]) -> list[str]:
     return [t.strip() for v in values for t in v.split(",") if t.strip()]
 
@@ -33,7 +53,8 @@ def _split_terms(values: tuple[str, ...]) -> list[str]:
 @click.option("--negative-threshold", type=float, help="Override the negative threshold (the positive one stays as configured).")
 @click.option("--half", type=click.Choice(["A", "B"]), help="Only one half of a fixed 50/50 split (CRC32).")
 @click.option("--split-col", metavar="COL", help="CSV/TSV: the column --half hashes (default: the row number).")
-@click.option("--delimiter", help="CSV/TSV delimiter (default: tab for .tsv/.tab files, else comma).")
+@click.option("--delimiter", type=DELIMITER,
+              help="CSV/TSV delimiter: one character, or \\t or tab (default: tab for .tsv/.tab files, else comma).")
 @click.option("--no-header", is_flag=True, help="CSV/TSV: the first row is data (give columns by number).")
 @format_option
 @pass_app

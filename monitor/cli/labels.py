@@ -50,10 +50,15 @@ def label(
     """
     from monitor.timeutil import utcnow
 
-    if history + clear + (label is not None) != 1:
+    given = [name for name, on in (("a LABEL", label is not None), ("--clear", clear), ("--history", history)) if on]
+    if not given:
         raise click.UsageError("give a LABEL, or --clear, or --history")
+    if len(given) == 2:
+        raise click.UsageError(f"give either {given[0]} or {given[1]}, not both")
+    if len(given) == 3:
+        raise click.UsageError("give only one of a LABEL, --clear, --history")
     store = app.store(create=False)
-    found = store.labels.find(mention, platform)
+    found = store.labels.find(mention, platform.lower() if platform else None)
     if not found:
         raise MonitorError(f"no stored mention {mention}" + (f" on {platform}" if platform else ""))
     if len(found) > 1:

@@ -168,7 +168,8 @@ def import_(
     """Backfill mentions from a JSONL, JSON or CSV file: classified and stored.
 
     Each record needs platform, id, text and created_at (ISO 8601); author,
-    url, lang, likes, replies, reposts, followers and brand are optional.
+    url, lang, likes, replies, reposts, followers and brand (a configured
+    [[brands]] name, in any case) are optional.
     The output of `mentions --format json` imports as it is. Re-importing a
     file changes nothing. The file is checked completely before anything is
     written; a bad record stops the import with its file:line and reason.
@@ -181,7 +182,9 @@ def import_(
     """
     from monitor import ingest
 
-    check = ingest.check_file(file, fmt=input_format, skip_bad=skip_bad, workers=workers)
+    # --brand assigns every mention its brand; otherwise a record's own brand must be configured.
+    brands = None if brand else [b.name for b in app.settings.brands]
+    check = ingest.check_file(file, fmt=input_format, skip_bad=skip_bad, workers=workers, brands=brands)
     store = app.store()
     pipeline = ingest.Pipeline(app.config)
     if sys.stderr.isatty() and check.records >= ingest.PROGRESS_MIN_RECORDS:

@@ -59,7 +59,7 @@ class ImportResult:
         return {
             "path": self.path, "format": self.format, "layout": self.layout,
             "encoding": self.encoding, "timezone": self.timezone, "rows": self.rows,
-            "new": total.new, "updated": total.updated, "unchanged": total.unchanged,
+            "new": total.new, "updated": total.updated, "unchanged": total.unchanged, "repeated": total.repeated,
             "records": {kind: dataclasses.asdict(c) for kind, c in sorted(self.records.items())},
             "unknown_values": self.unknown_values, "seconds": round(self.seconds, 3),
         }

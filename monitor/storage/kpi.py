@@ -182,13 +182,13 @@ class _Table:
         return self.name.removeprefix("kpi_")
 
     def lookup_sql(self, n: int) -> str:
-        """Stored digests and ranks of ``n`` keys sharing all but their last part.
+        """Stored digests, ranks and import ids of ``n`` keys sharing all but their last part.
 
         (A row-value ``IN (VALUES ...)`` would not use the primary key index.)
         """
         *prefix, last = self.key
         where = "".join(f"{c} = ? AND " for c in prefix) + f"{last} IN ({', '.join('?' * n)})"
-        return f"SELECT {', '.join(self.key)}, digest, {self.rank or 0} FROM {self.name} WHERE {where}"
+        return f"SELECT {', '.join(self.key)}, digest, {self.rank or 0}, import_id FROM {self.name} WHERE {where}"
 
     def rank_of(self, row: tuple[Any, ...]) -> int:
         return int(row[self.columns.index(self.rank)]) if self.rank else 0
@@ -220,14 +220,24 @@ _LOOKUP_CHUNK = 500  # keys per lookup: under SQLite's 999-parameter floor
 
 @dataclass
 class SaveCounts:
+    """Records saved: ``new``, ``updated`` and ``unchanged`` count each key once;
+    ``repeated`` counts the records whose key came earlier in the same import."""
+
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    repeated: int = 0
+
+    @property
+    def records(self) -> int:
+        """Distinct records: each key once, however often the file repeated it."""
+        return self.new + self.updated + self.unchanged
 
     def add(self, other: SaveCounts) -> None:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.repeated += other.repeated
 
 
 @dataclass(frozen=True)
@@ -290,6 +300,8 @@ class KpiStore:
         )
         self._store.conn.execute("CREATE TEMP TABLE IF NOT EXISTS kpi_seen (key TEXT PRIMARY KEY, n INTEGER NOT NULL)")
         self._store.conn.execute("DELETE FROM kpi_seen")
+        self._store.conn.execute("CREATE TEMP TABLE IF NOT EXISTS kpi_unwritten (key TEXT PRIMARY KEY) WITHOUT ROWID")
+        self._store.conn.execute("DELETE FROM kpi_unwritten")
         return int(cursor.lastrowid)  # type: ignore[arg-type]
 
     def finish_import(self, import_id: int, rows: int, counts: SaveCounts) -> None:
@@ -313,42 +325,76 @@ class KpiStore:
         return int(row[0])
 
     def save(self, records: Iterable[Record], import_id: int) -> dict[str, SaveCounts]:
-        """Upsert records on their natural keys; counts new, updated and unchanged
-        ones per kind (``tickets``, ``responses``, ``figures``).
+        """Upsert records of the import begun by :meth:`begin_import` on their natural
+        keys; count new, updated and unchanged ones per kind (``tickets``, ``responses``,
+        ``figures``), each key once, and the records that repeated a key of the import.
 
-        Unchanged records are not written. Runs in the caller's transaction if
-        there is one, else in its own.
+        Of records sharing a key the last one is kept, unless it ranks lower (an answer
+        the export did not date never replaces a dated one). Unchanged records are not
+        written. Runs in the caller's transaction if there is one, else in its own.
         """
-        by_table: dict[str, tuple[_Table, dict[tuple[Any, ...], tuple[Any, ...]]]] = {}
+        by_table: dict[str, tuple[_Table, dict[tuple[Any, ...], tuple[Any, ...]], SaveCounts]] = {}
         for record in records:
             table, row = _row(record)
-            rows = by_table.setdefault(table.name, (table, {}))[1]
-            rows[row[: len(table.key)]] = row  # a key repeated in the batch: the last row wins
+            _, rows, counts = by_table.setdefault(table.name, (table, {}, SaveCounts()))
+            key = row[: len(table.key)]
+            old = rows.get(key)
+            if old is not None:
+                counts.repeated += 1
+                if table.rank and table.rank_of(row) < table.rank_of(old):
+                    continue
+            rows[key] = row
         with self._store.transaction():
-            return {table.kind: self._save_rows(table, rows, import_id) for table, rows in by_table.values()}
+            return {table.kind: self._save_rows(table, rows, import_id, counts) for table, rows, counts in by_table.values()}
 
-    def _save_rows(self, table: _Table, rows: dict[tuple[Any, ...], tuple[Any, ...]], import_id: int) -> SaveCounts:
+    def _save_rows(
+        self, table: _Table, rows: dict[tuple[Any, ...], tuple[Any, ...]], import_id: int, counts: SaveCounts
+    ) -> SaveCounts:
         known = self._digests(table, list(rows))
-        counts = SaveCounts()
+        # A key an earlier save of this import met was written by it (its import_id), or
+        # else left as stored and noted in kpi_unwritten: no lookup for a key new to the table.
+        unwritten_before = self._unwritten(table, [k for k, old in known.items() if old[2] != import_id])
         writes = []
+        unwritten = []
         for key, row in rows.items():
             digest = _digest(row)
             old = known.get(key)
+            earlier = old is not None and (old[2] == import_id or key in unwritten_before)
+            if earlier:  # counted as new, updated or unchanged where the import first met it
+                counts.repeated += 1
             if old is not None and (old[0] == digest or old[1] > table.rank_of(row)):
-                counts.unchanged += 1
+                if not earlier:
+                    counts.unchanged += 1
+                    unwritten.append(key)
                 continue
-            if old is None:
-                counts.new += 1
-            else:
-                counts.updated += 1
+            if not earlier:
+                if old is None:
+                    counts.new += 1
+                else:
+                    counts.updated += 1
             writes.append((*row, digest, import_id))
         if writes:
             self._store.conn.executemany(table.upsert_sql(), writes)
+        if unwritten:
+            self._store.conn.executemany(
+                "INSERT OR IGNORE INTO kpi_unwritten (key) VALUES (?)", ((_text_key(table, k),) for k in unwritten)
+            )
         return counts
 
-    def _digests(self, table: _Table, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], tuple[str, int]]:
-        """The stored digest and rank of each of ``keys`` that is stored."""
-        found: dict[tuple[Any, ...], tuple[str, int]] = {}
+    def _unwritten(self, table: _Table, keys: list[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
+        """Which of ``keys`` earlier saves of this import met and left unchanged."""
+        by_text = {_text_key(table, key): key for key in keys}
+        texts = list(by_text)
+        found: set[tuple[Any, ...]] = set()
+        for start in range(0, len(texts), _LOOKUP_CHUNK):
+            chunk = texts[start : start + _LOOKUP_CHUNK]
+            sql = f"SELECT key FROM kpi_unwritten WHERE key IN ({', '.join('?' * len(chunk))})"
+            found.update(by_text[row[0]] for row in self._store.conn.execute(sql, chunk))
+        return found
+
+    def _digests(self, table: _Table, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], tuple[str, int, int]]:
+        """The stored digest, rank and import id of each of ``keys`` that is stored."""
+        found: dict[tuple[Any, ...], tuple[str, int, int]] = {}
         width = len(table.key)
         by_prefix: dict[tuple[Any, ...], list[Any]] = {}
         for key in keys:
@@ -357,7 +403,7 @@ class KpiStore:
             for start in range(0, len(lasts), _LOOKUP_CHUNK):
                 chunk = lasts[start : start + _LOOKUP_CHUNK]
                 for row in self._store.conn.execute(table.lookup_sql(len(chunk)), [*prefix, *chunk]):
-                    found[tuple(row[:width])] = (row[width], row[width + 1])
+                    found[tuple(row[:width])] = (row[width], row[width + 1], row[width + 2])
         return found
 
     # ------------------------------------------------------------- reads
@@ -470,6 +516,11 @@ def _time(moment: datetime | None) -> str | None:
 
 def _flag(value: bool | None) -> int | None:
     return None if value is None else int(value)
+
+
+def _text_key(table: _Table, key: tuple[Any, ...]) -> str:
+    """A natural key as one text, for the temporary tables of an import."""
+    return "\x1f".join(map(str, (table.kind, *key)))
 
 
 def _row(record: Record) -> tuple[_Table, tuple[Any, ...]]:

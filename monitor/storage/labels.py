@@ -97,7 +97,9 @@ class LabelStore:
         if sep:
             found += [
                 tuple(r)
-                for r in conn.execute("SELECT platform, id FROM mentions WHERE platform = ? AND id = ?", [prefix, rest])
+                for r in conn.execute(  # platform names are stored in lower case
+                    "SELECT platform, id FROM mentions WHERE platform = ? AND id = ?", [prefix.lower(), rest]
+                )
             ]
         return list(dict.fromkeys(found))  # type: ignore[arg-type]
 

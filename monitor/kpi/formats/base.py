@@ -47,12 +47,20 @@ def norm(header: str) -> str:
 
 
 class BadValue(ValueError):
-    """A cell that cannot be read; the importer adds the file and line."""
+    """A cell that cannot be read, or cannot be true; the importer adds the file and line.
 
-    def __init__(self, column: str, value: str, expected: str) -> None:
-        super().__init__(f'column "{column}": {value!r} is not {expected}')
+    The message is ``column "X": 'value' is not <expected>``, or ``column "X": <reason>``.
+    """
+
+    def __init__(self, column: str, value: str, expected: str, *, reason: str | None = None) -> None:
+        super().__init__(f'column "{column}": {reason or f"{value!r} is not {expected}"}')
         self.column = column
         self.value = value
+
+    @classmethod
+    def negative(cls, column: str, value: str) -> BadValue:
+        """A count, cost or duration below 0."""
+        return cls(column, value, "at least 0", reason=f"{value} is negative")
 
 
 @dataclass(frozen=True)
@@ -239,13 +247,22 @@ class Row:
         except ValueError:
             raise BadValue(self.header(key), value, "a number") from None
 
-    def int(self, key: str) -> int | None:
+    def amount(self, key: str, *, whole: bool = False) -> float | None:
+        """A number that cannot be negative: a cost, or with ``whole`` a count."""
         number = self.number(key)
         if number is None:
             return None
-        if not number.is_integer() or number < 0:
-            raise BadValue(self.header(key), self.text(key) or "", "a whole number of at least 0")
-        return int(number)
+        text = self.text(key) or ""
+        if number < 0:
+            raise BadValue.negative(self.header(key), text)
+        if whole and not number.is_integer():
+            raise BadValue(self.header(key), text, "a whole number")
+        return number
+
+    def int(self, key: str) -> int | None:
+        """A count: a whole number, not negative."""
+        number = self.amount(key, whole=True)
+        return None if number is None else int(number)
 
     def bool(self, key: str) -> bool | None:
         value = self.text(key)
@@ -265,6 +282,8 @@ class Row:
         try:
             return parse_duration(value, slot.unit)
         except ValueError as exc:
+            if value.startswith("-") and _is_duration(value[1:], slot.unit):
+                raise BadValue.negative(slot.header, value) from None
             raise BadValue(slot.header, value, str(exc)) from None
 
     def duration_or_span(self, key: str, start: datetime | None, end: datetime | None) -> float | None:
@@ -338,6 +357,14 @@ def parse_duration(value: str, unit: float | None) -> float:
     if unit is None:
         raise ValueError("a duration with a unit: write 95s, 12m, 1.5h or HH:MM:SS, or name the unit in the header, e.g. \"resolution_time (minutes)\"")
     return number * unit
+
+
+def _is_duration(value: str, unit: float | None) -> bool:
+    try:
+        parse_duration(value, unit)
+    except ValueError:
+        return False
+    return True
 
 
 def resolved(at: datetime | None, status: str | None) -> datetime | None:

@@ -57,6 +57,7 @@ _FIGURE_NAMES = {
     "contacts_offered": ("contacts_offered", "offered"),
     "contacts_handled": ("contacts_handled", "handled"),
 }
+_COUNTS = frozenset(FIGURE_METRICS) - {"operating_cost"}
 FIGURE_COLUMNS = (
     Column("start", ("start", "period_start", "start_date", "from"), required=True),
     Column("end", ("end", "period_end", "end_date", "to"), required=True),
@@ -133,9 +134,17 @@ def parse_figures(row: Row) -> Iterator[Record]:
     start, end = row.filled("start", row.date("start")), row.filled("end", row.date("end"))
     if end < start:
         raise BadValue(row.header("end"), row.text("end") or "", f"on or after start ({start})")
+    # Counts are whole numbers and none of the figures can be negative.
+    values = {metric: row.amount(metric, whole=metric in _COUNTS) for metric in FIGURE_METRICS}
+    offered, handled = values["contacts_offered"], values["contacts_handled"]
+    if offered is not None and handled is not None and handled > offered:
+        raise BadValue(
+            row.header("contacts_handled"), row.text("contacts_handled") or "", "",
+            reason=f'{row.text("contacts_handled")} is more than "{row.header("contacts_offered")}"'
+            f" ({row.text('contacts_offered')})",  # handled contacts are some of those offered
+        )
     raw = row.raw()
-    for metric in FIGURE_METRICS:
-        value = row.number(metric)
+    for metric, value in values.items():
         if value is not None:
             yield PeriodFigure(metric, start, end, value, FORMAT, raw)
 
