@@ -9,9 +9,9 @@ that do not alter the arithmetic:
 - the lower-cased token list is built once per text (stock rebuilds it up to
   four times for each sentiment word inside ``_negation_check`` and
   ``_special_idioms_check``: most of its run time on tweets);
-- emoji become their descriptions through ``str.translate`` of the text's
-  non-ASCII runs instead of a character-by-character loop over the whole
-  text (none at all for an ASCII text);
+- emoji become their descriptions through ``str.translate`` (of the text's
+  non-ASCII runs when there are few) instead of a character-by-character
+  loop (none at all for an ASCII text);
 - only tokens in the lexicon are examined (most tokens of a text are not),
   and a text without one is worth 0 at once;
 - "but" weighting is skipped when there is no "but".
@@ -47,6 +47,7 @@ SCOPE_END = ".!?,;:"  # a token ending with one of these closes a negation scope
 _NEGATE = frozenset(NEGATE)
 _HAS_ALNUM = re.compile(r"[a-z0-9]").search
 _NON_ASCII_RUNS = re.compile(r"[^\x00-\x7f]+").sub
+_FEW_NON_ASCII = 8  # up to this many non-ASCII characters, emoji_to_text translates runs
 _PUNCTUATION = string.punctuation  # what SentiText strips from the ends of a token
 # Every word of VADER's multi-word idioms and booster phrases (what _special_idioms_check looks up).
 _IDIOM_WORDS = frozenset(w for phrase in [*SPECIAL_CASES, *BOOSTER_DICT] if " " in phrase for w in phrase.split())
@@ -110,8 +111,12 @@ class Analyzer:
             return text.translate(self._emoji_table).strip()
         if text.isascii():
             return text.strip()
-        # Only non-ASCII characters can change: translating those runs alone is the same
-        # text, 7x cheaper than translating the whole (a lookup per character).
+        # Only non-ASCII characters can change. When there are few (a curly quote, an
+        # emoji), translating those runs alone is the same text at half the cost of a
+        # lookup per character; with many (a Cyrillic text, a row of emoji) the callback
+        # per run costs more than that, so the whole text is translated.
+        if len(text) - len(text.encode("ascii", "ignore")) > _FEW_NON_ASCII:
+            return text.translate(self._emoji_table).strip()
         return _NON_ASCII_RUNS(self._translate_run, text).strip()
 
     def _translate_run(self, match: re.Match[str]) -> str:

@@ -128,6 +128,7 @@ STOCK_SENTENCES = [
     "\U0001F600 lovely \U0001F62D",
     "caf\u00e9\U0001F600 na\u00efve \u201cgreat\u201d \U0001F44D\U0001F3FD\u2026 ok\u00e9\U0001F622",  # emoji inside non-ASCII runs
     "\U0001F621",
+    "acme " + "\U0001F525 " * 12 + "\u041f\u0440\u0438\u0432\u0435\u0442 \u043a\u0430\u043a \u0434\u0435\u043b\u0430",  # many non-ASCII
     "",
     "?!",
 ]
