@@ -27,7 +27,16 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from connectors.base import BadPayload, Batch, BrandQuery, Mention, decode_cursor, encode_cursor, utc_from_timestamp
+from connectors.base import (
+    BadPayload,
+    Batch,
+    BrandQuery,
+    Mention,
+    decode_cursor,
+    encode_cursor,
+    note_requests,
+    utc_from_timestamp,
+)
 from connectors.http import USER_AGENT, HttpClient, check_options
 from connectors.markup import html_to_text
 from connectors.matching import boolean_query, text_matcher
@@ -98,7 +107,9 @@ class RssConnector:
             response_headers={**{k.lower(): v for k, v in response.headers.items()}, "content-location": o.url},
         )
         if feed.bozo and not feed.entries and not feed.get("version"):
-            raise BadPayload(f"rss: {o.url} is not an RSS or Atom feed ({feed.get('bozo_exception')})")
+            error = BadPayload(f"rss: {o.url} is not an RSS or Atom feed ({feed.get('bozo_exception')})")
+            note_requests(error, requests)  # raised after the client closed: mark it here
+            raise error
         if feed.bozo:
             log.warning("rss: %s is not well-formed (%s); read leniently", o.url, feed.get("bozo_exception"))
         seen = [k for k in before.get("seen", []) if isinstance(k, str)] if isinstance(before.get("seen"), list) else []

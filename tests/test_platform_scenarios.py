@@ -124,6 +124,7 @@ def test_a_server_error_is_transient(api, poll, fresh_store):
 
     assert (result.status, result.error_kind) == ("error", "transient"), result.error
     assert "server error 500" in result.error
+    assert result.requests >= 1  # a failed poll counts the requests it made
     assert saved_cursor(fresh_store, api) is None
 
 
@@ -143,6 +144,7 @@ def test_a_malformed_payload_is_a_bad_payload(api, poll, fresh_store):
     result = poll()
 
     assert result.error_kind == "bad_payload", result.error
+    assert result.requests >= 1
     assert saved_cursor(fresh_store, api) is None
 
 

@@ -103,6 +103,16 @@ def test_a_feed_that_is_not_well_formed_is_read_leniently(poll, fake_server, fre
     assert "not well-formed" in caplog.text
 
 
+def test_a_page_that_is_no_feed_is_a_bad_payload_counting_its_request(poll, fake_server, fresh_store):
+    fake_server.route("GET", wr.FEED_PATH, Reply(200, body=b"<html><body>moved</body></html>", content_type="text/html"))
+
+    result = poll()
+
+    assert (result.status, result.error_kind, result.requests) == ("error", "bad_payload", 1)
+    assert "is not an RSS or Atom feed" in result.error
+    assert fresh_store.sources.runs(result.source)[0]["requests"] == 1
+
+
 def test_google_redirect_links_are_unwrapped_and_others_left_alone():
     assert unwrap("https://www.google.com/url?rct=j&sa=t&url=https://a.example/x%3Fy%3D1&ct=ga") == "https://a.example/x?y=1"
     assert unwrap("https://www.google.com/url?q=https://b.example/&sa=U") == "https://b.example/"
