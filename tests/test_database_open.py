@@ -68,6 +68,18 @@ def test_every_command_refuses_a_database_that_is_not_ours_and_leaves_it_untouch
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.jsonl", "other.db"]  # no -wal, no -shm
 
 
+@pytest.mark.parametrize("command", [["summary"], ["poll"]], ids=" ".join)
+def test_a_database_with_a_mentions_table_of_its_own_is_not_ours(cli, tmp_path, command):
+    sql(tmp_path / "other.db", "CREATE TABLE mentions (tweet_id TEXT, body TEXT)", "CREATE TABLE users (name)")
+    before = (tmp_path / "other.db").read_bytes()
+
+    result = cli("--db", "other.db", *command)
+
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: other.db is not a sentiment-monitor database (it has tables mentions, users)")
+    assert (tmp_path / "other.db").read_bytes() == before
+
+
 @pytest.mark.parametrize("shape", ["zero bytes", "no tables left"])
 def test_an_empty_database_is_initialised(cli, tmp_path, shape):
     db = tmp_path / "m.db"

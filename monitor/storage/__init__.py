@@ -275,6 +275,9 @@ def _prepare(conn: sqlite3.Connection, file: Path | None) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
 
 
+_OUR_MENTION_COLUMNS = frozenset({"platform", "id", "text", "created_at", "compound", "label", "classifier"})
+
+
 def _refuse_foreign(conn: sqlite3.Connection, file: Path) -> None:
     """Raise unless the database is ours or empty: one with our stamp, our ``mentions``
     table or a record of our migrations, or without tables (initialised as new)."""
@@ -284,8 +287,12 @@ def _refuse_foreign(conn: sqlite3.Connection, file: Path) -> None:
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!'"
         " ORDER BY name"
     )]
-    if not tables or "mentions" in tables:
+    if not tables:
         return
+    if "mentions" in tables and _OUR_MENTION_COLUMNS <= {
+        row[1] for row in conn.execute("PRAGMA table_info(mentions)")
+    }:
+        return  # ours, from before the stamp: another program's "mentions" is not
     if "_sqlite_migrations" in tables:
         from monitor.storage.migrations import MIGRATION_SETS
 
