@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -122,6 +123,12 @@ def shared_dir() -> Iterator[Path]:
         yield Path(name)
 
 
+@functools.cache
+def _nobody_can_run_this_checkout(switch: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*switch, sys.executable, "-c", "import monitor.cli"], cwd="/", capture_output=True,
+                          text=True, timeout=60)
+
+
 def run_unprivileged(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """``python -m monitor`` as a user that folder permissions apply to (for root: nobody).
 
@@ -135,8 +142,7 @@ def run_unprivileged(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         switch = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
         # nobody may not be able to read this checkout or its virtual environment (a clone
         # under a private home folder): then the test cannot run here, which is no failure.
-        probe = subprocess.run([*switch, sys.executable, "-c", "import monitor.cli"], cwd=cwd,
-                               capture_output=True, text=True, timeout=60)
+        probe = _nobody_can_run_this_checkout(tuple(switch))
         if probe.returncode != 0:
             pytest.skip(f"nobody cannot run this checkout's Python: {probe.stderr.strip().splitlines()[-1:]}")
     return subprocess.run([*switch, sys.executable, "-m", "monitor", *args], cwd=cwd, capture_output=True,
@@ -157,6 +163,19 @@ def test_a_read_only_folder_is_named_as_the_cause(shared_dir, command, db, expec
     os.chmod(shared_dir / "ro", 0o555)
     done = run_unprivileged("--db", db, command, cwd=shared_dir)
     assert (done.returncode, done.stderr) == (1, f"Error: {expected}\n")
+
+
+def test_a_cantopen_in_a_folder_we_may_not_write_is_explained_for_any_user(tmp_path, monkeypatch):
+    # The decision alone, wherever the suite runs (as root the test above needs nobody):
+    # a real SQLITE_CANTOPEN (the path is a folder), and a folder os.access calls read-only.
+    (tmp_path / "m.db").mkdir()
+    monkeypatch.setattr(storage.os, "access", lambda path, mode: False)
+    with pytest.raises(MonitorError) as raised:
+        Store.open(tmp_path / "m.db")
+    assert str(raised.value) == (
+        f"cannot open {tmp_path / 'm.db'}: its folder {tmp_path} is not writable"
+        " (SQLite needs to create m.db-wal and m.db-shm beside it)"
+    )
 
 
 def test_an_open_that_fails_in_a_writable_folder_keeps_sqlites_words(tmp_path):
