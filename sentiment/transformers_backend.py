@@ -81,7 +81,7 @@ class TransformersClassifier:
         try:
             import torch
             from transformers import AutoModelForSequenceClassification, AutoTokenizer
-        except ImportError as exc:
+        except ModuleNotFoundError as exc:  # other import errors (a broken install) keep their words
             raise ImportError(
                 f"needs {exc.name or 'torch and transformers'}, which is not installed: install torch from"
                 " your platform's wheels, then pip install 'sentiment-monitor[transformers]'"
