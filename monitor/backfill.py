@@ -61,7 +61,7 @@ def workers_for(path: Path, fmt: str | None, workers: int | None) -> int:
 
 def checked_fields(obj: Any, brands: Mapping[str, str] | None) -> Fields:
     """:func:`connectors.jsonl.fields` of a record to import; with ``brands`` (configured
-    names by their lower case, :attr:`BrandMatcher.names`) a record naming a brand must
+    names by their lower case, as :func:`monitor.ingest.check_file` builds them) a record naming a brand must
     name a configured one, in any case. ``None``: the import assigns its own brand."""
     f = fields(obj)
     if brands is not None and f.brand is not None and f.brand.lower() not in brands:
@@ -80,7 +80,7 @@ class Scorer:
 
     def __init__(
         self, classifier: Any, classifier_id: str, brands: BrandMatcher, languages: Any,
-        *, brand: str | None, source: str,
+        *, brand: str | None, source: str, names: Mapping[str, str] | None = None,
     ) -> None:
         self.classifier = classifier
         self.classifier_id = classifier_id
@@ -88,13 +88,14 @@ class Scorer:
         self.languages = languages
         self.brand = brand
         self.source = source
+        self.names = names  # the brand rule of checked_fields: the check pass's
 
     def rows(self, objects: Iterable[Any], fetched: str) -> tuple[list[tuple[Any, ...]], int, int]:
         """``(rows, excluded, invalid)`` for record objects (invalid ones are skipped)."""
         kept = []
         excluded = invalid = 0
         assign = self.brands.assign
-        names = None if self.brand else self.brands.names
+        names = self.names
         for obj in objects:
             try:
                 f = checked_fields(obj, names)

@@ -100,8 +100,6 @@ class BrandMatcher:
             (b, term_pattern([b.name, *b.keywords, *b.handles]), term_pattern(b.exclude)) for b in brands
         ]
         self._by_name = {b.name.lower(): b for b in brands}
-        #: Configured names by their lower case: how a record's own brand is looked up.
-        self.names = {b.name.lower(): b.name for b in brands}
 
     def assign(self, text: str, brand: str | None = None) -> tuple[str | None, bool]:
         """Return ``(brand, excluded)`` for a text.

@@ -272,6 +272,9 @@ class FileCheck:
     fmt: str | None
     records: int
     bad: list[str]
+    #: The brand rule the check applied (configured names by their lower case, ``None``:
+    #: records' brands not checked); the import applies the same one.
+    brands: Mapping[str, str] | None = None
 
 
 def check_file(
@@ -300,7 +303,7 @@ def check_file(
         raise MonitorError(str(exc)) from None
     if bad and not skip_bad:
         raise MonitorError(f"{bad[0]} (nothing was imported; fix it or use --skip-bad)")
-    return FileCheck(path, fmt, good, [str(b) for b in bad])
+    return FileCheck(path, fmt, good, [str(b) for b in bad], names)
 
 
 def _check_here(
@@ -342,7 +345,7 @@ def import_file(
     path, fmt = check.path, check.fmt
     scorer = backfill.Scorer(
         pipeline.classifier, pipeline.classifier_id, pipeline.brands, pipeline.languages,
-        brand=brand, source="import",
+        brand=brand, source="import", names=None if brand else check.brands,
     )
     try:
         parallel = backfill.workers_for(path, fmt, workers)

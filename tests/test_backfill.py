@@ -121,6 +121,20 @@ def test_workers_check_and_skip_records_of_unknown_brands_like_one_process(write
     assert next(row[3] for row in two if row[1] == records[250]["id"] and row[0] == records[250]["platform"]) == "Globex"
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_import_applies_the_brand_rule_its_check_applied(write_config, tmp_path, small_ranges, workers):
+    records = _records(400)
+    records[120]["brand"] = "Initech"
+    data = write_jsonl(tmp_path / "m.jsonl", records)
+    config = load(write_config())
+    with Store.open(tmp_path / "m.db") as store:
+        # A check without brands does not look at records' brands: the import stores them all.
+        unchecked = ingest.check_file(data, workers=workers)
+        result = ingest.import_file(store, ingest.Pipeline(config), unchecked, workers=workers)
+        assert (result.records, result.new + result.excluded, result.skipped) == (400, 400, [])
+        assert "Initech" in {row[3] for row in _rows(tmp_path / "m.db")}
+
+
 def test_workers_report_text_that_is_not_utf8(tmp_path, small_ranges):
     data = tmp_path / "m.jsonl"
     good = "".join(json.dumps(r) + "\n" for r in _records(200)).encode()
