@@ -501,6 +501,26 @@ def test_repeats_are_counted_and_kept_alike_within_and_across_batches(fresh_stor
     assert [(r["label"], r["dated"]) for r in responses] == [("Great", 1)]  # an undated rating never replaces a dated one
 
 
+def test_a_stored_record_repeated_with_a_change_counts_as_updated_in_any_batch(fresh_store, tmp_path, monkeypatch):
+    # Ticket 7 is stored; the file repeats it, first as stored, then changed.
+    before, after = tmp_path / "before.csv", tmp_path / "after.csv"
+    header = "Conversation ID,Created At,Closed At,Status,Rating,Rating Created At\n"
+    first = "7,2024-03-04T09:00:00Z,2024-03-04T10:00:00Z,closed,,\n"
+    before.write_text(header + first)
+    after.write_text(header + first + "7,2024-03-04T09:00:00Z,2024-03-04T12:00:00Z,closed,,\n")
+    results = {}
+    for batch in (1000, 1):
+        monkeypatch.setattr(importer, "BATCH", batch)
+        with Store.open(tmp_path / f"b{batch}.db") as store:
+            import_export(store, before)
+            result = import_export(store, after)
+            results[batch] = (result.as_dict()["records"]["tickets"], rows(store, "kpi_tickets"))
+    assert results[1] == results[1000]
+    counts, tickets = results[1]
+    assert counts == {"new": 0, "updated": 1, "unchanged": 0, "repeated": 1}
+    assert [t["resolved_at"] for t in tickets] == ["2024-03-04T12:00:00Z"]
+
+
 def test_unquoted_comma_is_caught(fresh_store, tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("id,created_at,channel\nA,2024-03-04T09:00:00Z,email\nB,2024-03-04T09:00:00Z,phone,extra\n")

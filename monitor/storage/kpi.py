@@ -372,6 +372,9 @@ class KpiStore:
                     counts.new += 1
                 else:
                     counts.updated += 1
+            elif old is not None and old[2] != import_id:  # an earlier save left it unchanged: now it changes
+                counts.unchanged -= 1
+                counts.updated += 1
             writes.append((*row, digest, import_id))
         if writes:
             self._store.conn.executemany(table.upsert_sql(), writes)
