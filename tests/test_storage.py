@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -160,3 +161,20 @@ def test_connector_batch_replay_with_shift(tmp_path):
     assert timedelta(0) < datetime.now(timezone.utc) - newest < timedelta(minutes=10)
     assert batch.mentions[1].created_at - batch.mentions[0].created_at == timedelta(days=1)
     assert batch.next_cursor == "2"
+
+
+def test_platforms_stored_in_upper_case_by_older_versions_are_lower_cased(tmp_path):
+    db = tmp_path / "old.db"
+    Store.open(db).close()
+    with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+        columns = "platform, id, text, created_at, fetched_at, label, model_label"
+        conn.executemany(f"INSERT INTO mentions ({columns}) VALUES (?, ?, 'acme', '2026-01-01T00:00:00Z',"
+                         " '2026-01-01T00:00:00Z', 'neutral', 'neutral')", [("X", "1"), ("X", "2"), ("x", "2")])
+        conn.execute("INSERT INTO label_events (platform, mention_id, at, kind) VALUES ('X', '1', '2026-01-02', 'override')")
+        # as an older version left it: this step not applied yet
+        conn.execute("DELETE FROM _sqlite_migrations WHERE migration_set = 'labels' AND name = 'm002_lower_case_platforms'")
+        conn.execute("PRAGMA user_version = 0")
+
+    with Store.open(db) as store:
+        assert store.conn.execute("SELECT platform, id FROM mentions ORDER BY id").fetchall() == [("x", "1"), ("x", "2")]
+        assert store.conn.execute("SELECT platform FROM label_events").fetchall() == [("x",)]

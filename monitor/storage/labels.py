@@ -54,6 +54,18 @@ def m001_overrides_and_events(db: Database) -> None:
     db["label_events"].create_index(["platform", "mention_id"], index_name="label_events_mention")
 
 
+@migrations()
+def m002_lower_case_platforms(db: Database) -> None:
+    """Platforms are stored in lower case (an import once kept "X" as written). A mention
+    stored under both spellings is the same mention: the lower-case row stays."""
+    db.execute(
+        "DELETE FROM mentions WHERE platform <> lower(platform) AND EXISTS"
+        " (SELECT 1 FROM mentions AS kept WHERE kept.platform = lower(mentions.platform) AND kept.id = mentions.id)"
+    )
+    db.execute("UPDATE mentions SET platform = lower(platform) WHERE platform <> lower(platform)")
+    db.execute("UPDATE label_events SET platform = lower(platform) WHERE platform <> lower(platform)")
+
+
 _STATE = ("label", "model_label", "compound", "classifier", "label_override")
 _FOR_RESCORING = ("rowid", "created_at", "platform", "id", "text", "lang", *_STATE)
 
