@@ -47,6 +47,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 class Outcome:
     status: Status
     detail: str  # the server's reply or the error; for files, the path written
+    warning: str | None = None  # sent, but not to everyone: the recipients the server refused
 
 
 class _Unusable(Exception):
@@ -144,9 +145,10 @@ def send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str]
         return Outcome("failed", f"{stage}: a setting that cannot be used: {type(exc).__name__}: {exc}")
     accepted = [r for r in recipients if r not in refused]
     detail = f"250 {_text(reply)}; to {', '.join(accepted)}"
-    if refused:
-        detail += "; refused " + _refusals(refused)
-    return Outcome("sent", detail)
+    if not refused:
+        return Outcome("sent", detail)
+    return Outcome("sent", f"{detail}; refused {_refusals(refused)}",
+                   f"the server refused {_refusals(refused)}: not delivered to them, not retried")
 
 
 def _connect(smtp: SmtpConfig) -> smtplib.SMTP:

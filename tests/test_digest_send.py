@@ -422,3 +422,24 @@ def test_credentials_for_a_server_offering_no_auth_say_so(write_config):
                                                  " password cannot be used: remove them, or set starttls = true"
                                                  " if the server offers AUTH only after STARTTLS")
         assert handler.received == [] and check.seen == []
+
+
+def test_a_refused_recipient_shows_in_digest_status_and_status(write_config, cli):
+    handler = Handler(refuse={"bad@example.com": "550 5.1.1 no such user"})
+    with smtp_server(handler) as port:
+        path = smtp_config(write_config, port)
+        path.write_text(path.read_text().replace('["leads@example.com"]', '["leads@example.com", "bad@example.com"]'))
+        seeded(path)[1].close()
+        sent = cli("--config", path, "digest", "send", "--date", "2026-03-10")
+        assert sent.exit_code == 0 and "refused bad@example.com (550 5.1.1 no such user)" in sent.stdout
+        warning = "the server refused bad@example.com (550 5.1.1 no such user): not delivered to them, not retried"
+        (row,) = json.loads(cli("--config", path, "digest", "status", "--format", "json").stdout)
+        assert (row["state"], row["last_error"]) == ("sent", warning)
+        table = cli("--config", path, "digest", "status").stdout.splitlines()[2]
+        assert table.startswith("2026-03-10  acme         sent") and warning[:59] + "…" in table
+        assert f"Digest 2026-03-10 (acme): sent, but {warning}\n" in cli("--config", path, "status").stdout
+        (listed,) = json.loads(cli("--config", path, "status", "--format", "json").stdout)["digests"]
+        assert (listed["state"], listed["last_error"]) == ("sent", warning)
+        # Exactly once for the accepted recipient: nothing is sent again.
+        assert "already sent" in cli("--config", path, "digest", "send", "--date", "2026-03-10").stdout
+    assert [r.recipients for r in handler.received] == [["leads@example.com"]]

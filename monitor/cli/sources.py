@@ -261,8 +261,10 @@ def status(app: App, fmt: str) -> None:
         "bytes": store.size_bytes(),
         "mentions": store.mentions.totals(),
     }
-    # Digests that need a person: failed, or may have been delivered (unknown), or waiting to retry.
-    digests = [d for d in store.digests.recent(7) if d["state"] in ("failed", "unknown", "retry")]
+    # Digests that need a person: failed, or may have been delivered (unknown), or waiting to retry,
+    # or sent with recipients the server refused.
+    digests = [d for d in store.digests.recent(7)
+               if d["state"] in ("failed", "unknown", "retry") or (d["state"] == "sent" and d["last_error"])]
     if fmt == "json":
         to_json({"database": database, "sources": rows, "digests": digests})
         return
@@ -281,7 +283,8 @@ def status(app: App, fmt: str) -> None:
         counts = ", ".join(f"{k} {v}" for k, v in database["mentions"].items())
         click.echo(f"\nDatabase {database['path']}: {database['bytes'] / 1e6:.1f} MB; mentions: {counts}")
         for d in digests:
-            click.echo(f"Digest {d['day']} ({d['brand_set']}): {d['state']}: {d['last_error']}")
+            joint = ", but " if d["state"] == "sent" else ": "
+            click.echo(f"Digest {d['day']} ({d['brand_set']}): {d['state']}{joint}{d['last_error']}")
 
 
 COMMANDS = [init, poll, run, import_, status]

@@ -226,7 +226,8 @@ def _deliver(store: Store, config: Config, digest: Digest, row: dict[str, Any], 
 def _finish(store: Store, config: Config, row: dict[str, Any], outcome: mail.Outcome, now: datetime) -> dict[str, Any]:
     row = {**row, "stage": None}
     if outcome.status == "sent":
-        row.update(state="sent", sent_at=to_db(now), delivered_to=outcome.detail, last_error=None)
+        # A recipient refused while others accepted stays visible as the last error.
+        row.update(state="sent", sent_at=to_db(now), delivered_to=outcome.detail, last_error=outcome.warning)
     elif outcome.status == "retry" and row["attempts"] < config.digest.max_attempts:
         delay = min(config.digest.retry_after * 2 ** (row["attempts"] - 1), _MAX_RETRY_DELAY)
         row.update(state="retry", next_attempt_at=to_db(now + delay), last_error=outcome.detail)
@@ -238,7 +239,7 @@ def _finish(store: Store, config: Config, row: dict[str, Any], outcome: mail.Out
     else:
         row.update(state=outcome.status, last_error=outcome.detail)
     store.digests.save(row, now)
-    level = logging.INFO if row["state"] in ("sent", "retry") else logging.ERROR
+    level = logging.ERROR if row["state"] not in ("sent", "retry") else logging.WARNING if outcome.warning else logging.INFO
     log.log(level, "digest %s %s: %s (%s)", row["brand_set"], row["day"], row["state"], outcome.detail)
     return row
 
