@@ -239,7 +239,9 @@ def _finish(store: Store, config: Config, row: dict[str, Any], outcome: mail.Out
     else:
         row.update(state=outcome.status, last_error=outcome.detail)
     store.digests.save(row, now)
-    level = logging.ERROR if row["state"] not in ("sent", "retry") else logging.WARNING if outcome.warning else logging.INFO
+    level = logging.INFO if row["state"] in ("sent", "retry") else logging.ERROR
+    if outcome.warning:
+        level = logging.WARNING
     log.log(level, "digest %s %s: %s (%s)", row["brand_set"], row["day"], row["state"], outcome.detail)
     return row
 
