@@ -21,6 +21,7 @@ FAILING = "failing"
 NOT_WORKING = "not working"
 NEVER_POLLED = "never polled"
 DISABLED = "disabled"
+REMOVED = "removed"  # stored history of a source no longer configured (``status`` only)
 
 
 @dataclass(frozen=True)

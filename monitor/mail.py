@@ -6,8 +6,10 @@ next depends on how far the delivery got:
 * ``sent``: the server answered 250 to the message data.
 * ``retry``: a 4xx reply, or the connection failed or dropped *before* the
   message data was handed over: nothing was delivered, trying later is safe.
-* ``failed``: a 5xx reply, a certificate or TLS problem, missing credentials:
-  trying again will not help until someone fixes something.
+* ``failed``: a 5xx reply, a certificate or TLS problem, missing credentials,
+  or a setting or address smtplib refuses (a timeout of 0, a non-ASCII
+  address, credentials for a server that offers no AUTH): trying again will
+  not help until someone fixes something.
 * ``unknown``: the connection dropped or timed out *while* the message data
   was being handed over or answered: the server may have accepted it.
 
@@ -45,6 +47,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 class Outcome:
     status: Status
     detail: str  # the server's reply or the error; for files, the path written
+    warning: str | None = None  # sent, but not to everyone: the recipients the server refused
+
+
+class _Unusable(Exception):
+    """A setting this server cannot work with; the message says what to change."""
 
 
 def header_text(text: str) -> str:
@@ -81,6 +88,10 @@ def send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str]
               on_stage: Callable[[str], None] = lambda stage: None) -> Outcome:
     """Deliver ``message`` to ``recipients``; ``on_stage`` hears "connect",
     "envelope" and "data" just before each begins (see :class:`Outcome`)."""
+    unsafe = [address for address in (smtp.sender, *recipients) if _CONTROL.search(address)]
+    if unsafe:  # a line break would end the SMTP command and start another one
+        return Outcome("failed", "an address with a line break or control character: "
+                       + ", ".join(repr(a) for a in unsafe))
     stage = "connect"
 
     def enter(name: str) -> None:
@@ -109,7 +120,7 @@ def send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str]
                 raise smtplib.SMTPDataError(code, reply)
         finally:
             _close(client)
-    except SecretMissing as exc:
+    except (SecretMissing, _Unusable) as exc:
         return Outcome("failed", str(exc))
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
@@ -127,11 +138,17 @@ def send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str]
         return Outcome("retry", f"{stage}: {reason}")
     except smtplib.SMTPException as exc:
         return Outcome("failed", f"{type(exc).__name__}: {exc}")
+    except UnicodeEncodeError:  # its text could hold the password: not shown
+        return Outcome("failed", f"{stage}: non-ASCII characters where SMTP takes ASCII only"
+                       " (an address, or [smtp] username or password)")
+    except ValueError as exc:  # smtplib or the socket refusing a setting: nothing was sent
+        return Outcome("failed", f"{stage}: a setting that cannot be used: {type(exc).__name__}: {exc}")
     accepted = [r for r in recipients if r not in refused]
     detail = f"250 {_text(reply)}; to {', '.join(accepted)}"
-    if refused:
-        detail += "; refused " + _refusals(refused)
-    return Outcome("sent", detail)
+    if not refused:
+        return Outcome("sent", detail)
+    return Outcome("sent", f"{detail}; refused {_refusals(refused)}",
+                   f"the server refused {_refusals(refused)}: not delivered to them, not retried")
 
 
 def _connect(smtp: SmtpConfig) -> smtplib.SMTP:
@@ -147,11 +164,20 @@ def _connect(smtp: SmtpConfig) -> smtplib.SMTP:
             client.starttls(context=context)
             client.ehlo()
         if smtp.username is not None and smtp.password is not None:
+            if not client.has_extn("auth"):
+                raise _Unusable(_no_auth(smtp))
             client.login(smtp.username.reveal(), smtp.password.reveal())
     except BaseException:
         _close(client)
         raise
     return client
+
+
+def _no_auth(smtp: SmtpConfig) -> str:
+    text = "the server offers no AUTH, so [smtp] username and password cannot be used: remove them"
+    if smtp.starttls or smtp.ssl:
+        return text
+    return text + ", or set starttls = true if the server offers AUTH only after STARTTLS"
 
 
 def _close(client: smtplib.SMTP) -> None:

@@ -38,9 +38,11 @@ class Handler:
     """Accepts mail and records it. ``script`` holds what to do at each DATA, in order:
     "ok", a reply such as "451 4.3.0 try later", "drop-rcpt" (close the connection at
     RCPT), "drop-after-data" (keep the message, close without answering) or "block"
-    (wait for ``release`` before answering, after setting ``in_data``)."""
+    (wait for ``release`` before answering, after setting ``in_data``). ``refuse`` maps a
+    recipient to the reply its RCPT gets (e.g. "550 5.1.1 no such user")."""
 
     script: list[str] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     in_data: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
@@ -50,6 +52,8 @@ class Handler:
             self.script.pop(0)
             server.transport.close()
             return "421 closing"
+        if address in self.refuse:
+            return self.refuse[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

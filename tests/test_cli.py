@@ -123,6 +123,20 @@ def test_status_json_shape(demo, cli):
     assert source["last_error"] is None and source["new_24h"] > 0
 
 
+def test_status_gives_a_removed_source_the_keys_of_every_other(cli, write_config):
+    demo = '[[sources]]\nname = "{}"\nplatform = "demo"\n'
+    path = write_config(demo.format("old"))
+    assert cli("--config", path, "poll").exit_code == 0
+    path = write_config(demo.format("new"))  # "old" removed from the config, its history kept
+    new, old = json.loads(cli("--config", path, "status", "--format", "json").stdout)["sources"]
+    assert list(old) == list(new) and old["source"] == "old" and old["last_success"] is not None
+    assert (old["health"], old["health_note"], old["every"], old["enabled"], old["next_poll"]) == (
+        "removed", "not in the config; its history is kept", None, None, None)
+    assert old["new_24h"] > 0 and old["consecutive_failures"] == 0
+    (line,) = [row for row in cli("--config", path, "status").stdout.splitlines() if row.startswith("old ")]
+    assert line.split()[:3] == ["old", "demo", "removed"]
+
+
 def test_init_json_shape(cli):
     data = json.loads(cli("init", "--format", "json").stdout)
     assert data["config"] == "embedded default config"

@@ -18,7 +18,7 @@ import time_machine
 from factories import scored
 from mailserver import Handler, PasswordCheck, self_signed, server_context, smtp_server
 from monitor import config as config_module
-from monitor import digest
+from monitor import digest, mail
 from monitor.storage import Store
 
 DAY = date(2026, 3, 10)
@@ -366,3 +366,80 @@ def test_without_smtp_the_digest_is_written_as_files(write_config):
     html = (folder / "digest-acme-2026-03-10.html").read_text()
     assert 'src="data:image/png;base64,' in html
     assert digest.run_due(store, config, MORNING + timedelta(hours=1)) == []
+
+
+def test_a_setting_smtplib_cannot_use_fails_in_one_line_and_is_not_retried(write_config, cli):
+    handler = Handler()
+    with smtp_server(handler) as port:
+        path = smtp_config(write_config, port)
+        path.write_text(path.read_text().replace("leads@example.com", "jürgen@example.com"))
+        seeded(path)[1].close()
+        result = cli("--config", path, "digest", "send", "--date", "2026-03-10")
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert result.stdout == (
+            "Digest for 2026-03-10 (acme): failed, attempt 1. envelope: non-ASCII characters where SMTP takes"
+            " ASCII only (an address, or [smtp] username or password)\n")
+        assert result.stderr.endswith("\nError: digest for 2026-03-10 not sent: failed\n")
+        (row,) = json.loads(cli("--config", path, "digest", "status", "--format", "json").stdout)
+        assert (row["state"], row["last_error"]) == ("failed", "envelope: non-ASCII characters where SMTP takes"
+                                                     " ASCII only (an address, or [smtp] username or password)")
+        with time_machine.travel(MORNING):
+            assert cli("--config", path, "run", "--once").exit_code == 0  # the daemon leaves it alone
+        assert json.loads(cli("--config", path, "digest", "status", "--format", "json").stdout)[0]["attempts"] == 1
+        assert handler.received == []
+
+
+def test_settings_the_send_path_refuses_whatever_the_config_let_through(write_config):
+    from dataclasses import replace
+
+    handler = Handler()
+    with smtp_server(handler) as port:
+        config, store = seeded(smtp_config(write_config, port))
+        zero = replace(config, smtp=replace(config.smtp, timeout=0))
+        result = digest.send(store, zero, DAY, now=MORNING)
+        assert result.state == "failed" and result.detail == (
+            "connect: a setting that cannot be used: ValueError: Non-blocking socket (timeout=0) is not supported")
+        injected = replace(config, digest=replace(config.digest, recipients=("a@example.com\r\nBcc: y@example.com",)))
+        result = digest.send(store, injected, DAY, now=MORNING, force=True)
+        assert result.state == "failed" and result.detail.startswith("cannot address the message (Header values")
+        assert store.digests.get("acme", "2026-03-10")["state"] == "failed"
+        # Below the message headers too: a line break never reaches the SMTP conversation.
+        message = mail.new_message(subject="s", sender="monitor@example.com", recipients=[])
+        outcome = mail.send_smtp(message, config.smtp, ["a@example.com>\r\nRCPT TO:<evil@example.com"])
+        assert outcome == mail.Outcome("failed", "an address with a line break or control character:"
+                                       " 'a@example.com>\\r\\nRCPT TO:<evil@example.com'")
+    assert handler.received == []
+
+
+def test_credentials_for_a_server_offering_no_auth_say_so(write_config):
+    check = PasswordCheck("monitor", "s3cret")
+    handler = Handler()
+    with smtp_server(handler, authenticator=check, auth_required=True) as port:  # AUTH only after STARTTLS
+        secrets = 'username = "monitor"\npassword = "s3cret"'
+        config, store = seeded(smtp_config(write_config, port, extra=secrets))
+        (result,) = digest.run_due(store, config, MORNING)
+        assert (result.state, result.detail) == ("failed", "the server offers no AUTH, so [smtp] username and"
+                                                 " password cannot be used: remove them, or set starttls = true"
+                                                 " if the server offers AUTH only after STARTTLS")
+        assert handler.received == [] and check.seen == []
+
+
+def test_a_refused_recipient_shows_in_digest_status_and_status(write_config, cli):
+    handler = Handler(refuse={"bad@example.com": "550 5.1.1 no such user"})
+    with smtp_server(handler) as port:
+        path = smtp_config(write_config, port)
+        path.write_text(path.read_text().replace('["leads@example.com"]', '["leads@example.com", "bad@example.com"]'))
+        seeded(path)[1].close()
+        sent = cli("--config", path, "digest", "send", "--date", "2026-03-10")
+        assert sent.exit_code == 0 and "refused bad@example.com (550 5.1.1 no such user)" in sent.stdout
+        warning = "the server refused bad@example.com (550 5.1.1 no such user): not delivered to them, not retried"
+        (row,) = json.loads(cli("--config", path, "digest", "status", "--format", "json").stdout)
+        assert (row["state"], row["last_error"]) == ("sent", warning)
+        table = cli("--config", path, "digest", "status").stdout.splitlines()[2]
+        assert table.startswith("2026-03-10  acme         sent") and warning[:59] + "…" in table
+        assert f"Digest 2026-03-10 (acme): sent, but {warning}\n" in cli("--config", path, "status").stdout
+        (listed,) = json.loads(cli("--config", path, "status", "--format", "json").stdout)["digests"]
+        assert (listed["state"], listed["last_error"]) == ("sent", warning)
+        # Exactly once for the accepted recipient: nothing is sent again.
+        assert "already sent" in cli("--config", path, "digest", "send", "--date", "2026-03-10").stdout
+    assert [r.recipients for r in handler.received] == [["leads@example.com"]]

@@ -87,6 +87,20 @@ def test_cli_classify_reads_stdin_lines(cli, write_config):
     assert [i["label"] for i in json.loads(result.output)] == ["positive", "negative"]
 
 
+def test_cli_classify_output_is_valid_utf8_whatever_bytes_come_in(cli, write_config):
+    path = write_config()
+    texts = []
+    for fmt in ("json", "csv", "table"):
+        piped = cli("--config", path, "classify", "--format", fmt, input=b"good \xb3\xc0 bad acme\r\n\xff\n")
+        argument = cli("--config", path, "classify", "--format", fmt, "acme is great \udcb3 caf\udcc3\udca9")
+        texts.append((piped.stdout_bytes.decode("utf-8"), argument.stdout_bytes.decode("utf-8")))
+    (piped, argument), (piped_csv, argument_csv), (piped_table, argument_table) = texts
+    assert [i["text"] for i in json.loads(piped)] == ["good \ufffd\ufffd bad acme", "\ufffd"]
+    assert [i["text"] for i in json.loads(argument)] == ["acme is great \ufffd café"]  # split UTF-8 rejoined
+    assert "good \ufffd\ufffd bad acme" in piped_csv and "acme is great \ufffd café" in argument_csv
+    assert "good \ufffd\ufffd bad acme" in piped_table and "acme is great \ufffd café" in argument_table
+
+
 def test_stock_classifier_is_selectable(cli, write_config):
     path = write_config('[sentiment]\nclassifier = "vader-stock"\n[[brands]]\nname = "United"\n')
     result = cli("--config", path, "classify", "--format", "json", "@united my flight was delayed 3 hours")

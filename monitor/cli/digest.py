@@ -104,6 +104,9 @@ def send(app: App, day: date | None, force: bool, fmt: str) -> None:
 def status(app: App, limit: int, fmt: str) -> None:
     """Recent digests: sent, waiting to retry, failed, or unknown (check the inbox).
 
+    A sent digest's last_error names the recipients the server refused (it
+    went to the others once; the refused ones are not retried).
+
     \b
     Example:
       sentiment-monitor digest status --format json

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from datetime import date, timedelta
 from typing import Any
@@ -197,7 +198,8 @@ def classify(app: App, texts: tuple[str, ...], explain: bool, fmt: str) -> None:
     if not texts:
         if sys.stdin.isatty():
             raise click.UsageError("give texts as arguments or pipe them one per line on stdin")
-        texts = tuple(line.rstrip("\r\n") for line in sys.stdin if line.strip())
+        texts = _stdin_lines()
+    texts = tuple(_as_utf8(text) for text in texts)
     pipeline = Pipeline(app.config)
     explainer = getattr(pipeline.classifier, "explain", None) if explain else None
     if explain and explainer is None:
@@ -213,6 +215,26 @@ def classify(app: App, texts: tuple[str, ...], explain: bool, fmt: str) -> None:
             click.echo(_explanation(row))
         return
     emit(fmt, rows, ["label", "compound", "text"], widths={"text": 90})
+
+
+def _stdin_lines() -> tuple[str, ...]:
+    """The non-blank lines of stdin read as UTF-8, bytes that are not UTF-8
+    replaced by U+FFFD: every output format stays valid UTF-8."""
+    stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    try:
+        return tuple(line.rstrip("\r\n") for line in stream if line.strip())
+    finally:
+        stream.detach()  # sys.stdin stays open
+
+
+def _as_utf8(text: str) -> str:
+    """An argument as valid UTF-8: bytes a shell passed that are not UTF-8
+    (surrogate escapes in ``sys.argv``) become U+FFFD."""
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that escapes no byte
+        data = text.encode("utf-8", "surrogatepass")
+    return data.decode("utf-8", "replace")
 
 
 def _explanation(row: dict[str, Any]) -> str:

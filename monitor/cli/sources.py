@@ -5,13 +5,19 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from monitor.cli import BRAND, App, format_option, pass_app
 from monitor.output import emit, to_json
 from monitor.timeutil import format_duration
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from monitor.health import Health
+    from monitor.storage import Store
 
 
 def _secret_problems(source: Any) -> list[str]:
@@ -209,8 +215,9 @@ def status(app: App, fmt: str) -> None:
 
     health is "ok", "failing" (its last polls failed), "not working" (no
     successful poll for [daemon] not_working_after intervals, 3 by default:
-    whatever the cause, even a daemon that is not running), "never polled" or
-    "disabled"; health_note says why. new_24h counts mentions the source
+    whatever the cause, even a daemon that is not running), "never polled",
+    "disabled" or "removed" (no longer in the config: its history is kept);
+    health_note says why. Every source has the same keys (null where unknown). new_24h counts mentions the source
     added in the last 24 hours.
 
     \b
@@ -220,7 +227,7 @@ def status(app: App, fmt: str) -> None:
     """
     from datetime import timedelta
 
-    from monitor.health import assess
+    from monitor.health import REMOVED, Health, assess
     from monitor.timeutil import utcnow
 
     config = app.config
@@ -235,34 +242,21 @@ def status(app: App, fmt: str) -> None:
             source, s, now=now, settings=config.daemon,
             first_run_at=None if s.get("last_success_at") else store.sources.first_run_at(source.name),
         )
-        rows.append({
-            "source": source.name,
-            "platform": source.platform,
-            "enabled": source.enabled,
-            "every": format_duration(source.every),
-            "health": health.state,
-            "health_note": health.note,
-            "cursor": s.get("cursor"),
-            "last_success": s.get("last_success_at"),
-            "last_error": s.get("last_error"),
-            "last_error_kind": s.get("last_error_kind"),
-            "last_error_at": s.get("last_error_at"),
-            "consecutive_failures": s.get("consecutive_failures", 0),
-            "next_poll": s.get("next_poll_at"),
-            "new_24h": store.sources.new_since(source.name, day_ago),
-        })
-    for name, s in state.items():  # sources no longer in the config keep their history
+        rows.append(_status_row(store, source.name, source.platform, s, day_ago, enabled=source.enabled,
+                                every=format_duration(source.every), health=health, next_poll=s.get("next_poll_at")))
+    for name, s in state.items():  # sources no longer in the config keep their history; never polled again
         if config.source(name) is None:
-            rows.append({"source": name, "platform": s["platform"], "enabled": None, "cursor": s["cursor"],
-                         "last_success": s["last_success_at"], "last_error": s["last_error"],
-                         "note": "not in config"})
+            rows.append(_status_row(store, name, s["platform"], s, day_ago, enabled=None, every=None,
+                                    health=Health(REMOVED, "not in the config; its history is kept"), next_poll=None))
     database = {
         "path": str(store.path),
         "bytes": store.size_bytes(),
         "mentions": store.mentions.totals(),
     }
-    # Digests that need a person: failed, or may have been delivered (unknown), or waiting to retry.
-    digests = [d for d in store.digests.recent(7) if d["state"] in ("failed", "unknown", "retry")]
+    # Digests that need a person: failed, or may have been delivered (unknown), or waiting to retry,
+    # or sent with recipients the server refused.
+    digests = [d for d in store.digests.recent(7)
+               if d["state"] in ("failed", "unknown", "retry") or (d["state"] == "sent" and d["last_error"])]
     if fmt == "json":
         to_json({"database": database, "sources": rows, "digests": digests})
         return
@@ -281,7 +275,30 @@ def status(app: App, fmt: str) -> None:
         counts = ", ".join(f"{k} {v}" for k, v in database["mentions"].items())
         click.echo(f"\nDatabase {database['path']}: {database['bytes'] / 1e6:.1f} MB; mentions: {counts}")
         for d in digests:
-            click.echo(f"Digest {d['day']} ({d['brand_set']}): {d['state']}: {d['last_error']}")
+            joint = ", but " if d["state"] == "sent" else ": "
+            click.echo(f"Digest {d['day']} ({d['brand_set']}): {d['state']}{joint}{d['last_error']}")
+
+
+
+def _status_row(store: Store, name: str, platform: str, s: dict[str, Any], day_ago: datetime, *,
+                enabled: bool | None, every: str | None, health: Health, next_poll: str | None) -> dict[str, Any]:
+    """One source of `status`: the same keys for every source, None where unknown."""
+    return {
+        "source": name,
+        "platform": platform,
+        "enabled": enabled,
+        "every": every,
+        "health": health.state,
+        "health_note": health.note,
+        "cursor": s.get("cursor"),
+        "last_success": s.get("last_success_at"),
+        "last_error": s.get("last_error"),
+        "last_error_kind": s.get("last_error_kind"),
+        "last_error_at": s.get("last_error_at"),
+        "consecutive_failures": s.get("consecutive_failures", 0),
+        "next_poll": next_poll,
+        "new_24h": store.sources.new_since(name, day_ago),
+    }
 
 
 COMMANDS = [init, poll, run, import_, status]

@@ -9,9 +9,11 @@ The ``digests`` row is the state machine, changed only under the write lock:
 3. **finish**: ``sent`` only after the server answered 250 to the data;
    ``retry`` (4xx, or a connection lost *before* ``data``) with the next
    attempt time, doubling from ``[digest] retry_after`` up to 2 hours, until
-   ``[digest] max_attempts``, then ``failed``; ``failed`` on a 5xx or a TLS or
-   credentials problem; ``unknown`` when the connection was lost *during*
-   ``data``.
+   ``[digest] max_attempts``, then ``failed``; ``failed`` on a 5xx, a TLS or
+   credentials problem, or a setting or address that cannot be used (nothing
+   was sent; `digest send --date D` after the fix); ``unknown`` when the
+   connection was lost *during* ``data``. Any other exception (a bug, a
+   database error) is recorded as ``retry`` at its stage and raised.
 
 A ``sending`` row whose lease has run out means the process died mid-send.
 If it died before ``data``, nothing can have been delivered and it is sent
@@ -102,8 +104,8 @@ def send(store: Store, config: Config, day: date, *, now: datetime | None = None
     try:
         digest = build(store, config, day, kpi_provider=kpi_provider, now=now)
         outcome = _deliver(store, config, digest, row, now)
-    except Exception as exc:
-        _finish(store, config, row, mail.Outcome("retry", f"render: {type(exc).__name__}: {exc}"), now)
+    except Exception as exc:  # a bug or a database error: retried (up to max_attempts), and shown
+        _finish(store, config, row, mail.Outcome("retry", f"{row['stage']}: {type(exc).__name__}: {exc}"), now)
         raise
     row = _finish(store, config, row, outcome, now)
     return _result(row, acted=True, detail=outcome.detail)
@@ -197,8 +199,12 @@ def _message_id(config: Config, key: str, day: str) -> str:
 def _deliver(store: Store, config: Config, digest: Digest, row: dict[str, Any], now: datetime) -> mail.Outcome:
     pngs = render.charts(digest)
     recipients = list(config.digest.recipients)
-    message = render.message(digest, sender=mail.sender_of(config.smtp), recipients=recipients,
-                             message_id=row["message_id"], pngs=pngs)
+    try:
+        message = render.message(digest, sender=mail.sender_of(config.smtp), recipients=recipients,
+                                 message_id=row["message_id"], pngs=pngs)
+    except ValueError as exc:  # the header policy refusing an address (a line break): fix the config
+        return mail.Outcome("failed", f"cannot address the message ({exc}): check [smtp] sender and"
+                            " [digest] recipients")
     if config.smtp is None:
         folder = config.monitor.data_dir / "digests"
         stem = render.file_stem(digest.brand_set, digest.day)
@@ -211,6 +217,7 @@ def _deliver(store: Store, config: Config, digest: Digest, row: dict[str, Any], 
         return mail.Outcome("failed", "no recipients: set [digest] recipients")
 
     def stage(name: str) -> None:
+        row["stage"] = name
         store.digests.set_stage(row["brand_set"], row["day"], name, now)
 
     return mail.send_smtp(message, config.smtp, recipients, on_stage=stage)
@@ -219,7 +226,8 @@ def _deliver(store: Store, config: Config, digest: Digest, row: dict[str, Any], 
 def _finish(store: Store, config: Config, row: dict[str, Any], outcome: mail.Outcome, now: datetime) -> dict[str, Any]:
     row = {**row, "stage": None}
     if outcome.status == "sent":
-        row.update(state="sent", sent_at=to_db(now), delivered_to=outcome.detail, last_error=None)
+        # A recipient refused while others accepted stays visible as the last error.
+        row.update(state="sent", sent_at=to_db(now), delivered_to=outcome.detail, last_error=outcome.warning)
     elif outcome.status == "retry" and row["attempts"] < config.digest.max_attempts:
         delay = min(config.digest.retry_after * 2 ** (row["attempts"] - 1), _MAX_RETRY_DELAY)
         row.update(state="retry", next_attempt_at=to_db(now + delay), last_error=outcome.detail)
@@ -232,6 +240,8 @@ def _finish(store: Store, config: Config, row: dict[str, Any], outcome: mail.Out
         row.update(state=outcome.status, last_error=outcome.detail)
     store.digests.save(row, now)
     level = logging.INFO if row["state"] in ("sent", "retry") else logging.ERROR
+    if outcome.warning:
+        level = logging.WARNING
     log.log(level, "digest %s %s: %s (%s)", row["brand_set"], row["day"], row["state"], outcome.detail)
     return row
 
