@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import os
 import sys
 import tomllib
@@ -55,6 +56,13 @@ class _FieldError(ValueError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(message)
         self.key = key
+
+
+def _check_timeout(section: Any, key: str) -> None:
+    """A timeout in seconds must be positive (0 would mean "never wait" to sockets),
+    worded as the sources' ``timeout`` is."""
+    if getattr(section, key) <= 0:
+        raise _FieldError(key, "must be more than 0 seconds")
 
 
 def zone(name: str) -> tzinfo:
@@ -199,6 +207,9 @@ class AlertsConfig:
     def __post_init__(self) -> None:
         if self.k <= 0:
             raise _FieldError("k", "must be greater than 0")
+        if self.drop_min_baseline <= 0:  # 0 would call every empty hour a drop, history or not
+            raise _FieldError("drop_min_baseline", "must be greater than 0 (a baseline median volume)")
+        _check_timeout(self, "webhook_timeout")
         if self.min_count < 1:
             raise _FieldError("min_count", "must be at least 1")
         if self.lookback_weeks < 1:
@@ -224,6 +235,7 @@ class SmtpConfig:
     ca_file: Path | None = None  # trust this CA bundle instead of the system's (verification stays on)
 
     def __post_init__(self) -> None:
+        _check_timeout(self, "timeout")
         if self.ssl and self.starttls:
             raise _FieldError("starttls", "set either ssl = true (port 465) or starttls = true, not both")
 
@@ -719,6 +731,8 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise wrong("a number")
+        if not math.isfinite(value):  # nan and inf compare false (or win) in every check after this
+            raise wrong("a finite number")
         return float(value)
     if hint is Path:
         if not isinstance(value, str) or not value:

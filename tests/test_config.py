@@ -233,3 +233,33 @@ def test_classifier_options_are_checked_against_its_options(write_config):
     assert '[sentiment]: unknown key "model"' in message
     message = load_error(write_config('[sentiment]\nclassifier = "vadr"\n'))
     assert 'classifier: unknown classifier "vadr" (did you mean "vader"?)' in message
+
+
+@pytest.mark.parametrize(("table", "key", "value"), [
+    ("alerts", "k", "nan"), ("alerts", "k", "inf"), ("insights", "min_lift", "nan"),
+    ("kpi.targets", "resolution_hours", "inf"), ("kpi.targets", "nps", "-inf"),
+    ("alerts", "webhook_timeout", "nan"), ("sentiment", "negative_threshold", "nan"),
+])
+def test_no_float_setting_is_nan_or_infinite(write_config, table, key, value):
+    where = "[kpi]: targets" if table == "kpi.targets" else f"[{table}]"
+    assert f"{where}: {key}: expected a finite number, found a number {value}" in load_error(
+        write_config(f"[{table}]\n{key} = {value}\n"))
+
+
+def test_nan_in_a_source_option_is_refused_by_the_same_rule(write_config):
+    message = load_error(write_config('[[sources]]\nname = "r"\nplatform = "rss"\nurl = "https://e.org/f"\ntimeout = nan\n'))
+    assert '[[sources]] #1 ("r"): timeout: expected a finite number, found a number nan' in message
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "0.0"])
+def test_delivery_timeouts_must_be_positive(write_config, value):
+    smtp = '[smtp]\nhost = "h"\nsender = "s@example.com"\n'
+    assert "[alerts]: webhook_timeout: must be more than 0 seconds" in load_error(
+        write_config(f"[alerts]\nwebhook_timeout = {value}\n"))
+    assert "[smtp]: timeout: must be more than 0 seconds" in load_error(write_config(f"{smtp}timeout = {value}\n"))
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_drop_min_baseline_must_be_positive(write_config, value):
+    assert "[alerts]: drop_min_baseline: must be greater than 0" in load_error(
+        write_config(f"[alerts]\ndrop_min_baseline = {value}\n"))
