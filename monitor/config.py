@@ -671,10 +671,19 @@ def _check_references(config: Config, label: str) -> None:
             raise ConfigError(f'{label}: [[brands]] #{i}: name: "{brand.name}" is defined twice')
         names.add(brand.name.lower())
     themes: set[str] = set()
+    shipped: list[str] | None = None  # read only for an entry that can only mean one of them
     for i, theme in enumerate(config.themes, 1):
         if theme.name.lower() in themes:
             raise ConfigError(f'{label}: [[themes]] #{i}: name: "{theme.name}" is defined twice')
         themes.add(theme.name.lower())
+        if not theme.enabled and not theme.keywords:  # only switches off a shipped theme
+            shipped = shipped if shipped is not None else [t.name.lower() for t in default_themes()]
+            if theme.name.lower() not in shipped:
+                raise ConfigError(
+                    f'{label}: [[themes]] #{i} ("{theme.name}"): name: no shipped theme is named "{theme.name}",'
+                    f" so enabled = false switches nothing off{did_you_mean(theme.name.lower(), shipped)}"
+                    f" (shipped: {', '.join(shipped)})"
+                )
     seen: set[str] = set()
     for i, source in enumerate(config.sources, 1):
         where = f'{label}: [[sources]] #{i} ("{source.name}")'
