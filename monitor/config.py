@@ -72,7 +72,8 @@ def _check_addresses(section: Any, key: str) -> None:
     for i, text in ([(None, value)] if isinstance(value, str) else enumerate(value)):
         problem = _address_problem(text)
         if problem:
-            raise _FieldError(key if i is None else f"{key}[{i}]", f"{json.dumps(text)} {problem}")
+            shown = json.dumps(text, ensure_ascii=False)  # quoted, CR/LF escaped: the error stays one line
+            raise _FieldError(key if i is None else f"{key}[{i}]", f"{shown} {problem}")
 
 
 def _address_problem(text: str) -> str | None:
