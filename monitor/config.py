@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import os
 import sys
 import tomllib
@@ -55,6 +56,62 @@ class _FieldError(ValueError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(message)
         self.key = key
+
+
+def _check_timeout(section: Any, key: str) -> None:
+    """A timeout in seconds must be positive (0 would mean "never wait" to sockets),
+    worded as the sources' ``timeout`` is."""
+    if getattr(section, key) <= 0:
+        raise _FieldError(key, "must be more than 0 seconds")
+
+
+def _check_addresses(section: Any, key: str) -> None:
+    """``section.key`` (one string or a list) holds bare e-mail addresses, as SMTP's
+    ``MAIL FROM`` and ``RCPT TO`` take them: one each, no display name, no line break."""
+    value = getattr(section, key)
+    for i, text in ([(None, value)] if isinstance(value, str) else enumerate(value)):
+        problem = _address_problem(text)
+        if problem:
+            shown = json.dumps(text, ensure_ascii=False)  # quoted, CR/LF escaped: the error stays one line
+            raise _FieldError(key if i is None else f"{key}[{i}]", f"{shown} {problem}")
+
+
+def _address_problem(text: str) -> str | None:
+    """Why ``text`` is not one bare e-mail address, or None."""
+    if "\r" in text or "\n" in text:
+        return "must not contain a line break"
+    if _is_address(text):
+        return None
+    from email.utils import getaddresses
+
+    found = [address for _, address in getaddresses([text]) if _is_address(address)]
+    if len(found) > 1:
+        return "holds several addresses: give each its own list item"
+    hint = f' (did you mean "{found[0]}"?)' if found else ""
+    return f'is not an e-mail address such as "name@example.com"{hint}'
+
+
+def _is_address(text: str) -> bool:
+    from email.errors import MessageError
+    from email.headerregistry import Address
+
+    try:
+        return Address(addr_spec=text).addr_spec == text
+    except (ValueError, IndexError, MessageError):  # the parser raises all three
+        return False
+
+
+def _check_ca_file(path: Path) -> None:
+    """``path`` is a readable bundle of PEM certificates (what the TLS context will load)."""
+    import ssl
+
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except ssl.SSLError:
+        raise _FieldError("ca_file", f"{path}: no PEM certificate in it") from None
+    except OSError as exc:
+        where = "" if path.is_absolute() else f" (a relative path is read from the working directory, {Path.cwd()})"
+        raise _FieldError("ca_file", f"cannot read {path}: {exc.strerror or exc}{where}") from None
 
 
 def zone(name: str) -> tzinfo:
@@ -176,6 +233,7 @@ class DigestConfig:
         for key in ("top", "max_attempts"):
             if getattr(self, key) < 1:
                 raise _FieldError(key, "must be at least 1")
+        _check_addresses(self, "recipients")
 
 
 @dataclass(frozen=True)
@@ -199,6 +257,9 @@ class AlertsConfig:
     def __post_init__(self) -> None:
         if self.k <= 0:
             raise _FieldError("k", "must be greater than 0")
+        if self.drop_min_baseline <= 0:  # 0 would call every empty hour a drop, history or not
+            raise _FieldError("drop_min_baseline", "must be greater than 0 (a baseline median volume)")
+        _check_timeout(self, "webhook_timeout")
         if self.min_count < 1:
             raise _FieldError("min_count", "must be at least 1")
         if self.lookback_weeks < 1:
@@ -207,6 +268,7 @@ class AlertsConfig:
             raise _FieldError("window_hours", "must be between 0 and 3")
         if self.kpi_min_count < 1:
             raise _FieldError("kpi_min_count", "must be at least 1")
+        _check_addresses(self, "recipients")
         if "webhook" in self.channels and self.webhook_url is None:
             raise _FieldError("webhook_url", 'channels has "webhook": set webhook_url = { env = "NAME" }')
 
@@ -224,8 +286,14 @@ class SmtpConfig:
     ca_file: Path | None = None  # trust this CA bundle instead of the system's (verification stays on)
 
     def __post_init__(self) -> None:
+        _check_addresses(self, "sender")
+        if not 1 <= self.port <= 65535:
+            raise _FieldError("port", "must be between 1 and 65535")
+        _check_timeout(self, "timeout")
         if self.ssl and self.starttls:
             raise _FieldError("starttls", "set either ssl = true (port 465) or starttls = true, not both")
+        if self.ca_file is not None:
+            _check_ca_file(self.ca_file)
 
 
 Off = Literal["off"]
@@ -530,6 +598,7 @@ def _config(data: Mapping[str, Any], path: Path | None, label: str, *, load_plug
             values[key] = _section(cls, data[key], f"{label}: [{key}]", None, load_plugins)
     config = Config(path=path, **values, _unchecked=None if load_plugins else data)
     _check_references(config, label)
+    _check_delivery(config, label)
     return config
 
 
@@ -603,10 +672,19 @@ def _check_references(config: Config, label: str) -> None:
             raise ConfigError(f'{label}: [[brands]] #{i}: name: "{brand.name}" is defined twice')
         names.add(brand.name.lower())
     themes: set[str] = set()
+    shipped: list[str] | None = None  # read only for an entry that can only mean one of them
     for i, theme in enumerate(config.themes, 1):
         if theme.name.lower() in themes:
             raise ConfigError(f'{label}: [[themes]] #{i}: name: "{theme.name}" is defined twice')
         themes.add(theme.name.lower())
+        if not theme.enabled and not theme.keywords:  # only switches off a shipped theme
+            shipped = shipped if shipped is not None else [t.name.lower() for t in default_themes()]
+            if theme.name.lower() not in shipped:
+                raise ConfigError(
+                    f'{label}: [[themes]] #{i} ("{theme.name}"): name: no shipped theme is named "{theme.name}",'
+                    f" so enabled = false switches nothing off{did_you_mean(theme.name.lower(), shipped)}"
+                    f" (shipped: {', '.join(shipped)})"
+                )
     seen: set[str] = set()
     for i, source in enumerate(config.sources, 1):
         where = f'{label}: [[sources]] #{i} ("{source.name}")'
@@ -618,6 +696,16 @@ def _check_references(config: Config, label: str) -> None:
             raise ConfigError(
                 f'{where}: brand: no [[brands]] entry is named "{source.brand}"{did_you_mean(source.brand, known)}'
             )
+
+
+def _check_delivery(config: Config, label: str) -> None:
+    """Checks across [smtp] and [digest]: with [smtp] the digest goes by e-mail only,
+    so it needs recipients (without it, the digest is written as files, which need none)."""
+    if config.smtp is not None and not config.digest.recipients:
+        raise ConfigError(
+            f"{label}: [digest]: recipients: [smtp] is set, so the digest is sent by e-mail:"
+            ' list at least one address, e.g. recipients = ["team@example.com"]'
+        )
 
 
 def _unknown_keys(table: Mapping[str, Any], allowed: Any, where: str) -> None:
@@ -719,6 +807,8 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise wrong("a number")
+        if not math.isfinite(value):  # nan and inf compare false (or win) in every check after this
+            raise wrong("a finite number")
         return float(value)
     if hint is Path:
         if not isinstance(value, str) or not value:

@@ -147,6 +147,64 @@ def test_init_json_shape(cli):
     assert data["problems"] == [] and data["sources"][0]["credentials"] == "ok"
 
 
+DELIVERY = """
+[digest]
+recipients = ["leads@example.com"]
+[smtp]
+host = "127.0.0.1"
+sender = "monitor@example.com"
+username = "monitor"
+password = { env = "TEST_SMTP_PASSWORD" }
+[alerts]
+channels = ["email", "webhook"]
+webhook_url = { env = "TEST_HOOK_URL" }
+"""
+
+
+def test_init_checks_the_credentials_of_smtp_and_the_webhook(cli, write_config, monkeypatch):
+    monkeypatch.delenv("TEST_SMTP_PASSWORD", raising=False)
+    monkeypatch.delenv("TEST_HOOK_URL", raising=False)
+    path = write_config(DELIVERY)
+    result = cli("--config", path, "init")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: 2 problem(s) with credentials in use:\n"
+        f"  {path}: [smtp]: password: environment variable TEST_SMTP_PASSWORD is not set\n"
+        f"  {path}: [alerts]: webhook_url: environment variable TEST_HOOK_URL is not set\n"
+    )
+    assert f"[smtp] credentials: missing: {path}: [smtp]: password: environment" in result.stdout
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "pw")
+    monkeypatch.setenv("TEST_HOOK_URL", "http://127.0.0.1:9/hook")
+    data = json.loads(cli("--config", path, "init", "--format", "json").stdout)
+    assert data["delivery"] == [{"section": "smtp", "used": True, "credentials": "ok"},
+                                {"section": "alerts", "used": True, "credentials": "ok"}]
+    assert data["problems"] == []
+
+
+def test_init_reports_an_unused_webhook_secret_without_failing(cli, write_config, monkeypatch):
+    monkeypatch.delenv("TEST_HOOK_URL", raising=False)
+    path = write_config('[alerts]\nchannels = ["email"]\nwebhook_url = { env = "TEST_HOOK_URL" }\n')
+    result = cli("--config", path, "init", "--format", "json")
+    assert result.exit_code == 0
+    (row,) = json.loads(result.stdout)["delivery"]
+    assert row["used"] is False and "TEST_HOOK_URL is not set" in row["credentials"]
+
+
+def test_init_csv_is_one_csv_table(cli, write_config, monkeypatch):
+    import csv
+    import io
+
+    monkeypatch.delenv("TEST_SMTP_PASSWORD", raising=False)
+    monkeypatch.delenv("TEST_HOOK_URL", raising=False)
+    with_problems = write_config(DELIVERY + '[[sources]]\nname = "demo"\nplatform = "demo"\n')
+    for path in (None, with_problems):  # the default config, and one with problems
+        result = cli(*(["--config", path] if path else []), "init", "--format", "csv")
+        header, *rows = csv.reader(io.StringIO(result.stdout, newline=""))
+        assert header == ["source", "platform", "brand", "enabled", "every", "credentials"]
+        assert rows and all(len(row) == len(header) for row in rows)
+    assert result.exit_code == 1 and "2 problem(s)" in result.stderr  # problems stay on stderr
+
+
 def test_run_once_polls_every_enabled_source(cli):
     data = json.loads(cli("run", "--once", "--format", "json").stdout)
     assert [r["source"] for r in data] == ["demo"]

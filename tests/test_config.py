@@ -12,6 +12,8 @@ from monitor import config
 from monitor.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
+#: A minimal valid [smtp] (with the recipients it needs); keys may follow.
+SMTP = '[digest]\nrecipients = ["t@example.com"]\n[smtp]\nhost = "h"\nsender = "s@example.com"\n'
 
 
 def load_error(path: Path) -> str:
@@ -150,7 +152,7 @@ def test_missing_file():
 
 def test_secret_from_env_is_resolved_late_and_names_the_variable(write_config, monkeypatch):
     monkeypatch.delenv("SMTP_PASSWORD", raising=False)
-    path = write_config('[smtp]\nhost = "h"\nsender = "s@example.com"\npassword = { env = "SMTP_PASSWORD" }\n')
+    path = write_config(SMTP + 'password = { env = "SMTP_PASSWORD" }\n')
     loaded = config.load(path)  # loading does not need the secret yet
     with pytest.raises(SecretMissing) as caught:
         loaded.smtp.password.reveal()
@@ -162,7 +164,7 @@ def test_secret_from_env_is_resolved_late_and_names_the_variable(write_config, m
 
 def test_secret_never_shows_its_value(write_config, tmp_path):
     (tmp_path / "token.txt").write_text("s3cr3t-value\n")
-    path = write_config(f'[smtp]\nhost = "h"\nsender = "s@x"\npassword = {{ file = "{tmp_path / "token.txt"}" }}\n')
+    path = write_config(SMTP + f'password = {{ file = "{tmp_path / "token.txt"}" }}\n')
     secret = config.load(path).smtp.password
     assert secret.reveal() == "s3cr3t-value"
     assert "s3cr3t" not in repr(secret) and "s3cr3t" not in str(secret)
@@ -233,3 +235,82 @@ def test_classifier_options_are_checked_against_its_options(write_config):
     assert '[sentiment]: unknown key "model"' in message
     message = load_error(write_config('[sentiment]\nclassifier = "vadr"\n'))
     assert 'classifier: unknown classifier "vadr" (did you mean "vader"?)' in message
+
+
+@pytest.mark.parametrize(("table", "key", "value"), [
+    ("alerts", "k", "nan"), ("alerts", "k", "inf"), ("insights", "min_lift", "nan"),
+    ("kpi.targets", "resolution_hours", "inf"), ("kpi.targets", "nps", "-inf"),
+    ("alerts", "webhook_timeout", "nan"), ("sentiment", "negative_threshold", "nan"),
+])
+def test_no_float_setting_is_nan_or_infinite(write_config, table, key, value):
+    where = "[kpi]: targets" if table == "kpi.targets" else f"[{table}]"
+    assert f"{where}: {key}: expected a finite number, found a number {value}" in load_error(
+        write_config(f"[{table}]\n{key} = {value}\n"))
+
+
+def test_nan_in_a_source_option_is_refused_by_the_same_rule(write_config):
+    message = load_error(write_config('[[sources]]\nname = "r"\nplatform = "rss"\nurl = "https://e.org/f"\ntimeout = nan\n'))
+    assert '[[sources]] #1 ("r"): timeout: expected a finite number, found a number nan' in message
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "0.0"])
+def test_delivery_timeouts_must_be_positive(write_config, value):
+    assert "[alerts]: webhook_timeout: must be more than 0 seconds" in load_error(
+        write_config(f"[alerts]\nwebhook_timeout = {value}\n"))
+    assert "[smtp]: timeout: must be more than 0 seconds" in load_error(write_config(f"{SMTP}timeout = {value}\n"))
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_drop_min_baseline_must_be_positive(write_config, value):
+    assert "[alerts]: drop_min_baseline: must be greater than 0" in load_error(
+        write_config(f"[alerts]\ndrop_min_baseline = {value}\n"))
+
+
+@pytest.mark.parametrize("port", [0, -1, 65536, 99999])
+def test_smtp_port_is_a_tcp_port(write_config, port):
+    assert "[smtp]: port: must be between 1 and 65535" in load_error(write_config(f"{SMTP}port = {port}\n"))
+
+
+def test_smtp_ca_file_must_be_a_readable_pem_bundle(write_config, tmp_path, monkeypatch):
+    message = load_error(write_config(f'{SMTP}ca_file = "{tmp_path / "gone.pem"}"\n'))
+    assert f"[smtp]: ca_file: cannot read {tmp_path / 'gone.pem'}: No such file or directory" in message
+    (tmp_path / "notes.txt").write_text("not a certificate\n")
+    assert "[smtp]: ca_file: notes.txt: no PEM certificate in it" in load_error(write_config(f'{SMTP}ca_file = "notes.txt"\n'))
+    # relative paths are read from the working directory, like every path of the config
+    monkeypatch.chdir(tmp_path / "..")
+    message = load_error(write_config(f'{SMTP}ca_file = "notes.txt"\n'))
+    assert "cannot read notes.txt: No such file or directory (a relative path is read from the working directory" in message
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("sender", '"not an address"', '[smtp]: sender: "not an address" is not an e-mail address such as "name@example.com"'),
+    ("sender", '"Monitor <m@example.com>"', 'is not an e-mail address such as "name@example.com" (did you mean "m@example.com"?)'),
+    ("sender", '"m@example.com\\r\\nBcc: x@example.com"', '[smtp]: sender: "m@example.com\\r\\nBcc: x@example.com" must not contain a line break'),
+])
+def test_smtp_sender_is_one_bare_address(write_config, key, value, expected):
+    path = write_config(SMTP.replace('sender = "s@example.com"', f"{key} = {value}"))
+    message = load_error(path)
+    assert expected in message and "\n" not in message
+
+
+@pytest.mark.parametrize(("section", "value", "expected"), [
+    ("digest", '["ok@example.com", "not-an-email"]', '[digest]: recipients[1]: "not-an-email" is not an e-mail address'),
+    ("digest", '["a@x.example\\r\\nBcc: y@z.example"]', '[digest]: recipients[0]: "a@x.example\\r\\nBcc: y@z.example" must not contain a line break'),
+    ("alerts", '["a@example.com, b@example.com"]', "[alerts]: recipients[0]: \"a@example.com, b@example.com\" holds several addresses"),
+])
+def test_recipients_are_single_addresses(write_config, section, value, expected):
+    assert expected in load_error(write_config(f"[{section}]\nrecipients = {value}\n"))
+
+
+def test_digest_needs_recipients_only_when_it_is_sent_by_smtp(write_config):
+    assert config.load(write_config("[digest]\nrecipients = []\n")).digest.recipients == ()  # written as files
+    message = load_error(write_config('[digest]\nrecipients = []\n[smtp]\nhost = "h"\nsender = "s@example.com"\n'))
+    assert "[digest]: recipients: [smtp] is set, so the digest is sent by e-mail: list at least one address" in message
+    assert "[digest]: recipients: [smtp] is set" in load_error(write_config('[smtp]\nhost = "h"\nsender = "s@example.com"\n'))
+
+
+def test_init_refuses_a_bad_delivery_setting_in_one_line(cli, write_config):
+    path = write_config(f"{SMTP}timeout = 0\n")
+    result = cli("--config", path, "init")
+    assert result.exit_code == 1
+    assert result.output == f"Error: {path}: [smtp]: timeout: must be more than 0 seconds\n"

@@ -108,7 +108,7 @@ def test_tweepy_requests_oauthlib_prawcore_and_urllib3_at_debug_leak_nothing(
     monkeypatch.setenv("SM_SMTP_PASSWORD", CONFIGURED + "smtp")
     config = load(write_config(
         source("x", token={"env": "SM_TOKEN"})
-        + '\n[smtp]\nhost = "127.0.0.1"\nsender = "m@example.com"\npassword = { env = "SM_SMTP_PASSWORD" }\n'
+        + '\n[digest]\nrecipients = ["t@example.com"]\n[smtp]\nhost = "127.0.0.1"\nsender = "m@example.com"\npassword = { env = "SM_SMTP_PASSWORD" }\n'
     ))
     logs.configure("DEBUG", logs.revealed(config.secrets()))
 

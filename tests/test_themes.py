@@ -217,3 +217,17 @@ def test_terms_are_compared_as_brand_masking_compares_them():
     terms = ["@ Acme  Mobile", "#acme"]
     assert brand_term_keys(terms) == ["acme mobile", "acme"]
     assert TermSets({"x": terms[:1], "y": terms[1:]}).find("my acme mobile bill") == ["x", "y"]
+
+
+def test_switching_off_a_theme_that_is_not_shipped_is_a_config_error(write_config, cli):
+    path = write_config('[[themes]]\nname = "Pricng"\nenabled = false\n')
+    result = cli("--config", path, "init")
+    assert result.exit_code == 1
+    assert result.output == (
+        f'Error: {path}: [[themes]] #1 ("Pricng"): name: no shipped theme is named "Pricng", so enabled = false'
+        ' switches nothing off (did you mean "pricing"?) (shipped: delivery, billing, app, support, outage, pricing)\n'
+    )
+    # a shipped theme (in any case), or an own theme kept with its keywords, can be switched off
+    for entry, name in (('name = "Pricing"', "pricing"), ('name = "roaming"\nkeywords = ["roaming"]', "roaming")):
+        rules = config_module.load(write_config(f"[[themes]]\n{entry}\nenabled = false\n")).theme_rules()
+        assert name not in [t.name.lower() for t in rules] and len(rules) == 6 - (name == "pricing")

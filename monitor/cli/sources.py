@@ -20,19 +20,29 @@ if TYPE_CHECKING:
     from monitor.storage import Store
 
 
-def _secret_problems(source: Any) -> list[str]:
-    """Secrets of a source that cannot be resolved right now (message per secret)."""
-    from connectors.base import Secret, SecretMissing
+def _secret_problems(section: Any) -> list[str]:
+    """Secrets of ``section`` (a source's options, [smtp], [alerts]) that cannot be
+    resolved right now (message per secret)."""
+    from connectors.base import SecretMissing
 
     problems = []
-    for f in dataclasses.fields(source.options):
-        value = getattr(source.options, f.name)
-        if isinstance(value, Secret):
-            try:
-                value.reveal()
-            except SecretMissing as exc:
-                problems.append(str(exc))
+    for secret in _secrets(section):
+        try:
+            secret.reveal()
+        except SecretMissing as exc:
+            problems.append(str(exc))
     return problems
+
+
+def _secrets(section: Any) -> list[Any]:
+    from connectors.base import Secret
+
+    values = (getattr(section, f.name) for f in dataclasses.fields(section))
+    return [value for value in values if isinstance(value, Secret)]
+
+
+def _credentials(issues: list[str]) -> str:
+    return "missing: " + "; ".join(issues) if issues else "ok"
 
 
 @click.command()
@@ -41,8 +51,10 @@ def _secret_problems(source: Any) -> list[str]:
 def init(app: App, fmt: str) -> None:
     """Create the database, apply migrations and check the config.
 
-    Reports every source and whether it can run: an enabled source whose
-    credentials are missing makes this command fail (exit status 1).
+    Reports every source and whether it can run, and the credentials of
+    [smtp] and of the [alerts] webhook: missing credentials of an enabled
+    source, of [smtp] or of a webhook in use make this command fail (exit
+    status 1). With `--format csv` only the sources table is printed.
 
     \b
     Example:
@@ -54,7 +66,7 @@ def init(app: App, fmt: str) -> None:
     rows = []
     problems = []
     for source in config.sources:
-        issues = _secret_problems(source)
+        issues = _secret_problems(source.options)
         if source.enabled:
             problems += issues
         rows.append({
@@ -63,29 +75,45 @@ def init(app: App, fmt: str) -> None:
             "brand": source.brand,
             "enabled": source.enabled,
             "every": format_duration(source.every),
-            "credentials": "missing: " + "; ".join(issues) if issues else "ok",
+            "credentials": _credentials(issues),
         })
+    delivery = []  # the sections that send mail or call the webhook, when they hold secrets
+    webhook_used = config.alerts.enabled and "webhook" in config.alerts.channels
+    for name, section, used in (("smtp", config.smtp, True), ("alerts", config.alerts, webhook_used)):
+        if section is None or not _secrets(section):
+            continue
+        issues = _secret_problems(section)
+        if used:
+            problems += issues
+        delivery.append({"section": name, "used": used, "credentials": _credentials(issues)})
     report = {
         "config": config.label,
         "database": str(store.path),
         "migrations": applied,  # the migrations this run applied ([] when up to date)
         "brands": [b.name for b in config.brands],
         "sources": rows,
+        "delivery": delivery,
         "problems": problems,
     }
     if fmt == "json":
         to_json(report)
+    elif fmt == "csv":  # one table for scripts: the rest is in --format json
+        emit(fmt, rows, _INIT_COLUMNS)
     else:
         done = f"{len(applied)} migration(s) applied" if applied else "schema already up to date"
         click.echo(f"Database {store.path}: {done}.")
         click.echo(f"Config {config.label}: {len(config.brands)} brand(s), {len(config.sources)} source(s).")
-        emit(fmt, rows, ["source", "platform", "brand", "enabled", "every", "credentials"])
+        emit(fmt, rows, _INIT_COLUMNS)
+        for row in delivery:
+            unused = "" if row["used"] else " (not used: [alerts] channels has no webhook, or alerts are off)"
+            click.echo(f"[{row['section']}] credentials: {row['credentials']}{unused}")
     if problems:
         raise click.ClickException(
-            f"{len(problems)} problem(s) with enabled sources:\n  " + "\n  ".join(problems)
+            f"{len(problems)} problem(s) with credentials in use:\n  " + "\n  ".join(problems)
         )
 
 
+_INIT_COLUMNS = ["source", "platform", "brand", "enabled", "every", "credentials"]
 _POLL_COLUMNS = ["source", "platform", "status", "fetched", "new", "duplicates", "excluded", "requests", "seconds", "error"]
 
 
