@@ -41,6 +41,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 import schedule
@@ -234,7 +235,7 @@ class Daemon:
             if not self._stopping:
                 # After polling, so the hour just ended and yesterday are complete.
                 for name in SERVICES:
-                    self._log_service(name, self._guarded(run_service, self.config.monitor.database, self.config, name))
+                    self._report_service(name, partial(run_service, self.config.monitor.database, self.config, name))
             return results
 
     def start(self) -> None:
@@ -329,10 +330,7 @@ class Daemon:
             self._on_result(event[1], event[2])
         elif kind == "service":
             self._services_running.discard(event[1])
-            try:
-                self._log_service(event[1], event[2].result())
-            except Exception:  # noqa: BLE001 - logged; the next run tries again
-                log.exception("%s job failed", event[1])
+            self._report_service(event[1], event[2].result)
         elif kind == "stop":
             if self._stopping:
                 self._abandon = True  # a second signal: stop without waiting
@@ -383,7 +381,13 @@ class Daemon:
             log.exception("could not start the %s job", name)
 
     @staticmethod
-    def _log_service(name: str, results: list[Any] | None) -> None:
+    def _report_service(name: str, results_of: Callable[[], list[Any]]) -> None:
+        """Log what a service job did, or its error (it never stops the daemon)."""
+        try:
+            results = results_of()
+        except Exception:  # noqa: BLE001 - logged; the next run tries again
+            log.exception("%s job failed", name)
+            return
         for result in results or []:
             log.info("%s: %s", name, result.describe() if hasattr(result, "describe") else result)
 

@@ -213,3 +213,31 @@ def test_webhook_channel_needs_a_url(write_config):
     with pytest.raises(ConfigError) as caught:
         config_module.load(write_config('[alerts]\nchannels = ["webhook"]\n'))
     assert "[alerts]: webhook_url:" in str(caught.value)
+
+
+def test_an_unexpected_error_in_one_channel_keeps_the_other_channels_delivery(write_config, monkeypatch, caplog):
+    import requests
+
+    def broken_post(*args, **kwargs):
+        raise ValueError("Attempted to set connect timeout to 0.0")
+
+    handler = Handler()
+    with smtp_server(handler) as port, webhook_server(Webhook()) as hook:
+        monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
+        monkeypatch.setattr(requests, "post", broken_post)
+        config = config_module.load(alert_config(write_config, port, hook))
+        store = Store.open(config.monitor.database)
+        fill(store, H - 2 * WEEK, 1, 0)
+        fill(store, H, 5, 5)
+        now = H + HOUR + timedelta(minutes=1)
+        (first,) = alerts.run_due(store, config, now)
+        assert (first.sent, first.pending) == (["email"], ["webhook"])
+        assert "webhook: ValueError: Attempted to set connect timeout to 0.0 (will retry)" in first.error
+        rows = store.alerts.between(H, H + HOUR)
+        assert {(r["sent"], r["pending"], r["attempts"]) for r in rows} == {("email", "webhook", 1)}
+        assert "Traceback" in caplog.text  # an unexpected error: its traceback is logged
+        monkeypatch.undo()
+        monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
+        (second,) = alerts.run_due(store, config, now + timedelta(minutes=2))
+        assert (second.sent, second.pending, second.error) == (["email", "webhook"], [], None)
+        assert len(handler.received) == 1 and len(hook.bodies) == 1  # the email was not sent again

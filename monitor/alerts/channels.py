@@ -95,7 +95,7 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
         sent = sorted({c for r in rows for c in r["sent"].split(",") if c})
         errors = []
         for channel in pending:
-            outcome = _deliver(channel, store, config, brand, from_db(hour), rows)
+            outcome = _try_channel(channel, store, config, brand, from_db(hour), rows)
             if outcome.status == "sent":
                 sent.append(channel)
             elif outcome.status == "retry" and attempts + 1 < MAX_ATTEMPTS:
@@ -112,6 +112,17 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
         store.alerts.record_delivery([r["id"] for r in rows], pending, sorted(sent), error)
         results.append(AlertResult(brand, hour, [r["kind"] for r in rows], sorted(sent), pending, error))
     return results
+
+
+def _try_channel(channel: str, store: Store, config: Config, brand: str, hour: datetime,
+                 rows: Sequence[dict[str, Any]]) -> mail.Outcome:
+    """One channel's delivery; an unexpected error is its own ``retry`` outcome, so the
+    channels delivered before it (and after it) are still recorded."""
+    try:
+        return _deliver(channel, store, config, brand, hour, rows)
+    except Exception as exc:  # noqa: BLE001 - a bug or odd setting in one channel must not lose the others
+        log.exception("alert for %s at %s: %s channel error", brand, to_db(hour), channel)
+        return mail.Outcome("retry", f"{type(exc).__name__}: {exc}")
 
 
 def _deliver(channel: str, store: Store, config: Config, brand: str, hour: datetime,
