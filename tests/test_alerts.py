@@ -11,7 +11,7 @@ from email.policy import default
 import pytest
 
 from factories import local_smtp, scored
-from mailserver import Handler, Webhook, smtp_server, webhook_server
+from mailserver import Handler, PasswordCheck, Webhook, smtp_server, webhook_server
 from monitor import alerts
 from monitor import config as config_module
 from monitor.errors import ConfigError
@@ -125,8 +125,8 @@ def test_alerts_test_on_the_offline_demo_shows_the_outage(cli):
     assert "negative_count" in table and "Rule: k=3, min_count=3, lookback_weeks=4" in table
 
 
-def alert_config(write_config, port: int, hook: Webhook, extra: str = "") -> str:
-    return write_config(f"""{local_smtp(port)}
+def alert_config(write_config, port: int, hook: Webhook, extra: str = "", smtp: str = "") -> str:
+    return write_config(f"""{local_smtp(port)}{smtp}
         [alerts]
         channels = ["email", "webhook"]
         webhook_url = {{ env = "TEST_WEBHOOK_URL" }}
@@ -241,3 +241,32 @@ def test_an_unexpected_error_in_one_channel_keeps_the_other_channels_delivery(wr
         (second,) = alerts.run_due(store, config, now + timedelta(minutes=2))
         assert (second.sent, second.pending, second.error) == (["email", "webhook"], [], None)
         assert len(handler.received) == 1 and len(hook.bodies) == 1  # the email was not sent again
+
+
+def test_a_channel_whose_secret_is_not_set_waits_for_it_without_using_up_attempts(write_config, monkeypatch):
+    check = PasswordCheck("monitor", "s3cret")
+    handler = Handler()
+    with smtp_server(handler, auth_require_tls=False, authenticator=check) as port, \
+            webhook_server(Webhook()) as hook:
+        monkeypatch.delenv("TEST_WEBHOOK_URL", raising=False)
+        monkeypatch.delenv("TEST_SMTP_PASSWORD", raising=False)
+        config = config_module.load(alert_config(
+            write_config, port, hook, smtp='username = "monitor"\npassword = { env = "TEST_SMTP_PASSWORD" }\n'))
+        store = Store.open(config.monitor.database)
+        fill(store, H - 2 * WEEK, 1, 0)
+        fill(store, H, 5, 5)
+        now = H + HOUR + timedelta(minutes=1)
+        for later in range(0, 6 * 60, 60):  # hours of runs without the variables: nothing given up
+            (result,) = alerts.run_due(store, config, now + timedelta(minutes=later))
+            assert (result.sent, result.pending) == ([], ["email", "webhook"])
+        email_error, webhook_error = result.error.split("; ")
+        assert email_error.startswith("email: ") and email_error.endswith(
+            "[smtp]: password: environment variable TEST_SMTP_PASSWORD is not set (will retry)")
+        assert webhook_error.startswith("webhook: ") and webhook_error.endswith(
+            "[alerts]: webhook_url: environment variable TEST_WEBHOOK_URL is not set (will retry)")
+        assert {r["attempts"] for r in store.alerts.between(H, H + HOUR)} == {0}
+        monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
+        monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
+        (result,) = alerts.run_due(store, config, now + timedelta(hours=7))
+        assert (result.sent, result.pending, result.error) == (["email", "webhook"], [], None)
+        assert len(handler.received) == 1 and len(hook.bodies) == 1 and check.seen[-1].endswith(":ok")

@@ -94,7 +94,14 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
         pending = sorted({c for r in rows for c in r["pending"].split(",") if c})
         sent = sorted({c for r in rows for c in r["sent"].split(",") if c})
         errors = []
+        attempted = False
         for channel in pending:
+            missing = _missing_secret(channel, config)
+            if missing is not None:  # the operator's to fix: waits for it, however long, uses up no attempt
+                log.warning("alert for %s at %s waits for %s: %s", brand, hour, channel, missing)
+                errors.append(f"{channel}: {missing}{_WILL_RETRY}")
+                continue
+            attempted = True
             outcome = _try_channel(channel, store, config, brand, from_db(hour), rows)
             if outcome.status == "sent":
                 sent.append(channel)
@@ -109,9 +116,25 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
         kept = [part for r in rows if r["last_error"] for part in _CHANNEL_ERRORS.split(r["last_error"])
                 if not part.endswith(_WILL_RETRY) and part.split(":")[0] not in sent]
         error = "; ".join(dict.fromkeys([*kept, *errors])) or None
-        store.alerts.record_delivery([r["id"] for r in rows], pending, sorted(sent), error)
+        store.alerts.record_delivery([r["id"] for r in rows], pending, sorted(sent), error, attempted=attempted)
         results.append(AlertResult(brand, hour, [r["kind"] for r in rows], sorted(sent), pending, error))
     return results
+
+
+def _missing_secret(channel: str, config: Config) -> str | None:
+    """Why a secret the channel needs cannot be resolved now (an unset variable, an
+    unreadable file), or None."""
+    if channel == "webhook":
+        needed = [config.alerts.webhook_url]
+    else:
+        needed = [config.smtp.username, config.smtp.password] if config.smtp else []
+    try:
+        for secret in needed:
+            if secret is not None:
+                secret.reveal()
+    except SecretMissing as exc:
+        return str(exc)
+    return None
 
 
 def _try_channel(channel: str, store: Store, config: Config, brand: str, hour: datetime,
@@ -196,8 +219,8 @@ def _post_webhook(config: Config, text: str) -> mail.Outcome:
     try:
         url = settings.webhook_url.reveal()
         response = requests.post(url, json={"text": text}, timeout=settings.webhook_timeout)
-    except SecretMissing as exc:
-        return mail.Outcome("failed", str(exc))
+    except SecretMissing as exc:  # checked before; a file secret may just have gone
+        return mail.Outcome("retry", str(exc))
     except requests.ConnectionError as exc:  # before the request was sent (connect timeouts too)
         return mail.Outcome("retry", f"webhook: cannot connect ({type(exc).__name__})")
     except requests.Timeout:
