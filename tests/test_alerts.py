@@ -199,12 +199,13 @@ def test_a_channel_that_failed_for_good_stays_explained_after_the_other_is_deliv
         assert error.startswith("email: failed: ") and error.endswith("message refused; policy violation")
 
 
-def test_without_smtp_alert_email_is_written_to_a_file(write_config):
-    config, store = setup(write_config, '[digest]\nrecipients = ["a@example.com"]\n')
+@pytest.mark.parametrize("recipients", ['[digest]\nrecipients = ["a@example.com"]\n', ""])
+def test_without_smtp_alert_email_is_written_to_a_file(write_config, recipients):
+    config, store = setup(write_config, recipients)
     fill(store, H - 2 * WEEK, 1, 0)
     fill(store, H, 5, 5)
     (result,) = alerts.run_due(store, config, H + HOUR)
-    assert result.sent == ["email"]
+    assert (result.sent, result.error) == (["email"], None)
     (path,) = (config.monitor.data_dir / "alerts").iterdir()
     assert "5 negative mentions" in email.message_from_bytes(path.read_bytes(), policy=default).get_content()
 

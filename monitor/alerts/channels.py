@@ -169,8 +169,6 @@ def _title(brand: str, hour: datetime, rows: Sequence[dict[str, Any]], tz: tzinf
 def _email(config: Config, brand: str, hour: datetime, rows: Sequence[dict[str, Any]],
            samples: Sequence[dict[str, Any]], tz: tzinfo) -> mail.Outcome:
     recipients = config.alerts.recipients or config.digest.recipients
-    if not recipients:
-        return mail.Outcome("failed", "no recipients: set [alerts] recipients or [digest] recipients")
     lines = [r["message"] for r in rows]
     if samples:
         lines += ["", "Most negative mentions of the hour:"]
@@ -188,6 +186,8 @@ def _email(config: Config, brand: str, hour: datetime, rows: Sequence[dict[str, 
     if config.smtp is None:
         stem = f"{mail.slug(brand)}-{hour:%Y%m%dT%H}"
         return mail.save_eml(message, config.monitor.data_dir / "alerts" / f"{stem}.eml")
+    if not recipients:  # a file needs none, as the digest's does
+        return mail.Outcome("failed", "no recipients: set [alerts] recipients or [digest] recipients")
     return mail.send_smtp(message, config.smtp, recipients)
 
 
