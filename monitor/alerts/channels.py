@@ -222,13 +222,13 @@ def _post_webhook(config: Config, text: str) -> mail.Outcome:
     except SecretMissing as exc:  # checked before; a file secret may just have gone
         return mail.Outcome("retry", str(exc))
     except requests.ConnectionError as exc:  # before the request was sent (connect timeouts too)
-        return mail.Outcome("retry", f"webhook: cannot connect ({type(exc).__name__})")
+        return mail.Outcome("retry", f"cannot connect ({type(exc).__name__})")
     except requests.Timeout:
-        return mail.Outcome("unknown", "webhook: no answer in time after the alert was sent")
+        return mail.Outcome("unknown", "no answer in time after the alert was sent")
     except requests.RequestException as exc:
-        return mail.Outcome("failed", f"webhook: {type(exc).__name__}")
-    # The URL holds a token: never in a message.
+        return mail.Outcome("failed", type(exc).__name__)
+    # The URL holds a token: never in a message. The caller names the channel.
     if response.ok:
-        return mail.Outcome("sent", f"webhook: {response.status_code}")
+        return mail.Outcome("sent", f"HTTP {response.status_code}")
     status = "retry" if response.status_code == 429 or response.status_code >= 500 else "failed"
-    return mail.Outcome(status, f"webhook: HTTP {response.status_code} {response.text[:200]}")
+    return mail.Outcome(status, f"HTTP {response.status_code} {response.text[:200]}")
