@@ -134,6 +134,14 @@ def alert_config(write_config, port: int, hook: Webhook, extra: str = "", smtp: 
         """)
 
 
+def spiked(config: config_module.Config) -> Store:
+    """The config's store with 5 negatives in hour H after two quiet weeks: an alert at H + 1h."""
+    store = Store.open(config.monitor.database)
+    fill(store, H - 2 * WEEK, 1, 0)
+    fill(store, H, 5, 5)
+    return store
+
+
 def test_run_due_sends_by_email_and_webhook_once_with_cooldown(write_config, monkeypatch):
     handler = Handler()
     with smtp_server(handler) as port, webhook_server(Webhook()) as hook:
@@ -168,12 +176,11 @@ def test_webhook_failure_is_retried_later_and_the_token_never_logged(write_confi
     with smtp_server(handler) as port, webhook_server(Webhook(statuses=[503])) as hook:
         monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
         config = config_module.load(alert_config(write_config, port, hook))
-        store = Store.open(config.monitor.database)
-        fill(store, H - 2 * WEEK, 1, 0)
-        fill(store, H, 5, 5)
+        store = spiked(config)
         now = H + HOUR + timedelta(minutes=1)
         (first,) = alerts.run_due(store, config, now)
-        assert (first.sent, first.pending, first.error) == (["email"], ["webhook"], "webhook: HTTP 503 error (will retry)")
+        assert (first.sent, first.pending) == (["email"], ["webhook"])
+        assert first.error == "webhook: HTTP 503 error (will retry)"  # the channel named once
         assert alerts.run_due(store, config, now + timedelta(minutes=1)) == []  # waits 2 minutes
         (second,) = alerts.run_due(store, config, now + timedelta(minutes=2))
         assert (second.sent, second.pending) == (["email", "webhook"], [])
@@ -187,9 +194,7 @@ def test_a_channel_that_failed_for_good_stays_explained_after_the_other_is_deliv
     with smtp_server(handler) as port, webhook_server(Webhook(statuses=[503])) as hook:
         monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
         config = config_module.load(alert_config(write_config, port, hook))
-        store = Store.open(config.monitor.database)
-        fill(store, H - 2 * WEEK, 1, 0)
-        fill(store, H, 5, 5)
+        store = spiked(config)
         now = H + HOUR + timedelta(minutes=1)
         (first,) = alerts.run_due(store, config, now)
         assert (first.sent, first.pending) == ([], ["webhook"])
@@ -227,9 +232,7 @@ def test_an_unexpected_error_in_one_channel_keeps_the_other_channels_delivery(wr
         monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
         monkeypatch.setattr(requests, "post", broken_post)
         config = config_module.load(alert_config(write_config, port, hook))
-        store = Store.open(config.monitor.database)
-        fill(store, H - 2 * WEEK, 1, 0)
-        fill(store, H, 5, 5)
+        store = spiked(config)
         now = H + HOUR + timedelta(minutes=1)
         (first,) = alerts.run_due(store, config, now)
         assert (first.sent, first.pending) == (["email"], ["webhook"])
@@ -253,9 +256,7 @@ def test_a_channel_whose_secret_is_not_set_waits_for_it_without_using_up_attempt
         monkeypatch.delenv("TEST_SMTP_PASSWORD", raising=False)
         config = config_module.load(alert_config(
             write_config, port, hook, smtp='username = "monitor"\npassword = { env = "TEST_SMTP_PASSWORD" }\n'))
-        store = Store.open(config.monitor.database)
-        fill(store, H - 2 * WEEK, 1, 0)
-        fill(store, H, 5, 5)
+        store = spiked(config)
         now = H + HOUR + timedelta(minutes=1)
         for later in range(0, 6 * 60, 60):  # hours of runs without the variables: nothing given up
             (result,) = alerts.run_due(store, config, now + timedelta(minutes=later))
