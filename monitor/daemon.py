@@ -232,7 +232,7 @@ class Daemon:
             else:
                 # poll_timeout has passed: every poll still running is hung (and fails the run).
                 for name, flight in self._in_flight.items():
-                    self.last_results[name] = self._report_hung(name, flight)
+                    self.last_results[name] = self._report_hung(name, flight, "the next run polls it again")
                 if self._in_flight:
                     self._abandon_in_flight()
             results = [self.last_results[s.name] for s in due if s.name in self.last_results]
@@ -464,9 +464,9 @@ class Daemon:
         now = self._monotonic()
         for name, flight in self._in_flight.items():
             if not flight.hung_reported and now - flight.started > limit:
-                self._report_hung(name, flight)
+                self._report_hung(name, flight, "its next poll waits until it returns")
 
-    def _report_hung(self, name: str, flight: _InFlight) -> PollResult:
+    def _report_hung(self, name: str, flight: _InFlight, then: str) -> PollResult:
         """The poll as hung: logged and recorded (once), so ``status`` shows it."""
         message = f"poll still running after {format_duration(self.config.daemon.poll_timeout)}"
         at = utcnow()
@@ -474,7 +474,7 @@ class Daemon:
                           error_kind="hung", seconds=self._monotonic() - flight.started)
         if not flight.hung_reported:
             flight.hung_reported = True
-            log.warning("poll %s: %s; reported as hung (its next poll waits until it returns)", name, message)
+            log.warning("poll %s: %s; reported as hung (%s)", name, message, then)
             self._guarded(self.store.sources.record, hung)
         return hung
 
