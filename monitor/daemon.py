@@ -41,6 +41,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 import schedule
@@ -49,7 +50,6 @@ from monitor import ingest, logs, plugins
 from monitor.config import Config, SourceConfig
 from monitor.ingest import PollResult
 from monitor.storage import Store
-from monitor.storage.sources import PollRun
 from monitor.timeutil import ceil_second, format_duration, from_db, utcnow
 
 log = logging.getLogger(__name__)
@@ -158,6 +158,7 @@ def run_service(database: Any, config: Config, name: str) -> list[Any]:
 class _InFlight:
     source: SourceConfig
     started: float  # the daemon's monotonic clock
+    started_at: datetime
     hung_reported: bool = False
 
 
@@ -228,13 +229,17 @@ class Daemon:
             self.settle(self.config.daemon.poll_timeout.total_seconds())
             if self._stopping:
                 self._shutdown()
-            elif self._in_flight:
-                self._abandon_in_flight()
+            else:
+                # poll_timeout has passed: every poll still running is hung (and fails the run).
+                for name, flight in self._in_flight.items():
+                    self.last_results[name] = self._report_hung(name, flight, "the next run polls it again")
+                if self._in_flight:
+                    self._abandon_in_flight()
             results = [self.last_results[s.name] for s in due if s.name in self.last_results]
             if not self._stopping:
                 # After polling, so the hour just ended and yesterday are complete.
                 for name in SERVICES:
-                    self._log_service(name, self._guarded(run_service, self.config.monitor.database, self.config, name))
+                    self._report_service(name, partial(run_service, self.config.monitor.database, self.config, name))
             return results
 
     def start(self) -> None:
@@ -329,10 +334,7 @@ class Daemon:
             self._on_result(event[1], event[2])
         elif kind == "service":
             self._services_running.discard(event[1])
-            try:
-                self._log_service(event[1], event[2].result())
-            except Exception:  # noqa: BLE001 - logged; the next run tries again
-                log.exception("%s job failed", event[1])
+            self._report_service(event[1], event[2].result)
         elif kind == "stop":
             if self._stopping:
                 self._abandon = True  # a second signal: stop without waiting
@@ -383,13 +385,19 @@ class Daemon:
             log.exception("could not start the %s job", name)
 
     @staticmethod
-    def _log_service(name: str, results: list[Any] | None) -> None:
+    def _report_service(name: str, results_of: Callable[[], list[Any]]) -> None:
+        """Log what a service job did, or its error (it never stops the daemon)."""
+        try:
+            results = results_of()
+        except Exception:  # noqa: BLE001 - logged; the next run tries again
+            log.exception("%s job failed", name)
+            return
         for result in results or []:
             log.info("%s: %s", name, result.describe() if hasattr(result, "describe") else result)
 
     def _submit(self, source: SourceConfig) -> None:
         log.debug("poll %s: starting", source.name)
-        self._in_flight[source.name] = _InFlight(source, self._monotonic())
+        self._in_flight[source.name] = _InFlight(source, self._monotonic(), utcnow())
         future = self._executor.submit(
             poll_in_own_store, self.config.monitor.database, self._pipeline, source
         )
@@ -455,17 +463,20 @@ class Daemon:
         limit = self.config.daemon.poll_timeout.total_seconds()
         now = self._monotonic()
         for name, flight in self._in_flight.items():
-            if flight.hung_reported or now - flight.started <= limit:
-                continue
+            if not flight.hung_reported and now - flight.started > limit:
+                self._report_hung(name, flight, "its next poll waits until it returns")
+
+    def _report_hung(self, name: str, flight: _InFlight, then: str) -> PollResult:
+        """The poll as hung: logged and recorded (once), so ``status`` shows it."""
+        message = f"poll still running after {format_duration(self.config.daemon.poll_timeout)}"
+        at = utcnow()
+        hung = PollResult(name, flight.source.platform, flight.started_at, at, "error", error=message,
+                          error_kind="hung", seconds=self._monotonic() - flight.started)
+        if not flight.hung_reported:
             flight.hung_reported = True
-            message = f"poll still running after {format_duration(timedelta(seconds=limit))}"
-            log.warning(
-                "poll %s: %s; reported as hung (its next poll waits until it returns)", name, message
-            )
-            at = utcnow()
-            self._guarded(self.store.sources.record, PollRun(
-                name, flight.source.platform, at, at, "error", error=message, error_kind="hung",
-            ))
+            log.warning("poll %s: %s; reported as hung (%s)", name, message, then)
+            self._guarded(self.store.sources.record, hung)
+        return hung
 
     def _guarded(self, fn: Callable[..., Any], *args: Any) -> Any:
         """A bookkeeping write or read of the main loop: logged on failure, never fatal."""

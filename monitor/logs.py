@@ -58,10 +58,12 @@ _PATTERN_SOURCES: list[str] = [
         rf"""(?i)(?P<k>['"]?{_START}(?:{'|'.join(map(re.escape, _HEADERS))})\b['"]?\s*[:=]\s*)"""
         rf"""(?:{_QUOTED}|(?P<v>[^\r\n'\\]+))"""
     ),
-    # key=value, "key": "value", 'key': 'value', ('key', 'value') (prawcore's form data).
+    # key=value, "key": "value", 'key': 'value', ('key', 'value') (prawcore's form data). An
+    # unquoted value only after "=" or a quoted key: "key: words" is prose, the way our own
+    # messages name a setting ("[smtp]: password: environment variable ... is not set").
     (
-        rf"""(?i)(?P<k>['"]?{_START}(?:{'|'.join(_SECRET_KEYS)})(?![\w-])['"]?\s*"""
-        rf"""(?:[:=]|(?<=['"]),)\s*)(?:{_QUOTED}|(?P<v>[^\s&,;'"}}\])\\]+))"""
+        rf"""(?i)(?P<k>(?P<kq>['"])?{_START}(?:{'|'.join(_SECRET_KEYS)})(?![\w-])(?(kq)(?P=kq))\s*"""
+        rf"""(?:(?P<eq>=)|:|(?<=['"]),)\s*)(?:{_QUOTED}|(?(eq)|(?(kq)|(?!)))(?P<v>[^\s&,;'"}}\])\\]+))"""
     ),
     r"(?i)\b(?P<k>bearer\s+)(?P<v>[A-Za-z0-9\-._~+/%]+=*)",
     # The password of a URL: scheme://user:password@host

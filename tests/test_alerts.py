@@ -11,7 +11,7 @@ from email.policy import default
 import pytest
 
 from factories import local_smtp, scored
-from mailserver import Handler, Webhook, smtp_server, webhook_server
+from mailserver import Handler, PasswordCheck, Webhook, smtp_server, webhook_server
 from monitor import alerts
 from monitor import config as config_module
 from monitor.errors import ConfigError
@@ -125,13 +125,21 @@ def test_alerts_test_on_the_offline_demo_shows_the_outage(cli):
     assert "negative_count" in table and "Rule: k=3, min_count=3, lookback_weeks=4" in table
 
 
-def alert_config(write_config, port: int, hook: Webhook, extra: str = "") -> str:
-    return write_config(f"""{local_smtp(port)}
+def alert_config(write_config, port: int, hook: Webhook, extra: str = "", smtp: str = "") -> str:
+    return write_config(f"""{local_smtp(port)}{smtp}
         [alerts]
         channels = ["email", "webhook"]
         webhook_url = {{ env = "TEST_WEBHOOK_URL" }}
         {extra}
         """)
+
+
+def spiked(config: config_module.Config) -> Store:
+    """The config's store with 5 negatives in hour H after two quiet weeks: an alert at H + 1h."""
+    store = Store.open(config.monitor.database)
+    fill(store, H - 2 * WEEK, 1, 0)
+    fill(store, H, 5, 5)
+    return store
 
 
 def test_run_due_sends_by_email_and_webhook_once_with_cooldown(write_config, monkeypatch):
@@ -168,12 +176,11 @@ def test_webhook_failure_is_retried_later_and_the_token_never_logged(write_confi
     with smtp_server(handler) as port, webhook_server(Webhook(statuses=[503])) as hook:
         monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
         config = config_module.load(alert_config(write_config, port, hook))
-        store = Store.open(config.monitor.database)
-        fill(store, H - 2 * WEEK, 1, 0)
-        fill(store, H, 5, 5)
+        store = spiked(config)
         now = H + HOUR + timedelta(minutes=1)
         (first,) = alerts.run_due(store, config, now)
-        assert (first.sent, first.pending) == (["email"], ["webhook"]) and "HTTP 503" in first.error
+        assert (first.sent, first.pending) == (["email"], ["webhook"])
+        assert first.error == "webhook: HTTP 503 error (will retry)"  # the channel named once
         assert alerts.run_due(store, config, now + timedelta(minutes=1)) == []  # waits 2 minutes
         (second,) = alerts.run_due(store, config, now + timedelta(minutes=2))
         assert (second.sent, second.pending) == (["email", "webhook"], [])
@@ -187,9 +194,7 @@ def test_a_channel_that_failed_for_good_stays_explained_after_the_other_is_deliv
     with smtp_server(handler) as port, webhook_server(Webhook(statuses=[503])) as hook:
         monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
         config = config_module.load(alert_config(write_config, port, hook))
-        store = Store.open(config.monitor.database)
-        fill(store, H - 2 * WEEK, 1, 0)
-        fill(store, H, 5, 5)
+        store = spiked(config)
         now = H + HOUR + timedelta(minutes=1)
         (first,) = alerts.run_due(store, config, now)
         assert (first.sent, first.pending) == ([], ["webhook"])
@@ -199,12 +204,13 @@ def test_a_channel_that_failed_for_good_stays_explained_after_the_other_is_deliv
         assert error.startswith("email: failed: ") and error.endswith("message refused; policy violation")
 
 
-def test_without_smtp_alert_email_is_written_to_a_file(write_config):
-    config, store = setup(write_config, '[digest]\nrecipients = ["a@example.com"]\n')
+@pytest.mark.parametrize("recipients", ['[digest]\nrecipients = ["a@example.com"]\n', ""])
+def test_without_smtp_alert_email_is_written_to_a_file(write_config, recipients):
+    config, store = setup(write_config, recipients)
     fill(store, H - 2 * WEEK, 1, 0)
     fill(store, H, 5, 5)
     (result,) = alerts.run_due(store, config, H + HOUR)
-    assert result.sent == ["email"]
+    assert (result.sent, result.error) == (["email"], None)
     (path,) = (config.monitor.data_dir / "alerts").iterdir()
     assert "5 negative mentions" in email.message_from_bytes(path.read_bytes(), policy=default).get_content()
 
@@ -213,3 +219,56 @@ def test_webhook_channel_needs_a_url(write_config):
     with pytest.raises(ConfigError) as caught:
         config_module.load(write_config('[alerts]\nchannels = ["webhook"]\n'))
     assert "[alerts]: webhook_url:" in str(caught.value)
+
+
+def test_an_unexpected_error_in_one_channel_keeps_the_other_channels_delivery(write_config, monkeypatch, caplog):
+    import requests
+
+    def broken_post(*args, **kwargs):
+        raise ValueError("Attempted to set connect timeout to 0.0")
+
+    handler = Handler()
+    with smtp_server(handler) as port, webhook_server(Webhook()) as hook:
+        monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
+        monkeypatch.setattr(requests, "post", broken_post)
+        config = config_module.load(alert_config(write_config, port, hook))
+        store = spiked(config)
+        now = H + HOUR + timedelta(minutes=1)
+        (first,) = alerts.run_due(store, config, now)
+        assert (first.sent, first.pending) == (["email"], ["webhook"])
+        assert "webhook: ValueError: Attempted to set connect timeout to 0.0 (will retry)" in first.error
+        rows = store.alerts.between(H, H + HOUR)
+        assert {(r["sent"], r["pending"], r["attempts"]) for r in rows} == {("email", "webhook", 1)}
+        assert "Traceback" in caplog.text  # an unexpected error: its traceback is logged
+        monkeypatch.undo()
+        monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
+        (second,) = alerts.run_due(store, config, now + timedelta(minutes=2))
+        assert (second.sent, second.pending, second.error) == (["email", "webhook"], [], None)
+        assert len(handler.received) == 1 and len(hook.bodies) == 1  # the email was not sent again
+
+
+def test_a_channel_whose_secret_is_not_set_waits_for_it_without_using_up_attempts(write_config, monkeypatch):
+    check = PasswordCheck("monitor", "s3cret")
+    handler = Handler()
+    with smtp_server(handler, auth_require_tls=False, authenticator=check) as port, \
+            webhook_server(Webhook()) as hook:
+        monkeypatch.delenv("TEST_WEBHOOK_URL", raising=False)
+        monkeypatch.delenv("TEST_SMTP_PASSWORD", raising=False)
+        config = config_module.load(alert_config(
+            write_config, port, hook, smtp='username = "monitor"\npassword = { env = "TEST_SMTP_PASSWORD" }\n'))
+        store = spiked(config)
+        now = H + HOUR + timedelta(minutes=1)
+        for later in range(0, 6 * 60, 60):  # hours of runs without the variables: nothing given up
+            (result,) = alerts.run_due(store, config, now + timedelta(minutes=later))
+            assert (result.sent, result.pending) == ([], ["email", "webhook"])
+        email_error, webhook_error = result.error.split("; ")
+        assert email_error.startswith("email: ") and email_error.endswith(
+            "[smtp]: password: environment variable TEST_SMTP_PASSWORD is not set (will retry)")
+        assert webhook_error.startswith("webhook: ") and webhook_error.endswith(
+            "[alerts]: webhook_url: environment variable TEST_WEBHOOK_URL is not set (will retry)")
+        assert {r["attempts"] for r in store.alerts.between(H, H + HOUR)} == {0}
+        monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
+        monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
+        (result,) = alerts.run_due(store, config, now + timedelta(hours=7))
+        assert (result.sent, result.pending, result.error) == (["email", "webhook"], [], None)
+        assert len(handler.received) == 1 and len(hook.bodies) == 1 and check.seen[-1].endswith(":ok")

@@ -279,3 +279,27 @@ def test_run_caps_malloc_arenas_unless_the_environment_says_otherwise(monkeypatc
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("mallopt(M_ARENA_MAX) is glibc's")
     assert limit_malloc_arenas() is True
+
+
+def test_run_once_reports_a_hung_source_as_failed_on_every_run(scripted_plugin, write_config, cli):
+    path = write_config(
+        source("fine", "15m") + source("stuck", "15m", "hang", hang_seconds=3)
+        + '\n[daemon]\npoll_timeout = "1s"\n'
+    )
+    before = set(threading.enumerate())
+    try:
+        first = cli("--config", path, "run", "--once", "--format", "json")
+        assert first.exit_code == 1  # cron mails someone
+        rows = {r["source"]: r for r in json.loads(first.stdout)}
+        assert rows["fine"]["status"] == "ok"
+        assert (rows["stuck"]["status"], rows["stuck"]["error_kind"], rows["stuck"]["error"]) == (
+            "error", "hung", "poll still running after 1s")
+        later = cli("--config", path, "run", "--once")  # only the hung source is due again
+        assert later.exit_code == 1 and "(no source is due)" not in later.stdout
+        assert "stuck" in later.stdout and "poll still running after 1s" in later.stdout
+        assert "1 of 1 source(s) failed: stuck" in later.output
+        with Store.open(load(path).monitor.database) as store:
+            assert [r["error_kind"] for r in store.sources.runs("stuck")].count("hung") == 2
+    finally:  # the abandoned polls' threads outlive their runs here, not in a real process
+        for thread in set(threading.enumerate()) - before:
+            thread.join()

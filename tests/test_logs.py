@@ -53,6 +53,17 @@ def test_credential_shaped_values_are_masked(line, kept):
     assert kept in redacted
 
 
+@pytest.mark.parametrize("line", [
+    "alert for Acme at 2026-03-10T10:00:00Z waits for email: m.toml: [smtp]: password: environment variable"
+    " SMTP_PASSWORD is not set",
+    "config reload failed, still running on the previous config: m.toml: [smtp]: password: expected a string",
+    "[alerts]: webhook_url: cannot read secret file hook.txt: No such file or directory",
+    "[[sources]] x: token: environment variable X_TOKEN is not set",
+])
+def test_our_own_messages_naming_a_secret_setting_are_kept_whole(line):
+    assert RedactingFilter(["", CONFIGURED]).redact(line) == line
+
+
 def test_configured_secrets_are_masked_in_every_encoding():
     redactor = RedactingFilter([CONFIGURED])
     out = redactor.redact(f"q={CONFIGURED} url=/x?key=cfg-S3cr3t%2Fval%2Bue%3D%3D form=cfg-S3cr3t%2Fval%2Bue%3D%3D")

@@ -94,8 +94,15 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
         pending = sorted({c for r in rows for c in r["pending"].split(",") if c})
         sent = sorted({c for r in rows for c in r["sent"].split(",") if c})
         errors = []
+        attempted = False
         for channel in pending:
-            outcome = _deliver(channel, store, config, brand, from_db(hour), rows)
+            missing = _missing_secret(channel, config)
+            if missing is not None:  # the operator's to fix: waits for it, however long, uses up no attempt
+                log.warning("alert for %s at %s waits for %s: %s", brand, hour, channel, missing)
+                errors.append(f"{channel}: {missing}{_WILL_RETRY}")
+                continue
+            attempted = True
+            outcome = _try_channel(channel, store, config, brand, from_db(hour), rows)
             if outcome.status == "sent":
                 sent.append(channel)
             elif outcome.status == "retry" and attempts + 1 < MAX_ATTEMPTS:
@@ -109,9 +116,36 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
         kept = [part for r in rows if r["last_error"] for part in _CHANNEL_ERRORS.split(r["last_error"])
                 if not part.endswith(_WILL_RETRY) and part.split(":")[0] not in sent]
         error = "; ".join(dict.fromkeys([*kept, *errors])) or None
-        store.alerts.record_delivery([r["id"] for r in rows], pending, sorted(sent), error)
+        store.alerts.record_delivery([r["id"] for r in rows], pending, sorted(sent), error, attempted=attempted)
         results.append(AlertResult(brand, hour, [r["kind"] for r in rows], sorted(sent), pending, error))
     return results
+
+
+def _missing_secret(channel: str, config: Config) -> str | None:
+    """Why a secret the channel needs cannot be resolved now (an unset variable, an
+    unreadable file), or None."""
+    if channel == "webhook":
+        needed = [config.alerts.webhook_url]
+    else:
+        needed = [config.smtp.username, config.smtp.password] if config.smtp else []
+    try:
+        for secret in needed:
+            if secret is not None:
+                secret.reveal()
+    except SecretMissing as exc:
+        return str(exc)
+    return None
+
+
+def _try_channel(channel: str, store: Store, config: Config, brand: str, hour: datetime,
+                 rows: Sequence[dict[str, Any]]) -> mail.Outcome:
+    """One channel's delivery; an unexpected error is its own ``retry`` outcome, so the
+    channels delivered before it (and after it) are still recorded."""
+    try:
+        return _deliver(channel, store, config, brand, hour, rows)
+    except Exception as exc:  # noqa: BLE001 - a bug or odd setting in one channel must not lose the others
+        log.exception("alert for %s at %s: %s channel error", brand, to_db(hour), channel)
+        return mail.Outcome("retry", f"{type(exc).__name__}: {exc}")
 
 
 def _deliver(channel: str, store: Store, config: Config, brand: str, hour: datetime,
@@ -135,8 +169,6 @@ def _title(brand: str, hour: datetime, rows: Sequence[dict[str, Any]], tz: tzinf
 def _email(config: Config, brand: str, hour: datetime, rows: Sequence[dict[str, Any]],
            samples: Sequence[dict[str, Any]], tz: tzinfo) -> mail.Outcome:
     recipients = config.alerts.recipients or config.digest.recipients
-    if not recipients:
-        return mail.Outcome("failed", "no recipients: set [alerts] recipients or [digest] recipients")
     lines = [r["message"] for r in rows]
     if samples:
         lines += ["", "Most negative mentions of the hour:"]
@@ -154,6 +186,8 @@ def _email(config: Config, brand: str, hour: datetime, rows: Sequence[dict[str, 
     if config.smtp is None:
         stem = f"{mail.slug(brand)}-{hour:%Y%m%dT%H}"
         return mail.save_eml(message, config.monitor.data_dir / "alerts" / f"{stem}.eml")
+    if not recipients:  # a file needs none, as the digest's does
+        return mail.Outcome("failed", "no recipients: set [alerts] recipients or [digest] recipients")
     return mail.send_smtp(message, config.smtp, recipients)
 
 
@@ -185,16 +219,16 @@ def _post_webhook(config: Config, text: str) -> mail.Outcome:
     try:
         url = settings.webhook_url.reveal()
         response = requests.post(url, json={"text": text}, timeout=settings.webhook_timeout)
-    except SecretMissing as exc:
-        return mail.Outcome("failed", str(exc))
+    except SecretMissing as exc:  # checked before; a file secret may just have gone
+        return mail.Outcome("retry", str(exc))
     except requests.ConnectionError as exc:  # before the request was sent (connect timeouts too)
-        return mail.Outcome("retry", f"webhook: cannot connect ({type(exc).__name__})")
+        return mail.Outcome("retry", f"cannot connect ({type(exc).__name__})")
     except requests.Timeout:
-        return mail.Outcome("unknown", "webhook: no answer in time after the alert was sent")
+        return mail.Outcome("unknown", "no answer in time after the alert was sent")
     except requests.RequestException as exc:
-        return mail.Outcome("failed", f"webhook: {type(exc).__name__}")
-    # The URL holds a token: never in a message.
+        return mail.Outcome("failed", type(exc).__name__)
+    # The URL holds a token: never in a message. The caller names the channel.
     if response.ok:
-        return mail.Outcome("sent", f"webhook: {response.status_code}")
+        return mail.Outcome("sent", f"HTTP {response.status_code}")
     status = "retry" if response.status_code == 429 or response.status_code >= 500 else "failed"
-    return mail.Outcome(status, f"webhook: HTTP {response.status_code} {response.text[:200]}")
+    return mail.Outcome(status, f"HTTP {response.status_code} {response.text[:200]}")

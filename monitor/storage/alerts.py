@@ -83,12 +83,13 @@ class AlertStore:
         return self._select("WHERE pending != '' ORDER BY hour, brand, kind", [])
 
     def record_delivery(self, ids: Sequence[int], pending: Sequence[str], sent: Sequence[str],
-                        error: str | None) -> None:
+                        error: str | None, *, attempted: bool = True) -> None:
+        """Record a delivery round; ``attempted`` false: no channel was tried (no attempt counted)."""
         with self._store.transaction():
             self._store.conn.executemany(
-                "UPDATE alerts SET pending = ?, sent = ?, attempts = attempts + 1,"
+                "UPDATE alerts SET pending = ?, sent = ?, attempts = attempts + ?,"
                 " last_error = ? WHERE id = ?",
-                [(",".join(pending), ",".join(sent), error, i) for i in ids],
+                [(",".join(pending), ",".join(sent), int(attempted), error, i) for i in ids],
             )
 
     def between(self, start: datetime, end: datetime, brand: str | None = None) -> list[dict[str, Any]]:
