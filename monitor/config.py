@@ -80,6 +80,8 @@ def _address_problem(text: str) -> str | None:
     """Why ``text`` is not one bare e-mail address, or None."""
     if "\r" in text or "\n" in text:
         return "must not contain a line break"
+    if not text.isascii():  # smtplib speaks ASCII only (no SMTPUTF8)
+        return "has non-ASCII characters: SMTP here carries ASCII addresses only"
     if _is_address(text):
         return None
     from email.utils import getaddresses
