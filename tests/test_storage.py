@@ -166,15 +166,25 @@ def test_connector_batch_replay_with_shift(tmp_path):
 def test_platforms_stored_in_upper_case_by_older_versions_are_lower_cased(tmp_path):
     db = tmp_path / "old.db"
     Store.open(db).close()
-    with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+    with Store.open(db) as store:  # as an older version stored and labelled them
         columns = "platform, id, text, created_at, fetched_at, label, model_label"
-        conn.executemany(f"INSERT INTO mentions ({columns}) VALUES (?, ?, 'acme', '2026-01-01T00:00:00Z',"
-                         " '2026-01-01T00:00:00Z', 'neutral', 'neutral')", [("X", "1"), ("X", "2"), ("x", "2")])
-        conn.execute("INSERT INTO label_events (platform, mention_id, at, kind) VALUES ('X', '1', '2026-01-02', 'override')")
+        store.conn.executemany(
+            f"INSERT INTO mentions ({columns}) VALUES (?, ?, 'acme', '2026-01-01T00:00:00Z',"
+            " '2026-01-01T00:00:00Z', 'neutral', 'neutral')",
+            [("X", "1"), ("X", "2"), ("x", "2"), ("X", "3"), ("x", "3")],
+        )
+        day = datetime(2026, 1, 2, tzinfo=timezone.utc)
+        store.labels.override("X", "2", "positive", at=day + timedelta(hours=2))  # labelled last: it wins
+        store.labels.override("x", "2", "negative", at=day + timedelta(hours=1))
+        store.labels.override("X", "3", "positive", at=day)
+        store.labels.override("x", "3", "negative", at=day + timedelta(hours=1))  # labelled last: it stays
+    with closing(sqlite3.connect(db, isolation_level=None)) as conn:
         # as an older version left it: this step not applied yet
         conn.execute("DELETE FROM _sqlite_migrations WHERE migration_set = 'labels' AND name = 'm002_lower_case_platforms'")
         conn.execute("PRAGMA user_version = 0")
 
     with Store.open(db) as store:
-        assert store.conn.execute("SELECT platform, id FROM mentions ORDER BY id").fetchall() == [("x", "1"), ("x", "2")]
-        assert store.conn.execute("SELECT platform FROM label_events").fetchall() == [("x",)]
+        assert store.conn.execute("SELECT platform, id, label, label_override FROM mentions ORDER BY id").fetchall() == [
+            ("x", "1", "neutral", None), ("x", "2", "positive", "positive"), ("x", "3", "negative", "negative")]
+        assert {row[0] for row in store.conn.execute("SELECT platform FROM label_events")} == {"x"}
+        assert [e["label_after"] for e in store.labels.history("x", "2")] == ["negative", "positive"]

@@ -57,7 +57,26 @@ def m001_overrides_and_events(db: Database) -> None:
 @migrations()
 def m002_lower_case_platforms(db: Database) -> None:
     """Platforms are stored in lower case (an import once kept "X" as written). A mention
-    stored under both spellings is the same mention: the lower-case row stays."""
+    stored under both spellings is the same mention: the lower-case row stays, with the
+    person's label of whichever spelling was labelled last (its history keeps both)."""
+    pairs = db.execute(
+        "SELECT upper.rowid, kept.rowid, upper.id, kept.platform FROM mentions AS upper"
+        " JOIN mentions AS kept ON kept.platform = lower(upper.platform) AND kept.id = upper.id"
+        " WHERE upper.platform <> lower(upper.platform)"
+    ).fetchall()
+    for upper_rowid, kept_rowid, mention_id, platform in pairs:
+        last = db.execute(
+            "SELECT platform FROM label_events WHERE lower(platform) = ? AND mention_id = ?"
+            " AND kind IN ('override', 'clear') ORDER BY at DESC, id DESC LIMIT 1", [platform, mention_id],
+        ).fetchone()
+        if last is not None and last[0] != platform:  # the other spelling was labelled last
+            db.execute(
+                "UPDATE mentions SET (label_override, override_at, override_by, override_note) ="
+                " (SELECT label_override, override_at, override_by, override_note FROM mentions WHERE rowid = ?)"
+                " WHERE rowid = ?", [upper_rowid, kept_rowid],
+            )
+            db.execute("UPDATE mentions SET label = coalesce(label_override, model_label) WHERE rowid = ?",
+                       [kept_rowid])
     db.execute(
         "DELETE FROM mentions WHERE platform <> lower(platform) AND EXISTS"
         " (SELECT 1 FROM mentions AS kept WHERE kept.platform = lower(mentions.platform) AND kept.id = mentions.id)"
@@ -141,7 +160,7 @@ class LabelStore:
     def history(self, platform: str, mention_id: str) -> list[dict[str, Any]]:
         """The mention's label events, oldest first."""
         cursor = self._store.conn.execute(
-            "SELECT * FROM label_events WHERE platform = ? AND mention_id = ? ORDER BY id", [platform, mention_id]
+            "SELECT * FROM label_events WHERE platform = ? AND mention_id = ? ORDER BY at, id", [platform, mention_id]
         )
         columns = [d[0] for d in cursor.description]
         return [dict(zip(columns, row)) for row in cursor]
