@@ -199,6 +199,7 @@ class Daemon:
         self._rng = rng or random.Random()
         self._monotonic = monotonic
         self._grace = shutdown_grace
+        self._hung_then = "its next poll waits until it returns"  # what follows a hung poll
         self._pipeline = ingest.Pipeline(config)
         self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._in_flight: dict[str, _InFlight] = {}
@@ -221,6 +222,7 @@ class Daemon:
 
     def run_once(self, *, handle_signals: bool = True) -> list[PollResult]:
         """Poll every source that is due now, once; wait for them and return their results."""
+        self._hung_then = "the next run polls it again"  # whoever notices the hang first says this
         with self._signals(handle_signals):
             due = [s for s in self.config.sources if s.enabled and self._initial_delay(s) <= 0]
             log.info("run --once: %d of %d enabled source(s) due", len(due), len(self._enabled()))
@@ -232,7 +234,7 @@ class Daemon:
             else:
                 # poll_timeout has passed: every poll still running is hung (and fails the run).
                 for name, flight in self._in_flight.items():
-                    self.last_results[name] = self._report_hung(name, flight, "the next run polls it again")
+                    self.last_results[name] = self._report_hung(name, flight)
                 if self._in_flight:
                     self._abandon_in_flight()
             results = [self.last_results[s.name] for s in due if s.name in self.last_results]
@@ -464,9 +466,9 @@ class Daemon:
         now = self._monotonic()
         for name, flight in self._in_flight.items():
             if not flight.hung_reported and now - flight.started > limit:
-                self._report_hung(name, flight, "its next poll waits until it returns")
+                self._report_hung(name, flight)
 
-    def _report_hung(self, name: str, flight: _InFlight, then: str) -> PollResult:
+    def _report_hung(self, name: str, flight: _InFlight) -> PollResult:
         """The poll as hung: logged and recorded (once), so ``status`` shows it."""
         message = f"poll still running after {format_duration(self.config.daemon.poll_timeout)}"
         at = utcnow()
@@ -474,7 +476,7 @@ class Daemon:
                           error_kind="hung", seconds=self._monotonic() - flight.started)
         if not flight.hung_reported:
             flight.hung_reported = True
-            log.warning("poll %s: %s; reported as hung (%s)", name, message, then)
+            log.warning("poll %s: %s; reported as hung (%s)", name, message, self._hung_then)
             self._guarded(self.store.sources.record, hung)
         return hung
 

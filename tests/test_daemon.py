@@ -281,7 +281,7 @@ def test_run_caps_malloc_arenas_unless_the_environment_says_otherwise(monkeypatc
     assert limit_malloc_arenas() is True
 
 
-def test_run_once_reports_a_hung_source_as_failed_on_every_run(scripted_plugin, write_config, cli):
+def test_run_once_reports_a_hung_source_as_failed_on_every_run(scripted_plugin, write_config, cli, caplog):
     path = write_config(
         source("fine", "15m") + source("stuck", "15m", "hang", hang_seconds=3)
         + '\n[daemon]\npoll_timeout = "1s"\n'
@@ -298,6 +298,8 @@ def test_run_once_reports_a_hung_source_as_failed_on_every_run(scripted_plugin, 
         assert later.exit_code == 1 and "(no source is due)" not in later.stdout
         assert "stuck" in later.stdout and "poll still running after 1s" in later.stdout
         assert "1 of 1 source(s) failed: stuck" in later.output
+        hung = [r.getMessage() for r in caplog.records if "reported as hung" in r.getMessage()]
+        assert hung and all(m.endswith("(the next run polls it again)") for m in hung), hung
         with Store.open(load(path).monitor.database) as store:
             assert [r["error_kind"] for r in store.sources.runs("stuck")].count("hung") == 2
     finally:  # the abandoned polls' threads outlive their runs here, not in a real process
