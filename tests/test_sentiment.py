@@ -87,6 +87,11 @@ def test_cli_classify_reads_stdin_lines(cli, write_config):
     assert [i["label"] for i in json.loads(result.output)] == ["positive", "negative"]
 
 
+def test_cli_classify_drops_a_byte_order_mark_on_stdin(cli, write_config):
+    result = cli("--config", write_config(), "classify", "--format", "json", input=b"\xef\xbb\xbfhello great\n")
+    assert [i["text"] for i in json.loads(result.stdout)] == ["hello great"]
+
+
 def test_cli_classify_output_is_valid_utf8_whatever_bytes_come_in(cli, write_config):
     path = write_config()
     texts = []

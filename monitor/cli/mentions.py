@@ -218,9 +218,10 @@ def classify(app: App, texts: tuple[str, ...], explain: bool, fmt: str) -> None:
 
 
 def _stdin_lines() -> tuple[str, ...]:
-    """The non-blank lines of stdin read as UTF-8, bytes that are not UTF-8
-    replaced by U+FFFD: every output format stays valid UTF-8."""
-    stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    """The non-blank lines of stdin read as UTF-8 (a byte-order mark, as Windows pipes
+    write, dropped), bytes that are not UTF-8 replaced by U+FFFD: every output format
+    stays valid UTF-8."""
+    stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="replace")
     try:
         return tuple(line.rstrip("\r\n") for line in stream if line.strip())
     finally:
