@@ -306,3 +306,12 @@ def test_an_unknown_brand_is_refused_with_a_suggestion(demo, cli, tmp_path, comm
 def test_a_brand_is_named_in_any_case(demo, cli):
     rows = json.loads(cli("negatives", "--since", "14d", "--brand", "ACME", "--format", "json").stdout)
     assert rows and {r["brand"] for r in rows} == {"Acme"}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--from", "9998-12-31"], "--from 9998-12-31 is in the future: give a day up to today"),
+    (["--from", "2026-03-02", "--to", "2026-03-01"], "--from must be on or before --to"),
+])
+def test_a_window_that_ends_before_it_starts_says_which_option(cli, write_config, args, message):
+    result = cli("--config", write_config(), "summary", *args)
+    assert result.exit_code == 2 and result.output.strip().endswith(f"Error: {message}")

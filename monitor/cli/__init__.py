@@ -235,6 +235,8 @@ def resolve_window(
         if start is None:
             start = end - parse_duration(default_since)
         if start >= end:
+            if to_date is None:  # the window ends now
+                raise click.UsageError(f"--from {from_date} is in the future: give a day up to today")
             raise click.UsageError("--from must be on or before --to")
         last = to_date or now.astimezone(tz).date()
         if from_date and (last - from_date).days >= LONGEST.days:  # counted in days: DST cannot tip it
