@@ -288,7 +288,7 @@ class SmtpConfig:
     host: str
     sender: str
     port: int = 587
-    starttls: bool = True  # upgrade a plain connection (port 587)
+    starttls: bool | None = None  # upgrade a plain connection (port 587); default: unless ssl
     ssl: bool = False  # implicit TLS from the first byte (port 465)
     username: Secret | None = None
     password: Secret | None = None
@@ -300,6 +300,8 @@ class SmtpConfig:
         if not 1 <= self.port <= 65535:
             raise _FieldError("port", "must be between 1 and 65535")
         _check_timeout(self, "timeout")
+        if self.starttls is None:  # STARTTLS unless the connection is TLS from the start
+            object.__setattr__(self, "starttls", not self.ssl)
         if self.ssl and self.starttls:
             raise _FieldError("starttls", "set either ssl = true (port 465) or starttls = true, not both")
         if self.ca_file is not None:

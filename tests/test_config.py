@@ -314,3 +314,10 @@ def test_init_refuses_a_bad_delivery_setting_in_one_line(cli, write_config):
     result = cli("--config", path, "init")
     assert result.exit_code == 1
     assert result.output == f"Error: {path}: [smtp]: timeout: must be more than 0 seconds\n"
+
+
+def test_starttls_is_on_unless_ssl_and_both_together_are_refused(write_config):
+    assert config.load(write_config('[smtp]\nhost = "h"\nsender = "a@example.com"\n[digest]\nrecipients = ["b@example.com"]\n')).smtp.starttls is True
+    with pytest.raises(ConfigError, match="set either ssl = true .port 465. or starttls = true, not both"):
+        config.load(write_config('[smtp]\nhost = "h"\nsender = "a@example.com"\nssl = true\nstarttls = true\n'
+                                 '[digest]\nrecipients = ["b@example.com"]\n'))

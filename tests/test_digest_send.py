@@ -329,7 +329,8 @@ def test_implicit_tls(write_config, tmp_path):
     handler = Handler()
     with smtp_server(handler, ssl_context=server_context(cert, key)) as port:
         config, store = seeded(smtp_config(write_config, port, extra=f'ca_file = "{cert}"',
-                                           smtp="starttls = false\nssl = true"))
+                                           smtp="ssl = true"))  # no STARTTLS unless asked for
+        assert config.smtp.starttls is False
         (result,) = digest.run_due(store, config, MORNING)
         assert result.state == "sent", result.detail
         assert len(handler.received) == 1
