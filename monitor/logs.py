@@ -52,18 +52,20 @@ _HEADERS = (
 # A name starts a word, or follows a literal "\r\n" in a repr'd raw request.
 _START = r"(?:(?<=\\[rn])|(?<![\w-]))"
 _QUOTED = r"""b?(?P<q>['"])(?P<qv>.*?)(?P=q)"""
+_TOKEN_LIKE = r"""(?=(?=[\w.~+/=-]*\d)[\w.~+/=-]{8}|[^\s&,;'"}\])\\]{16})"""
 _PATTERN_SOURCES: list[str] = [
     # Header: value, in "Name: value" lines, dict reprs and raw request dumps ("...\r\n").
     (
         rf"""(?i)(?P<k>['"]?{_START}(?:{'|'.join(map(re.escape, _HEADERS))})\b['"]?\s*[:=]\s*)"""
         rf"""(?:{_QUOTED}|(?P<v>[^\r\n'\\]+))"""
     ),
-    # key=value, "key": "value", 'key': 'value', ('key', 'value') (prawcore's form data). An
-    # unquoted value only after "=" or a quoted key: "key: words" is prose, the way our own
-    # messages name a setting ("[smtp]: password: environment variable ... is not set").
+    # key=value, "key": "value", 'key': 'value', ('key', 'value') (prawcore's form data). After
+    # "key:" an unquoted word is masked only when it looks like a token (8+ token characters
+    # with a digit, or 16+ characters): "key: words" is prose, the way our own messages name a
+    # setting ("[smtp]: password: environment variable ... is not set").
     (
         rf"""(?i)(?P<k>(?P<kq>['"])?{_START}(?:{'|'.join(_SECRET_KEYS)})(?![\w-])(?(kq)(?P=kq))\s*"""
-        rf"""(?:(?P<eq>=)|:|(?<=['"]),)\s*)(?:{_QUOTED}|(?(eq)|(?(kq)|(?!)))(?P<v>[^\s&,;'"}}\])\\]+))"""
+        rf"""(?:(?P<eq>=)|:|(?<=['"]),)\s*)(?:{_QUOTED}|(?(eq)|(?(kq)|{_TOKEN_LIKE}))(?P<v>[^\s&,;'"}}\])\\]+))"""
     ),
     r"(?i)\b(?P<k>bearer\s+)(?P<v>[A-Za-z0-9\-._~+/%]+=*)",
     # The password of a URL: scheme://user:password@host

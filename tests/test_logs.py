@@ -46,6 +46,7 @@ def debug_logging(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
     (f"connecting to https://monitor:{RUNTIME}@mail.example.com:465", "https://monitor:***@mail.example.com"),
     (f"Set-Cookie: session={RUNTIME}; Path=/", "Set-Cookie: ***"),
     (f"form password={RUNTIME}&user=bob", "password=***&user=bob"),
+    (f"session ok, token: {RUNTIME} (expires in 3600s)", "token: *** (expires"),  # prose, but a token
 ])
 def test_credential_shaped_values_are_masked(line, kept):
     redacted = RedactingFilter().redact(line)
