@@ -5,6 +5,8 @@ from __future__ import annotations
 import email
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from email.policy import default
 
@@ -134,6 +136,17 @@ def alert_config(write_config, port: int, hook: Webhook, extra: str = "", smtp: 
         """)
 
 
+@contextmanager
+def spike_to_deliver(
+    write_config, monkeypatch, handler: Handler, hook: Webhook
+) -> Iterator[tuple[config_module.Config, Store, Webhook]]:
+    """A local SMTP server and webhook, a config that sends to both, and a spike (:func:`spiked`) to deliver."""
+    with smtp_server(handler) as port, webhook_server(hook) as served:
+        monkeypatch.setenv("TEST_WEBHOOK_URL", served.url)
+        config = config_module.load(alert_config(write_config, port, served))
+        yield config, spiked(config), served
+
+
 def spiked(config: config_module.Config) -> Store:
     """The config's store with 5 negatives in hour H after two quiet weeks: an alert at H + 1h."""
     store = Store.open(config.monitor.database)
@@ -173,10 +186,7 @@ def test_run_due_sends_by_email_and_webhook_once_with_cooldown(write_config, mon
 
 def test_webhook_failure_is_retried_later_and_the_token_never_logged(write_config, monkeypatch, caplog):
     handler = Handler()
-    with smtp_server(handler) as port, webhook_server(Webhook(statuses=[503])) as hook:
-        monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
-        config = config_module.load(alert_config(write_config, port, hook))
-        store = spiked(config)
+    with spike_to_deliver(write_config, monkeypatch, handler, Webhook(statuses=[503])) as (config, store, hook):
         now = H + HOUR + timedelta(minutes=1)
         (first,) = alerts.run_due(store, config, now)
         assert (first.sent, first.pending) == (["email"], ["webhook"])
@@ -191,10 +201,7 @@ def test_webhook_failure_is_retried_later_and_the_token_never_logged(write_confi
 
 def test_a_channel_that_failed_for_good_stays_explained_after_the_other_is_delivered(write_config, monkeypatch):
     handler = Handler(script=["554 5.7.1 message refused; policy violation"])
-    with smtp_server(handler) as port, webhook_server(Webhook(statuses=[503])) as hook:
-        monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
-        config = config_module.load(alert_config(write_config, port, hook))
-        store = spiked(config)
+    with spike_to_deliver(write_config, monkeypatch, handler, Webhook(statuses=[503])) as (config, store, _hook):
         now = H + HOUR + timedelta(minutes=1)
         (first,) = alerts.run_due(store, config, now)
         assert (first.sent, first.pending) == ([], ["webhook"])
@@ -228,11 +235,8 @@ def test_an_unexpected_error_in_one_channel_keeps_the_other_channels_delivery(wr
         raise ValueError("Attempted to set connect timeout to 0.0")
 
     handler = Handler()
-    with smtp_server(handler) as port, webhook_server(Webhook()) as hook:
-        monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
+    with spike_to_deliver(write_config, monkeypatch, handler, Webhook()) as (config, store, hook):
         monkeypatch.setattr(requests, "post", broken_post)
-        config = config_module.load(alert_config(write_config, port, hook))
-        store = spiked(config)
         now = H + HOUR + timedelta(minutes=1)
         (first,) = alerts.run_due(store, config, now)
         assert (first.sent, first.pending) == (["email"], ["webhook"])
