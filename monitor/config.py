@@ -482,26 +482,7 @@ class Config:
 
     def secrets(self) -> list[Secret]:
         """Every secret the config refers to (sources' options, smtp, any later section)."""
-        found: list[Secret] = []
-        secret = _secret_class()
-        if secret is None:  # nothing has imported it: there is no Secret to find
-            return found
-
-        def walk(value: Any) -> None:
-            if isinstance(value, secret):
-                found.append(value)
-            elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-                for f in dataclasses.fields(value):
-                    walk(getattr(value, f.name))
-            elif isinstance(value, (tuple, list)):
-                for item in value:
-                    walk(item)
-            elif isinstance(value, Mapping):
-                for item in value.values():
-                    walk(item)
-
-        walk(self)
-        return found
+        return secrets_in(self)
 
     def with_plugins(self) -> Config:
         """This config with every plugin option checked and built (loading the plugins);
@@ -763,6 +744,44 @@ def _annotation(text: str, module: str) -> Any:
 
         namespace.setdefault("Secret", Secret)
     return eval(text, namespace)  # noqa: S307 - a dataclass annotation of our own code or a plugin's
+
+
+def secrets_in(value: Any) -> list[Secret]:
+    """Every secret in ``value``: a config, a section, a source's options."""
+    found: list[Secret] = []
+    secret = _secret_class()
+    if secret is None:  # nothing has imported it: there is no Secret to find
+        return found
+
+    def walk(value: Any) -> None:
+        if isinstance(value, secret):
+            found.append(value)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for f in dataclasses.fields(value):
+                walk(getattr(value, f.name))
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                walk(item)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                walk(item)
+
+    walk(value)
+    return found
+
+
+def unresolved_secrets(value: Any) -> list[str]:
+    """Why each secret in ``value`` cannot be resolved right now (an unset environment
+    variable, an unreadable file): one message per secret, in order."""
+    from connectors.base import SecretMissing
+
+    problems = []
+    for secret in secrets_in(value):
+        try:
+            secret.reveal()
+        except SecretMissing as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def _secret_class() -> type | None:

@@ -21,7 +21,7 @@ from connectors.base import SecretMissing
 from monitor import mail
 from monitor.alerts import kpi_targets
 from monitor.alerts.rule import HOUR, HourlyCounts, evaluate, floor_hour, needed_hours
-from monitor.config import Config
+from monitor.config import Config, unresolved_secrets
 from monitor.storage import Store
 from monitor.storage.mentions import MentionFilter
 from monitor.timeutil import from_db, to_db, utcnow
@@ -124,17 +124,9 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
 def _missing_secret(channel: str, config: Config) -> str | None:
     """Why a secret the channel needs cannot be resolved now (an unset variable, an
     unreadable file), or None."""
-    if channel == "webhook":
-        needed = [config.alerts.webhook_url]
-    else:
-        needed = [config.smtp.username, config.smtp.password] if config.smtp else []
-    try:
-        for secret in needed:
-            if secret is not None:
-                secret.reveal()
-    except SecretMissing as exc:
-        return str(exc)
-    return None
+    section = config.alerts if channel == "webhook" else config.smtp
+    problems = unresolved_secrets(section) if section is not None else []
+    return problems[0] if problems else None
 
 
 def _try_channel(channel: str, store: Store, config: Config, brand: str, hour: datetime,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,27 +17,6 @@ if TYPE_CHECKING:
 
     from monitor.health import Health
     from monitor.storage import Store
-
-
-def _secret_problems(section: Any) -> list[str]:
-    """Secrets of ``section`` (a source's options, [smtp], [alerts]) that cannot be
-    resolved right now (message per secret)."""
-    from connectors.base import SecretMissing
-
-    problems = []
-    for secret in _secrets(section):
-        try:
-            secret.reveal()
-        except SecretMissing as exc:
-            problems.append(str(exc))
-    return problems
-
-
-def _secrets(section: Any) -> list[Any]:
-    from connectors.base import Secret
-
-    values = (getattr(section, f.name) for f in dataclasses.fields(section))
-    return [value for value in values if isinstance(value, Secret)]
 
 
 def _credentials(issues: list[str]) -> str:
@@ -60,13 +38,15 @@ def init(app: App, fmt: str) -> None:
     Example:
       sentiment-monitor --config config/monitor.toml init
     """
+    from monitor.config import secrets_in, unresolved_secrets
+
     config = app.config
     store = app.store(migrate=False)
     applied = store.migrate()
     rows = []
     problems = []
     for source in config.sources:
-        issues = _secret_problems(source.options)
+        issues = unresolved_secrets(source.options)
         if source.enabled:
             problems += issues
         rows.append({
@@ -80,9 +60,9 @@ def init(app: App, fmt: str) -> None:
     delivery = []  # the sections that send mail or call the webhook, when they hold secrets
     webhook_used = config.alerts.enabled and "webhook" in config.alerts.channels
     for name, section, used in (("smtp", config.smtp, True), ("alerts", config.alerts, webhook_used)):
-        if section is None or not _secrets(section):
+        if section is None or not secrets_in(section):
             continue
-        issues = _secret_problems(section)
+        issues = unresolved_secrets(section)
         if used:
             problems += issues
         delivery.append({"section": name, "used": used, "credentials": _credentials(issues)})
