@@ -32,13 +32,14 @@ import tomllib
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import time, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from monitor import plugins
 from monitor.errors import ConfigError, did_you_mean
+from monitor.frozen import frozen
 from monitor.timeutil import parse_duration
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ def zone(name: str) -> tzinfo:
         raise ValueError(f'unknown time zone "{name}" (use an IANA name such as Europe/Paris)') from None
 
 
-@dataclass(frozen=True)
+@frozen
 class MonitorSettings:
     database: Path = Path("data") / "monitor.db"
     timezone: str = "UTC"  # IANA name; digests and day boundaries use it
@@ -157,7 +158,7 @@ class MonitorSettings:
         return self.database.parent
 
 
-@dataclass(frozen=True)
+@frozen
 class BrandConfig:
     name: str
     keywords: tuple[str, ...] = ()  # what counts as a mention
@@ -177,7 +178,7 @@ class BrandConfig:
         return tuple(dict.fromkeys([self.name, *self.keywords, *self.handles]))
 
 
-@dataclass(frozen=True)
+@frozen
 class SentimentConfig:
     """``[sentiment]``: these keys, plus the fields of the classifier's ``Options``."""
 
@@ -218,7 +219,7 @@ class SentimentConfig:
         return {f.name: getattr(self.options, f.name) for f in dataclasses.fields(self.options)}
 
 
-@dataclass(frozen=True)
+@frozen
 class SourceConfig:
     """The keys every ``[[sources]]`` entry has; the rest belong to the platform."""
 
@@ -231,7 +232,7 @@ class SourceConfig:
     options: Any = field(default=None, compare=False)  # the connector's Options instance
 
 
-@dataclass(frozen=True)
+@frozen
 class DigestConfig:
     send_at: time = time(8, 0)  # local time ([monitor] timezone); the day before is reported
     recipients: tuple[str, ...] = ()
@@ -246,7 +247,7 @@ class DigestConfig:
         _check_addresses(self, "recipients")
 
 
-@dataclass(frozen=True)
+@frozen
 class AlertsConfig:
     """Spike alerts: hourly negatives per brand against an hour-of-week baseline."""
 
@@ -283,7 +284,7 @@ class AlertsConfig:
             raise _FieldError("webhook_url", 'channels has "webhook": set webhook_url = { env = "NAME" }')
 
 
-@dataclass(frozen=True)
+@frozen
 class SmtpConfig:
     host: str
     sender: str
@@ -311,7 +312,7 @@ class SmtpConfig:
 Off = Literal["off"]
 
 
-@dataclass(frozen=True)
+@frozen
 class KpiTargets:
     """``[kpi.targets]``: what each KPI should reach; ``"off"`` drops a target.
 
@@ -343,7 +344,7 @@ class KpiTargets:
                 raise _FieldError(key, "must be greater than 0")
 
 
-@dataclass(frozen=True)
+@frozen
 class KpiConfig:
     """How helpdesk and survey exports are read and their KPIs computed."""
 
@@ -368,7 +369,7 @@ class KpiConfig:
             raise _FieldError("targets", f"ces: must be between 1 and ces_scale ({self.ces_scale})")
 
 
-@dataclass(frozen=True)
+@frozen
 class ThemeConfig:
     """A ``[[themes]]`` entry: a complaint theme, found by keywords in the mention text.
 
@@ -393,7 +394,7 @@ class ThemeConfig:
                     raise _FieldError(key, f'"{word}": "*" is only allowed once, at the end of a keyword')
 
 
-@dataclass(frozen=True)
+@frozen
 class InsightsConfig:
     """``[insights]``: complaint themes and emerging phrases in negative mentions."""
 
@@ -418,7 +419,7 @@ class InsightsConfig:
             raise _FieldError("max_words", "must be between 1 and 4")
 
 
-@dataclass(frozen=True)
+@frozen
 class DaemonConfig:
     """How ``run`` retries failing sources and when it calls one "not working"."""
 
@@ -431,7 +432,7 @@ class DaemonConfig:
             raise _FieldError("not_working_after", "must be 1 or more (intervals without a successful poll)")
 
 
-@dataclass(frozen=True)
+@frozen
 class Config:
     path: Path | None  # None: the embedded default
     monitor: MonitorSettings = field(default_factory=MonitorSettings)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from monitor.frozen import frozen
 from monitor.storage.periods import periods_cte
 from monitor.timeutil import to_db
 from sentiment.labels import LABELS, UNSUPPORTED
@@ -47,7 +47,7 @@ _ORDERS = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class MentionFilter:
     since: datetime | None = None
     until: datetime | None = None
