@@ -314,6 +314,39 @@ def test_starttls_with_verification_and_credentials_from_the_environment(write_c
         assert len(handler.received) == 1
 
 
+def test_a_secret_not_set_makes_the_digest_wait_without_using_up_attempts(write_config, cli, monkeypatch, tmp_path):
+    monkeypatch.delenv("TEST_SMTP_PASSWORD", raising=False)
+    cert, key = self_signed(tmp_path)
+    check = PasswordCheck("monitor", "s3cret")
+    handler = Handler()
+    with smtp_server(handler, tls_context=server_context(cert, key), require_starttls=True,
+                     auth_required=True, authenticator=check) as port:
+        secrets = 'username = "monitor"\npassword = { env = "TEST_SMTP_PASSWORD" }'
+        path = smtp_config(write_config, port, extra=f'ca_file = "{cert}"\n{secrets}', smtp="starttls = true")
+        config, store = seeded(path)
+        waiting = "waits for {}: [smtp]: password: environment variable TEST_SMTP_PASSWORD is not set".format(path)
+        now = MORNING
+        for _ in range(config.digest.max_attempts + 2):  # however long it takes: never "failed"
+            (result,) = digest.run_due(store, config, now)
+            assert (result.state, result.attempts, result.detail) == ("retry", 0, waiting)
+            assert digest.run_due(store, config, now + timedelta(minutes=5)) == []  # every retry_after
+            now += timedelta(minutes=10)
+        assert handler.received == [] and check.seen == []  # no connection was even made
+        store.close()
+        (row,) = json.loads(cli("--config", path, "digest", "status", "--format", "json").stdout)
+        assert (row["state"], row["attempts"], row["last_error"]) == ("retry", 0, waiting)
+        # By hand: one clear error, nothing recorded.
+        refused = cli("--config", path, "digest", "send", "--date", "2026-03-11")
+        assert refused.exit_code == 1
+        assert refused.output == f"Error: digest 2026-03-11 not sent: {path}: [smtp]: password: environment variable TEST_SMTP_PASSWORD is not set\n"
+        # The secret arrives the day after: that day's digest and the one that waited both go out.
+        monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
+        store = Store.open(config.monitor.database)
+        results = digest.run_due(store, config, MORNING + timedelta(days=1))
+        assert [(r.day, r.state, r.attempts) for r in results] == [("2026-03-10", "sent", 1), ("2026-03-11", "sent", 1)]
+        assert len(handler.received) == 2
+
+
 def test_certificate_verification_stays_on(write_config, tmp_path):
     cert, key = self_signed(tmp_path)
     handler = Handler()

@@ -11,7 +11,9 @@ The ``digests`` row is the state machine, changed only under the write lock:
    attempt time, doubling from ``[digest] retry_after`` up to 2 hours, until
    ``[digest] max_attempts``, then ``failed``; ``failed`` on a 5xx, a TLS or
    credentials problem, or a setting or address that cannot be used (nothing
-   was sent; `digest send --date D` after the fix); ``unknown`` when the
+   was sent; `digest send --date D` after the fix); ``retry`` without using up an
+   attempt, and without connecting, while an ``[smtp]`` secret cannot be resolved
+   (an unset environment variable: the operator's to fix); ``unknown`` when the
    connection was lost *during* ``data``. Any other exception (a bug, a
    database error) is recorded as ``retry`` at its stage and raised.
 
@@ -33,7 +35,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from monitor import mail
-from monitor.config import Config
+from monitor.config import Config, unresolved_secrets
 from monitor.digest import render
 from monitor.digest.builder import Digest, brand_set_key, build
 from monitor.digest.kpis import KpiProvider, service_kpis
@@ -98,7 +100,9 @@ def send(store: Store, config: Config, day: date, *, now: datetime | None = None
     if refusal is not None:
         raise MonitorError(refusal)
     key = brand_set_key(config)
-    row, reason, changed = _claim(store, config, key, day.isoformat(), now, force=force, automatic=automatic)
+    missing = unresolved_secrets(config.smtp) if config.smtp is not None else []
+    row, reason, changed = _claim(store, config, key, day.isoformat(), now, force=force, automatic=automatic,
+                                  missing=missing[0] if missing else None)
     if reason is not None:
         return _result(row, acted=changed, detail=reason)
     try:
@@ -152,9 +156,15 @@ def _lease(config: Config) -> timedelta:
 
 
 def _claim(store: Store, config: Config, key: str, day: str, now: datetime, *, force: bool,
-           automatic: bool) -> tuple[dict[str, Any], str | None, bool]:
+           automatic: bool, missing: str | None = None) -> tuple[dict[str, Any], str | None, bool]:
     """Under the write lock: take the digest for sending, or say why not (and
-    whether the row changed: an interrupted send found to be ``unknown``)."""
+    whether the row changed: an interrupted send found to be ``unknown``, or a digest
+    that waits for a secret).
+
+    ``missing``: why an ``[smtp]`` secret cannot be resolved now. The operator's to fix,
+    not a failure: the daemon keeps the digest as ``retry``, using up no attempt, and
+    tries again after ``retry_after``; by hand it is a :class:`MonitorError`.
+    """
     with store.transaction():
         row = store.digests.get(key, day)
         if row is None:
@@ -182,6 +192,14 @@ def _claim(store: Store, config: Config, key: str, day: str, now: datetime, *, f
             return row, f"failed: {row['last_error']} (send it with `digest send --date {day}`)", False
         elif state == "retry" and automatic and from_db(row["next_attempt_at"]) > now:
             return row, f"next attempt at {row['next_attempt_at']}", False
+        if missing is not None:
+            if not automatic:
+                raise MonitorError(f"digest {day} not sent: {missing}")
+            row.update(state="retry", next_attempt_at=to_db(now + config.digest.retry_after),
+                       last_error=f"waits for {missing}")
+            log.warning("digest %s %s %s", key, day, row["last_error"])
+            store.digests.save(row, now)
+            return row, row["last_error"], True
         if state == "sent":  # a deliberate second copy: a new identity, so nothing hides it
             row["message_id"] = _message_id(config, key, day)
         row.update(state="sending", stage="render", attempts=row["attempts"] + 1, claimed_at=to_db(now),
