@@ -109,3 +109,15 @@ def test_dataclass_helpers_work(cls):
     assert [f.name for f in dataclasses.fields(value)] == ["name", "port", "tags", "note", "derived"]
     changed = dataclasses.replace(value, port=40)
     assert (changed.name, changed.port, changed.note, changed.derived) == ("a", 40, "kept", 80)
+
+
+def test_copies_and_pickles_are_equal():
+    import copy
+    import pickle
+
+    from monitor import config as config_module
+
+    loaded = config_module.load(None)  # the embedded default: every section a frozen class
+    for value in (loaded, loaded.monitor, loaded.brands[0]):
+        assert pickle.loads(pickle.dumps(value)) == value
+        assert copy.deepcopy(value) == value and copy.copy(value) == value
