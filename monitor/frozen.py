@@ -5,8 +5,9 @@ each with ``exec`` when the class is defined: 11 ms for the config's 13 classes,
 tenth of a read-only command's whole run (``bench/startup.py``). :func:`frozen` keeps
 the dataclass (its fields, :func:`dataclasses.replace`, :func:`dataclasses.fields`)
 and gives it generic methods instead, which read the fields at run time: the same
-behaviour (arguments, defaults, ``__post_init__``, equality and hash of the fields
-with ``compare``, repr of those with ``repr``, assignment refused), compiled once.
+behaviour (arguments, defaults, ``__post_init__``, equality of the fields with
+``compare``, hash of those or of those with ``hash=True``, repr of those with
+``repr``, assignment refused), compiled once.
 Use it for classes built a few times per run (settings), not for hot data.
 """
 
@@ -32,6 +33,9 @@ def frozen(cls: T) -> T:
     every = dataclasses.fields(cls)
     cls._frozen_fields = every  # type: ignore[attr-defined]
     cls._frozen_compared = tuple(f.name for f in every if f.compare)  # type: ignore[attr-defined]
+    cls._frozen_hashed = tuple(  # type: ignore[attr-defined]
+        f.name for f in every if (f.compare if f.hash is None else f.hash)
+    )
     cls._frozen_shown = tuple(f.name for f in every if f.repr)  # type: ignore[attr-defined]
     return cls
 
@@ -71,18 +75,19 @@ def _repr(self: Any) -> str:
     return f"{type(self).__qualname__}({shown})"
 
 
-def _compared(self: Any) -> tuple[Any, ...]:
-    return tuple(getattr(self, name) for name in type(self)._frozen_compared)
+def _values(self: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(getattr(self, name) for name in names)
 
 
 def _eq(self: Any, other: object) -> bool:
     if other.__class__ is not self.__class__:
         return NotImplemented
-    return _compared(self) == _compared(other)
+    names = type(self)._frozen_compared
+    return _values(self, names) == _values(other, names)
 
 
 def _hash(self: Any) -> int:
-    return hash(_compared(self))
+    return hash(_values(self, type(self)._frozen_hashed))
 
 
 def _setattr(self: Any, name: str, value: Any) -> None:

@@ -90,6 +90,19 @@ def test_equal_values_hash_alike():
     assert hash(Point(1, 2)) == hash(Point(1, 2))
     assert len({Point(1, 2), Point(1, 2), Point(2)}) == 2
 
+    def tagged(decorate):
+        @decorate
+        class Tagged:
+            key: int
+            label: str = field(default="", hash=False)  # compared, not hashed
+            cache: list[int] = field(default_factory=list, compare=False, hash=False)
+
+        return Tagged
+
+    for cls in (tagged(frozen), tagged(dataclasses.dataclass(frozen=True))):
+        assert hash(cls(1, "a", [1])) == hash(cls(1, "b")) == hash((1,))
+        assert cls(1, "a") != cls(1, "b") and cls(1, "a", [1]) == cls(1, "a", [2])
+
 
 @BOTH
 def test_fields_cannot_be_assigned_or_deleted(cls):
