@@ -32,6 +32,7 @@ def frozen(cls: T) -> T:
     cls = dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
     every = dataclasses.fields(cls)
     cls._frozen_fields = every  # type: ignore[attr-defined]
+    cls._frozen_init = {f.name: f for f in every if f.init}  # type: ignore[attr-defined]
     cls._frozen_compared = tuple(f.name for f in every if f.compare)  # type: ignore[attr-defined]
     cls._frozen_hashed = tuple(  # type: ignore[attr-defined]
         f.name for f in every if (f.compare if f.hash is None else f.hash)
@@ -42,18 +43,17 @@ def frozen(cls: T) -> T:
 
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
     cls = type(self)
-    every: tuple[Field[Any], ...] = cls._frozen_fields
-    init = [f for f in every if f.init]
+    init: dict[str, Field[Any]] = cls._frozen_init
     if len(args) > len(init):
         raise TypeError(f"{cls.__name__}() takes {len(init)} positional arguments but {len(args)} were given")
-    given = dict(zip((f.name for f in init), args))
+    given = dict(zip(init, args))
     for name, value in kwargs.items():
         if name in given:
             raise TypeError(f"{cls.__name__}() got multiple values for argument '{name}'")
-        if not any(f.name == name for f in init):
+        if name not in init:
             raise TypeError(f"{cls.__name__}() got an unexpected keyword argument '{name}'")
         given[name] = value
-    for f in every:
+    for f in cls._frozen_fields:
         if f.name in given:
             value = given[f.name]
         elif f.default is not MISSING:
