@@ -156,8 +156,6 @@ class InvalidRecord(ValueError):
     """A record object that is not a mention; the message says why."""
 
 
-
-
 class Fields(NamedTuple):
     """A record's checked values (what :class:`Mention` is built from)."""
 

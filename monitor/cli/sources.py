@@ -287,7 +287,6 @@ def status(app: App, fmt: str) -> None:
             click.echo(f"Digest {d['day']} ({d['brand_set']}): {d['state']}{joint}{d['last_error']}")
 
 
-
 def _status_row(store: Store, name: str, platform: str, s: dict[str, Any], day_ago: datetime, *,
                 enabled: bool | None, every: str | None, health: Health, next_poll: str | None) -> dict[str, Any]:
     """One source of `status`: the same keys for every source, None where unknown."""
