@@ -13,7 +13,10 @@ that do not alter the arithmetic:
   non-ASCII runs when there are few) instead of a character-by-character
   loop (none at all for an ASCII text);
 - only tokens in the lexicon are examined (most tokens of a text are not),
-  and a text without one is worth 0 at once;
+  and a text without one is worth 0 at once; one with no negation, booster,
+  "no", "least", "so" or "this" in the three tokens before it keeps its
+  lexicon valence without VADER's windows of no-op checks (half of them);
+- the tokens of an ASCII text are lower-cased in one call, not one per token;
 - "but" weighting is skipped when there is no "but".
 
 Two optional fixes (used by the default classifier, off here by default):
@@ -51,6 +54,11 @@ _FEW_NON_ASCII = 8  # up to this many non-ASCII characters, emoji_to_text transl
 _PUNCTUATION = string.punctuation  # what SentiText strips from the ends of a token
 # Every word of VADER's multi-word idioms and booster phrases (what _special_idioms_check looks up).
 _IDIOM_WORDS = frozenset(w for phrase in [*SPECIAL_CASES, *BOOSTER_DICT] if " " in phrase for w in phrase.split())
+# Every token that can change a sentiment word's valence from the three tokens before it,
+# idioms aside: negations (and "n't", looked for apart), boosters, "no", "least" and what
+# _negation_check reads ("so", "this"). A sentiment word with none of them there (nor
+# "no" itself) keeps its lexicon valence, caps emphasis and idioms aside.
+_CONTEXT = _NEGATE | frozenset(BOOSTER_DICT) | {"no", "least", "so", "this"}
 
 
 def _is_negation(word: str) -> bool:
@@ -135,22 +143,23 @@ class Analyzer:
         # two characters or fewer (an emoticon such as ":)" stays whole).
         words = [token if len(stripped := token.strip(_PUNCTUATION)) <= 2 else stripped for token in raw]
         n = len(words)
-        low = [w.lower() for w in words]
+        if n and text.isascii():
+            # One lower() of the joined tokens (none holds a space) instead of one per
+            # token: the same for ASCII, where lower() maps each character alone.
+            joined = " ".join(words).lower()
+            low = joined.split(" ")
+        else:
+            low = [w.lower() for w in words]
+            joined = " ".join(low)
         sentiments: list[float] = [0] * n
         scorable = self._scorable
         if scorable.isdisjoint(low):
             return words, low, sentiments
         hits = [i for i, word in enumerate(low) if word in scorable]
         capitals = sum(map(str.isupper, words))
+        plain = "n't" not in joined  # no "n't" negation anywhere: _CONTEXT alone decides
         is_cap_diff = 0 < n - capitals < n  # VADER's allcap_differential
-        sid: list[int] | None = None
-        if self.scoped:
-            ids, k = [], 0
-            for token in raw:
-                ids.append(k)
-                if token[-1] in SCOPE_END:
-                    k += 1
-            sid = ids
+        sid: list[int] | None = None  # clause ids (scoped), made for the first word that needs them
         lexicon = self.lexicon
         for i in hits:
             word = low[i]
@@ -161,7 +170,23 @@ class Analyzer:
                 if is_cap_diff and words[i].isupper():
                     valence = valence + C_INCR if valence > 0 else valence - C_INCR
                 sentiments[i] = valence
+            elif _CONTEXT.isdisjoint(before := low[i - 3 if i > 3 else 0 : i + 1]) \
+                    and (plain or "n't" not in " ".join(before)):
+                # Nothing before it can change it: what _valence computes, without its
+                # windows of no-ops (half of all sentiment words).
+                valence = lexicon[word]
+                if is_cap_diff and words[i].isupper():
+                    valence = valence + C_INCR if valence > 0 else valence - C_INCR
+                if i > 2 and low[i - 3] not in lexicon and not _IDIOM_WORDS.isdisjoint(low[i - 3 : i + 3]):
+                    valence = self._special_idioms_check(valence, i, low)
+                sentiments[i] = valence
             else:
+                if sid is None and self.scoped:
+                    sid, k = [], 0
+                    for token in raw:
+                        sid.append(k)
+                        if token[-1] in SCOPE_END:
+                            k += 1
                 sentiments[i] = self._valence(words, is_cap_diff, i, low, sid)
         return words, low, sentiments
 

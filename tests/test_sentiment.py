@@ -150,6 +150,13 @@ STOCK_SENTENCES = [
     "acme " + "\U0001F525 " * 12 + "\u041f\u0440\u0438\u0432\u0435\u0442 \u043a\u0430\u043a \u0434\u0435\u043b\u0430",  # many non-ASCII
     "",
     "?!",
+    # Sentiment words with nothing before them that can change them (the short cut), beside
+    # ones that have: "n't" elsewhere in the text, idioms after context-free words, caps.
+    "I can't say much. The staff were friendly and the room lovely",
+    "The room shouldn't've been lovely",  # a negation by its "n't", not in VADER's list
+    "Great hotel, the cake was kiss of death and the hero a bad ass",
+    "The staff were GREAT and the room lovely, yeah right",
+    "good", "so good", "Stra\u00dfe \u0130\u0130 GREAT happy, \u212aind of sad",  # lower() changes lengths
 ]
 
 
