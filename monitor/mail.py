@@ -120,7 +120,9 @@ def send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str]
                 raise smtplib.SMTPDataError(code, reply)
         finally:
             _close(client)
-    except (SecretMissing, _Unusable) as exc:
+    except SecretMissing as exc:  # checked by the caller; a file secret may just have gone
+        return Outcome("retry", str(exc))  # nothing was sent: the operator's to fix, as for a webhook
+    except _Unusable as exc:
         return Outcome("failed", str(exc))
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]

@@ -457,6 +457,29 @@ def test_settings_the_send_path_refuses_whatever_the_config_let_through(write_co
     assert handler.received == []
 
 
+def test_a_secret_file_gone_at_login_is_retried_not_failed(write_config, tmp_path):
+    # The callers check secrets before sending; one removed in between is met at the login.
+    cert, key = self_signed(tmp_path)
+    secret = tmp_path / "smtp-password"
+    secret.write_text("s3cret\n")
+    check = PasswordCheck("monitor", "s3cret")
+    handler = Handler()
+    with smtp_server(handler, tls_context=server_context(cert, key), require_starttls=True,
+                     auth_required=True, authenticator=check) as port:
+        secrets = f'username = "monitor"\npassword = {{ file = "{secret}" }}'
+        config, store = seeded(smtp_config(write_config, port, extra=f'ca_file = "{cert}"\n{secrets}',
+                                           smtp="starttls = true"))
+        message = mail.new_message(subject="s", sender="monitor@example.com", recipients=["a@example.com"])
+        secret.unlink()
+        outcome = mail.send_smtp(message, config.smtp, ["a@example.com"])
+        assert outcome.status == "retry"
+        assert outcome.detail.endswith(f": [smtp]: password: cannot read secret file {secret}: No such file or directory")
+        secret.write_text("s3cret\n")  # back: the next try goes through
+        assert mail.send_smtp(message, config.smtp, ["a@example.com"]).status == "sent"
+        store.close()
+    assert check.seen in (["PLAIN:ok"], ["LOGIN:ok"]) and len(handler.received) == 1
+
+
 def test_credentials_for_a_server_offering_no_auth_say_so(write_config):
     check = PasswordCheck("monitor", "s3cret")
     handler = Handler()
