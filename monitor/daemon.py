@@ -222,7 +222,7 @@ class Daemon:
 
     def run_once(self, *, handle_signals: bool = True) -> list[PollResult]:
         """Poll every source that is due now, once; wait for them and return their results."""
-        self._hung_then = "the next run polls it again"  # whoever notices the hang first says this
+        self._hung_then = "backs off as a failed poll does"  # whoever notices the hang first says this
         with self._signals(handle_signals):
             due = [s for s in self.config.sources if s.enabled and self._initial_delay(s) <= 0]
             log.info("run --once: %d of %d enabled source(s) due", len(due), len(self._enabled()))
@@ -232,9 +232,13 @@ class Daemon:
             if self._stopping:
                 self._shutdown()
             else:
-                # poll_timeout has passed: every poll still running is hung (and fails the run).
+                # poll_timeout has passed: every poll still running is hung (and fails the run),
+                # and the next runs leave it alone for a back-off, as after a failed poll.
                 for name, flight in self._in_flight.items():
                     self.last_results[name] = self._report_hung(name, flight)
+                    current = self.config.source(name)
+                    if current is not None and current.enabled:
+                        self._store_next_poll(current, self.last_results[name])
                 if self._in_flight:
                     self._abandon_in_flight()
             results = [self.last_results[s.name] for s in due if s.name in self.last_results]
@@ -425,19 +429,25 @@ class Daemon:
         if current is None or not current.enabled:
             log.info("poll %s finished; the source is no longer configured", name)
             return
-        delay = self._next_delay(current, result)
+        delay = self._store_next_poll(current, result)
+        if not self._stopping:
+            self._schedule(name, delay)
+
+    def _store_next_poll(self, source: SourceConfig, result: PollResult) -> float:
+        """Store when ``source`` is next due after ``result`` (back-off after a failure,
+        logged) and return the seconds until then."""
+        delay = self._next_delay(source, result)
         if result.status != "ok":
-            failures = (self.store.sources.get(name) or {}).get("consecutive_failures", 1)
+            failures = (self.store.sources.get(source.name) or {}).get("consecutive_failures", 1)
             log.warning(
                 "poll %s failed (%s) in %.2fs: %s; retry in %s (%d failure(s) in a row)",
-                name, result.error_kind, result.seconds, result.error,
+                source.name, result.error_kind, result.seconds, result.error,
                 format_duration(timedelta(seconds=math.ceil(delay))), failures,
             )
         when = utcnow() + timedelta(seconds=delay)
         # Stored rounded up to the second: a restart never polls before the retry time.
-        self._guarded(self.store.sources.set_next_poll, name, current.platform, ceil_second(when))
-        if not self._stopping:
-            self._schedule(name, delay)
+        self._guarded(self.store.sources.set_next_poll, source.name, source.platform, ceil_second(when))
+        return delay
 
     def _next_delay(self, source: SourceConfig, result: PollResult) -> float:
         every = source.every.total_seconds()

@@ -25,7 +25,7 @@ import time_machine
 from monitor.config import load
 from monitor.daemon import MIN_RETRY, Daemon, backoff_delay
 from monitor.storage import Store
-from monitor.timeutil import from_db
+from monitor.timeutil import from_db, utcnow
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -281,7 +281,7 @@ def test_run_caps_malloc_arenas_unless_the_environment_says_otherwise(monkeypatc
     assert limit_malloc_arenas() is True
 
 
-def test_run_once_reports_a_hung_source_as_failed_on_every_run(scripted_plugin, write_config, cli, caplog):
+def test_run_once_reports_a_hung_source_and_backs_off_as_after_a_failure(scripted_plugin, write_config, cli, caplog):
     path = write_config(
         source("fine", "15m") + source("stuck", "15m", "hang", hang_seconds=3)
         + '\n[daemon]\npoll_timeout = "1s"\n'
@@ -294,14 +294,28 @@ def test_run_once_reports_a_hung_source_as_failed_on_every_run(scripted_plugin, 
         assert rows["fine"]["status"] == "ok"
         assert (rows["stuck"]["status"], rows["stuck"]["error_kind"], rows["stuck"]["error"]) == (
             "error", "hung", "poll still running after 1s")
-        later = cli("--config", path, "run", "--once")  # only the hung source is due again
-        assert later.exit_code == 1 and "(no source is due)" not in later.stdout
-        assert "stuck" in later.stdout and "poll still running after 1s" in later.stdout
-        assert "1 of 1 source(s) failed: stuck" in later.output
         hung = [r.getMessage() for r in caplog.records if "reported as hung" in r.getMessage()]
-        assert hung and all(m.endswith("(the next run polls it again)") for m in hung), hung
+        assert hung == ["poll stuck: poll still running after 1s; reported as hung (backs off as a failed poll does)"]
+        (retry,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("poll stuck failed (hung)")]
+        assert "; retry in " in retry and retry.endswith("(1 failure(s) in a row)")
+        with Store.open(load(path).monitor.database) as store:
+            state = store.sources.get("stuck")
+            wait = from_db(state["next_poll_at"]) - utcnow()
+            assert state["consecutive_failures"] == 1 and timedelta(0) < wait <= timedelta(minutes=15, seconds=1)
+        # The next cron runs leave it alone until then (none is due: exit 0) ...
+        later = cli("--config", path, "run", "--once")
+        assert later.exit_code == 0 and "(no source is due)" in later.stdout
+        # ... and poll it once the back-off has passed: hung again, a longer back-off.
+        with Store.open(load(path).monitor.database) as store:
+            store.sources.set_next_poll("stuck", "scripted", utcnow() - timedelta(seconds=1))
+        again = cli("--config", path, "run", "--once")
+        assert again.exit_code == 1 and "poll still running after 1s" in again.stdout
+        assert "1 of 1 source(s) failed: stuck" in again.output
         with Store.open(load(path).monitor.database) as store:
             assert [r["error_kind"] for r in store.sources.runs("stuck")].count("hung") == 2
+            state = store.sources.get("stuck")
+            wait = from_db(state["next_poll_at"]) - utcnow()
+            assert state["consecutive_failures"] == 2 and timedelta(0) < wait <= timedelta(minutes=30, seconds=1)
     finally:  # the abandoned polls' threads outlive their runs here, not in a real process
         for thread in set(threading.enumerate()) - before:
             thread.join()
