@@ -281,7 +281,16 @@ def test_run_caps_malloc_arenas_unless_the_environment_says_otherwise(monkeypatc
     assert limit_malloc_arenas() is True
 
 
-def test_run_once_reports_a_hung_source_and_backs_off_as_after_a_failure(scripted_plugin, write_config, cli, caplog):
+def test_run_once_reports_a_hung_source_and_backs_off_as_after_a_failure(
+    scripted_plugin, write_config, cli, caplog, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from monitor import daemon as daemon_module
+
+    # The back-off's jitter drawn from a seeded generator (its first draw: 0.96 of the ceiling),
+    # so that it is never short enough for the next run to find the source due again.
+    monkeypatch.setattr(daemon_module, "random", SimpleNamespace(Random=lambda: random.Random(2)))
     path = write_config(
         source("fine", "15m") + source("stuck", "15m", "hang", hang_seconds=3)
         + '\n[daemon]\npoll_timeout = "1s"\n'
@@ -301,7 +310,7 @@ def test_run_once_reports_a_hung_source_and_backs_off_as_after_a_failure(scripte
         with Store.open(load(path).monitor.database) as store:
             state = store.sources.get("stuck")
             wait = from_db(state["next_poll_at"]) - utcnow()
-            assert state["consecutive_failures"] == 1 and timedelta(0) < wait <= timedelta(minutes=15, seconds=1)
+            assert state["consecutive_failures"] == 1 and timedelta(minutes=14) < wait <= timedelta(minutes=15, seconds=1)
         # The next cron runs leave it alone until then (none is due: exit 0) ...
         later = cli("--config", path, "run", "--once")
         assert later.exit_code == 0 and "(no source is due)" in later.stdout
@@ -315,7 +324,7 @@ def test_run_once_reports_a_hung_source_and_backs_off_as_after_a_failure(scripte
             assert [r["error_kind"] for r in store.sources.runs("stuck")].count("hung") == 2
             state = store.sources.get("stuck")
             wait = from_db(state["next_poll_at"]) - utcnow()
-            assert state["consecutive_failures"] == 2 and timedelta(0) < wait <= timedelta(minutes=30, seconds=1)
+            assert state["consecutive_failures"] == 2 and timedelta(minutes=28) < wait <= timedelta(minutes=30, seconds=1)
     finally:  # the abandoned polls' threads outlive their runs here, not in a real process
         for thread in set(threading.enumerate()) - before:
             thread.join()
