@@ -4,9 +4,11 @@
 next depends on how far the delivery got:
 
 * ``sent``: the server answered 250 to the message data.
-* ``retry``: a 4xx reply, or the connection failed or dropped *before* the
-  message data was handed over: nothing was delivered, trying later is safe.
-* ``failed``: a 5xx reply, a certificate or TLS problem, missing credentials,
+* ``retry``: a 4xx reply, the connection failed or dropped *before* the
+  message data was handed over, or an ``[smtp]`` secret could not be read at
+  the login (a file removed since the caller's check): nothing was delivered,
+  trying later is safe.
+* ``failed``: a 5xx reply (a refused login too), a certificate or TLS problem,
   or a setting or address smtplib refuses (a timeout of 0, a non-ASCII
   address, credentials for a server that offers no AUTH): trying again will
   not help until someone fixes something.
