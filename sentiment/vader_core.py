@@ -146,18 +146,18 @@ class Analyzer:
         if n and text.isascii():
             # One lower() of the joined tokens (none holds a space) instead of one per
             # token: the same for ASCII, where lower() maps each character alone.
-            joined = " ".join(words).lower()
+            joined: str | None = " ".join(words).lower()
             low = joined.split(" ")
         else:
             low = [w.lower() for w in words]
-            joined = " ".join(low)
+            joined = None  # joined below, only for a text with a sentiment word
         sentiments: list[float] = [0] * n
         scorable = self._scorable
         if scorable.isdisjoint(low):
             return words, low, sentiments
         hits = [i for i, word in enumerate(low) if word in scorable]
         capitals = sum(map(str.isupper, words))
-        plain = "n't" not in joined  # no "n't" negation anywhere: _CONTEXT alone decides
+        plain = "n't" not in (joined or " ".join(low))  # no "n't" negation anywhere: _CONTEXT alone decides
         is_cap_diff = 0 < n - capitals < n  # VADER's allcap_differential
         sid: list[int] | None = None  # clause ids (scoped), made for the first word that needs them
         lexicon = self.lexicon
@@ -165,19 +165,18 @@ class Analyzer:
             word = low[i]
             if word == "kind" and i < n - 1 and low[i + 1] == "of":
                 continue
-            if word in fixed:
+            if (is_fixed := word in fixed) or (
+                _CONTEXT.isdisjoint(before := low[i - 3 if i > 3 else 0 : i + 1])
+                and (plain or "n't" not in " ".join(before))
+            ):
+                # A fixed token, or nothing before it can change it: its lexicon valence
+                # and caps emphasis (and for the latter idioms), what _valence computes
+                # without its windows of no-ops (half of all sentiment words).
                 valence = lexicon[word]
                 if is_cap_diff and words[i].isupper():
                     valence = valence + C_INCR if valence > 0 else valence - C_INCR
-                sentiments[i] = valence
-            elif _CONTEXT.isdisjoint(before := low[i - 3 if i > 3 else 0 : i + 1]) \
-                    and (plain or "n't" not in " ".join(before)):
-                # Nothing before it can change it: what _valence computes, without its
-                # windows of no-ops (half of all sentiment words).
-                valence = lexicon[word]
-                if is_cap_diff and words[i].isupper():
-                    valence = valence + C_INCR if valence > 0 else valence - C_INCR
-                if i > 2 and low[i - 3] not in lexicon and not _IDIOM_WORDS.isdisjoint(low[i - 3 : i + 3]):
+                if not is_fixed and i > 2 and low[i - 3] not in lexicon \
+                        and not _IDIOM_WORDS.isdisjoint(low[i - 3 : i + 3]):
                     valence = self._special_idioms_check(valence, i, low)
                 sentiments[i] = valence
             else:
