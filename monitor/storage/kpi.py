@@ -372,7 +372,7 @@ class KpiStore:
                     counts.new += 1
                 else:
                     counts.updated += 1
-            elif old is not None and old[2] != import_id:  # an earlier save left it unchanged: now it changes
+            elif old[2] != import_id:  # (earlier: old is set) an earlier save left it unchanged: now it changes
                 counts.unchanged -= 1
                 counts.updated += 1
             writes.append((*row, digest, import_id))

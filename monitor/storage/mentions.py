@@ -69,8 +69,18 @@ class MentionStore:
 
         Runs in the caller's transaction if there is one, else in its own.
         """
+        from monitor.storage.scored import mention_row  # writers only: readers never load orjson
+
         fetched = to_db(fetched_at)
-        return self.upsert_rows([_row(item, fetched) for item in items])
+        return self.upsert_rows([
+            mention_row(
+                m.platform, m.id, item.source, item.brand, m.text, m.author, m.url, to_db(m.created_at),
+                fetched, item.lang or m.lang, m.likes, m.replies, m.reposts, m.followers, item.compound,
+                item.label, item.classifier, m.raw,
+            )
+            for item in items
+            for m in (item.mention,)
+        ])
 
     def upsert_rows(self, rows: Sequence[tuple[Any, ...]]) -> UpsertCounts:
         """:meth:`upsert` for rows already in column order (:data:`COLUMNS`); a key
@@ -197,17 +207,6 @@ def __getattr__(name: str) -> Any:
 
         return getattr(scored, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _row(item: ScoredMention, fetched: str) -> tuple[Any, ...]:
-    from monitor.storage.scored import mention_row  # writers only: readers never load orjson
-
-    m = item.mention
-    return mention_row(
-        m.platform, m.id, item.source, item.brand, m.text, m.author, m.url, to_db(m.created_at),
-        fetched, item.lang or m.lang, m.likes, m.replies, m.reposts, m.followers, item.compound,
-        item.label, item.classifier, m.raw,
-    )
 
 
 def _where(f: MentionFilter) -> tuple[list[str], list[Any]]:
