@@ -250,7 +250,7 @@ def _east_asian(matches: Iterable[CharsetMatch]) -> str:
     for match in japanese:
         if _KANA.search(str(match)):
             return match.encoding
-    others = [m for m in ranked if m not in japanese]
+    others = [m for m in ranked if m.encoding not in _JAPANESE]
     return (others or ranked)[0].encoding
 
 

@@ -52,7 +52,8 @@ _HEADERS = (
 # A name starts a word, or follows a literal "\r\n" in a repr'd raw request.
 _START = r"(?:(?<=\\[rn])|(?<![\w-]))"
 _QUOTED = r"""b?(?P<q>['"])(?P<qv>.*?)(?P=q)"""
-_TOKEN_LIKE = r"""(?=(?=[\w.~+/=-]*\d)[\w.~+/=-]{8}|[^\s&,;'"}\])\\]{16})"""
+_VALUE = r"""[^\s&,;'"}\])\\]"""  # a character of an unquoted value
+_TOKEN_LIKE = rf"""(?=(?=[\w.~+/=-]*\d)[\w.~+/=-]{{8}}|{_VALUE}{{16}})"""
 _PATTERN_SOURCES: list[str] = [
     # Header: value, in "Name: value" lines, dict reprs and raw request dumps ("...\r\n").
     (
@@ -65,7 +66,7 @@ _PATTERN_SOURCES: list[str] = [
     # setting ("[smtp]: password: environment variable ... is not set").
     (
         rf"""(?i)(?P<k>(?P<kq>['"])?{_START}(?:{'|'.join(_SECRET_KEYS)})(?![\w-])(?(kq)(?P=kq))\s*"""
-        rf"""(?:(?P<eq>=)|:|(?<=['"]),)\s*)(?:{_QUOTED}|(?(eq)|(?(kq)|{_TOKEN_LIKE}))(?P<v>[^\s&,;'"}}\])\\]+))"""
+        rf"""(?:(?P<eq>=)|:|(?<=['"]),)\s*)(?:{_QUOTED}|(?(eq)|(?(kq)|{_TOKEN_LIKE}))(?P<v>{_VALUE}+))"""
     ),
     r"(?i)\b(?P<k>bearer\s+)(?P<v>[A-Za-z0-9\-._~+/%]+=*)",
     # The password of a URL: scheme://user:password@host
