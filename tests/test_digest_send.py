@@ -457,6 +457,20 @@ def test_settings_the_send_path_refuses_whatever_the_config_let_through(write_co
     assert handler.received == []
 
 
+def test_smtp_without_recipients_is_failed_without_a_connection(write_config):
+    # The config refuses [smtp] with no [digest] recipients at load; the send path says so too.
+    from dataclasses import replace
+
+    handler = Handler()
+    with smtp_server(handler) as port:
+        config, store = seeded(smtp_config(write_config, port))
+        nobody = replace(config, digest=unchecked(config.digest, recipients=()))
+        result = digest.send(store, nobody, DAY, now=MORNING)
+        assert (result.state, result.detail) == ("failed", "no recipients: set [digest] recipients")
+        store.close()
+    assert handler.received == []
+
+
 def test_a_secret_file_gone_at_login_is_retried_not_failed(write_config, tmp_path):
     # The callers check secrets before sending; one removed in between is met at the login.
     cert, key = self_signed(tmp_path)
