@@ -58,7 +58,7 @@ def label(
     if len(given) == 3:
         raise click.UsageError("give only one of a LABEL, --clear, --history")
     store = app.store(create=False)
-    found = store.labels.find(mention, platform.lower() if platform else None)
+    found = store.labels.find(mention, platform)
     if not found:
         raise MonitorError(f"no stored mention {mention}" + (f" on {platform}" if platform else ""))
     if len(found) > 1:

@@ -115,20 +115,22 @@ class LabelStore:
     def find(self, mention_id: str, platform: str | None = None) -> list[tuple[str, str]]:
         """``(platform, id)`` of the mentions ``mention_id`` may mean.
 
-        With ``platform``, exactly that. Otherwise ``PLATFORM:ID`` is tried
+        With ``platform`` (any case), exactly that. Otherwise ``PLATFORM:ID`` is tried
         (when a mention has that platform and id) as well as the id as given
         on any platform: ids are only unique per platform.
         """
         conn = self._store.conn
-        if platform is not None:
-            rows = conn.execute("SELECT platform, id FROM mentions WHERE platform = ? AND id = ?", [platform, mention_id])
+        if platform is not None:  # platform names are stored in lower case
+            rows = conn.execute(
+                "SELECT platform, id FROM mentions WHERE platform = ? AND id = ?", [platform.lower(), mention_id]
+            )
             return [tuple(r) for r in rows]  # type: ignore[misc]
         found = [tuple(r) for r in conn.execute("SELECT platform, id FROM mentions WHERE id = ?", [mention_id])]
         prefix, sep, rest = mention_id.partition(":")
         if sep:
             found += [
                 tuple(r)
-                for r in conn.execute(  # platform names are stored in lower case
+                for r in conn.execute(
                     "SELECT platform, id FROM mentions WHERE platform = ? AND id = ?", [prefix.lower(), rest]
                 )
             ]
