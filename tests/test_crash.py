@@ -16,8 +16,10 @@ import dataclasses
 import json
 import os
 import random
+import sqlite3
 import threading
 import time
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -189,17 +191,28 @@ def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_rerun_completes
     def start(db: Path) -> MonitorProcess:
         return MonitorProcess("--config", path, "--db", db, "import", data, "--format", "json", cwd=tmp_path)
 
-    # How long an import takes on this machine, so the kills land inside one.
+    # How long an import takes on this machine and when its first batch lands (start-up,
+    # the check pass and the workers' first ranges come before), so the kills land while
+    # it writes: one in each tenth of the window from a little before the first batch.
     began = time.monotonic()
-    assert start(tmp_path / "calibration.db").wait(timeout=120) == 0
+    calibration = start(tmp_path / "calibration.db")
+    first_write = None
+    while calibration.proc.poll() is None and time.monotonic() - began < 120:
+        if first_write is None and _count(tmp_path / "calibration.db"):
+            first_write = time.monotonic() - began
+        time.sleep(0.02)
+    assert calibration.wait(timeout=120) == 0
     duration = time.monotonic() - began
+    window_start = 0.8 * (first_write if first_write is not None else 0.2 * duration)
+    first = f"{first_write:.2f}s" if first_write is not None else "not seen"
 
     rng = random.Random(SEED)
     batches_seen = set()
     landed = []
     for iteration in range(10):
-        at = (0.2 + 0.75 * (iteration + rng.random()) / 10) * duration  # one kill in each tenth of the window
-        context = f"seed {SEED}, iteration {iteration}, kill -9 {at:.3f}s after start (import takes {duration:.2f}s)"
+        at = window_start + (0.95 * duration - window_start) * (iteration + rng.random()) / 10
+        context = (f"seed {SEED}, iteration {iteration}, kill -9 {at:.3f}s after start (import takes"
+                   f" {duration:.2f}s, first batch at {first})")
         db = tmp_path / f"killed{iteration}.db"  # each kill on its own database: where it landed shows
         proc = start(db)
         try:
@@ -215,7 +228,8 @@ def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_rerun_completes
             assert len(stored) % IMPORT_BATCH == 0 and stored == set(ids[: len(stored)]), context
             batches_seen.add(len(stored) // IMPORT_BATCH)
             landed.append(len(stored) // IMPORT_BATCH)
-    print(f"seed {SEED}: import of {len(ids)} records in {duration:.2f}s; whole batches stored at each kill: {landed}")
+    print(f"seed {SEED}: import of {len(ids)} records in {duration:.2f}s, first batch at {first};"
+          f" whole batches stored at each kill: {landed}")
     assert len(batches_seen - {0, len(ids) // IMPORT_BATCH}) >= 2, (
         f"seed {SEED}: kills should interrupt the import at different batches, saw {sorted(batches_seen)}"
     )
@@ -225,3 +239,12 @@ def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_rerun_completes
     assert rerun.wait(timeout=120) == 0, rerun.stderr
     with check_sound(db, f"seed {SEED}, re-run") as store:
         assert stored_ids(store, "rss", "imp-") == set(ids) and store.mentions.count() == len(ids)
+
+
+def _count(db: Path) -> int:
+    """Mentions stored in ``db`` so far, read-only (0 while it does not exist yet)."""
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.05)) as conn:
+            return int(conn.execute("SELECT count(*) FROM mentions").fetchone()[0])
+    except sqlite3.Error:
+        return 0
