@@ -176,3 +176,27 @@ def test_fields_reads_plain_and_unusual_records_by_the_same_rules():
                         ({"created_at": "2026-13-01T00:00:00Z"}, "is not an ISO 8601 time"), ({"id": ""}, 'missing "id"')]:
         with pytest.raises(InvalidRecord, match=reason):
             fields({**base, **bad})
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_import_leaves_the_garbage_collector_as_it_found_it(write_config, tmp_path, small_ranges, workers):
+    import gc
+
+    config = load(write_config())
+    data = write_jsonl(tmp_path / "m.jsonl", _records(300))
+    assert gc.isenabled()
+    with Store.open(tmp_path / "m.db") as store:
+        check = ingest.check_file(data, workers=workers)
+        assert ingest.import_file(store, ingest.Pipeline(config), check, workers=workers).records == 300
+        assert gc.isenabled()
+        data.unlink()  # gone after its check: the import fails part-way
+        with pytest.raises((MonitorError, OSError)):
+            ingest.import_file(store, ingest.Pipeline(config), check, workers=workers)
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            write_jsonl(data, _records(10))
+            ingest.import_file(store, ingest.Pipeline(config), ingest.check_file(data, workers=1), workers=1)
+            assert not gc.isenabled()  # paused by the caller: not switched on behind its back
+        finally:
+            gc.enable()
