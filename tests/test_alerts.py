@@ -211,6 +211,23 @@ def test_a_channel_that_failed_for_good_stays_explained_after_the_other_is_deliv
         assert error.startswith("email: failed: ") and error.endswith("message refused; policy violation")
 
 
+def test_smtp_without_recipients_fails_the_email_without_a_connection(write_config, monkeypatch):
+    # The config refuses [smtp] with no recipients at load; the send path says so too.
+    import copy
+    from dataclasses import replace
+
+    handler = Handler()
+    with spike_to_deliver(write_config, monkeypatch, handler, Webhook()) as (config, store, hook):
+        nobody = replace(config, alerts=copy.copy(config.alerts), digest=copy.copy(config.digest))
+        object.__setattr__(nobody.alerts, "recipients", ())
+        object.__setattr__(nobody.digest, "recipients", ())
+        (result,) = alerts.run_due(store, nobody, H + HOUR + timedelta(minutes=1))
+        assert (result.sent, result.pending) == (["webhook"], [])
+        assert result.error == "email: failed: no recipients: set [alerts] recipients or [digest] recipients"
+        assert len(hook.bodies) == 1
+    assert handler.received == []
+
+
 @pytest.mark.parametrize("recipients", ['[digest]\nrecipients = ["a@example.com"]\n', ""])
 def test_without_smtp_alert_email_is_written_to_a_file(write_config, recipients):
     config, store = setup(write_config, recipients)
