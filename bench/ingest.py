@@ -12,7 +12,8 @@ times over a year. Then, side by side in one run:
 2. ``sentiment-monitor import FILE --format json`` as a whole process, end to end (check
    pass, scoring, storage): mentions/s, and its ratio to the yardstick (target >= 1.5);
    peak memory of the import's processes (PSS sampled every 2 s: reading it walks the page tables, so more often slows the import; target <= 300 MB);
-3. the labels against a single-process import (``--workers 1``) of the first 100,000;
+3. the labels against a single-process import (``--workers 1``) of the first 100,000, and
+   ``reclassify`` of those by one process and by workers (wall times, same labels);
 4. the database: bytes per mention, the share of the raw payload, and what compressing
    the payload would save and cost.
 """
@@ -212,6 +213,18 @@ def main() -> None:
         parallel = sqlite3.connect(work / "parallel.db").execute(query).fetchall()
         print(f"labels: {len(parallel):,} mentions imported by worker processes and by one process:"
               f" {'identical' if single == parallel else 'DIFFERENT'}")
+        # Re-scoring them (another classifier: every row changes) in one process and in workers.
+        took = {}
+        for name, db_path, extra in (("one process", one, ["--workers", "1"]), ("workers", work / "parallel.db", workers)):
+            started = time.perf_counter()
+            subprocess.run([*cli(), "--db", str(db_path), "reclassify", "--classifier", "vader-stock",
+                            "--format", "json", *extra], env=env, check=True, stdout=subprocess.DEVNULL)
+            took[name] = time.perf_counter() - started
+        single = sqlite3.connect(one).execute(query).fetchall()
+        parallel = sqlite3.connect(work / "parallel.db").execute(query).fetchall()
+        print(f"reclassify --classifier vader-stock of those {len(parallel):,}: one process {took['one process']:.1f} s,"
+              f" worker processes {took['workers']:.1f} s ({took['one process'] / took['workers']:.2f}x);"
+              f" labels {'identical' if single == parallel else 'DIFFERENT'}")
     if not args.keep:
         for path in work.iterdir():
             path.unlink()

@@ -50,6 +50,8 @@ from monitor.timeutil import to_db, utcnow
 RANGE_BYTES = 1 << 20
 #: Files smaller than this are not worth starting worker processes for.
 PARALLEL_MIN_BYTES = 4 << 20
+#: Nor are fewer stored mentions than this to re-score.
+PARALLEL_MIN_MENTIONS = 10_000
 
 
 def workers_for(path: Path, fmt: str | None, workers: int | None) -> int:
@@ -59,6 +61,13 @@ def workers_for(path: Path, fmt: str | None, workers: int | None) -> int:
     if workers <= 1 or (fmt or detect_format(path)) != "jsonl" or path.stat().st_size < PARALLEL_MIN_BYTES:
         return 0
     return workers
+
+
+def workers_to_rescore(mentions: int, workers: int | None) -> int:
+    """How many processes re-score ``mentions`` stored mentions (1: this one alone)."""
+    if workers is None:
+        workers = os.cpu_count() or 1
+    return workers if workers > 1 and mentions >= PARALLEL_MIN_MENTIONS else 1
 
 
 def checked_fields(obj: Any, brands: Mapping[str, str] | None) -> Fields:
@@ -225,6 +234,13 @@ def score_range(path: str, start: int, end: int, fetched: str) -> tuple[bytes, i
     return marshal.dumps(rows), excluded, invalid + bad
 
 
+def classify_texts(texts: list[str], langs: list[str | None]) -> list[Any]:
+    """:meth:`~sentiment.language.LanguageGate.classify` of texts (in a worker:
+    :func:`_start_worker` ran), for a re-scoring."""
+    assert _WORKER_SCORER is not None
+    return _WORKER_SCORER.languages.classify(_WORKER_SCORER.classifier, texts, langs)
+
+
 # --- the main process's side -------------------------------------------------------------
 def pool(workers: int, scorer: Scorer | None = None) -> ProcessPoolExecutor:
     """Worker processes, each holding ``scorer`` (built once per process)."""
@@ -337,6 +353,26 @@ def score_jsonl(scorer: Scorer, path: Path, workers: int) -> Iterator[tuple[list
         tasks = ((str(path), start, end, to_db(utcnow())) for start, end in line_ranges(path, RANGE_BYTES))
         for rows, excluded, invalid in in_order(executor, score_range, tasks, 2 * workers):
             yield marshal.loads(rows), excluded, invalid
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def classify_rows(
+    scorer: Scorer, batches: Iterable[list[dict[str, Any]]], workers: int
+) -> Iterator[tuple[list[dict[str, Any]], list[Any]]]:
+    """``(rows, decisions)`` per batch of stored rows (their ``text`` and ``lang``)
+    classified by ``workers`` processes, in order; the rows stay in this process."""
+    executor = pool(workers, scorer)
+    waiting: deque[list[dict[str, Any]]] = deque()
+
+    def tasks() -> Iterator[tuple[list[str], list[str | None]]]:
+        for rows in batches:
+            waiting.append(rows)
+            yield [r["text"] for r in rows], [r["lang"] for r in rows]
+
+    try:
+        for decided in in_order(executor, classify_texts, tasks(), 2 * workers):
+            yield waiting.popleft(), decided
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -389,29 +389,46 @@ def reclassify(
     *,
     since: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> ReclassifyResult:
     """Re-score stored mentions (created at or after ``since``) exactly as a poll
     or import would now: same pipeline, same language decision.
 
     Manual overrides stay the effective label. Each batch is its own
     transaction, so the daemon's writes are never held off for long; an
-    interrupted run can simply be run again.
+    interrupted run can simply be run again. With ``workers`` > 1 the texts are
+    classified by that many processes while this one reads and writes (same labels).
     """
     result = ReclassifyResult(pipeline.classifier_id)
-    after: tuple[str, int] | None = None
-    while rows := store.labels.batch_to_rescore(since, after, RESCORE_BATCH):
-        decided = pipeline.classify([r["text"] for r in rows], [r["lang"] for r in rows])
+    batches = _to_rescore(store, since)
+    if workers > 1:
+        scorer = backfill.Scorer(
+            pipeline.classifier, pipeline.classifier_id, pipeline.brands, pipeline.languages,
+            brand=None, source="reclassify",
+        )
+        decided = backfill.classify_rows(scorer, batches, workers)
+    else:
+        decided = ((rows, pipeline.classify([r["text"] for r in rows], [r["lang"] for r in rows])) for rows in batches)
+    for rows, classified in decided:
         scores = [
             Rescored(r["platform"], r["id"], c.lang, c.compound, c.label, pipeline.classifier_id)
-            for r, c in zip(rows, decided)
+            for r, c in zip(rows, classified)
         ]
         counts = store.labels.rescore(rows, scores, at=utcnow())
         result.scanned += len(rows)
         result.updated += counts.updated
         result.labels_changed += counts.labels_changed
         result.overridden += counts.overridden
-        after = (rows[-1]["created_at"], rows[-1]["rowid"])
         if progress:
             progress(len(rows))
     log.info("reclassify with %s: %s", pipeline.classifier_id, result.as_dict())
     return result
+
+
+def _to_rescore(store: Store, since: datetime | None) -> Iterator[list[dict[str, Any]]]:
+    """The mentions to re-score, ``RESCORE_BATCH`` at a time (read ahead of the writes:
+    these never change the (created_at, rowid) key the batches are read by)."""
+    after: tuple[str, int] | None = None
+    while rows := store.labels.batch_to_rescore(since, after, RESCORE_BATCH):
+        yield rows
+        after = (rows[-1]["created_at"], rows[-1]["rowid"])

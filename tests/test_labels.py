@@ -11,6 +11,7 @@ import pytest
 from monitor import ingest
 from monitor.config import parse
 from monitor.storage import Store
+from monitor.storage.labels import Rescored
 from monitor.storage.mentions import MentionFilter
 from tests.factories import record, write_jsonl
 
@@ -125,6 +126,79 @@ def test_reclassify_walks_every_batch(fresh_store, monkeypatch):
     assert fresh_store.mentions.count(MentionFilter(limit=None)) == 30
     rows = fresh_store.mentions.query(MentionFilter(limit=None))
     assert all(r["classifier"].startswith("vader-stock/") for r in rows)
+
+
+TEXTS = [
+    "acme lost my parcel again, awful service",
+    "Acme fixed it in five minutes, brilliant",
+    "acme: is the outage over?",
+    "Acme ha cancelado mi pedido sin avisar, muy mal servicio",  # untagged: the language is detected
+    "acme is not bad at all",
+]
+
+
+def _stored(path, count: int) -> Store:
+    """A store of ``count`` mentions of TEXTS (every fifth one untagged), some overridden."""
+    config = parse("", None)
+    pipeline = ingest.Pipeline(config)
+    from tests.factories import mention
+
+    store = Store.open(path)
+    mentions = [mention(str(i), f"{TEXTS[i % len(TEXTS)]} #{i}", lang=None if i % 5 == 3 else "en")
+                for i in range(count)]
+    scored, _ = pipeline.score(mentions, source="t")
+    store.mentions.upsert(scored, fetched_at=mentions[0].created_at)
+    for i in range(0, count, 9):
+        store.labels.override("x", str(i), "neutral", at=mentions[0].created_at)
+    return store
+
+
+def test_reclassify_by_worker_processes_stores_what_one_process_stores(tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest, "RESCORE_BATCH", 40)  # many batches, several in flight
+    config = parse("", None)
+    results, rows, events = {}, {}, {}
+    for workers in (1, 2):
+        store = _stored(tmp_path / f"w{workers}.db", 500)
+        stock = ingest.Pipeline(config, ingest.build_classifier(config, "vader-stock"))
+        seen: list[int] = []
+        results[workers] = ingest.reclassify(store, stock, progress=seen.append, workers=workers).as_dict()
+        assert sum(seen) == 500 and max(seen) == 40
+        rows[workers] = store.conn.execute(
+            "SELECT platform, id, label, model_label, label_override, compound, classifier, lang"
+            " FROM mentions ORDER BY rowid").fetchall()
+        events[workers] = store.conn.execute(
+            "SELECT platform, mention_id, kind, label_before, label_after, model_label_before, model_label_after,"
+            " compound_before, compound_after FROM label_events ORDER BY id").fetchall()
+        store.close()
+    assert results[1] == results[2] and results[2]["labels_changed"] > 50 and results[2]["overridden"] > 5
+    assert rows[1] == rows[2] and events[1] == events[2]
+    assert {r[7] for r in rows[2]} >= {"en", "es"}  # the language decision made in the workers too
+
+
+def test_an_override_set_while_a_batch_is_rescored_stays_the_label(fresh_store):
+    config = parse("", None)
+    from tests.factories import mention
+
+    (scored,), _ = ingest.Pipeline(config).score([mention("1", "acme is awful")], source="t")
+    fresh_store.mentions.upsert([scored], fetched_at=scored.mention.created_at)
+    rows = fresh_store.labels.batch_to_rescore(None, None, 10)
+    fresh_store.labels.override("x", "1", "positive", at=scored.mention.created_at)  # by `label`, meanwhile
+    new = Rescored("x", "1", "en", -0.3, "neutral", "other/1")
+    assert fresh_store.labels.rescore(rows, [new], at=scored.mention.created_at).updated == 1
+    (row,) = fresh_store.mentions.query(MentionFilter(limit=None))
+    assert (row["label"], row["model_label"], row["label_override"]) == ("positive", "neutral", "positive")
+
+
+def test_reclassify_workers_option(cli, db, monkeypatch):
+    from monitor import backfill
+
+    monkeypatch.setattr(backfill, "PARALLEL_MIN_MENTIONS", 2)
+    outs = [json.loads(cli("--config", db, "reclassify", "--classifier", "vader-stock", "--workers", n,
+                           "--format", "json").stdout) for n in ("2", "1")]
+    assert outs[0]["scanned"] == 3 and outs[0]["labels_changed"] >= 1
+    assert outs[1]["updated"] == 0  # the second run found the scores the workers stored
+    result = cli("--config", db, "reclassify", "--workers", "0")
+    assert result.exit_code == 2 and "--workers" in result.output
 
 
 def test_rescoring_reads_by_index(fresh_store):

@@ -87,9 +87,13 @@ def label(
 @click.option("--since", type=DURATION, help="Only mentions created this recently, e.g. 30d. Default: all.")
 @click.option("--classifier", "classifier_name", metavar="NAME",
               help="Re-score with this registered classifier instead of the configured one.")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Processes that score (from 10,000 mentions). Default: one per CPU; 1: none.")
 @format_option
 @pass_app
-def reclassify(app: App, since: timedelta | None, classifier_name: str | None, fmt: str) -> None:
+def reclassify(
+    app: App, since: timedelta | None, classifier_name: str | None, workers: int | None, fmt: str
+) -> None:
     """Re-score stored mentions after a classifier, lexicon or threshold change.
 
     Scores, model labels, classifier versions and languages are updated
@@ -100,8 +104,9 @@ def reclassify(app: App, since: timedelta | None, classifier_name: str | None, f
     Examples:
       sentiment-monitor reclassify --since 30d
       sentiment-monitor reclassify --classifier vader-stock --format json
+      sentiment-monitor reclassify --workers 1   # leave the other CPUs alone
     """
-    from monitor import ingest
+    from monitor import backfill, ingest
     from monitor.storage.mentions import MentionFilter
     from monitor.timeutil import utcnow
 
@@ -109,11 +114,12 @@ def reclassify(app: App, since: timedelta | None, classifier_name: str | None, f
     pipeline = ingest.Pipeline(app.config, ingest.build_classifier(app.config, classifier_name))
     start = utcnow() - since if since else None
     total = store.mentions.count(MentionFilter(since=start, limit=None))
+    workers = backfill.workers_to_rescore(total, workers)
     if sys.stderr.isatty() and total >= ingest.RESCORE_BATCH:
         with click.progressbar(length=total, label="Re-scoring", file=sys.stderr) as bar:
-            result = ingest.reclassify(store, pipeline, since=start, progress=bar.update)
+            result = ingest.reclassify(store, pipeline, since=start, progress=bar.update, workers=workers)
     else:
-        result = ingest.reclassify(store, pipeline, since=start)
+        result = ingest.reclassify(store, pipeline, since=start, workers=workers)
     if fmt == "json":
         to_json(result.as_dict())
         return

@@ -202,10 +202,12 @@ class LabelStore:
                     continue
                 updated += 1
                 label = row["label_override"] or new.model_label
+                # The effective label from the override as stored now: one set since ``row``
+                # was read (by `label`, in another process) stays in force.
                 self._store.conn.execute(
-                    "UPDATE mentions SET compound = ?, model_label = ?, label = ?, classifier = ?, lang = ?"
-                    " WHERE rowid = ?",
-                    [new.compound, new.model_label, label, new.classifier, new.lang, row["rowid"]],
+                    "UPDATE mentions SET compound = ?, model_label = ?, label = coalesce(label_override, ?),"
+                    " classifier = ?, lang = ? WHERE rowid = ?",
+                    [new.compound, new.model_label, new.model_label, new.classifier, new.lang, row["rowid"]],
                 )
                 if new.model_label != row["model_label"]:
                     changed += 1
