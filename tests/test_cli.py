@@ -67,6 +67,16 @@ def test_mentions_filters(demo, cli):
     assert found and all("refund" in r["text"].lower() for r in found)
 
 
+def test_a_limit_beyond_what_sqlite_counts_means_all_and_workers_are_bounded(demo, cli):
+    every = json.loads(cli("mentions", "--since", "14d", "--limit", "500", "--format", "json").stdout)
+    huge = cli("mentions", "--since", "14d", "--limit", str(10**20), "--format", "json")
+    assert huge.exit_code == 0 and json.loads(huge.stdout) == every
+    assert cli("negatives", "--limit", str(10**20)).exit_code == 0
+    for command in (["import", "missing.jsonl"], ["reclassify"]):
+        result = cli(*command, "--workers", "65")
+        assert result.exit_code == 2 and "65 is not in the range 1<=x<=64" in result.output
+
+
 @pytest.mark.parametrize("by", [None, "day", "week", "platform", "brand"])
 def test_summary_json_shape(demo, cli, by):
     args = ["summary", "--since", "14d", "--format", "json"] + (["--by", by] if by else [])

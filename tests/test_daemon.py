@@ -319,7 +319,7 @@ def test_run_once_reports_a_hung_source_and_backs_off_as_after_a_failure(
             store.sources.set_next_poll("stuck", "scripted", utcnow() - timedelta(seconds=1))
         again = cli("--config", path, "run", "--once")
         assert again.exit_code == 1 and "poll still running after 1s" in again.stdout
-        assert "1 of 1 source(s) failed: stuck" in again.output
+        assert "1 of 1 source(s) failed:\n  stuck: poll still running after 1s" in again.output
         with Store.open(load(path).monitor.database) as store:
             assert [r["error_kind"] for r in store.sources.runs("stuck")].count("hung") == 2
             state = store.sources.get("stuck")

@@ -69,7 +69,11 @@ def test_poll_stores_mentions_then_polls_cheaply_and_reports_errors_per_source(
     third = cli("--config", config, "poll")
 
     assert third.exit_code == 1
-    assert "1 of 2 source(s) failed: x-acme" in third.output
+    assert "1 of 2 source(s) failed:\n  x-acme: " in third.output
+    (failure,) = [line for line in third.output.splitlines() if line.startswith("  x-acme: ")]
+    assert "server error 500" in failure  # in full, where the table cuts it short
+    table = cli("--config", config, "status").output
+    assert "x-acme: failing: 1 failed poll(s) in a row (transient)\n  last error: transient: " in table
     status = {s["source"]: s for s in json.loads(cli("--config", config, "status", "--format", "json").output)["sources"]}
     assert status["x-acme"]["last_error_kind"] == "transient"
     assert "server error 500" in status["x-acme"]["last_error"]

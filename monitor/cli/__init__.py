@@ -183,9 +183,20 @@ class BrandType(click.ParamType):
         return str(brand.name)
 
 
+class LimitType(click.IntRange):
+    """At least 1; a number beyond SQLite's integers (2**63 - 1) means as many: all."""
+
+    def __init__(self) -> None:
+        super().__init__(min=1)
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        return min(super().convert(value, param, ctx), 2**63 - 1)
+
+
 DURATION = DurationType()
 DATE = DateType()
 BRAND = BrandType()
+LIMIT = LimitType()
 
 
 def format_option(f: F) -> F:

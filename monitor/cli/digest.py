@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from monitor.cli import DATE, App, format_option, pass_app
+from monitor.cli import DATE, LIMIT, App, format_option, pass_app
 from monitor.errors import MonitorError
 from monitor.output import emit, to_json
 
@@ -31,7 +31,7 @@ def _day(app: App, day: date | None) -> date:
 
 
 @digest.command()
-@click.option("--date", "day", type=DATE, help="The day to report (default: the latest day due, usually yesterday).")
+@click.option("--date", "day", type=DATE, help="The day to report (default: the latest day due: yesterday once [digest] send_at has passed today, else the day before).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write: .html (charts embedded) or .eml (the message as sent). Default: digest-DATE.html; - for stdout.")
 @pass_app
@@ -40,7 +40,7 @@ def preview(app: App, day: date | None, output: Path | None) -> None:
 
     \b
     Examples:
-      sentiment-monitor digest preview                  # yesterday, to digest-YYYY-MM-DD.html
+      sentiment-monitor digest preview                  # the latest day due, to digest-YYYY-MM-DD.html
       sentiment-monitor digest preview --date 2026-01-11 --output digest.eml
       sentiment-monitor digest preview --output - > digest.html
     """
@@ -68,7 +68,7 @@ def preview(app: App, day: date | None, output: Path | None) -> None:
 
 
 @digest.command()
-@click.option("--date", "day", type=DATE, help="The day to report (default: the latest day due, usually yesterday).")
+@click.option("--date", "day", type=DATE, help="The day to report (default: the latest day due: yesterday once [digest] send_at has passed today, else the day before).")
 @click.option("--force", is_flag=True, help="Send even if this day's digest was already sent (or may have been).")
 @format_option
 @pass_app
@@ -98,7 +98,7 @@ def send(app: App, day: date | None, force: bool, fmt: str) -> None:
 
 
 @digest.command()
-@click.option("--limit", type=click.IntRange(min=1), default=14, show_default=True)
+@click.option("--limit", type=LIMIT, default=14, show_default=True)
 @format_option
 @pass_app
 def status(app: App, limit: int, fmt: str) -> None:

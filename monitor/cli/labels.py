@@ -87,7 +87,7 @@ def label(
 @click.option("--since", type=DURATION, help="Only mentions created this recently, e.g. 30d. Default: all.")
 @click.option("--classifier", "classifier_name", metavar="NAME",
               help="Re-score with this registered classifier instead of the configured one.")
-@click.option("--workers", type=click.IntRange(min=1),
+@click.option("--workers", type=click.IntRange(min=1, max=64),
               help="Processes that score (from 10,000 mentions). Default: one per CPU; 1: none.")
 @format_option
 @pass_app

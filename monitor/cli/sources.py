@@ -102,8 +102,9 @@ def _print_poll_results(fmt: str, results: list[Any], empty: str = "(no enabled 
     emit(fmt, rows, _POLL_COLUMNS, widths={"error": 70}, empty=empty)
     failed = [r for r in results if r.status != "ok"]
     if failed:
-        raise click.ClickException(
-            f"{len(failed)} of {len(results)} source(s) failed: " + ", ".join(r.source for r in failed)
+        raise click.ClickException(  # each error in full: the table cuts them short
+            f"{len(failed)} of {len(results)} source(s) failed:"
+            + "".join(f"\n  {r.source}: {r.error}" for r in failed)
         )
 
 
@@ -173,7 +174,7 @@ def run(app: App, once: bool, fmt: str) -> None:
 @click.option("--skip-bad", is_flag=True, help="Import the valid records and list each bad one (default: stop at the first, import nothing).")
 @click.option("--brand", type=BRAND, help="Assign every mention to this brand (default: the record's, else by keywords).")
 @click.option("--input-format", type=click.Choice(["jsonl", "json", "csv", "tsv"]), help="Default: from the file extension.")
-@click.option("--workers", type=click.IntRange(min=1), help="Processes that check and score a large JSONL file. Default: one per CPU; 1: none.")
+@click.option("--workers", type=click.IntRange(min=1, max=64), help="Processes that check and score a large JSONL file. Default: one per CPU; 1: none.")
 @format_option
 @pass_app
 def import_(
@@ -280,6 +281,8 @@ def status(app: App, fmt: str) -> None:
         for row in rows:
             if row.get("health") in ("failing", "not working"):
                 click.echo(f"{row['source']}: {row['health']}: {row['health_note']}")
+                if row.get("last_error"):  # in full: the table cuts it short
+                    click.echo(f"  last error: {row['last_error']}")
         counts = ", ".join(f"{k} {v}" for k, v in database["mentions"].items())
         click.echo(f"\nDatabase {database['path']}: {database['bytes'] / 1e6:.1f} MB; mentions: {counts}")
         for d in digests:
