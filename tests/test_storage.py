@@ -91,6 +91,24 @@ def test_query_filters_and_order(fresh_store):
     assert fresh_store.mentions.query(MentionFilter(search="100%x")) == []
 
 
+def test_search_folds_case_in_every_script(fresh_store):
+    now = datetime.now(timezone.utc)
+    fresh_store.mentions.upsert([
+        scored(mention("de", "Die Acme-App stürzt ständig ab", created_at=now)),
+        scored(mention("fr", "ÉNORME panne chez Acme", created_at=now)),
+        scored(mention("ru", "Acme опять не работает", created_at=now)),
+        scored(mention("en", "acme is fine", created_at=now)),
+    ], now)
+
+    def found(term):
+        return sorted(r["id"] for r in fresh_store.mentions.query(MentionFilter(search=term)))
+
+    assert found("STÜRZT") == found("stürzt") == ["de"]
+    assert found("énorme") == found("É") == ["fr"]
+    assert found("ОПЯТЬ") == ["ru"]
+    assert found("ACME") == ["de", "en", "fr", "ru"] and found("100%ü") == []
+
+
 def test_poll_run_success_moves_cursor_and_failure_does_not(fresh_store):
     t = datetime.now(timezone.utc)
     fresh_store.sources.record(PollRun("s", "x", t, t, "ok", cursor_after="10"))

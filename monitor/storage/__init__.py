@@ -273,6 +273,12 @@ def _prepare(conn: sqlite3.Connection, file: Path | None) -> None:
     # loss can drop the last transactions, never corrupt the file.
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
+    # SQLite's LIKE and lower() fold ASCII letters only: a search in another script folds here.
+    conn.create_function("casefold", 1, _casefold, deterministic=True)
+
+
+def _casefold(text: str | None) -> str | None:
+    return text.casefold() if isinstance(text, str) else text
 
 
 _OUR_MENTION_COLUMNS = frozenset({"platform", "id", "text", "created_at", "compound", "label", "classifier"})

@@ -230,8 +230,11 @@ def _where(f: MentionFilter) -> tuple[list[str], list[Any]]:
     if f.source is not None:
         clauses.append("source = ?")
         params.append(f.source)
-    if f.search:
+    if f.search and f.search.isascii():  # LIKE folds ASCII letters, in C
         escaped = f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         clauses.append("text LIKE ? ESCAPE '\\'")
         params.append(f"%{escaped}%")
+    elif f.search:  # "STÜRZT" finds "stürzt": folded by Python (Store's casefold function)
+        clauses.append("instr(casefold(text), ?) > 0")
+        params.append(f.search.casefold())
     return clauses, params
