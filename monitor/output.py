@@ -12,6 +12,7 @@ import json
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import tzinfo
 from typing import Any, TextIO
 
 FORMATS = ("table", "json", "csv")
@@ -22,6 +23,13 @@ def percent(ratio: float | None, digits: int = 0) -> str | None:
     """A share (0-1) as people read it: 0.257 -> "26%" (``digits=1``: "25.7%").
     None stays None: tables show "-", the digest its own dash."""
     return None if ratio is None else f"{ratio:.{digits}%}"
+
+
+def window_text(start: str, end: str, tz: tzinfo) -> str:
+    """A window of stored (UTC) times as people read it: local times in ``tz``."""
+    from monitor.timeutil import from_db
+
+    return f"{from_db(start).astimezone(tz):%Y-%m-%d %H:%M} to {from_db(end).astimezone(tz):%Y-%m-%d %H:%M}"
 
 
 def to_json(value: Any, stream: TextIO | None = None) -> None:

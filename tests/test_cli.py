@@ -325,3 +325,18 @@ def test_a_brand_is_named_in_any_case(demo, cli):
 def test_a_window_that_ends_before_it_starts_says_which_option(cli, write_config, args, message):
     result = cli("--config", write_config(), "summary", *args)
     assert result.exit_code == 2 and result.output.strip().endswith(f"Error: {message}")
+
+
+def test_window_headers_are_local_times_in_the_configured_zone(cli, write_config):
+    path = write_config()
+    path.write_text(path.read_text().replace('timezone = "UTC"', 'timezone = "Asia/Kathmandu"'))
+    assert cli("--config", path, "init").exit_code == 0
+    # 2026-01-10 from midnight in Kathmandu (UTC+5:45): 2026-01-09T18:15:00Z in the JSON
+    summary = cli("--config", path, "summary", "--from", "2026-01-10", "--to", "2026-01-10").output
+    assert summary.splitlines()[0] == "2026-01-10 00:00 to 2026-01-11 00:00 (Asia/Kathmandu)"
+    data = json.loads(cli("--config", path, "summary", "--from", "2026-01-10", "--to", "2026-01-10",
+                          "--format", "json").stdout)
+    assert (data["from"], data["to"]) == ("2026-01-09T18:15:00Z", "2026-01-10T18:15:00Z")
+    kpis = cli("--config", path, "kpi", "show", "--from", "2026-01-10", "--to", "2026-01-11").output.splitlines()
+    assert kpis[:2] == ["2026-01-10 00:00 to 2026-01-12 00:00 (Asia/Kathmandu)",
+                        "previous: 2026-01-08 00:00 to 2026-01-10 00:00"]

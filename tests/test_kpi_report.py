@@ -99,8 +99,8 @@ def test_table_output(cli, loaded):
     config = loaded("zendesk_tickets.csv")
     result = cli("--config", config, "kpi", "show", "--from", "2024-03-04", "--to", "2024-03-10")
     lines = result.stdout.splitlines()
-    assert lines[0] == "2024-03-04T00:00:00Z to 2024-03-11T00:00:00Z (UTC)"
-    assert lines[1] == "previous: 2024-02-26T00:00:00Z to 2024-03-04T00:00:00Z"
+    assert lines[0] == "2024-03-04 00:00 to 2024-03-11 00:00 (UTC)"
+    assert lines[1] == "previous: 2024-02-26 00:00 to 2024-03-04 00:00"
     table = "\n".join(lines)
     assert "CSAT                                          66.7%" in table
     assert "First response time (median)                  1h00m" in table

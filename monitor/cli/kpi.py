@@ -13,7 +13,7 @@ import click
 from monitor.cli import App, format_option, pass_app, resolve_window, window_options
 from monitor.kpi import display
 from monitor.kpi.display import human
-from monitor.output import FORMATS, emit, to_json
+from monitor.output import FORMATS, emit, to_json, window_text
 
 # Kept here so `--help` needs no importer code; a test checks it against monitor.kpi.formats.
 FORMAT_CHOICES = ("auto", "zendesk", "freshdesk", "intercom", "helpscout", "generic")
@@ -159,10 +159,11 @@ def show(app: App, since: timedelta | None, from_date: date | None, to_date: dat
                          *(f"{k}_meets_target" for k in met)])
         return
     scale = config.kpi.ces_scale
-    click.echo(f"{data['from']} to {data['to']} ({data['timezone']})")
+    tz = config.monitor.tz
+    click.echo(f"{window_text(data['from'], data['to'], tz)} ({data['timezone']})")
     total, meets = data["total"]["kpis"], data["total"]["meets_target"]
     if by is None:
-        click.echo(f"previous: {data['previous_window']['from']} to {data['previous_window']['to']}")
+        click.echo(f"previous: {window_text(data['previous_window']['from'], data['previous_window']['to'], tz)}")
         previous, delta = data["total"]["previous"], data["total"]["change"]
         targets = {t.kpi: t for t in report.targets}
         rows = [

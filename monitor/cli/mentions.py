@@ -19,7 +19,7 @@ from monitor.cli import (
     resolve_window,
     window_options,
 )
-from monitor.output import emit, percent, to_json
+from monitor.output import emit, percent, to_json, window_text
 from monitor.storage.mentions import PUBLIC_COLUMNS
 from sentiment.labels import LABELS
 
@@ -152,7 +152,7 @@ def summary(
         rows = [{k: (percent(v) if k.endswith("ratio") else f"{v:+.2f}" if k == "net_sentiment" and v is not None
                      else cell(k, r, None, r.get("meets_target")) if k in kpi_columns else v)
                  for k, v in r.items()} for r in rows]
-        click.echo(f"{data['from']} to {data['to']} ({data['timezone']})"
+        click.echo(f"{window_text(data['from'], data['to'], config.monitor.tz)} ({data['timezone']})"
                    + (f", brand {brand}" if brand else "") + (f", platform {platform}" if platform else "")
                    + ("; KPIs are the whole team's" if kpi_columns and (brand or platform) else ""))
         headers = [*columns, *(SHORT[k] for k in kpi_columns)]
