@@ -186,8 +186,9 @@ class Metrics:
 
 
 def metrics(gold: Sequence[str], predicted: Sequence[str]) -> Metrics:
-    """Scores over the three classes; a predicted label outside them (e.g.
-    "unsupported") counts as wrong and gets its own confusion column."""
+    """Scores over the three classes (macro averages over those the gold labels or the
+    predictions have); a predicted label outside them (e.g. "unsupported") counts as
+    wrong and gets its own confusion column."""
     columns = list(CLASS_ORDER) + sorted(set(predicted) - set(CLASS_ORDER))
     confusion = {g: {p: 0 for p in columns} for g in CLASS_ORDER}
     for g, p in zip(gold, predicted, strict=True):
@@ -202,11 +203,14 @@ def metrics(gold: Sequence[str], predicted: Sequence[str]) -> Metrics:
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_class[c] = ClassMetrics(precision, recall, f1, support)
     n = len(gold)
+    # Averaged over the classes the data or the predictions have (as scikit-learn does): one
+    # in neither has no precision or recall to speak of, not a score of 0.
+    seen = [m for c, m in per_class.items() if m.support or any(confusion[g][c] for g in CLASS_ORDER)]
     return Metrics(
         n=n,
         accuracy=sum(confusion[c][c] for c in CLASS_ORDER) / n if n else 0.0,
-        macro_f1=sum(m.f1 for m in per_class.values()) / len(CLASS_ORDER),
-        macro_recall=sum(m.recall for m in per_class.values()) / len(CLASS_ORDER),
+        macro_f1=sum(m.f1 for m in seen) / len(seen) if seen else 0.0,
+        macro_recall=sum(m.recall for m in seen) / len(seen) if seen else 0.0,
         per_class=per_class,
         confusion=confusion,
     )

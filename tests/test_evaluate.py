@@ -31,6 +31,14 @@ def test_labels_outside_the_three_classes_count_as_wrong():
     assert m.per_class["negative"].recall == 0
 
 
+def test_macro_averages_leave_out_a_class_neither_labelled_nor_predicted():
+    perfect = metrics(["negative", "positive", "positive"], ["negative", "positive", "positive"])
+    assert (perfect.accuracy, perfect.macro_f1, perfect.macro_recall) == (1, 1, 1)
+    wrong = metrics(["negative", "positive"], ["neutral", "positive"])  # neutral predicted: it counts
+    assert wrong.macro_f1 == pytest.approx((0 + 0 + 1) / 3)  # negative, neutral, positive
+    assert metrics([], []).macro_f1 == 0
+
+
 @pytest.mark.parametrize(("spec", "expected"), [
     ("0,1,2", {"0": "negative", "1": "neutral", "2": "positive"}),
     ("NEG, neu ,Pos", {"neg": "negative", "neu": "neutral", "pos": "positive"}),
