@@ -340,3 +340,8 @@ def test_window_headers_are_local_times_in_the_configured_zone(cli, write_config
     kpis = cli("--config", path, "kpi", "show", "--from", "2026-01-10", "--to", "2026-01-11").output.splitlines()
     assert kpis[:2] == ["2026-01-10 00:00 to 2026-01-12 00:00 (Asia/Kathmandu)",
                         "previous: 2026-01-08 00:00 to 2026-01-10 00:00"]
+
+
+def test_an_output_format_given_as_kpi_imports_export_format_points_to_output(cli, write_config, tmp_path):
+    result = cli("--config", write_config(), "kpi", "import", tmp_path / "tickets.csv", "--format", "json")
+    assert result.exit_code == 2 and "'json' is how to print the result: use --output json" in result.output

@@ -19,6 +19,16 @@ from monitor.output import FORMATS, emit, to_json, window_text
 FORMAT_CHOICES = ("auto", "zendesk", "freshdesk", "intercom", "helpscout", "generic")
 
 
+class ExportFormat(click.Choice):
+    """The tool that wrote an export; an output format given here is pointed to --output."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, str) and value.lower() in FORMATS:
+            self.fail(f"{value!r} is how to print the result: use --output {value.lower()} (--format names"
+                      f" the tool that wrote the file: {', '.join(self.choices)})", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def cell(key: str, kpis: dict[str, Any], delta: Any = None, meets: dict[str, Any] | None = None) -> str | None:
     """A table cell: the value, its change in brackets, "~" before an estimated FCR,
     and with ``meets`` a ✓ or ✗ for a KPI that has a target."""
@@ -51,7 +61,7 @@ def kpi() -> None:
 
 @kpi.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True,
+@click.option("--format", "fmt", type=ExportFormat(FORMAT_CHOICES), default="auto", show_default=True,
               help="The tool that wrote the export; auto: detected from the header.")
 @click.option("--timezone", metavar="TZ",
               help="Zone of times written without an offset (IANA name). Default: [kpi] timezone, else [monitor] timezone.")
