@@ -18,6 +18,7 @@ import gc
 import json
 import marshal
 import os
+import signal
 import threading
 import time
 from collections import deque
@@ -167,6 +168,9 @@ def _start_worker(scorer: Scorer | None) -> None:
     # instead (_task). About 4% of a worker's CPU (bench/ingest.py).
     gc.freeze()
     gc.disable()
+    # Ctrl-C reaches the whole process group: the import that started this worker stops
+    # it (and reports what it stored); a worker's own KeyboardInterrupt would only add noise.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
 
@@ -305,6 +309,29 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Ctrl-C, and a SIGTERM that a Python handler takes, held until the block is done,
+    then handled as they would have been (in the main thread; elsewhere no signal arrives)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    saved = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(number)
+        if callable(handler):
+            saved[number] = handler
+            signal.signal(number, lambda signum, _frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+        if held:
+            saved[held[0]](held[0], None)
+
+
 @dataclass
 class Written:
     """What writing the rows of an import did."""
@@ -316,6 +343,15 @@ class Written:
     invalid: int = 0  # bad records met while writing (the file changed after the check)
 
 
+class Interrupted(KeyboardInterrupt):
+    """An import stopped by Ctrl-C (or SIGTERM, where the command turns it into one):
+    ``written`` is what the batches committed before it stored."""
+
+    def __init__(self, written: Written) -> None:
+        super().__init__()
+        self.written = written
+
+
 def write_rows(
     store: Store, batches: Iterable[tuple[list[tuple[Any, ...]], int, int]], batch_size: int,
     progress: Callable[[int], None] | None,
@@ -325,23 +361,27 @@ def write_rows(
     buffer: list[tuple[Any, ...]] = []
 
     def flush(rows: list[tuple[Any, ...]]) -> None:
-        counts = store.mentions.upsert_rows(rows)
-        done.new += counts.new
-        done.duplicates += counts.duplicates
+        with interrupts_held():  # a batch is stored and counted whole, then Ctrl-C is taken
+            counts = store.mentions.upsert_rows(rows)
+            done.new += counts.new
+            done.duplicates += counts.duplicates
 
     with store.bulk_writes(), gc_paused():
-        for rows, excluded, invalid in batches:
-            done.records += len(rows) + excluded
-            done.excluded += excluded
-            done.invalid += invalid
-            buffer += rows
-            while len(buffer) >= batch_size:
-                flush(buffer[:batch_size])
-                del buffer[:batch_size]
-            if progress:
-                progress(len(rows) + excluded)
-        if buffer:
-            flush(buffer)
+        try:
+            for rows, excluded, invalid in batches:
+                done.records += len(rows) + excluded
+                done.excluded += excluded
+                done.invalid += invalid
+                buffer += rows
+                while len(buffer) >= batch_size:
+                    flush(buffer[:batch_size])
+                    del buffer[:batch_size]
+                if progress:
+                    progress(len(rows) + excluded)
+            if buffer:
+                flush(buffer)
+        except KeyboardInterrupt:  # a batch being written was rolled back whole
+            raise Interrupted(done) from None
     return done
 
 

@@ -200,3 +200,31 @@ def test_an_import_leaves_the_garbage_collector_as_it_found_it(write_config, tmp
             assert not gc.isenabled()  # paused by the caller: not switched on behind its back
         finally:
             gc.enable()
+
+
+def test_ctrl_c_while_a_batch_is_stored_is_taken_once_it_is_stored_and_counted(fresh_store):
+    import os
+    import signal
+
+    at = "2026-01-01T00:00:00Z"
+    rows = [("x", str(i), "t", "Acme", "acme", None, None, at, at, "en", None, None, None, None, 0.0,
+             "neutral", "c/1", "{}", "neutral") for i in range(25)]  # monitor.storage.mentions.COLUMNS
+
+    def batches():
+        yield rows[:10], 0, 0
+        yield rows[10:20], 0, 0  # fills the second batch of 10: Ctrl-C arrives while it is written
+        yield rows[20:], 0, 0
+
+    upsert = fresh_store.mentions.upsert_rows
+
+    def upsert_interrupted(batch):
+        if batch[0][1] == "10":
+            os.kill(os.getpid(), signal.SIGINT)  # delivered at once to this (the main) thread
+        return upsert(batch)
+
+    fresh_store.mentions.upsert_rows = upsert_interrupted
+    with pytest.raises(backfill.Interrupted) as caught:
+        backfill.write_rows(fresh_store, batches(), 10, None)
+    assert (caught.value.written.new, caught.value.written.duplicates) == (20, 0)
+    assert fresh_store.conn.execute("SELECT count(*) FROM mentions").fetchone()[0] == 20
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored

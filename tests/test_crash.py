@@ -248,3 +248,34 @@ def _count(db: Path) -> int:
             return int(conn.execute("SELECT count(*) FROM mentions").fetchone()[0])
     except sqlite3.Error:
         return 0
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT"])
+def test_a_stopped_import_says_what_it_stored_and_a_rerun_completes(tmp_path, how):
+    import re
+    import signal
+
+    if how == "SIGINT" and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        pytest.skip("SIGINT is ignored here (a background job): the import would inherit that")
+    data = tmp_path / "backfill.jsonl"
+    ids = write_records(data, "imp-", 8 * IMPORT_BATCH, platform="rss")
+    path = tmp_path / "import.toml"
+    path.write_text(f'[monitor]\ndatabase = "{tmp_path / "m.db"}"\n{BRANDS}')
+    db = tmp_path / "m.db"
+    proc = MonitorProcess("--config", path, "import", data, "--format", "json", "--workers", "1", cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while _count(db) < IMPORT_BATCH and proc.proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # stopped once its first batch is stored, mid-way through the file
+    proc.proc.send_signal(getattr(signal, how))
+    code = proc.wait(timeout=60)
+    stderr = proc.stderr
+    assert code == 128 + getattr(signal, how), stderr
+    (line,) = [line for line in stderr.splitlines() if line.startswith("Interrupted")]
+    stored = int(re.search(r"after storing ([\d,]+) mentions", line).group(1).replace(",", ""))
+    with check_sound(db, line) as store:  # what it says is what is stored: whole batches
+        assert stored == store.mentions.count() and stored % IMPORT_BATCH == 0 and 0 < stored < len(ids)
+    assert "Traceback" not in stderr and "run the same import again to finish" in line
+    rerun = MonitorProcess("--config", path, "import", data, "--format", "json", cwd=tmp_path)
+    assert rerun.wait(timeout=120) == 0, rerun.stderr
+    with check_sound(db, "re-run") as store:
+        assert store.mentions.count() == len(ids)

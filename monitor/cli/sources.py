@@ -195,18 +195,39 @@ def import_(
       sentiment-monitor import old.csv --skip-bad --brand Acme
       sentiment-monitor import backfill.jsonl --workers 1   # leave the other CPUs alone
     """
-    from monitor import ingest
+    import signal
+
+    from monitor import backfill, ingest
 
     # --brand assigns every mention its brand; otherwise a record's own brand must be configured.
     brands = None if brand else [b.name for b in app.settings.brands]
     check = ingest.check_file(file, fmt=input_format, skip_bad=skip_bad, workers=workers, brands=brands)
     store = app.store()
     pipeline = ingest.Pipeline(app.config)
-    if sys.stderr.isatty() and check.records >= ingest.PROGRESS_MIN_RECORDS:
-        with click.progressbar(length=check.records, label=f"Importing {file.name}", file=sys.stderr) as bar:
-            result = ingest.import_file(store, pipeline, check, brand=brand, progress=bar.update, workers=workers)
-    else:
-        result = ingest.import_file(store, pipeline, check, brand=brand, workers=workers)
+    stopped_by: list[int] = []
+
+    def stop(signum: int, _frame: Any) -> None:  # SIGTERM stops it as Ctrl-C does: with a report
+        stopped_by.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        if sys.stderr.isatty() and check.records >= ingest.PROGRESS_MIN_RECORDS:
+            with click.progressbar(length=check.records, label=f"Importing {file.name}", file=sys.stderr) as bar:
+                result = ingest.import_file(store, pipeline, check, brand=brand, progress=bar.update, workers=workers)
+        else:
+            result = ingest.import_file(store, pipeline, check, brand=brand, workers=workers)
+    except backfill.Interrupted as exc:
+        done = exc.written
+        click.echo(
+            f"\nInterrupted after storing {done.new + done.duplicates:,} mentions ({done.new:,} new) of the file's"
+            f" {check.records:,} records, in whole batches; run the same import again to finish: stored"
+            f" mentions are not duplicated.",
+            err=True,
+        )
+        sys.exit(128 + (stopped_by[0] if stopped_by else signal.SIGINT))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if fmt == "json":
         to_json(result.as_dict())
         return
