@@ -345,3 +345,13 @@ def test_window_headers_are_local_times_in_the_configured_zone(cli, write_config
 def test_an_output_format_given_as_kpi_imports_export_format_points_to_output(cli, write_config, tmp_path):
     result = cli("--config", write_config(), "kpi", "import", tmp_path / "tickets.csv", "--format", "json")
     assert result.exit_code == 2 and "'json' is how to print the result: use --output json" in result.output
+
+
+def test_a_platform_or_source_no_mention_has_is_noted_after_an_empty_result(demo, cli):
+    result = cli("mentions", "--platform", "Twitter", "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout) == []  # scripts still get their empty list
+    assert 'note: no stored mention is from platform "twitter" (did you mean "x"?) (platforms stored: ' in result.output
+    typo = cli("mentions", "--source", "dmeo", "--since", "30d").output
+    assert 'note: no source is named "dmeo" (did you mean "demo"?) (sources: demo, import, ' in typo
+    assert "note:" in cli("summary", "--platform", "redit").output
+    assert "note:" not in cli("negatives", "--platform", "x", "--since", "1s").output  # x is stored: just none now

@@ -19,6 +19,7 @@ from monitor.cli import (
     resolve_window,
     window_options,
 )
+from monitor.errors import did_you_mean
 from monitor.output import emit, percent, to_json, window_text
 from monitor.storage.mentions import PUBLIC_COLUMNS
 from sentiment.labels import LABELS
@@ -38,6 +39,29 @@ def _show_mentions(app: App, fmt: str, rows: list[dict[str, Any]], empty: str) -
     emit(fmt, rows, _TABLE_COLUMNS if fmt == "table" else PUBLIC_COLUMNS,
          headers=["when", "platform", "brand", "label", "score", "author", "text"] if fmt == "table" else None,
          widths=_TABLE_WIDTHS, empty=empty)
+
+
+_ALIASES = {"twitter": "x", "fb": "facebook", "ig": "instagram", "hn": "hackernews", "masto": "mastodon"}
+
+
+def _note_unknown(app: App, platform: str | None, source: str | None = None) -> None:
+    """On stderr, after an empty result: a --platform or --source filter no stored mention has
+    (a typo, most likely; a name any mention could carry is no error)."""
+    if platform is None and source is None:
+        return
+    store = app.store(create=False)
+    if platform is not None:
+        stored = store.mentions.platforms()
+        if platform not in stored:
+            alias = _ALIASES.get(platform)
+            hint = f' (did you mean "{alias}"?)' if alias in stored else did_you_mean(platform, stored)
+            click.echo(f'note: no stored mention is from platform "{platform}"{hint}'
+                       f' (platforms stored: {", ".join(stored) or "none"})', err=True)
+    if source is not None:
+        known = sorted({s.name for s in app.settings.sources} | {r["name"] for r in store.sources.all()} | {"import"})
+        if source not in known:
+            click.echo(f'note: no source is named "{source}"{did_you_mean(source, known)}'
+                       f' (sources: {", ".join(known)})', err=True)
 
 
 def _query(app: App, **kwargs: Any) -> list[dict[str, Any]]:
@@ -65,6 +89,8 @@ def negatives(app: App, since: timedelta, brand: str | None, platform: str | Non
 
     rows = _query(app, since=utcnow() - since, label="negative", brand=brand, platform=platform, limit=limit)
     _show_mentions(app, fmt, rows, f"(no negative mentions in the last {format_duration(since)})")
+    if not rows:
+        _note_unknown(app, platform)
 
 
 @click.command()
@@ -92,6 +118,8 @@ def mentions(
     rows = _query(app, since=start, until=end, label=label, search=search, brand=brand,
                   platform=platform, source=source, limit=limit)
     _show_mentions(app, fmt, rows, "(no mentions match)")
+    if not rows:
+        _note_unknown(app, platform, source)
 
 
 @click.command()
@@ -135,6 +163,8 @@ def summary(
                        tz_name=config.monitor.timezone, by=by, brand=brand, platform=platform,
                        kpi_settings=config.kpi, themes=ThemeMatcher.from_config(config) if by == "theme" else None)
     data = result.as_dict()
+    if platform is not None and not data["total"]["volume"]:
+        _note_unknown(app, platform)
     if fmt == "json":
         to_json(data)
         return

@@ -143,6 +143,15 @@ class MentionStore:
                  for row in self._rows_by_key(keys, ", ".join(PUBLIC_COLUMNS))}
         return [found[k] for k in keys if k in found]
 
+    def platforms(self) -> list[str]:
+        """The platforms of the stored mentions, in order: one primary-key seek each."""
+        found: list[str] = []
+        while (row := self._store.conn.execute(
+            "SELECT min(platform) FROM mentions WHERE platform > ?", [found[-1] if found else ""]
+        ).fetchone()) and row[0] is not None:
+            found.append(row[0])
+        return found
+
     def count(self, where: MentionFilter | None = None) -> int:
         clauses, params = _where(where or MentionFilter())
         sql = "SELECT count(*) FROM mentions" + (" WHERE " + " AND ".join(clauses) if clauses else "")
