@@ -19,7 +19,7 @@ import sys
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 from connectors.base import BadPayload
 
@@ -42,6 +42,7 @@ class ExportFile:
         option: str | None = "--encoding",
     ) -> None:
         self.path = path
+        self._opener = opener
         self._option = option
         self.size = size
         self.encoding = encoding
@@ -61,6 +62,9 @@ class ExportFile:
                 raise BadPayload(f"{path}: the file is empty (no header line)")
             # A stray BOM survives when a file was saved twice; it is never part of a name.
             self.header = [h.strip().lstrip("\ufeff").strip() for h in header]
+        except UnicodeError as exc:  # bytes surrogateescape cannot keep (UTF-16's), or no BOM for "utf-16"
+            self.close()
+            raise self._undecodable(exc) from None
         except BaseException:
             self.close()
             raise
@@ -88,6 +92,8 @@ class ExportFile:
             row = next(self._reader, None)
         except csv.Error as exc:
             raise BadPayload(f"{self.path}:{where}: not valid CSV ({exc})") from None
+        except UnicodeError as exc:
+            raise self._undecodable(exc) from None
         self._line = self._reader.line_num
         if row is not None and self._unverified:
             for cell in row:
@@ -98,6 +104,18 @@ class ExportFile:
                         f" {_resave(self._option, 'the right ')}"
                     )
         return row
+
+    def _undecodable(self, exc: UnicodeError) -> BadPayload:
+        """The error for text the encoding cannot decode, at the first such byte of
+        the file: the text is decoded a chunk ahead of the rows read."""
+        found = _first_undecodable(self._opener, self.encoding)
+        if found is None:  # not found again: the file changed meanwhile
+            return BadPayload(f"{self.path}: not {self.encoding} text ({exc}); {_resave(self._option, 'the right ')}")
+        line = _line_at(self._opener, self.encoding, found.offset)
+        return BadPayload(
+            f"{self.path}:{line}: not {self.encoding} text ({found.reason} at byte offset {found.offset});"
+            f" {_resave(self._option, 'the right ')}"
+        )
 
     def close(self) -> None:
         self._text.close()
@@ -120,10 +138,15 @@ def open_export(path: str | Path, encoding: str | None = None, *, option: str | 
         raise BadPayload(f"{path}: file not found")
     opener, size = _opener(path)
     if encoding is not None:
+        given = encoding
         try:
-            encoding = codecs.lookup(encoding).name
+            encoding = codecs.lookup(given).name
         except LookupError:
-            raise BadPayload(f'unknown encoding "{encoding}" (try utf-8, cp1252, utf-16)') from None
+            raise BadPayload(f'unknown encoding "{given}" (try utf-8, cp1252, utf-16)') from None
+        try:  # rot13 turns text into text, idna host names into bytes: neither reads a file
+            ",\n".encode(encoding, "surrogateescape")
+        except (LookupError, UnicodeError):
+            raise BadPayload(f'"{given}" is not a text encoding (try utf-8, cp1252, utf-16)') from None
         return ExportFile(path, opener, size, encoding, verified=False, option=option)
     encoding = detect_encoding(path, opener, option)
     return ExportFile(path, opener, size, encoding, verified=not encoding.startswith("utf-16"), option=option)
@@ -131,6 +154,8 @@ def open_export(path: str | Path, encoding: str | None = None, *, option: str | 
 
 def _opener(path: Path) -> tuple[Callable[[], IO[bytes]], int]:
     if not zipfile.is_zipfile(path):
+        if path.suffix.lower() == ".zip":  # a download cut short, most likely
+            raise BadPayload(f"{path}: damaged zip file (no zip directory at its end)")
         return (lambda: path.open("rb")), path.stat().st_size
     try:
         with zipfile.ZipFile(path) as archive:
@@ -179,7 +204,7 @@ def detect_encoding(path: Path, opener: Callable[[], IO[bytes]], option: str | N
     bad_utf8 = _first_undecodable(opener, "utf-8")
     if bad_utf8 is None:
         return "utf-8"
-    offset, byte = bad_utf8
+    offset, byte, _ = bad_utf8
     # Checked whether or not Windows-1252 decodes the file: Shift-JIS and GBK text
     # usually holds bytes Windows-1252 leaves undefined (0x81, 0x8d, 0x8f, 0x90, 0x9d).
     other = _other_script(sample)
@@ -259,8 +284,15 @@ def _resave(option: str | None, which: str = "") -> str:
     return f"re-save it as UTF-8 or pass {which}{option}" if option else "re-save it as UTF-8"
 
 
-def _first_undecodable(opener: Callable[[], IO[bytes]], encoding: str) -> tuple[int, int] | None:
-    """Offset and value of the first byte ``encoding`` cannot decode, read in chunks."""
+class Undecodable(NamedTuple):
+    offset: int
+    byte: int
+    reason: str
+
+
+def _first_undecodable(opener: Callable[[], IO[bytes]], encoding: str) -> Undecodable | None:
+    """Offset, value and the decoder's reason of the first byte ``encoding`` cannot
+    decode, read in chunks."""
     decoder = codecs.getincrementaldecoder(encoding)()
     offset = 0
     with opener() as fh:
@@ -271,10 +303,29 @@ def _first_undecodable(opener: Callable[[], IO[bytes]], encoding: str) -> tuple[
                 decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
                 byte = exc.object[exc.start] if exc.start < len(exc.object) else 0
-                return offset - pending + exc.start, byte
+                return Undecodable(offset - pending + exc.start, byte, exc.reason)
+            except UnicodeError as exc:  # "UTF-16 stream does not start with BOM"
+                return Undecodable(offset - pending, (chunk or b"\0")[0], str(exc))
             if not chunk:
                 return None
             offset += len(chunk)
+
+
+def _line_at(opener: Callable[[], IO[bytes]], encoding: str, offset: int) -> int:
+    """The line of the byte at ``offset``, a decodable one or the first that is not."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    breaks, last, left = 0, "", offset
+    with opener() as fh:
+        while left > 0:
+            chunk = fh.read(min(_CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            text = last + decoder.decode(chunk)
+            # \r\n, \n or a lone \r, as the rows are split; a \r ending the text waits for what follows
+            breaks += text.count("\n") + text[:-1].count("\r") - text.count("\r\n")
+            last = text[-1:] if text.endswith("\r") else ""
+    return breaks + 1 + (last == "\r")
 
 
 def _delimiter(first_line: str) -> str:

@@ -322,6 +322,56 @@ def test_explicit_encoding(fresh_store, cli, write_config):
     assert out.exit_code == 1 and 'unknown encoding "klingon"' in out.output
 
 
+@pytest.mark.parametrize(("encoding", "reason"), [
+    ("utf-16", ":1: not utf-16 text (UTF-16 stream does not start with BOM at byte offset 0)"),
+    ("utf-16-le", ":1: not utf-16-le text (truncated data at byte offset 26)"),
+    ("utf-32", ":1: not utf-32 text (code point not in range(0x110000) at byte offset 0)"),
+    ("rot13", ': "rot13" is not a text encoding'),
+    ("idna", ': "idna" is not a text encoding'),
+])
+def test_wrong_explicit_encoding_is_one_clear_error(cli, write_config, tmp_path, encoding, reason):
+    path = tmp_path / "plain.csv"
+    path.write_bytes(b"id,created_at\n1,2024-03-01\n")
+    result = cli("--config", write_config(), "kpi", "import", path, "--encoding", encoding)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.count("Error:") == 1
+    if reason.startswith(":1:"):
+        assert f"{path}{reason}; re-save it as UTF-8 or pass the right --encoding" in result.output
+    else:
+        assert reason in result.output
+
+
+def test_damaged_utf16_file_is_refused_at_its_line(cli, write_config, tmp_path):
+    path = tmp_path / "u16bad.csv"
+    path.write_bytes(b"\xff\xfei\x00d\x00\n\x00\x00\xdc\n\x00")  # a lone low surrogate on line 2
+    config = write_config()
+    kpi, mentions = cli("--config", config, "kpi", "import", path), cli("--config", config, "import", path)
+    for result in (kpi, mentions):
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert f"{path}:2: not utf-16 text (illegal encoding at byte offset 8); re-save it as UTF-8" in result.output
+    assert "or pass the right --encoding" in kpi.output and "--encoding" not in mentions.output
+
+
+def test_damaged_utf16_row_far_down_is_named_by_its_line(fresh_store, tmp_path):
+    # The text is decoded a chunk ahead of the rows read: the line is found from the byte.
+    path = tmp_path / "long.csv"
+    lines = "".join(f"csat,4,2024-03-04,row {i}\r\n" for i in range(2, 1001))
+    data = ("type,score,date,comment\r\n" + lines).encode("utf-16")
+    bad = data.index("row 700".encode("utf-16-le"))
+    path.write_bytes(data[:bad] + b"\x00\xdc" + data[bad + 2:])
+    with pytest.raises(MonitorError, match=rf"long.csv:700: not utf-16 text \(illegal encoding at byte offset {bad}\)"):
+        import_export(fresh_store, path)
+    assert rows(fresh_store, "kpi_responses") == []
+
+
+def test_damaged_zip_file_is_refused(cli, write_config, tmp_path):
+    path = tmp_path / "corrupt.zip"
+    path.write_bytes(bytes(range(256)) + bytes(range(44)))
+    result = cli("--config", write_config(), "kpi", "import", path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{path}: damaged zip file (no zip directory at its end)" in result.output
+
+
 def test_zip_as_zendesk_mails_it(fresh_store, tmp_path):
     path = tmp_path / "export-2024-03-08-1200-12345-abc.csv.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
