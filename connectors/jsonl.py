@@ -65,6 +65,9 @@ def iter_records(
 
     Bad records are yielded, not raised, so a caller can either stop at the
     first (the default for imports) or skip and list them (``--skip-bad``).
+    What makes the whole file unreadable (a CSV header without the mention
+    columns, a JSON file that is not an array of objects) is raised: there is
+    no record to skip.
     """
     for item in iter_objects(path, fmt=fmt, default_platform=default_platform):
         yield item if isinstance(item, BadRecord) else _record(item[0], item[1], default_platform)
@@ -114,12 +117,10 @@ def _jsonl(path: Path, fh: io.TextIOBase):
 def _json_array(path: Path, fh: io.TextIOBase):
     try:
         items = json.load(fh)
-    except json.JSONDecodeError as exc:
-        yield BadRecord(f"{path}:{exc.lineno}", f"invalid JSON ({exc.msg})")
-        return
+    except json.JSONDecodeError as exc:  # one document: nothing of it can be read
+        raise BadRecord(f"{path}:{exc.lineno}", f"invalid JSON ({exc.msg})") from None
     if not isinstance(items, list):
-        yield BadRecord(f"{path}:1", "expected a JSON array of mention objects")
-        return
+        raise BadRecord(f"{path}:1", "expected a JSON array of mention objects")
     for number, obj in enumerate(items, start=1):
         yield f"{path} item {number}", obj
 
@@ -132,12 +133,8 @@ def _csv(path: Path, default_platform: str | None = None):
         missing = [c for c in ("id", "text", "created_at") if c not in header]
         if "platform" not in header and not default_platform:
             missing.insert(0, "platform")
-        if missing:
-            yield BadRecord(
-                f"{path}:1",
-                f"missing column(s) {', '.join(missing)}; found: {', '.join(header)}",
-            )
-            return
+        if missing:  # the header: no row can be read
+            raise BadRecord(f"{path}:1", f"missing column(s) {', '.join(missing)}; found: {', '.join(header)}")
         for line, row in export.rows():
             if len(row) != len(header):
                 yield BadRecord(f"{path}:{line}", f"expected {len(header)} fields, found {len(row)}")

@@ -90,6 +90,27 @@ def test_csv_missing_columns_named(cli, write_config, tmp_path):
     assert f"{data}:1: missing column(s) id, text; found: platform, body, created_at" in out
 
 
+def test_unreadable_file_stops_the_import_even_with_skip_bad(cli, write_config, tmp_path):
+    # A header without the mention columns, a JSON file that is not an array of
+    # objects: no record of the file can be read, so there is none to skip.
+    path = write_config()
+    tickets, broken, scalar = tmp_path / "zendesk_tickets.csv", tmp_path / "broken.json", tmp_path / "scalar.json"
+    tickets.write_text("Id,Subject,Created at\n1,Order lost,2024-03-04 09:00\n")
+    broken.write_text('[{"platform": "x", "id": "1",\n')
+    scalar.write_text('{"platform": "x"}')
+    expected = {
+        tickets: f"{tickets}:1: missing column(s) platform, id, text, created_at; found: Id, Subject, Created at",
+        broken: f"{broken}:2: invalid JSON (Expecting property name enclosed in double quotes)",
+        scalar: f"{scalar}:1: expected a JSON array of mention objects",  # read as JSON, not JSON lines
+    }
+    for data, message in expected.items():
+        for flags in ((), ("--skip-bad",)):
+            result = cli("--config", path, "import", data, *flags, *(("--input-format", "json") if data == scalar else ()))
+            assert result.exit_code == 1 and "Traceback" not in result.output
+            assert result.output.strip() == f"Error: {message}"  # no "use --skip-bad": it would not help
+    assert not (tmp_path / "monitor.db").exists()
+
+
 def _excel_csv(path, encoding, delimiter):
     """Saved mentions the way Excel saves them in Europe or as "Unicode Text"."""
     rows = [["platform", "id", "text", "created_at"], ["x", "1", "acme: café awful, refund €49 still missing", "2026-01-01T00:00:00Z"]]
