@@ -511,6 +511,56 @@ def test_negative_counts_and_durations_are_refused_in_every_format(cli, write_co
     assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
 
 
+@pytest.mark.parametrize(("sample", "header", "value", "created"), [
+    ("generic_tickets.csv", "resolved_at", "2024-03-11T08:00:00Z", ("created_at", "2024-03-11T09:00:00Z")),
+    ("generic_tickets.csv", "first_response_at", "2024-03-11T08:59:00Z", ("created_at", "2024-03-11T09:00:00Z")),
+    ("zendesk_tickets.csv", "Solved at", "2024-03-04 08:00", ("Created at", "2024-03-04 09:00")),
+    ("freshdesk_tickets.csv", "Resolved time", "2024-03-04 08:00:00", ("Created time", "2024-03-04 09:00:00")),
+    ("freshdesk_tickets.csv", "Initial response time", "2024-03-04 08:00:00", ("Created time", "2024-03-04 09:00:00")),
+    ("intercom_conversations.csv", "Conversation last closed at (Europe/Paris)", "2024-03-04 09:00:00",
+     ("Conversation created at (Europe/Paris)", "2024-03-04 10:00:00")),
+    ("helpscout_conversations.csv", "Closed At", "2024-03-04T08:00:00Z", ("Created At", "2024-03-04T09:00:00Z")),
+])
+def test_a_ticket_answered_or_resolved_before_it_was_created_is_refused(cli, write_config, tmp_path, sample, header, value, created):
+    path = _sample_with(tmp_path, sample, header, value)
+    config = write_config()
+    result = cli("--config", config, "kpi", "import", path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert (f'{path}:2: column "{header}": {value} is before "{created[0]}" ({created[1]}); nothing was imported'
+            in result.output)
+    assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    ("csat,1,2024-03-04,0", "column \"scale_max\": '0' is not at least 2"),  # was read as no scale: 1-5
+    ("csat,1,2024-03-04,-3", "column \"scale_max\": '-3' is not at least 2"),
+    ("ces,1,2024-03-04,1", "column \"scale_max\": '1' is not at least 2"),
+    ("ces,1,2024-03-04,7.5", "column \"scale_max\": '7.5' is not a whole number"),
+    ("nps,1,2024-03-04,0", "column \"scale_max\": '0' is not 10 (NPS is asked 0-10)"),
+    ("csat,4,0001-01-01,", 'column "date": 0001-01-01 is out of range: dates run from 1900-01-01 to 9998-12-31'),
+    ("csat,4,9999-12-31,", 'column "date": 9999-12-31 is out of range: dates run from 1900-01-01 to 9998-12-31'),
+    ("csat,4,0001-01-01T00:30:00+01:00,",  # before year 1 in UTC: no traceback either
+     'column "date": 0001-01-01T00:30:00+01:00 is out of range: dates run from 1900-01-01 to 9998-12-31'),
+])
+def test_survey_answers_that_cannot_be_true_are_refused(cli, write_config, tmp_path, row, message):
+    path = tmp_path / "surveys.csv"
+    path.write_text(f"type,score,date,scale_max\ncsat,4,2024-03-04,5\n{row}\n")
+    config = write_config()
+    result = cli("--config", config, "kpi", "import", path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{path}:3: {message}; nothing was imported" in result.output
+    assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
+
+
+def test_dates_the_commands_take_are_accepted_to_the_ends_of_the_range(fresh_store, tmp_path):
+    path = tmp_path / "figures.csv"
+    path.write_text("start,end,customers_new\n1900-01-01,9998-12-31,3\n")
+    assert import_export(fresh_store, path).rows == 1
+    path.write_text("start,end,customers_new\n1899-12-31,1900-01-01,3\n")
+    with pytest.raises(MonitorError, match=r'figures.csv:2: column "start": 1899-12-31 is out of range'):
+        import_export(fresh_store, path)
+
+
 def test_an_id_repeated_in_the_file_is_counted_once_and_said_and_the_last_row_kept(cli, write_config, tmp_path):
     path = tmp_path / "surveys.csv"
     path.write_text("id,type,score,date\nR1,csat,2,2024-03-04\nR2,nps,9,2024-03-04\nR1,csat,5,2024-03-05\n")

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from monitor.kpi import formulas
 from monitor.kpi.records import Record, SurveyResponse
+from monitor.timeutil import FIRST_DATE, LAST_DATE
 
 SECOND, MINUTE, HOUR = 1.0, 60.0, 3600.0
 _UNITS = {
@@ -61,6 +62,18 @@ class BadValue(ValueError):
     def negative(cls, column: str, value: str) -> BadValue:
         """A count, cost or duration below 0."""
         return cls(column, value, "at least 0", reason=f"{value} is negative")
+
+
+class OutOfRange(ValueError):
+    """A date or time outside the dates the commands take (the message says which)."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(f"{value} is out of range: dates run from {FIRST_DATE} to {LAST_DATE}")
+
+
+def _in_range(day: date, value: str) -> None:
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise OutOfRange(value)
 
 
 @dataclass(frozen=True)
@@ -226,17 +239,34 @@ class Row:
         slot = self.binding.slots[key]
         try:
             return parse_time(value, slot.tz or self.context.tz)
+        except OutOfRange as exc:
+            raise BadValue(slot.header, value, "", reason=str(exc)) from None
         except ValueError:
             raise BadValue(slot.header, value, "a date and time (e.g. 2024-03-05 14:22:10)") from None
+
+    def time_after(self, key: str, start_key: str, start: datetime) -> datetime | None:
+        """The time of column ``key``, which cannot be before ``start`` (read from ``start_key``):
+        a ticket is answered and resolved after it was created."""
+        moment = self.time(key)
+        if moment is not None and moment < start:
+            raise BadValue(
+                self.header(key), self.text(key) or "", "",
+                reason=f'{self.text(key)} is before "{self.header(start_key)}" ({self.text(start_key)})',
+            )
+        return moment
 
     def date(self, key: str) -> date | None:
         value = self.text(key)
         if value is None:
             return None
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
+            _in_range(day, value)
+        except OutOfRange as exc:
+            raise BadValue(self.header(key), value, "", reason=str(exc)) from None
         except ValueError:
             raise BadValue(self.header(key), value, "a date in the form YYYY-MM-DD") from None
+        return day
 
     def number(self, key: str) -> float | None:
         value = self.text(key)
@@ -309,11 +339,13 @@ class Row:
 def parse_time(value: str, tz: tzinfo) -> datetime:
     """An aware UTC time from ISO 8601 (``T`` or space, seconds optional, ``Z``/offset
     optional) or ``DD-MM-YYYY HH:MM[:SS]`` (an export re-saved by Excel); times
-    without an offset are in ``tz``."""
+    without an offset are in ``tz``. :class:`OutOfRange` (a ValueError) for a time
+    on a day the commands do not take."""
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         moment = _day_first(value)
+    _in_range(moment.date(), value)  # the day in UTC is within a day of it
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return moment.astimezone(timezone.utc)

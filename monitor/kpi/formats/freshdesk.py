@@ -53,8 +53,8 @@ def _business(row: Row, key: str, happened: bool) -> float | None:
 def parse(row: Row) -> Iterator[Record]:
     ticket_id = row.required("id")
     created = row.required_time("created_at")
-    done = row.time("resolved_at") or row.time("closed_at")
-    first_response = row.time("first_response_at")
+    done = row.time_after("resolved_at", "created_at", created) or row.time_after("closed_at", "created_at", created)
+    first_response = row.time_after("first_response_at", "created_at", created)
     status = row.text("status")
     resolved_at = resolved(done, status)
     replies = row.int("agent_interactions")

@@ -68,8 +68,8 @@ FIGURE_COLUMNS = (
 def parse_ticket(row: Row) -> Iterator[Record]:
     ticket_id = row.required("id")
     created = row.required_time("created_at")
-    first_response = row.time("first_response_at")
-    done = row.time("resolved_at")
+    first_response = row.time_after("first_response_at", "created_at", created)
+    done = row.time_after("resolved_at", "created_at", created)
     resolved_at = resolved(done, row.text("status"))
     replies, reopens = row.int("replies"), row.int("reopens")
     first_contact, estimated = row.first_contact("first_contact", resolved_at is not None, replies, reopens=reopens)
@@ -107,15 +107,17 @@ def parse_survey(row: Row) -> Iterator[Record]:
     if kind not in SURVEY_KINDS:
         raise BadValue(row.header("type"), row.text("type") or "", "csat, nps or ces")
     score = row.filled("score", row.number("score"))
-    scale_max = row.int("scale_max")
+    scale_max = row.number("scale_max")  # 0 or below is "not at least 2" as 1 is, not a missing or negative count
     if kind == "nps":
         if scale_max not in (None, 10):
             raise BadValue(row.header("scale_max"), row.text("scale_max") or "", "10 (NPS is asked 0-10)")
         lo, hi = 0, 10
+    elif scale_max is None:
+        lo, hi = 1, 5 if kind == "csat" else row.context.ces_scale
     else:
-        lo, hi = 1, scale_max or (5 if kind == "csat" else row.context.ces_scale)
-        if hi < 2:
+        if scale_max < 2:
             raise BadValue(row.header("scale_max"), row.text("scale_max") or "", "at least 2")
+        lo, hi = 1, row.filled("scale_max", row.int("scale_max"))  # a whole number
     _in_scale(row, "score", score, lo, hi)
     responded = row.required_time("date")
     response_id = row.text("id")

@@ -56,7 +56,7 @@ def _response(row: Row, conversation: str, fallback: datetime | None, own_row: b
 def parse_conversation(row: Row) -> Iterator[Record]:
     conversation = row.required("id")
     created = row.required_time("created_at")
-    closed = row.time("closed_at")
+    closed = row.time_after("closed_at", "created_at", created)
     # Help Scout: resolved = closed (and spam is not a resolution).
     status = row.text("status")
     resolved_at = None if (status or "").lower() == "spam" else resolved(closed, status)

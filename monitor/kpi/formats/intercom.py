@@ -59,8 +59,8 @@ def _rating(row: Row) -> float | None:
 def parse_conversation(row: Row) -> Iterator[Record]:
     conversation = row.required("id")
     created = row.required_time("created_at")
-    first_reply = row.time("first_replied_at")
-    closed = row.time("last_closed_at") or row.time("first_closed_at")
+    first_reply = row.time_after("first_replied_at", "created_at", created)
+    closed = row.time_after("last_closed_at", "created_at", created) or row.time_after("first_closed_at", "created_at", created)
     resolved_at = resolved(closed, row.text("state"))
     replies = row.int("replies")
     first_contact, estimated = row.first_contact("first_contact", resolved_at is not None, replies)

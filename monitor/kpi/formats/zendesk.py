@@ -49,7 +49,7 @@ COLUMNS = (
 def parse(row: Row) -> Iterator[Record]:
     ticket_id = row.required("id")
     created = row.required_time("created_at")
-    solved = row.time("solved_at")
+    solved = row.time_after("solved_at", "created_at", created)
     status = row.text("status")
     tags = split_tags(row.text("tags"), " \t")  # space-separated
     # A ticket merged into another was closed, not resolved.
