@@ -561,6 +561,26 @@ def test_dates_the_commands_take_are_accepted_to_the_ends_of_the_range(fresh_sto
         import_export(fresh_store, path)
 
 
+@pytest.mark.parametrize(("header", "row", "message"), [
+    ("type,score,date,score", "csat,4,2024-03-04,5", "the column 'score' is in the header 2 times (columns 2, 4)"),
+    ("id,created_at,Created_At,resolved_at", "T1,2024-03-04,2024-03-05,", "the column 'created_at' is in the header 2 times (columns 2, 3)"),
+])
+def test_a_column_read_twice_in_the_header_is_refused(cli, write_config, tmp_path, header, row, message):
+    path = tmp_path / "twice.csv"
+    path.write_text(f"{header}\n{row}\n")
+    config = write_config()
+    result = cli("--config", config, "kpi", "import", path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{path}: {message}; keep one (nothing was imported)" in result.output
+    assert _stored(config) == {"tickets": 0, "responses": 0, "figures": 0, "imports": 0}
+
+
+def test_a_column_not_read_may_be_in_the_header_twice(fresh_store, tmp_path):
+    path = tmp_path / "surveys.csv"
+    path.write_text("type,score,date,note,note\ncsat,4,2024-03-04,a,b\n")
+    assert import_export(fresh_store, path).rows == 1
+
+
 def test_an_id_repeated_in_the_file_is_counted_once_and_said_and_the_last_row_kept(cli, write_config, tmp_path):
     path = tmp_path / "surveys.csv"
     path.write_text("id,type,score,date\nR1,csat,2,2024-03-04\nR2,nps,9,2024-03-04\nR1,csat,5,2024-03-05\n")

@@ -42,7 +42,13 @@ def choose(header: Sequence[str], fmt: str = "auto", *, where: str = "file") -> 
     bindings = [(layout.bind(header), n) for layout, n in candidates]
     usable = [(b, n) for b, n in bindings if b.problem() is None]
     if usable:
-        return max(usable, key=lambda bn: bn[1])[0]
+        binding = max(usable, key=lambda bn: bn[1])[0]
+        for header_name, positions in binding.repeated.items():  # which of them holds the values?
+            raise MonitorError(
+                f"{where}: the column {header_name!r} is in the header {len(positions)} times"
+                f" (columns {', '.join(str(p + 1) for p in positions)}); keep one (nothing was imported)"
+            )
+        return binding
     closest = max(bindings, key=lambda bn: bn[1])[0]
     layout = closest.layout
     raise MonitorError(

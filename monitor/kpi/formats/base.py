@@ -111,13 +111,16 @@ class Layout:
     def bind(self, header: Sequence[str]) -> Binding:
         """Map this layout's columns to ``header`` positions (missing ones are simply absent)."""
         by_name: dict[str, tuple[int, str | None]] = {}
+        positions: dict[str, list[int]] = {}
         for i, h in enumerate(header):
             name = norm(h)
             by_name.setdefault(name, (i, None))
+            positions.setdefault(name, []).append(i)
             found = _SUFFIX.match(name)
             if found:  # "created at (europe/london)" also answers to "created at"
                 by_name.setdefault(found.group(1), (i, _SUFFIX.match(h.strip()).group(2)))  # type: ignore[union-attr]
         slots: dict[str, _Slot] = {}
+        repeated: dict[str, list[int]] = {}
         for column in self.columns:
             for name in column.names:
                 hit = by_name.get(norm(name))
@@ -127,8 +130,10 @@ class Layout:
                 slot = _slot(column, index, header[index], suffix)
                 if slot is not None:
                     slots[column.key] = slot
+                    if suffix is None and len(positions[norm(name)]) > 1:
+                        repeated[header[index]] = positions[norm(name)]
                     break
-        return Binding(self, list(header), slots)
+        return Binding(self, list(header), slots, repeated)
 
     def score(self, header: Sequence[str]) -> tuple[bool, int]:
         """(carries one of the identifying headers, how many known columns it has)."""
@@ -173,6 +178,8 @@ class Binding:
     layout: Layout
     header: list[str]
     slots: dict[str, _Slot]
+    #: Header -> its positions, for a column read that the header has more than once.
+    repeated: dict[str, list[int]] = field(default_factory=dict)
 
     def missing(self) -> list[str]:
         return [c.label for c in self.layout.columns if c.required and c.key not in self.slots]
