@@ -190,12 +190,16 @@ def _count(obj: Mapping[str, Any], key: str) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    raise InvalidRecord(f'"{key}" must be a whole number, found {value!r}')
+        count = value
+    elif isinstance(value, float) and value.is_integer():
+        count = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        count = int(value)
+    else:
+        raise InvalidRecord(f'"{key}" must be a whole number, found {value!r}')
+    if count < 0:  # as kpi import refuses a negative count
+        raise InvalidRecord(f'"{key}" cannot be negative, found {value!r}')
+    return count
 
 
 def fields(obj: Any, default_platform: str | None = None) -> Fields:
@@ -214,16 +218,18 @@ def fields(obj: Any, default_platform: str | None = None) -> Fields:
         raise InvalidRecord('missing "text"' if text is None else '"text" must be a string')
     created = obj.get("created_at")
     created_text = None
+    if created is None or (isinstance(created, str) and not created.strip()):
+        raise InvalidRecord('missing "created_at"')
     try:
         if isinstance(created, str) and len(created) == 20 and created[10] == "T" and created[19] == "Z":
             created_at = datetime.fromisoformat(created)  # the stored form already: the common case
             created_text = created
         elif isinstance(created, (int, float)) and not isinstance(created, bool):
             created_at = datetime.fromtimestamp(created, tz=timezone.utc)
-        elif isinstance(created, str) and created.strip():
+        elif isinstance(created, str):
             created_at = parse_iso_datetime(created)
         else:
-            raise InvalidRecord('missing "created_at"')
+            raise ValueError(created)  # a bool, a list, an object
     except (ValueError, OverflowError, OSError):
         raise InvalidRecord(
             f'"created_at" {created!r} is not an ISO 8601 time (e.g. 2026-01-31T08:00:00Z)'
@@ -252,9 +258,11 @@ def _plain_fields(obj: dict[str, Any]) -> Fields | None:
             and created[10] == "T" and created[19] == "Z"
             and (author is None or type(author) is str) and (url is None or type(url) is str)
             and (lang is None or type(lang) is str) and (brand is None or type(brand) is str)
-            and (likes is None or type(likes) is int) and (replies is None or type(replies) is int)
-            and (reposts is None or type(reposts) is int) and (followers is None or type(followers) is int)):
-        return None  # a bool, a float, a string of digits, another time format: the general rules
+            and (likes is None or type(likes) is int and likes >= 0)
+            and (replies is None or type(replies) is int and replies >= 0)
+            and (reposts is None or type(reposts) is int and reposts >= 0)
+            and (followers is None or type(followers) is int and followers >= 0)):
+        return None  # a bool, a float, a negative count, a string of digits, another time format: the general rules
     try:
         created_at = datetime.fromisoformat(created)
     except ValueError:

@@ -55,6 +55,23 @@ def test_missing_field_and_bad_time_are_named(cli, write_config, tmp_path):
     assert f'{data}:2: missing "text"' in cli("--config", path, "import", data).output
     data = write_jsonl(tmp_path / "m.jsonl", [{**record("1", "fine"), "created_at": "yesterday"}])
     assert f"{data}:1: \"created_at\" 'yesterday' is not an ISO 8601 time" in cli("--config", path, "import", data).output
+    for missing in ({}, {"created_at": None}, {"created_at": " "}):
+        data = write_jsonl(tmp_path / "m.jsonl", [{**{k: v for k, v in record("1", "fine").items() if k != "created_at"}, **missing}])
+        result = cli("--config", path, "import", data)
+        assert result.exit_code == 1 and f'{data}:1: missing "created_at" (nothing was imported' in result.output
+
+
+def test_negative_counts_are_bad_records_as_in_kpi_import(cli, write_config, tmp_path):
+    path = write_config()
+    for key in ("likes", "replies", "reposts", "followers"):
+        data = write_jsonl(tmp_path / "m.jsonl", [record("1", "acme fine"), {**record("2", "acme fine"), key: -5}])
+        result = cli("--config", path, "import", data)
+        assert result.exit_code == 1 and f'{data}:2: "{key}" cannot be negative, found -5' in result.output
+    data = tmp_path / "m.csv"
+    data.write_text("platform,id,text,created_at,likes\nx,1,acme fine,2026-01-01T00:00:00Z,-5\n")
+    result = cli("--config", path, "import", data, "--skip-bad")
+    assert result.exit_code == 0 and f"skipped {data}:2: \"likes\" cannot be negative, found '-5'" in result.stderr
+    assert _stored(cli, path) == []
 
 
 def test_skip_bad_imports_valid_records_and_lists_each_skipped(cli, write_config, tmp_path):
