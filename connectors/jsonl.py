@@ -189,17 +189,14 @@ def _count(obj: Mapping[str, Any], key: str) -> int | None:
     value = obj.get(key)
     if value is None or value == "":
         return None
+    # A negative number is kept: Reddit's score (stored as likes) goes below zero.
     if isinstance(value, int) and not isinstance(value, bool):
-        count = value
-    elif isinstance(value, float) and value.is_integer():
-        count = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        count = int(value)
-    else:
-        raise InvalidRecord(f'"{key}" must be a whole number, found {value!r}')
-    if count < 0:  # as kpi import refuses a negative count
-        raise InvalidRecord(f'"{key}" cannot be negative, found {value!r}')
-    return count
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise InvalidRecord(f'"{key}" must be a whole number, found {value!r}')
 
 
 def fields(obj: Any, default_platform: str | None = None) -> Fields:
@@ -258,11 +255,9 @@ def _plain_fields(obj: dict[str, Any]) -> Fields | None:
             and created[10] == "T" and created[19] == "Z"
             and (author is None or type(author) is str) and (url is None or type(url) is str)
             and (lang is None or type(lang) is str) and (brand is None or type(brand) is str)
-            and (likes is None or type(likes) is int and likes >= 0)
-            and (replies is None or type(replies) is int and replies >= 0)
-            and (reposts is None or type(reposts) is int and reposts >= 0)
-            and (followers is None or type(followers) is int and followers >= 0)):
-        return None  # a bool, a float, a negative count, a string of digits, another time format: the general rules
+            and (likes is None or type(likes) is int) and (replies is None or type(replies) is int)
+            and (reposts is None or type(reposts) is int) and (followers is None or type(followers) is int)):
+        return None  # a bool, a float, a string of digits, another time format: the general rules
     try:
         created_at = datetime.fromisoformat(created)
     except ValueError:

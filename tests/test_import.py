@@ -61,17 +61,16 @@ def test_missing_field_and_bad_time_are_named(cli, write_config, tmp_path):
         assert result.exit_code == 1 and f'{data}:1: missing "created_at" (nothing was imported' in result.output
 
 
-def test_negative_counts_are_bad_records_as_in_kpi_import(cli, write_config, tmp_path):
+def test_a_negative_count_imports_as_reddit_scores_go_below_zero(cli, write_config, tmp_path):
     path = write_config()
-    for key in ("likes", "replies", "reposts", "followers"):
-        data = write_jsonl(tmp_path / "m.jsonl", [record("1", "acme fine"), {**record("2", "acme fine"), key: -5}])
-        result = cli("--config", path, "import", data)
-        assert result.exit_code == 1 and f'{data}:2: "{key}" cannot be negative, found -5' in result.output
-    data = tmp_path / "m.csv"
-    data.write_text("platform,id,text,created_at,likes\nx,1,acme fine,2026-01-01T00:00:00Z,-5\n")
-    result = cli("--config", path, "import", data, "--skip-bad")
-    assert result.exit_code == 0 and f"skipped {data}:2: \"likes\" cannot be negative, found '-5'" in result.stderr
-    assert _stored(cli, path) == []
+    data = write_jsonl(tmp_path / "m.jsonl", [{**record("1", "acme is awful"), "platform": "reddit", "likes": -5}])
+    assert cli("--config", path, "import", data).exit_code == 0
+    exported = cli("--config", path, "mentions", "--since", "30d", "--format", "json").stdout
+    assert [m["likes"] for m in json.loads(exported)] == [-5]
+    again = tmp_path / "again.json"
+    again.write_text(exported)  # the output of `mentions --format json` imports as it is
+    result = cli("--config", path, "import", again, "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["duplicates"] == 1
 
 
 def test_skip_bad_imports_valid_records_and_lists_each_skipped(cli, write_config, tmp_path):
