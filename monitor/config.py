@@ -798,6 +798,37 @@ def _kind(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
+#: What ``{ env = "NAME" }`` may name: a shell variable name.
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _secret(value: Any, secret: type, where: str) -> Secret:
+    """A secret setting's value as a ``Secret``. Whatever is wrong with it is described
+    without its content: a value in the wrong place may well be the credential itself."""
+    if isinstance(value, str):
+        return secret(value, where=where)
+    if isinstance(value, Mapping) and len(value) == 1 and set(value) <= {"env", "file"}:
+        (kind, ref), = value.items()
+        if not isinstance(ref, str) or not ref:
+            raise ConfigError(f'{where}: expected {{ env = "NAME" }} or {{ file = "path" }}, found {kind} = {_kind(ref)}')
+        if kind == "file":
+            return secret(file=ref, where=where)
+        if not _ENV_NAME.fullmatch(ref):
+            raise ConfigError(
+                f'{where}: env: "{_masked(ref)}" ({len(ref)} characters) is not an environment variable name'
+                " (letters, digits and _, not starting with a digit): give the variable's name here,"
+                ' e.g. { env = "X_BEARER_TOKEN" }, and put the credential in that variable'
+            )
+        return secret(env=ref, where=where)
+    shown = "a table with other keys" if isinstance(value, Mapping) else _kind(value)  # its type, never its content
+    raise ConfigError(f'{where}: expected {{ env = "NAME" }}, {{ file = "path" }} or a string, found {shown}')
+
+
+def _masked(text: str) -> str:
+    """At most the first 4 characters of ``text`` (a possible credential), the rest masked."""
+    return text[:4] + "..." if len(text) > 6 else "..."
+
+
 def _convert(value: Any, hint: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
@@ -816,14 +847,7 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
         return ConfigError(f"{where}: expected {expected}, found {_kind(value)} {value!r}")
 
     if hint is not None and hint is _secret_class():
-        if isinstance(value, str):
-            return hint(value, where=where)
-        if isinstance(value, Mapping) and len(value) == 1 and set(value) <= {"env", "file"}:
-            (kind, ref), = value.items()
-            if not isinstance(ref, str) or not ref:
-                raise wrong('{ env = "NAME" } or { file = "path" }')
-            return hint(env=ref, where=where) if kind == "env" else hint(file=ref, where=where)
-        raise wrong('{ env = "NAME" }, { file = "path" } or a string')
+        return _secret(value, hint, where)
     if hint is str:
         if not isinstance(value, str):
             raise wrong("a string")

@@ -321,3 +321,32 @@ def test_starttls_is_on_unless_ssl_and_both_together_are_refused(write_config):
     with pytest.raises(ConfigError, match="set either ssl = true .port 465. or starttls = true, not both"):
         config.load(write_config('[smtp]\nhost = "h"\nsender = "a@example.com"\nssl = true\nstarttls = true\n'
                                  '[digest]\nrecipients = ["b@example.com"]\n'))
+
+
+@pytest.mark.parametrize("value, found", [
+    ('{ value = "AAAA1234SECRETTOKEN" }', "found a table with other keys"),
+    ("987654321", "found a number"),
+    ('["hunter2pass"]', "found a list"),
+    ("{ env = 987654321 }", "found env = a number"),
+])
+def test_a_secret_settings_wrong_value_is_described_by_its_type_only(cli, write_config, value, found):
+    path = write_config(SMTP + f"password = {value}\n")
+    result = cli("--config", path, "init")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {path}: [smtp]: password: expected ")
+    assert found in result.output
+    for content in ("SECRETTOKEN", "987654321", "hunter2pass"):
+        assert content not in result.output
+
+
+def test_a_credential_pasted_as_the_variable_name_is_refused_without_echoing_it(cli, write_config):
+    token = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid%2BULvsea4JtiGRiSDSJSI%3DEUifiRBkKG5E2Xz"
+    path = write_config(f'[[sources]]\nname = "x"\nplatform = "x"\nbrand = "Acme"\nbearer_token = {{ env = "{token}" }}\n')
+    result = cli("--config", path, "init")
+    assert result.exit_code == 1
+    assert result.output == (
+        f'Error: {path}: [[sources]] #1 ("x"): bearer_token: env: "AAAA..." ({len(token)} characters) is not an'
+        " environment variable name (letters, digits and _, not starting with a digit): give the variable's"
+        ' name here, e.g. { env = "X_BEARER_TOKEN" }, and put the credential in that variable\n'
+    )
+    assert "AAAAA" not in result.output
