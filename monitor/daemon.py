@@ -419,7 +419,7 @@ class Daemon:
             now = utcnow()
             result = PollResult(
                 name, source.platform if source else "?", now, now, "error",
-                error=f"{type(exc).__name__}: {exc}", error_kind="internal",
+                error=logs.redact(f"{type(exc).__name__}: {exc}"), error_kind="internal",
             )
             if source is not None:
                 self._guarded(self.store.sources.record, result)

@@ -21,9 +21,9 @@ from typing import Any
 
 from connectors.base import ConnectorError, Mention, RateLimited, requests_made
 from connectors.jsonl import BadRecord, InvalidRecord, iter_objects
-from monitor import backfill, plugins
+from monitor import backfill, logs, plugins
 from monitor.brands import BrandMatcher
-from monitor.config import Config, SentimentConfig, SourceConfig
+from monitor.config import Config, SentimentConfig, SourceConfig, secrets_in
 from monitor.errors import MonitorError
 from monitor.storage import Store, describe_error, is_locked
 from monitor.storage.labels import Rescored
@@ -200,6 +200,9 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
             message = str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
         if kind == "internal":
             log.error("source %s: unexpected error", source.name, exc_info=True)
+        # Printed and stored: masked as the logs are (a server may echo the credential back),
+        # with the source's own secrets as they are now (a rotated token file included).
+        message = logs.redact(message, logs.revealed(secrets_in(source.options)))
         run = PollResult(
             source.name, source.platform, started, utcnow(), "error",
             requests=requests, cursor_before=cursor, error=message, error_kind=kind,

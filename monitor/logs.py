@@ -37,6 +37,9 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MASK = "***"
 #: A URL secret's path or query shorter than this ("/", "/hook") identifies nothing.
 _MIN_URL_PART = 8
+#: A configured value shorter than this (a test token "t") protects nothing, and masking
+#: it would mangle every word that contains it.
+_MIN_SECRET = 4
 
 # Keys whose values are credentials, wherever they appear (query, JSON, repr, form).
 _SECRET_KEYS = (
@@ -68,7 +71,8 @@ _PATTERN_SOURCES: list[str] = [
         rf"""(?i)(?P<k>(?P<kq>['"])?{_START}(?:{'|'.join(_SECRET_KEYS)})(?![\w-])(?(kq)(?P=kq))\s*"""
         rf"""(?:(?P<eq>=)|:|(?<=['"]),)\s*)(?:{_QUOTED}|(?(eq)|(?(kq)|{_TOKEN_LIKE}))(?P<v>{_VALUE}+))"""
     ),
-    r"(?i)\b(?P<k>bearer\s+)(?P<v>[A-Za-z0-9\-._~+/%]+=*)",
+    # "Bearer <token>"; not "the bearer token from env X" (our own words: a token has a digit or length).
+    rf"(?i)\b(?P<k>bearer\s+){_TOKEN_LIKE}(?P<v>[A-Za-z0-9\-._~+/%]+=*)",
     # The password of a URL: scheme://user:password@host
     r"(?i)(?P<k>\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:)(?P<v>[^@\s/'\"]+)(?=@)",
 ]
@@ -113,7 +117,7 @@ class RedactingFilter:
     def set_secrets(self, secrets: Iterable[str]) -> None:
         values: set[str] = set()
         for secret in secrets:
-            if secret:
+            if len(secret) >= _MIN_SECRET:
                 values.update({secret, quote(secret, safe=""), quote_plus(secret)})
                 values.update(_url_parts(secret))
         # Longest first, so a secret containing another is masked whole.
@@ -142,6 +146,19 @@ class RedactingFilter:
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         return True
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` masked as our log handler masks a record (the configured secrets, see
+    :func:`set_secrets`, and credential-shaped values), plus ``secrets``: for messages that
+    are printed or stored rather than logged, such as a failed poll's error, which may quote
+    what a server echoed back."""
+    handler = _our_handler()
+    if handler is not None:
+        configured = getattr(handler, "_redactor")._values
+    else:
+        configured = _AfterImport.pending[1] if _AfterImport.pending is not None else []
+    return RedactingFilter([*configured, *secrets]).redact(text)
 
 
 def one_line(message: str) -> str:

@@ -60,9 +60,18 @@ def test_credential_shaped_values_are_masked(line, kept):
     "config reload failed, still running on the previous config: m.toml: [smtp]: password: expected a string",
     "[alerts]: webhook_url: cannot read secret file hook.txt: No such file or directory",
     "[[sources]] x: token: environment variable X_TOKEN is not set",
+    "m.toml: [[sources]] #1 (\"x\"): bearer_token: X rejected the bearer token from env XTOK (401 Unauthorized)",
 ])
 def test_our_own_messages_naming_a_secret_setting_are_kept_whole(line):
     assert RedactingFilter(["", CONFIGURED]).redact(line) == line
+
+
+def test_a_configured_value_too_short_to_be_a_credential_is_not_masked_in_every_word():
+    # A test token "t" masked would turn "cannot reach http://..." into "canno*** reach h******p://...".
+    assert RedactingFilter(["t", "abc"]).redact("x: cannot reach http://127.0.0.1:1: abc") == (
+        "x: cannot reach http://127.0.0.1:1: abc"
+    )
+    assert RedactingFilter(["t0k3"]).redact("got t0k3") == "got ***"
 
 
 def test_configured_secrets_are_masked_in_every_encoding():

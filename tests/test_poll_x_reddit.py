@@ -79,3 +79,30 @@ def test_poll_stores_mentions_then_polls_cheaply_and_reports_errors_per_source(
     assert "server error 500" in status["x-acme"]["last_error"]
     assert status["x-acme"]["cursor"] == x_cursor
     assert status["reddit-acme"]["last_error"] is None
+
+
+def test_a_server_that_echoes_the_token_never_gets_it_printed_or_stored(cli, write_config, fake_server, monkeypatch):
+    token = "zzTOPSECRETzz9"
+    monkeypatch.setenv("XTOK", token)
+    config = write_config(wx.source_toml(fake_server.url).replace("X_BEARER_TOKEN", "XTOK"))
+
+    def echo(status: int):
+        return lambda request: wx.problem(status, {"title": "Unauthorized", "type": "about:blank", "status": status,
+                                                   "detail": f"bad token {request.headers['authorization']}"})
+
+    for status, kind in ((401, "auth"), (400, "bad_query")):
+        fake_server.route("GET", wx.SEARCH, echo(status))
+        polled = cli("--config", config, "poll", "--source", "x-acme")
+        as_json = cli("--config", config, "poll", "--source", "x-acme", "--format", "json")
+        status_json = cli("--config", config, "status", "--format", "json")
+
+        assert polled.exit_code == as_json.exit_code == 1
+        [result] = json.loads(as_json.stdout)
+        assert result["error_kind"] == kind
+        assert f"({status} bad token Bearer ***)" in result["error"]
+        [stored] = json.loads(status_json.output)["sources"]
+        assert stored["last_error"] == result["error"]
+        for text in (polled.output, as_json.output, status_json.output):
+            assert token not in text
+        if status == 401:
+            assert "X rejected the bearer token from env XTOK" in result["error"]  # our own words kept whole
