@@ -49,7 +49,9 @@ import schedule
 from monitor import ingest, logs, plugins
 from monitor.config import Config, SourceConfig
 from monitor.ingest import PollResult
-from monitor.storage import Store
+from monitor.errors import MonitorError
+from monitor.storage import Store, describe_error, is_locked
+from monitor.storage.sources import is_read_only
 from monitor.timeutil import ceil_second, format_duration, from_db, utcnow
 
 log = logging.getLogger(__name__)
@@ -192,6 +194,11 @@ class Daemon:
         self.config = config
         self.scheduler = schedule.Scheduler()
         self.store = Store.open(config.monitor.database)
+        try:
+            self.store.sources.check_writable()  # one clear error now, not one per poll
+        except BaseException:
+            self.store.close()
+            raise
         self.polls: Counter[str] = Counter()  # results handled per source since start
         self.last_results: dict[str, PollResult] = {}
         self._reload = reload
@@ -415,11 +422,12 @@ class Daemon:
         try:
             result = future.result()
         except Exception as exc:  # noqa: BLE001 - e.g. the database could not be opened
-            log.error("poll %s: %s", name, exc, exc_info=True)
+            ours = isinstance(exc, MonitorError)  # says what is wrong (a read-only database): no traceback
+            log.error("poll %s: %s", name, exc, exc_info=not ours)
             now = utcnow()
             result = PollResult(
                 name, source.platform if source else "?", now, now, "error",
-                error=logs.redact(f"{type(exc).__name__}: {exc}"), error_kind="internal",
+                error=logs.redact(str(exc) if ours else f"{type(exc).__name__}: {exc}"), error_kind="internal",
             )
             if source is not None:
                 self._guarded(self.store.sources.record, result)
@@ -494,8 +502,12 @@ class Daemon:
         """A bookkeeping write or read of the main loop: logged on failure, never fatal."""
         try:
             return fn(*args)
-        except Exception:  # noqa: BLE001
-            log.exception("database error in the scheduler (continuing)")
+        except Exception as exc:  # noqa: BLE001
+            if is_locked(exc) or is_read_only(exc):  # no bug of ours: one line
+                log.error("database error in the scheduler (continuing): %s",
+                          describe_error(exc, self.config.monitor.database))
+            else:
+                log.exception("database error in the scheduler (continuing)")
             return None
 
     # ------------------------------------------------------------ config, clock, stop

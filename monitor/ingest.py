@@ -10,6 +10,7 @@ file through the same classification and storage path.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import time
@@ -28,7 +29,7 @@ from monitor.errors import MonitorError
 from monitor.storage import Store, describe_error, is_locked
 from monitor.storage.labels import Rescored
 from monitor.storage.scored import ScoredMention
-from monitor.storage.sources import PollRun
+from monitor.storage.sources import PollRun, is_read_only
 from monitor.timeutil import ceil_second, utcnow
 from sentiment.base import Classifier
 from sentiment.language import Classified, LanguageGate
@@ -166,7 +167,9 @@ class PollResult(PollRun):
 
 
 def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollResult:
-    """One poll of one source. Never raises for the source's own failures."""
+    """One poll of one source. Never raises for the source's own failures; a database
+    that cannot record the poll (read-only) raises a MonitorError before anything is fetched."""
+    store.sources.check_writable()
     started = utcnow()
     clock = time.monotonic()
     cursor = store.sources.cursor(source.name)
@@ -209,12 +212,15 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
             retry_at=exc.retry_at if isinstance(exc, RateLimited) else None,
         )
         try:
-            with store.transaction():
-                store.sources.record(run)
-                if run.retry_at is not None:  # `status` and `run --once` wait for it, not only the daemon
-                    store.sources.set_next_poll(source.name, source.platform, ceil_second(run.retry_at))
+            # After a lock that outlasted the busy timeout, no second wait as long: the
+            # message says how long it waited, and it would be twice that.
+            with store.sources.without_waiting() if kind == "locked" else contextlib.nullcontext():
+                with store.transaction():
+                    store.sources.record(run)
+                    if run.retry_at is not None:  # `status` and `run --once` wait for it, not only the daemon
+                        store.sources.set_next_poll(source.name, source.platform, ceil_second(run.retry_at))
         except Exception as again:  # noqa: BLE001 - recording must not hide the original error
-            if is_locked(again):
+            if is_locked(again) or is_read_only(again):  # no bug of ours: one line
                 log.error("source %s: could not record the failed poll: %s", source.name,
                           describe_error(again, store.path))
             else:

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -227,3 +228,36 @@ def test_a_poll_kept_out_by_another_process_lock_is_a_locked_failure_without_tra
     assert demo["error"].startswith(f"{db} is locked: another process")
     assert not [r for r in caplog.records if r.exc_info], "a held lock is no bug: no traceback logged"
     assert sql(db, "SELECT count(*) FROM mentions") == [(0,)]
+
+
+@pytest.mark.parametrize("command", [["poll"], ["run", "--once"]], ids=" ".join)
+def test_a_read_only_database_file_stops_a_poll_with_one_line_before_fetching(shared_dir, command):
+    # Real permissions: the file is read-only to the user, its folder is writable (the -wal and
+    # -shm files can be made), so SQLite opens it and only a write fails.
+    os.chmod(shared_dir, 0o777)
+    Store.open(shared_dir / "ro.db").close()
+    os.chmod(shared_dir / "ro.db", 0o444)
+    done = run_unprivileged("--db", "ro.db", *command, cwd=shared_dir)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == "Error: database error on ro.db: attempt to write a readonly database\n"
+
+
+def test_a_poll_kept_out_by_a_lock_waits_the_busy_timeout_once(cli, tmp_path, monkeypatch, caplog):
+    db = tmp_path / "m.db"
+    Store.open(db).close()
+    monkeypatch.setattr(storage, "BUSY_TIMEOUT_MS", 500)  # the wait that runs out, shortened
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's import, mid-transaction
+    started = time.monotonic()
+    try:
+        result = cli("--db", db, "poll", "--format", "json")
+    finally:
+        waited = time.monotonic() - started
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1
+    [demo] = json.loads(result.stdout)
+    assert demo["error"].startswith(f"{db} is locked: another process") and "for over 0.5s" in demo["error"]
+    assert 0.5 <= waited < 0.95, "the message says 0.5s: one wait for the lock, not a second to record it"
+    assert "could not record the failed poll" in caplog.text  # said in one line, no traceback
+    assert not [r for r in caplog.records if r.exc_info]
