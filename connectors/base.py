@@ -124,18 +124,21 @@ class Secret:
             return self._value
         if self.env is not None:
             value = os.environ.get(self.env)
-            if not value:
-                raise SecretMissing(
-                    f"{self.where}: environment variable {self.env} is not set"
-                )
+            if value is None:
+                raise SecretMissing(f"{self.where}: environment variable {self.env} is not set")
+            if not value.strip():
+                raise SecretMissing(f"{self.where}: environment variable {self.env} is empty")
             return value
         assert self.file is not None
         try:
-            return self.file.read_text(encoding="utf-8").strip()
+            value = self.file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise SecretMissing(
                 f"{self.where}: cannot read secret file {self.file}: {exc.strerror}"
             ) from None
+        if not value:  # 0 bytes or blank: sent as an empty credential, it would only be refused
+            raise SecretMissing(f"{self.where}: secret file {self.file} is empty")
+        return value
 
     @property
     def section(self) -> str:

@@ -106,3 +106,29 @@ def test_a_server_that_echoes_the_token_never_gets_it_printed_or_stored(cli, wri
             assert token not in text
         if status == 401:
             assert "X rejected the bearer token from env XTOK" in result["error"]  # our own words kept whole
+
+
+def test_an_empty_secret_file_or_variable_is_a_missing_credential(cli, write_config, fake_server, monkeypatch, tmp_path):
+    (tmp_path / "zero.txt").write_bytes(b"")
+    (tmp_path / "blank.txt").write_text(" \n\t\n")
+    monkeypatch.setenv("EMPTYV", "")
+    fake_server.route("GET", wx.SEARCH, wx.ok(wx.page([])))
+    config = write_config(
+        wx.source_toml(fake_server.url, "zero").replace('{ env = "X_BEARER_TOKEN" }', '{ file = "zero.txt" }')
+        + wx.source_toml(fake_server.url, "blank").replace('{ env = "X_BEARER_TOKEN" }', '{ file = "blank.txt" }')
+        + wx.source_toml(fake_server.url, "emptyv").replace("X_BEARER_TOKEN", "EMPTYV")
+    )
+
+    init = cli("--config", config, "init")
+    polled = cli("--config", config, "poll", "--format", "json")
+
+    assert init.exit_code == 1
+    assert init.stderr == (
+        "Error: 3 problem(s) with credentials in use:\n"
+        f'  {config}: [[sources]] #1 ("zero"): bearer_token: secret file zero.txt is empty\n'
+        f'  {config}: [[sources]] #2 ("blank"): bearer_token: secret file blank.txt is empty\n'
+        f'  {config}: [[sources]] #3 ("emptyv"): bearer_token: environment variable EMPTYV is empty\n'
+    )
+    assert polled.exit_code == 1
+    assert [(r["status"], r["error_kind"]) for r in json.loads(polled.stdout)] == [("error", "auth")] * 3
+    assert fake_server.requests == []  # no empty token was sent
