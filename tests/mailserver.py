@@ -138,6 +138,7 @@ class Webhook:
     statuses: list[int] = field(default_factory=list)
     bodies: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    echo: bool = False  # an error's body quotes the path asked for (with the URL's token)
 
 
 @contextmanager
@@ -150,7 +151,7 @@ def webhook_server(hook: Webhook) -> Iterator[Webhook]:
                 hook.bodies.append(json.loads(body))
             self.send_response(status)
             self.end_headers()
-            self.wfile.write(b"ok" if status == 200 else b"error")
+            self.wfile.write(b"ok" if status == 200 else f"no such hook {self.path}".encode() if hook.echo else b"error")
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -199,6 +199,14 @@ def test_webhook_failure_is_retried_later_and_the_token_never_logged(write_confi
         assert "secret-token" not in caplog.text and "secret-token" not in (first.error or "")
 
 
+def test_a_webhook_reply_quoting_the_url_never_shows_its_token(write_config, monkeypatch):
+    with spike_to_deliver(write_config, monkeypatch, Handler(), Webhook(statuses=[404], echo=True)) as (config, store, _):
+        (result,) = alerts.run_due(store, config, H + HOUR + timedelta(minutes=1))
+        assert result.error.startswith("webhook: failed: HTTP 404 no such hook ")
+        assert "secret-token" not in result.error
+        assert all("secret-token" not in (r["last_error"] or "") for r in store.alerts.between(H, H + HOUR))
+
+
 def test_a_channel_that_failed_for_good_stays_explained_after_the_other_is_delivered(write_config, monkeypatch):
     handler = Handler(script=["554 5.7.1 message refused; policy violation"])
     with spike_to_deliver(write_config, monkeypatch, handler, Webhook(statuses=[503])) as (config, store, _hook):

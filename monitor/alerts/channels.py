@@ -223,4 +223,6 @@ def _post_webhook(config: Config, text: str) -> mail.Outcome:
     if response.ok:
         return mail.Outcome("sent", f"HTTP {response.status_code}")
     status = "retry" if response.status_code == 429 or response.status_code >= 500 else "failed"
-    return mail.Outcome(status, f"HTTP {response.status_code} {response.text[:200]}")
+    from monitor.logs import redact  # a reply that quotes the request may hold the URL's token
+
+    return mail.Outcome(status, redact(f"HTTP {response.status_code} {response.text[:200]}", [url]))
