@@ -125,16 +125,28 @@ def _json_array(path: Path, fh: io.TextIOBase):
         yield f"{path} item {number}", obj
 
 
+_FIELD_NAMES = {name: name for name in (
+    "platform", "id", "text", "author", "url", "created_at", "lang", "likes", "replies", "reposts", "followers",
+    "brand",
+)}
+
+
 def _csv(path: Path, default_platform: str | None = None):
     """A CSV or TSV file as real exports come (see :mod:`connectors.csvfile`): UTF-8
     with or without BOM, Windows-1252 or UTF-16; comma, semicolon or tab separated."""
     with open_export(path, option=None) as export:
-        header = export.header
+        # A spreadsheet's "Created At" or "ID" names our field: matched in any case, spaces as "_".
+        header = [_FIELD_NAMES.get(c.strip().lower().replace(" ", "_"), c) for c in export.header]
+        for name in _FIELD_NAMES:
+            if header.count(name) > 1:
+                where = ", ".join(str(i + 1) for i, c in enumerate(header) if c == name)
+                raise BadRecord(f"{path}:1", f'the column "{name}" is in the header {header.count(name)} times'
+                                             f" (columns {where}); keep one")
         missing = [c for c in ("id", "text", "created_at") if c not in header]
         if "platform" not in header and not default_platform:
             missing.insert(0, "platform")
         if missing:  # the header: no row can be read
-            raise BadRecord(f"{path}:1", f"missing column(s) {', '.join(missing)}; found: {', '.join(header)}")
+            raise BadRecord(f"{path}:1", f"missing column(s) {', '.join(missing)}; found: {', '.join(export.header)}")
         for line, row in export.rows():
             if len(row) != len(header):
                 yield BadRecord(f"{path}:{line}", f"expected {len(header)} fields, found {len(row)}")

@@ -106,6 +106,20 @@ def test_csv_missing_columns_named(cli, write_config, tmp_path):
     assert f"{data}:1: missing column(s) id, text; found: platform, body, created_at" in out
 
 
+def test_csv_header_names_our_fields_in_any_case_and_once(cli, write_config, tmp_path):
+    path = write_config()
+    data = tmp_path / "sheet.csv"
+    data.write_text("Platform,ID,Text,Created At,Likes,Ticket\nX,1,acme is great,2026-01-01T00:00:00Z,3,T-9\n")
+    result = cli("--config", path, "import", data, "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["new"] == 1, result.output
+    (row,) = _stored(cli, path)
+    assert (row["platform"], row["id"], row["likes"]) == ("x", "1", 3)
+    twice = tmp_path / "twice.csv"
+    twice.write_text("platform,id,text,created_at,Text\nx,2,a,2026-01-01T00:00:00Z,b\n")
+    result = cli("--config", path, "import", twice, "--skip-bad")
+    assert result.exit_code == 1 and f'{twice}:1: the column "text" is in the header 2 times (columns 3, 5); keep one' in result.output
+
+
 def test_unreadable_file_stops_the_import_even_with_skip_bad(cli, write_config, tmp_path):
     # A header without the mention columns, a JSON file that is not an array of
     # objects: no record of the file can be read, so there is none to skip.
@@ -115,7 +129,7 @@ def test_unreadable_file_stops_the_import_even_with_skip_bad(cli, write_config, 
     broken.write_text('[{"platform": "x", "id": "1",\n')
     scalar.write_text('{"platform": "x"}')
     expected = {
-        tickets: f"{tickets}:1: missing column(s) platform, id, text, created_at; found: Id, Subject, Created at",
+        tickets: f"{tickets}:1: missing column(s) platform, text; found: Id, Subject, Created at",
         broken: f"{broken}:2: invalid JSON (Expecting property name enclosed in double quotes)",
         scalar: f"{scalar}:1: expected a JSON array of mention objects",  # read as JSON, not JSON lines
     }
