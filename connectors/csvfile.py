@@ -32,6 +32,7 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 _CHUNK = 1 << 20
 _UNDECODED = re.compile("[\udc80-\udcff]")
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+_SEP_LINE = re.compile(r'sep=([,;\t|])', re.IGNORECASE)
 
 
 class ExportFile:
@@ -53,10 +54,17 @@ class ExportFile:
         self._text = io.TextIOWrapper(self._binary, encoding=encoding, errors="surrogateescape", newline="")
         try:
             first = self._text.readline()
-            self.delimiter = _delimiter(first)
+            # Excel's "sep=;" line before the header names the delimiter (and is no row).
+            hint = _SEP_LINE.fullmatch(first.lstrip("\ufeff").rstrip("\r\n"))
+            self._skipped = 1 if hint else 0
+            if hint:
+                self.delimiter = hint.group(1)
+                first = self._text.readline()
+            else:
+                self.delimiter = _delimiter(first)
             # Re-join the first line with the rest: a quoted header may span lines.
             self._reader = csv.reader(_chain(first, self._text), delimiter=self.delimiter)
-            self._line = 0
+            self._line = self._skipped
             header = self._next_row()
             if header is None or not any(h.strip() for h in header):
                 raise BadPayload(f"{path}: the file is empty (no header line)")
@@ -94,7 +102,7 @@ class ExportFile:
             raise BadPayload(f"{self.path}:{where}: not valid CSV ({exc})") from None
         except UnicodeError as exc:
             raise self._undecodable(exc) from None
-        self._line = self._reader.line_num
+        self._line = self._reader.line_num + self._skipped
         if row is not None and self._unverified:
             for cell in row:
                 if _UNDECODED.search(cell):

@@ -120,6 +120,18 @@ def test_csv_header_names_our_fields_in_any_case_and_once(cli, write_config, tmp
     assert result.exit_code == 1 and f'{twice}:1: the column "text" is in the header 2 times (columns 3, 5); keep one' in result.output
 
 
+def test_excels_sep_line_names_the_delimiter_and_lines_count_it(cli, write_config, tmp_path):
+    path = write_config()
+    data = tmp_path / "excel.csv"
+    data.write_bytes(b"sep=;\r\nplatform;id;text;created_at\r\nx;1;acme, as ever, great;2026-01-01T00:00:00Z\r\n"
+                     b"x;2;acme;yesterday\r\n")
+    result = cli("--config", path, "import", data)
+    assert result.exit_code == 1 and f"{data}:4: \"created_at\" 'yesterday' is not an ISO 8601 time" in result.output
+    result = cli("--config", path, "import", data, "--skip-bad", "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["new"] == 1
+    assert [r["text"] for r in _stored(cli, path)] == ["acme, as ever, great"]
+
+
 def test_unreadable_file_stops_the_import_even_with_skip_bad(cli, write_config, tmp_path):
     # A header without the mention columns, a JSON file that is not an array of
     # objects: no record of the file can be read, so there is none to skip.
