@@ -882,9 +882,13 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
             return value
         if isinstance(value, str):
             try:
-                return time.fromisoformat(value.strip())
+                parsed = time.fromisoformat(value.strip())
             except ValueError:
                 pass
+            else:  # a local time: an offset would be silently ignored
+                if parsed.tzinfo is None:
+                    return parsed
+                raise wrong('a local time of day such as "08:00" (no offset: [monitor] timezone applies)')
         raise wrong('a time of day such as "08:00"')
     if origin is tuple:
         (item,) = [a for a in typing.get_args(hint) if a is not Ellipsis]

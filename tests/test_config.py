@@ -95,6 +95,11 @@ def test_a_string_where_a_list_belongs_is_an_error_not_one_item(write_config):
     assert 'keywords: expected a list, e.g. ["acme, acme mobile"], found a string' in message
 
 
+def test_a_time_of_day_with_an_offset_is_refused_not_ignored(write_config):
+    message = load_error(write_config('[digest]\nsend_at = "08:00+02:00"\n'))
+    assert "[digest]: send_at: expected a local time of day such as \"08:00\" (no offset: [monitor] timezone" in message
+
+
 def test_bad_duration(write_config):
     path = write_config(
         """
