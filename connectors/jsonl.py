@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -125,6 +126,7 @@ def _json_array(path: Path, fh: io.TextIOBase):
         yield f"{path} item {number}", obj
 
 
+_WHOLE = re.compile(r"-?[0-9]+")  # not str.isdigit(): "²" and "--5" are no numbers int() reads
 _FIELD_NAMES = {name: name for name in (
     "platform", "id", "text", "author", "url", "created_at", "lang", "likes", "replies", "reposts", "followers",
     "brand",
@@ -206,7 +208,7 @@ def _count(obj: Mapping[str, Any], key: str) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
         return int(value)
     raise InvalidRecord(f'"{key}" must be a whole number, found {value!r}')
 

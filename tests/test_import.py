@@ -132,6 +132,15 @@ def test_excels_sep_line_names_the_delimiter_and_lines_count_it(cli, write_confi
     assert [r["text"] for r in _stored(cli, path)] == ["acme, as ever, great"]
 
 
+def test_a_count_that_only_looks_like_digits_is_a_bad_record(cli, write_config, tmp_path):
+    path = write_config()
+    for value in ("--5", "²", "٣"):
+        data = tmp_path / "m.csv"
+        data.write_text(f"platform,id,text,created_at,likes\nx,1,acme,2026-01-01T00:00:00Z,{value}\n", encoding="utf-8")
+        result = cli("--config", path, "import", data)
+        assert result.exit_code == 1 and f"{data}:2: \"likes\" must be a whole number, found '{value}'" in result.output
+
+
 def test_unreadable_file_stops_the_import_even_with_skip_bad(cli, write_config, tmp_path):
     # A header without the mention columns, a JSON file that is not an array of
     # objects: no record of the file can be read, so there is none to skip.
