@@ -148,7 +148,7 @@ class GraphApi:
         if not isinstance(error, Mapping):
             return None
         code = error.get("code")
-        message = str(error.get("message") or "no message")[:200]
+        message = str(error.get("message") or "no message")  # masked, then shortened, by the poll
         p = self.platform
         if code in RATE_LIMIT_CODES:
             blocked = self._usage_block(response)

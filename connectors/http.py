@@ -247,7 +247,8 @@ def rebase(url: str, base_url: str) -> str:
 
 
 def error_detail(response: requests.Response) -> str:
-    """The message in an error body (``error``, ``error.message``, ``message``, ``detail``), or the reason."""
+    """The message in an error body (``error``, ``error.message``, ``message``, ``detail``), or the
+    reason. Whole: a failed poll's error is masked, then shortened (it may quote a credential)."""
     try:
         body = jsonlib.loads(response.content)
     except ValueError:
@@ -255,10 +256,10 @@ def error_detail(response: requests.Response) -> str:
     if isinstance(body, Mapping):
         error = body.get("error")
         if isinstance(error, Mapping) and isinstance(error.get("message"), str):
-            return error["message"][:200]
+            return error["message"]
         for key in ("message", "error_description", "detail", "error", "title"):
             if isinstance(body.get(key), str) and body[key]:
-                return body[key][:200]
+                return body[key]
     return response.reason or "no detail"
 
 

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 #: pages that 1,000 would write to the WAL again and again (a quarter less CPU per
 #: row; bench/ingest.py), and hold the write lock for about 0.1 s (~23 us a row).
 IMPORT_BATCH = 5000
+#: A failed poll's error is printed and stored up to this many characters (a server's message may be long).
+ERROR_CHARS = 300
 #: Files of fewer records import too fast for a progress bar to be worth drawing.
 PROGRESS_MIN_RECORDS = 1000
 
@@ -206,6 +208,8 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
         # Printed and stored: masked as the logs are (a server may echo the credential back),
         # with the source's own secrets as they are now (a rotated token file included).
         message = logs.redact(message, logs.revealed(secrets_in(source.options)))
+        if len(message) > ERROR_CHARS:  # shortened only once masked: a token cut in two is not masked
+            message = message[: ERROR_CHARS - 1] + "…"
         run = PollResult(
             source.name, source.platform, started, utcnow(), "error",
             requests=requests, cursor_before=cursor, error=message, error_kind=kind,

@@ -146,3 +146,15 @@ def test_a_first_poll_reads_back_only_as_far_as_lookback(poll, instance, fresh_s
     assert (result.status, result.new) == ("ok", 3), result.error
     assert set(rows(fresh_store)) == set(recent)
     assert len(fake_server.requests_to(wm.TIMELINE)) == 2  # the page that reached past lookback ends the walk
+
+
+def test_an_error_quoting_the_token_past_its_cut_shows_none_of_it(instance, fresh_store, write_config, monkeypatch):
+    from fakeserver import Reply
+
+    token = "Zq9Tok3nS3cretValue"
+    monkeypatch.setenv("MASTODON_TOKEN", token)
+    # The token starts near where a long message is cut: masked first, then shortened.
+    for pad in (180, 195, 199, 290, 296):
+        instance.server.route("GET", wm.TIMELINE, Reply(403, {"error": "x" * pad + " " + token}))
+        result = poll_once(fresh_store, write_config(wm.source_toml(instance.server.url, extra='query = "#acme"')))
+        assert result.status == "error" and "Zq9T" not in result.error and len(result.error) <= 300

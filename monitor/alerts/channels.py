@@ -225,4 +225,4 @@ def _post_webhook(config: Config, text: str) -> mail.Outcome:
     status = "retry" if response.status_code == 429 or response.status_code >= 500 else "failed"
     from monitor.logs import redact  # a reply that quotes the request may hold the URL's token
 
-    return mail.Outcome(status, redact(f"HTTP {response.status_code} {response.text[:200]}", [url]))
+    return mail.Outcome(status, f"HTTP {response.status_code} {redact(response.text, [url])[:200]}")  # masked, then cut
