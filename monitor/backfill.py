@@ -53,21 +53,25 @@ RANGE_BYTES = 1 << 20
 PARALLEL_MIN_BYTES = 4 << 20
 #: Nor are fewer stored mentions than this to re-score.
 PARALLEL_MIN_MENTIONS = 10_000
+#: Worker processes at most (``--workers`` is bounded by it too).
+MAX_WORKERS = 64
 
 
 def workers_for(path: Path, fmt: str | None, workers: int | None) -> int:
-    """How many worker processes to use for ``path`` (0: score in this process)."""
+    """How many worker processes to use for ``path`` (0: score in this process); by default
+    one per CPU, no more than the file has ranges (nor :data:`MAX_WORKERS`)."""
     if workers is None:
-        workers = os.cpu_count() or 1
+        workers = min(os.cpu_count() or 1, MAX_WORKERS, -(-path.stat().st_size // RANGE_BYTES))
     if workers <= 1 or (fmt or detect_format(path)) != "jsonl" or path.stat().st_size < PARALLEL_MIN_BYTES:
         return 0
     return workers
 
 
-def workers_to_rescore(mentions: int, workers: int | None) -> int:
-    """How many processes re-score ``mentions`` stored mentions (1: this one alone)."""
+def workers_to_rescore(mentions: int, workers: int | None, per_task: int) -> int:
+    """How many processes re-score ``mentions`` stored mentions, ``per_task`` a task (1: this one
+    alone); by default one per CPU, no more than there are tasks (nor :data:`MAX_WORKERS`)."""
     if workers is None:
-        workers = os.cpu_count() or 1
+        workers = min(os.cpu_count() or 1, MAX_WORKERS, -(-mentions // per_task))
     return workers if workers > 1 and mentions >= PARALLEL_MIN_MENTIONS else 1
 
 

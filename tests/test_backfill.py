@@ -228,3 +228,15 @@ def test_ctrl_c_while_a_batch_is_stored_is_taken_once_it_is_stored_and_counted(f
     assert (caught.value.written.new, caught.value.written.duplicates) == (20, 0)
     assert fresh_store.conn.execute("SELECT count(*) FROM mentions").fetchone()[0] == 20
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_default_workers_are_no_more_than_cpus_tasks_or_the_cap(monkeypatch, tmp_path):
+    monkeypatch.setattr(backfill.os, "cpu_count", lambda: 128)
+    assert backfill.workers_to_rescore(10_000, None, 1000) == 10  # ten tasks: ten workers
+    assert backfill.workers_to_rescore(10_000_000, None, 1000) == backfill.MAX_WORKERS == 64
+    assert backfill.workers_to_rescore(9_999, None, 1000) == 1 and backfill.workers_to_rescore(50_000, 3, 1000) == 3
+    data = tmp_path / "m.jsonl"
+    data.write_bytes(b"{}\n" * ((backfill.PARALLEL_MIN_BYTES + 3 * backfill.RANGE_BYTES) // 3))
+    assert backfill.workers_for(data, None, None) == 7  # 4 MB and 3 MB more: 7 ranges
+    monkeypatch.setattr(backfill.os, "cpu_count", lambda: 2)
+    assert backfill.workers_for(data, None, None) == 2

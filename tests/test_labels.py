@@ -184,9 +184,13 @@ def test_an_override_set_while_a_batch_is_rescored_stays_the_label(fresh_store):
     rows = fresh_store.labels.batch_to_rescore(None, None, 10)
     fresh_store.labels.override("x", "1", "positive", at=scored.mention.created_at)  # by `label`, meanwhile
     new = Rescored("x", "1", "en", -0.3, "neutral", "other/1")
-    assert fresh_store.labels.rescore(rows, [new], at=scored.mention.created_at).updated == 1
+    counts = fresh_store.labels.rescore(rows, [new], at=scored.mention.created_at)
+    assert (counts.updated, counts.labels_changed, counts.overridden) == (1, 1, 1)
     (row,) = fresh_store.mentions.query(MentionFilter(limit=None))
     assert (row["label"], row["model_label"], row["label_override"]) == ("positive", "neutral", "positive")
+    event = fresh_store.conn.execute(
+        "SELECT label_before, label_after, model_label_after FROM label_events WHERE kind = 'reclassify'").fetchone()
+    assert tuple(event) == ("positive", "positive", "neutral")  # the labels as they were at the write
 
 
 def test_reclassify_workers_option(cli, db, monkeypatch):

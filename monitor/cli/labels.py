@@ -87,7 +87,7 @@ def label(
 @click.option("--since", type=DURATION, help="Only mentions created this recently, e.g. 30d. Default: all.")
 @click.option("--classifier", "classifier_name", metavar="NAME",
               help="Re-score with this registered classifier instead of the configured one.")
-@click.option("--workers", type=click.IntRange(min=1, max=64),
+@click.option("--workers", type=click.IntRange(min=1, max=64),  # backfill.MAX_WORKERS
               help="Processes that score (from 10,000 mentions). Default: one per CPU; 1: none.")
 @format_option
 @pass_app
@@ -114,7 +114,7 @@ def reclassify(
     pipeline = ingest.Pipeline(app.config, ingest.build_classifier(app.config, classifier_name))
     start = utcnow() - since if since else None
     total = store.mentions.count(MentionFilter(since=start, limit=None))
-    workers = backfill.workers_to_rescore(total, workers)
+    workers = backfill.workers_to_rescore(total, workers, ingest.RESCORE_BATCH)
     if sys.stderr.isatty() and total >= ingest.RESCORE_BATCH:
         with click.progressbar(length=total, label="Re-scoring", file=sys.stderr) as bar:
             result = ingest.reclassify(store, pipeline, since=start, progress=bar.update, workers=workers)

@@ -201,10 +201,16 @@ class LabelStore:
                 ):
                     continue
                 updated += 1
+                conn = self._store.conn
+                # A person's label set or cleared since ``row`` was read (by `label`, in another
+                # process) stays in force: the effective label comes from the override as stored
+                # now, and an event records the labels as they are under this write lock.
+                if new.model_label != row["model_label"]:
+                    now = conn.execute("SELECT label, label_override FROM mentions WHERE rowid = ?", [row["rowid"]]).fetchone()
+                    if now is not None:
+                        row = {**row, "label": now[0], "label_override": now[1]}
                 label = row["label_override"] or new.model_label
-                # The effective label from the override as stored now: one set since ``row``
-                # was read (by `label`, in another process) stays in force.
-                self._store.conn.execute(
+                conn.execute(
                     "UPDATE mentions SET compound = ?, model_label = ?, label = coalesce(label_override, ?),"
                     " classifier = ?, lang = ? WHERE rowid = ?",
                     [new.compound, new.model_label, new.model_label, new.classifier, new.lang, row["rowid"]],
