@@ -199,11 +199,6 @@ def import_(
 
     from monitor import backfill, ingest
 
-    # --brand assigns every mention its brand; otherwise a record's own brand must be configured.
-    brands = None if brand else [b.name for b in app.settings.brands]
-    check = ingest.check_file(file, fmt=input_format, skip_bad=skip_bad, workers=workers, brands=brands)
-    store = app.store()
-    pipeline = ingest.Pipeline(app.config)
     stopped_by: list[int] = []
 
     def stop(signum: int, _frame: Any) -> None:  # SIGTERM stops it as Ctrl-C does: with a report
@@ -211,20 +206,30 @@ def import_(
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, stop)
+    check = None
     try:
+        # --brand assigns every mention its brand; otherwise a record's own brand must be configured.
+        brands = None if brand else [b.name for b in app.settings.brands]
+        check = ingest.check_file(file, fmt=input_format, skip_bad=skip_bad, workers=workers, brands=brands)
+        store = app.store()
+        pipeline = ingest.Pipeline(app.config)
         if sys.stderr.isatty() and check.records >= ingest.PROGRESS_MIN_RECORDS:
             with click.progressbar(length=check.records, label=f"Importing {file.name}", file=sys.stderr) as bar:
                 result = ingest.import_file(store, pipeline, check, brand=brand, progress=bar.update, workers=workers)
         else:
             result = ingest.import_file(store, pipeline, check, brand=brand, workers=workers)
-    except backfill.Interrupted as exc:
-        done = exc.written
-        click.echo(
-            f"\nInterrupted after storing {done.new + done.duplicates:,} mentions ({done.new:,} new) of the file's"
-            f" {check.records:,} records, in whole batches; run the same import again to finish: stored"
-            f" mentions are not duplicated.",
-            err=True,
-        )
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, backfill.Interrupted):
+            done = exc.written
+            assert check is not None
+            click.echo(
+                f"\nInterrupted after storing {done.new + done.duplicates:,} mentions ({done.new:,} new) of the"
+                f" file's {check.records:,} records, in whole batches; run the same import again to finish:"
+                f" stored mentions are not duplicated.",
+                err=True,
+            )
+        else:  # while the file was checked or the workers started: before any write
+            click.echo("\nInterrupted before anything was stored.", err=True)
         sys.exit(128 + (stopped_by[0] if stopped_by else signal.SIGINT))
     finally:
         signal.signal(signal.SIGTERM, previous)
