@@ -330,8 +330,16 @@ def interrupts_held() -> Iterator[None]:
     try:
         yield
     finally:
-        for number, handler in saved.items():
-            signal.signal(number, handler)
+        # Both handlers back before either signal can act (one arriving between two
+        # restores would otherwise leave the other held for good); then the first one held.
+        mask = getattr(signal, "pthread_sigmask", None)
+        blocked = mask(signal.SIG_BLOCK, saved) if mask else None
+        try:
+            for number, handler in saved.items():
+                signal.signal(number, handler)
+        finally:
+            if mask:
+                mask(signal.SIG_SETMASK, blocked)
         if held:
             saved[held[0]](held[0], None)
 
@@ -384,7 +392,7 @@ def write_rows(
                     progress(len(rows) + excluded)
             if buffer:
                 flush(buffer)
-        except KeyboardInterrupt:  # a batch being written was rolled back whole
+        except KeyboardInterrupt:  # between batches: what is lost is the rows not yet flushed
             raise Interrupted(done) from None
     return done
 
