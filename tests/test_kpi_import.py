@@ -693,3 +693,17 @@ def test_import_output_table(cli, write_config):
     assert lines[0].split() == ["path", "format", "layout", "encoding", "rows", "records", "new", "updated", "unchanged",
                                 "repeated"]
     assert "zendesk   tickets   utf-8       6       3 responses, 6 tickets  9" in lines[2]
+
+
+def test_times_in_the_hour_the_clock_goes_through_twice_are_read_so_the_reply_follows(fresh_store, tmp_path):
+    # New York, 3 Nov 2024: 01:00-02:00 happens twice. Created 01:50 (first pass), answered
+    # 01:10 and resolved 01:20 on the second pass: 20 and 30 minutes later, not before.
+    path = tmp_path / "dst.csv"
+    path.write_text("id,created_at,first_response_at,resolved_at,status\n"
+                    "1,2024-11-03 01:50,2024-11-03 01:10,2024-11-03 01:20,solved\n")
+    assert import_export(fresh_store, path, fmt="generic", timezone="America/New_York").rows == 1
+    (row,) = fresh_store.conn.execute("SELECT first_response_s, resolution_s FROM kpi_tickets").fetchall()
+    assert tuple(row) == (20 * 60, 30 * 60)
+    path.write_text("id,created_at,first_response_at\n1,2024-11-03 01:50,2024-11-03 00:55\n")  # before either pass
+    with pytest.raises(MonitorError, match='column "first_response_at": 2024-11-03 00:55 is before "created_at"'):
+        import_export(fresh_store, path, fmt="generic", timezone="America/New_York")

@@ -256,11 +256,29 @@ class Row:
         a ticket is answered and resolved after it was created."""
         moment = self.time(key)
         if moment is not None and moment < start:
+            # A wall time the clock went through twice (autumn) is read as its first pass;
+            # its second one may be the time meant: 01:10 after 01:50 in the hour repeated.
+            later = self._second_pass(key)
+            if later is not None and later >= start:
+                return later
             raise BadValue(
                 self.header(key), self.text(key) or "", "",
                 reason=f'{self.text(key)} is before "{self.header(start_key)}" ({self.text(start_key)})',
             )
         return moment
+
+    def _second_pass(self, key: str) -> datetime | None:
+        """The UTC time of column ``key`` read as the second pass of an ambiguous wall time
+        (``fold=1``); ``None`` when the value has an offset."""
+        value = self.text(key) or ""
+        try:
+            naive = datetime.fromisoformat(value)
+        except ValueError:
+            naive = _day_first(value)
+        if naive.tzinfo is not None:
+            return None
+        slot = self.binding.slots[key]
+        return naive.replace(tzinfo=slot.tz or self.context.tz, fold=1).astimezone(timezone.utc)
 
     def date(self, key: str) -> date | None:
         value = self.text(key)
