@@ -87,6 +87,12 @@ def m002_lower_case_platforms(db: Database) -> None:
 
 _STATE = ("label", "model_label", "compound", "classifier", "label_override")
 _FOR_RESCORING = ("rowid", "created_at", "platform", "id", "text", "lang", *_STATE)
+_EVENT = (
+    "INSERT INTO label_events (platform, mention_id, at, kind, label_before, label_after,"
+    " model_label_before, model_label_after, compound_before, compound_after,"
+    " classifier_before, classifier_after, by, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_IN_CHUNK = 400  # bound on "?" placeholders per IN (...)
 
 
 @dataclass(frozen=True)
@@ -193,34 +199,46 @@ class LabelStore:
         An override stays the effective label. Rows whose model label changed get
         a "reclassify" event. One transaction.
         """
-        updated = changed = overridden = 0
+        todo = [
+            (row, new) for row, new in zip(rows, scores, strict=True)
+            if (row["compound"], row["model_label"], row["classifier"], row["lang"])
+            != (new.compound, new.model_label, new.classifier, new.lang)
+        ]
+        relabelled = [row["rowid"] for row, new in todo if new.model_label != row["model_label"]]
+        changed = overridden = 0
+        events: list[tuple[Any, ...]] = []
+        when = to_db(at)
+        conn = self._store.conn
         with self._store.transaction():
-            for row, new in zip(rows, scores, strict=True):
-                if (row["compound"], row["model_label"], row["classifier"], row["lang"]) == (
-                    new.compound, new.model_label, new.classifier, new.lang
-                ):
+            # A person's label set or cleared since ``rows`` were read (by `label`, in another
+            # process) stays in force: the effective label comes from the override as stored
+            # now, and an event records the labels as they are under this write lock.
+            now: dict[int, tuple[str, str | None]] = {}
+            for start in range(0, len(relabelled), _IN_CHUNK):
+                chunk = relabelled[start : start + _IN_CHUNK]
+                now.update((r[0], (r[1], r[2])) for r in conn.execute(
+                    f"SELECT rowid, label, label_override FROM mentions WHERE rowid IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                ))
+            conn.executemany(
+                "UPDATE mentions SET compound = ?, model_label = ?, label = coalesce(label_override, ?),"
+                " classifier = ?, lang = ? WHERE rowid = ?",
+                [(new.compound, new.model_label, new.model_label, new.classifier, new.lang, row["rowid"])
+                 for row, new in todo],
+            )
+            for row, new in todo:
+                if new.model_label == row["model_label"] or row["rowid"] not in now:
                     continue
-                updated += 1
-                conn = self._store.conn
-                # A person's label set or cleared since ``row`` was read (by `label`, in another
-                # process) stays in force: the effective label comes from the override as stored
-                # now, and an event records the labels as they are under this write lock.
-                if new.model_label != row["model_label"]:
-                    now = conn.execute("SELECT label, label_override FROM mentions WHERE rowid = ?", [row["rowid"]]).fetchone()
-                    if now is not None:
-                        row = {**row, "label": now[0], "label_override": now[1]}
-                label = row["label_override"] or new.model_label
-                conn.execute(
-                    "UPDATE mentions SET compound = ?, model_label = ?, label = coalesce(label_override, ?),"
-                    " classifier = ?, lang = ? WHERE rowid = ?",
-                    [new.compound, new.model_label, new.model_label, new.classifier, new.lang, row["rowid"]],
-                )
-                if new.model_label != row["model_label"]:
-                    changed += 1
-                    overridden += row["label_override"] is not None
-                    after = {"label": label, "model_label": new.model_label, "compound": new.compound,
-                             "classifier": new.classifier}
-                    self._event(new.platform, new.id, "reclassify", row, after, at, None, None)
+                label_before, override = now[row["rowid"]]
+                changed += 1
+                overridden += override is not None
+                events.append((
+                    new.platform, new.id, when, "reclassify", label_before, override or new.model_label,
+                    row["model_label"], new.model_label, row["compound"], new.compound, row["classifier"],
+                    new.classifier, None, None,
+                ))
+            conn.executemany(_EVENT, events)
+        updated = len(todo)
         return RescoreCounts(updated, changed, overridden)
 
     def _state(self, platform: str, mention_id: str) -> dict[str, Any]:
@@ -238,11 +256,8 @@ class LabelStore:
         self, platform: str, mention_id: str, kind: str, before: dict[str, Any], after: dict[str, Any],
         at: datetime, by: str | None, note: str | None,
     ) -> None:
-        self._store.conn.execute(
-            "INSERT INTO label_events (platform, mention_id, at, kind, label_before, label_after,"
-            " model_label_before, model_label_after, compound_before, compound_after,"
-            " classifier_before, classifier_after, by, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [platform, mention_id, to_db(at), kind, before["label"], after["label"], before["model_label"],
-             after["model_label"], before["compound"], after["compound"], before["classifier"],
-             after["classifier"], by, note],
-        )
+        self._store.conn.execute(_EVENT, [
+            platform, mention_id, to_db(at), kind, before["label"], after["label"], before["model_label"],
+            after["model_label"], before["compound"], after["compound"], before["classifier"],
+            after["classifier"], by, note,
+        ])
