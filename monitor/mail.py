@@ -28,7 +28,7 @@ import re
 import smtplib
 import ssl
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Literal
 
 from connectors.base import SecretMissing
-from monitor.config import SmtpConfig
+from monitor.config import SmtpConfig, secrets_in
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,20 @@ def sender_of(smtp: SmtpConfig | None) -> str:
 def send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str], *,
               on_stage: Callable[[str], None] = lambda stage: None) -> Outcome:
     """Deliver ``message`` to ``recipients``; ``on_stage`` hears "connect",
-    "envelope" and "data" just before each begins (see :class:`Outcome`)."""
+    "envelope" and "data" just before each begins (see :class:`Outcome`). What the
+    server said is masked as logs are (a reply may quote the credentials)."""
+    from monitor import logs
+
+    outcome = _send_smtp(message, smtp, recipients, on_stage)
+    secrets = logs.revealed(secrets_in(smtp))
+    return replace(
+        outcome, detail=logs.redact(outcome.detail, secrets),
+        warning=None if outcome.warning is None else logs.redact(outcome.warning, secrets),
+    )
+
+
+def _send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str],
+               on_stage: Callable[[str], None]) -> Outcome:
     unsafe = [address for address in (smtp.sender, *recipients) if _CONTROL.search(address)]
     if unsafe:  # a line break would end the SMTP command and start another one
         return Outcome("failed", "an address with a line break or control character: "

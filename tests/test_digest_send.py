@@ -314,6 +314,20 @@ def test_starttls_with_verification_and_credentials_from_the_environment(write_c
         assert len(handler.received) == 1
 
 
+def test_a_server_reply_quoting_the_password_is_masked_in_what_is_shown_and_stored(write_config, tmp_path, monkeypatch):
+    cert, key = self_signed(tmp_path)
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cretPassw0rd")
+    handler = Handler(script=["554 5.7.1 rejected: s3cretPassw0rd is a weak password"])
+    with smtp_server(handler, tls_context=server_context(cert, key), require_starttls=True, auth_required=True,
+                     authenticator=PasswordCheck("monitor", "s3cretPassw0rd")) as port:
+        secrets = 'username = "monitor"\npassword = { env = "TEST_SMTP_PASSWORD" }'
+        config, store = seeded(smtp_config(write_config, port, extra=f'ca_file = "{cert}"\n{secrets}',
+                                           smtp="starttls = true"))
+        (result,) = digest.run_due(store, config, MORNING)
+        assert result.state == "failed" and "rejected: *** is a weak password" in result.detail
+        assert all("s3cretPassw0rd" not in (d["last_error"] or "") for d in store.digests.recent(7))
+
+
 def test_a_secret_not_set_makes_the_digest_wait_without_using_up_attempts(write_config, cli, monkeypatch, tmp_path):
     monkeypatch.delenv("TEST_SMTP_PASSWORD", raising=False)
     cert, key = self_signed(tmp_path)
