@@ -32,7 +32,7 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 _CHUNK = 1 << 20
 _UNDECODED = re.compile("[\udc80-\udcff]")
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
-_SEP_LINE = re.compile(r'sep=([,;\t|])', re.IGNORECASE)
+_SEP_LINE = re.compile(r'"?sep=([,;\t|])"?', re.IGNORECASE)  # quoted by some tools that re-save it
 
 
 class ExportFile:

@@ -130,6 +130,8 @@ def test_excels_sep_line_names_the_delimiter_and_lines_count_it(cli, write_confi
     result = cli("--config", path, "import", data, "--skip-bad", "--format", "json")
     assert result.exit_code == 0 and json.loads(result.stdout)["new"] == 1
     assert [r["text"] for r in _stored(cli, path)] == ["acme, as ever, great"]
+    data.write_text('"sep=;"\nplatform;id;text;created_at\nx;3;acme;2026-01-02T00:00:00Z\n')  # quoted by a re-save
+    assert json.loads(cli("--config", path, "import", data, "--format", "json").stdout)["new"] == 1
 
 
 def test_a_count_that_only_looks_like_digits_is_a_bad_record(cli, write_config, tmp_path):
