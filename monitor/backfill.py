@@ -60,9 +60,10 @@ MAX_WORKERS = 64
 def workers_for(path: Path, fmt: str | None, workers: int | None) -> int:
     """How many worker processes to use for ``path`` (0: score in this process); by default
     one per CPU, no more than the file has ranges (nor :data:`MAX_WORKERS`)."""
+    size = path.stat().st_size
     if workers is None:
-        workers = min(os.cpu_count() or 1, MAX_WORKERS, -(-path.stat().st_size // RANGE_BYTES))
-    if workers <= 1 or (fmt or detect_format(path)) != "jsonl" or path.stat().st_size < PARALLEL_MIN_BYTES:
+        workers = min(os.cpu_count() or 1, MAX_WORKERS, -(-size // RANGE_BYTES))
+    if workers <= 1 or (fmt or detect_format(path)) != "jsonl" or size < PARALLEL_MIN_BYTES:
         return 0
     return workers
 
@@ -257,10 +258,21 @@ def pool(workers: int, scorer: Scorer | None = None) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(scorer,))
 
 
-def in_order(executor: Executor, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]], ahead: int) -> Iterator[Any]:
-    """``fn(*task)`` for each task, run by ``executor``, yielded in task order with at most
-    ``ahead`` tasks submitted and not yet consumed (memory stays bounded). The executor's
-    workers are :func:`pool`'s."""
+@contextmanager
+def in_workers(
+    workers: int, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]], scorer: Scorer | None = None,
+) -> Iterator[Iterator[Any]]:
+    """``fn(*task)`` for each task, run by ``workers`` processes (:func:`pool`'s), yielded in
+    task order with at most two tasks per worker submitted and not yet consumed (memory
+    stays bounded); the processes end with the block."""
+    executor = pool(workers, scorer)
+    try:
+        yield _in_order(executor, fn, tasks, 2 * workers)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_order(executor: Executor, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]], ahead: int) -> Iterator[Any]:
     pending: deque[Future[Any]] = deque()
     for task in tasks:
         pending.append(executor.submit(_task, fn, *task))
@@ -280,10 +292,9 @@ def check_jsonl(
     good = 0
     bad: list[BadRecord] = []
     line = 1
-    executor = pool(workers)
-    try:
-        tasks = ((str(path), start, end, brands) for start, end in line_ranges(path, RANGE_BYTES))
-        for result in in_order(executor, check_range, tasks, 2 * workers):
+    tasks = ((str(path), start, end, brands) for start, end in line_ranges(path, RANGE_BYTES))
+    with in_workers(workers, check_range, tasks) as results:
+        for result in results:
             good += result.good
             bad += [BadRecord(f"{path}:{line + index}", reason) for index, reason in result.bad]
             if result.undecodable is not None:
@@ -292,8 +303,6 @@ def check_jsonl(
             if bad and stop_at_first:
                 break
             line += result.lines
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
     return good, bad
 
 
@@ -400,13 +409,10 @@ def write_rows(
 def score_jsonl(scorer: Scorer, path: Path, workers: int) -> Iterator[tuple[list[tuple[Any, ...]], int, int]]:
     """``(rows, excluded, invalid)`` per range of a JSONL file, scored by ``workers``
     processes, in file order."""
-    executor = pool(workers, scorer)
-    try:
-        tasks = ((str(path), start, end, to_db(utcnow())) for start, end in line_ranges(path, RANGE_BYTES))
-        for rows, excluded, invalid in in_order(executor, score_range, tasks, 2 * workers):
+    tasks = ((str(path), start, end, to_db(utcnow())) for start, end in line_ranges(path, RANGE_BYTES))
+    with in_workers(workers, score_range, tasks, scorer) as results:
+        for rows, excluded, invalid in results:
             yield marshal.loads(rows), excluded, invalid
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def classify_rows(
@@ -414,7 +420,6 @@ def classify_rows(
 ) -> Iterator[tuple[list[dict[str, Any]], list[Any]]]:
     """``(rows, decisions)`` per batch of stored rows (their ``text`` and ``lang``)
     classified by ``workers`` processes, in order; the rows stay in this process."""
-    executor = pool(workers, scorer)
     waiting: deque[list[dict[str, Any]]] = deque()
 
     def tasks() -> Iterator[tuple[list[str], list[str | None]]]:
@@ -422,11 +427,9 @@ def classify_rows(
             waiting.append(rows)
             yield [r["text"] for r in rows], [r["lang"] for r in rows]
 
-    try:
-        for decided in in_order(executor, classify_texts, tasks(), 2 * workers):
+    with in_workers(workers, classify_texts, tasks(), scorer) as results:
+        for decided in results:
             yield waiting.popleft(), decided
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def score_here(
