@@ -50,8 +50,7 @@ from monitor import ingest, logs, plugins
 from monitor.config import Config, SourceConfig
 from monitor.ingest import PollResult
 from monitor.errors import MonitorError
-from monitor.storage import Store, describe_error, is_locked
-from monitor.storage.sources import is_read_only
+from monitor.storage import Store, describe_error, is_locked, is_read_only
 from monitor.timeutil import ceil_second, format_duration, from_db, utcnow
 
 log = logging.getLogger(__name__)
@@ -195,7 +194,7 @@ class Daemon:
         self.scheduler = schedule.Scheduler()
         self.store = Store.open(config.monitor.database)
         try:
-            self.store.sources.check_writable()  # one clear error now, not one per poll
+            self.store.check_writable()  # one clear error now, not one per poll
         except BaseException:
             self.store.close()
             raise

@@ -26,10 +26,10 @@ from monitor import backfill, logs, plugins
 from monitor.brands import BrandMatcher
 from monitor.config import Config, SentimentConfig, SourceConfig, secrets_in
 from monitor.errors import MonitorError
-from monitor.storage import Store, describe_error, is_locked
+from monitor.storage import Store, describe_error, is_locked, is_read_only
 from monitor.storage.labels import Rescored
 from monitor.storage.scored import ScoredMention
-from monitor.storage.sources import PollRun, is_read_only
+from monitor.storage.sources import PollRun
 from monitor.timeutil import ceil_second, utcnow
 from sentiment.base import Classifier
 from sentiment.language import Classified, LanguageGate
@@ -171,7 +171,7 @@ class PollResult(PollRun):
 def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollResult:
     """One poll of one source. Never raises for the source's own failures; a database
     that cannot record the poll (read-only) raises a MonitorError before anything is fetched."""
-    store.sources.check_writable()
+    store.check_writable()
     started = utcnow()
     clock = time.monotonic()
     cursor = store.sources.cursor(source.name)
@@ -218,7 +218,7 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
         try:
             # After a lock that outlasted the busy timeout, no second wait as long: the
             # message says how long it waited, and it would be twice that.
-            with store.sources.without_waiting() if kind == "locked" else contextlib.nullcontext():
+            with store.without_waiting() if kind == "locked" else contextlib.nullcontext():
                 with store.transaction():
                     store.sources.record(run)
                     if run.retry_at is not None:  # `status` and `run --once` wait for it, not only the daemon

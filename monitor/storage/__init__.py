@@ -227,10 +227,42 @@ class Store:
     def integrity_check(self) -> str:
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
 
+    def check_writable(self) -> None:
+        """Raise a MonitorError, as a failed write would be reported ("database error on
+        <path>: attempt to write a readonly database"), if nothing could be written: a
+        database file that is read-only to us. Polls check it before fetching anything.
+
+        A write that changes nothing: SQLite refuses it on a read-only file before it
+        would wait for the write lock, and it never waits here (another writer at work
+        means the file is writable)."""
+        try:
+            with self.without_waiting():
+                self.conn.execute("UPDATE sources SET platform = platform WHERE 0")
+        except sqlite3.OperationalError as exc:
+            if is_read_only(exc):
+                raise MonitorError(describe_error(exc, self.path)) from None
+
+    @contextmanager
+    def without_waiting(self) -> Iterator[None]:
+        """Writes in this block fail at once on a held write lock instead of waiting the
+        busy timeout (a failed poll recorded after that wait already ran out once)."""
+        wait = self.conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        self.conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(wait)}")
+
 
 def is_locked(exc: BaseException) -> bool:
     """``exc`` says another connection held the write lock for the whole busy timeout."""
     return isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorname", None) == "SQLITE_BUSY"
+
+
+def is_read_only(exc: BaseException) -> bool:
+    """``exc`` says the database cannot be written (a read-only file or file system)."""
+    return isinstance(exc, sqlite3.OperationalError) and str(
+        getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_READONLY")
 
 
 def describe_error(exc: sqlite3.Error, path: str | Path | None) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from monitor.storage.mentions import IN_CHUNK
 from monitor.storage.schema import Migrations
 from monitor.timeutil import to_db
 
@@ -92,7 +93,6 @@ _EVENT = (
     " model_label_before, model_label_after, compound_before, compound_after,"
     " classifier_before, classifier_after, by, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_IN_CHUNK = 400  # bound on "?" placeholders per IN (...)
 
 
 @dataclass(frozen=True)
@@ -214,8 +214,8 @@ class LabelStore:
             # process) stays in force: the effective label comes from the override as stored
             # now, and an event records the labels as they are under this write lock.
             now: dict[int, tuple[str, str | None]] = {}
-            for start in range(0, len(relabelled), _IN_CHUNK):
-                chunk = relabelled[start : start + _IN_CHUNK]
+            for start in range(0, len(relabelled), IN_CHUNK):
+                chunk = relabelled[start : start + IN_CHUNK]
                 now.update((r[0], (r[1], r[2])) for r in conn.execute(
                     f"SELECT rowid, label, label_override FROM mentions WHERE rowid IN ({', '.join('?' * len(chunk))})",
                     chunk,

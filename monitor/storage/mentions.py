@@ -38,7 +38,7 @@ PUBLIC_COLUMNS = (
     "lang", "likes", "replies", "reposts", "followers", "source", "classifier", "fetched_at",
     "model_label", "label_override", "override_at", "override_by", "override_note",
 )
-_IN_CHUNK = 400  # bound on "?" placeholders per IN (...)
+IN_CHUNK = 400  # bound on "?" placeholders per IN (...)
 _ENGAGEMENT = "(coalesce(likes, 0) + coalesce(replies, 0) + coalesce(reposts, 0))"
 _ORDERS = {
     "newest": "created_at DESC, platform, id",
@@ -103,8 +103,8 @@ class MentionStore:
         for platform, mention_id in keys:
             by_platform.setdefault(platform, []).append(mention_id)
         for platform, ids in by_platform.items():
-            for start in range(0, len(ids), _IN_CHUNK):
-                chunk = ids[start : start + _IN_CHUNK]
+            for start in range(0, len(ids), IN_CHUNK):
+                chunk = ids[start : start + IN_CHUNK]
                 yield from self._store.conn.execute(
                     f"SELECT {columns} FROM mentions WHERE platform = ? AND id IN ({', '.join('?' * len(chunk))})",
                     [platform, *chunk],

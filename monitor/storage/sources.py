@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from monitor.errors import MonitorError
 from monitor.timeutil import from_db, to_db
 
 if TYPE_CHECKING:
@@ -44,44 +41,9 @@ class PollRun:
         return row
 
 
-def is_read_only(exc: BaseException) -> bool:
-    """``exc`` says the database cannot be written (a read-only file or file system)."""
-    return isinstance(exc, sqlite3.OperationalError) and str(
-        getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_READONLY")
-
-
 class SourceStore:
     def __init__(self, store: Store) -> None:
         self._store = store
-
-    def check_writable(self) -> None:
-        """Raise a MonitorError, as a failed write would be reported ("database error on
-        <path>: attempt to write a readonly database"), if polls could not record anything:
-        a database file that is read-only to us. Checked before a poll fetches anything.
-
-        A write that changes nothing: SQLite refuses it on a read-only file before it
-        would wait for the write lock, and it never waits here (another writer at work
-        means the file is writable)."""
-        try:
-            with self.without_waiting():
-                self._store.conn.execute("UPDATE sources SET platform = platform WHERE 0")
-        except sqlite3.OperationalError as exc:
-            if is_read_only(exc):
-                from monitor.storage import describe_error
-
-                raise MonitorError(describe_error(exc, self._store.path)) from None
-
-    @contextmanager
-    def without_waiting(self) -> Iterator[None]:
-        """Writes in this block fail at once on a held write lock instead of waiting the
-        busy timeout (a failed poll recorded after that wait already ran out once)."""
-        conn = self._store.conn
-        wait = conn.execute("PRAGMA busy_timeout").fetchone()[0]
-        conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            yield
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {int(wait)}")
 
     def get(self, name: str) -> dict[str, Any] | None:
         row = self._store.conn.execute("SELECT * FROM sources WHERE name = ?", [name])
