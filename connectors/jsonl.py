@@ -127,10 +127,10 @@ def _json_array(path: Path, fh: io.TextIOBase):
 
 
 _WHOLE = re.compile(r"-?[0-9]+")  # not str.isdigit(): "²" and "--5" are no numbers int() reads
-_FIELD_NAMES = {name: name for name in (
+_FIELD_NAMES = (
     "platform", "id", "text", "author", "url", "created_at", "lang", "likes", "replies", "reposts", "followers",
     "brand",
-)}
+)
 
 
 def _csv(path: Path, default_platform: str | None = None):
@@ -138,7 +138,7 @@ def _csv(path: Path, default_platform: str | None = None):
     with or without BOM, Windows-1252 or UTF-16; comma, semicolon or tab separated."""
     with open_export(path, option=None) as export:
         # A spreadsheet's "Created At" or "ID" names our field: matched in any case, spaces as "_".
-        header = [_FIELD_NAMES.get(c.strip().lower().replace(" ", "_"), c) for c in export.header]
+        header = [key if (key := c.strip().lower().replace(" ", "_")) in _FIELD_NAMES else c for c in export.header]
         for name in _FIELD_NAMES:
             if header.count(name) > 1:
                 where = ", ".join(str(i + 1) for i, c in enumerate(header) if c == name)
