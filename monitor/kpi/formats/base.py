@@ -239,13 +239,13 @@ class Row:
     def required_time(self, key: str) -> datetime:
         return self.filled(key, self.time(key))
 
-    def time(self, key: str) -> datetime | None:
+    def time(self, key: str, fold: int = 0) -> datetime | None:
         value = self.text(key)
         if value is None:
             return None
         slot = self.binding.slots[key]
         try:
-            return parse_time(value, slot.tz or self.context.tz)
+            return parse_time(value, slot.tz or self.context.tz, fold)
         except OutOfRange as exc:
             raise BadValue(slot.header, value, "", reason=str(exc)) from None
         except ValueError:
@@ -258,7 +258,7 @@ class Row:
         if moment is not None and moment < start:
             # A wall time the clock went through twice (autumn) is read as its first pass;
             # its second one may be the time meant: 01:10 after 01:50 in the hour repeated.
-            later = self._second_pass(key)
+            later = self.time(key, fold=1)
             if later is not None and later >= start:
                 return later
             raise BadValue(
@@ -266,19 +266,6 @@ class Row:
                 reason=f'{self.text(key)} is before "{self.header(start_key)}" ({self.text(start_key)})',
             )
         return moment
-
-    def _second_pass(self, key: str) -> datetime | None:
-        """The UTC time of column ``key`` read as the second pass of an ambiguous wall time
-        (``fold=1``); ``None`` when the value has an offset."""
-        value = self.text(key) or ""
-        try:
-            naive = datetime.fromisoformat(value)
-        except ValueError:
-            naive = _day_first(value)
-        if naive.tzinfo is not None:
-            return None
-        slot = self.binding.slots[key]
-        return naive.replace(tzinfo=slot.tz or self.context.tz, fold=1).astimezone(timezone.utc)
 
     def date(self, key: str) -> date | None:
         value = self.text(key)
@@ -361,18 +348,19 @@ class Row:
         self.context.warn(self.header(key), value)
 
 
-def parse_time(value: str, tz: tzinfo) -> datetime:
+def parse_time(value: str, tz: tzinfo, fold: int = 0) -> datetime:
     """An aware UTC time from ISO 8601 (``T`` or space, seconds optional, ``Z``/offset
     optional) or ``DD-MM-YYYY HH:MM[:SS]`` (an export re-saved by Excel); times
-    without an offset are in ``tz``. :class:`OutOfRange` (a ValueError) for a time
-    on a day the commands do not take."""
+    without an offset are in ``tz``, a wall time the clock went through twice read on
+    its first pass (``fold=1``: its second). :class:`OutOfRange` (a ValueError) for a
+    time on a day the commands do not take."""
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         moment = _day_first(value)
     _in_range(moment.date(), value)  # the day in UTC is within a day of it
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
+        moment = moment.replace(tzinfo=tz, fold=fold)
     return moment.astimezone(timezone.utc)
 
 
