@@ -28,6 +28,7 @@ from monitor.config import Config, SentimentConfig, SourceConfig, secrets_in
 from monitor.errors import MonitorError
 from monitor.storage import Store, describe_error, is_locked, is_read_only
 from monitor.storage.labels import Rescored
+from monitor.storage.mentions import IMPORT_SOURCE
 from monitor.storage.scored import ScoredMention
 from monitor.storage.sources import PollRun
 from monitor.timeutil import ceil_second, utcnow
@@ -358,7 +359,7 @@ def import_file(
     path, fmt = check.path, check.fmt
     scorer = backfill.Scorer(
         pipeline.classifier, pipeline.classifier_id, pipeline.brands, pipeline.languages,
-        brand=brand, source="import", names=None if brand else check.brands,
+        brand=brand, source=IMPORT_SOURCE, names=None if brand else check.brands,
     )
     try:
         parallel = backfill.workers_for(path, fmt, workers)

@@ -21,7 +21,7 @@ from monitor.cli import (
 )
 from monitor.errors import did_you_mean
 from monitor.output import emit, percent, to_json, window_text
-from monitor.storage.mentions import PUBLIC_COLUMNS
+from monitor.storage.mentions import IMPORT_SOURCE, PUBLIC_COLUMNS
 from sentiment.labels import LABELS
 
 _TABLE_COLUMNS = ["created_at", "platform", "brand", "label", "compound", "author", "text"]
@@ -58,7 +58,7 @@ def _note_unknown(app: App, platform: str | None, source: str | None = None) -> 
             click.echo(f'note: no stored mention is from platform "{platform}"{hint}'
                        f' (platforms stored: {", ".join(stored) or "none"})', err=True)
     if source is not None:
-        known = sorted({s.name for s in app.settings.sources} | {r["name"] for r in store.sources.all()} | {"import"})
+        known = sorted({s.name for s in app.settings.sources} | {r["name"] for r in store.sources.all()} | {IMPORT_SOURCE})
         if source not in known:
             click.echo(f'note: no source is named "{source}"{did_you_mean(source, known)}'
                        f' (sources: {", ".join(known)})', err=True)

@@ -39,6 +39,8 @@ PUBLIC_COLUMNS = (
     "model_label", "label_override", "override_at", "override_by", "override_note",
 )
 IN_CHUNK = 400  # bound on "?" placeholders per IN (...)
+#: The source of the mentions an ``import`` stored (polled ones have their source's name).
+IMPORT_SOURCE = "import"
 _ENGAGEMENT = "(coalesce(likes, 0) + coalesce(replies, 0) + coalesce(reposts, 0))"
 _ORDERS = {
     "newest": "created_at DESC, platform, id",
