@@ -234,6 +234,9 @@ def test_default_workers_are_no_more_than_cpus_tasks_or_the_cap(monkeypatch, tmp
     monkeypatch.setattr(backfill.os, "cpu_count", lambda: 128)
     assert backfill.workers_to_rescore(10_000, None, 1000) == 10  # ten tasks: ten workers
     assert backfill.workers_to_rescore(10_000_000, None, 1000) == backfill.MAX_WORKERS == 64
+    from monitor.cli import WORKERS
+
+    assert WORKERS.max == backfill.MAX_WORKERS  # what --workers takes
     assert backfill.workers_to_rescore(9_999, None, 1000) == 1 and backfill.workers_to_rescore(50_000, 3, 1000) == 3
     data = tmp_path / "m.jsonl"
     data.write_bytes(b"{}\n" * ((backfill.PARALLEL_MIN_BYTES + 3 * backfill.RANGE_BYTES) // 3))

@@ -197,6 +197,8 @@ DURATION = DurationType()
 DATE = DateType()
 BRAND = BrandType()
 LIMIT = LimitType()
+#: ``--workers``: at most backfill.MAX_WORKERS (not imported here: it loads the import's modules).
+WORKERS = click.IntRange(min=1, max=64)
 
 
 def format_option(f: F) -> F:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import click
 
-from monitor.cli import DURATION, App, format_option, pass_app
+from monitor.cli import DURATION, WORKERS, App, format_option, pass_app
 from monitor.errors import MonitorError
 from monitor.output import emit, to_json
 from sentiment.labels import LABELS
@@ -87,7 +87,7 @@ def label(
 @click.option("--since", type=DURATION, help="Only mentions created this recently, e.g. 30d. Default: all.")
 @click.option("--classifier", "classifier_name", metavar="NAME",
               help="Re-score with this registered classifier instead of the configured one.")
-@click.option("--workers", type=click.IntRange(min=1, max=64),  # backfill.MAX_WORKERS
+@click.option("--workers", type=WORKERS,
               help="Processes that score (from 10,000 mentions). Default: one per CPU; 1: none.")
 @format_option
 @pass_app

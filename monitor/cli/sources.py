@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from monitor.cli import BRAND, App, format_option, pass_app
+from monitor.cli import BRAND, WORKERS, App, format_option, pass_app
 from monitor.output import emit, to_json
 from monitor.timeutil import format_duration
 
@@ -174,7 +174,7 @@ def run(app: App, once: bool, fmt: str) -> None:
 @click.option("--skip-bad", is_flag=True, help="Import the valid records and list each bad one (default: stop at the first, import nothing).")
 @click.option("--brand", type=BRAND, help="Assign every mention to this brand (default: the record's, else by keywords).")
 @click.option("--input-format", type=click.Choice(["jsonl", "json", "csv", "tsv"]), help="Default: from the file extension.")
-@click.option("--workers", type=click.IntRange(min=1, max=64), help="Processes that check and score a large JSONL file. Default: one per CPU; 1: none.")
+@click.option("--workers", type=WORKERS, help="Processes that check and score a large JSONL file. Default: one per CPU; 1: none.")
 @format_option
 @pass_app
 def import_(
