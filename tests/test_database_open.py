@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -116,36 +113,19 @@ def test_a_database_below_a_regular_file_is_explained(cli, tmp_path, command, db
     assert result.output == f"Error: cannot {verb} {db}: afile is a file, not a folder\n"
 
 
-@pytest.fixture
-def shared_dir() -> Iterator[Path]:
-    """A folder another user can enter (pytest's own tmp folders are private to us)."""
-    with tempfile.TemporaryDirectory() as name:
-        os.chmod(name, 0o755)
-        yield Path(name)
-
-
-@functools.cache
-def _nobody_can_run_this_checkout(switch: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*switch, sys.executable, "-c", "import monitor.cli"], cwd="/", capture_output=True,
-                          text=True, timeout=60)
-
-
 def run_unprivileged(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """``python -m monitor`` as a user that folder permissions apply to (for root: nobody).
+    """``python -m monitor`` as a process that file permissions apply to.
 
-    setpriv rather than subprocess's ``user=``: it can still exec an interpreter that lives
-    in a folder only root may enter (a pyenv under /root).
+    Root is exempt from them by two capabilities (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+    the process runs as root without them (setpriv drops them from its bounding set), so it
+    still reads this checkout and its virtual environment (root's, however private their
+    folder), while a file or folder that is read-only to its owner is read-only to it.
     """
     switch = []
     if os.geteuid() == 0:
         if shutil.which("setpriv") is None:
-            pytest.skip("running as root and no setpriv to run a process as nobody")
-        switch = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-        # nobody may not be able to read this checkout or its virtual environment (a clone
-        # under a private home folder): then the test cannot run here, which is no failure.
-        probe = _nobody_can_run_this_checkout(tuple(switch))
-        if probe.returncode != 0:
-            pytest.skip(f"nobody cannot run this checkout's Python: {probe.stderr.strip().splitlines()[-1:]}")
+            pytest.skip("running as root and no setpriv to run a process without root's file access")
+        switch = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
     return subprocess.run([*switch, sys.executable, "-m", "monitor", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=60)
 
@@ -157,17 +137,20 @@ def run_unprivileged(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                         " (SQLite needs to create m.db-wal and m.db-shm beside it)"),
     ("poll", "ro/new.db", "cannot create ro/new.db: folder ro is not writable"),
 ])
-def test_a_read_only_folder_is_named_as_the_cause(shared_dir, command, db, expected):
+def test_a_read_only_folder_is_named_as_the_cause(tmp_path, command, db, expected):
     # Real permissions and a real SQLite failure: nothing here is simulated.
-    (shared_dir / "ro").mkdir()
-    Store.open(shared_dir / "ro" / "m.db").close()
-    os.chmod(shared_dir / "ro", 0o555)
-    done = run_unprivileged("--db", db, command, cwd=shared_dir)
+    (tmp_path / "ro").mkdir()
+    Store.open(tmp_path / "ro" / "m.db").close()
+    os.chmod(tmp_path / "ro", 0o555)
+    try:
+        done = run_unprivileged("--db", db, command, cwd=tmp_path)
+    finally:
+        os.chmod(tmp_path / "ro", 0o755)
     assert (done.returncode, done.stderr) == (1, f"Error: {expected}\n")
 
 
 def test_a_cantopen_in_a_folder_we_may_not_write_is_explained_for_any_user(tmp_path, monkeypatch):
-    # The decision alone, wherever the suite runs (as root the test above needs nobody):
+    # The decision alone, wherever the suite runs (as root the test above needs setpriv):
     # a real SQLITE_CANTOPEN (the path is a folder), and a folder os.access calls read-only.
     (tmp_path / "m.db").mkdir()
     monkeypatch.setattr(storage.os, "access", lambda path, mode: False)
@@ -231,13 +214,12 @@ def test_a_poll_kept_out_by_another_process_lock_is_a_locked_failure_without_tra
 
 
 @pytest.mark.parametrize("command", [["poll"], ["run", "--once"]], ids=" ".join)
-def test_a_read_only_database_file_stops_a_poll_with_one_line_before_fetching(shared_dir, command):
+def test_a_read_only_database_file_stops_a_poll_with_one_line_before_fetching(tmp_path, command):
     # Real permissions: the file is read-only to the user, its folder is writable (the -wal and
     # -shm files can be made), so SQLite opens it and only a write fails.
-    os.chmod(shared_dir, 0o777)
-    Store.open(shared_dir / "ro.db").close()
-    os.chmod(shared_dir / "ro.db", 0o444)
-    done = run_unprivileged("--db", "ro.db", *command, cwd=shared_dir)
+    Store.open(tmp_path / "ro.db").close()
+    os.chmod(tmp_path / "ro.db", 0o444)
+    done = run_unprivileged("--db", "ro.db", *command, cwd=tmp_path)
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == "Error: database error on ro.db: attempt to write a readonly database\n"
 
