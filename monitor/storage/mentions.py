@@ -243,8 +243,13 @@ def _where(f: MentionFilter) -> tuple[list[str], list[Any]]:
         params.append(f.source)
     if f.search and f.search.isascii():  # LIKE folds ASCII letters, in C
         escaped = f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        clauses.append("text LIKE ? ESCAPE '\\'")
-        params.append(f"%{escaped}%")
+        if "ss" in f.search.lower():  # "strasse" finds "Straße": only a text with ß is folded by Python
+            clauses.append("(text LIKE ? ESCAPE '\\' OR ((instr(text, 'ß') > 0 OR instr(text, 'ẞ') > 0)"
+                           " AND instr(casefold(text), ?) > 0))")
+            params += [f"%{escaped}%", f.search.lower()]
+        else:
+            clauses.append("text LIKE ? ESCAPE '\\'")
+            params.append(f"%{escaped}%")
     elif f.search:  # "STÜRZT" finds "stürzt": folded by Python (Store's casefold function)
         clauses.append("instr(casefold(text), ?) > 0")
         params.append(f.search.casefold())
