@@ -2,7 +2,8 @@
 
 Shared by :mod:`connectors.facebook` and :mod:`connectors.instagram`: the
 options both take, the token sent as a Bearer header, edges read page by page
-through ``paging.next`` (re-aimed at ``base_url``: it carries the real host),
+through ``paging.next`` (re-aimed at ``base_url``: it carries the real host)
+until a page has none (an empty page is not the end),
 and Graph's error model. Graph reports most failures as HTTP 400 with
 ``{"error": {"code": N, ...}}``, so errors are classified by code:
 
@@ -134,7 +135,9 @@ class GraphApi:
             yield [item for item in data if isinstance(item, dict)]
             paging = body.get("paging")
             target = paging.get("next") if isinstance(paging, Mapping) else None
-            if not isinstance(target, str) or not target or not data:
+            # Only a missing next ends an edge: Graph privacy-filters a page after
+            # filling it, so a page may come back empty with more pages behind it.
+            if not isinstance(target, str) or not target:
                 return
             query = None  # the next URL carries every parameter
         log.warning("%s: %s: stopped after %d pages (max_pages); older items are skipped",

@@ -114,6 +114,21 @@ def test_pages_of_an_edge_follow_paging_next_on_the_configured_host(poll, page, 
     assert len(tagged) == 3 and "after" in tagged[1].params and "fields" in tagged[2].params
 
 
+def test_a_page_emptied_by_privacy_filtering_does_not_end_the_edge(poll, page, fresh_store, fake_server):
+    # Graph fills a page, then drops what the token may not see: a page may be empty
+    # and still have paging.next; only a missing next ends the edge.
+    hidden = [page.add(f"acme private {i}", minutes_ago=i + 1) for i in range(2)]
+    page.private.update(hidden)
+    visible = page.add("acme visible further down", minutes_ago=10)
+
+    result = poll("page_size = 2\ncomments = false\ntagged = false\nratings = false")
+
+    assert (result.status, result.new) == ("ok", 1), result.error
+    assert set(rows(fresh_store)) == {visible}
+    first, second = page.listing_requests()
+    assert "after" in second.params
+
+
 def test_deprecated_ratings_are_noted_and_not_asked_for_again(poll, page, fresh_store, fake_server, caplog):
     fake_server.route("GET", wf.path(wf.PAGE_ID, "ratings"), g.error(*g.DEPRECATED))
     page.add("acme fine", minutes_ago=5)

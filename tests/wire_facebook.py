@@ -2,7 +2,8 @@
 
 Posts carry the fields the connector asks for (``from``, ``permalink_url``,
 ``shares``, reaction and comment summaries); comments ``like_count`` and
-``comment_count``; ratings have no id. See tests/wire_graph.py for paging and errors.
+``comment_count``; ratings have no id. Items whose id is in ``Fake.private`` are
+privacy-filtered out of the pages that list them. See tests/wire_graph.py for paging and errors.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class Fake(FakeApi):
         self.tagged: list[dict[str, Any]] = []
         self.ratings: list[dict[str, Any]] = []
         self.comments: dict[str, list[dict[str, Any]]] = {}
+        self.private: set[str] = set()  # ids the token may not see
         self.usage_headers: dict[str, str] = g.usage(PAGE_ID, calls=12)
         server.route("GET", self.listing, self.guarded(self._edge("feed", lambda: self.feed)))
         server.route("GET", path(PAGE_ID, "tagged"), self._edge("tagged", lambda: self.tagged))
@@ -98,7 +100,11 @@ class Fake(FakeApi):
         server.route("GET", path(PAGE_ID, "ratings"), self._edge("ratings", lambda: self.ratings, since=False))
 
     def _edge(self, name: str, items: Any, since: bool = True) -> Any:
-        return g.edge(path(PAGE_ID, name), items, TOKEN, since=since, headers=lambda: self.usage_headers)
+        return g.edge(path(PAGE_ID, name), items, TOKEN, since=since, headers=lambda: self.usage_headers,
+                      hidden=self._private)
+
+    def _private(self, item: Any) -> bool:
+        return item.get("id") in self.private
 
     def source(self, name: str = "facebook-acme", extra: str = "") -> str:
         return source_toml(self.server.url, name, "feed = true\ncomments = false\ntagged = false\nratings = false\n"
@@ -111,7 +117,8 @@ class Fake(FakeApi):
         self.comments[item["id"]] = []
         comments_path = path(item["id"], "comments")
         self.server.route("GET", comments_path, g.edge(comments_path, lambda: self.comments[item["id"]], TOKEN,
-                                                       since=False, headers=lambda: self.usage_headers))
+                                                       since=False, headers=lambda: self.usage_headers,
+                                                       hidden=self._private))
         return item["id"]
 
     def add_comment(self, post_id: str, text: str, **kwargs: Any) -> str:

@@ -2,7 +2,9 @@
 
 Edges answer ``{"data": [...], "paging": {"cursors": {"before", "after"},
 "next": URL}}`` newest first, with ``next`` an absolute URL on the real host
-(graph.facebook.com) and absent on the last page; times are
+(graph.facebook.com) and absent on the last page. Graph applies ``limit``
+before it drops the items the token may not see (privacy filtering), so a page
+may hold fewer items than asked, or none, and still have a ``next``; times are
 ``2026-01-11T07:14:00+0000``; errors are ``{"error": {"message", "type",
 "code", "error_subcode", "fbtrace_id"}}``, usually on HTTP 400, and the usage
 headers are JSON strings of percentages.
@@ -78,9 +80,11 @@ NO_PERMISSION = (10, "(#10) This endpoint requires the 'pages_read_engagement' p
 
 def edge(path: str, items: Callable[[], list[dict[str, Any]]], token: str, *, time_key: str = "created_time",
          since: bool = True, headers: Callable[[], Mapping[str, str]] = dict,
-         newest_first: bool = True) -> Callable[[Request], Reply]:
+         newest_first: bool = True,
+         hidden: Callable[[Mapping[str, Any]], bool] = lambda item: False) -> Callable[[Request], Reply]:
     """A responder for an edge listing ``items()`` newest (or oldest) first, honouring ``since``
-    (when the edge has it), ``limit`` and ``after``; it checks the Bearer token."""
+    (when the edge has it), ``limit`` and ``after``; it checks the Bearer token. Items ``hidden``
+    accepts are privacy-filtered: they take their place in a page, then are left out of it."""
 
     def respond(request: Request) -> Reply:
         if request.headers.get("authorization") != f"Bearer {token}":
@@ -91,10 +95,10 @@ def edge(path: str, items: Callable[[], list[dict[str, Any]]], token: str, *, ti
         if since and "since" in params:
             ordered = [i for i in ordered if unix(i[time_key]) >= int(params["since"])]
         offset = _offset(params["after"]) if "after" in params else 0
-        data = ordered[offset:offset + limit]
-        body: dict[str, Any] = {"data": data}
-        if data:
-            body["paging"] = {"cursors": {"before": _token(offset), "after": _token(offset + len(data))}}
+        window = ordered[offset:offset + limit]
+        body: dict[str, Any] = {"data": [i for i in window if not hidden(i)]}
+        if window:
+            body["paging"] = {"cursors": {"before": _token(offset), "after": _token(offset + len(window))}}
             if offset + limit < len(ordered):
                 rest = {k: v for k, v in params.items() if k != "after"}
                 body["paging"]["next"] = f"{HOST}{path}?{urlencode({**rest, 'after': _token(offset + limit)})}"
