@@ -4,10 +4,14 @@ Shapes follow X's documentation and tweepy's recorded cassettes: ids are
 decimal strings, times ISO 8601 with milliseconds, authors in
 ``includes.users``, paging in ``meta``, an empty result is only ``meta``,
 errors are problem+json, and every response carries the rate-limit headers.
+A post longer than 280 characters has its ``text`` cut and its whole text in
+``note_tweet.text``; like every optional field, ``note_tweet`` is only sent
+when ``tweet.fields`` asks for it (:func:`as_asked`, applied by :func:`by_token`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
@@ -17,6 +21,8 @@ from fakeserver import Reply, Request
 
 SEARCH = "/2/tweets/search/recent"
 _EPOCH_MS = 1288834974657
+DEFAULT_FIELDS = ("id", "text", "edit_history_tweet_ids")  # sent whatever tweet.fields says
+SHORT = 280  # longer posts are notes: ``text`` holds the start, ``note_tweet.text`` the whole
 
 
 def post_id(at: datetime, sequence: int = 0) -> str:
@@ -37,12 +43,12 @@ def post(
     lang: str = "en",
     drop: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """One post as recent search returns it with our fields; ``drop`` removes keys."""
+    """One post as recent search returns it with every field asked; ``drop`` removes keys."""
     at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=minutes_ago)
     pid = post_id(at, sequence)
-    data = {
+    data: dict[str, Any] = {
         "id": pid,
-        "text": text,
+        "text": text if len(text) <= SHORT else text[:SHORT - 1] + "…",
         "edit_history_tweet_ids": [pid],
         "created_at": at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "lang": lang,
@@ -53,9 +59,21 @@ def post(
             "quote_count": quotes, "bookmark_count": 0, "impression_count": 950,
         },
     }
+    if len(text) > SHORT:
+        data["note_tweet"] = {"text": text}
     for key in drop:
         data.pop(key, None)
     return data
+
+
+def as_asked(reply: Reply, request: Request) -> Reply:
+    """``reply`` with each post cut to the default fields and those ``tweet.fields`` asks for."""
+    body = reply.json
+    if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
+        return reply
+    asked = {*DEFAULT_FIELDS, *request.params.get("tweet.fields", "").split(",")}
+    posts = [{k: v for k, v in p.items() if k in asked} if isinstance(p, Mapping) else p for p in body["data"]]
+    return dataclasses.replace(reply, json={**body, "data": posts})
 
 
 def user(id: str = "2244994945", username: str = "jane_doe", followers: int = 600) -> dict[str, Any]:
@@ -121,12 +139,15 @@ SERVER_ERROR = {"title": "Internal Server Error", "detail": "boom", "type": "abo
 
 
 def by_token(pages: Mapping[str | None, Reply]) -> Any:
-    """A responder choosing the page by the request's ``next_token`` (None: the first)."""
+    """A responder choosing the page by the request's ``next_token`` (None: the first),
+    its posts with only the fields asked for."""
 
     def respond(request: Request) -> Reply:
         token = request.params.get("next_token")
-        return pages.get(token) or problem(400, {"title": "Invalid Request", "detail": f"bad next_token {token}",
-                                                 "type": "https://api.twitter.com/2/problems/invalid-request"})
+        if token in pages:
+            return as_asked(pages[token], request)
+        return problem(400, {"title": "Invalid Request", "detail": f"bad next_token {token}",
+                             "type": "https://api.twitter.com/2/problems/invalid-request"})
 
     return respond
 
