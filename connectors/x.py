@@ -51,7 +51,8 @@ PAGE_SIZE = 100  # the most recent search returns per request
 SEARCH_FIELDS: dict[str, Any] = {
     "max_results": PAGE_SIZE,
     "expansions": ["author_id"],
-    "tweet_fields": ["created_at", "lang", "public_metrics", "conversation_id", "author_id"],
+    # note_tweet: a post over 280 characters has only its start in ``text``, the whole in note_tweet.text
+    "tweet_fields": ["created_at", "lang", "public_metrics", "conversation_id", "author_id", "note_tweet"],
     "user_fields": ["username", "name", "public_metrics"],
 }
 # Recent search rejects (400) a since_id older than its 7-day window; a source
@@ -228,7 +229,7 @@ def _mention(post: Any, users: Mapping[str, Mapping[str, Any]]) -> Mention | Non
     return Mention(
         platform="x",
         id=post_id,
-        text=post["text"],
+        text=_full_text(post),
         author=username,
         url=f"https://x.com/{username}/status/{post_id}" if username else f"https://x.com/i/web/status/{post_id}",
         created_at=created,
@@ -240,6 +241,12 @@ def _mention(post: Any, users: Mapping[str, Mapping[str, Any]]) -> Mention | Non
         followers=whole_number(author_metrics, "followers_count"),
     )
 
+
+def _full_text(post: Mapping[str, Any]) -> str:
+    """The whole text: a long post's ``note_tweet.text``, else ``text``."""
+    note = post.get("note_tweet")
+    whole = note.get("text") if isinstance(note, Mapping) else None
+    return whole if isinstance(whole, str) and whole else post["text"]
 
 
 # ------------------------------------------------------------------ transport

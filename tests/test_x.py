@@ -74,7 +74,7 @@ def test_pages_are_followed_and_mentions_stored_with_author_url_engagement(poll,
     assert page1.headers["authorization"] == "Bearer test-bearer"
     assert page1.params == {
         "query": QUERY, "max_results": "100", "expansions": "author_id",
-        "tweet.fields": "created_at,lang,public_metrics,conversation_id,author_id",
+        "tweet.fields": "created_at,lang,public_metrics,conversation_id,author_id,note_tweet",
         "user.fields": "username,name,public_metrics",
     }
     assert page2.params == {**page1.params, "next_token": "tok2"}
@@ -301,6 +301,19 @@ def test_missing_optional_fields_still_make_a_mention(poll, fake_server, fresh_s
     assert (row["likes"], row["replies"], row["reposts"], row["followers"], row["lang"]) == (None,) * 5
     created = datetime.strptime(row["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     assert abs((datetime.now(timezone.utc) - timedelta(minutes=10) - created).total_seconds()) < 5  # from the id
+
+
+def test_a_post_longer_than_280_characters_is_stored_whole_from_its_note_tweet(poll, fake_server, fresh_store):
+    long_text = "acme support kept me on hold for an hour, " * 10  # 420 characters: a note
+    short_text = "acme is fine"
+    long, short = wx.post(long_text, minutes_ago=2), wx.post(short_text, minutes_ago=3)
+    fake_server.route("GET", wx.SEARCH, wx.by_token({None: wx.ok(wx.page([long, short], [JANE]))}))
+
+    assert poll().new == 2
+
+    stored = {r["id"]: r["text"] for r in rows(fresh_store)}
+    assert stored == {long["id"]: long_text, short["id"]: short_text}
+    assert "note_tweet" in fake_server.requests[0].params["tweet.fields"].split(",")
 
 
 def test_401_names_the_source_and_where_the_token_comes_from(poll, fake_server):
