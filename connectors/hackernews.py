@@ -1,13 +1,14 @@
 """Hacker News stories and comments through the Algolia HN Search API (no account needed).
 
-Each query line is one ``search_by_date`` (newest first) from the cursor's
-``created_at_i``: ``numericFilters=created_at_i>=T``, paged with ``page``
-until ``nbPages``, the page budget or Algolia's 1,000-hit cap (the newest
-1,000 are read; older hits are skipped, with a warning). ``>=`` re-reads
-the newest second, and the objectIDs seen in it keep those hits from being
-served twice. The cursor maps each line to a
-:class:`~connectors.watermark.Watermark`. Matching is Algolia's: typo-tolerant
-full text over title, URL, author and text; quote phrases.
+Each query line is one ``search_by_date`` (newest first) from ``OVERLAP``
+before the newest ``created_at_i`` seen: ``numericFilters=created_at_i>=T``,
+paged with ``page`` until ``nbPages``, the page budget or Algolia's 1,000-hit
+cap (the newest 1,000 are read; older hits are skipped, with a warning).
+Algolia indexes some items after newer ones, so the overlap re-reads the last
+15 minutes, and the objectIDs seen in them keep those hits from being served
+twice. The cursor maps each line to a :class:`~connectors.watermark.Watermark`
+(as Bluesky's does). Matching is Algolia's: typo-tolerant full text over
+title, URL, author and text; quote phrases.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 SEARCH = "/api/v1/search_by_date"
 ITEM_URL = "https://news.ycombinator.com/item?id="
 HIT_CAP = 1000  # Algolia serves at most this many hits of one query
+OVERLAP = timedelta(minutes=15)  # items indexed late still show up; their objectIDs dedupe them
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ class HackerNewsConnector:
         floor = int((datetime.now(timezone.utc) - o.lookback).timestamp())
         with HttpClient(self.platform, o.base_url, o.timeout, backoff=o.rate_limit_backoff) as http:
             after = read_lines(lines, before, lambda line, mark: self._search(http, line, mark, found),
-                               overlap=0, floor=floor)
+                               overlap=OVERLAP.total_seconds(), floor=floor)
             requests = http.requests
         return Batch(list(found.values()), encode_cursor(after) if after != before else None, requests)
 

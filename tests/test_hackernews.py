@@ -52,16 +52,45 @@ def test_stories_and_comments_map_to_mentions(poll, algolia, fresh_store):
     assert request.params["numericFilters"].startswith("created_at_i>=")
 
 
-def test_later_polls_filter_from_the_newest_second(poll, algolia, fresh_store, fake_server):
+def test_later_polls_filter_from_the_overlap_before_the_newest_second(poll, algolia, fresh_store, fake_server):
     algolia.hits.append(wh.story("acme", minutes_ago=5))
     poll()
     fake_server.clear()
 
-    poll()
+    assert poll().duplicates == 0
 
     newest = algolia.hits[0]["created_at_i"]
-    assert algolia.listing_requests()[0].params["numericFilters"] == f"created_at_i>={newest}"
+    assert algolia.listing_requests()[0].params["numericFilters"] == f"created_at_i>={newest - 15 * 60}"
     assert json.loads(fresh_store.sources.cursor("hackernews-acme"))["acme"]["newest"] == newest
+
+
+def test_an_item_indexed_after_a_newer_one_was_read_is_stored_on_the_next_poll_and_only_once(
+        poll, algolia, fresh_store):
+    newer = algolia.add("acme launches thing", minutes_ago=1)
+    assert poll().new == 1
+    # a comment written 2 minutes ago that Algolia indexes only after that poll
+    late = wh.comment("acme comment indexed late", minutes_ago=2)
+    algolia.hits.append(late)
+
+    second = poll()
+
+    assert (second.status, second.new, second.duplicates) == ("ok", 1, 0), second.error
+    assert set(rows(fresh_store)) == {newer, late["objectID"]}
+    third = poll()
+    assert (third.new, third.duplicates) == (0, 0)
+
+
+def test_a_cursor_saved_before_the_overlap_is_read_as_before(algolia):
+    seen = algolia.add("acme seen before", minutes_ago=3)
+    newest = algolia.hits[0]["created_at_i"]
+    old_cursor = json.dumps({"acme": {"newest": newest, "seen": {seen: newest}}})
+    late = wh.comment("acme indexed late", minutes_ago=4)
+    algolia.hits.append(late)
+
+    batch = HackerNewsConnector(HackerNewsOptions(base_url=algolia.server.url, timeout=2)).fetch("acme", old_cursor)
+
+    assert [m.id for m in batch.mentions] == [late["objectID"]]
+    assert set(json.loads(batch.next_cursor)["acme"]["seen"]) == {seen, late["objectID"]}
 
 
 def test_each_query_line_is_its_own_search(poll, algolia):
@@ -104,16 +133,18 @@ def test_a_query_over_algolias_hit_cap_stops_at_it_and_the_next_poll_serves_only
     assert set(rows(fresh_store)) == {h["objectID"] for h in served}
     # what the connector promises about the rest: skipped, and said so
     assert "Algolia serves 1,000 hits per query; older ones are skipped" in caplog.text
+    since = served[0]["created_at_i"] - 15 * 60  # the overlap re-read by the next poll
     assert json.loads(fresh_store.sources.cursor("hackernews-acme"))["acme"] == {
-        "newest": served[0]["created_at_i"], "seen": {served[0]["objectID"]: served[0]["created_at_i"]}}
+        "newest": served[0]["created_at_i"],
+        "seen": {h["objectID"]: h["created_at_i"] for h in served if h["created_at_i"] >= since}}
 
     fake_server.clear()
     fresh = [wh.story("acme fresh news", minutes_ago=1), wh.story("acme fresher news", minutes_ago=0.5)]
     algolia.hits += fresh
     again = poll(source)
 
-    # from the newest second on: every hit published since, none served before, none of those skipped
+    # from the overlap on: every hit published since, none served before, none of those skipped
     assert (again.status, again.new, again.duplicates, again.requests) == ("ok", 2, 0, 1), again.error
-    assert algolia.listing_requests()[0].params["numericFilters"] == f"created_at_i>={served[0]['created_at_i']}"
+    assert algolia.listing_requests()[0].params["numericFilters"] == f"created_at_i>={since}"
     assert set(rows(fresh_store)) == {h["objectID"] for h in served + fresh}
     assert not {h["objectID"] for h in beyond} & set(rows(fresh_store))
