@@ -4,12 +4,15 @@ The token endpoint (``POST /api/v1/access_token``, HTTP Basic with the app's
 id and secret, ``grant_type=client_credentials``) and Listings
 (``{"kind": "Listing", "data": {"after", "children": [{"kind": "t3"|"t1",
 "data": {...}}]}}``) with the ``x-ratelimit-*`` headers (``reset`` in seconds
-from now). Shapes follow praw's recorded cassettes.
+from now). Shapes follow praw's recorded cassettes. Reddit may reject a token
+before its ``expires_in`` (401 ``invalid_token``): :class:`Tokens` issues a new
+token per grant and can revoke the ones issued so far.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -99,15 +102,43 @@ def token(request: Request) -> Reply:
     return Reply(200, json={"access_token": ACCESS_TOKEN, "token_type": "bearer", "expires_in": 86400, "scope": "*"})
 
 
-def serve_token(server: FakeServer) -> None:
-    server.route("POST", TOKEN_PATH, token)
+class Tokens:
+    """The token endpoint with the tokens it issued: ``ACCESS_TOKEN`` until :meth:`revoke`,
+    which makes Reddit reject every token issued so far; each later grant is a new token."""
+
+    def __init__(self, server: FakeServer) -> None:
+        self.issued: list[str] = []
+        self.revoked: set[str] = set()
+        server.route("POST", TOKEN_PATH, self._grant)
+
+    def _grant(self, request: Request) -> Reply:
+        reply = token(request)
+        if "access_token" not in reply.json:
+            return reply
+        new = f"{ACCESS_TOKEN}-{len(self.issued) + 1}" if self.revoked else ACCESS_TOKEN
+        self.issued.append(new)
+        return dataclasses.replace(reply, json={**reply.json, "access_token": new})
+
+    def revoke(self) -> None:
+        self.revoked.update(self.issued)
+
+    def valid(self, request: Request) -> bool:
+        bearer = request.headers.get("authorization", "").removeprefix("bearer ")
+        return bearer in self.issued and bearer not in self.revoked
 
 
-def authorized(reply: Reply) -> Any:
-    """A responder that answers ``reply`` only to the issued bearer token (else 401, as Reddit does)."""
+def serve_token(server: FakeServer) -> Tokens:
+    return Tokens(server)
+
+
+def authorized(reply: Reply, tokens: Tokens | None = None) -> Any:
+    """A responder that answers ``reply`` only to a bearer token the endpoint issued and did not
+    revoke (without ``tokens``: ``ACCESS_TOKEN``); else 401, as Reddit does."""
 
     def respond(request: Request) -> Reply:
-        if request.headers.get("authorization") != f"bearer {ACCESS_TOKEN}":
+        ok = tokens.valid(request) if tokens is not None else (
+            request.headers.get("authorization") == f"bearer {ACCESS_TOKEN}")
+        if not ok:
             return error(401, {"www-authenticate": 'Bearer realm="reddit", error="invalid_token"'})
         return reply
 
