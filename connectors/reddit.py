@@ -235,8 +235,30 @@ def _mention(item: Mapping[str, Any]) -> Mention:
 
 
 # ------------------------------------------------------------------ transport
+class _TokenRejected(Exception):
+    """A 401 for the access token: prawcore has dropped it, the next request gets a new one."""
+
+
 def _call(options: RedditOptions, request: Callable[[], Any]) -> Any:
-    """Make one praw request, mapping every failure to a ConnectorError."""
+    """Make one praw request, mapping every failure to a ConnectorError.
+
+    Reddit may reject a token before the expiry it announced: the request is
+    made once more, with a new token; a second 401 is an :class:`AuthError`.
+    """
+    try:
+        return _call_once(options, request)
+    except _TokenRejected:
+        log.info("reddit: the access token was rejected (401); retrying once with a new token")
+    try:
+        return _call_once(options, request)
+    except _TokenRejected:
+        raise AuthError(
+            f"{options.client_id.section}: Reddit rejected the access token (401) twice, the second a new one;"
+            " check the app's credentials"
+        ) from None
+
+
+def _call_once(options: RedditOptions, request: Callable[[], Any]) -> Any:
     import prawcore
     from praw.exceptions import PRAWException
 
@@ -248,9 +270,7 @@ def _call(options: RedditOptions, request: Callable[[], Any]) -> Any:
     except (prawcore.InvalidToken, KeyError) as exc:  # prawcore 4 raises KeyError(401) without www-authenticate
         if isinstance(exc, KeyError) and exc.args != (401,):
             raise
-        raise AuthError(
-            f"{options.client_id.section}: Reddit rejected the access token (401); check the app's credentials"
-        ) from None
+        raise _TokenRejected() from None  # prawcore cleared the token on the 401 (Session._request_with_retries)
     except prawcore.OAuthException as exc:
         raise AuthError(
             f"{options.client_id.section}: Reddit refused the credentials ({exc.error}); check client_id and"

@@ -317,7 +317,33 @@ def test_a_rejected_token_is_an_auth_error(poll, fake_server):
     fake_server.route("GET", wr.search_path(), wr.error(
         401, {"www-authenticate": 'Bearer realm="reddit", error="invalid_token"'}))
 
-    assert poll().error_kind == "auth"
+    result = poll()
+
+    assert result.error_kind == "auth" and "rejected the access token" in result.error
+    # a fresh token is tried once, not more: a second 401 is a real auth problem
+    assert [r.path for r in fake_server.requests] == [wr.TOKEN_PATH, wr.search_path()] * 2
+    assert result.requests == 4
+
+
+def test_a_token_reddit_rejects_before_its_expiry_is_renewed_and_the_request_made_again(
+        fake_server, fresh_store, write_config, monkeypatch):
+    monkeypatch.setenv("REDDIT_CLIENT_ID", wr.CLIENT_ID)
+    monkeypatch.setenv("REDDIT_CLIENT_SECRET", wr.CLIENT_SECRET)
+    tokens = wr.serve_token(fake_server)
+    first, second = wr.post("acme thing", minutes_ago=3), wr.post("acme other thing", minutes_ago=1)
+    fake_server.route("GET", wr.search_path(), wr.authorized(wr.ok(wr.listing([first])), tokens),
+                      wr.authorized(wr.ok(wr.listing([second, first])), tokens))
+    config = config_module.load(write_config(wr.source_toml(fake_server.url)))
+    pipeline = ingest.Pipeline(config)  # a daemon keeps its connector, and so its token
+    assert ingest.poll(fresh_store, config, ["reddit-acme"], pipeline)[0].new == 1
+    tokens.revoke()  # Reddit invalidated the token before praw thought it expired
+    fake_server.clear()
+
+    (result,) = ingest.poll(fresh_store, config, ["reddit-acme"], pipeline)
+
+    assert (result.status, result.new, result.requests) == ("ok", 1, 3), result.error
+    assert [r.path for r in fake_server.requests] == [wr.search_path(), wr.TOKEN_PATH, wr.search_path()]
+    assert fake_server.requests[-1].headers["authorization"] == f"bearer {tokens.issued[-1]}" != f"bearer {wr.ACCESS_TOKEN}"
 
 
 def test_a_private_subreddit_is_an_auth_error(poll, fake_server):
