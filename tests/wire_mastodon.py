@@ -51,7 +51,10 @@ BOB = account("bob", domain="fosstodon.org", followers=7)
 def status(text: str, *, minutes_ago: float = 10, author: dict[str, Any] | None = None, likes: int = 5,
            replies: int = 2, reblogs: int = 1, spoiler: str = "", language: str | None = "en",
            drop: Iterable[str] = ()) -> dict[str, Any]:
-    """A Status as the instance serves it; ``content`` is HTML, ids grow with time."""
+    """A Status as the instance serves it; ``content`` is HTML. Its id is
+    ``Mastodon::Snowflake.id_at(created_at)`` (milliseconds << 16, plus a sequence), as the
+    instance gives a remote post: one appended after a poll with ``minutes_ago`` earlier than
+    posts already served is a post federated late, with an id below theirs."""
     created = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
     status_id = str((int(created.timestamp() * 1000) << 16) + next(_sequence) % 65536)
     who = author or ALICE
