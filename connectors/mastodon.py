@@ -9,8 +9,16 @@ opted-in public posts, its own, its mentions and favourites).
 Timelines are followed forward with ``min_id`` and the ``Link: rel="prev"``
 URL the server sends (each page is the next newer one, so a poll that stops
 at the page budget leaves no gap: the next poll continues where it stopped).
-A first poll reads back through ``rel="next"`` within ``lookback``. The
-cursor maps each query line to the newest status id read on this instance.
+A first poll reads back through ``rel="next"`` within ``lookback``.
+
+Status ids are snowflakes of a time (``Mastodon::Snowflake``: milliseconds
+<< 16), and a post federated late gets the id of its ``created_at``, older
+than posts already read. So the cursor maps each query line to a
+:class:`~connectors.watermark.Watermark` (as Bluesky's does): the newest
+status time and the uris seen in the ``OVERLAP`` before it; the next poll
+asks from ``min_id`` = the id of that time less the overlap and serves only
+unseen uris. A cursor of an older version (the newest status id) is read as
+that id's time.
 
 Mentions are keyed by the status ``uri`` (the same on every instance), so a
 post seen through two instances is stored once. Plain HTTP is used rather
@@ -45,6 +53,7 @@ from connectors.base import (
 from connectors.http import HttpClient, check_options, error_detail
 from connectors.markup import html_to_text
 from connectors.matching import search_terms
+from connectors.watermark import Watermark, keep_state
 
 if TYPE_CHECKING:
     from requests import Response
@@ -53,6 +62,8 @@ log = logging.getLogger(__name__)
 
 TAG_TIMELINE = "/api/v1/timelines/tag/"
 SEARCH = "/api/v2/search"
+OVERLAP = timedelta(minutes=15)  # posts federated late (backdated ids) still show up; their uris dedupe them
+_SNOWFLAKE_SINCE = datetime(2016, 1, 1, tzinfo=timezone.utc).timestamp()  # older "ids" are not snowflakes
 
 
 class _UnknownTag(BadQuery):
@@ -109,15 +120,23 @@ class MastodonConnector:
         if any(not line.startswith("#") for line in lines) and self.options.access_token is None:
             raise AuthError("mastodon: status search (query lines without #) needs an access_token")
         before = decode_cursor(cursor, self.platform)
-        after: dict[str, str] = {}
+        after: dict[str, Any] = {}
         found: dict[str, Mention] = {}
+        floor = (datetime.now(timezone.utc) - self.options.lookback).timestamp()
         with self._client() as http:
             for line in lines:
-                since = before.get(line) if isinstance(before.get(line), str) else None
-                read = self._timeline if line.startswith("#") else self._search
-                newest = read(http, line, since, found)
-                if newest:
-                    after[line] = newest
+                state = before.get(line)
+                behind = False
+                if line.startswith("#"):
+                    mark = _watermark(state, floor)
+                    was_behind = isinstance(state, Mapping) and state.get("behind") is True
+                    behind = self._timeline(http, line, mark, found, was_behind)
+                else:  # a first search reads every page, as it always did: no lookback floor
+                    mark = _watermark(state, None)
+                    self._search(http, line, mark, found)
+                keep_state(after, line, mark)
+                if behind and line in after:
+                    after[line]["behind"] = True
             requests = http.requests
         return Batch(list(found.values()), encode_cursor(after) if after != before else None, requests)
 
@@ -128,16 +147,19 @@ class MastodonConnector:
                           secret=o.access_token, headers=headers, classify=self._classify)
 
     # ------------------------------------------------------------- listings
-    def _timeline(self, http: HttpClient, line: str, since: str | None, found: dict[str, Mention]) -> str | None:
+    def _timeline(self, http: HttpClient, line: str, mark: Watermark, found: dict[str, Mention],
+                  behind: bool = False) -> bool:
+        """Read a hashtag timeline; whether a forward walk stopped at the page budget (``behind``:
+        the next poll then continues from the newest status, not the overlap, or a window
+        of more than a budget of statuses would be re-read forever)."""
         o = self.options
         tag = line.lstrip("#")
         params: dict[str, Any] = {"limit": o.page_size}
         if o.local:
             params["local"] = "true"
-        if since:
-            params["min_id"] = since
-        floor = datetime.now(timezone.utc) - o.lookback
-        newest = since
+        forward = mark.newest is not None
+        if forward:
+            params["min_id"] = _id_at(mark.newest if behind else mark.since())
         target: str | None = TAG_TIMELINE + quote(tag, safe="")
         for _page in range(o.max_pages):
             assert target is not None
@@ -145,48 +167,48 @@ class MastodonConnector:
                 response = http.get(target, params=params)
             except _UnknownTag:
                 log.info("mastodon: %s: no such hashtag on %s yet", line, o.base_url)
-                return newest
+                return False
             statuses = _statuses(http.json(response), target)
             if not statuses:
-                return newest
+                return False
+            oldest: float | None = None
             for status in statuses:
-                newest = _max_id(newest, status["id"])
                 mention = _mention(status)
-                if mention is not None and (since or mention.created_at >= floor):
+                if mention is None:
+                    continue
+                oldest = _status_time(status, mention)
+                if mark.take(mention.id, oldest):
                     found.setdefault(mention.id, mention)
-            oldest = mention  # the last status of the page
-            if not since and oldest is not None and oldest.created_at < floor:
-                return newest  # a first poll reads back only as far as lookback
-            link = response.links.get("prev" if since else "next", {}).get("url")
+            if not forward and oldest is not None and mark.is_old(oldest):
+                return False  # a first poll reads back only as far as lookback
+            if forward and len(statuses) < o.page_size:
+                return False  # the newest page: nothing above it yet
+            link = response.links.get("prev" if forward else "next", {}).get("url")
             if not link:
-                return newest
+                return False
             target, params = link, {}
         log.warning("mastodon: %s: stopped after %d pages (max_pages); %s", line, o.max_pages,
-                    "newer posts follow next poll" if since else "older posts are skipped")
-        return newest
+                    "newer posts follow next poll" if forward else "older posts are skipped")
+        return forward
 
-    def _search(self, http: HttpClient, line: str, since: str | None, found: dict[str, Mention]) -> str | None:
-        """Search results are not in time order: read every page of results above ``since``."""
+    def _search(self, http: HttpClient, line: str, mark: Watermark, found: dict[str, Mention]) -> None:
+        """Search results are not in time order: read every page of results above the overlap."""
         o = self.options
-        newest = since
+        since = mark.since()
         for page in range(o.max_pages):
             params: dict[str, Any] = {"q": line, "type": "statuses", "resolve": "false", "limit": o.page_size,
                                       "offset": page * o.page_size}
-            if since:
-                params["min_id"] = since
+            if since is not None:
+                params["min_id"] = _id_at(since)
             body = http.get_json(SEARCH, params=params)
             statuses = _statuses(body.get("statuses") if isinstance(body, Mapping) else None, SEARCH)
             for status in statuses:
-                if since and not _newer(status["id"], since):
-                    continue
-                newest = _max_id(newest, status["id"])
                 mention = _mention(status)
-                if mention is not None:
+                if mention is not None and mark.take(mention.id, _status_time(status, mention)):
                     found.setdefault(mention.id, mention)
             if len(statuses) < o.page_size:
-                return newest
+                return
         log.warning("mastodon: search %r: stopped after %d pages (max_pages)", line, o.max_pages)
-        return newest
 
     def _classify(self, response: Response) -> ConnectorError | None:
         path = urlsplit(response.url).path
@@ -213,17 +235,30 @@ def _statuses(body: Any, where: str) -> list[dict[str, Any]]:
     return statuses
 
 
-def _id_key(status_id: str) -> tuple[int, str]:
-    # Ids are numeric strings in practice but "not guaranteed to be a number": order by length, then text.
-    return len(status_id), status_id
+def _snowflake_time(status_id: Any) -> float | None:
+    """The time (Unix seconds) a Mastodon snowflake id carries; ``None`` for other ids."""
+    if not isinstance(status_id, str) or not status_id.isdigit():
+        return None
+    seconds = (int(status_id) >> 16) / 1000
+    return seconds if seconds >= _SNOWFLAKE_SINCE else None
 
 
-def _newer(a: str, b: str) -> bool:
-    return _id_key(a) > _id_key(b)
+def _id_at(seconds: float) -> str:
+    """The lowest snowflake id of a time (``Mastodon::Snowflake.id_at`` without its sequence)."""
+    return str(round(seconds * 1000) << 16)
 
 
-def _max_id(current: str | None, candidate: str) -> str:
-    return candidate if current is None or _newer(candidate, current) else current
+def _status_time(status: Mapping[str, Any], mention: Mention) -> float:
+    """Where a status sits in the timeline: its id's time (what ``min_id`` compares), else created_at."""
+    at = _snowflake_time(status.get("id"))
+    return at if at is not None else mention.created_at.timestamp()
+
+
+def _watermark(state: Any, floor: float | None) -> Watermark:
+    """A line's watermark; a cursor of an older version holds the newest status id, read as its time."""
+    if isinstance(state, str):
+        return Watermark(_snowflake_time(state), overlap=OVERLAP.total_seconds(), floor=floor)
+    return Watermark.load(state, OVERLAP.total_seconds(), floor)
 
 
 def _mention(status: Mapping[str, Any]) -> Mention | None:

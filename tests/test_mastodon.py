@@ -52,6 +52,11 @@ def test_statuses_map_to_mentions_with_full_handles_plain_text_and_engagement(po
     assert boosted["uri"] in stored  # a boost is stored as the boosted post
 
 
+def since_id(status_id: str, minutes: float = 15) -> str:
+    """The min_id of the overlap before a status: the snowflake id of its time less ``minutes``."""
+    return str(((int(status_id) >> 16) - int(minutes * 60_000)) << 16)
+
+
 def test_later_polls_walk_forward_from_min_id_through_link_prev_without_gaps(poll, instance, fresh_store, fake_server):
     instance.add("acme first", minutes_ago=30)
     poll('query = "#acme"\npage_size = 2')
@@ -61,16 +66,44 @@ def test_later_polls_walk_forward_from_min_id_through_link_prev_without_gaps(pol
 
     result = poll('query = "#acme"\npage_size = 2\nmax_pages = 2')
 
-    assert result.new == 4
+    assert (result.new, result.duplicates) == (3, 0)  # the first page re-reads the overlap: "acme first", seen
     first, second = instance.listing_requests()
-    assert first.params == {"limit": "2", "min_id": newest_id}
-    assert second.params["min_id"] != newest_id  # the Link rel="prev" URL, re-aimed at base_url
+    assert first.params == {"limit": "2", "min_id": since_id(newest_id)}
+    assert second.params["min_id"] != first.params["min_id"]  # the Link rel="prev" URL, re-aimed at base_url
     fake_server.clear()
 
     rest = poll('query = "#acme"\npage_size = 2\nmax_pages = 2')
 
-    assert rest.new == 1
+    # stopped by the budget, the walk goes on from the newest status read, not the overlap
+    assert (rest.new, rest.duplicates) == (2, 0)
+    assert instance.listing_requests()[0].params["min_id"] == since_id(instance.statuses[3]["id"], 0)
     assert set(fresh) <= set(rows(fresh_store))
+
+
+def test_a_post_federated_late_with_a_backdated_id_is_stored_on_the_next_poll_and_only_once(poll, instance, fresh_store):
+    local = instance.add("acme local post", minutes_ago=1)
+    assert poll().new == 1
+    # published 3 minutes ago on its server, delivered only now: its id is of 3 minutes ago
+    late = instance.add("acme remote post delivered late", minutes_ago=3, author=wm.BOB)
+
+    second = poll()
+
+    assert (second.status, second.new, second.duplicates) == ("ok", 1, 0), second.error
+    assert set(rows(fresh_store)) == {local, late}
+    assert (poll().new, poll().duplicates) == (0, 0)
+
+
+def test_a_cursor_of_the_newest_status_id_is_read_as_that_status_time(instance):
+    known = wm.status("acme known", minutes_ago=1)
+    late = wm.status("acme federated late", minutes_ago=4, author=wm.BOB)
+    instance.statuses += [known, late]
+    connector = MastodonConnector(MastodonOptions(base_url=instance.server.url, timeout=2))
+
+    batch = connector.fetch("#acme", json.dumps({"#acme": known["id"]}))  # a cursor saved before the overlap
+
+    assert late["uri"] in {m.id for m in batch.mentions}
+    assert instance.listing_requests()[0].params["min_id"] == since_id(known["id"])
+    assert set(json.loads(batch.next_cursor)["#acme"]["seen"]) == {known["uri"], late["uri"]}
 
 
 def test_an_unknown_hashtag_is_an_empty_poll(poll, instance, fake_server):
@@ -94,8 +127,8 @@ def test_status_search_with_a_token_from_min_id(poll, instance, fresh_store, fak
         "statuses", "false", '"acme support"')
     fake_server.clear()
 
-    assert poll('query = "\\"acme support\\""').new == 0
-    assert fake_server.requests_to(wm.SEARCH)[0].params["min_id"] == found["id"]
+    assert (poll('query = "\\"acme support\\""').new, poll('query = "\\"acme support\\""').duplicates) == (0, 0)
+    assert fake_server.requests_to(wm.SEARCH)[0].params["min_id"] == since_id(found["id"])
 
 
 def test_search_without_a_token_fails_before_any_request(fresh_store, write_config, fake_server):
@@ -127,12 +160,13 @@ def test_built_queries_are_hashtags_plus_searches_when_asked():
     assert searching.build_query(brand).splitlines()[3:] == ["acme", "acmesupport"]
 
 
-def test_cursor_is_the_newest_status_id_per_line(poll, instance, fresh_store):
-    instance.add("acme", minutes_ago=3)
+def test_cursor_is_the_newest_status_time_and_the_uris_seen_in_the_overlap_per_line(poll, instance, fresh_store):
+    uri = instance.add("acme", minutes_ago=3)
 
     poll()
 
-    assert json.loads(fresh_store.sources.cursor("mastodon-acme")) == {"#acme": instance.statuses[0]["id"]}
+    at = (int(instance.statuses[0]["id"]) >> 16) / 1000
+    assert json.loads(fresh_store.sources.cursor("mastodon-acme")) == {"#acme": {"newest": at, "seen": {uri: at}}}
 
 
 def test_a_first_poll_reads_back_only_as_far_as_lookback(poll, instance, fresh_store, fake_server):
