@@ -5,7 +5,7 @@ A period's KPIs come from what happened in it: survey answers given in it
 (CSAT, NPS, CES), tickets created in it (first response time), tickets
 resolved in it (resolution time, first-contact resolution, cost per
 resolution), and the period figures lying wholly within its local days
-(retention, cost, abandonment). Times and counts come from
+(retention, cost, abandonment; each from inputs that cover the same days). Times and counts come from
 :class:`monitor.storage.kpi.KpiStore`; the formulas from
 :mod:`monitor.kpi.formulas`.
 
@@ -28,7 +28,7 @@ from monitor.kpi import formulas, targets
 from monitor.kpi.groups import BREAKDOWNS, NONE, group_value
 from monitor.storage import Store
 from monitor.storage.kpi import DURATION_METRICS, TicketCounts
-from monitor.timeutil import period_before, periods, to_db
+from monitor.timeutil import local_midnight, period_before, periods, to_db
 
 #: The KPI values of a period, in display order; each also has a change.
 VALUE_KEYS: tuple[str, ...] = (
@@ -75,11 +75,20 @@ def kpis_for(
                 table[union, kind] = _merged(table.get((m, kind), {}) for m in members)  # type: ignore[index]
     days = {key: _days(start, end, tz) for key, start, end in spans}
     figures = store.kpi.figures(min(d[0] for d in days.values()), max(d[1] for d in days.values()))
+
+    def resolved_on(runs: Sequence[tuple[date, date]]) -> int:
+        """Tickets resolved on the local days of ``runs``."""
+        found = store.kpi.ticket_counts([
+            (str(i), local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz))
+            for i, (first, last) in enumerate(runs)
+        ])
+        return sum(counts.resolved for counts in found.values())
+
     out = {}
     for key, _, _ in spans:
         lo, hi = days[key]
         out[key] = _values(key, surveys, durations, tickets, settings,
-                           [f for f in figures if f[1] >= lo and f[2] <= hi])
+                           [f for f in figures if f[1] >= lo and f[2] <= hi], resolved_on, days[key])
     return out
 
 
@@ -132,14 +141,15 @@ def _histograms(store: Store, spans: Sequence[Span], settings: KpiConfig, group:
 
 def _values(key: Any, surveys: Mapping[tuple[Any, str], Mapping[float, int]],
             durations: Mapping[tuple[Any, str], Mapping[float, int]], tickets: Mapping[Any, TicketCounts],
-            settings: KpiConfig, figures: Sequence[tuple[str, date, date, float]] | None) -> dict[str, Any]:
+            settings: KpiConfig, figures: Sequence[tuple[str, date, date, float]] | None,
+            resolved_on: Any = None, days: tuple[date, date] | None = None) -> dict[str, Any]:
     """Every KPI of one key; ``figures`` None: the key has no period figures (a group)."""
     values: dict[str, Any] = {}
     _surveys(values, {kind: surveys.get((key, kind), {}) for kind in ("csat", "nps", "ces")}, settings)
     counts = tickets.get(key, TicketCounts())
     _tickets(values, counts, {m: durations.get((key, m), {}) for m in DURATION_METRICS})
-    if figures is not None:
-        _figures(values, figures, counts.resolved)
+    if figures is not None and days is not None:
+        _figures(values, figures, counts.resolved, resolved_on, days)
     return {k: _round(values.get(k)) for k in KEYS}
 
 
@@ -188,29 +198,80 @@ def _tickets(values: dict[str, Any], counts: TicketCounts, durations: Mapping[st
     values["fcr_estimated"] = counts.first_contact_estimated > 0 if counts.first_contact_known else None
 
 
-def _figures(values: dict[str, Any], figures: Sequence[tuple[str, date, date, float]], resolved: int) -> None:
+Figure = tuple[str, date, date, float]
+
+
+def _figures(values: dict[str, Any], figures: Sequence[Figure], resolved: int,
+             resolved_on: Any, days: tuple[date, date]) -> None:
     """Retention, cost per resolution and abandonment from the figures within a period.
 
-    Several figures of one metric add up (weeks into a month); retention takes
-    customers at the start of the earliest and at the end of the latest.
+    Each KPI combines only inputs that cover the same days, so a figure missing
+    for part of the period never skews it: abandonment uses the days that have
+    both contacts offered and handled; retention runs from the start of the
+    earliest ``customers_start`` to the end of the latest ``customers_end`` and
+    is unknown unless ``customers_new`` covers every day of that span; cost per
+    resolution divides the cost by the tickets resolved on the days that have a
+    cost (``resolved_on(runs of days)`` counts those when they are not all of
+    ``days``, the period's first and last local day).
     """
-    total: dict[str, float] = defaultdict(float)
-    first: dict[str, tuple[date, float]] = {}
-    last: dict[str, tuple[date, float]] = {}
-    for metric, start, end, value in figures:
-        total[metric] += value
-        if metric not in first or start < first[metric][0]:
-            first[metric] = (start, value)
-        if metric not in last or end > last[metric][0]:
-            last[metric] = (end, value)
-    if {"customers_start", "customers_end", "customers_new"} <= set(total):
-        values["retention_pct"] = formulas.retention(
-            first["customers_start"][1], last["customers_end"][1], total["customers_new"]
-        )
-    if "operating_cost" in total:
-        values["cost_per_resolution"] = formulas.cost_per_resolution(total["operating_cost"], resolved)
-    if "contacts_offered" in total and "contacts_handled" in total:
-        values["abandonment_pct"] = formulas.abandonment(total["contacts_offered"], total["contacts_handled"])
+    rows: dict[str, list[Figure]] = defaultdict(list)
+    for figure in figures:
+        rows[figure[0]].append(figure)
+    offered, handled = _same_days(rows["contacts_offered"], rows["contacts_handled"])
+    if offered:
+        values["abandonment_pct"] = formulas.abandonment(_sum(offered), _sum(handled))
+    starts, ends = rows["customers_start"], rows["customers_end"]
+    if starts and ends and rows["customers_new"]:
+        first = min(starts, key=lambda f: f[1])
+        last = max(ends, key=lambda f: f[2])
+        new = [f for f in rows["customers_new"] if f[1] >= first[1] and f[2] <= last[2]]
+        if first[1] <= last[2] and _covered(new) == _span(first[1], last[2]):
+            values["retention_pct"] = formulas.retention(first[3], last[3], _sum(new))
+    cost = rows["operating_cost"]
+    if cost:
+        covered = _covered(cost)
+        if covered != _span(*days):
+            resolved = resolved_on(_runs(covered))
+        values["cost_per_resolution"] = formulas.cost_per_resolution(_sum(cost), resolved)
+
+
+def _same_days(a: Sequence[Figure], b: Sequence[Figure]) -> tuple[list[Figure], list[Figure]]:
+    """The figures of ``a`` and of ``b`` that cover the same days, as many as can."""
+    a, b = list(a), list(b)
+    while True:
+        common = _covered(a) & _covered(b)
+        kept_a = [f for f in a if _span(f[1], f[2]) <= common]
+        kept_b = [f for f in b if _span(f[1], f[2]) <= common]
+        if (len(kept_a), len(kept_b)) == (len(a), len(b)):
+            return a, b
+        a, b = kept_a, kept_b
+
+
+def _span(first: date, last: date) -> set[int]:
+    """The days ``first`` to ``last`` inclusive, as ordinals."""
+    return set(range(first.toordinal(), last.toordinal() + 1))
+
+
+def _covered(figures: Iterable[Figure]) -> set[int]:
+    days: set[int] = set()
+    for _, start, end, _ in figures:
+        days |= _span(start, end)
+    return days
+
+
+def _runs(days: set[int]) -> list[tuple[date, date]]:
+    """Consecutive days as ``(first, last)`` runs."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if runs and runs[-1][1].toordinal() == day - 1:
+            runs[-1] = (runs[-1][0], date.fromordinal(day))
+        else:
+            runs.append((date.fromordinal(day), date.fromordinal(day)))
+    return runs
+
+
+def _sum(figures: Iterable[Figure]) -> float:
+    return sum(f[3] for f in figures)
 
 
 def _days(start: datetime, end: datetime, tz: tzinfo) -> tuple[date, date]:
