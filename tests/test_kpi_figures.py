@@ -46,3 +46,23 @@ def test_cost_per_resolution_counts_the_tickets_resolved_on_the_days_that_have_a
     # Week 10's cost over week 10's resolutions, not over the fortnight's 6
     assert window(fresh_store)["cost_per_resolution"] == 2000.0
     assert window(fresh_store, WEEK10 + timedelta(days=7), 7)["cost_per_resolution"] is None  # no cost in week 11
+
+
+def test_a_figure_overlapping_a_stored_one_of_its_metric_is_refused_and_nothing_written(cli, write_config, tmp_path):
+    config = write_config()
+    assert cli("--config", config, "kpi", "import", kpi_sample("generic_figures.csv")).exit_code == 0  # two weeks
+    month = write(tmp_path, "month.csv", "start,end,contacts_offered,contacts_handled\n2024-03-01,2024-03-31,2000,1900\n")
+    refused = cli("--config", config, "kpi", "import", month)
+    assert refused.exit_code != 0
+    assert (f'{month}:2: "contacts_offered" for 2024-03-01 to 2024-03-31 overlaps the stored "contacts_offered"'
+            f" for 2024-03-04 to 2024-03-10 (imported from {kpi_sample('generic_figures.csv')})") in refused.output
+    assert "nothing was imported" in refused.output
+    store = Store.open(tmp_path / "monitor.db")
+    assert store.kpi.counts()["figures"] == 12 and len(store.kpi.imports()) == 1
+    assert window(store, days=28)["abandonment_pct"] == 6.67  # (900 - 840) / 900: the weeks, not weeks + month
+    store.close()
+    # Within one file too; the same dates again replace the stored figure
+    both = write(tmp_path, "both.csv", "start,end,cost\n2024-03-18,2024-03-24,5\n2024-03-20,2024-03-21,5\n")
+    assert "both.csv:3:" in cli("--config", config, "kpi", "import", both).output
+    same = write(tmp_path, "same.csv", "start,end,contacts_offered\n2024-03-04,2024-03-10,410\n")
+    assert cli("--config", config, "kpi", "import", same).exit_code == 0

@@ -21,7 +21,7 @@ from connectors.csvfile import open_export
 from monitor.errors import MonitorError
 from monitor.kpi import formats
 from monitor.kpi.formats.base import BadValue, Context, Row
-from monitor.kpi.records import Record, SurveyResponse
+from monitor.kpi.records import PeriodFigure, Record, SurveyResponse
 from monitor.storage import Store
 from monitor.storage.kpi import SaveCounts
 
@@ -127,6 +127,12 @@ def _import(
                     records = list(layout.parse(Row(binding, cells, context)))
                 except BadValue as exc:
                     raise MonitorError(f"{export.path}:{line}: {exc}; nothing was imported") from None
+                figures = [r for r in records if isinstance(r, PeriodFigure)]
+                if figures:  # checked against every figure saved before, this file's too
+                    if batch:
+                        result.add(store.kpi.save(batch, import_id))
+                        batch.clear()
+                    _check_overlaps(store, f"{export.path}:{line}", figures)
                 batch.extend(_numbered(store, r) for r in records)
                 result.rows += 1
                 if len(batch) >= BATCH:
@@ -141,6 +147,22 @@ def _import(
         if progress:
             progress(max(export.size - done, 0))
     return result
+
+
+def _check_overlaps(store: Store, where: str, figures: list[PeriodFigure]) -> None:
+    """Refuse a figure whose days overlap a stored figure of its metric with other
+    dates: the two would be counted twice (weeks inside a month)."""
+    for figure in figures:
+        found = store.kpi.overlapping_figure(figure.metric, figure.start, figure.end)
+        if found is not None:
+            start, end, path = found
+            raise MonitorError(
+                f'{where}: "{figure.metric}" for {figure.start} to {figure.end} overlaps the stored'
+                f' "{figure.metric}" for {start} to {end} (imported from {path or "an earlier import"});'
+                " figures of one metric must not overlap, or they would be counted twice. Give figures"
+                " for the same dates to replace them, or for periods that do not overlap;"
+                " nothing was imported"
+            )
 
 
 def _numbered(store: Store, record: Record) -> Record:

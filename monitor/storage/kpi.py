@@ -409,6 +409,19 @@ class KpiStore:
                     found[tuple(row[:width])] = (row[width], row[width + 1], row[width + 2])
         return found
 
+    def overlapping_figure(self, metric: str, start: date, end: date) -> tuple[date, date, str | None] | None:
+        """A stored figure of ``metric`` whose days overlap ``start`` to ``end`` but
+        which has other dates: its dates and the path of the import that wrote it."""
+        found = self._store.conn.execute(
+            "SELECT f.start_date, f.end_date, i.path FROM kpi_figures f LEFT JOIN kpi_imports i ON i.id = f.import_id"
+            " WHERE f.metric = ? AND f.start_date <= ? AND f.end_date >= ?"
+            " AND NOT (f.start_date = ? AND f.end_date = ?) ORDER BY f.start_date LIMIT 1",
+            [metric, end.isoformat(), start.isoformat(), start.isoformat(), end.isoformat()],
+        ).fetchone()
+        if found is None:
+            return None
+        return date.fromisoformat(found[0]), date.fromisoformat(found[1]), found[2]
+
     # ------------------------------------------------------------- reads
     def counts(self) -> dict[str, int]:
         """Stored tickets, survey responses and period figures."""
