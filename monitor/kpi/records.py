@@ -57,9 +57,16 @@ def split_tags(value: str | None, separators: str = ",;") -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in (p.strip().lower() for p in parts) if t and t != "-"))
 
 
+#: ``scale_max`` of a CES answer whose export declared no scale: it was given on
+#: 1..``[kpi] ces_scale``, read when KPIs are computed (so changing the setting
+#: needs no re-import).
+CONFIGURED_SCALE = 0
+
+
 @dataclass(frozen=True)
 class SurveyResponse:
-    """One CSAT, NPS or CES answer, on the scale it was given on.
+    """One CSAT, NPS or CES answer, on the scale it was given on (a CES answer
+    without a declared scale: ``scale_max`` is CONFIGURED_SCALE).
 
     CSAT labels (Good/Bad, Great/Okay/Not Good, ...) are put on 1-5 by the
     importer; ``label`` keeps the word the export wrote.

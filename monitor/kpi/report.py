@@ -26,6 +26,7 @@ from typing import Any
 from monitor.config import KpiConfig
 from monitor.kpi import formulas, targets
 from monitor.kpi.groups import BREAKDOWNS, NONE, group_value
+from monitor.kpi.records import CONFIGURED_SCALE
 from monitor.storage import Store
 from monitor.storage.kpi import DURATION_METRICS, TicketCounts
 from monitor.timeutil import local_midnight, period_before, periods, to_db
@@ -127,6 +128,10 @@ def _histograms(store: Store, spans: Sequence[Span], settings: KpiConfig, group:
     key_of = regroup or (lambda key: key)
     surveys: dict[tuple[Any, str], dict[float, int]] = defaultdict(lambda: defaultdict(int))
     for key, kind, score, lo, hi, n in store.kpi.survey_histogram(spans, group):
+        if kind == "ces" and hi == CONFIGURED_SCALE:  # given on the configured scale
+            if score > settings.ces_scale:
+                continue  # impossible on a ces_scale lowered since the import: left out
+            hi = settings.ces_scale
         surveys[key_of(key), kind][_on_scale(kind, score, lo, hi, settings)] += n
     parts: dict[tuple[Any, str], list[Mapping[float, int]]] = defaultdict(list)
     for (key, metric), histogram in store.kpi.duration_histograms(spans, group).items():

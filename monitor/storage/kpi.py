@@ -93,7 +93,7 @@ def m001_kpi_tables(db: Database) -> None:
             "kind": str,  # csat, nps, ces
             "score": float,  # on scale_min..scale_max as answered (CSAT labels put on 1-5)
             "scale_min": int,
-            "scale_max": int,
+            "scale_max": int,  # 0 for CES: on 1..[kpi] ces_scale (m003)
             "label": str,  # the export's word for the rating, if it used one
             "responded_at": str,
             "ticket_id": str,
@@ -168,6 +168,37 @@ def _backfill_type_and_tags(db: Database) -> None:
             extra = (ticket.ticket_type, _json(list(ticket.tags)) if ticket.tags else None)
             updates.append((*extra, _digest((*stored, *extra)), rowid))
         db.conn.executemany("UPDATE kpi_tickets SET ticket_type = ?, tags = ?, digest = ? WHERE rowid = ?", updates)
+
+
+@migrations()
+def m003_ces_on_the_configured_scale(db: Database) -> None:
+    """CES answers whose export declared no scale were stored on 1..the ``ces_scale``
+    of the import; they now follow ``[kpi] ces_scale`` when KPIs are computed
+    (``scale_max`` 0). Which ones declared none is read from the stored export
+    row; digests are recomputed so a re-import stays unchanged."""
+    from monitor.kpi.formats import generic
+
+    columns = ("source_format", "response_id", "kind", "score", "scale_min", "scale_max", "label",
+               "responded_at", "ticket_id", "dated", "raw")  # kpi_responses as of this step
+    scale_of = {}  # import id -> position of the scale_max cell (None: no such column)
+    for import_id, header in db.execute(
+        "SELECT id, header FROM kpi_imports WHERE format = 'generic' AND layout = 'surveys'"
+    ):
+        if header:
+            slot = next(x for x in generic.LAYOUTS if x.name == "surveys").bind(json.loads(header)).slots.get("scale_max")
+            scale_of[import_id] = None if slot is None else slot.index
+    updates = []
+    for rowid, import_id, *stored in db.execute(
+        f"SELECT rowid, import_id, {', '.join(columns)} FROM kpi_responses"
+        " WHERE source_format = 'generic' AND kind = 'ces' AND scale_max != 0 AND raw IS NOT NULL"
+    ).fetchall():
+        if import_id not in scale_of:
+            continue
+        index, cells = scale_of[import_id], json.loads(stored[-1])
+        if index is None or index >= len(cells) or not cells[index].strip():
+            stored[columns.index("scale_max")] = 0
+            updates.append((_digest(tuple(stored)), rowid))
+    db.conn.executemany("UPDATE kpi_responses SET scale_max = 0, digest = ? WHERE rowid = ?", updates)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Iterator
 
 from monitor.kpi.formats.base import BadValue, Binding, Column, Layout, Row, resolved, signature, ticket_rating
-from monitor.kpi.records import FIGURE_METRICS, SURVEY_KINDS, PeriodFigure, Record, SurveyResponse, Ticket, split_tags
+from monitor.kpi.records import CONFIGURED_SCALE, FIGURE_METRICS, SURVEY_KINDS, PeriodFigure, Record, SurveyResponse, Ticket, split_tags
 
 FORMAT = "generic"
 
@@ -112,13 +112,17 @@ def parse_survey(row: Row) -> Iterator[Record]:
         if scale_max not in (None, 10):
             raise BadValue(row.header("scale_max"), row.text("scale_max") or "", "10 (NPS is asked 0-10)")
         lo, hi = 0, 10
-    elif scale_max is None:
-        lo, hi = 1, 5 if kind == "csat" else row.context.ces_scale
+    elif scale_max is None and kind == "csat":
+        lo, hi = 1, 5
+    elif scale_max is None:  # on the configured scale, read when KPIs are computed; checked against today's
+        _in_scale(row, "score", score, 1, row.context.ces_scale)
+        lo, hi = 1, CONFIGURED_SCALE
     else:
         if scale_max < 2:
             raise BadValue(row.header("scale_max"), row.text("scale_max") or "", "at least 2")
         lo, hi = 1, row.filled("scale_max", row.int("scale_max"))  # a whole number
-    _in_scale(row, "score", score, lo, hi)
+    if hi != CONFIGURED_SCALE:
+        _in_scale(row, "score", score, lo, hi)
     responded = row.required_time("date")
     response_id = row.text("id")
     yield SurveyResponse(
