@@ -511,6 +511,22 @@ def test_negative_counts_and_durations_are_refused_in_every_format(cli, write_co
     assert f'{path}:2: column "{header}": {value} is negative; nothing was imported' in output
 
 
+@pytest.mark.parametrize(("sample", "header", "value", "reason"), [
+    ("generic_tickets.csv", "replies", "99999999999999999999", "is too large for a count (at most 999999999999999)"),
+    ("generic_tickets.csv", "reopens", "9223372036854775808", "is too large for a count (at most 999999999999999)"),
+    ("zendesk_tickets.csv", "Replies", "1" + "0" * 30, "is too large for a count"),
+    ("freshdesk_tickets.csv", "Customer interactions", "99999999999999999999", "is too large for a count"),
+    ("generic_figures.csv", "contacts_offered", "99999999999999999999999", "is too large for a count"),
+    ("generic_tickets.csv", "first_response_time (minutes)", "100000000000000", "is more than 100 years"),
+    ("zendesk_tickets.csv", "Full resolution time in minutes", "52596001", "is more than 100 years"),
+    ("intercom_conversations.csv", "Time to close (seconds)", "3155760001", "is more than 100 years"),
+])
+def test_counts_and_durations_too_large_are_refused_not_a_traceback(cli, write_config, tmp_path, sample, header, value, reason):
+    path = _sample_with(tmp_path, sample, header, value)
+    output = _refused(cli, write_config, path)
+    assert f'{path}:2: column "{header}": {value} {reason}' in output and "nothing was imported" in output
+
+
 @pytest.mark.parametrize(("sample", "header", "value", "created"), [
     ("generic_tickets.csv", "resolved_at", "2024-03-11T08:00:00Z", ("created_at", "2024-03-11T09:00:00Z")),
     ("generic_tickets.csv", "first_response_at", "2024-03-11T08:59:00Z", ("created_at", "2024-03-11T09:00:00Z")),

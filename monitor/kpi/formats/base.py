@@ -37,6 +37,10 @@ OPEN_STATUSES = frozenset({
     "new", "open", "pending", "hold", "on-hold", "on hold", "snoozed", "active",
     "waiting on customer", "waiting on third party",
 })
+#: The largest count read (replies, reopens, customers, contacts): exact as a float and in SQLite.
+MAX_COUNT = 10**15 - 1
+#: The longest duration read, in seconds: 100 years (a longer one is a unit or export error).
+MAX_DURATION_S = 100 * 365.25 * 24 * HOUR
 _T = TypeVar("_T")
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0"})
@@ -299,6 +303,8 @@ class Row:
             raise BadValue.negative(self.header(key), text)
         if whole and not number.is_integer():
             raise BadValue(self.header(key), text, "a whole number")
+        if whole and number > MAX_COUNT:
+            raise BadValue(self.header(key), text, "", reason=f"{text} is too large for a count (at most {MAX_COUNT})")
         return number
 
     def int(self, key: str) -> int | None:
@@ -322,11 +328,14 @@ class Row:
             return None
         slot = self.binding.slots[key]
         try:
-            return parse_duration(value, slot.unit)
+            seconds = parse_duration(value, slot.unit)
         except ValueError as exc:
             if value.startswith("-") and _is_duration(value[1:], slot.unit):
                 raise BadValue.negative(slot.header, value) from None
             raise BadValue(slot.header, value, str(exc)) from None
+        if seconds > MAX_DURATION_S:
+            raise BadValue(slot.header, value, "", reason=f"{value} is more than 100 years")
+        return seconds
 
     def duration_or_span(self, key: str, start: datetime | None, end: datetime | None) -> float | None:
         """The duration column's seconds, else the time from ``start`` to ``end``."""
