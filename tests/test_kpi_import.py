@@ -695,6 +695,40 @@ def test_a_changed_row_is_updated(fresh_store, tmp_path):
     assert (result.total.new, result.total.updated, result.total.unchanged) == (0, 1, 8)
 
 
+def test_a_rating_gone_from_a_reexported_ticket_row_is_removed(cli, write_config, tmp_path):
+    config = write_config()
+    assert cli("--config", config, "kpi", "import", kpi_sample("zendesk_tickets.csv")).exit_code == 0
+    window = ("--from", "2024-03-04", "--to", "2024-03-10", "--format", "json")
+    shown = json.loads(cli("--config", config, "kpi", "show", *window).stdout)["total"]["kpis"]
+    assert (shown["csat_pct"], shown["csat_responses"]) == (66.67, 3)  # Good, Bad, Good
+    # 1001 re-exported after its rating was taken back: no answer now
+    path = _sample_with(tmp_path, "zendesk_tickets.csv", "Satisfaction Score", "Offered")
+    assert cli("--config", config, "kpi", "import", path).exit_code == 0
+    shown = json.loads(cli("--config", config, "kpi", "show", *window).stdout)["total"]["kpis"]
+    assert (shown["csat_pct"], shown["csat_responses"]) == (50.0, 2)
+    with Store.open(tmp_path / "monitor.db") as store:
+        assert store.conn.execute("SELECT count(*) FROM kpi_responses WHERE response_id = 'ticket:1001'").fetchone()[0] == 0
+
+
+def test_a_rating_from_a_separate_file_stays_when_the_ticket_row_has_none(fresh_store, tmp_path):
+    import_export(fresh_store, kpi_sample("intercom_csat.csv"))  # 3001 rated 5, dated
+    path = _sample_with(tmp_path, "intercom_conversations.csv", "Last teammate rating", "")  # 3001 without it
+    import_export(fresh_store, path)
+    assert week(fresh_store)["csat_responses"] == 4  # 3001's 5 from the CSAT file, 2, 4, 3
+    # a generic tickets file without a csat column says nothing about ratings
+    import_export(fresh_store, kpi_sample("generic_tickets.csv"))
+    assert week(fresh_store, WEEK11)["csat_responses"] == 2  # G1's 5, G2's 3
+    without = tmp_path / "no_csat.csv"
+    rows_ = list(csv.reader(io.StringIO(kpi_sample("generic_tickets.csv").read_text(encoding="utf-8"))))
+    column = rows_[0].index("csat")
+    with without.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([r[:column] + r[column + 1:] for r in rows_])
+    import_export(fresh_store, without)
+    assert week(fresh_store, WEEK11)["csat_responses"] == 2
+    import_export(fresh_store, _sample_with(tmp_path, "generic_tickets.csv", "csat", ""))  # G1 with an empty csat
+    assert week(fresh_store, WEEK11)["csat_responses"] == 1
+
+
 def test_progress_reports_every_byte(fresh_store):
     sizes: list[int] = []
     steps: list[int] = []

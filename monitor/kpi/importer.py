@@ -21,7 +21,7 @@ from connectors.csvfile import open_export
 from monitor.errors import MonitorError
 from monitor.kpi import formats
 from monitor.kpi.formats.base import BadValue, Context, Row
-from monitor.kpi.records import PeriodFigure, Record, SurveyResponse
+from monitor.kpi.records import PeriodFigure, RatingRemoved, Record, SurveyResponse, Ticket
 from monitor.storage import Store
 from monitor.storage.kpi import SaveCounts
 
@@ -127,6 +127,7 @@ def _import(
                     records = list(layout.parse(Row(binding, cells, context)))
                 except BadValue as exc:
                     raise MonitorError(f"{export.path}:{line}: {exc}; nothing was imported") from None
+                records.extend(_ratings_removed(records))
                 figures = [r for r in records if isinstance(r, PeriodFigure)]
                 if figures:  # checked against every figure saved before, this file's too
                     if batch:
@@ -147,6 +148,13 @@ def _import(
         if progress:
             progress(max(export.size - done, 0))
     return result
+
+
+def _ratings_removed(records: list[Record]) -> list[Record]:
+    """A marker for each ticket whose row, in an export with a rating column, has no rating."""
+    rated = {r.ticket_id for r in records if isinstance(r, SurveyResponse) and r.response_id == f"ticket:{r.ticket_id}"}
+    return [RatingRemoved(r.source_format, r.ticket_id) for r in records
+            if isinstance(r, Ticket) and r.rating_column and r.ticket_id not in rated]
 
 
 def _check_overlaps(store: Store, where: str, figures: list[PeriodFigure]) -> None:

@@ -46,6 +46,9 @@ class Ticket:
     raw: Sequence[str] | None = field(default=None, compare=False)
     ticket_type: str | None = None  # the export's issue type ("Question", "Incident", ...)
     tags: tuple[str, ...] = ()  # lower case, as the export listed them
+    #: The export has a rating column on ticket rows: a rating this row does not
+    #: carry (any more) is removed if it came from the ticket's row.
+    rating_column: bool = field(default=False, compare=False)
 
 
 def split_tags(value: str | None, separators: str = ",;") -> tuple[str, ...]:
@@ -103,4 +106,14 @@ class PeriodFigure:
     raw: Sequence[str] | None = field(default=None, compare=False)
 
 
-Record = Ticket | SurveyResponse | PeriodFigure
+@dataclass(frozen=True)
+class RatingRemoved:
+    """A ticket's row, in an export with a rating column, carries no rating: the
+    rating stored from that ticket's row (``ticket:<id>``, no raw row of its own)
+    goes; one from a separate survey or CSAT file stays."""
+
+    source_format: str
+    ticket_id: str
+
+
+Record = Ticket | SurveyResponse | PeriodFigure | RatingRemoved

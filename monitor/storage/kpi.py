@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from monitor.kpi.records import PeriodFigure, Record, SurveyResponse, Ticket
+from monitor.kpi.records import PeriodFigure, RatingRemoved, Record, SurveyResponse, Ticket
 from monitor.storage.periods import periods_cte
 from monitor.storage.schema import Migrations
 from monitor.timeutil import to_db, utcnow
@@ -365,8 +365,18 @@ class KpiStore:
         written. Runs in the caller's transaction if there is one, else in its own.
         """
         by_table: dict[str, tuple[_Table, dict[tuple[Any, ...], tuple[Any, ...]], SaveCounts]] = {}
+        removed: set[tuple[str, str]] = set()  # ratings from ticket rows that no longer carry them
         for record in records:
+            if isinstance(record, RatingRemoved):
+                gone = (record.source_format, f"ticket:{record.ticket_id}")
+                pending = by_table.get(_RESPONSES.name, (None, {}, None))[1]
+                if gone in pending and pending[gone][-1] is None:  # an earlier row's rating of the ticket
+                    del pending[gone]
+                removed.add(gone)
+                continue
             table, row = _row(record)
+            if table is _RESPONSES:
+                removed.discard(row[:2])
             _, rows, counts = by_table.setdefault(table.name, (table, {}, SaveCounts()))
             key = row[: len(table.key)]
             old = rows.get(key)
@@ -376,6 +386,10 @@ class KpiStore:
                     continue
             rows[key] = row
         with self._store.transaction():
+            if removed:
+                self._store.conn.executemany(
+                    "DELETE FROM kpi_responses WHERE source_format = ? AND response_id = ? AND raw IS NULL", removed
+                )
             return {table.kind: self._save_rows(table, rows, import_id, counts) for table, rows, counts in by_table.values()}
 
     def _save_rows(

@@ -77,6 +77,7 @@ def parse(row: Row) -> Iterator[Record]:
         raw=row.raw(),
         ticket_type=row.text("type"),
         tags=split_tags(row.text("tags")),
+        rating_column=row.has("survey"),
     )
     yield from ticket_rating(
         FORMAT, ticket_id, _SURVEY(row, "survey"), done or row.time("updated_at") or created,

@@ -90,6 +90,7 @@ def parse_ticket(row: Row) -> Iterator[Record]:
         raw=row.raw(),
         ticket_type=row.text("type"),
         tags=split_tags(row.text("tags"), ",;|"),
+        rating_column=row.has("csat"),
     )
     rating = row.number("csat")
     if rating is not None:

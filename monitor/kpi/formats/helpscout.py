@@ -74,6 +74,7 @@ def parse_conversation(row: Row) -> Iterator[Record]:
         first_contact_estimated=estimated,
         raw=row.raw(),
         tags=split_tags(row.text("tags")),
+        rating_column=row.has("rating"),
     )
     yield from _response(row, conversation, closed or created, own_row=False)
 

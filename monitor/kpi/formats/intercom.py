@@ -80,6 +80,7 @@ def parse_conversation(row: Row) -> Iterator[Record]:
         raw=row.raw(),
         ticket_type=row.text("type"),
         tags=split_tags(row.text("tags")),
+        rating_column=row.has("rating"),
     )
     yield from ticket_rating(
         FORMAT, conversation, _rating(row), closed or row.time("updated_at") or created,

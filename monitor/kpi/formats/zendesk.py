@@ -72,6 +72,7 @@ def parse(row: Row) -> Iterator[Record]:
         raw=row.raw(),
         ticket_type=row.text("type"),
         tags=tags,
+        rating_column=row.has("satisfaction"),
     )
     yield from ticket_rating(
         FORMAT, ticket_id, _SATISFACTION(row, "satisfaction"),
