@@ -745,6 +745,21 @@ def test_import_output_table(cli, write_config):
     assert "zendesk   tickets   utf-8       6       3 responses, 6 tickets  9" in lines[2]
 
 
+def test_a_time_the_clocks_skipped_is_named_as_such_not_as_before_the_creation(cli, write_config, tmp_path):
+    rows_ = list(csv.reader(io.StringIO(kpi_sample("freshdesk_tickets.csv").read_text(encoding="utf-8"))))
+    created, replied = rows_[0].index("Created time"), rows_[0].index("Initial response time")
+    rows_[1][created], rows_[1][replied] = "2024-03-31 02:30:00", "2024-03-31 03:10:00"  # spring forward in Paris
+    path = tmp_path / "spring.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows_)
+    config = write_config()
+    result = cli("--config", config, "kpi", "import", path, "--timezone", "Europe/Paris")
+    assert result.exit_code == 1 and "is before" not in result.output
+    assert (f'{path}:2: column "Created time": 2024-03-31 02:30:00 does not exist in Europe/Paris: the clocks'
+            " jumped ahead 1 hour there that night; check --timezone") in result.output
+    assert _stored(config)["tickets"] == 0
+
+
 def test_times_in_the_hour_the_clock_goes_through_twice_are_read_so_the_reply_follows(fresh_store, tmp_path):
     # New York, 3 Nov 2024: 01:00-02:00 happens twice. Created 01:50 (first pass), answered
     # 01:10 and resolved 01:20 on the second pass: 20 and 30 minutes later, not before.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import TypeVar
 
 from monitor.kpi import formulas
@@ -73,6 +73,19 @@ class OutOfRange(ValueError):
 
     def __init__(self, value: str) -> None:
         super().__init__(f"{value} is out of range: dates run from {FIRST_DATE} to {LAST_DATE}")
+
+
+class SkippedTime(ValueError):
+    """A wall time the clocks skipped in its zone (spring forward): the export's
+    times are probably in another zone."""
+
+    def __init__(self, value: str, tz: tzinfo, skipped: timedelta) -> None:
+        minutes = int(skipped.total_seconds() // 60)
+        jump = f"{minutes // 60} hour{'s' if minutes != 60 else ''}" if minutes % 60 == 0 else f"{minutes} minutes"
+        super().__init__(
+            f"{value} does not exist in {getattr(tz, 'key', tz)}: the clocks jumped ahead {jump} there"
+            " that night; check --timezone (or [kpi] timezone): it must be the zone the export's times are in"
+        )
 
 
 def _in_range(day: date, value: str) -> None:
@@ -250,7 +263,7 @@ class Row:
         slot = self.binding.slots[key]
         try:
             return parse_time(value, slot.tz or self.context.tz, fold)
-        except OutOfRange as exc:
+        except (OutOfRange, SkippedTime) as exc:
             raise BadValue(slot.header, value, "", reason=str(exc)) from None
         except ValueError:
             raise BadValue(slot.header, value, "a date and time (e.g. 2024-03-05 14:22:10)") from None
@@ -369,7 +382,12 @@ def parse_time(value: str, tz: tzinfo, fold: int = 0) -> datetime:
         moment = _day_first(value)
     _in_range(moment.date(), value)  # the day in UTC is within a day of it
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz, fold=fold)
+        local = moment.replace(tzinfo=tz, fold=fold)
+        utc = local.astimezone(timezone.utc)
+        if utc.astimezone(tz).replace(tzinfo=None) != moment:  # in the gap the clocks jumped over
+            before, after = (moment.replace(tzinfo=tz, fold=f).utcoffset() for f in (0, 1))
+            raise SkippedTime(value, tz, abs(after - before))  # type: ignore[operator]
+        return utc
     return moment.astimezone(timezone.utc)
 
 
