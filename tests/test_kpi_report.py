@@ -111,6 +111,29 @@ def test_table_output(cli, loaded):
     assert "~ FCR estimated from replies and reopens" in daily
 
 
+def test_the_estimate_note_says_for_how_many_tickets_fcr_was_estimated(cli, loaded, tmp_path):
+    from test_kpi_import import _sample_with
+
+    # Intercom's own "Resolved on first contact", left empty for one ticket: estimated for that one only
+    config = loaded()
+    path = _sample_with(tmp_path, "intercom_conversations.csv", "Resolved on first contact", "")
+    assert cli("--config", config, "kpi", "import", path).exit_code == 0
+    window = ("--from", "2024-03-04", "--to", "2024-03-10")
+    total = show_json(cli, config, *window)["total"]["kpis"]
+    assert (total["fcr_estimated"], total["fcr_estimated_tickets"], total["fcr_tickets"]) == (True, 1, 3)
+    daily = cli("--config", config, "kpi", "show", *window, "--by", "day").stdout
+    assert ("~ FCR estimated from replies and reopens for 1 of 3 tickets, which have no first-contact value"
+            " in their export; the others use the export's own.") in daily
+    assert "the export has no first-contact field" not in daily
+
+
+def test_the_estimate_note_when_every_ticket_was_estimated(cli, loaded):
+    window = ("--from", "2024-03-04", "--to", "2024-03-10")
+    config = loaded("zendesk_tickets.csv")  # Zendesk has no first-contact field
+    by_channel = cli("--config", config, "kpi", "show", *window, "--by", "channel").stdout
+    assert "~ FCR estimated from replies and reopens for 4 of 4 tickets: their export has no first-contact field." in by_channel
+
+
 def test_every_kpi_value_has_one_name_kind_and_direction():
     from monitor.kpi.display import KPIS, MAIN, SUMMARY
     from monitor.kpi.report import VALUE_KEYS

@@ -42,7 +42,15 @@ def cell(key: str, kpis: dict[str, Any], delta: Any = None, meets: dict[str, Any
     return f"{shown} {met}" if met else shown
 
 
-ESTIMATE_NOTE = "~ FCR estimated from replies and reopens: the export has no first-contact field."
+def estimate_note(kpis: dict[str, Any]) -> str:
+    """The note under a table whose FCR is marked "~": how many of the window's tickets it
+    was estimated for (the export gave no first-contact value for them)."""
+    estimated, counted = kpis.get("fcr_estimated_tickets") or 0, kpis.get("fcr_tickets") or 0
+    if estimated == counted:
+        return (f"~ FCR estimated from replies and reopens for {estimated} of {counted} tickets:"
+                " their export has no first-contact field.")
+    return (f"~ FCR estimated from replies and reopens for {estimated} of {counted} tickets, which have no"
+            " first-contact value in their export; the others use the export's own.")
 TARGET_NOTE = "✓ meets its [kpi.targets] target, ✗ misses it."
 #: KPIs of the per-group table (`kpi show --by channel|type|tag`): groups have no period figures.
 GROUPED = ("csat_pct", "nps", "ces", "first_response_median_s", "resolution_median_s", "fcr_pct")
@@ -199,7 +207,7 @@ def show(app: App, since: timedelta | None, from_date: date | None, to_date: dat
     if exported:
         click.echo("channels as exported: " + "; ".join(exported))
     if any(r["kpis"]["fcr_estimated"] for r in data["rows"]):
-        click.echo(ESTIMATE_NOTE)
+        click.echo(estimate_note(total))
     if any(v is not None for r in data["rows"] for v in r["meets_target"].values()):
         click.echo(TARGET_NOTE)
 

@@ -177,7 +177,7 @@ def summary(
 
     kpi_columns = [k for k in SUMMARY if fmt == "csv" or any(r.get(k) is not None for r in rows)]
     if fmt == "table":
-        from monitor.cli.kpi import ESTIMATE_NOTE, TARGET_NOTE, cell
+        from monitor.cli.kpi import TARGET_NOTE, cell, estimate_note
 
         rows = [{k: (percent(v) if k.endswith("ratio") else f"{v:+.2f}" if k == "net_sentiment" and v is not None
                      else cell(k, r, None, r.get("meets_target")) if k in kpi_columns else v)
@@ -188,7 +188,7 @@ def summary(
         headers = [*columns, *(SHORT[k] for k in kpi_columns)]
         emit(fmt, rows, [*columns, *kpi_columns], headers=headers)
         if "fcr_pct" in kpi_columns and any(str(r.get("fcr_pct", "")).startswith("~") for r in rows):
-            click.echo(ESTIMATE_NOTE)
+            click.echo(estimate_note(data["total"].get("kpis") or {}))
         if any(str(r.get(k, "")).endswith(("✓", "✗")) for r in rows for k in kpi_columns):
             click.echo(TARGET_NOTE)
         if by == "theme":

@@ -43,7 +43,7 @@ VALUE_KEYS: tuple[str, ...] = (
 #: What the values are based on.
 COUNT_KEYS: tuple[str, ...] = (
     "tickets_created", "tickets_resolved", "csat_responses", "nps_responses", "ces_responses",
-    "first_response_count", "resolution_count", "fcr_tickets", "fcr_estimated",
+    "first_response_count", "resolution_count", "fcr_tickets", "fcr_estimated", "fcr_estimated_tickets",
 )
 KEYS = (*VALUE_KEYS, *COUNT_KEYS)
 
@@ -201,6 +201,7 @@ def _tickets(values: dict[str, Any], counts: TicketCounts, durations: Mapping[st
     values["fcr_pct"] = formulas.fcr(counts.first_contact, counts.first_contact_known)
     values["fcr_tickets"] = counts.first_contact_known
     values["fcr_estimated"] = counts.first_contact_estimated > 0 if counts.first_contact_known else None
+    values["fcr_estimated_tickets"] = counts.first_contact_estimated  # of fcr_tickets
 
 
 Figure = tuple[str, date, date, float]
