@@ -201,6 +201,43 @@ def m003_ces_on_the_configured_scale(db: Database) -> None:
     db.conn.executemany("UPDATE kpi_responses SET scale_max = 0, digest = ? WHERE rowid = ?", updates)
 
 
+@migrations()
+def m004_date_only_answers_on_their_day(db: Database) -> None:
+    """Survey answers dated with a date alone were stored at its midnight in the import
+    zone (the day before, in reporting zones west of it); they move to its midday,
+    where the import now puts them. Digests are recomputed so a re-import stays unchanged."""
+    from monitor.config import zone
+    from monitor.kpi.formats import generic
+    from monitor.kpi.formats.base import DATE_ONLY, midday
+
+    columns = ("source_format", "response_id", "kind", "score", "scale_min", "scale_max", "label",
+               "responded_at", "ticket_id", "dated", "raw")  # kpi_responses as of this step
+    date_of = {}  # import id -> (position of the date cell, the import's zone)
+    layout = next(x for x in generic.LAYOUTS if x.name == "surveys")
+    for import_id, header, timezone in db.execute(
+        "SELECT id, header, timezone FROM kpi_imports WHERE format = 'generic' AND layout = 'surveys'"
+    ):
+        slot = layout.bind(json.loads(header)).slots.get("date") if header else None
+        try:
+            if slot is not None:
+                date_of[import_id] = (slot.index, slot.tz or zone(timezone or "UTC"))
+        except ValueError:
+            continue  # a zone this system no longer knows: left as it is
+    updates = []
+    for rowid, import_id, *stored in db.execute(
+        f"SELECT rowid, import_id, {', '.join(columns)} FROM kpi_responses"
+        " WHERE source_format = 'generic' AND raw IS NOT NULL"
+    ).fetchall():
+        if import_id not in date_of:
+            continue
+        (index, tz), cells = date_of[import_id], json.loads(stored[-1])
+        cell = cells[index].strip() if index < len(cells) else ""
+        if DATE_ONLY.match(cell):
+            stored[columns.index("responded_at")] = to_db(midday(date.fromisoformat(cell), tz))
+            updates.append((stored[columns.index("responded_at")], _digest(tuple(stored)), rowid))
+    db.conn.executemany("UPDATE kpi_responses SET responded_at = ?, digest = ? WHERE rowid = ?", updates)
+
+
 @dataclass(frozen=True)
 class _Table:
     name: str

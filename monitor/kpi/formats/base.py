@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import TypeVar
 
 from monitor.kpi import formulas
@@ -31,6 +31,7 @@ _SPACES = re.compile(r"[\s_]+")
 _SUFFIX = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
 _ZONE = re.compile(r"^(UTC|[A-Za-z]+(?:/[A-Za-z0-9_+\-]+)+)$")
 _NUMBER = re.compile(r"^[-+]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$")
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-z]+)?$")
 #: Statuses of tickets still being worked on, in every tool we read (lower case).
 OPEN_STATUSES = frozenset({
@@ -268,6 +269,15 @@ class Row:
         except ValueError:
             raise BadValue(slot.header, value, "a date and time (e.g. 2024-03-05 14:22:10)") from None
 
+    def time_or_day(self, key: str) -> datetime | None:
+        """The time of column ``key``; a date without a time means that calendar day and is
+        read as its midday in the zone (see :func:`midday`)."""
+        value = self.text(key)
+        if value is not None and DATE_ONLY.match(value):
+            day = self.date(key)
+            return midday(day, self.binding.slots[key].tz or self.context.tz)  # type: ignore[arg-type]
+        return self.time(key)
+
     def time_after(self, key: str, start_key: str, start: datetime) -> datetime | None:
         """The time of column ``key``, which cannot be before ``start`` (read from ``start_key``):
         a ticket is answered and resolved after it was created."""
@@ -389,6 +399,13 @@ def parse_time(value: str, tz: tzinfo, fold: int = 0) -> datetime:
             raise SkippedTime(value, tz, abs(after - before))  # type: ignore[operator]
         return utc
     return moment.astimezone(timezone.utc)
+
+
+def midday(day: date, tz: tzinfo) -> datetime:
+    """Midday of ``day`` in ``tz``, in UTC: where a date-only answer is stored, so that it
+    falls on that day in every reporting zone within 12 hours of ``tz`` (midnight would
+    fall on the day before in any zone west of it)."""
+    return datetime.combine(day, time(12), tzinfo=tz).astimezone(timezone.utc)
 
 
 def _day_first(value: str) -> datetime:

@@ -124,7 +124,7 @@ def parse_survey(row: Row) -> Iterator[Record]:
         lo, hi = 1, row.filled("scale_max", row.int("scale_max"))  # a whole number
     if hi != CONFIGURED_SCALE:
         _in_scale(row, "score", score, lo, hi)
-    responded = row.required_time("date")
+    responded = row.filled("date", row.time_or_day("date"))  # a date alone: that day
     response_id = row.text("id")
     yield SurveyResponse(
         FORMAT, response_id or _content_key(row), kind, score, lo, hi, responded,
