@@ -3,10 +3,14 @@
 Each poll reads a few *listings*, newest first: the search for the query
 (in r/all, or in the configured subreddits) and, when subreddits are
 configured, each one's newest comments, kept when they contain the query's
-terms (Reddit has no comment search). A listing is read until the first item
-seen by the previous poll, Reddit's ~1,000-item cap, or the page budget. The
-cursor is a JSON object mapping each listing to its newest item's fullname
-and time; it moves only when every listing succeeded.
+terms (Reddit has no comment search). A listing is read back to ``OVERLAP``
+before the newest item the previous polls read, Reddit's ~1,000-item cap, or
+the page budget: a post the spam filter or a moderator lets through late, or
+that search indexes late, sits below newer ones, and the overlap still reads
+it. The cursor is a JSON object mapping each listing to a
+:class:`~connectors.watermark.Watermark` (the newest item's time and the
+fullnames read in the overlap before it, which are not served twice); it
+moves only when every listing succeeded.
 
 praw authenticates (read-only application credentials) and keeps the rate
 limit accounts; three of its defaults are changed because a connector must
@@ -41,11 +45,13 @@ from connectors.base import (
 )
 from connectors.http import after_seconds, check_options, error_for_status, no_response, rate_limited
 from connectors.matching import boolean_query, text_matcher
+from connectors.watermark import Watermark, keep_state
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100  # the most a listing returns per request
 LISTING_CAP = 1000  # Reddit stops paging a listing after about this many items
+OVERLAP = timedelta(minutes=15)  # items let through or indexed late still show up; their fullnames dedupe them
 WEB_URL = "https://www.reddit.com"
 _SUBREDDIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{1,20}")
 
@@ -126,10 +132,9 @@ class RedditConnector:
         counter.count = 0
         try:
             for listing in self._listings(query):
-                seen = before.get(listing.key)
-                newest = self._read(client, listing, seen if isinstance(seen, Mapping) else None, found)
-                if newest:
-                    after[listing.key] = newest
+                mark = _watermark(before.get(listing.key))
+                self._read(client, listing, mark, found)
+                keep_state(after, listing.key, mark)
         except Exception as exc:
             note_requests(exc, counter.count)  # a failed poll still reports the requests it made
             raise
@@ -150,13 +155,8 @@ class RedditConnector:
             listings += [_Listing(f"comments r/{name}", f"r/{name}/comments/", {}, keep) for name in subreddits]
         return listings
 
-    def _read(
-        self, client: Any, listing: _Listing, seen: Mapping[str, Any] | None, found: dict[str, Mention]
-    ) -> dict[str, Any] | None:
-        """Page a listing back to the last item seen; the newest item's position."""
-        seen_name = seen.get("name") if seen else None
-        seen_time = seen.get("created") if seen and isinstance(seen.get("created"), (int, float)) else None
-        newest = {"name": seen_name, "created": seen_time} if seen_time is not None else None
+    def _read(self, client: Any, listing: _Listing, mark: Watermark, found: dict[str, Mention]) -> None:
+        """Page a listing (newest first) back to the overlap before the newest item read."""
         after: str | None = None
         for _page in range(self.options.max_pages):
             params = {**listing.params, "limit": PAGE_SIZE}
@@ -165,21 +165,19 @@ class RedditConnector:
             payload = _call(self.options, lambda: client.request(method="GET", path=listing.path, params=params))
             children, after = _children(payload, listing.path)
             for item in children:
-                if item.get("name") == seen_name or (seen_time is not None and item["created_utc"] < seen_time):
-                    return newest
-                if newest is None or item["created_utc"] > newest["created"]:
-                    newest = {"name": item["name"], "created": item["created_utc"]}
-                mention = _mention(item)
-                if listing.keep is None or listing.keep(mention.text):
-                    found.setdefault(mention.id, mention)
+                if mark.is_old(item["created_utc"]):
+                    return
+                if mark.take(item["name"], item["created_utc"]):  # the newest read, kept or not
+                    mention = _mention(item)
+                    if listing.keep is None or listing.keep(mention.text):
+                        found.setdefault(mention.id, mention)
             if not after:
-                return newest
-        if seen:
+                return
+        if mark.newest is not None:
             log.warning(
                 "reddit: %s: stopped after %d pages (max_pages) before the last item seen; older ones are skipped",
                 listing.key, self.options.max_pages,
             )
-        return newest
 
     def _reddit(self) -> Any:
         if self._client is None:
@@ -188,6 +186,16 @@ class RedditConnector:
 
 
 # ---------------------------------------------------------------------- mapping
+def _watermark(state: Any) -> Watermark:
+    """A listing's watermark; a cursor of an older version (the newest item's
+    ``{"name", "created"}``) is read as that item, seen."""
+    if isinstance(state, Mapping) and "newest" not in state:
+        name, created = state.get("name"), state.get("created")
+        if isinstance(name, str) and isinstance(created, (int, float)) and not isinstance(created, bool):
+            return Watermark(float(created), {name: float(created)}, OVERLAP.total_seconds())
+    return Watermark.load(state, OVERLAP.total_seconds())
+
+
 def _children(payload: Any, path: str) -> tuple[list[dict[str, Any]], str | None]:
     """The usable items of a Listing page (newest first) and its ``after`` token."""
     data = payload.get("data") if isinstance(payload, Mapping) and payload.get("kind") == "Listing" else None

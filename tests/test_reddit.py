@@ -50,8 +50,10 @@ def gets(server):
     return [r for r in server.requests if r.method == "GET"]
 
 
-def position(child):
-    return {"name": child["data"]["name"], "created": child["data"]["created_utc"]}
+def position(newest, *read):
+    """A listing's cursor: the newest item's time and the fullnames read within the overlap."""
+    return {"newest": newest["data"]["created_utc"],
+            "seen": {c["data"]["name"]: c["data"]["created_utc"] for c in (newest, *read)}}
 
 
 def test_search_pages_are_followed_and_posts_stored(poll, fake_server, fresh_store):
@@ -76,7 +78,7 @@ def test_search_pages_are_followed_and_posts_stored(poll, fake_server, fresh_sto
     assert (top["likes"], top["replies"], top["reposts"], top["followers"]) == (42, 7, None, None)
     assert (top["brand"], top["label"]) == ("Acme", "positive")
     assert stored[middle["data"]["name"]]["label"] == "negative"
-    assert cursor(fresh_store) == {SEARCH_KEY: position(newest)}
+    assert cursor(fresh_store) == {SEARCH_KEY: position(newest, middle, oldest)}
 
     token, page1, page2 = fake_server.requests
     assert (token.method, token.path) == ("POST", wr.TOKEN_PATH)
@@ -107,15 +109,52 @@ def test_a_poll_with_nothing_new_reads_one_page_per_listing(poll, fake_server, f
 def test_items_seen_by_the_last_poll_are_not_fetched_again(poll, fake_server, fresh_store):
     seen = wr.post("acme first", minutes_ago=20)
     new = wr.post("acme second", minutes_ago=2)
-    fake_server.route("GET", wr.search_path(), wr.authorized(wr.ok(wr.listing([seen]))),
-                      wr.authorized(wr.ok(wr.listing([new, seen], after=seen["data"]["name"]))))
+    older = wr.post("acme older", minutes_ago=60)
+    fake_server.route("GET", wr.search_path(), wr.authorized(wr.ok(wr.listing([seen, older]))),
+                      wr.authorized(wr.ok(wr.listing([new, seen, older], after="t3_more"))))
     poll()
 
     result = poll()
 
     assert (result.fetched, result.new, result.duplicates) == (1, 1, 0)
     assert len(gets(fake_server)) == 2
-    assert cursor(fresh_store) == {SEARCH_KEY: position(new)}
+    assert cursor(fresh_store) == {SEARCH_KEY: position(new)}  # the first is 18 minutes older: out of the overlap
+
+
+def test_a_post_let_through_late_below_newer_ones_is_stored_on_the_next_poll_and_only_once(
+    poll, fake_server, fresh_store
+):
+    # The spam filter or a moderator lets a post through minutes after it was written (or search
+    # indexes it late): it appears below posts the last poll already read.
+    known = wr.post("acme is great", minutes_ago=1)
+    late = wr.post("acme lost my order", minutes_ago=4)
+    old = wr.post("acme from last week", minutes_ago=60 * 24 * 7)
+    fake_server.route("GET", wr.search_path(), wr.authorized(wr.ok(wr.listing([known, old]))),
+                      wr.authorized(wr.ok(wr.listing([known, late, old]))),
+                      wr.authorized(wr.ok(wr.listing([known, late, old]))))
+    assert poll().new == 2
+
+    second, third = poll(), poll()
+
+    assert (second.fetched, second.new) == (1, 1) and (third.fetched, third.new) == (0, 0)
+    assert len({r["id"] for r in rows(fresh_store)}) == len(rows(fresh_store)) == 3
+    assert cursor(fresh_store) == {SEARCH_KEY: position(known, late)}
+
+
+def test_a_cursor_saved_before_the_overlap_is_read_as_its_newest_item(fake_server, monkeypatch):
+    known = wr.post("acme is great", minutes_ago=1)
+    late = wr.post("acme lost my order", minutes_ago=4)
+    wr.serve_token(fake_server)
+    fake_server.route("GET", wr.search_path(), wr.authorized(wr.ok(wr.listing([known, late]))))
+    connector = RedditConnector(RedditOptions(
+        client_id=Secret(wr.CLIENT_ID), client_secret=Secret(wr.CLIENT_SECRET), user_agent=UA,
+        base_url=fake_server.url, auth_url=fake_server.url, timeout=2, comments=False))
+    old_cursor = {f"search r/all: {QUERY}": {"name": known["data"]["name"], "created": known["data"]["created_utc"]}}
+
+    batch = connector.fetch(QUERY, json.dumps(old_cursor))
+
+    assert [m.id for m in batch.mentions] == [late["data"]["name"]]  # the known one is not served again
+    assert json.loads(batch.next_cursor) == {SEARCH_KEY: position(known, late)}
 
 
 def test_a_deleted_last_item_still_stops_by_time(poll, fake_server, fresh_store):
@@ -149,7 +188,7 @@ def test_the_page_budget_bounds_a_listing(poll, fake_server, fresh_store):
     result = poll("max_pages = 2")
 
     assert (result.new, len(gets(fake_server))) == (2, 2)
-    assert cursor(fresh_store) == {SEARCH_KEY: position(pages[0])}
+    assert cursor(fresh_store) == {SEARCH_KEY: position(pages[0], pages[1])}
 
 
 def test_subreddits_are_searched_and_their_comments_filtered_by_the_query(poll, fake_server, fresh_store):
@@ -171,7 +210,7 @@ def test_subreddits_are_searched_and_their_comments_filtered_by_the_query(poll, 
     assert gets(fake_server)[0].params["restrict_sr"] == "True"
     assert cursor(fresh_store) == {
         f"search r/gadgets+phones: {QUERY}": position(post),
-        "comments r/gadgets": position(naming),  # the newest read, kept or not
+        "comments r/gadgets": position(naming, noise, other),  # read, kept or not
     }
 
     fake_server.clear()
