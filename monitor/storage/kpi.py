@@ -170,6 +170,11 @@ def _backfill_type_and_tags(db: Database) -> None:
         db.conn.executemany("UPDATE kpi_tickets SET ticket_type = ?, tags = ?, digest = ? WHERE rowid = ?", updates)
 
 
+#: The stored columns of kpi_responses as m001 made them (what m003 and m004 read and digest).
+_RESPONSES_M001 = ("source_format", "response_id", "kind", "score", "scale_min", "scale_max", "label",
+                   "responded_at", "ticket_id", "dated", "raw")
+
+
 @migrations()
 def m003_ces_on_the_configured_scale(db: Database) -> None:
     """CES answers whose export declared no scale were stored on 1..the ``ces_scale``
@@ -178,8 +183,7 @@ def m003_ces_on_the_configured_scale(db: Database) -> None:
     row; digests are recomputed so a re-import stays unchanged."""
     from monitor.kpi.formats import generic
 
-    columns = ("source_format", "response_id", "kind", "score", "scale_min", "scale_max", "label",
-               "responded_at", "ticket_id", "dated", "raw")  # kpi_responses as of this step
+    columns = _RESPONSES_M001
     scale_of = {}  # import id -> position of the scale_max cell (None: no such column)
     for import_id, header in db.execute(
         "SELECT id, header FROM kpi_imports WHERE format = 'generic' AND layout = 'surveys'"
@@ -210,8 +214,7 @@ def m004_date_only_answers_on_their_day(db: Database) -> None:
     from monitor.kpi.formats import generic
     from monitor.kpi.formats.base import DATE_ONLY, midday
 
-    columns = ("source_format", "response_id", "kind", "score", "scale_min", "scale_max", "label",
-               "responded_at", "ticket_id", "dated", "raw")  # kpi_responses as of this step
+    columns = _RESPONSES_M001
     date_of = {}  # import id -> (position of the date cell, the import's zone)
     layout = next(x for x in generic.LAYOUTS if x.name == "surveys")
     for import_id, header, timezone in db.execute(
