@@ -152,7 +152,9 @@ def _send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if stage == "data":
             return Outcome("unknown", f"connection lost while the server had the message ({reason})")
-        return Outcome("retry", f"{stage}: {reason}")
+        if isinstance(exc, ssl.SSLError) and not isinstance(exc, _TLS_DROPPED):
+            return Outcome("failed", f"TLS with {smtp.host}:{smtp.port}: {exc}{_tls_hint(smtp, exc)}")
+        return Outcome("retry", f"{stage}{f' to {smtp.host}:{smtp.port}' if stage == 'connect' else ''}: {reason}")
     except smtplib.SMTPException as exc:
         return Outcome("failed", f"{type(exc).__name__}: {exc}")
     except UnicodeEncodeError:  # its text could hold the password: not shown
@@ -188,6 +190,20 @@ def _connect(smtp: SmtpConfig) -> smtplib.SMTP:
         _close(client)
         raise
     return client
+
+
+#: TLS errors that are a connection dropped mid-handshake (worth a retry), not a TLS problem.
+_TLS_DROPPED = (ssl.SSLEOFError, ssl.SSLZeroReturnError)
+
+
+def _tls_hint(smtp: SmtpConfig, exc: ssl.SSLError) -> str:
+    """What a TLS handshake failing on a plain-text answer usually means."""
+    if getattr(exc, "reason", None) != "WRONG_VERSION_NUMBER":
+        return ""
+    if smtp.ssl:
+        return ("; the server answered in plain text: ssl = true wants TLS from the first byte (port 465),"
+                " a port such as 587 or 25 wants starttls = true instead")
+    return "; the server answered STARTTLS in plain text"
 
 
 def _no_auth(smtp: SmtpConfig) -> str:

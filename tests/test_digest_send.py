@@ -119,7 +119,8 @@ def test_dropped_connection_before_data_is_retried(write_config):
 def test_unreachable_server_retries_then_gives_up(write_config):
     from mailserver import free_port
 
-    config, store = seeded(smtp_config(write_config, free_port()))
+    port = free_port()
+    config, store = seeded(smtp_config(write_config, port))
     now = MORNING
     states = []
     for _ in range(config.digest.max_attempts):
@@ -127,7 +128,8 @@ def test_unreachable_server_retries_then_gives_up(write_config):
         states.append(result.state)
         now += timedelta(hours=3)
     assert states == ["retry"] * (config.digest.max_attempts - 1) + ["failed"]
-    assert "gave up after 6 attempts: connect: ConnectionRefusedError" in store.digests.get("acme", "2026-03-10")["last_error"]
+    assert f"gave up after 6 attempts: connect to 127.0.0.1:{port}: ConnectionRefusedError" in (
+        store.digests.get("acme", "2026-03-10")["last_error"])
     assert digest.run_due(store, config, now + timedelta(hours=3)) == []
 
 
@@ -381,6 +383,17 @@ def test_implicit_tls(write_config, tmp_path):
         (result,) = digest.run_due(store, config, MORNING)
         assert result.state == "sent", result.detail
         assert len(handler.received) == 1
+
+
+def test_implicit_tls_against_a_plain_text_port_fails_at_once_and_says_why(write_config):
+    handler = Handler()
+    with smtp_server(handler) as port:  # speaks plain SMTP, as port 587 or 25 does
+        config, store = seeded(smtp_config(write_config, port, smtp="ssl = true"))
+        (result,) = digest.run_due(store, config, MORNING)
+    assert result.state == "failed" and handler.received == []  # a setting to fix: no retries for hours
+    assert result.detail.startswith(f"TLS with 127.0.0.1:{port}: [SSL: WRONG_VERSION_NUMBER]")
+    assert result.detail.endswith("ssl = true wants TLS from the first byte (port 465), a port such as 587 or 25"
+                                  " wants starttls = true instead")
 
 
 def test_concurrent_senders_deliver_once(write_config):
