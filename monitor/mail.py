@@ -29,9 +29,10 @@ import smtplib
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Literal
 
@@ -68,7 +69,7 @@ def new_message(*, subject: str, sender: str, recipients: Sequence[str],
     message["From"] = sender
     if recipients:
         message["To"] = ", ".join(recipients)
-    message["Date"] = formatdate(localtime=False)
+    message["Date"] = format_datetime(datetime.now(timezone.utc))  # "+0000": UTC ("-0000" says "zone unknown")
     message["Message-ID"] = message_id or make_msgid(domain=domain_of(sender))
     return message
 

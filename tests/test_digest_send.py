@@ -73,6 +73,7 @@ def test_one_digest_per_date_across_restarts(write_config):
         assert got.recipients == ["leads@example.com"] and got.sender == "monitor@example.com"
         message = email.message_from_bytes(got.data, policy=default)
         assert message["Message-ID"] == first.message_id
+        assert message["Date"].endswith(" +0000")  # UTC, said so ("-0000" means "zone unknown")
         assert message["Subject"].startswith("Daily digest Tue 10 Mar 2026: Acme 2 mentions, 50% negative")
         # The next morning brings the next day's digest, once.
         (second,) = digest.run_due(store, config, MORNING + timedelta(days=1))
