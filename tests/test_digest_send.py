@@ -107,6 +107,23 @@ def test_451_is_retried_later_and_delivered_once(write_config):
         assert digest.run_due(store, config, MORNING + timedelta(hours=1)) == []
 
 
+def test_a_later_send_at_does_not_send_the_day_before_one_already_sent(write_config):
+    handler = Handler()
+    with smtp_server(handler) as port:
+        config, store = seeded(smtp_config(write_config, port))
+        assert [r.day for r in digest.run_due(store, config, MORNING)] == ["2026-03-10"]
+        # "The digest comes too early": send_at moves from 08:00 to 10:00 at 09:30. The latest
+        # due day is now the 9th, older than the one sent: nothing goes out, nor at 10:00.
+        text = smtp_config(write_config, port).read_text().replace('"08:00"', '"10:00"')
+        later = config_module.load(write_config(text, base=False, name="later.toml"))
+        assert digest.run_due(store, later, MORNING + timedelta(minutes=30)) == []
+        assert digest.run_due(store, later, MORNING + timedelta(hours=1, minutes=5)) == []
+        assert [r.day for r in digest.run_due(store, later, MORNING + timedelta(days=1, hours=1, minutes=5))] == [
+            "2026-03-11"]
+        assert [email.message_from_bytes(r.data, policy=default)["Subject"][:26] for r in handler.received] == [
+            "Daily digest Tue 10 Mar 20", "Daily digest Wed 11 Mar 20"]
+
+
 def test_dropped_connection_before_data_is_retried(write_config):
     handler = Handler(script=["drop-rcpt"])
     with smtp_server(handler) as port:

@@ -69,16 +69,22 @@ class DigestResult:
 def run_due(store: Store, config: Config, now: datetime | None = None, *,
             kpi_provider: KpiProvider = service_kpis) -> list[DigestResult]:
     """Send every digest that is due and not yet sent: the latest due day (the
-    catch-up after a restart sends that one only, not every missed day), retries
-    whose time has come, and sends interrupted by a crash. Returns what was done."""
+    catch-up after a restart sends that one only, not every missed day; nor a day
+    before one already sent or tried, as a later ``send_at`` or another timezone
+    would make it), retries whose time has come, and sends interrupted by a crash.
+    Returns what was done."""
     now = now or utcnow()
     key = brand_set_key(config)
-    days = {due_day(now, config.monitor.tz, config.digest.send_at).isoformat()}
+    days = set()
     for row in store.digests.in_states("sending", "retry", "failed"):
         if not _valid_day(row["day"]):
             _drop(store, row)
         elif row["state"] != "failed" and row["brand_set"] == key:
             days.add(row["day"])
+    due = due_day(now, config.monitor.tz, config.digest.send_at).isoformat()
+    latest = store.digests.latest_day(key)
+    if latest is None or latest <= due:
+        days.add(due)
     results = []
     for day in sorted(days):
         if _refusal(config, date.fromisoformat(day), now) is not None:

@@ -86,6 +86,10 @@ class DigestStore:
         with self._store.transaction():
             self._store.conn.execute("DELETE FROM digests WHERE brand_set = ? AND day = ?", [brand_set, day])
 
+    def latest_day(self, brand_set: str) -> str | None:
+        """The latest day with a digest of ``brand_set`` in any state (None: none yet)."""
+        return self._store.conn.execute("SELECT max(day) FROM digests WHERE brand_set = ?", [brand_set]).fetchone()[0]
+
     def in_states(self, *states: str) -> list[dict[str, Any]]:
         return self._select(
             f"WHERE state IN ({', '.join('?' * len(states))}) ORDER BY day", list(states)
