@@ -291,7 +291,9 @@ class SmtpConfig:
     port: int = 587
     starttls: bool | None = None  # upgrade a plain connection (port 587); default: unless ssl
     ssl: bool = False  # implicit TLS from the first byte (port 465)
-    username: Secret | None = None
+    # A login name, read like a secret (from the environment or a file) but not masked in logs:
+    # "monitor" or "acme" would otherwise vanish from every path and message that holds the word.
+    username: Secret | None = field(default=None, metadata={"masked": False})
     password: Secret | None = None
     timeout: float = 30.0
     ca_file: Path | None = None  # trust this CA bundle instead of the system's (verification stays on)
@@ -482,8 +484,9 @@ class Config:
         return self.kpi.timezone or self.monitor.timezone
 
     def secrets(self) -> list[Secret]:
-        """Every secret the config refers to (sources' options, smtp, any later section)."""
-        return secrets_in(self)
+        """Every secret the config refers to whose value logs hide (sources' options, smtp,
+        any later section)."""
+        return secrets_in(self, masked=True)
 
     def with_plugins(self) -> Config:
         """This config with every plugin option checked and built (loading the plugins);
@@ -747,8 +750,9 @@ def _annotation(text: str, module: str) -> Any:
     return eval(text, namespace)  # noqa: S307 - a dataclass annotation of our own code or a plugin's
 
 
-def secrets_in(value: Any) -> list[Secret]:
-    """Every secret in ``value``: a config, a section, a source's options."""
+def secrets_in(value: Any, *, masked: bool = False) -> list[Secret]:
+    """Every secret in ``value``: a config, a section, a source's options; with ``masked``,
+    only those whose values logs and messages hide (not a login name)."""
     found: list[Secret] = []
     secret = _secret_class()
     if secret is None:  # nothing has imported it: there is no Secret to find
@@ -759,7 +763,8 @@ def secrets_in(value: Any) -> list[Secret]:
             found.append(value)
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             for f in dataclasses.fields(value):
-                walk(getattr(value, f.name))
+                if not masked or f.metadata.get("masked", True):
+                    walk(getattr(value, f.name))
         elif isinstance(value, (tuple, list)):
             for item in value:
                 walk(item)

@@ -208,7 +208,7 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
             log.error("source %s: unexpected error", source.name, exc_info=True)
         # Printed and stored: masked as the logs are (a server may echo the credential back),
         # with the source's own secrets as they are now (a rotated token file included).
-        message = logs.redact(message, logs.revealed(secrets_in(source.options)))
+        message = logs.redact(message, logs.revealed(secrets_in(source.options, masked=True)))
         if len(message) > ERROR_CHARS:  # shortened only once masked: a token cut in two is not masked
             message = message[: ERROR_CHARS - 1] + "…"
         run = PollResult(

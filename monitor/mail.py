@@ -95,7 +95,7 @@ def send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str]
     from monitor import logs
 
     outcome = _send_smtp(message, smtp, recipients, on_stage)
-    secrets = logs.revealed(secrets_in(smtp))
+    secrets = logs.revealed(secrets_in(smtp, masked=True))
     return replace(
         outcome, detail=logs.redact(outcome.detail, secrets),
         warning=None if outcome.warning is None else logs.redact(outcome.warning, secrets),

@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from monitor import logs
-from monitor.config import load
-from monitor.logs import RedactingFilter
+from monitor.config import load, unresolved_secrets
+from monitor.logs import RedactingFilter, revealed
 from test_daemon import source
 
 CONFIGURED = "cfg-S3cr3t/val+ue=="  # a secret the config refers to
@@ -237,3 +237,25 @@ def test_every_record_is_one_line_at_debug_except_a_traceback(
     assert traceback[-2:] == ["ValueError: rejected: ***", "second line of the error"]
     for secret in (CONFIGURED, "S3cr3t"):
         assert secret not in err
+
+
+def test_an_smtp_login_name_is_read_like_a_secret_but_not_masked(write_config, monkeypatch):
+    # username = "monitor" (the README's example) masked turned "data/monitor.db" into "data/***.db".
+    path = write_config("""
+        [digest]
+        recipients = ["team@example.com"]
+
+        [smtp]
+        host = "127.0.0.1"
+        sender = "monitor@example.com"
+        username = { env = "SMTP_USER" }
+        password = { env = "SMTP_PASS" }
+        """)
+    monkeypatch.delenv("SMTP_USER", raising=False)
+    monkeypatch.setenv("SMTP_PASS", "hunter22")
+    loaded = load(path)
+    assert unresolved_secrets(loaded.smtp) == [f"{path}: [smtp]: username: environment variable SMTP_USER is not set"]
+    monkeypatch.setenv("SMTP_USER", "monitor")
+    redactor = RedactingFilter(revealed(loaded.secrets()))
+    assert redactor.redact("database data/monitor.db; login monitor / hunter22") == (
+        "database data/monitor.db; login monitor / ***")
