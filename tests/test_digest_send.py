@@ -134,7 +134,7 @@ def test_dropped_connection_before_data_is_retried(write_config):
         assert second.state == "sent" and len(handler.received) == 1
 
 
-def test_unreachable_server_retries_then_gives_up(write_config):
+def test_unreachable_server_retries_then_gives_up(write_config, caplog):
     from mailserver import free_port
 
     port = free_port()
@@ -146,6 +146,9 @@ def test_unreachable_server_retries_then_gives_up(write_config):
         states.append(result.state)
         now += timedelta(hours=3)
     assert states == ["retry"] * (config.digest.max_attempts - 1) + ["failed"]
+    # Heard at --log-level warning from the first retry on, not only once it has failed for good.
+    levels = [r.levelname for r in caplog.records if r.name == "monitor.digest.send"]
+    assert levels == ["WARNING"] * (config.digest.max_attempts - 1) + ["ERROR"]
     assert f"gave up after 6 attempts: connect to 127.0.0.1:{port}: ConnectionRefusedError" in (
         store.digests.get("acme", "2026-03-10")["last_error"])
     assert digest.run_due(store, config, now + timedelta(hours=3)) == []

@@ -263,9 +263,11 @@ def _finish(store: Store, config: Config, row: dict[str, Any], outcome: mail.Out
     else:
         row.update(state=outcome.status, last_error=outcome.detail)
     store.digests.save(row, now)
-    level = logging.INFO if row["state"] in ("sent", "retry") else logging.ERROR
+    # A retry is a warning: the server was down or refused for now, which an operator
+    # running at --log-level warning wants to hear of before it becomes a failure hours later.
+    level = {"sent": logging.INFO, "retry": logging.WARNING}.get(row["state"], logging.ERROR)
     if outcome.warning:
-        level = logging.WARNING
+        level = max(level, logging.WARNING)
     log.log(level, "digest %s %s: %s (%s)", row["brand_set"], row["day"], row["state"], outcome.detail)
     return row
 
