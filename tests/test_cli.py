@@ -226,6 +226,12 @@ def test_poll_unknown_source_is_a_clear_error(cli):
     assert 'Error: no source named "nope" in embedded default config (sources: demo, x-acme, reddit-acme)' in result.output
 
 
+def test_poll_of_an_unknown_source_creates_no_database(cli, write_config, tmp_path):
+    result = cli("--config", write_config(), "poll", "--source", "nope")
+    assert result.exit_code == 1 and 'no source named "nope"' in result.output
+    assert not (tmp_path / "monitor.db").exists()
+
+
 def test_failing_source_is_reported_and_recorded(cli, write_config, tmp_path):
     path = write_config('[[sources]]\nname = "gone"\nplatform = "jsonl"\npath = "missing.jsonl"\n')
     result = cli("--config", path, "poll", "--format", "json")

@@ -126,6 +126,7 @@ def poll(app: App, names: tuple[str, ...], fmt: str) -> None:
     """
     from monitor import ingest
 
+    ingest.select_sources(app.config, names)  # an unknown name is refused before the database is made
     results = ingest.poll(app.store(), app.config, names)
     _print_poll_results(fmt, results)
 
