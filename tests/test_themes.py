@@ -5,6 +5,7 @@ delivery complaints that fade."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -130,6 +131,14 @@ def test_themes_table_and_csv(cli, monitored):
     rows = cli("--config", path, "themes", *WINDOW, "--format", "csv").stdout.splitlines()
     assert rows[0] == "brand,kind,name,negatives,previous,change,lift,trend,share,example"
     assert any(r.startswith("Acme,phrase,status page,3,0,") for r in rows)
+    assert "Acme,no_theme,(no theme),1,,,,,," in rows  # l1: the shares add up from the file alone
+
+
+def test_negatives_in_no_theme_are_shown_when_no_theme_is_configured(cli, monitored):
+    path = monitored("[insights]\ndefault_themes = false\n")
+    table = cli("--config", path, "themes", *WINDOW).stdout
+    assert "Acme: 8 negative mentions" in table and "(no negative mentions" not in table
+    assert re.search(r"^\(no theme\)\s+8\s", table, re.MULTILINE)
 
 
 def test_summary_by_theme_counts_every_mention_per_theme_and_platform(cli, monitored):

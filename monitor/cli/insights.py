@@ -60,11 +60,12 @@ def themes(app: App, since: timedelta | None, from_date: date | None, to_date: d
         data = report.as_dict()
         if i:
             click.echo()
-        click.echo(f"{report.brand or 'All mentions'}: {report.negatives} negative mentions"
+        click.echo(f"{report.brand or 'All mentions'}: {report.negatives} negative mention"
+                   f"{'' if report.negatives == 1 else 's'}"
                    f" {report.start.astimezone(tz):%Y-%m-%d %H:%M} to {report.end.astimezone(tz):%Y-%m-%d %H:%M}"
                    f" {config.monitor.timezone}; {report.previous_negatives} in the period before")
-        rows = [_theme_row(t) for t in data["themes"] if t["negatives"] or t["previous"]]
-        if rows:
+        rows = [_theme_row(t) for t in data["themes"] if t["negatives"] or t["previous"]]  # not 0 and 0
+        if report.negatives or report.previous_negatives:
             rows.append({"theme": "(no theme)", "negatives": data["no_theme"]})
         emit(fmt, rows, ["theme", "negatives", "previous", "change", "trend", "share", "example"],
              widths=_WIDTHS, empty="(no negative mentions in either period)")
@@ -91,6 +92,8 @@ def _phrase_row(p: dict[str, Any]) -> dict[str, Any]:
 def _flat(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows = [{"brand": data["brand"], "kind": "theme", "name": t["theme"], **t, "example": _example(t)}
             for t in data["themes"]]
+    # The negatives in no theme, so that the shares add up from the file alone.
+    rows.append({"brand": data["brand"], "kind": "no_theme", "name": "(no theme)", "negatives": data["no_theme"]})
     rows += [{"brand": data["brand"], "kind": "phrase", "name": p["phrase"], **p, "example": _example(p)}
              for p in data["emerging"]]
     return rows
