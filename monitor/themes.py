@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from monitor.brands import TermSets
+from monitor.brands import TermSets, term_pattern
 from monitor.config import Config, InsightsConfig, ThemeConfig
 from monitor.storage import Store
 from monitor.storage.mentions import MentionFilter
@@ -77,8 +77,9 @@ class ThemeMatcher:
     def __init__(self, rules: Sequence[ThemeConfig]) -> None:
         self.names = [r.name for r in rules]
         self._terms = TermSets({r.name: r.keywords for r in rules})
-        excludes = {r.name: r.exclude for r in rules if r.exclude}
-        self._exclude = TermSets(excludes) if excludes else None
+        # A theme's exclusions cancel the words they cover, not the mention: "let me down"
+        # stops "down" counting for outage, "let me down, outage since Sunday" is still one.
+        self._exclude = {r.name: term_pattern(r.exclude, wildcards=True) for r in rules if r.exclude}
 
     @classmethod
     def from_config(cls, config: Config) -> ThemeMatcher:
@@ -86,11 +87,14 @@ class ThemeMatcher:
 
     def themes(self, text: str) -> list[str]:
         text = normalise(text)
-        found = self._terms.find(text)
-        if found and self._exclude is not None:
-            excluded = set(self._exclude.find(text))
-            found = [name for name in found if name not in excluded]
-        return found
+        return [name for name in self._terms.find(text) if self._kept(name, text)]
+
+    def _kept(self, name: str, text: str) -> bool:
+        """Whether theme ``name`` (found in ``text``) still is once its exclusions are cut out."""
+        pattern = self._exclude.get(name)
+        if pattern is None or pattern.search(text) is None:
+            return True
+        return name in self._terms.find(pattern.sub(" | ", text))  # "|" parts the words either side
 
 
 class PhraseExtractor:

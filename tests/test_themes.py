@@ -205,6 +205,11 @@ def test_shipped_themes_on_typical_complaints():
         "no internet since 7am": ["outage"],
         "another price rise, what a rip-off": ["pricing"],
         "they really let me down": [],
+        # An exclusion cancels the words it covers, not the mention's other keywords.
+        "Acme really let me down, internet down since Sunday, outage still not fixed": ["outage"],
+        "acme let me down: no internet for 3 days": ["outage"],
+        "app crashes every time I open it, 1 star on the app store": ["app"],
+        "5 stars on the app store": [],
         "@acmesupport please DM me": [],  # a handle is not the word "support"
     }
     assert {text: matcher.themes(text) for text in cases} == cases
