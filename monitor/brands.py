@@ -100,15 +100,22 @@ class BrandMatcher:
             (b, term_pattern([b.name, *b.keywords, *b.handles]), term_pattern(b.exclude)) for b in brands
         ]
         self._by_name = {b.name.lower(): b for b in brands}
+        self._by_handle = {h.lower().lstrip("@"): b for b in brands for h in b.handles if h.lstrip("@")}
 
-    def assign(self, text: str, brand: str | None = None) -> tuple[str | None, bool]:
+    def assign(self, text: str, brand: str | None = None, author: str | None = None) -> tuple[str | None, bool]:
         """Return ``(brand, excluded)`` for a text.
 
-        With a known ``brand`` (the source's, or the record's), only its
-        exclusions apply. Otherwise the first configured brand the text names
-        and does not exclude wins; ``excluded`` is true when brands were named
-        but every one of them was excluded (e.g. "the Acme anvil").
+        A post by one of a brand's own ``handles`` (its author, "@" or not, any case) is
+        that brand's, excluded: what a brand says of itself is not its customers' voice
+        (X's query leaves those posts out already; other platforms return them). With a
+        known ``brand`` (the source's, or the record's), only its exclusions apply.
+        Otherwise the first configured brand the text names and does not exclude wins;
+        ``excluded`` is true when brands were named but every one of them was excluded
+        (e.g. "the Acme anvil").
         """
+        own = self._by_handle.get(author.lower().lstrip("@")) if author else None
+        if own is not None:
+            return own.name, True
         if brand is not None:
             config = self._by_name.get(brand.lower())
             if config is None:

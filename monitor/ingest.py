@@ -136,7 +136,7 @@ class Pipeline:
         kept: list[tuple[Mention, str | None]] = []
         excluded = 0
         for mention in mentions:
-            assigned, drop = self.brands.assign(mention.text, brand)
+            assigned, drop = self.brands.assign(mention.text, brand, mention.author)
             if drop:
                 excluded += 1
             else:

@@ -286,3 +286,26 @@ def test_a_record_brand_must_be_a_configured_brand_in_any_case(cli, write_config
     result = cli("--config", path, "import", data, "--brand", "globex", "--format", "json")
     assert result.exit_code == 0 and json.loads(result.stdout)["skipped"] == 0
     assert {m["id"]: m["brand"] for m in _stored(cli, path)} == {"1": "Acme", "2": "Globex", "3": "Globex"}
+
+
+OWN_POSTS = [
+    record("own1", "We are aware of an outage affecting Acme Broadband customers. Sorry!", author="acmesupport"),
+    record("own2", "Globex Unlimited is now £20 a month", author="@Globex"),  # a competitor's own post
+    record("c1", "acme broke my router again", author="someone"),
+    record("c2", "@acmesupport thanks, fixed", author="acmesupport_fan"),  # a handle is matched whole
+]
+
+
+def test_posts_by_a_brands_own_handles_are_excluded_not_stored(cli, write_config, tmp_path):
+    path = write_config()
+    result = cli("--config", path, "import", write_jsonl(tmp_path / "m.jsonl", OWN_POSTS), "--format", "json")
+    assert (json.loads(result.stdout)["new"], json.loads(result.stdout)["excluded"]) == (2, 2)
+    assert sorted(r["id"] for r in _stored(cli, path)) == ["c1", "c2"]
+
+
+def test_a_poll_excludes_posts_by_a_brands_own_handles_too(cli, write_config, tmp_path):
+    write_jsonl(tmp_path / "saved.jsonl", OWN_POSTS)
+    path = write_config('[[sources]]\nname = "saved"\nplatform = "jsonl"\npath = "saved.jsonl"\n')
+    (polled,) = json.loads(cli("--config", path, "poll", "--format", "json").stdout)
+    assert (polled["fetched"], polled["new"], polled["excluded"]) == (4, 2, 2)
+    assert sorted(r["id"] for r in _stored(cli, path)) == ["c1", "c2"]
