@@ -55,7 +55,8 @@ from monitor.timeutil import ceil_second, format_duration, from_db, utcnow
 
 log = logging.getLogger(__name__)
 
-#: How long in-flight polls may finish after SIGTERM/SIGINT (the whole stop stays under 10 s).
+#: How long in-flight polls and service jobs (a digest or alert being sent) may finish
+#: after SIGTERM/SIGINT (the whole stop stays under 10 s).
 SHUTDOWN_GRACE = 5.0
 #: The main loop wakes at least this often (hang checks, clock-jump checks).
 MAX_WAIT = 1.0
@@ -188,7 +189,7 @@ class Daemon:
         executor: Executor | None = None,
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
-        shutdown_grace: float = SHUTDOWN_GRACE,
+        shutdown_grace: float | None = None,
     ) -> None:
         self.config = config
         self.scheduler = schedule.Scheduler()
@@ -204,7 +205,7 @@ class Daemon:
         self._executor = executor or ThreadExecutor()
         self._rng = rng or random.Random()
         self._monotonic = monotonic
-        self._grace = shutdown_grace
+        self._grace = SHUTDOWN_GRACE if shutdown_grace is None else shutdown_grace
         self._hung_then = "its next poll waits until it returns"  # what follows a hung poll
         self._pipeline = ingest.Pipeline(config)
         self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
@@ -351,7 +352,7 @@ class Daemon:
             if self._stopping:
                 self._abandon = True  # a second signal: stop without waiting
             else:
-                log.info("received %s: stopping (in-flight polls get %.0fs to finish)", event[1], self._grace)
+                log.info("received %s: stopping (polls and jobs in flight get %.0fs to finish)", event[1], self._grace)
             self._stopping = True
         elif kind == "reload":
             if self._stopping:
@@ -557,13 +558,21 @@ class Daemon:
     def _shutdown(self) -> None:
         self.scheduler.clear()
         deadline = time.monotonic() + self._grace
-        while self._in_flight and not self._abandon:
+        # A digest or alert send cut off here is repeated at the next start (or, cut off
+        # while the server had it, recorded as unknown): it gets the same grace as a poll.
+        while (self._in_flight or self._services_running) and not self._abandon:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             self._wait(min(remaining, MAX_WAIT))
         if self._in_flight:
             self._abandon_in_flight()
+        if self._services_running:
+            log.warning(
+                "leaving %d job(s) unfinished: %s (a send they had started is retried at the next start,"
+                " or recorded as unknown if the server may have it)",
+                len(self._services_running), ", ".join(sorted(self._services_running)),
+            )
         log.info("daemon stopped")
 
     def _abandon_in_flight(self) -> None:

@@ -16,8 +16,19 @@ from pathlib import Path
 class MonitorProcess:
     """A ``sentiment-monitor`` subprocess whose stderr lines can be awaited."""
 
-    def __init__(self, *args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *args: str | Path, cwd: Path, env: dict[str, str] | None = None,
+        constants: dict[str, float] | None = None,
+    ) -> None:
+        """``constants``: module constants of :mod:`monitor.daemon` to set first (shorter
+        intervals for tests), as a test in this process would patch them."""
         self.args = [sys.executable, "-m", "monitor", *map(str, args)]
+        if constants:
+            self.args[1:3] = ["-c", (
+                "import monitor.daemon as d\n"
+                f"for k, v in {constants!r}.items(): setattr(d, k, v)\n"
+                "from monitor.cli import main\nmain()"
+            )]
         self.proc = subprocess.Popen(
             self.args, cwd=cwd, env={**os.environ, **(env or {})},
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -9,7 +9,10 @@ import time
 import pytest
 from click.testing import CliRunner
 
+from mailserver import Handler, smtp_server
 from monitor.cli import main
+from monitor.config import load
+from monitor.storage import Store
 from procs import MonitorProcess
 from test_daemon import source
 
@@ -36,6 +39,49 @@ def test_stop_signal_exits_0_within_10s_even_with_a_hung_poll(signum, hung, scri
         assert "daemon stopped" in daemon.stderr
     finally:
         daemon.stop()
+
+
+@pytest.mark.parametrize("answered", [True, False])
+def test_stop_signal_gives_a_digest_being_sent_the_grace_of_a_poll(answered, scripted_plugin, write_config, tmp_path):
+    handler = Handler(script=["block"])  # the server holds DATA open until released
+    with smtp_server(handler) as port:
+        path = write_config(source("steady", "1h") + f"""
+[digest]
+send_at = "00:00"
+recipients = ["leads@example.com"]
+
+[smtp]
+host = "127.0.0.1"
+port = {port}
+sender = "monitor@example.com"
+starttls = false
+timeout = 20
+""")
+        # Yesterday's digest is due at once; the service jobs look every 0.5 s instead of every minute.
+        daemon = MonitorProcess("--config", path, "run", cwd=tmp_path,
+                                constants={"SERVICE_INTERVAL": 0.5, "SHUTDOWN_GRACE": 2.0})
+        try:
+            assert handler.in_data.wait(15), daemon.stderr
+            stopped_at = time.monotonic()
+            daemon.send(signal.SIGTERM)
+            if answered:
+                time.sleep(0.5)
+                handler.release.set()  # the server accepts the message within the grace
+            assert daemon.wait(timeout=10) == 0
+            took = time.monotonic() - stopped_at
+        finally:
+            daemon.stop()
+    err = daemon.stderr
+    with Store.open(load(path).monitor.database) as store:
+        (row,) = store.digests.recent()
+    if answered:
+        assert (row["state"], row["stage"]) == ("sent", None)
+        assert err.index(": sent") < err.index("daemon stopped") and "unfinished" not in err
+        assert took < 2
+    else:  # still in DATA when the grace ran out: said so, and the next start marks it unknown
+        assert (row["state"], row["stage"]) == ("sending", "data")
+        assert "leaving 1 job(s) unfinished: digest" in err
+        assert 2 <= took < 4
 
 
 def test_sighup_applies_a_valid_config_and_keeps_running_on_an_invalid_one(scripted_plugin, write_config, tmp_path):
