@@ -257,6 +257,10 @@ class Daemon:
 
     def start(self) -> None:
         """Schedule every enabled source, honouring its stored next poll time."""
+        # The service jobs' modules are imported here, before any worker thread: the two
+        # jobs start in the same tick, and two threads importing them at once can deadlock
+        # on the import locks (the digest imports monitor.alerts.rule) with _DeadlockError.
+        from monitor import alerts, digest  # noqa: F401
         for source in self._enabled():
             self._schedule(source.name, self._initial_delay(source))
         for name in SERVICES:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -82,6 +84,38 @@ timeout = 20
         assert (row["state"], row["stage"]) == ("sending", "data")
         assert "leaving 1 job(s) unfinished: digest" in err
         assert 2 <= took < 4
+
+
+# A fresh interpreter that records which thread first imports the service jobs' modules,
+# then runs `run` with the jobs every 0.2 s and stops itself with a real SIGTERM.
+_WATCH_IMPORTS = """
+import json, os, signal, sys, threading
+seen = {}
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name in ("monitor.alerts", "monitor.digest"):
+            seen.setdefault(name, threading.current_thread().name)
+sys.meta_path.insert(0, Watch())
+import monitor.daemon
+monitor.daemon.SERVICE_INTERVAL = 0.2
+threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+from monitor.cli import main
+try:
+    main()
+finally:
+    print(json.dumps(seen))
+"""
+
+
+def test_the_service_jobs_modules_are_imported_before_their_threads_start(scripted_plugin, write_config, tmp_path):
+    # Imported by the alerts and digest threads in the same tick, they could deadlock
+    # (_DeadlockError, about 1 run in 8): the daemon imports them before it starts a thread.
+    path = write_config(source("steady", "1h"))
+    done = subprocess.run([sys.executable, "-c", _WATCH_IMPORTS, "--config", str(path), "run"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert "job failed" not in done.stderr and "daemon stopped" in done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"monitor.alerts": "MainThread", "monitor.digest": "MainThread"}
 
 
 def test_sighup_applies_a_valid_config_and_keeps_running_on_an_invalid_one(scripted_plugin, write_config, tmp_path):
