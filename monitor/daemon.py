@@ -50,7 +50,7 @@ from monitor import ingest, logs, plugins
 from monitor.config import Config, SourceConfig
 from monitor.ingest import PollResult
 from monitor.errors import MonitorError
-from monitor.storage import Store, describe_error, is_locked, is_read_only
+from monitor.storage import Store, describe_error, is_explained, is_full, is_locked
 from monitor.timeutil import ceil_second, format_duration, from_db, utcnow
 
 log = logging.getLogger(__name__)
@@ -401,13 +401,17 @@ class Daemon:
             self._services_running.discard(name)
             log.exception("could not start the %s job", name)
 
-    @staticmethod
-    def _report_service(name: str, results_of: Callable[[], list[Any]]) -> None:
+    def _report_service(self, name: str, results_of: Callable[[], list[Any]]) -> None:
         """Log what a service job did, or its error (it never stops the daemon)."""
         try:
             results = results_of()
-        except Exception:  # noqa: BLE001 - logged; the next run tries again
-            log.exception("%s job failed", name)
+        except Exception as exc:  # noqa: BLE001 - logged; the next run tries again
+            if is_explained(exc):  # no bug of ours (locked, read-only, full): one line, as a poll's
+                log.error("%s job failed: %s", name, describe_error(exc, self.config.monitor.database))
+            elif isinstance(exc, MonitorError):  # says what is wrong
+                log.error("%s job failed: %s", name, exc)
+            else:
+                log.exception("%s job failed", name)
             return
         for result in results or []:
             log.info("%s: %s", name, result.describe() if hasattr(result, "describe") else result)
@@ -426,12 +430,18 @@ class Daemon:
         try:
             result = future.result()
         except Exception as exc:  # noqa: BLE001 - e.g. the database could not be opened
-            ours = isinstance(exc, MonitorError)  # says what is wrong (a read-only database): no traceback
-            log.error("poll %s: %s", name, exc, exc_info=not ours)
+            # A MonitorError says what is wrong (a read-only database), as does a database
+            # that is locked or full: one line, no traceback.
+            explained = is_explained(exc)
+            ours = explained or isinstance(exc, MonitorError)
+            message = (describe_error(exc, self.config.monitor.database) if explained
+                       else str(exc) if ours else f"{type(exc).__name__}: {exc}")
+            log.error("poll %s: %s", name, message, exc_info=not ours)
             now = utcnow()
+            kind = "locked" if is_locked(exc) else "disk_full" if is_full(exc) else "internal"
             result = PollResult(
                 name, source.platform if source else "?", now, now, "error",
-                error=logs.redact(str(exc) if ours else f"{type(exc).__name__}: {exc}"), error_kind="internal",
+                error=logs.redact(message), error_kind=kind,
             )
             if source is not None:
                 self._guarded(self.store.sources.record, result)
@@ -507,7 +517,7 @@ class Daemon:
         try:
             return fn(*args)
         except Exception as exc:  # noqa: BLE001
-            if is_locked(exc) or is_read_only(exc):  # no bug of ours: one line
+            if is_explained(exc):  # no bug of ours (locked, read-only, full): one line
                 log.error("database error in the scheduler (continuing): %s",
                           describe_error(exc, self.config.monitor.database))
             else:

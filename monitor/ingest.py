@@ -26,7 +26,7 @@ from monitor import backfill, logs, plugins
 from monitor.brands import BrandMatcher
 from monitor.config import Config, SentimentConfig, SourceConfig, secrets_in
 from monitor.errors import MonitorError
-from monitor.storage import Store, describe_error, is_locked, is_read_only
+from monitor.storage import Store, describe_error, is_explained, is_full, is_locked
 from monitor.storage.labels import Rescored
 from monitor.storage.mentions import IMPORT_SOURCE
 from monitor.storage.scored import ScoredMention
@@ -201,6 +201,8 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
             kind, message = exc.kind, str(exc)
         elif is_locked(exc):  # another process held the write lock too long: no bug of ours
             kind, message = "locked", describe_error(exc, store.path)
+        elif is_full(exc):  # no room on the disk: the operator's to fix, not a bug of ours
+            kind, message = "disk_full", describe_error(exc, store.path)
         else:
             kind = "internal"
             message = str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
@@ -225,7 +227,7 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
                     if run.retry_at is not None:  # `status` and `run --once` wait for it, not only the daemon
                         store.sources.set_next_poll(source.name, source.platform, ceil_second(run.retry_at))
         except Exception as again:  # noqa: BLE001 - recording must not hide the original error
-            if is_locked(again) or is_read_only(again):  # no bug of ours: one line
+            if is_explained(again):  # no bug of ours: one line
                 log.error("source %s: could not record the failed poll: %s", source.name,
                           describe_error(again, store.path))
             else:

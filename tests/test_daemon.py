@@ -328,3 +328,62 @@ def test_run_once_reports_a_hung_source_and_backs_off_as_after_a_failure(
     finally:  # the abandoned polls' threads outlive their runs here, not in a real process
         for thread in set(threading.enumerate()) - before:
             thread.join()
+
+
+def test_a_locked_database_fails_a_service_job_in_one_line_as_it_does_a_poll(
+    scripted_plugin, write_config, monkeypatch, caplog
+):
+    import sqlite3
+
+    from monitor import daemon as daemon_module
+    from monitor import storage
+
+    monkeypatch.setattr(daemon_module, "SERVICE_INTERVAL", 0.2)
+    monkeypatch.setattr(storage, "BUSY_TIMEOUT_MS", 50)  # the wait that runs out, shortened
+    # Yesterday's digest is due: the job claims it under the write lock another process holds.
+    path = write_config('\n[digest]\nsend_at = "00:00"\nrecipients = ["lead@example.com"]\n')
+    database = load(path).monitor.database
+    Store.open(database).close()
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's import, mid-transaction
+    try:
+        daemon = Daemon(load(path), shutdown_grace=1.0)
+        threading.Timer(1.0, daemon.request_stop).start()
+        with caplog.at_level(logging.INFO):
+            daemon.run(handle_signals=False)
+        daemon.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    failed = [r.getMessage() for r in caplog.records if r.getMessage().startswith("digest job failed")]
+    assert failed and failed[0] == (
+        f"digest job failed: {database} is locked: another process (a running import or daemon?)"
+        " has held its write lock for over 0.05s; try again"
+    )
+    assert not [r for r in caplog.records if r.exc_info], "a held lock is no bug: no traceback logged"
+
+
+def test_a_full_disk_fails_a_poll_in_one_line_naming_the_database(scripted_plugin, write_config, monkeypatch, caplog):
+    from monitor import storage
+
+    prepare = storage._prepare
+
+    def full(conn: Any, file: Any) -> None:  # the database may not grow: SQLite's own SQLITE_FULL
+        prepare(conn, file)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+
+    path = write_config(source("big", "1s", per_poll=300))
+    database = load(path).monitor.database
+    Store.open(database).close()
+    monkeypatch.setattr(storage, "_prepare", full)
+    daemon = Daemon(load(path), shutdown_grace=1.0)
+    threading.Timer(1.5, daemon.request_stop).start()
+    with caplog.at_level(logging.INFO):
+        daemon.run(handle_signals=False)
+    daemon.close()
+    message = f"{database} cannot grow: database or disk is full; free space on its disk and try again"
+    assert (daemon.last_results["big"].error_kind, daemon.last_results["big"].error) == ("disk_full", message)
+    failed = [r.getMessage() for r in caplog.records if r.getMessage().startswith("poll big failed")]
+    assert failed and "failed (disk_full) in " in failed[0] and message in failed[0]
+    assert not [r for r in caplog.records if r.exc_info], "a full disk is no bug: no traceback logged"

@@ -265,6 +265,17 @@ def is_read_only(exc: BaseException) -> bool:
         getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_READONLY")
 
 
+def is_full(exc: BaseException) -> bool:
+    """``exc`` says the database could not grow: its disk is full (or a size limit is reached)."""
+    return isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorname", None) == "SQLITE_FULL"
+
+
+def is_explained(exc: BaseException) -> bool:
+    """``exc`` is a database error that is no bug of ours and that :func:`describe_error`
+    says in one line (locked, read-only, full): logged without a traceback."""
+    return is_locked(exc) or is_read_only(exc) or is_full(exc)
+
+
 def describe_error(exc: sqlite3.Error, path: str | Path | None) -> str:
     """One line for people about ``exc``, raised by the database at ``path`` (if known)."""
     if path is None:
@@ -274,6 +285,8 @@ def describe_error(exc: sqlite3.Error, path: str | Path | None) -> str:
             f"{path} is locked: another process (a running import or daemon?) has held its"
             f" write lock for over {BUSY_TIMEOUT_MS / 1000:g}s; try again"
         )
+    if is_full(exc):
+        return f"{path} cannot grow: database or disk is full; free space on its disk and try again"
     return f"database error on {path}: {exc}"
 
 
@@ -352,7 +365,7 @@ def _refuse_foreign(conn: sqlite3.Connection, file: Path) -> None:
 
 def _open_error(path: str | Path, exc: sqlite3.DatabaseError, existed: bool) -> str:
     """Why the database at ``path`` could not be opened: a cause we checked, else SQLite's words."""
-    if is_locked(exc):
+    if is_locked(exc) or is_full(exc):
         return describe_error(exc, path)
     name = getattr(exc, "sqlite_errorname", "")
     folder = Path(path).parent
