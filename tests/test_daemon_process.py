@@ -179,3 +179,26 @@ def test_no_secret_reaches_the_log_even_at_debug(scripted_plugin, write_config, 
     assert "DEBUG tweepy.client: Making API request" in err and "DEBUG urllib3.connectionpool" in err
     assert "'Authorization': '***'" in err and "access_token=***" in err
     assert token not in err and "tok-9f8e7d6c5b4a3210" not in err and "9f8e7d6c" not in err
+
+
+def test_sighup_rereads_the_config_file_resolved_at_start_and_a_removed_one_fails_the_reload(tmp_path):
+    from monitor.config import embedded_default_text
+
+    path = tmp_path / "config" / "monitor.toml"  # found without --config
+    path.parent.mkdir()
+    path.write_text(embedded_default_text())
+    daemon = MonitorProcess("run", cwd=tmp_path)
+    try:
+        daemon.wait_for(r"poll demo: ")
+        path.unlink()
+        daemon.send(signal.SIGHUP)
+        daemon.wait_for(r"config reload failed, still running on the previous config: "
+                        r"config/monitor.toml: config file not found")
+        path.write_text(embedded_default_text())
+        daemon.send(signal.SIGHUP)
+        daemon.wait_for(r"config reloaded from config/monitor.toml: ")
+        daemon.send(signal.SIGTERM)
+        assert daemon.wait(timeout=10) == 0
+        assert "embedded default config" not in daemon.stderr
+    finally:
+        daemon.stop()

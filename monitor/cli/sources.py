@@ -160,7 +160,12 @@ def run(app: App, once: bool, fmt: str) -> None:
 
     app.setup_logging("INFO")
     limit_malloc_arenas()  # before the poll threads: keeps a long-running daemon's RSS flat
-    daemon = Daemon(app.config, reload=app.load_config)
+    config = app.config
+    # SIGHUP re-reads the file resolved now (--config, else $SENTIMENT_MONITOR_CONFIG, else
+    # ./config/monitor.toml): that file gone is a failed reload, never a silent switch to
+    # another config; a daemon started on the embedded default has no file to reload.
+    app.config_path = config.path
+    daemon = Daemon(config, reload=app.load_config if config.path is not None else None)
     try:
         if once:
             _print_poll_results(fmt, daemon.run_once(), empty="(no source is due)")
