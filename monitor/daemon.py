@@ -47,7 +47,7 @@ from typing import Any, Protocol
 import schedule
 
 from monitor import ingest, logs, plugins
-from monitor.config import Config, SourceConfig
+from monitor.config import Config, SourceConfig, secrets_in, unresolved_secrets
 from monitor.ingest import PollResult
 from monitor.errors import MonitorError
 from monitor.storage import Store, describe_error, is_explained, is_full, is_locked
@@ -162,6 +162,20 @@ class _InFlight:
     started: float  # the daemon's monotonic clock
     started_at: datetime
     hung_reported: bool = False
+
+
+def _secret_now_set(source: SourceConfig, state: dict[str, Any]) -> bool:
+    """The source's last poll failed because one of its secrets could not be resolved (an
+    unset variable, a missing file), and all of them resolve now: the back-off after an
+    auth error is for credentials a platform refused, not for one the operator has since set."""
+    error = state.get("last_error") or ""
+    if state.get("last_error_kind") != "auth" or not state.get("consecutive_failures") or not error:
+        return False
+    named = [
+        f"environment variable {s.env} " if s.env is not None else f"secret file {s.file}"
+        for s in secrets_in(source.options) if s.env is not None or s.file is not None
+    ]
+    return any(n in error for n in named) and not unresolved_secrets(source.options)
 
 
 def _tag(name: str) -> str:
@@ -487,6 +501,9 @@ class Daemon:
         """Seconds until the stored next poll; a success's wait never exceeds ``every``."""
         state = self._guarded(self.store.sources.get, source.name)
         if not state or not state.get("next_poll_at"):
+            return 0.0
+        if _secret_now_set(source, state):
+            log.info("source %s: its last poll failed for want of a secret that is set now: due now", source.name)
             return 0.0
         delay = (from_db(state["next_poll_at"]) - utcnow()).total_seconds()
         if not state.get("consecutive_failures"):

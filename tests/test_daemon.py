@@ -387,3 +387,21 @@ def test_a_full_disk_fails_a_poll_in_one_line_naming_the_database(scripted_plugi
     failed = [r.getMessage() for r in caplog.records if r.getMessage().startswith("poll big failed")]
     assert failed and "failed (disk_full) in " in failed[0] and message in failed[0]
     assert not [r for r in caplog.records if r.exc_info], "a full disk is no bug: no traceback logged"
+
+
+def test_a_source_that_failed_for_an_unset_secret_is_due_once_it_is_set(scripted_plugin, write_config, cli, monkeypatch):
+    monkeypatch.delenv("SCRIPTED_TOKEN", raising=False)
+    monkeypatch.setenv("REFUSED_TOKEN", "tok-refused-1234")
+    path = write_config(
+        source("waiting", "15m", token={"env": "SCRIPTED_TOKEN"})
+        + source("refused", "15m", "auth", token={"env": "REFUSED_TOKEN"})  # a token the platform refuses
+    )
+    first = cli("--config", path, "run", "--once", "--format", "json")
+    rows = {r["source"]: r for r in json.loads(first.stdout)}
+    assert rows["waiting"]["error"].endswith("environment variable SCRIPTED_TOKEN is not set")
+    assert rows["waiting"]["error_kind"] == rows["refused"]["error_kind"] == "auth"
+    assert "(no source is due)" in cli("--config", path, "run", "--once").stdout  # both wait backoff_max
+    monkeypatch.setenv("SCRIPTED_TOKEN", "tok-now-set-5678")  # the operator sets it and runs again
+    again = cli("--config", path, "run", "--once", "--format", "json")
+    assert {r["source"]: r["status"] for r in json.loads(again.stdout)} == {"waiting": "ok"}  # refused still waits
+    assert again.exit_code == 0
