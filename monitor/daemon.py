@@ -92,6 +92,38 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     return bool(mallopt(_M_ARENA_MAX, arenas))  # 0 where the parameter is unknown (musl)
 
 
+@contextmanager
+def single_run(database: Any) -> Iterator[None]:
+    """Hold ``<database>.lock`` (an exclusive, non-blocking ``flock``) for the block, or
+    raise a :class:`MonitorError` naming the process that holds it: two daemons on one
+    database would poll every source twice (twice the paid API reads). The kernel drops
+    the lock when its process ends, ``kill -9`` included. No lock where ``fcntl`` is missing."""
+    if str(database) == ":memory:":
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX
+        yield
+        return
+    path = f"{database}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            raise MonitorError(
+                f"{database} is in use by another `sentiment-monitor run` (pid {holder or 'unknown'}):"
+                " stop it first; two would poll every source twice"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)  # releases the lock; the file stays (removing it would race the next run)
+
+
 class Executor(Protocol):
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]: ...
 

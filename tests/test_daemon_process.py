@@ -202,3 +202,26 @@ def test_sighup_rereads_the_config_file_resolved_at_start_and_a_removed_one_fail
         assert "embedded default config" not in daemon.stderr
     finally:
         daemon.stop()
+
+
+def test_a_second_run_on_the_same_database_refuses_in_one_line_naming_the_first(scripted_plugin, write_config, tmp_path):
+    path = write_config(source("steady", "1s"))
+    first = MonitorProcess("--config", path, "run", cwd=tmp_path)
+    try:
+        first.wait_for(r"poll steady: 1 fetched")
+        for args in (["run"], ["run", "--once"]):
+            second = MonitorProcess("--config", path, *args, cwd=tmp_path)
+            try:
+                assert second.wait(timeout=15) == 1
+            finally:
+                second.stop()
+            assert second.stderr == (
+                f"Error: {tmp_path / 'monitor.db'} is in use by another `sentiment-monitor run`"
+                f" (pid {first.proc.pid}): stop it first; two would poll every source twice\n"
+            )
+        first.send(signal.SIGTERM)
+        assert first.wait(timeout=10) == 0
+    finally:
+        first.stop()
+    after = MonitorProcess("--config", path, "run", "--once", cwd=tmp_path)  # the lock went with it
+    assert after.wait(timeout=30) == 0, after.stderr

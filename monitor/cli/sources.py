@@ -147,7 +147,8 @@ def run(app: App, once: bool, fmt: str) -> None:
     (an invalid one is reported and the old one kept). `--once` polls the
     sources that are due (never polled, or past their next poll time), prints
     their results, evaluates alerts and sends a due digest, and exits; exit
-    status 1 if a poll failed.
+    status 1 if a poll failed. One `run` per database: a second `run` or
+    `run --once` on a database another one is using refuses (exit status 1).
 
     \b
     Examples:
@@ -156,7 +157,7 @@ def run(app: App, once: bool, fmt: str) -> None:
       kill -HUP <pid>                             # reload config/monitor.toml
       sentiment-monitor run --once                # from cron: every due source once
     """
-    from monitor.daemon import Daemon, limit_malloc_arenas
+    from monitor.daemon import Daemon, limit_malloc_arenas, single_run
 
     app.setup_logging("INFO")
     limit_malloc_arenas()  # before the poll threads: keeps a long-running daemon's RSS flat
@@ -167,10 +168,11 @@ def run(app: App, once: bool, fmt: str) -> None:
     app.config_path = config.path
     daemon = Daemon(config, reload=app.load_config if config.path is not None else None)
     try:
-        if once:
-            _print_poll_results(fmt, daemon.run_once(), empty="(no source is due)")
-        else:
-            daemon.run()
+        with single_run(config.monitor.database):  # one `run` per database, --once included
+            if once:
+                _print_poll_results(fmt, daemon.run_once(), empty="(no source is due)")
+            else:
+                daemon.run()
     finally:
         daemon.close()
 
