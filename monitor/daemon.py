@@ -51,7 +51,7 @@ from monitor.config import Config, SourceConfig, secrets_in, unresolved_secrets
 from monitor.ingest import PollResult
 from monitor.errors import MonitorError
 from monitor.storage import Store, describe_error, is_explained, is_full, is_locked
-from monitor.timeutil import ceil_second, format_duration, from_db, utcnow
+from monitor.timeutil import ceil_second, format_duration, from_db, to_db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -506,11 +506,15 @@ class Daemon:
         logged) and return the seconds until then."""
         delay = self._next_delay(source, result)
         if result.status != "ok":
-            failures = (self.store.sources.get(source.name) or {}).get("consecutive_failures", 1)
+            state = self._guarded(self.store.sources.get, source.name) or {}
+            # A failure the database could not take (it was locked) left an older count behind.
+            recorded = state.get("last_poll_at") == to_db(result.finished_at) and state.get("last_error") == result.error
+            failures = state.get("consecutive_failures") or 0
             log.warning(
-                "poll %s failed (%s) in %.2fs: %s; retry in %s (%d failure(s) in a row)",
+                "poll %s failed (%s) in %.2fs: %s; retry in %s (%s)",
                 source.name, result.error_kind, result.seconds, result.error,
-                format_duration(timedelta(seconds=math.ceil(delay))), failures,
+                format_duration(timedelta(seconds=math.ceil(delay))),
+                f"{failures} failure(s) in a row" if recorded and failures else "the failure could not be recorded",
             )
         when = utcnow() + timedelta(seconds=delay)
         # Stored rounded up to the second: a restart never polls before the retry time.

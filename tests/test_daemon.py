@@ -405,3 +405,30 @@ def test_a_source_that_failed_for_an_unset_secret_is_due_once_it_is_set(scripted
     again = cli("--config", path, "run", "--once", "--format", "json")
     assert {r["source"]: r["status"] for r in json.loads(again.stdout)} == {"waiting": "ok"}  # refused still waits
     assert again.exit_code == 0
+
+
+def test_a_poll_failure_the_locked_database_could_not_record_is_not_counted_as_zero_failures(
+    scripted_plugin, write_config, monkeypatch, caplog
+):
+    import sqlite3
+
+    from monitor import storage
+
+    monkeypatch.setattr(storage, "BUSY_TIMEOUT_MS", 50)  # the wait that runs out, shortened
+    path = write_config(source("steady", "1h"))
+    database = load(path).monitor.database
+    Store.open(database).close()
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's import, mid-transaction
+    try:
+        daemon = Daemon(load(path), shutdown_grace=1.0)
+        threading.Timer(0.8, daemon.request_stop).start()
+        with caplog.at_level(logging.INFO):
+            daemon.run(handle_signals=False)
+        daemon.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    (failed,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("poll steady failed")]
+    assert failed.startswith("poll steady failed (locked) in ") and f"{database} is locked" in failed
+    assert failed.endswith("(the failure could not be recorded)") and "0 failure(s)" not in failed
