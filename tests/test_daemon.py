@@ -432,3 +432,8 @@ def test_a_poll_failure_the_locked_database_could_not_record_is_not_counted_as_z
     (failed,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("poll steady failed")]
     assert failed.startswith("poll steady failed (locked) in ") and f"{database} is locked" in failed
     assert failed.endswith("(the failure could not be recorded)") and "0 failure(s)" not in failed
+
+
+def test_run_refuses_format_without_once(cli):
+    refused = cli("run", "--format", "json")
+    assert refused.exit_code == 2 and "--format applies to run --once only" in refused.output

@@ -146,8 +146,8 @@ def run(app: App, once: bool, fmt: str) -> None:
     SIGTERM or Ctrl-C stops it within 10 seconds; SIGHUP reloads the config
     (an invalid one is reported and the old one kept). `--once` polls the
     sources that are due (never polled, or past their next poll time), prints
-    their results, evaluates alerts and sends a due digest, and exits; exit
-    status 1 if a poll failed. One `run` per database: a second `run` or
+    their results (--format applies to it alone), evaluates alerts and sends
+    a due digest, and exits; exit status 1 if a poll failed. One `run` per database: a second `run` or
     `run --once` on a database another one is using refuses (exit status 1).
 
     \b
@@ -157,6 +157,10 @@ def run(app: App, once: bool, fmt: str) -> None:
       kill -HUP <pid>                             # reload config/monitor.toml
       sentiment-monitor run --once                # from cron: every due source once
     """
+    from click.core import ParameterSource
+
+    if not once and click.get_current_context().get_parameter_source("fmt") is ParameterSource.COMMANDLINE:
+        raise click.UsageError("--format applies to run --once only: the daemon's output is its log on stderr")
     from monitor.daemon import Daemon, limit_malloc_arenas, single_run
 
     app.setup_logging("INFO")
