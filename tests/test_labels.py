@@ -55,6 +55,10 @@ def test_clear_restores_the_model_label_and_history_records_both(cli, db):
     assert [(h["kind"], h["label_before"], h["label_after"]) for h in history] == [
         ("override", "positive", "neutral"), ("clear", "neutral", "positive")]
     assert history[1]["note"] == "my mistake"
+    # Cleared again, it has no person's label: nothing changes and nothing is recorded.
+    again = cli("--config", db, "label", "x:2", "--clear")
+    assert again.exit_code == 0 and "x:2 has no manual label: nothing to clear" in again.stderr
+    assert len(json.loads(cli("--config", db, "label", "x:2", "--history", "--format", "json").stdout)) == 2
 
 
 def test_ids_are_addressed_per_platform(cli, db):

@@ -72,6 +72,8 @@ def label(
         emit(fmt, rows, ["at", "kind", "label_before", "label_after", "model_label_after", "compound_after",
                          "classifier_after", "by", "note"], empty="(no label changes recorded)")
         return
+    if clear and store.mentions.by_keys([(mention_platform, mention_id)])[0]["label_override"] is None:
+        click.echo(f"{mention_platform}:{mention_id} has no manual label: nothing to clear", err=True)
     state = store.labels.override(
         mention_platform, mention_id, None if clear else label, at=utcnow(), by=by or _whoami(), note=note
     )

@@ -146,9 +146,12 @@ class LabelStore:
         self, platform: str, mention_id: str, label: str | None, *, at: datetime,
         by: str | None = None, note: str | None = None,
     ) -> dict[str, Any]:
-        """Set (``label``) or clear (``None``) a person's label; return the mention's new state."""
+        """Set (``label``) or clear (``None``) a person's label; return the mention's new state.
+        Clearing a mention that has no person's label changes nothing and records no event."""
         with self._store.transaction():
             before = self._state(platform, mention_id)
+            if label is None and before["label_override"] is None:
+                return before
             if label is None:
                 self._store.conn.execute(
                     "UPDATE mentions SET label = model_label, label_override = NULL, override_at = NULL,"
