@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import pickle
 import re
@@ -276,8 +278,14 @@ def test_cli_classify_explains_and_checks_the_language(cli, write_config):
     assert {r["rule"] for r in out[0]["explain"]["rules"]} == {"sarcasm"}
     assert out[0]["explain"]["masked"] == [{"kind": "brand", "text": "@acme"}]
     assert (out[1]["label"], out[1]["compound"], out[1]["lang"]) == ("unsupported", None, "fr")
-    assert "explain" not in out[1]
-    table = cli("--config", path, "classify", "--explain", "thanks for nothing @acme").stdout
+    assert out[1]["explain"] is None  # the key is there in every row: not scored, nothing to explain
+    table = cli("--config", path, "classify", "--explain", "thanks for nothing @acme",
+                "Mon colis est encore perdu").stdout
     assert "phrase \"thanks for nothing\" -2.5" in table and "masked brand: @acme" in table
+    assert "unsupported: Mon colis est encore perdu\n  language fr: not scored" in table  # no "None"
+    rows = list(csv.DictReader(io.StringIO(cli("--config", path, "classify", "--explain", "--format", "csv",
+                                                "thanks for nothing @acme", "Mon colis est encore perdu").stdout)))
+    assert json.loads(rows[0]["explain"])["phrases"][0]["text"] == "thanks for nothing"
+    assert (rows[1]["label"], rows[1]["lang"], rows[1]["explain"]) == ("unsupported", "fr", "")
     stock = write_config('[sentiment]\nclassifier = "vader-stock"\n', name="stock.toml")
     assert "cannot explain" in cli("--config", stock, "classify", "--explain", "hello").output

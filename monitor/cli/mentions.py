@@ -238,12 +238,19 @@ def classify(app: App, texts: tuple[str, ...], explain: bool, fmt: str) -> None:
     rows = []
     for text, result in zip(texts, pipeline.classify(texts, [None] * len(texts))):
         row = {"text": text, "label": result.label, "compound": result.compound, "lang": result.lang}
-        if explainer is not None and result.compound is not None:
-            row["explain"] = explainer(text)
+        if explainer is not None:  # null for a text in a language the classifier does not score
+            row["explain"] = explainer(text) if result.compound is not None else None
         rows.append(row)
     if explain and fmt == "table":
         for row in rows:
             click.echo(_explanation(row))
+        return
+    if explain and fmt == "csv":  # the explanation as one JSON cell
+        import json
+
+        rows = [{**row, "explain": None if row["explain"] is None else json.dumps(row["explain"], ensure_ascii=False)}
+                for row in rows]
+        emit(fmt, rows, ["label", "compound", "lang", "text", "explain"])
         return
     emit(fmt, rows, ["label", "compound", "text"], widths={"text": 90})
 
@@ -270,10 +277,10 @@ def _as_utf8(text: str) -> str:
 
 
 def _explanation(row: dict[str, Any]) -> str:
-    lines = [f"{row['label']} {row['compound']}: {row['text']}"]
     e = row.get("explain")
     if e is None:
-        return "\n".join(lines + [f"  language {row['lang']}: not scored", ""])
+        return f"{row['label']}: {row['text']}\n  language {row['lang']}: not scored\n"
+    lines = [f"{row['label']} {row['compound']}: {row['text']}"]
     lines.append(f"  scored text: {e['scored_text']}")
     lines += [f"  masked {m['kind']}: {m['text']}" for m in e["masked"]]
     lines += [f"  phrase \"{p['text']}\" {p['valence']:+}: {p['why']}" for p in e["phrases"]]
