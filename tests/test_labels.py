@@ -68,6 +68,10 @@ def test_ids_are_addressed_per_platform(cli, db):
     rows = show(cli, db)
     assert rows[("reddit", "1")]["label"] == "negative" and rows[("x", "1")]["label_override"] is None
     assert "give a LABEL, or --clear, or --history" in cli("--config", db, "label", "x:1").output
+    # Labels are words, in any case, as everywhere else (brands, platforms, eval's labels).
+    assert cli("--config", db, "label", "x:1", "Negative").exit_code == 0
+    assert [r["id"] for r in json.loads(cli("--config", db, "mentions", "--label", "NEGATIVE", "--platform", "x",
+                                            "--format", "json").stdout)] == ["1"]
 
 
 def test_a_label_with_clear_or_history_is_a_conflict_not_a_missing_argument(cli, db):

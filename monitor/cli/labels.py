@@ -24,7 +24,7 @@ def _whoami() -> str | None:
 
 @click.command()
 @click.argument("mention")
-@click.argument("label", required=False, type=click.Choice(LABELS))
+@click.argument("label", required=False, type=click.Choice(LABELS, case_sensitive=False))
 @click.option("--platform", help="The mention's platform (when MENTION is a bare id).")
 @click.option("--clear", is_flag=True, help="Remove the override: the classifier's label applies again.")
 @click.option("--note", help="Why, for the audit trail.")

@@ -94,7 +94,7 @@ def negatives(app: App, since: timedelta, brand: str | None, platform: str | Non
 
 
 @click.command()
-@click.option("--label", type=click.Choice([*LABELS, "unsupported"]), help="Only this label.")
+@click.option("--label", type=click.Choice([*LABELS, "unsupported"], case_sensitive=False), help="Only this label.")
 @click.option("--search", metavar="TEXT", help="Only mentions whose text contains TEXT (case-insensitive).")
 @window_options("7d")
 @brand_platform_options
