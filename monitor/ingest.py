@@ -406,9 +406,11 @@ def reclassify(
     since: datetime | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
+    dry_run: bool = False,
 ) -> ReclassifyResult:
     """Re-score stored mentions (created at or after ``since``) exactly as a poll
-    or import would now: same pipeline, same language decision.
+    or import would now: same pipeline, same language decision (``dry_run``: count
+    what would change, write nothing).
 
     Manual overrides stay the effective label. Each batch is its own
     transaction, so the daemon's writes are never held off for long; an
@@ -430,14 +432,14 @@ def reclassify(
             Rescored(r["platform"], r["id"], c.lang, c.compound, c.label, pipeline.classifier_id)
             for r, c in zip(rows, classified)
         ]
-        counts = store.labels.rescore(rows, scores, at=utcnow())
+        counts = store.labels.rescore(rows, scores, at=utcnow(), dry_run=dry_run)
         result.scanned += len(rows)
         result.updated += counts.updated
         result.labels_changed += counts.labels_changed
         result.overridden += counts.overridden
         if progress:
             progress(len(rows))
-    log.info("reclassify with %s: %s", pipeline.classifier_id, result.as_dict())
+    log.info("reclassify%s with %s: %s", " (dry run)" if dry_run else "", pipeline.classifier_id, result.as_dict())
     return result
 
 

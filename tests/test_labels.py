@@ -106,6 +106,20 @@ def test_reclassify_rescores_keeps_overrides_and_records_changes(cli, db):
         k: (r["label"], r["compound"]) for k, r in before.items()}
 
 
+def test_a_dry_run_counts_what_a_reclassify_would_change_and_writes_nothing(cli, db):
+    cli("--config", db, "label", "x:1", "neutral")  # a person's label on a mention whose model label changes
+    before = show(cli, db)
+    history = json.loads(cli("--config", db, "label", "x:1", "--history", "--format", "json").stdout)
+    dry = cli("--config", db, "reclassify", "--classifier", "vader-stock", "--dry-run", "--format", "json")
+    assert dry.exit_code == 0 and json.loads(dry.stdout)["dry_run"] is True
+    assert show(cli, db) == before
+    assert json.loads(cli("--config", db, "label", "x:1", "--history", "--format", "json").stdout) == history
+    real = json.loads(cli("--config", db, "reclassify", "--classifier", "vader-stock", "--format", "json").stdout)
+    assert {**json.loads(dry.stdout), "dry_run": False} == real  # the same counts: x:1 and reddit:1 change
+    assert (real["labels_changed"], real["overridden"]) == (2, 1)
+    assert "dry run: nothing was written" in cli("--config", db, "reclassify", "--dry-run").stderr
+
+
 def test_reclassify_since_only_touches_recent_mentions(cli, write_config, tmp_path):
     path = write_config()
     cli("--config", path, "import", write_jsonl(tmp_path / "m.jsonl", [

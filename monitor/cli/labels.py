@@ -91,10 +91,12 @@ def label(
               help="Re-score with this registered classifier instead of the configured one.")
 @click.option("--workers", type=WORKERS,
               help="Processes that score (from 10,000 mentions). Default: one per CPU; 1: none.")
+@click.option("--dry-run", is_flag=True,
+              help="Score and count what would change (labels_changed, ...), but write nothing.")
 @format_option
 @pass_app
 def reclassify(
-    app: App, since: timedelta | None, classifier_name: str | None, workers: int | None, fmt: str
+    app: App, since: timedelta | None, classifier_name: str | None, workers: int | None, dry_run: bool, fmt: str
 ) -> None:
     """Re-score stored mentions after a classifier, lexicon or threshold change.
 
@@ -105,6 +107,7 @@ def reclassify(
     \b
     Examples:
       sentiment-monitor reclassify --since 30d
+      sentiment-monitor reclassify --classifier vader-stock --dry-run   # what would change?
       sentiment-monitor reclassify --classifier vader-stock --format json
       sentiment-monitor reclassify --workers 1   # leave the other CPUs alone
     """
@@ -119,13 +122,17 @@ def reclassify(
     workers = backfill.workers_to_rescore(total, workers, ingest.RESCORE_BATCH)
     if sys.stderr.isatty() and total >= ingest.RESCORE_BATCH:
         with click.progressbar(length=total, label="Re-scoring", file=sys.stderr) as bar:
-            result = ingest.reclassify(store, pipeline, since=start, progress=bar.update, workers=workers)
+            result = ingest.reclassify(store, pipeline, since=start, progress=bar.update, workers=workers,
+                                       dry_run=dry_run)
     else:
-        result = ingest.reclassify(store, pipeline, since=start, workers=workers)
+        result = ingest.reclassify(store, pipeline, since=start, workers=workers, dry_run=dry_run)
     if fmt == "json":
-        to_json(result.as_dict())
+        to_json({**result.as_dict(), "dry_run": dry_run})
         return
     emit(fmt, [result.as_dict()], ["classifier", "scanned", "updated", "labels_changed", "overridden"])
+    if dry_run:
+        click.echo("(dry run: nothing was written; updated and labels_changed are what a run would change)",
+                   err=True)
 
 
 COMMANDS = [label, reclassify]

@@ -196,11 +196,13 @@ class LabelStore:
         )
         return [dict(zip(_FOR_RESCORING, row)) for row in cursor]
 
-    def rescore(self, rows: Sequence[dict[str, Any]], scores: Sequence[Rescored], *, at: datetime) -> RescoreCounts:
+    def rescore(
+        self, rows: Sequence[dict[str, Any]], scores: Sequence[Rescored], *, at: datetime, dry_run: bool = False,
+    ) -> RescoreCounts:
         """Store new model scores for ``rows`` (as read by :meth:`batch_to_rescore`).
 
         An override stays the effective label. Rows whose model label changed get
-        a "reclassify" event. One transaction.
+        a "reclassify" event. One transaction. ``dry_run``: only count what would change.
         """
         todo = [
             (row, new) for row, new in zip(rows, scores, strict=True)
@@ -208,6 +210,9 @@ class LabelStore:
             != (new.compound, new.model_label, new.classifier, new.lang)
         ]
         relabelled = [row["rowid"] for row, new in todo if new.model_label != row["model_label"]]
+        if dry_run:
+            kept = sum(1 for row, new in todo if new.model_label != row["model_label"] and row["label_override"])
+            return RescoreCounts(len(todo), len(relabelled), kept)
         changed = overridden = 0
         events: list[tuple[Any, ...]] = []
         when = to_db(at)
