@@ -333,8 +333,6 @@ def test_run_once_reports_a_hung_source_and_backs_off_as_after_a_failure(
 def test_a_locked_database_fails_a_service_job_in_one_line_as_it_does_a_poll(
     scripted_plugin, write_config, monkeypatch, caplog
 ):
-    import sqlite3
-
     from monitor import daemon as daemon_module
     from monitor import storage
 
@@ -342,25 +340,34 @@ def test_a_locked_database_fails_a_service_job_in_one_line_as_it_does_a_poll(
     monkeypatch.setattr(storage, "BUSY_TIMEOUT_MS", 50)  # the wait that runs out, shortened
     # Yesterday's digest is due: the job claims it under the write lock another process holds.
     path = write_config('\n[digest]\nsend_at = "00:00"\nrecipients = ["lead@example.com"]\n')
-    database = load(path).monitor.database
-    Store.open(database).close()
-    holder = sqlite3.connect(database, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # another process's import, mid-transaction
-    try:
-        daemon = Daemon(load(path), shutdown_grace=1.0)
-        threading.Timer(1.0, daemon.request_stop).start()
-        with caplog.at_level(logging.INFO):
-            daemon.run(handle_signals=False)
-        daemon.close()
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
+    database = _run_while_another_process_writes(path, 1.0, caplog)
     failed = [r.getMessage() for r in caplog.records if r.getMessage().startswith("digest job failed")]
     assert failed and failed[0] == (
         f"digest job failed: {database} is locked: another process (a running import or daemon?)"
         " has held its write lock for over 0.05s; try again"
     )
     assert not [r for r in caplog.records if r.exc_info], "a held lock is no bug: no traceback logged"
+
+
+def _run_while_another_process_writes(path: Any, seconds: float, caplog: Any) -> Any:
+    """Run the daemon of config ``path`` for ``seconds`` while another connection holds the
+    database's write lock (another process's import, mid-transaction); the database's path."""
+    import sqlite3
+
+    database = load(path).monitor.database
+    Store.open(database).close()
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        daemon = Daemon(load(path), shutdown_grace=1.0)
+        threading.Timer(seconds, daemon.request_stop).start()
+        with caplog.at_level(logging.INFO):
+            daemon.run(handle_signals=False)
+        daemon.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    return database
 
 
 def test_a_full_disk_fails_a_poll_in_one_line_naming_the_database(scripted_plugin, write_config, monkeypatch, caplog):
@@ -410,25 +417,11 @@ def test_a_source_that_failed_for_an_unset_secret_is_due_once_it_is_set(scripted
 def test_a_poll_failure_the_locked_database_could_not_record_is_not_counted_as_zero_failures(
     scripted_plugin, write_config, monkeypatch, caplog
 ):
-    import sqlite3
-
     from monitor import storage
 
     monkeypatch.setattr(storage, "BUSY_TIMEOUT_MS", 50)  # the wait that runs out, shortened
     path = write_config(source("steady", "1h"))
-    database = load(path).monitor.database
-    Store.open(database).close()
-    holder = sqlite3.connect(database, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # another process's import, mid-transaction
-    try:
-        daemon = Daemon(load(path), shutdown_grace=1.0)
-        threading.Timer(0.8, daemon.request_stop).start()
-        with caplog.at_level(logging.INFO):
-            daemon.run(handle_signals=False)
-        daemon.close()
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
+    database = _run_while_another_process_writes(path, 0.8, caplog)
     (failed,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("poll steady failed")]
     assert failed.startswith("poll steady failed (locked) in ") and f"{database} is locked" in failed
     assert failed.endswith("(the failure could not be recorded)") and "0 failure(s)" not in failed
