@@ -209,6 +209,19 @@ EMOJI = {
 # request. Neutralised only in that context (feature "courtesy" in sentiment/rules.py).
 COURTESY = {"thanks", "thank", "thx", "ty", "appreciate", "appreciated", "cheers"}
 
+# A failure put right: "the outage was fixed in 10 minutes, great support" and "my lost parcel
+# turned up, thanks" praise the recovery. A failure with one of these in its sentence (not
+# negated, not asked about, not in quotes) is no failure for sarcasm, courtesy and
+# neg_dominance (feature "remedies" in sentiment/rules.py). Pairs are two tokens in a row.
+REMEDIES = {"fixed", "restored", "resolved", "sorted", "solved", "refunded", "reimbursed", "reconnected",
+            "replaced"}
+REMEDY_PAIRS = {("turned", "up"), ("back", "up"), ("back", "online"), ("working", "again")}
+# Words that undo a remedy within the three tokens before it ("still not fixed", "until it's sorted").
+REMEDY_BLOCKERS = {"not", "no", "never", "yet", "nothing", "without", "until", "unless", "if", "when", "before",
+                   "hasn't", "hasnt", "haven't", "havent", "isn't", "isnt", "wasn't", "wasnt", "weren't",
+                   "werent", "aren't", "arent", "didn't", "didnt", "don't", "dont", "doesn't", "doesnt",
+                   "won't", "wont", "can't", "cant", "cannot", "couldn't", "couldnt", "supposedly", "apparently"}
+
 # Positive evaluative words that are used sarcastically about a service failure
 # ("great job, 3 hours late"). Only flipped when a service failure is in the same text.
 SARCASM_CUES = {"great", "awesome", "nice", "love", "loving", "lovely", "fantastic",

@@ -30,7 +30,10 @@ A contrast word (but, however, though, ...) between a positive word and every
 failure spares the positive word from sarcasm, courtesy and neg_dominance:
 "delayed 2 hours but the crew was amazing, thank you!" stays positive.
 A *service failure* is a customer-service lexicon token of valence <= -1.0 that
-still counts negative after negation ("not delayed" is no failure).
+still counts negative after negation ("not delayed" is no failure), and that no
+remedy puts right in its sentence (rule "remedies": "fixed", "restored",
+"refunded", "turned up", ... not negated, asked about or in quotes): "wow, the
+outage was fixed in 10 minutes, great support" praises the recovery.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-RULES = ("names", "hedges", "like_verb", "sarcasm", "courtesy", "neg_dominance", "questions")
+RULES = ("names", "hedges", "like_verb", "remedies", "sarcasm", "courtesy", "neg_dominance", "questions")
 
 DOMINANCE = 0.5  # neg_dominance: factor for positive words beside a failure
 FLIP = -0.74  # sarcasm: VADER's own negation factor
@@ -71,8 +74,12 @@ class RuleSet:
     failures: frozenset[str]  # lexicon tokens that report a service failure
     courtesy: frozenset[str]
     sarcasm_cues: frozenset[str]
+    remedies: frozenset[str]  # words that put a failure right ("fixed", "refunded")
+    remedy_pairs: frozenset[tuple[str, str]]  # two-word ones ("turned up")
+    remedy_blockers: frozenset[str]  # words that undo a remedy just before it ("not", "until")
     request_token: str  # the phrase token of a plea for help ("please help")
     placeholder: str  # what a masked name becomes
+    phrase_prefix: str = "cs_"  # the customer-service phrases' tokens start with it ("cs_still_waiting")
 
 
 def apply(
@@ -109,6 +116,8 @@ def apply(
 
     negative_present = any(sentiments[i] < 0 for i in scored)
     failures = [i for i in scored if sentiments[i] < 0 and low[i] in rules.failures] if negative_present else []
+    if failures and "remedies" in on:
+        failures = _unremedied(rules, words, low, text, failures, trace)
     is_question = "?" in text
     request = is_question or rules.request_token in low
     contrast = [i for i in range(n) if low[i] in CONTRAST] if negative_present else []
@@ -234,6 +243,44 @@ def _hedged(words: list[str], low: list[str], sentiments: list[float], text: str
         elif modal and sentiments[i]:
             found.append((i, modal))
     return found
+
+
+def _unremedied(
+    rules: RuleSet, words: list[str], low: list[str], text: str, failures: list[int],
+    trace: list[tuple[str, str]] | None,
+) -> list[int]:
+    """The failures no remedy puts right in their sentence."""
+    n = len(low)
+    found = [j for j in range(n) if low[j] in rules.remedies
+             or (j + 1 < n and (low[j], low[j + 1]) in rules.remedy_pairs)]
+    if not found:
+        return failures
+    raw = text.split()
+    if len(raw) != n:  # tokens and words do not line up: sentences cannot be told apart
+        return failures
+    sentence, starts = 0, []
+    for j in range(n):
+        if j and raw[j - 1][-1:] in ".!?":
+            sentence += 1
+        starts.append(sentence)
+    asked = {starts[j] for j in range(n) if "?" in raw[j]}
+    remedied: dict[int, int] = {}  # sentence -> the remedy's position
+    for j in found:
+        quoted = raw[j][:1] in "\"'‘“" or raw[j].rstrip(".,!?;:")[-1:] in "\"'’”"
+        # "not fixed", "until it's sorted", and "still not fixed" (a failure phrase's token)
+        blocked = any(low[k] in rules.remedy_blockers or low[k].endswith("n't")
+                      or (low[k].startswith(rules.phrase_prefix) and low[k] in rules.failures)
+                      for k in range(max(0, j - 3), j))
+        if not (quoted or blocked or starts[j] in asked):
+            remedied.setdefault(starts[j], j)
+    kept = []
+    for i in failures:
+        if starts[i] in remedied:
+            if trace is not None:
+                trace.append(("remedies", f"'{words[i]}' put right by '{words[remedied[starts[i]]]}': no failure"))
+        else:
+            kept.append(i)
+    return kept
 
 
 def _thanked_for_failure(i: int, low: list[str], failures: list[int]) -> bool:

@@ -53,7 +53,8 @@ def _lexicon_digest() -> str:
     """Changes whenever the lexicon data or the rule constants change."""
     data = repr((
         sorted(_lex.WORDS.items()), _lex.PHRASES, sorted(_lex.EMOJI.items()), sorted(_lex.COURTESY),
-        sorted(_lex.SARCASM_CUES), NEGATED_NEGATIVE, MIN_DISSENT, _rules.DOMINANCE, _rules.FLIP,
+        sorted(_lex.SARCASM_CUES), sorted(_lex.REMEDIES), sorted(_lex.REMEDY_PAIRS), sorted(_lex.REMEDY_BLOCKERS),
+        NEGATED_NEGATIVE, MIN_DISSENT, _rules.DOMINANCE, _rules.FLIP,
         _rules.QUESTION_DAMPING, sorted(_rules.LIKE_SUBJECTS), sorted(_rules.CONTRAST),
         _rules.RULES, _rules.HEDGE, sorted(_rules.HEDGES), sorted(_rules.SENTENCE_OPENERS),
         sorted(_rules.CLAUSE_END), sorted(_rules.GREETINGS),
@@ -175,8 +176,12 @@ class VaderClassifier:
             failures=frozenset(t for t, (v, _why) in self._why.items() if v <= -1.0),
             courtesy=frozenset(_lex.COURTESY),
             sarcasm_cues=frozenset(_lex.SARCASM_CUES),
+            remedies=frozenset(_lex.REMEDIES),
+            remedy_pairs=frozenset(_lex.REMEDY_PAIRS),
+            remedy_blockers=frozenset(_lex.REMEDY_BLOCKERS),
             request_token=_PHRASE_PREFIX + "please_help",
             placeholder=self._prepare.placeholder,
+            phrase_prefix=_PHRASE_PREFIX,
         )
 
     def __reduce__(self) -> tuple[Any, ...]:

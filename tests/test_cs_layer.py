@@ -162,6 +162,28 @@ def test_contrast_sets_sincere_praise_apart_from_the_failure(cs):
     assert not {"sarcasm", "courtesy", "neg_dominance"} & set(rules_of(cs, text))
 
 
+@pytest.mark.parametrize("text", [
+    "Wow, the outage was fixed in 10 minutes, great support from acme",
+    "love that acme refunded the delayed order straight away",
+    "great, the delay is sorted now, thanks @acme",
+])
+def test_praise_for_a_failure_put_right_is_not_sarcasm(cs, text):
+    assert label(cs, text) == "positive", cs.explain(text)
+    assert "remedies" in rules_of(cs, text) and "sarcasm" not in rules_of(cs, text)
+
+
+@pytest.mark.parametrize("text", [
+    "great job acme, outage still not fixed after 3 days",  # "still not": the phrase token blocks it
+    "3 hours on hold and the issue is still not resolved. great service",
+    "my bag was lost, they never refunded me, amazing",
+    "has the outage been fixed? great",  # asked about, not reported
+    "the outage is fixed, they said. Another 3 hours on hold today, great",  # another sentence
+])
+def test_a_remedy_negated_asked_about_or_in_another_sentence_leaves_the_failure(cs, text):
+    assert label(cs, text) == "negative", cs.explain(text)
+    assert "sarcasm" in rules_of(cs, text)
+
+
 def test_thanks_is_sarcastic_only_about_the_failure(cs):
     assert "sarcasm" in rules_of(cs, "Thanks for the three hour delay")
     assert "sarcasm" not in rules_of(cs, "Thanks for the update, my parcel is still missing")
