@@ -227,8 +227,6 @@ def fields(obj: Any, default_platform: str | None = None) -> Fields:
     text = obj.get("text")
     if not isinstance(text, str):
         raise InvalidRecord('missing "text"' if text is None else '"text" must be a string')
-    if not text or text.isspace():  # nothing to score, nothing to read
-        raise InvalidRecord('missing "text"' if not text else '"text" is blank')
     created = obj.get("created_at")
     created_text = None
     if created is None or (isinstance(created, str) and not created.strip()):
@@ -267,7 +265,7 @@ def _plain_fields(obj: dict[str, Any]) -> Fields | None:
     author, url, lang, brand = get("author"), get("url"), get("lang"), get("brand")
     likes, replies, reposts, followers = get("likes"), get("replies"), get("reposts"), get("followers")
     if not (type(platform) is str and platform and type(mention_id) is str and mention_id
-            and type(text) is str and text and not text.isspace() and type(created) is str and len(created) == 20
+            and type(text) is str and type(created) is str and len(created) == 20
             and created[10] == "T" and created[19] == "Z"
             and (author is None or type(author) is str) and (url is None or type(url) is str)
             and (lang is None or type(lang) is str) and (brand is None or type(brand) is str)
