@@ -210,11 +210,11 @@ EMOJI = {
 COURTESY = {"thanks", "thank", "thx", "ty", "appreciate", "appreciated", "cheers"}
 
 # A failure put right: "the outage was fixed in 10 minutes, great support" and "my lost parcel
-# turned up, thanks" praise the recovery. A failure with one of these in its sentence (not
-# negated, not asked about, not in quotes) is no failure for sarcasm, courtesy and
+# turned up, thanks" praise the recovery. A failure with one of these after it in its sentence,
+# or just before it ("refunded the delayed order"), no contrast word between, not negated, not
+# asked about, not in quotes, is no failure for sarcasm, courtesy and
 # neg_dominance (feature "remedies" in sentiment/rules.py). Pairs are two tokens in a row.
-REMEDIES = {"fixed", "restored", "resolved", "sorted", "solved", "refunded", "reimbursed", "reconnected",
-            "replaced"}
+REMEDIES = {"fixed", "restored", "resolved", "sorted", "solved", "refunded", "reimbursed", "reconnected"}
 REMEDY_PAIRS = {("turned", "up"), ("back", "up"), ("back", "online"), ("working", "again")}
 # Words that undo a remedy within the three tokens before it ("still not fixed", "until it's sorted").
 REMEDY_BLOCKERS = {"not", "no", "never", "yet", "nothing", "without", "until", "unless", "if", "when", "before",

@@ -264,7 +264,7 @@ def _unremedied(
             sentence += 1
         starts.append(sentence)
     asked = {starts[j] for j in range(n) if "?" in raw[j]}
-    remedied: dict[int, int] = {}  # sentence -> the remedy's position
+    remedies = []
     for j in found:
         quoted = raw[j][:1] in "\"'‘“" or raw[j].rstrip(".,!?;:")[-1:] in "\"'’”"
         # "not fixed", "until it's sorted", and "still not fixed" (a failure phrase's token)
@@ -272,14 +272,26 @@ def _unremedied(
                       or (low[k].startswith(rules.phrase_prefix) and low[k] in rules.failures)
                       for k in range(max(0, j - 3), j))
         if not (quoted or blocked or starts[j] in asked):
-            remedied.setdefault(starts[j], j)
+            remedies.append(j)
+
+    def remedy_of(i: int) -> int | None:
+        """The remedy that puts failure ``i`` right: later in its sentence ("the outage was
+        fixed"), or just before it ("refunded the delayed order"); no contrast word between
+        ("refunded one order but the other is still missing" leaves "missing" a failure)."""
+        for j in remedies:
+            if starts[j] == starts[i] and (i < j or i - j <= 3) and not any(
+                low[k] in CONTRAST for k in range(min(i, j) + 1, max(i, j))
+            ):
+                return j
+        return None
+
     kept = []
     for i in failures:
-        if starts[i] in remedied:
-            if trace is not None:
-                trace.append(("remedies", f"'{words[i]}' put right by '{words[remedied[starts[i]]]}': no failure"))
-        else:
+        j = remedy_of(i)
+        if j is None:
             kept.append(i)
+        elif trace is not None:
+            trace.append(("remedies", f"'{words[i]}' put right by '{words[j]}': no failure"))
     return kept
 
 

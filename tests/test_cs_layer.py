@@ -178,6 +178,8 @@ def test_praise_for_a_failure_put_right_is_not_sarcasm(cs, text):
     "my bag was lost, they never refunded me, amazing",
     "has the outage been fixed? great",  # asked about, not reported
     "the outage is fixed, they said. Another 3 hours on hold today, great",  # another sentence
+    "I replaced the router and the outage continues, great job acme",  # the customer's act, before it
+    "Acme refunded one order but the other parcel is still missing, awesome service",  # across a "but"
 ])
 def test_a_remedy_negated_asked_about_or_in_another_sentence_leaves_the_failure(cs, text):
     assert label(cs, text) == "negative", cs.explain(text)
