@@ -107,7 +107,15 @@ def single_run(database: Any) -> Iterator[None]:
         yield
         return
     path = f"{database}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    writable = True
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except PermissionError:  # left by another user (a `sudo ... run --once`): a lock all the same
+        writable = False
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError as exc:
+            raise MonitorError(f"cannot open the lock file {path}: {exc.strerror}; remove it or fix its owner") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -117,8 +125,9 @@ def single_run(database: Any) -> Iterator[None]:
                 f"{database} is in use by another `sentiment-monitor run` (pid {holder or 'unknown'}):"
                 " stop it first; two would poll every source twice"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        if writable:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
         os.close(fd)  # releases the lock; the file stays (removing it would race the next run)

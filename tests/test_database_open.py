@@ -244,3 +244,18 @@ def test_a_poll_kept_out_by_a_lock_waits_the_busy_timeout_once(cli, tmp_path, mo
     assert 2.0 <= waited < 3.5, "the message says 2s: one wait for the lock, not a second to record it"
     assert "could not record the failed poll" in caplog.text  # said in one line, no traceback
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_a_lock_file_left_by_another_user_still_locks_and_does_not_stop_a_run(tmp_path):
+    # `sudo sentiment-monitor run --once` once, then the service user's `run`: the lock file
+    # is root's (or anyone else's) and read-only to us. flock works on a read-only descriptor.
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the lock file to another user")
+    Store.open(tmp_path / "m.db").close()
+    lock = tmp_path / "m.db.lock"
+    lock.write_text("")
+    os.chown(lock, 65534, 65534)
+    os.chmod(lock, 0o644)
+    done = run_unprivileged("--db", "m.db", "run", "--once", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and json.loads(done.stdout)[0]["source"] == "demo"
