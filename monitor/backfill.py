@@ -119,7 +119,7 @@ class Scorer:
             except InvalidRecord:
                 invalid += 1
                 continue
-            brand, drop = assign(f.text, self.brand or f.brand, f.author)
+            brand, drop = assign(f.text, self.brand or f.brand, f.author, f.platform)
             if drop:
                 excluded += 1
             else:

@@ -92,6 +92,11 @@ class TermSets:
         return sorted(found, key=self._order.__getitem__)
 
 
+#: Platforms whose user names a brand's ``handles`` are ("@acme" is an X account): a post
+#: there by one of them is the brand's own, not a mention (:meth:`BrandMatcher.assign`).
+OWN_POST_PLATFORMS = frozenset({"x"})
+
+
 class BrandMatcher:
     """Assigns brands by their configured names, keywords and handles."""
 
@@ -102,20 +107,29 @@ class BrandMatcher:
         self._by_name = {b.name.lower(): b for b in brands}
         self._by_handle = {h.lower().lstrip("@"): b for b in brands for h in b.handles if h.lstrip("@")}
 
-    def assign(self, text: str, brand: str | None = None, author: str | None = None) -> tuple[str | None, bool]:
+    def assign(
+        self, text: str, brand: str | None = None, author: str | None = None, platform: str | None = None,
+    ) -> tuple[str | None, bool]:
         """Return ``(brand, excluded)`` for a text.
 
-        A post by one of a brand's own ``handles`` (its author, "@" or not, any case) is
-        that brand's, excluded: what a brand says of itself is not its customers' voice
-        (X's query leaves those posts out already; other platforms return them). With a
-        known ``brand`` (the source's, or the record's), only its exclusions apply.
-        Otherwise the first configured brand the text names and does not exclude wins;
-        ``excluded`` is true when brands were named but every one of them was excluded
-        (e.g. "the Acme anvil").
+        With a known ``brand`` (the source's, or the record's), only its
+        exclusions apply. Otherwise the first configured brand the text names
+        and does not exclude wins; ``excluded`` is true when brands were named
+        but every one of them was excluded (e.g. "the Acme anvil").
+
+        On a platform whose user names the ``handles`` are (:data:`OWN_POST_PLATFORMS`:
+        X), an ``author`` that is one of a brand's own handles ("@" or not, any case)
+        makes a post about that brand, or about none, that brand's own: excluded, as
+        X's ``-from:`` query leaves it out. Its post about another brand (a competitor's
+        account naming us) is a mention like any other.
         """
-        own = self._by_handle.get(author.lower().lstrip("@")) if author else None
-        if own is not None:
+        assigned, excluded = self._assign(text, brand)
+        own = self._by_handle.get(author.lower().lstrip("@")) if author and platform in OWN_POST_PLATFORMS else None
+        if own is not None and (assigned is None or assigned == own.name):
             return own.name, True
+        return assigned, excluded
+
+    def _assign(self, text: str, brand: str | None) -> tuple[str | None, bool]:
         if brand is not None:
             config = self._by_name.get(brand.lower())
             if config is None:

@@ -130,13 +130,17 @@ class Pipeline:
         *,
         source: str | None,
         brand: str | None = None,
+        own_posts: bool = False,
     ) -> tuple[list[ScoredMention], int]:
         """Scored mentions to store, and how many were dropped as excluded noise;
-        ``brand`` (a source's) applies to every mention, else each is matched."""
+        ``brand`` (a source's) applies to every mention, else each is matched. A brand's
+        own posts are dropped too (:meth:`BrandMatcher.assign`) unless ``own_posts``."""
         kept: list[tuple[Mention, str | None]] = []
         excluded = 0
         for mention in mentions:
-            assigned, drop = self.brands.assign(mention.text, brand, mention.author)
+            assigned, drop = self.brands.assign(
+                mention.text, brand, None if own_posts else mention.author, mention.platform
+            )
             if drop:
                 excluded += 1
             else:
@@ -185,7 +189,9 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
             query = connector.build_query(brand.query) if brand else ""
         batch = connector.fetch(query, cursor)
         requests = batch.requests
-        scored, excluded = pipeline.score(batch.mentions, source=source.name, brand=source.brand)
+        # An X source with exclude_own_posts = false asked for the brand's own posts: kept.
+        own_posts = getattr(source.options, "exclude_own_posts", True) is False
+        scored, excluded = pipeline.score(batch.mentions, source=source.name, brand=source.brand, own_posts=own_posts)
         run = PollResult(
             source.name, source.platform, started, utcnow(), "ok",
             fetched=len(batch.mentions), excluded=excluded, requests=requests,

@@ -291,21 +291,23 @@ def test_a_record_brand_must_be_a_configured_brand_in_any_case(cli, write_config
 OWN_POSTS = [
     record("own1", "We are aware of an outage affecting Acme Broadband customers. Sorry!", author="acmesupport"),
     record("own2", "Globex Unlimited is now £20 a month", author="@Globex"),  # a competitor's own post
+    record("rival", "Acme down again? Switch to Globex", author="globex"),  # the competitor naming us: a mention
     record("c1", "acme broke my router again", author="someone"),
     record("c2", "@acmesupport thanks, fixed", author="acmesupport_fan"),  # a handle is matched whole
+    record("r1", "acme support replied", author="acmesupport", platform="reddit"),  # handles are X's user names
 ]
 
 
 def test_posts_by_a_brands_own_handles_are_excluded_not_stored(cli, write_config, tmp_path):
     path = write_config()
     result = cli("--config", path, "import", write_jsonl(tmp_path / "m.jsonl", OWN_POSTS), "--format", "json")
-    assert (json.loads(result.stdout)["new"], json.loads(result.stdout)["excluded"]) == (2, 2)
-    assert sorted(r["id"] for r in _stored(cli, path)) == ["c1", "c2"]
+    assert (json.loads(result.stdout)["new"], json.loads(result.stdout)["excluded"]) == (4, 2)
+    assert sorted(r["id"] for r in _stored(cli, path)) == ["c1", "c2", "r1", "rival"]
 
 
 def test_a_poll_excludes_posts_by_a_brands_own_handles_too(cli, write_config, tmp_path):
     write_jsonl(tmp_path / "saved.jsonl", OWN_POSTS)
     path = write_config('[[sources]]\nname = "saved"\nplatform = "jsonl"\npath = "saved.jsonl"\n')
     (polled,) = json.loads(cli("--config", path, "poll", "--format", "json").stdout)
-    assert (polled["fetched"], polled["new"], polled["excluded"]) == (4, 2, 2)
-    assert sorted(r["id"] for r in _stored(cli, path)) == ["c1", "c2"]
+    assert (polled["fetched"], polled["new"], polled["excluded"]) == (6, 4, 2)
+    assert sorted(r["id"] for r in _stored(cli, path)) == ["c1", "c2", "r1", "rival"]

@@ -80,6 +80,21 @@ def test_pages_are_followed_and_mentions_stored_with_author_url_engagement(poll,
     assert page2.params == {**page1.params, "next_token": "tok2"}
 
 
+def test_the_brands_own_posts_are_dropped_unless_exclude_own_posts_is_false(poll, fake_server, fresh_store):
+    own = wx.post("We are aware of an outage affecting Acme customers. Sorry!", minutes_ago=5, author_id="1")
+    rival = wx.post("Acme down again? Switch to Globex today", minutes_ago=6, author_id="2")  # not Acme's own
+    support = wx.user("1", "AcmeSupport")
+    globex = wx.user("2", "globex")
+    fake_server.route("GET", wx.SEARCH, wx.ok(wx.page([own, rival], [support, globex])))
+
+    dropped = poll()
+    kept = poll("exclude_own_posts = false", name="x-acme-all")  # asked for them: stored
+
+    assert (dropped.fetched, dropped.new, dropped.excluded) == (2, 1, 1)
+    assert (kept.new, kept.excluded) == (1, 0)
+    assert {r["author"] for r in rows(fresh_store)} == {"globex", "AcmeSupport"}
+
+
 def test_a_poll_with_nothing_new_costs_one_request_and_keeps_the_cursor(poll, fake_server, fresh_store):
     newest = wx.post("acme rocks", minutes_ago=5)
     fake_server.route("GET", wx.SEARCH, wx.ok(wx.page([newest], [JANE])), wx.ok(wx.page([])))
