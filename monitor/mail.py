@@ -153,7 +153,9 @@ def _send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if stage == "data":
             return Outcome("unknown", f"connection lost while the server had the message ({reason})")
-        if isinstance(exc, ssl.SSLError) and not isinstance(exc, _TLS_DROPPED):
+        # A TLS handshake that fails (connect, STARTTLS) is a setting to fix; a TLS error later in
+        # the session, or a connection dropped mid-handshake, is worth a retry.
+        if stage == "connect" and isinstance(exc, ssl.SSLError) and not isinstance(exc, _TLS_DROPPED):
             return Outcome("failed", f"TLS with {smtp.host}:{smtp.port}: {exc}{_tls_hint(smtp, exc)}")
         return Outcome("retry", f"{stage}{f' to {smtp.host}:{smtp.port}' if stage == 'connect' else ''}: {reason}")
     except smtplib.SMTPException as exc:
