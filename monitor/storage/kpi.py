@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -191,18 +191,17 @@ def m003_ces_on_the_configured_scale(db: Database) -> None:
         if header:
             slot = next(x for x in generic.LAYOUTS if x.name == "surveys").bind(json.loads(header)).slots.get("scale_max")
             scale_of[import_id] = None if slot is None else slot.index
-    updates = []
-    for rowid, import_id, *stored in db.execute(
-        f"SELECT rowid, import_id, {', '.join(columns)} FROM kpi_responses"
-        " WHERE source_format = 'generic' AND kind = 'ces' AND scale_max != 0 AND raw IS NOT NULL"
-    ).fetchall():
-        if import_id not in scale_of:
-            continue
-        index, cells = scale_of[import_id], json.loads(stored[-1])
-        if index is None or index >= len(cells) or not cells[index].strip():
-            stored[columns.index("scale_max")] = 0
-            updates.append((_digest(tuple(stored)), rowid))
-    db.conn.executemany("UPDATE kpi_responses SET scale_max = 0, digest = ? WHERE rowid = ?", updates)
+    for rows in _in_chunks(db, f"SELECT rowid, import_id, {', '.join(columns)} FROM kpi_responses"
+                           " WHERE source_format = 'generic' AND kind = 'ces' AND scale_max != 0 AND raw IS NOT NULL"):
+        updates = []
+        for rowid, import_id, *stored in rows:
+            if import_id not in scale_of:
+                continue
+            index, cells = scale_of[import_id], json.loads(stored[-1])
+            if index is None or index >= len(cells) or not cells[index].strip():
+                stored[columns.index("scale_max")] = 0
+                updates.append((_digest(tuple(stored)), rowid))
+        db.conn.executemany("UPDATE kpi_responses SET scale_max = 0, digest = ? WHERE rowid = ?", updates)
 
 
 @migrations()
@@ -226,19 +225,27 @@ def m004_date_only_answers_on_their_day(db: Database) -> None:
                 date_of[import_id] = (slot.index, slot.tz or zone(timezone or "UTC"))
         except ValueError:
             continue  # a zone this system no longer knows: left as it is
-    updates = []
-    for rowid, import_id, *stored in db.execute(
-        f"SELECT rowid, import_id, {', '.join(columns)} FROM kpi_responses"
-        " WHERE source_format = 'generic' AND raw IS NOT NULL"
-    ).fetchall():
-        if import_id not in date_of:
-            continue
-        (index, tz), cells = date_of[import_id], json.loads(stored[-1])
-        cell = cells[index].strip() if index < len(cells) else ""
-        if DATE_ONLY.match(cell):
-            stored[columns.index("responded_at")] = to_db(midday(date.fromisoformat(cell), tz))
-            updates.append((stored[columns.index("responded_at")], _digest(tuple(stored)), rowid))
-    db.conn.executemany("UPDATE kpi_responses SET responded_at = ?, digest = ? WHERE rowid = ?", updates)
+    for rows in _in_chunks(db, f"SELECT rowid, import_id, {', '.join(columns)} FROM kpi_responses"
+                           " WHERE source_format = 'generic' AND raw IS NOT NULL"):
+        updates = []
+        for rowid, import_id, *stored in rows:
+            if import_id not in date_of:
+                continue
+            (index, tz), cells = date_of[import_id], json.loads(stored[-1])
+            cell = cells[index].strip() if index < len(cells) else ""
+            if DATE_ONLY.match(cell):
+                stored[columns.index("responded_at")] = to_db(midday(date.fromisoformat(cell), tz))
+                updates.append((stored[columns.index("responded_at")], _digest(tuple(stored)), rowid))
+        db.conn.executemany("UPDATE kpi_responses SET responded_at = ?, digest = ? WHERE rowid = ?", updates)
+
+
+def _in_chunks(db: Database, select: str, size: int = 2000) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of ``select`` (its first column the rowid, a WHERE clause and no ORDER BY)
+    in rowid order, ``size`` at a time: a migration's memory stays flat on a large table."""
+    last = 0
+    while rows := db.execute(f"{select} AND rowid > ? ORDER BY rowid LIMIT ?", [last, size]).fetchall():
+        yield rows
+        last = rows[-1][0]
 
 
 @dataclass(frozen=True)
