@@ -52,6 +52,10 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 100  # the most a listing returns per request
 LISTING_CAP = 1000  # Reddit stops paging a listing after about this many items
 OVERLAP = timedelta(minutes=15)  # items let through or indexed late still show up; their fullnames dedupe them
+# A subreddit's comment listing is not searched: it lists every comment at once, matching or
+# not, so 15 minutes of a busy subreddit would be pages of re-reads every poll. A comment the
+# spam filter holds back is rarer than a post search indexes late: a shorter overlap there.
+COMMENTS_OVERLAP = timedelta(minutes=2)
 WEB_URL = "https://www.reddit.com"
 _SUBREDDIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{1,20}")
 
@@ -103,6 +107,7 @@ class _Listing:
     path: str  # relative to base_url, as praw writes paths
     params: Mapping[str, str]
     keep: Callable[[str], bool] | None = None  # which items to keep, by text; None: all
+    overlap: timedelta = OVERLAP  # how far before the newest item each poll reads back
 
 
 class RedditConnector:
@@ -132,7 +137,7 @@ class RedditConnector:
         counter.count = 0
         try:
             for listing in self._listings(query):
-                mark = _watermark(before.get(listing.key))
+                mark = _watermark(before.get(listing.key), listing.overlap)
                 self._read(client, listing, mark, found)
                 keep_state(after, listing.key, mark)
         except Exception as exc:
@@ -152,7 +157,8 @@ class RedditConnector:
         listings = [_Listing(f"search r/{scope}: {query}", f"r/{scope}/search/", params)]
         if self.options.comments:
             keep = text_matcher(query)
-            listings += [_Listing(f"comments r/{name}", f"r/{name}/comments/", {}, keep) for name in subreddits]
+            listings += [_Listing(f"comments r/{name}", f"r/{name}/comments/", {}, keep, COMMENTS_OVERLAP)
+                         for name in subreddits]
         return listings
 
     def _read(self, client: Any, listing: _Listing, mark: Watermark, found: dict[str, Mention]) -> None:
@@ -186,14 +192,14 @@ class RedditConnector:
 
 
 # ---------------------------------------------------------------------- mapping
-def _watermark(state: Any) -> Watermark:
+def _watermark(state: Any, overlap: timedelta) -> Watermark:
     """A listing's watermark; a cursor of an older version (the newest item's
     ``{"name", "created"}``) is read as that item, seen."""
     if isinstance(state, Mapping) and "newest" not in state:
         name, created = state.get("name"), state.get("created")
         if isinstance(name, str) and isinstance(created, (int, float)) and not isinstance(created, bool):
-            return Watermark(float(created), {name: float(created)}, OVERLAP.total_seconds())
-    return Watermark.load(state, OVERLAP.total_seconds())
+            return Watermark(float(created), {name: float(created)}, overlap.total_seconds())
+    return Watermark.load(state, overlap.total_seconds())
 
 
 def _children(payload: Any, path: str) -> tuple[list[dict[str, Any]], str | None]:

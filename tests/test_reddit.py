@@ -141,6 +141,22 @@ def test_a_post_let_through_late_below_newer_ones_is_stored_on_the_next_poll_and
     assert cursor(fresh_store) == {SEARCH_KEY: position(known, late)}
 
 
+def test_a_subreddits_comments_are_read_back_only_two_minutes(poll, fake_server, fresh_store):
+    # The comment listing holds every comment, matching or not: 15 minutes of a busy subreddit
+    # re-read each poll would be pages of requests. Its overlap is 2 minutes.
+    seen = wr.comment("acme works fine", minutes_ago=1, sub="gadgets")
+    older = wr.comment("unrelated chatter", minutes_ago=10, sub="gadgets")
+    fake_server.route("GET", wr.search_path("gadgets"), wr.authorized(wr.ok(wr.listing([]))))
+    fake_server.route("GET", wr.comments_path("gadgets"), wr.authorized(wr.ok(wr.listing([seen]))),
+                      wr.authorized(wr.ok(wr.listing([seen, older], after="t1_more"))))
+    poll('subreddits = ["gadgets"]')
+    fake_server.clear()
+
+    again = poll('subreddits = ["gadgets"]')
+
+    assert (again.new, len(gets(fake_server))) == (0, 2)  # search + one page of comments: no paging
+
+
 def test_a_cursor_saved_before_the_overlap_is_read_as_its_newest_item(fake_server, monkeypatch):
     known = wr.post("acme is great", minutes_ago=1)
     late = wr.post("acme lost my order", minutes_ago=4)
