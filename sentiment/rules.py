@@ -250,6 +250,8 @@ def _unremedied(
     trace: list[tuple[str, str]] | None,
 ) -> list[int]:
     """The failures no remedy puts right in their sentence."""
+    if rules.remedies.isdisjoint(low) and {first for first, _ in rules.remedy_pairs}.isdisjoint(low):
+        return failures  # the common case, tested in C
     n = len(low)
     found = [j for j in range(n) if low[j] in rules.remedies
              or (j + 1 < n and (low[j], low[j + 1]) in rules.remedy_pairs)]
