@@ -21,7 +21,7 @@ from connectors.csvfile import open_export
 from monitor.errors import MonitorError
 from monitor.kpi import formats
 from monitor.kpi.formats.base import BadValue, Context, Row
-from monitor.kpi.records import PeriodFigure, RatingRemoved, Record, SurveyResponse, Ticket
+from monitor.kpi.records import PeriodFigure, RatingRemoved, Record, SurveyResponse, Ticket, ticket_rating_id
 from monitor.storage import Store
 from monitor.storage.kpi import SaveCounts
 
@@ -152,7 +152,7 @@ def _import(
 
 def _ratings_removed(records: list[Record]) -> list[Record]:
     """A marker for each ticket whose row, in an export with a rating column, has no rating."""
-    rated = {r.ticket_id for r in records if isinstance(r, SurveyResponse) and r.response_id == f"ticket:{r.ticket_id}"}
+    rated = {r.ticket_id for r in records if isinstance(r, SurveyResponse) and r.response_id == ticket_rating_id(r.ticket_id)}
     return [RatingRemoved(r.source_format, r.ticket_id) for r in records
             if isinstance(r, Ticket) and r.rating_column and r.ticket_id not in rated]
 

@@ -60,6 +60,11 @@ def split_tags(value: str | None, separators: str = ",;") -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in (p.strip().lower() for p in parts) if t and t != "-"))
 
 
+def ticket_rating_id(ticket_id: str) -> str:
+    """The response id of the rating a ticket's own row (or its conversation) carries."""
+    return f"ticket:{ticket_id}"
+
+
 #: ``scale_max`` of a CES answer whose export declared no scale: it was given on
 #: 1..``[kpi] ces_scale``, read when KPIs are computed (so changing the setting
 #: needs no re-import).

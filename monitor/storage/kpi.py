@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from monitor.kpi.records import PeriodFigure, RatingRemoved, Record, SurveyResponse, Ticket
+from monitor.kpi.records import PeriodFigure, RatingRemoved, Record, SurveyResponse, Ticket, ticket_rating_id
 from monitor.storage.periods import periods_cte
 from monitor.storage.schema import Migrations
 from monitor.timeutil import to_db, utcnow
@@ -415,7 +415,7 @@ class KpiStore:
         removed: set[tuple[str, str]] = set()  # ratings from ticket rows that no longer carry them
         for record in records:
             if isinstance(record, RatingRemoved):
-                gone = (record.source_format, f"ticket:{record.ticket_id}")
+                gone = (record.source_format, ticket_rating_id(record.ticket_id))
                 pending = by_table.get(_RESPONSES.name, (None, {}, None))[1]
                 if gone in pending and pending[gone][-1] is None:  # an earlier row's rating of the ticket
                     del pending[gone]

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import TypeVar
 
 from monitor.kpi import formulas
-from monitor.kpi.records import Record, SurveyResponse
+from monitor.kpi.records import Record, SurveyResponse, ticket_rating_id
 from monitor.timeutil import FIRST_DATE, LAST_DATE
 
 SECOND, MINUTE, HOUR = 1.0, 60.0, 3600.0
@@ -475,7 +475,7 @@ def ticket_rating(fmt: str, ticket_id: str, rating: float | None, when: datetime
     date the answer: ``when`` (the solve time, usually) stands in for it."""
     if rating is not None:
         yield SurveyResponse(
-            fmt, f"ticket:{ticket_id}", "csat", rating, 1, 5, when, ticket_id=ticket_id, label=label, dated=False,
+            fmt, ticket_rating_id(ticket_id), "csat", rating, 1, 5, when, ticket_id=ticket_id, label=label, dated=False,
         )
 
 

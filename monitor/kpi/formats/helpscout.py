@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from monitor.kpi.formats.base import SECOND, Column, Layout, Row, csat_label, resolved, signature
-from monitor.kpi.records import Record, SurveyResponse, Ticket, split_tags
+from monitor.kpi.records import Record, SurveyResponse, Ticket, split_tags, ticket_rating_id
 
 FORMAT = "helpscout"
 _RATING = csat_label({"great": 5, "okay": 3, "ok": 3, "not good": 1, "bad": 1, "unknown": None})
@@ -48,7 +48,7 @@ def _response(row: Row, conversation: str, fallback: datetime | None, own_row: b
     if rating is not None:
         rated = row.time("rated_at")
         yield SurveyResponse(
-            FORMAT, f"ticket:{conversation}", "csat", rating, 1, 5, rated or row.filled("rated_at", fallback),
+            FORMAT, ticket_rating_id(conversation), "csat", rating, 1, 5, rated or row.filled("rated_at", fallback),
             ticket_id=conversation, label=row.text("rating"), raw=row.raw() if own_row else None, dated=rated is not None,
         )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from monitor.kpi.formats.base import SECOND, BadValue, Column, Layout, Row, resolved, signature, ticket_rating
-from monitor.kpi.records import Record, SurveyResponse, Ticket, split_tags
+from monitor.kpi.records import Record, SurveyResponse, Ticket, split_tags, ticket_rating_id
 
 FORMAT = "intercom"
 
@@ -94,7 +94,7 @@ def parse_csat(row: Row) -> Iterator[Record]:
     if rating is None:
         return
     yield SurveyResponse(
-        FORMAT, f"ticket:{conversation}", "csat", rating, 1, 5,
+        FORMAT, ticket_rating_id(conversation), "csat", rating, 1, 5,
         row.required_time("updated_at"),
         ticket_id=conversation, label=row.text("rating"), raw=row.raw(),
     )
