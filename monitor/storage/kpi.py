@@ -185,11 +185,12 @@ def m003_ces_on_the_configured_scale(db: Database) -> None:
 
     columns = _RESPONSES_M001
     scale_of = {}  # import id -> position of the scale_max cell (None: no such column)
+    layout = next(x for x in generic.LAYOUTS if x.name == "surveys")
     for import_id, header in db.execute(
         "SELECT id, header FROM kpi_imports WHERE format = 'generic' AND layout = 'surveys'"
     ):
         if header:
-            slot = next(x for x in generic.LAYOUTS if x.name == "surveys").bind(json.loads(header)).slots.get("scale_max")
+            slot = layout.bind(json.loads(header)).slots.get("scale_max")
             scale_of[import_id] = None if slot is None else slot.index
     for rows in _in_chunks(db, f"SELECT rowid, import_id, {', '.join(columns)} FROM kpi_responses"
                            " WHERE source_format = 'generic' AND kind = 'ces' AND scale_max != 0 AND raw IS NOT NULL"):
