@@ -41,6 +41,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cached_property
 
 RULES = ("names", "hedges", "like_verb", "remedies", "sarcasm", "courtesy", "neg_dominance", "questions")
 
@@ -80,6 +81,11 @@ class RuleSet:
     request_token: str  # the phrase token of a plea for help ("please help")
     placeholder: str  # what a masked name becomes
     phrase_prefix: str = "cs_"  # the customer-service phrases' tokens start with it ("cs_still_waiting")
+
+    @cached_property
+    def remedy_words(self) -> frozenset[str]:
+        """The remedies and the first words of the two-word ones: a text with none has no remedy."""
+        return self.remedies | {first for first, _ in self.remedy_pairs}
 
 
 def apply(
@@ -250,7 +256,7 @@ def _unremedied(
     trace: list[tuple[str, str]] | None,
 ) -> list[int]:
     """The failures no remedy puts right in their sentence."""
-    if rules.remedies.isdisjoint(low) and {first for first, _ in rules.remedy_pairs}.isdisjoint(low):
+    if rules.remedy_words.isdisjoint(low):
         return failures  # the common case, tested in C
     n = len(low)
     found = [j for j in range(n) if low[j] in rules.remedies
