@@ -50,7 +50,7 @@ from monitor import ingest, logs, plugins
 from monitor.config import Config, SourceConfig, secrets_in, unresolved_secrets
 from monitor.ingest import PollResult
 from monitor.errors import MonitorError
-from monitor.storage import Store, describe_error, is_explained, is_full, is_locked
+from monitor.storage import Store, describe_error, error_kind, is_explained
 from monitor.timeutil import ceil_second, format_duration, from_db, to_db, utcnow
 
 log = logging.getLogger(__name__)
@@ -456,15 +456,22 @@ class Daemon:
             self._services_running.discard(name)
             log.exception("could not start the %s job", name)
 
+    def _one_line(self, exc: BaseException) -> str | None:
+        """What a poll or job that raised ``exc`` says in one line when it is no bug of ours
+        (a database locked, read-only or full; a :class:`MonitorError`, which says what is
+        wrong); None for anything else, which is logged with its traceback."""
+        if is_explained(exc):
+            return describe_error(exc, self.config.monitor.database)  # type: ignore[arg-type]
+        return str(exc) if isinstance(exc, MonitorError) else None
+
     def _report_service(self, name: str, results_of: Callable[[], list[Any]]) -> None:
         """Log what a service job did, or its error (it never stops the daemon)."""
         try:
             results = results_of()
         except Exception as exc:  # noqa: BLE001 - logged; the next run tries again
-            if is_explained(exc):  # no bug of ours (locked, read-only, full): one line, as a poll's
-                log.error("%s job failed: %s", name, describe_error(exc, self.config.monitor.database))
-            elif isinstance(exc, MonitorError):  # says what is wrong
-                log.error("%s job failed: %s", name, exc)
+            line = self._one_line(exc)
+            if line is not None:
+                log.error("%s job failed: %s", name, line)
             else:
                 log.exception("%s job failed", name)
             return
@@ -485,15 +492,11 @@ class Daemon:
         try:
             result = future.result()
         except Exception as exc:  # noqa: BLE001 - e.g. the database could not be opened
-            # A MonitorError says what is wrong (a read-only database), as does a database
-            # that is locked or full: one line, no traceback.
-            explained = is_explained(exc)
-            ours = explained or isinstance(exc, MonitorError)
-            message = (describe_error(exc, self.config.monitor.database) if explained
-                       else str(exc) if ours else f"{type(exc).__name__}: {exc}")
-            log.error("poll %s: %s", name, message, exc_info=not ours)
+            line = self._one_line(exc)
+            message = line if line is not None else f"{type(exc).__name__}: {exc}"
+            log.error("poll %s: %s", name, message, exc_info=line is None)
             now = utcnow()
-            kind = "locked" if is_locked(exc) else "disk_full" if is_full(exc) else "internal"
+            kind = error_kind(exc) or "internal"
             result = PollResult(
                 name, source.platform if source else "?", now, now, "error",
                 error=logs.redact(message), error_kind=kind,

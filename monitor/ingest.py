@@ -26,7 +26,7 @@ from monitor import backfill, logs, plugins
 from monitor.brands import BrandMatcher
 from monitor.config import Config, SentimentConfig, SourceConfig, secrets_in
 from monitor.errors import MonitorError
-from monitor.storage import Store, describe_error, is_explained, is_full, is_locked
+from monitor.storage import Store, describe_error, error_kind, is_explained
 from monitor.storage.labels import Rescored
 from monitor.storage.mentions import IMPORT_SOURCE
 from monitor.storage.scored import ScoredMention
@@ -205,10 +205,8 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
         requests = requests_made(exc) or requests  # a fetch that failed marks its requests on exc
         if isinstance(exc, ConnectorError):
             kind, message = exc.kind, str(exc)
-        elif is_locked(exc):  # another process held the write lock too long: no bug of ours
-            kind, message = "locked", describe_error(exc, store.path)
-        elif is_full(exc):  # no room on the disk: the operator's to fix, not a bug of ours
-            kind, message = "disk_full", describe_error(exc, store.path)
+        elif error_kind(exc) is not None:  # a lock held too long, a full disk: no bug of ours
+            kind, message = error_kind(exc), describe_error(exc, store.path)
         else:
             kind = "internal"
             message = str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"

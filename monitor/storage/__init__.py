@@ -270,6 +270,12 @@ def is_full(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorname", None) == "SQLITE_FULL"
 
 
+def error_kind(exc: BaseException) -> str | None:
+    """The poll error kind of a database error that is no bug of ours and has a kind of
+    its own (``locked``, ``disk_full``), else None."""
+    return "locked" if is_locked(exc) else "disk_full" if is_full(exc) else None
+
+
 def is_explained(exc: BaseException) -> bool:
     """``exc`` is a database error that is no bug of ours and that :func:`describe_error`
     says in one line (locked, read-only, full): logged without a traceback."""
