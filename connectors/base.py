@@ -140,6 +140,13 @@ class Secret:
             raise SecretMissing(f"{self.where}: secret file {self.file} is empty")
         return value
 
+    def missing_in(self, message: str) -> bool:
+        """Whether ``message`` holds one of :meth:`reveal`'s "cannot be resolved" messages
+        about this secret (a stored poll error, say); never for an inline value."""
+        if self.env is not None:
+            return f"environment variable {self.env} " in message
+        return self.file is not None and f"secret file {self.file}" in message
+
     @property
     def section(self) -> str:
         """The config section holding the secret (``where`` without its key), for messages."""

@@ -212,11 +212,8 @@ def _secret_now_set(source: SourceConfig, state: dict[str, Any]) -> bool:
     error = state.get("last_error") or ""
     if state.get("last_error_kind") != "auth" or not state.get("consecutive_failures") or not error:
         return False
-    named = [
-        f"environment variable {s.env} " if s.env is not None else f"secret file {s.file}"
-        for s in secrets_in(source.options) if s.env is not None or s.file is not None
-    ]
-    return any(n in error for n in named) and not unresolved_secrets(source.options)
+    secrets = secrets_in(source.options)
+    return any(s.missing_in(error) for s in secrets) and not unresolved_secrets(source.options)
 
 
 def _tag(name: str) -> str:
