@@ -225,3 +225,30 @@ def test_a_second_run_on_the_same_database_refuses_in_one_line_naming_the_first(
         first.stop()
     after = MonitorProcess("--config", path, "run", "--once", cwd=tmp_path)  # the lock went with it
     assert after.wait(timeout=30) == 0, after.stderr
+
+
+def test_a_refused_run_has_not_touched_the_database_and_a_symlink_shares_the_lock(scripted_plugin, write_config, tmp_path):
+    import fcntl
+    import os
+
+    real = tmp_path / "real" / "monitor.db"
+    real.parent.mkdir()
+    (tmp_path / "alias.db").symlink_to(real)  # the same database, by another name (dangling until made)
+    path = write_config(source("steady", "1s"))
+    path.write_text(path.read_text().replace(str(tmp_path / "monitor.db"), str(tmp_path / "alias.db")))
+    fd = os.open(f"{real}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(fd, b"4242\n")  # what a running `run` writes there
+        second = MonitorProcess("--config", path, "run", "--once", cwd=tmp_path)
+        try:
+            assert second.wait(timeout=15) == 1
+        finally:
+            second.stop()
+        assert "is in use by another `sentiment-monitor run` (pid 4242)" in second.stderr, second.stderr
+        assert not real.exists()  # neither created nor migrated by the run that was refused
+    finally:
+        os.close(fd)
+    after = MonitorProcess("--config", path, "run", "--once", cwd=tmp_path)
+    assert after.wait(timeout=30) == 0, after.stderr
+    assert real.exists() and not (tmp_path / "alias.db.lock").exists()

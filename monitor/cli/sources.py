@@ -170,15 +170,17 @@ def run(app: App, once: bool, fmt: str) -> None:
     # ./config/monitor.toml): that file gone is a failed reload, never a silent switch to
     # another config; a daemon started on the embedded default has no file to reload.
     app.config_path = config.path
-    daemon = Daemon(config, reload=app.load_config if config.path is not None else None)
-    try:
-        with single_run(config.monitor.database):  # one `run` per database, --once included
+    # One `run` per database, --once included: the lock comes first, so a refused run
+    # neither opens (or creates) the database nor loads the classifier.
+    with single_run(config.monitor.database):
+        daemon = Daemon(config, reload=app.load_config if config.path is not None else None)
+        try:
             if once:
                 _print_poll_results(fmt, daemon.run_once(), empty="(no source is due)")
             else:
                 daemon.run()
-    finally:
-        daemon.close()
+        finally:
+            daemon.close()
 
 
 @click.command("import")
