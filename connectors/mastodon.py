@@ -20,6 +20,15 @@ asks from ``min_id`` = the id of that time less the overlap and serves only
 unseen uris. A cursor of an older version (the newest status id) is read as
 that id's time.
 
+Servers whose ids are no snowflakes (GoToSocial's ULIDs, Pleroma's and
+Akkoma's flake ids) cannot be asked from a time: their ``min_id`` compares ids
+of their own kind. The cursor notes which kind a line's server gave
+(``"ids": "snowflake"`` or ``"opaque"``); an opaque line is read newest first
+through ``rel="next"``, as a first poll is, down to the overlap by
+``created_at``, and its search sends no ``min_id``. A line not known yet (a
+cursor of an older version) whose forward walk finds nothing is read that way
+too, which tells the two kinds apart.
+
 Mentions are keyed by the status ``uri`` (the same on every instance), so a
 post seen through two instances is stored once. Plain HTTP is used rather
 than Mastodon.py, whose defaults sleep on rate limits and wait 300 s per
@@ -127,16 +136,20 @@ class MastodonConnector:
             for line in lines:
                 state = before.get(line)
                 behind = False
+                ids = _Ids(state.get("ids") if isinstance(state, Mapping) else None)
                 if line.startswith("#"):
                     mark = _watermark(state, floor)
                     was_behind = isinstance(state, Mapping) and state.get("behind") is True
-                    behind = self._timeline(http, line, mark, found, was_behind)
+                    behind = self._timeline(http, line, mark, found, ids, was_behind)
                 else:  # a first search reads every page, as it always did: no lookback floor
                     mark = _watermark(state, None)
-                    self._search(http, line, mark, found)
+                    self._search(http, line, mark, found, ids)
                 keep_state(after, line, mark)
-                if behind and line in after:
-                    after[line]["behind"] = True
+                if line in after:
+                    if behind:
+                        after[line]["behind"] = True
+                    if ids.kind is not None:
+                        after[line]["ids"] = ids.kind
             requests = http.requests
         return Batch(list(found.values()), encode_cursor(after) if after != before else None, requests)
 
@@ -148,18 +161,31 @@ class MastodonConnector:
 
     # ------------------------------------------------------------- listings
     def _timeline(self, http: HttpClient, line: str, mark: Watermark, found: dict[str, Mention],
-                  behind: bool = False) -> bool:
+                  ids: _Ids, behind: bool = False) -> bool:
         """Read a hashtag timeline; whether a forward walk stopped at the page budget (``behind``:
         the next poll then continues from the newest status, not the overlap, or a window
         of more than a budget of statuses would be re-read forever)."""
+        if mark.newest is None or ids.kind == "opaque":
+            return self._walk(http, line, mark, found, ids, None)
+        walked = ids.seen
+        behind = self._walk(http, line, mark, found, ids, _id_at(mark.newest if behind else mark.since()))
+        if ids.kind is None and ids.seen == walked:  # nothing above a snowflake of the overlap:
+            return self._walk(http, line, mark, found, ids, None)  # quiet, or ids of another kind
+        return behind
+
+    def _walk(self, http: HttpClient, line: str, mark: Watermark, found: dict[str, Mention],
+              ids: _Ids, min_id: str | None) -> bool:
+        """Forward from ``min_id`` through ``rel="prev"``, else newest first through
+        ``rel="next"`` down to the overlap (or ``lookback``); whether a forward walk stopped
+        at the page budget."""
         o = self.options
         tag = line.lstrip("#")
         params: dict[str, Any] = {"limit": o.page_size}
         if o.local:
             params["local"] = "true"
-        forward = mark.newest is not None
+        forward = min_id is not None
         if forward:
-            params["min_id"] = _id_at(mark.newest if behind else mark.since())
+            params["min_id"] = min_id
         target: str | None = TAG_TIMELINE + quote(tag, safe="")
         for _page in range(o.max_pages):
             assert target is not None
@@ -171,6 +197,7 @@ class MastodonConnector:
             statuses = _statuses(http.json(response), target)
             if not statuses:
                 return False
+            ids.note(statuses)
             oldest: float | None = None
             for status in statuses:
                 mention = _mention(status)
@@ -191,17 +218,19 @@ class MastodonConnector:
                     "newer posts follow next poll" if forward else "older posts are skipped")
         return forward
 
-    def _search(self, http: HttpClient, line: str, mark: Watermark, found: dict[str, Mention]) -> None:
-        """Search results are not in time order: read every page of results above the overlap."""
+    def _search(self, http: HttpClient, line: str, mark: Watermark, found: dict[str, Mention], ids: _Ids) -> None:
+        """Search results are not in time order: read every page of results above the overlap
+        (from its snowflake on a server known to give snowflakes, else every page, by time)."""
         o = self.options
         since = mark.since()
         for page in range(o.max_pages):
             params: dict[str, Any] = {"q": line, "type": "statuses", "resolve": "false", "limit": o.page_size,
                                       "offset": page * o.page_size}
-            if since is not None:
+            if since is not None and ids.kind == "snowflake":
                 params["min_id"] = _id_at(since)
             body = http.get_json(SEARCH, params=params)
             statuses = _statuses(body.get("statuses") if isinstance(body, Mapping) else None, SEARCH)
+            ids.note(statuses)
             for status in statuses:
                 mention = _mention(status)
                 if mention is not None and mark.take(mention.id, _status_time(status, mention)):
@@ -220,6 +249,22 @@ class MastodonConnector:
                 f" (401 {error_detail(response)}); set access_token"
             )
         return None
+
+
+class _Ids:
+    """Which kind of status ids a line's server gives: ``"snowflake"`` (Mastodon's, of a
+    time: ``min_id`` can be aimed at a time), ``"opaque"`` (any other kind), ``None``
+    (not known yet); ``seen`` counts the statuses noted."""
+
+    def __init__(self, kind: Any) -> None:
+        self.kind: str | None = kind if kind in ("snowflake", "opaque") else None
+        self.seen = 0
+
+    def note(self, statuses: list[dict[str, Any]]) -> None:
+        self.seen += len(statuses)
+        if self.kind != "opaque" and statuses:
+            snowflakes = all(_snowflake_time(status["id"]) is not None for status in statuses)
+            self.kind = "snowflake" if snowflakes else "opaque"
 
 
 # ---------------------------------------------------------------------- mapping

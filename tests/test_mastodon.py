@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 
@@ -166,7 +167,57 @@ def test_cursor_is_the_newest_status_time_and_the_uris_seen_in_the_overlap_per_l
     poll()
 
     at = (int(instance.statuses[0]["id"]) >> 16) / 1000
-    assert json.loads(fresh_store.sources.cursor("mastodon-acme")) == {"#acme": {"newest": at, "seen": {uri: at}}}
+    assert json.loads(fresh_store.sources.cursor("mastodon-acme")) == {
+        "#acme": {"newest": at, "seen": {uri: at}, "ids": "snowflake"}}
+
+
+def test_a_server_with_ulid_ids_is_read_newest_first_down_to_the_overlap_without_a_snowflake_min_id(
+        poll, instance, fresh_store, fake_server):
+    first = instance.add("acme on gotosocial", minutes_ago=30, ulid=True)
+    assert poll('query = "#acme"\npage_size = 2').new == 1
+    fresh = [instance.add(f"acme new {i}", minutes_ago=10 - i, ulid=True) for i in range(3)]
+    late = instance.add("acme federated late", minutes_ago=25, ulid=True, author=wm.BOB)  # inside the overlap
+    fake_server.clear()
+
+    second = poll('query = "#acme"\npage_size = 2')
+
+    assert (second.status, second.new, second.duplicates) == ("ok", 4, 0), second.error
+    assert set(rows(fresh_store)) == {first, late, *fresh}
+    assert all("min_id" not in r.params for r in instance.listing_requests())  # "max_id" from rel="next"
+    assert json.loads(fresh_store.sources.cursor("mastodon-acme"))["#acme"]["ids"] == "opaque"
+    fake_server.clear()
+    assert poll('query = "#acme"\npage_size = 2').new == 0
+    assert len(instance.listing_requests()) == 2  # down to the page past the overlap
+
+
+def test_a_cursor_of_an_older_version_on_a_ulid_server_is_read_from_the_top_when_min_id_finds_nothing(instance):
+    seen = wm.status("acme read by the older version", minutes_ago=20, ulid=True)
+    new = wm.status("acme written since", minutes_ago=2, ulid=True)
+    instance.statuses += [seen, new]
+    connector = MastodonConnector(MastodonOptions(base_url=instance.server.url, timeout=2))
+    at = datetime.fromisoformat(seen["created_at"]).timestamp()
+
+    batch = connector.fetch("#acme", json.dumps({"#acme": {"newest": at, "seen": {seen["uri"]: at}}}))
+
+    assert {m.id for m in batch.mentions} == {new["uri"]}
+    first, *rest = instance.listing_requests()
+    assert "min_id" in first.params and rest and all("min_id" not in r.params for r in rest)
+    assert json.loads(batch.next_cursor)["#acme"]["ids"] == "opaque"
+
+
+def test_search_on_a_ulid_server_sends_no_snowflake_min_id(poll, instance, fresh_store, fake_server):
+    old = wm.status("acme searched once", minutes_ago=40, ulid=True)
+    instance.searchable.append(old)
+    assert poll('query = "acme"').new == 1
+    new = wm.status("acme searched twice", minutes_ago=1, ulid=True)
+    instance.searchable.insert(0, new)
+    fake_server.clear()
+
+    result = poll('query = "acme"')
+
+    assert (result.new, result.duplicates) == (1, 0), result.error
+    assert new["uri"] in rows(fresh_store)
+    assert all("min_id" not in r.params for r in fake_server.requests_to(wm.SEARCH))
 
 
 def test_a_first_poll_reads_back_only_as_far_as_lookback(poll, instance, fresh_store, fake_server):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
+import random
 from itertools import count
 from typing import Any
 from urllib.parse import urlencode
@@ -50,13 +51,16 @@ BOB = account("bob", domain="fosstodon.org", followers=7)
 
 def status(text: str, *, minutes_ago: float = 10, author: dict[str, Any] | None = None, likes: int = 5,
            replies: int = 2, reblogs: int = 1, spoiler: str = "", language: str | None = "en",
-           drop: Iterable[str] = ()) -> dict[str, Any]:
+           drop: Iterable[str] = (), ulid: bool = False) -> dict[str, Any]:
     """A Status as the instance serves it; ``content`` is HTML. Its id is
     ``Mastodon::Snowflake.id_at(created_at)`` (milliseconds << 16, plus a sequence), as the
     instance gives a remote post: one appended after a poll with ``minutes_ago`` earlier than
-    posts already served is a post federated late, with an id below theirs."""
+    posts already served is a post federated late, with an id below theirs. ``ulid``: a
+    GoToSocial id instead, the ULID of ``created_at`` (Crockford base32 of the milliseconds,
+    then 80 random bits)."""
     created = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
-    status_id = str((int(created.timestamp() * 1000) << 16) + next(_sequence) % 65536)
+    millis = int(created.timestamp() * 1000)
+    status_id = _ulid(millis) if ulid else str((millis << 16) + next(_sequence) % 65536)
     who = author or ALICE
     host = who["url"].split("/")[2]
     item: dict[str, Any] = {
@@ -81,8 +85,22 @@ def rate_headers(remaining: int = 299, reset_in: float = 120) -> dict[str, str]:
             "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
 
 
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _ulid(millis: int) -> str:
+    value = (millis << 80) | random.getrandbits(80)
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def _order(status_id: str) -> tuple[int, str]:
+    """Mastodon's id order (numbers: shorter is smaller); GoToSocial's ULIDs, all 26 characters
+    long, compare as strings, as its database compares any ``min_id``."""
+    return (len(status_id) if status_id.isdigit() else 0), status_id
+
+
 def _key(item: dict[str, Any]) -> tuple[int, str]:
-    return len(item["id"]), item["id"]
+    return _order(item["id"])
 
 
 class Fake(FakeApi):
@@ -106,13 +124,13 @@ class Fake(FakeApi):
         limit = min(int(p.get("limit", 20)), 40)
         ordered = sorted(self.statuses, key=_key, reverse=True)
         if "max_id" in p:
-            ordered = [s for s in ordered if _key(s) < (len(p["max_id"]), p["max_id"])]
+            ordered = [s for s in ordered if _key(s) < _order(p["max_id"])]
         if "min_id" in p:
-            above = [s for s in reversed(ordered) if _key(s) > (len(p["min_id"]), p["min_id"])]
+            above = [s for s in reversed(ordered) if _key(s) > _order(p["min_id"])]
             page = list(reversed(above[:limit]))  # the oldest above min_id, newest first
         else:
             if "since_id" in p:
-                ordered = [s for s in ordered if _key(s) > (len(p["since_id"]), p["since_id"])]
+                ordered = [s for s in ordered if _key(s) > _order(p["since_id"])]
             page = ordered[:limit]
         headers = rate_headers(self.remaining)
         if page:
@@ -129,7 +147,7 @@ class Fake(FakeApi):
         words = p.get("q", "").strip('"').lower()
         hits = [s for s in self.searchable if words in s["content"].lower()]
         if "min_id" in p:
-            hits = [s for s in hits if _key(s) > (len(p["min_id"]), p["min_id"])]
+            hits = [s for s in hits if _key(s) > _order(p["min_id"])]
         offset, limit = int(p.get("offset", 0)), int(p.get("limit", 20))
         return Reply(json={"accounts": [], "statuses": hits[offset:offset + limit], "hashtags": []},
                      headers=rate_headers())
