@@ -191,10 +191,11 @@ def _alerts_due(store: Store, config: Config) -> list[Any]:
 def _digest_due(store: Store, config: Config) -> list[Any]:
     from monitor import digest
 
-    return digest.run_due(store, config)
+    digest.run_due(store, config)
+    return []  # each send is logged where it is made (monitor.digest.send), at its own level
 
 
-#: Service jobs: name -> function(store, config) returning what it did.
+#: Service jobs: name -> function(store, config) returning what it did, to be logged.
 SERVICES: dict[str, Callable[[Store, Config], list[Any]]] = {"alerts": _alerts_due, "digest": _digest_due}
 
 

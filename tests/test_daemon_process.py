@@ -252,3 +252,10 @@ def test_a_refused_run_has_not_touched_the_database_and_a_symlink_shares_the_loc
     after = MonitorProcess("--config", path, "run", "--once", cwd=tmp_path)
     assert after.wait(timeout=30) == 0, after.stderr
     assert real.exists() and not (tmp_path / "alias.db.lock").exists()
+
+
+def test_run_once_logs_a_digest_sent_once(tmp_path):
+    proc = MonitorProcess("run", "--once", cwd=tmp_path)  # the embedded demo: its digest is due
+    assert proc.wait(timeout=60) == 0, proc.stderr
+    sent = [line for line in proc.stderr.splitlines() if "digest" in line and ": sent (" in line]
+    assert len(sent) == 1 and "INFO monitor.digest.send: digest acme " in sent[0], proc.stderr
