@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -134,7 +135,10 @@ def test_eval_cli_table_csv_half_and_errors(cli, write_config, labelled):
     table = cli(*args).stdout
     assert "macro-F1 1.000" in table and "gold \\ predicted" in table
     lines = cli(*args, "--format", "csv", "--positive-threshold", "0.9").stdout.splitlines()
-    assert lines[0].startswith("classifier,version,n,accuracy,macro_f1") and len(lines) == 2
+    assert lines[0].startswith("classifier,version,positive_threshold,negative_threshold,n,accuracy,macro_f1")
+    (row,) = csv.DictReader(lines)
+    assert (row["positive_threshold"], row["negative_threshold"]) == ("0.9", "-0.1")  # as run, to compare runs
+    assert float(row["texts_per_second"]) > 0
     a = json.loads(cli(*args, "--half", "A", "--split-col", "id", "--format", "json").stdout)["examples"]
     b = json.loads(cli(*args, "--half", "B", "--split-col", "id", "--format", "json").stdout)["examples"]
     assert a + b == 6

@@ -126,10 +126,14 @@ def eval_(
 
 
 def _flat(result: dict[str, Any]) -> dict[str, Any]:
-    row = {k: result[k] for k in ("classifier", "version", "n", "accuracy", "macro_f1", "macro_recall")}
+    t = result["thresholds"] or {}  # none for a classifier that gives labels of its own
+    row = {k: result[k] for k in ("classifier", "version")}
+    row |= {"positive_threshold": t.get("positive"), "negative_threshold": t.get("negative")}
+    row |= {k: result[k] for k in ("n", "accuracy", "macro_f1", "macro_recall")}
     for label, m in result["per_class"].items():
         for key in ("precision", "recall", "f1"):
             row[f"{label}_{key}"] = m[key]
+    row["texts_per_second"] = result["texts_per_second"]
     return row
 
 
