@@ -129,6 +129,10 @@ WORDS = {
 # name, regex (applied to lower-cased normalised text), valence, why
 # Order matters: longer phrases first (the alternation takes the first that matches).
 PHRASES = [
+    # --- negation idioms that intensify instead of negating -----------------------------
+    ("negated_comparative", r"(?:couldn'?t|could not|could never|can'?t|cannot|can not) (?:possibly )?(?:(?:be|have been|ask for|have asked for)(?= (?:any |much |even |a )?(?:more \w|worse\b|\w+er\b))|get(?= any (?:more \w|worse\b|\w+er\b)))", 0.0, "'couldn't be happier', 'could not be more pleased', 'couldn't be worse': nothing could exceed it, so the comparative after it is meant in full; the negation is taken out and the comparative keeps its own polarity"),
+    ("cant_praise_enough", r"(?:can'?t|cannot|can not|couldn'?t|could not) (?:recommend|thank|praise|commend) (?:\S+ ){0,5}enough|(?:can'?t|cannot|can not|couldn'?t|could not) say enough (?:good|nice|great|positive|kind|wonderful) (?:things|words)|(?:can'?t|cannot|can not|couldn'?t|could not) speak (?:highly|well) enough", 2.5, "'can't recommend them enough', 'can't thank you enough', 'cannot say enough good things': strong praise (VADER negates the praise word)"),
+    ("cant_say_enough_bad", r"(?:can'?t|cannot|can not|couldn'?t|could not) say enough (?:bad|negative|terrible|horrible|awful) (?:things|words)", -2.5, "'can't say enough bad things': strong condemnation (VADER negates 'bad' into a positive)"),
     # --- sarcasm / explicit complaint formulas -------------------------------------------
     ("thanks_for_nothing", r"thanks? (?:you )?for nothing", -2.5, "fixed sarcastic formula"),
     ("never_again", r"never (?:\S+ ){0,4}again", -2.5, "customer vows not to return ('never booking with them again')"),

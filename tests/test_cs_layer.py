@@ -103,6 +103,36 @@ def test_cant_wait_stays_positive(cs):
     assert label(cs, "Can't wait for my trip next week") == "positive"
 
 
+@pytest.mark.parametrize("text", [
+    "I couldn't be happier with the new plan",
+    "Could not be more pleased with how the move went",
+    "couldn't have asked for a better crew",
+    "I can't recommend them enough",
+    "Can't thank you enough for sorting my booking",
+    "I cannot say enough good things about the staff at the Leeds store",
+])
+def test_negated_praise_idioms_are_positive(cs, text):
+    assert label(cs, text) == "positive", cs.explain(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Service couldn't be worse",
+    "It can't get any worse than this",
+    "I could not be more disappointed with the upgrade",
+    "I can't say enough bad things about this store",
+])
+def test_negated_damning_idioms_are_negative(cs, text):
+    assert label(cs, text) == "negative", cs.explain(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I can't recommend this store",  # no "enough": a plain refusal to recommend
+    "I couldn't get a better seat, everything was full",  # literal: not "couldn't get any better"
+])
+def test_negation_without_the_idiom_still_negates(cs, text):
+    assert label(cs, text) == "negative", cs.explain(text)
+
+
 # ----------------------------------------------------------------------------- rules
 def test_courtesy_in_request_is_neutral(cs, stock):
     text = "Can you tell me the baggage allowance for Lisbon? Thanks!"
