@@ -88,6 +88,30 @@ def test_praise_is_positive(cs, text):
     assert label(cs, text) == "positive", cs.explain(text)
 
 
+@pytest.mark.parametrize("text", [
+    "The app crashes every time I open the basket",
+    "The app froze at checkout",
+    "The app freezes as soon as I log in",
+    "My router disconnects every five minutes",
+    "Got disconnected after 20 minutes in the queue",
+    "You keep overcharging me for roaming",
+    "They overcharge every month",
+])
+def test_failure_verb_forms_are_negative(cs, text):
+    assert label(cs, text) == "negative", cs.explain(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Great update, the app crashes every time I open it",
+    "Love it, the app froze again",
+    "Awesome, the wifi disconnects every hour",
+    "Brilliant, you are overcharging me again",
+])
+def test_failure_verb_forms_are_service_failures_for_the_rules(cs, text):
+    assert label(cs, text) == "negative", cs.explain(text)
+    assert "sarcasm" in rules_of(cs, text)
+
+
 def test_department_names_are_not_praise(cs, stock):
     text = "Customer care phone number for billing"
     assert label(stock, text) == "positive"  # "care" +2.2
