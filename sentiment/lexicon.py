@@ -18,6 +18,8 @@ EMOJI     emoji whose VADER description misleads ("face with rolling eyes" score
           "broken heart" scores positive): replaced by one token with a valence.
 COURTESY  politeness words that are formulaic in a complaint or a request (see the rule
           "courtesy" in sentiment/rules.py).
+LAUGHTER  laughter tokens that count 0 beside a reported service failure (see the rule
+          "laughter" in sentiment/rules.py).
 """
 
 # word: (valence, why)
@@ -154,7 +156,7 @@ PHRASES = [
     ("hung_up", r"hung up(?: on)?|hangs up|disconnect(?:ed|s|ing)|call dropped", -1.8, "the call or connection was cut off ('disconnected', 'wifi disconnects')"),
     ("cant_get_through", r"(?:can'?t|cannot|couldn'?t|unable to|not possible to|impossible to|no way to) (?:even )?(?:get through|get someone|get somebody|get a human|get a person|reach|get a hold|get ahold|get anyone|talk to anyone|speak to anyone|contact)", -1.8, "cannot reach customer service"),
     ("wait_forever", r"(?:wait|waiting|waited|takes|taking|took|been) (?:forever|ages|all day|all night)", -1.8, "excessive waiting"),
-    ("time_waited", r"\d+(?:\.\d+)? ?(?:\+ )?(?:hours?|hrs?|h|mins?|minutes?|days?) (?:on hold|wait|waiting|delay|delayed|late|in line|in a queue|on the tarmac|and counting|and still)", -1.8, "a quantified wait: the customer is counting lost time"),
+    ("time_waited", r"\d+(?:\.\d+)? ?(?:\+ )?(?:hours?|hrs?|h|mins?|minutes?|days?|weeks?|wks?|months?) (?:on hold|wait|waiting|delay|delayed|late|in line|in a queue|on the tarmac|and counting|and still)", -1.8, "a quantified wait: the customer is counting lost time"),
     ("where_is_my", r"where(?:'s| is| are| r) (?:my|our)", -1.2, "asking a company where your item/refund/reply is means it is missing or late"),
     ("real_person", r"(?:real|actual|live) (?:human|person|people|agent)", -1.2, "demanding a human: automation/service failed the customer"),
     ("not_help", r"(?:not|no|unable to|can'?t|cannot|won'?t|wouldn'?t|couldn'?t|didn'?t|doesn'?t|refused to|refuse to|nobody to) (?:\w+ )?help(?:ful|ing|ed)?|how (?:does|is|will|would) (?:that|this) help", -1.8, "help withheld or useless; needed because 'help' itself carries no valence here"),
@@ -213,7 +215,14 @@ EMOJI = {
     "\U0001F44E": ("emoji_thumbs_down", -2.0, "thumbs down: disapproval"),
     "\U0001F44D": ("emoji_thumbs_up", 1.5, "thumbs up: approval (VADER's description 'thumbs up' scores 0)"),
     "\U0001F64F": ("emoji_folded_hands", 0.0, "folded hands: please/thank-you gesture, formulaic like 'please'"),
+    "\U0001F602": ("emoji_tears_of_joy", 2.2, "face with tears of joy: laughter, as VADER scores its description ('tears' + 'joy'); 0 beside a service failure (rule 'laughter')"),
+    "\U0001F923": ("emoji_rofl", 2.2, "rolling on the floor laughing: laughter, as VADER scores its description ('laughing'); 0 beside a service failure (rule 'laughter')"),
 }
+
+# Laughter beside a reported service failure ("my order is 3 weeks late \U0001F602") is laughing
+# at the failure, exasperated or ironic, not joy: it counts 0 there (rule "laughter" in
+# sentiment/rules.py). Elsewhere ("the crew was hilarious \U0001F602") it keeps its valence.
+LAUGHTER = {"emoji_tears_of_joy", "emoji_rofl"}
 
 # Courtesy words: positive in VADER, formulaic when the message is a complaint or a
 # request. Neutralised only in that context (feature "courtesy" in sentiment/rules.py).

@@ -19,6 +19,9 @@ sarcasm        a positive cue (great, love, awesome...) in a message that report
                service failure is flipped: "great job, 3 hours on hold". "thanks" is
                flipped only when the failure is the thing thanked for ("thanks for
                the 3 hour delay"); a plain "thanks" in a complaint is courtesy.
+laughter       laughter (\U0001F602, \U0001F923) beside a reported service failure counts 0: the
+               customer laughs at the failure, exasperated or ironic ("my order is 3 weeks
+               late \U0001F602"); it is no joy about the brand.
 courtesy       thanks/appreciate/cheers count 0 in a request (a question or "please
                help") and in a complaint: they are formulaic there, not praise.
 neg_dominance  when a service failure is reported, the other positive words count
@@ -27,7 +30,7 @@ questions      a message made only of questions is mostly a request for informat
                its valence is halved, unless it is a "why" challenge or has "!".
 
 A contrast word (but, however, though, ...) between a positive word and every
-failure spares the positive word from sarcasm, courtesy and neg_dominance:
+failure spares the positive word from sarcasm, laughter, courtesy and neg_dominance:
 "delayed 2 hours but the crew was amazing, thank you!" stays positive.
 A *service failure* is a customer-service lexicon token of valence <= -1.0 that
 still counts negative after negation ("not delayed" is no failure), and that no
@@ -43,7 +46,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cached_property
 
-RULES = ("names", "hedges", "like_verb", "remedies", "sarcasm", "courtesy", "neg_dominance", "questions")
+RULES = ("names", "hedges", "like_verb", "remedies", "sarcasm", "laughter", "courtesy", "neg_dominance", "questions")
 
 DOMINANCE = 0.5  # neg_dominance: factor for positive words beside a failure
 FLIP = -0.74  # sarcasm: VADER's own negation factor
@@ -81,6 +84,7 @@ class RuleSet:
     request_token: str  # the phrase token of a plea for help ("please help")
     placeholder: str  # what a masked name becomes
     phrase_prefix: str = "cs_"  # the customer-service phrases' tokens start with it ("cs_still_waiting")
+    laughter: frozenset[str] = frozenset()  # tokens of laughter ("emoji_tears_of_joy")
 
     @cached_property
     def remedy_words(self) -> frozenset[str]:
@@ -96,7 +100,7 @@ def apply(
     text: str,
     trace: list[tuple[str, str]] | None = None,
 ) -> None:
-    """Change ``sentiments`` in place: names, hedges, like_verb, sarcasm, courtesy,
+    """Change ``sentiments`` in place: names, hedges, like_verb, sarcasm, laughter, courtesy,
     neg_dominance."""
     on = rules.enabled
     n = len(low)
@@ -143,6 +147,13 @@ def apply(
                 sentiments[i] *= FLIP
                 if trace is not None:
                     trace.append(("sarcasm", f"'{words[i]}' beside a reported service failure"))
+
+    if "laughter" in on and failures:
+        for i in scored:
+            if sentiments[i] > 0 and low[i] in rules.laughter and not set_apart(i, failures):
+                sentiments[i] = 0.0
+                if trace is not None:
+                    trace.append(("laughter", f"'{words[i]}' beside a reported service failure: laughing at it"))
 
     if "courtesy" in on and (negative_present or request):
         negatives = [k for k in scored if sentiments[k] < 0] if not request else []

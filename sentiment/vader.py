@@ -17,7 +17,7 @@ agreement      a VADER word that at least 2 of its 10 raters rated neutral or of
 cs_words       customer-service word valences (delays, refunds, "please" -> 0, ...)
 scope          negation stops at a clause end and never flips an emoticon
 asym_negation  a negated negative word scores x-0.4, not x-0.74 ("not bad" is not "good")
-like_verb, sarcasm, courtesy, neg_dominance, questions: see :mod:`sentiment.rules`
+like_verb, sarcasm, laughter, courtesy, neg_dominance, questions: see :mod:`sentiment.rules`
 
 Masking, lexicon and phrases are applied once at construction; every regex is
 compiled once. An instance holds no per-call state, so one instance is safe to
@@ -54,6 +54,7 @@ def _lexicon_digest() -> str:
     data = repr((
         sorted(_lex.WORDS.items()), _lex.PHRASES, sorted(_lex.EMOJI.items()), sorted(_lex.COURTESY),
         sorted(_lex.SARCASM_CUES), sorted(_lex.REMEDIES), sorted(_lex.REMEDY_PAIRS), sorted(_lex.REMEDY_BLOCKERS),
+        sorted(_lex.LAUGHTER),
         NEGATED_NEGATIVE, MIN_DISSENT, _rules.DOMINANCE, _rules.FLIP,
         _rules.QUESTION_DAMPING, sorted(_rules.LIKE_SUBJECTS), sorted(_rules.CONTRAST),
         _rules.RULES, _rules.HEDGE, sorted(_rules.HEDGES), sorted(_rules.SENTENCE_OPENERS),
@@ -182,6 +183,7 @@ class VaderClassifier:
             request_token=_PHRASE_PREFIX + "please_help",
             placeholder=self._prepare.placeholder,
             phrase_prefix=_PHRASE_PREFIX,
+            laughter=frozenset(_lex.LAUGHTER),
         )
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -290,6 +290,22 @@ def test_emoji(cs):
     assert cs.polarity("my order \U0001F494") < 0
 
 
+@pytest.mark.parametrize("text", [
+    "my order is 3 weeks late \U0001F602",
+    "They lost my bag again \U0001F602\U0001F602\U0001F602",
+    "Cancelled again \U0001F923\U0001F923 what a surprise",
+])
+def test_laughter_at_a_failure_is_no_joy(cs, text):
+    assert label(cs, text) == "negative", cs.explain(text)
+    assert "laughter" in rules_of(cs, text)
+
+
+def test_laughter_without_a_failure_keeps_its_joy(cs):
+    text = "The crew was hilarious today \U0001F602"
+    assert label(cs, text) == "positive"
+    assert "laughter" not in rules_of(cs, text)
+
+
 def test_complaint_hashtag(cs):
     assert label(cs, "Third time this month #EpicFail") == "negative"
 
