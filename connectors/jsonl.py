@@ -127,6 +127,8 @@ def _json_array(path: Path, fh: io.TextIOBase):
 
 
 _WHOLE = re.compile(r"-?[0-9]+")  # not str.isdigit(): "²" and "--5" are no numbers int() reads
+#: The counts SQLite stores (a 64-bit integer); a larger one is no count a platform gives.
+COUNT_MIN, COUNT_MAX = -(2**63), 2**63 - 1
 _FIELD_NAMES = (
     "platform", "id", "text", "author", "url", "created_at", "lang", "likes", "replies", "reposts", "followers",
     "brand",
@@ -205,12 +207,16 @@ def _count(obj: Mapping[str, Any], key: str) -> int | None:
         return None
     # A negative number is kept: Reddit's score (stored as likes) goes below zero.
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
-        return int(value)
-    raise InvalidRecord(f'"{key}" must be a whole number, found {value!r}')
+        count = value
+    elif isinstance(value, float) and value.is_integer():
+        count = int(value)
+    elif isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+        count = int(value)
+    else:
+        raise InvalidRecord(f'"{key}" must be a whole number, found {value!r}')
+    if not COUNT_MIN <= count <= COUNT_MAX:
+        raise InvalidRecord(f'"{key}" {value!r} is out of range for a count (-2^63 to 2^63 - 1)')
+    return count
 
 
 def fields(obj: Any, default_platform: str | None = None) -> Fields:
@@ -269,9 +275,11 @@ def _plain_fields(obj: dict[str, Any]) -> Fields | None:
             and created[10] == "T" and created[19] == "Z"
             and (author is None or type(author) is str) and (url is None or type(url) is str)
             and (lang is None or type(lang) is str) and (brand is None or type(brand) is str)
-            and (likes is None or type(likes) is int) and (replies is None or type(replies) is int)
-            and (reposts is None or type(reposts) is int) and (followers is None or type(followers) is int)):
-        return None  # a bool, a float, a string of digits, another time format: the general rules
+            and (likes is None or type(likes) is int and COUNT_MIN <= likes <= COUNT_MAX)
+            and (replies is None or type(replies) is int and COUNT_MIN <= replies <= COUNT_MAX)
+            and (reposts is None or type(reposts) is int and COUNT_MIN <= reposts <= COUNT_MAX)
+            and (followers is None or type(followers) is int and COUNT_MIN <= followers <= COUNT_MAX)):
+        return None  # a bool, a float, a string of digits, a count too large, another time format: the general rules
     try:
         created_at = datetime.fromisoformat(created)
     except ValueError:

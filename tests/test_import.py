@@ -143,6 +143,29 @@ def test_a_count_that_only_looks_like_digits_is_a_bad_record(cli, write_config, 
         assert result.exit_code == 1 and f"{data}:2: \"likes\" must be a whole number, found '{value}'" in result.output
 
 
+def test_a_count_beyond_sqlites_integers_is_a_bad_record_not_a_traceback(cli, write_config, tmp_path):
+    path = write_config()
+    data = tmp_path / "m.jsonl"
+    data.write_text(json.dumps(record("1", "acme ok")) + "\n"
+                    + json.dumps(record("2", "acme ok", likes=10**23)) + "\n"
+                    + json.dumps(record("3", "acme ok", followers=-(10**19))) + "\n"
+                    + json.dumps(record("4", "acme ok", reposts=1e300)) + "\n")
+    result = cli("--config", path, "import", data)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f'{data}:2: "likes" {10**23} is out of range for a count' in result.output
+    result = cli("--config", path, "import", data, "--skip-bad", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["new"], report["skipped"]) == (1, 3)
+    assert report["skipped_records"][1:] == [
+        f'{data}:3: "followers" {-(10**19)} is out of range for a count (-2^63 to 2^63 - 1)',
+        f'{data}:4: "reposts" 1e+300 is out of range for a count (-2^63 to 2^63 - 1)']
+    csv_data = tmp_path / "m.csv"
+    csv_data.write_text(f"platform,id,text,created_at,likes\nx,5,acme,2026-01-01T00:00:00Z,{2**63}\n")
+    result = cli("--config", path, "import", csv_data)
+    assert result.exit_code == 1 and f"{csv_data}:2: \"likes\" '{2**63}' is out of range" in result.output
+
+
 def test_unreadable_file_stops_the_import_even_with_skip_bad(cli, write_config, tmp_path):
     # A header without the mention columns, a JSON file that is not an array of
     # objects: no record of the file can be read, so there is none to skip.
