@@ -116,14 +116,7 @@ class ExportFile:
     def _undecodable(self, exc: UnicodeError) -> BadPayload:
         """The error for text the encoding cannot decode, at the first such byte of
         the file: the text is decoded a chunk ahead of the rows read."""
-        found = _first_undecodable(self._opener, self.encoding)
-        if found is None:  # not found again: the file changed meanwhile
-            return BadPayload(f"{self.path}: not {self.encoding} text ({exc}); {_resave(self._option, 'the right ')}")
-        line = _line_at(self._opener, self.encoding, found.offset)
-        return BadPayload(
-            f"{self.path}:{line}: not {self.encoding} text ({found.reason} at byte offset {found.offset});"
-            f" {_resave(self._option, 'the right ')}"
-        )
+        return undecodable(self.path, self._opener, self.encoding, exc, option=self._option)
 
     def close(self) -> None:
         self._text.close()
@@ -317,6 +310,24 @@ def _first_undecodable(opener: Callable[[], IO[bytes]], encoding: str) -> Undeco
             if not chunk:
                 return None
             offset += len(chunk)
+
+
+def undecodable(
+    path: Path, opener: Callable[[], IO[bytes]], encoding: str, exc: UnicodeError, *,
+    option: str | None = None, name: str | None = None,
+) -> BadPayload:
+    """The error for a file that ``encoding`` (called ``name`` in the message) cannot decode,
+    naming the line and byte offset of the first byte it cannot: a reader decodes text a
+    chunk ahead of the lines it gives, so where it failed says neither. ``exc``: the
+    reader's error, for a file that has changed since (the byte is not found again)."""
+    name = name or encoding
+    found = _first_undecodable(opener, encoding)
+    if found is None:
+        return BadPayload(f"{path}: not {name} text ({exc}); {_resave(option, 'the right ')}")
+    line = _line_at(opener, encoding, found.offset)
+    return BadPayload(
+        f"{path}:{line}: not {name} text ({found.reason} at byte offset {found.offset}); {_resave(option, 'the right ')}"
+    )
 
 
 def _line_at(opener: Callable[[], IO[bytes]], encoding: str, offset: int) -> int:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 from connectors.base import BadPayload, Batch, BrandQuery, Mention, check_at_least_one, parse_iso_datetime
-from connectors.csvfile import open_export
+from connectors.csvfile import open_export, undecodable
 
 FORMATS = ("jsonl", "json", "csv", "tsv")
 
@@ -97,9 +97,14 @@ def iter_objects(
             else:
                 yield from _json_array(path, fh)
         except UnicodeDecodeError as exc:
-            raise BadPayload(
-                f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8"
-            ) from None
+            raise not_utf8(path, exc) from None
+
+
+def not_utf8(path: str | Path, exc: UnicodeError) -> BadPayload:
+    """The error for a JSON or JSONL file that is not UTF-8 text, naming the line and byte
+    offset of its first byte that is not."""
+    path = Path(path)
+    return undecodable(path, lambda: path.open("rb"), "utf-8", exc, name="UTF-8")
 
 
 def _jsonl(path: Path, fh: io.TextIOBase):

@@ -31,7 +31,6 @@ from typing import Any
 
 import orjson
 
-from connectors.base import BadPayload
 from connectors.jsonl import (
     BadRecord,
     Fields,
@@ -39,6 +38,7 @@ from connectors.jsonl import (
     detect_format,
     fields,
     line_ranges,
+    not_utf8,
     read_lines,
 )
 from monitor.brands import BrandMatcher
@@ -297,9 +297,8 @@ def check_jsonl(
         for result in results:
             good += result.good
             bad += [BadRecord(f"{path}:{line + index}", reason) for index, reason in result.bad]
-            if result.undecodable is not None:
-                index, reason = result.undecodable
-                raise BadPayload(f"{path}:{line + index}: not UTF-8 text ({reason}); save it as UTF-8")
+            if result.undecodable is not None:  # named as one process names it: line and byte offset
+                raise not_utf8(path, UnicodeError(result.undecodable[1]))
             if bad and stop_at_first:
                 break
             line += result.lines

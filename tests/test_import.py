@@ -10,6 +10,7 @@ import pty
 import subprocess
 import sys
 
+import pytest
 from factories import record, write_jsonl
 
 
@@ -232,6 +233,28 @@ def test_not_utf8_is_a_clear_error(cli, write_config, tmp_path):
     data.write_bytes(json.dumps(record("1", "caf\u00e9"), ensure_ascii=False).encode("cp1252"))
     out = cli("--config", write_config(), "import", data).output
     assert "not UTF-8 text" in out and "Traceback" not in out
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_byte_that_is_not_utf8_far_down_a_json_file_is_named_by_line_and_offset(cli, write_config, tmp_path,
+                                                                                    monkeypatch, workers):
+    from monitor import backfill
+
+    monkeypatch.setattr(backfill, "PARALLEL_MIN_BYTES", 0)  # --workers 2: checked by worker processes
+    monkeypatch.setattr(backfill, "RANGE_BYTES", 4096)
+    good = "".join(json.dumps(record(str(i), "acme ok")) + "\n" for i in range(300)).encode()
+    bad = json.dumps(record("x", "caf\u00e9 acme"), ensure_ascii=False).encode("cp1252")
+    offset = len(good) + bad.index(b"\xe9")
+    data = tmp_path / "m.jsonl"
+    data.write_bytes(good + bad + b"\n")
+    expected = f"Error: {data}:301: not UTF-8 text (invalid continuation byte at byte offset {offset}); re-save it as UTF-8"
+    result = cli("--config", write_config(), "import", data, "--workers", workers)
+    assert (result.exit_code, result.output.strip()) == (1, expected)
+    array = tmp_path / "m.json"  # a JSON array: the same words
+    array.write_bytes(b"[\n" + good.replace(b"}\n", b"},\n") + bad + b"\n]\n")
+    result = cli("--config", write_config(), "import", array)
+    assert (result.exit_code, result.output.strip()) == (1, expected.replace(str(data), str(array)).replace(
+        f"{offset}", f"{offset + 2 + 300}").replace(":301:", ":302:"))
 
 
 def _run_import(config_path, data, *, stderr_tty):
