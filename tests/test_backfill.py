@@ -152,7 +152,7 @@ def test_upsert_rows_counts_new_and_duplicates(fresh_store):
     again = fresh_store.mentions.upsert_rows([row("2", 5), row("3", 1)])
     assert (first.new, first.duplicates, again.new, again.duplicates) == (2, 1, 1, 1)
     assert fresh_store.conn.execute("SELECT id, likes FROM mentions ORDER BY id").fetchall() == [
-        ("1", 2), ("2", 5), ("3", 1)]  # a repeated key: its last row; engagement refreshed
+        ("1", 2), ("2", 5), ("3", 1)]  # a repeated key: its first row, engagement refreshed by the later
 
 
 def test_fields_reads_plain_and_unusual_records_by_the_same_rules():

@@ -167,6 +167,31 @@ def test_a_count_beyond_sqlites_integers_is_a_bad_record_not_a_traceback(cli, wr
     assert result.exit_code == 1 and f"{csv_data}:2: \"likes\" '{2**63}' is out of range" in result.output
 
 
+def test_a_mention_repeated_in_a_file_is_stored_alike_in_one_batch_or_two_and_after_a_rerun(
+    cli, write_config, tmp_path, monkeypatch,
+):
+    from monitor import ingest
+
+    monkeypatch.setattr(ingest, "IMPORT_BATCH", 3)  # batches: 1-3, 4-6
+    path = write_config()
+    data = write_jsonl(tmp_path / "m.jsonl", [
+        record("a", "acme is wonderful", likes=1),
+        record("b", "acme ok"),
+        record("c", "acme ok"),
+        record("a", "acme is awful", likes=7),  # `a` again, in the next batch
+        record("d", "acme is wonderful", likes=1),
+        record("d", "acme is awful", likes=9),  # `d` again, in the same batch
+    ])
+    result = cli("--config", path, "import", data, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert (json.loads(result.stdout)["new"], json.loads(result.stdout)["duplicates"]) == (4, 2)
+    rows = {r["id"]: r for r in _stored(cli, path)}
+    # One rule wherever the batches end: the first copy's text and label, the last engagement
+    # (as a re-import or a re-run after Ctrl-C stores them).
+    assert [(rows[i]["text"], rows[i]["label"], rows[i]["likes"]) for i in "ad"] == [
+        ("acme is wonderful", "positive", 7), ("acme is wonderful", "positive", 9)]
+
+
 def test_unreadable_file_stops_the_import_even_with_skip_bad(cli, write_config, tmp_path):
     # A header without the mention columns, a JSON file that is not an array of
     # objects: no record of the file can be read, so there is none to skip.

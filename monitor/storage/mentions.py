@@ -85,15 +85,16 @@ class MentionStore:
         ])
 
     def upsert_rows(self, rows: Sequence[tuple[Any, ...]]) -> UpsertCounts:
-        """:meth:`upsert` for rows already in column order (:data:`COLUMNS`); a key
-        repeated in ``rows`` counts once, its last row wins."""
-        unique = {(row[0], row[1]): row for row in rows}
+        """:meth:`upsert` for rows already in column order (:data:`COLUMNS`). A key repeated
+        in ``rows`` is new once: its first row is stored and the later ones refresh its
+        engagement, exactly as if they came in a later call (so what an import stores does
+        not depend on where its batches end, nor on a stop and re-run)."""
         conn = self._store.conn
         with self._store.transaction():
             # Under the write lock each inserted row takes max(rowid) + 1 and an update
             # takes none: the difference is the number of new mentions, with no lookup.
             before = conn.execute("SELECT max(rowid) FROM mentions").fetchone()[0] or 0
-            conn.executemany(_UPSERT, unique.values())
+            conn.executemany(_UPSERT, rows)
             new = (conn.execute("SELECT max(rowid) FROM mentions").fetchone()[0] or 0) - before
         from monitor.storage.scored import UpsertCounts
 
