@@ -45,11 +45,11 @@ class Record:
 
 def detect_format(path: Path) -> str:
     suffix = path.suffix.lower().lstrip(".")
-    if suffix in ("jsonl", "ndjson"):
-        return "jsonl"
     if suffix in ("csv", "tsv"):
         return suffix
-    if suffix == "json":
+    if suffix in ("json", "jsonl", "ndjson"):
+        # Told apart by content whatever the extension: one JSON array (a line of JSON
+        # lines is an object), else JSON lines.
         with path.open("rb") as fh:
             head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
         return "json" if head.startswith(b"[") else "jsonl"

@@ -192,6 +192,21 @@ def test_a_mention_repeated_in_a_file_is_stored_alike_in_one_batch_or_two_and_af
         ("acme is wonderful", "positive", 7), ("acme is wonderful", "positive", 9)]
 
 
+def test_a_json_array_saved_as_jsonl_imports_as_json_lines_saved_as_json_do(cli, write_config, tmp_path):
+    path = write_config()
+    records = [record("1", "acme ok"), record("2", "acme ok")]
+    pretty, compact, lines = tmp_path / "pretty.jsonl", tmp_path / "compact.ndjson", tmp_path / "lines.json"
+    pretty.write_text(json.dumps(records, indent=2))
+    compact.write_text(json.dumps(records))
+    write_jsonl(lines, records)
+    for data in (pretty, compact, lines):
+        result = cli("--config", path, "import", data, "--format", "json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["records"] == 2
+    forced = cli("--config", path, "import", pretty, "--input-format", "jsonl")  # as told: JSON lines
+    assert forced.exit_code == 1 and f"{pretty}:1: invalid JSON" in forced.output
+
+
 def test_unreadable_file_stops_the_import_even_with_skip_bad(cli, write_config, tmp_path):
     # A header without the mention columns, a JSON file that is not an array of
     # objects: no record of the file can be read, so there is none to skip.
