@@ -247,11 +247,13 @@ def fields(obj: Any, default_platform: str | None = None) -> Fields:
             created_at = datetime.fromisoformat(created)  # the stored form already: the common case
             created_text = created
         elif isinstance(created, (int, float)) and not isinstance(created, bool):
-            created_at = datetime.fromtimestamp(created, tz=timezone.utc)
+            created_at = _epoch(created)
         elif isinstance(created, str):
             created_at = parse_iso_datetime(created)
         else:
             raise ValueError(created)  # a bool, a list, an object
+    except InvalidRecord:
+        raise
     except (ValueError, OverflowError, OSError):
         raise InvalidRecord(
             f'"created_at" {created!r} is not an ISO 8601 time (e.g. 2026-01-31T08:00:00Z)'
@@ -263,6 +265,19 @@ def fields(obj: Any, default_platform: str | None = None) -> Fields:
         _text_field(obj, "lang", False),
         _count(obj, "likes"), _count(obj, "replies"), _count(obj, "reposts"), _count(obj, "followers"),
         _text_field(obj, "brand", False), raw if isinstance(raw, Mapping) else obj,
+    )
+
+
+def _epoch(seconds: float) -> datetime:
+    """A ``created_at`` written as a number: seconds since 1970-01-01 UTC."""
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        if seconds != seconds or seconds in (float("inf"), float("-inf")):
+            raise  # NaN, infinity: no time at all
+    raise InvalidRecord(
+        f'"created_at" {seconds!r} is out of range as seconds since 1970-01-01 UTC'
+        f"{' (milliseconds? divide by 1000)' if seconds > 0 else ''}"
     )
 
 

@@ -45,7 +45,7 @@ from monitor.brands import BrandMatcher
 from monitor.errors import did_you_mean
 from monitor.storage import Store
 from monitor.storage.scored import mention_row
-from monitor.timeutil import to_db, utcnow
+from monitor.timeutil import FIRST_DATE, LAST_DATE, to_db, utcnow
 
 #: Bytes of a JSONL file per task: big enough to keep IPC overhead small.
 RANGE_BYTES = 1 << 20
@@ -77,10 +77,20 @@ def workers_to_rescore(mentions: int, workers: int | None, per_task: int) -> int
 
 
 def checked_fields(obj: Any, brands: Mapping[str, str] | None) -> Fields:
-    """:func:`connectors.jsonl.fields` of a record to import; with ``brands`` (configured
+    """:func:`connectors.jsonl.fields` of a record to import, created on a date the commands
+    take (:data:`~monitor.timeutil.FIRST_DATE` to :data:`~monitor.timeutil.LAST_DATE`); with ``brands`` (configured
     names by their lower case, as :func:`monitor.ingest.check_file` builds them) a record naming a brand must
     name a configured one, in any case. ``None``: the import assigns its own brand."""
     f = fields(obj)
+    if not FIRST_DATE <= f.created_at.date() <= LAST_DATE:  # a mention no command could ever show
+        created = obj["created_at"]
+        number = not isinstance(created, str)
+        raise InvalidRecord(
+            f'"created_at" {created!r} is out of range'
+            f'{f" (as seconds since 1970-01-01 UTC: {f.created_at:%Y-%m-%d})" if number else ""}:'
+            f" dates run from {FIRST_DATE} to {LAST_DATE}"
+            f"{'; milliseconds? divide by 1000' if number and created > 0 else ''}"
+        )
     if brands is not None and f.brand is not None and f.brand.lower() not in brands:
         raise InvalidRecord(
             f'brand "{f.brand}" is not a configured [[brands]] name{did_you_mean(f.brand, list(brands.values()))}'

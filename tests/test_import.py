@@ -62,6 +62,32 @@ def test_missing_field_and_bad_time_are_named(cli, write_config, tmp_path):
         assert result.exit_code == 1 and f'{data}:1: missing "created_at" (nothing was imported' in result.output
 
 
+def test_created_at_in_seconds_imports_and_a_time_no_command_could_show_is_a_bad_record(cli, write_config, tmp_path):
+    path = write_config()
+    data = write_jsonl(tmp_path / "m.jsonl", [
+        {**record("1", "acme ok"), "created_at": 1767261600},  # seconds since 1970: 2026-01-01T10:00:00Z
+        {**record("2", "acme ok"), "created_at": 1767261600000},  # milliseconds
+        {**record("3", "acme ok"), "created_at": "0001-01-01T00:00:00Z"},
+        {**record("4", "acme ok"), "created_at": "9999-12-31T23:59:59Z"},
+        {**record("5", "acme ok"), "created_at": -2208988801},  # 1899-12-31
+    ])
+    result = cli("--config", path, "import", data)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert (f'{data}:2: "created_at" 1767261600000 is out of range as seconds since 1970-01-01 UTC'
+            " (milliseconds? divide by 1000) (nothing was imported" in result.output)
+    result = cli("--config", path, "import", data, "--skip-bad", "--format", "json")
+    report = json.loads(result.stdout)
+    assert (result.exit_code, report["new"]) == (0, 1)
+    assert report["skipped_records"][1:] == [
+        f"{data}:3: \"created_at\" '0001-01-01T00:00:00Z' is out of range: dates run from 1900-01-01 to 9998-12-31",
+        f"{data}:4: \"created_at\" '9999-12-31T23:59:59Z' is out of range: dates run from 1900-01-01 to 9998-12-31",
+        f'{data}:5: "created_at" -2208988801 is out of range (as seconds since 1970-01-01 UTC: 1899-12-31):'
+        " dates run from 1900-01-01 to 9998-12-31",
+    ]
+    (row,) = _stored(cli, path)
+    assert row["created_at"] == "2026-01-01T10:00:00Z"
+
+
 def test_a_negative_count_imports_as_reddit_scores_go_below_zero(cli, write_config, tmp_path):
     path = write_config()
     data = write_jsonl(tmp_path / "m.jsonl", [{**record("1", "acme is awful"), "platform": "reddit", "likes": -5}])
