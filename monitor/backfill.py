@@ -43,6 +43,7 @@ from connectors.jsonl import (
 )
 from monitor.brands import BrandMatcher
 from monitor.errors import did_you_mean
+from monitor.interrupts import interrupts_held
 from monitor.storage import Store
 from monitor.storage.scored import mention_row
 from monitor.timeutil import FIRST_DATE, LAST_DATE, to_db, utcnow
@@ -329,37 +330,6 @@ def gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-@contextmanager
-def interrupts_held() -> Iterator[None]:
-    """Ctrl-C, and a SIGTERM that a Python handler takes, held until the block is done,
-    then handled as they would have been (in the main thread; elsewhere no signal arrives)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held: list[int] = []
-    saved = {}
-    for number in (signal.SIGINT, signal.SIGTERM):
-        handler = signal.getsignal(number)
-        if callable(handler):
-            saved[number] = handler
-            signal.signal(number, lambda signum, _frame: held.append(signum))
-    try:
-        yield
-    finally:
-        # Both handlers back before either signal can act (one arriving between two
-        # restores would otherwise leave the other held for good); then the first one held.
-        mask = getattr(signal, "pthread_sigmask", None)
-        blocked = mask(signal.SIG_BLOCK, saved) if mask else None
-        try:
-            for number, handler in saved.items():
-                signal.signal(number, handler)
-        finally:
-            if mask:
-                mask(signal.SIG_SETMASK, blocked)
-        if held:
-            saved[held[0]](held[0], None)
 
 
 @dataclass

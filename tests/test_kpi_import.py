@@ -480,6 +480,52 @@ def test_a_bad_row_after_many_batches_rolls_back_the_whole_file(fresh_store, tmp
     assert fresh_store.kpi.imports() == []
 
 
+@pytest.mark.parametrize(("signame", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+@pytest.mark.parametrize(("method", "stored"), [("save", False), ("finish_import", True)])
+def test_ctrl_c_or_sigterm_says_whether_the_file_was_imported_and_exits_128_plus_the_signal(
+    cli, write_config, monkeypatch, signame, code, method, stored,
+):
+    import os
+    import signal
+
+    from monitor.storage.kpi import KpiStore
+
+    path = write_config()
+    monkeypatch.setattr(importer, "BATCH", 2)  # saves in the middle of the file
+    original = getattr(KpiStore, method)
+    calls = []
+
+    def interrupted(self, *args, **kwargs):
+        calls.append(method)
+        if len(calls) == 2 or method == "finish_import":  # mid-file, or while the last batch is stored
+            os.kill(os.getpid(), getattr(signal, signame))  # delivered at once to this (the main) thread
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(KpiStore, method, interrupted)
+    def ignored(*_):  # a SIGTERM the command does not take kills no test run
+        pass
+
+    outside = signal.signal(signal.SIGTERM, ignored)
+    try:
+        result = cli("--config", path, "kpi", "import", kpi_sample("zendesk_tickets.csv"))
+        assert signal.getsignal(signal.SIGTERM) is ignored  # the command's own handler is gone
+    finally:
+        signal.signal(signal.SIGTERM, outside)
+    assert result.exit_code == code and "Traceback" not in result.output and "Aborted" not in result.output
+    with Store.open(path.parent / "monitor.db") as store:
+        counts, imports = store.kpi.counts(), store.kpi.imports()
+    if stored:  # taken once the transaction committed: all of it is there, and said
+        assert result.output.strip() == "Interrupted once the file was imported whole (its counts were not printed)."
+        assert counts == {"tickets": 6, "responses": 3, "figures": 0} and len(imports) == 1
+    else:
+        assert result.output.strip() == ("Interrupted: nothing was imported (a file imports in one transaction or"
+                                         " not at all); run the same import again.")
+        assert counts == {"tickets": 0, "responses": 0, "figures": 0} and imports == []
+    monkeypatch.setattr(KpiStore, method, original)
+    again = cli("--config", path, "kpi", "import", kpi_sample("zendesk_tickets.csv"), "--output", "json")
+    assert again.exit_code == 0 and json.loads(again.stdout)["new"] == (0 if stored else 9)
+
+
 @pytest.mark.parametrize(("cells", "message"), [
     ("10,50,", 'column "contacts_handled": 50 is more than "contacts_offered" (10)'),
     ("10,5,-100", 'column "operating_cost": -100 is negative'),

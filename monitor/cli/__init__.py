@@ -12,6 +12,7 @@ import importlib
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -138,6 +139,29 @@ def main(ctx: click.Context, config_path: Path | None, db_path: Path | None, log
 
 
 pass_app = click.make_pass_decorator(App)
+
+
+@contextmanager
+def stopped_by_signals(report: Callable[[KeyboardInterrupt], str]) -> Iterator[None]:
+    """Ctrl-C, and SIGTERM made one, stop the block with a line on stderr saying what was
+    stored (``report`` of the interrupt, which may be the writer's own subclass that knows),
+    and exit status 130 for Ctrl-C, 143 for SIGTERM: no traceback, no "Aborted!"."""
+    import signal
+
+    stopped_by: list[int] = []
+
+    def stop(signum: int, _frame: Any) -> None:
+        stopped_by.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        click.echo(report(exc), err=True)
+        sys.exit(128 + (stopped_by[0] if stopped_by else signal.SIGINT))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class DurationType(click.ParamType):

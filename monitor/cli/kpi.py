@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from monitor.cli import App, format_option, pass_app, resolve_window, window_options
+from monitor.cli import App, format_option, pass_app, resolve_window, stopped_by_signals, window_options
 from monitor.kpi import display
 from monitor.kpi.display import human
 from monitor.output import FORMATS, emit, to_json, window_text
@@ -94,12 +94,18 @@ def import_(app: App, file: Path, fmt: str, timezone: str | None, encoding: str 
       sentiment-monitor kpi import export-2024-03-05.csv.zip --format zendesk --timezone America/New_York
       sentiment-monitor kpi import surveys.csv --encoding cp1252 --output json
     """
-    from monitor.kpi.importer import import_export
+    from monitor.kpi.importer import Interrupted, import_export
 
-    config = app.config
-    store = app.store()
+    def report(exc: KeyboardInterrupt) -> str:
+        if isinstance(exc, Interrupted) and exc.stored:
+            return "\nInterrupted once the file was imported whole (its counts were not printed)."
+        return ("\nInterrupted: nothing was imported (a file imports in one transaction or not at all);"
+                " run the same import again.")
+
     bar: Any = None
-    with contextlib.ExitStack() as stack:
+    with stopped_by_signals(report), contextlib.ExitStack() as stack:
+        config = app.config
+        store = app.store()
 
         def on_open(size: int) -> None:  # a progress bar, for people watching (stderr is a TTY)
             nonlocal bar

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from monitor.cli import BRAND, WORKERS, App, format_option, pass_app
+from monitor.cli import BRAND, WORKERS, App, format_option, pass_app, stopped_by_signals
 from monitor.output import emit, to_json
 from monitor.timeutil import format_duration
 
@@ -209,19 +209,20 @@ def import_(
       sentiment-monitor import old.csv --skip-bad --brand Acme
       sentiment-monitor import backfill.jsonl --workers 1   # leave the other CPUs alone
     """
-    import signal
-
     from monitor import backfill, ingest
 
-    stopped_by: list[int] = []
-
-    def stop(signum: int, _frame: Any) -> None:  # SIGTERM stops it as Ctrl-C does: with a report
-        stopped_by.append(signum)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop)
     check = None
-    try:
+
+    def report(exc: KeyboardInterrupt) -> str:
+        if isinstance(exc, backfill.Interrupted):
+            done = exc.written
+            assert check is not None
+            return (f"\nInterrupted after storing {done.new + done.duplicates:,} mentions ({done.new:,} new) of the"
+                    f" file's {check.records:,} records, in whole batches; run the same import again to finish:"
+                    f" stored mentions are not duplicated.")
+        return "\nInterrupted before anything was stored."  # while the file was checked or the workers started
+
+    with stopped_by_signals(report):
         # --brand assigns every mention its brand; otherwise a record's own brand must be configured.
         brands = None if brand else [b.name for b in app.settings.brands]
         check = ingest.check_file(file, fmt=input_format, skip_bad=skip_bad, workers=workers, brands=brands)
@@ -232,21 +233,6 @@ def import_(
                 result = ingest.import_file(store, pipeline, check, brand=brand, progress=bar.update, workers=workers)
         else:
             result = ingest.import_file(store, pipeline, check, brand=brand, workers=workers)
-    except KeyboardInterrupt as exc:
-        if isinstance(exc, backfill.Interrupted):
-            done = exc.written
-            assert check is not None
-            click.echo(
-                f"\nInterrupted after storing {done.new + done.duplicates:,} mentions ({done.new:,} new) of the"
-                f" file's {check.records:,} records, in whole batches; run the same import again to finish:"
-                f" stored mentions are not duplicated.",
-                err=True,
-            )
-        else:  # while the file was checked or the workers started: before any write
-            click.echo("\nInterrupted before anything was stored.", err=True)
-        sys.exit(128 + (stopped_by[0] if stopped_by else signal.SIGINT))
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if fmt == "json":
         to_json(result.as_dict())
         return

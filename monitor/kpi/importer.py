@@ -9,6 +9,7 @@ record: they are upserted on natural keys and unchanged ones are skipped.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
@@ -17,16 +18,27 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import BadPayload
-from connectors.csvfile import open_export
+from connectors.csvfile import ExportFile, open_export
 from monitor.errors import MonitorError
+from monitor.interrupts import interrupts_held
 from monitor.kpi import formats
-from monitor.kpi.formats.base import BadValue, Context, Row
+from monitor.kpi.formats.base import BadValue, Binding, Context, Row
 from monitor.kpi.records import PeriodFigure, RatingRemoved, Record, SurveyResponse, Ticket, ticket_rating_id
 from monitor.storage import Store
 from monitor.storage.kpi import SaveCounts
 
 BATCH = 2000  # records per save: one lookup and one executemany each
 _MAX_WARNINGS = 20  # distinct unknown labels listed
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, where the command turns it into one) during an import: ``stored``
+    says whether the file's one transaction had committed when it was taken; if not,
+    nothing was written."""
+
+    def __init__(self, stored: bool) -> None:
+        super().__init__()
+        self.stored = stored
 
 
 @dataclass
@@ -106,48 +118,66 @@ def _import(
         binding = formats.choose(export.header, fmt, where=str(export.path))
         layout = binding.layout
         result = ImportResult(str(export.path), layout.format, layout.name, export.encoding, timezone)
-        context = Context(tz=tz, ces_scale=ces_scale, warn=lambda column, value: _note(result, column, value))
-        width = len(export.header)
         if on_open:
             on_open(export.size)
-        done = 0
-        batch: list[Record] = []
-        with store.transaction():
-            import_id = store.kpi.begin_import(
-                path=result.path, fmt=layout.format, layout=layout.name, encoding=export.encoding,
-                timezone=timezone, header=export.header,
-            )
-            for line, cells in export.rows():
-                if len(cells) > width and any(c.strip() for c in cells[width:]):
-                    raise MonitorError(
-                        f"{export.path}:{line}: {len(cells)} fields but the header has {width}"
-                        " (an unquoted comma?); nothing was imported"
-                    )
-                try:
-                    records = list(layout.parse(Row(binding, cells, context)))
-                except BadValue as exc:
-                    raise MonitorError(f"{export.path}:{line}: {exc}; nothing was imported") from None
-                records.extend(_ratings_removed(records))
-                figures = [r for r in records if isinstance(r, PeriodFigure)]
-                if figures:  # checked against every figure saved before, this file's too
-                    if batch:
-                        result.add(store.kpi.save(batch, import_id))
-                        batch.clear()
-                    _check_overlaps(store, f"{export.path}:{line}", figures)
-                batch.extend(_numbered(store, r) for r in records)
-                result.rows += 1
-                if len(batch) >= BATCH:
+        stored = False
+        try:
+            with contextlib.ExitStack() as held:  # left after the commit: a Ctrl-C it held is taken then
+                with store.transaction():
+                    import_id, batch, done = _save_rows(store, export, binding, tz, ces_scale, result, progress)
+                    held.enter_context(interrupts_held())  # the last save and the commit are done whole
                     result.add(store.kpi.save(batch, import_id))
-                    batch.clear()
-                    if progress:
-                        position = export.position
-                        progress(position - done)
-                        done = position
-            result.add(store.kpi.save(batch, import_id))
-            store.kpi.finish_import(import_id, result.rows, result.total)
+                    store.kpi.finish_import(import_id, result.rows, result.total)
+                stored = True
+        except KeyboardInterrupt:
+            raise Interrupted(stored) from None
         if progress:
             progress(max(export.size - done, 0))
     return result
+
+
+def _save_rows(
+    store: Store, export: ExportFile, binding: Binding, tz: Any, ces_scale: int, result: ImportResult,
+    progress: Callable[[int], None] | None,
+) -> tuple[int, list[Record], int]:
+    """Check the rows of ``export`` and save them in batches, in the caller's transaction:
+    the import's id, the last batch (not saved yet) and the bytes reported to ``progress``."""
+    layout = binding.layout
+    context = Context(tz=tz, ces_scale=ces_scale, warn=lambda column, value: _note(result, column, value))
+    width = len(export.header)
+    done = 0
+    batch: list[Record] = []
+    import_id = store.kpi.begin_import(
+        path=result.path, fmt=layout.format, layout=layout.name, encoding=export.encoding,
+        timezone=result.timezone, header=export.header,
+    )
+    for line, cells in export.rows():
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            raise MonitorError(
+                f"{export.path}:{line}: {len(cells)} fields but the header has {width}"
+                " (an unquoted comma?); nothing was imported"
+            )
+        try:
+            records = list(layout.parse(Row(binding, cells, context)))
+        except BadValue as exc:
+            raise MonitorError(f"{export.path}:{line}: {exc}; nothing was imported") from None
+        records.extend(_ratings_removed(records))
+        figures = [r for r in records if isinstance(r, PeriodFigure)]
+        if figures:  # checked against every figure saved before, this file's too
+            if batch:
+                result.add(store.kpi.save(batch, import_id))
+                batch.clear()
+            _check_overlaps(store, f"{export.path}:{line}", figures)
+        batch.extend(_numbered(store, r) for r in records)
+        result.rows += 1
+        if len(batch) >= BATCH:
+            result.add(store.kpi.save(batch, import_id))
+            batch.clear()
+            if progress:
+                position = export.position
+                progress(position - done)
+                done = position
+    return import_id, batch, done
 
 
 def _ratings_removed(records: list[Record]) -> list[Record]:
