@@ -135,8 +135,7 @@ def open_export(path: str | Path, encoding: str | None = None, *, option: str | 
     errors (None: the command has none).
     """
     path = Path(path)
-    if not path.is_file():
-        raise BadPayload(f"{path}: file not found")
+    check_file(path)
     opener, size = _opener(path)
     if encoding is not None:
         given = encoding
@@ -151,6 +150,18 @@ def open_export(path: str | Path, encoding: str | None = None, *, option: str | 
         return ExportFile(path, opener, size, encoding, verified=False, option=option)
     encoding = detect_encoding(path, opener, option)
     return ExportFile(path, opener, size, encoding, verified=not encoding.startswith("utf-16"), option=option)
+
+
+def check_file(path: Path) -> None:
+    """A BadPayload unless ``path`` is a regular file: an import reads its file more than once
+    (to check it, or to find its encoding, then to import it), which a pipe cannot give."""
+    if path.is_file():
+        return
+    if str(path) == "-":
+        raise BadPayload("-: reading standard input is not supported; save it to a file and import that")
+    if path.exists():
+        raise BadPayload(f"{path}: not a regular file (a pipe?); it is read more than once: save it to a file and import that")
+    raise BadPayload(f"{path}: file not found")
 
 
 def _opener(path: Path) -> tuple[Callable[[], IO[bytes]], int]:

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from connectors import csvfile
 from connectors.base import ConnectorError, Mention, RateLimited, requests_made
 from connectors.jsonl import BadRecord, InvalidRecord, iter_objects
 from monitor import backfill, logs, plugins
@@ -310,10 +311,9 @@ def check_file(
     ``workers`` processes (default: one per CPU; see :mod:`monitor.backfill`).
     """
     path = Path(path)
-    if not path.is_file():
-        raise MonitorError(f"{path}: file not found")
     names = None if brands is None else {name.lower(): name for name in brands}
     try:
+        csvfile.check_file(path)
         parallel = backfill.workers_for(path, fmt, workers)
         if parallel:
             good, bad = backfill.check_jsonl(path, parallel, stop_at_first=not skip_bad, brands=names)

@@ -233,6 +233,22 @@ def test_a_json_array_saved_as_jsonl_imports_as_json_lines_saved_as_json_do(cli,
     assert forced.exit_code == 1 and f"{pretty}:1: invalid JSON" in forced.output
 
 
+def test_standard_input_or_a_pipe_is_refused_as_such_not_as_a_missing_file(cli, write_config, tmp_path):
+    path = write_config()
+    pipe = tmp_path / "m.jsonl"
+    os.mkfifo(pipe)  # what `import <(zcat m.jsonl.gz)` or `import /dev/stdin` is given: read once, never twice
+    for command in (["import"], ["kpi", "import"]):
+        result = cli("--config", path, *command, "-", input="")
+        assert (result.exit_code, result.output) == (
+            1, "Error: -: reading standard input is not supported; save it to a file and import that\n")
+        result = cli("--config", path, *command, pipe)
+        assert (result.exit_code, result.output) == (
+            1, f"Error: {pipe}: not a regular file (a pipe?); it is read more than once: save it to a file and"
+               " import that\n")
+        result = cli("--config", path, *command, tmp_path / "missing.csv")
+        assert (result.exit_code, result.output) == (1, f"Error: {tmp_path / 'missing.csv'}: file not found\n")
+
+
 def test_unreadable_file_stops_the_import_even_with_skip_bad(cli, write_config, tmp_path):
     # A header without the mention columns, a JSON file that is not an array of
     # objects: no record of the file can be read, so there is none to skip.
