@@ -63,7 +63,8 @@ class ExportFile:
             else:
                 self.delimiter = _delimiter(first)
             # Re-join the first line with the rest: a quoted header may span lines.
-            self._reader = csv.reader(_chain(first, self._text), delimiter=self.delimiter)
+            self._last_line = first
+            self._reader = csv.reader(self._lines(first), delimiter=self.delimiter)
             self._line = self._skipped
             header = self._next_row()
             if header is None or not any(h.strip() for h in header):
@@ -83,6 +84,19 @@ class ExportFile:
             return int(self._binary.tell())
         except (OSError, ValueError):
             return 0
+
+    @property
+    def ends_with_line_break(self) -> bool:
+        """Whether the last line read so far ends with a line break: once :meth:`rows` is
+        done, whether the file does (an export cut short does not)."""
+        return self._last_line.endswith(("\n", "\r"))
+
+    def _lines(self, first: str) -> Iterator[str]:
+        self._last_line = first
+        yield first
+        for line in self._text:
+            self._last_line = line
+            yield line
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """Each data row as ``(line number, cells)``; blank rows are skipped."""
@@ -364,8 +378,3 @@ def _delimiter(first_line: str) -> str:
     counts = {d: unquoted.count(d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > counts[","] else ","
-
-
-def _chain(first: str, rest: IO[str]) -> Iterator[str]:
-    yield first
-    yield from rest

@@ -701,6 +701,31 @@ def test_unquoted_comma_is_caught(fresh_store, tmp_path):
         import_export(fresh_store, path)
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_an_export_cut_short_in_its_last_row_is_refused_and_nothing_is_written(cli, write_config, tmp_path, encoding):
+    whole = kpi_sample("zendesk_tickets.csv").read_text(encoding="utf-8")
+    assert whole.endswith("\n")
+    cut = tmp_path / "zendesk_cut.csv"
+    cut.write_text(whole[: whole.rindex(",Solved,") + 4], encoding=encoding)  # the download stopped in "Solved"
+    path = write_config()
+    result = cli("--config", path, "kpi", "import", cut)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output == (
+        f"Error: {cut}:6: the last row has 13 of the header's 42 fields and no line break after it: the file looks"
+        " cut short (a download that did not finish? export it again); nothing was imported\n")
+    with Store.open(tmp_path / "monitor.db") as store:
+        assert store.kpi.counts() == {"tickets": 0, "responses": 0, "figures": 0} and store.kpi.imports() == []
+    # A last row without a line break is no sign of it when whole; a short row followed by one is read as
+    # before, its missing cells empty (as some tools write them).
+    whole_no_break = tmp_path / "zendesk_whole.csv"
+    whole_no_break.write_text(whole.rstrip("\n"), encoding=encoding)
+    header, first = whole.splitlines()[:2]
+    short_then_break = tmp_path / "zendesk_short.csv"
+    short_then_break.write_text(f"{header}\n{','.join(first.split(',')[:25])}\n", encoding=encoding)
+    for data in (whole_no_break, short_then_break):
+        assert cli("--config", path, "kpi", "import", data).exit_code == 0
+
+
 def test_unknown_rating_labels_are_reported_not_counted(cli, write_config, tmp_path):
     path = tmp_path / "zendesk.csv"
     text = kpi_sample("zendesk_tickets.csv").read_text(encoding="utf-8").replace(",Good,", ",Bom,")

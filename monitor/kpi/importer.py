@@ -157,6 +157,14 @@ def _save_rows(
                 f"{export.path}:{line}: {len(cells)} fields but the header has {width}"
                 " (an unquoted comma?); nothing was imported"
             )
+        # A short row is read with its missing cells empty, but not the file's last one when no
+        # line break ends it (only the last line can lack one): the rest of it was cut off.
+        if len(cells) < width and not export.ends_with_line_break:
+            raise MonitorError(
+                f"{export.path}:{line}: the last row has {len(cells)} of the header's {width} fields and no line"
+                " break after it: the file looks cut short (a download that did not finish? export it again);"
+                " nothing was imported"
+            )
         try:
             records = list(layout.parse(Row(binding, cells, context)))
         except BadValue as exc:
