@@ -134,6 +134,8 @@ def _json_array(path: Path, fh: io.TextIOBase):
 _WHOLE = re.compile(r"-?[0-9]+")  # not str.isdigit(): "²" and "--5" are no numbers int() reads
 #: The counts SQLite stores (a 64-bit integer); a larger one is no count a platform gives.
 COUNT_MIN, COUNT_MAX = -(2**63), 2**63 - 1
+#: How Excel writes a long number (a post id) it has rounded to 6 digits: the id itself is lost.
+_EXCEL_ROUNDED = re.compile(r"[0-9]([.,][0-9]+)?E\+[0-9]+")  # "1,23457E+18" in Europe
 _FIELD_NAMES = (
     "platform", "id", "text", "author", "url", "created_at", "lang", "likes", "replies", "reposts", "followers",
     "brand",
@@ -160,7 +162,13 @@ def _csv(path: Path, default_platform: str | None = None):
             if len(row) != len(header):
                 yield BadRecord(f"{path}:{line}", f"expected {len(header)} fields, found {len(row)}")
                 continue
-            yield f"{path}:{line}", {k: (v if v != "" else None) for k, v in zip(header, row)}
+            record = {k: (v if v != "" else None) for k, v in zip(header, row)}
+            if record.get("id") and _EXCEL_ROUNDED.fullmatch(record["id"].strip()):
+                yield BadRecord(f"{path}:{line}", f'"id" {record["id"]!r} is a number Excel rounded and wrote in'
+                                                  " scientific notation: the real id is lost; import the file as"
+                                                  " exported (or open it in Excel with that column as Text)")
+                continue
+            yield f"{path}:{line}", record
 
 
 def _record(where: str, obj: Any, default_platform: str | None) -> Record | BadRecord:

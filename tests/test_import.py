@@ -287,6 +287,24 @@ def test_windows_1252_semicolon_csv_and_utf16_tsv_import_like_kpi_exports(cli, w
     assert (row["text"], row["label"]) == ("acme: café awful, refund €49 still missing", "negative")
 
 
+def test_post_ids_excel_rounded_are_bad_records_not_one_mention(cli, write_config, tmp_path):
+    # Excel shows a 19-digit post id as 1.23457E+18 and saves it so: three posts, one id.
+    path = write_config()
+    data = tmp_path / "m.csv"
+    data.write_text("platform;id;text;created_at\n"
+                    "x;1,23457E+18;acme is great;2026-01-01T00:00:00Z\n"
+                    "x;1,23457E+18;acme is awful;2026-01-01T01:00:00Z\n"
+                    "x;1234567890123456789;acme ok;2026-01-01T02:00:00Z\n", encoding="cp1252")
+    result = cli("--config", path, "import", data)
+    assert result.exit_code == 1 and result.output == (
+        f"Error: {data}:2: \"id\" '1,23457E+18' is a number Excel rounded and wrote in scientific notation: the real"
+        " id is lost; import the file as exported (or open it in Excel with that column as Text)"
+        " (nothing was imported; fix it or use --skip-bad)\n")
+    result = cli("--config", path, "import", data, "--skip-bad", "--format", "json")
+    report = json.loads(result.stdout)
+    assert (result.exit_code, report["new"], report["duplicates"], report["skipped"]) == (0, 1, 0, 2)
+
+
 def test_unclosed_quote_in_csv_is_named_by_line_and_writes_nothing(cli, write_config, tmp_path):
     path = write_config()
     data = tmp_path / "m.csv"
