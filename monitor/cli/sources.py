@@ -196,12 +196,15 @@ def import_(
 ) -> None:
     """Backfill mentions from a JSONL, JSON or CSV file: classified and stored.
 
-    Each record needs platform, id, text and created_at (ISO 8601); author,
+    Each record needs platform, id, text and created_at (ISO 8601; in JSON
+    also a number of seconds since 1970); author,
     url, lang, likes, replies, reposts, followers and brand (a configured
     [[brands]] name, in any case) are optional.
     The output of `mentions --format json` imports as it is. Re-importing a
     file changes nothing. The file is checked completely before anything is
     written; a bad record stops the import with its file:line and reason.
+    FILE must be a file (not - nor a pipe): it is read twice. Ctrl-C stops
+    between batches; running the same import again finishes it.
 
     \b
     Examples:
