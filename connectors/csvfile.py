@@ -166,10 +166,26 @@ def open_export(path: str | Path, encoding: str | None = None, *, option: str | 
     return ExportFile(path, opener, size, encoding, verified=not encoding.startswith("utf-16"), option=option)
 
 
+# Compressed files are not read (an import reads its file more than once, and a JSONL
+# file's workers each seek to their own part): (leading bytes, kind, the command that undoes it).
+_COMPRESSED = [
+    (re.compile(rb"\x1f\x8b\x08"), "gzip", "gunzip"),
+    (re.compile(rb"\xfd7zXZ\x00"), "xz", "unxz"),
+    (re.compile(rb"BZh[1-9]1AY&SY"), "bzip2", "bunzip2"),
+    (re.compile(rb"\x28\xb5\x2f\xfd"), "zstd", "unzstd"),
+]
+
+
 def check_file(path: Path) -> None:
     """A BadPayload unless ``path`` is a regular file: an import reads its file more than once
     (to check it, or to find its encoding, then to import it), which a pipe cannot give."""
     if path.is_file():
+        with path.open("rb") as fh:
+            magic = fh.read(10)
+        for signature, kind, command in _COMPRESSED:
+            if signature.match(magic):
+                raise BadPayload(f"{path}: compressed with {kind}; decompress it first ({command} {path.name})"
+                                 " and import the result")
         return
     if str(path) == "-":
         raise BadPayload("-: reading standard input is not supported; save it to a file and import that")

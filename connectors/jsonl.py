@@ -208,6 +208,8 @@ def _text_field(obj: Mapping[str, Any], key: str, required: bool) -> str | None:
             raise InvalidRecord(f'missing "{key}"')
         return None
     if type(value) is str:
+        if required and value.isspace():  # an id of spaces names no post
+            raise InvalidRecord(f'"{key}" is blank')
         return value
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise InvalidRecord(f'"{key}" must be text, found {json.dumps(value)[:40]}')
@@ -299,6 +301,7 @@ def _plain_fields(obj: dict[str, Any]) -> Fields | None:
     author, url, lang, brand = get("author"), get("url"), get("lang"), get("brand")
     likes, replies, reposts, followers = get("likes"), get("replies"), get("reposts"), get("followers")
     if not (type(platform) is str and platform and type(mention_id) is str and mention_id
+            and not mention_id.isspace() and not platform.isspace()
             and type(text) is str and type(created) is str and len(created) == 20
             and created[10] == "T" and created[19] == "Z"
             and (author is None or type(author) is str) and (url is None or type(url) is str)

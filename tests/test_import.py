@@ -60,6 +60,10 @@ def test_missing_field_and_bad_time_are_named(cli, write_config, tmp_path):
         data = write_jsonl(tmp_path / "m.jsonl", [{**{k: v for k, v in record("1", "fine").items() if k != "created_at"}, **missing}])
         result = cli("--config", path, "import", data)
         assert result.exit_code == 1 and f'{data}:1: missing "created_at" (nothing was imported' in result.output
+    for blank in ({"id": "   "}, {"platform": " "}):  # no post is named by spaces
+        data = write_jsonl(tmp_path / "m.jsonl", [{**record("1", "fine"), **blank}])
+        result = cli("--config", path, "import", data)
+        assert result.exit_code == 1 and f'{data}:1: "{next(iter(blank))}" is blank' in result.output, result.output
 
 
 def test_created_at_in_seconds_imports_and_a_time_no_command_could_show_is_a_bad_record(cli, write_config, tmp_path):
@@ -457,3 +461,18 @@ def test_a_poll_excludes_posts_by_a_brands_own_handles_too(cli, write_config, tm
     (polled,) = json.loads(cli("--config", path, "poll", "--format", "json").stdout)
     assert (polled["fetched"], polled["new"], polled["excluded"]) == (6, 4, 2)
     assert sorted(r["id"] for r in _stored(cli, path)) == ["c1", "c2", "r1", "rival"]
+
+
+@pytest.mark.parametrize("command", ["import", "kpi import"])
+def test_a_compressed_file_is_named_as_such_with_how_to_decompress_it(cli, write_config, tmp_path, command):
+    import gzip
+    import lzma
+
+    path = write_config()
+    for name, data, hint in (("m.jsonl.gz", gzip.compress(b"{}\n"), "compressed with gzip; decompress it first (gunzip m.jsonl.gz)"),
+                             ("m.csv", lzma.compress(b"id\n"), "compressed with xz; decompress it first (unxz m.csv)")):
+        (tmp_path / name).write_bytes(data)
+        result = cli("--config", path, *command.split(), tmp_path / name)
+        assert result.exit_code == 1 and f"{tmp_path / name}: {hint} and import the result" in result.output, result.output
+    (tmp_path / "t.csv").write_text("BZh text,id\n")  # text that only starts like a compressed file
+    assert "compressed with" not in cli("--config", path, *command.split(), tmp_path / "t.csv").output

@@ -843,3 +843,10 @@ def test_times_in_the_hour_the_clock_goes_through_twice_are_read_so_the_reply_fo
     path.write_text("id,created_at,first_response_at\n1,2024-11-03 01:50,2024-11-03 00:55\n")  # before either pass
     with pytest.raises(MonitorError, match='column "first_response_at": 2024-11-03 00:55 is before "created_at"'):
         import_export(fresh_store, path, fmt="generic", timezone="America/New_York")
+
+
+def test_a_mistyped_file_name_creates_no_database(cli, write_config, tmp_path):
+    database = tmp_path / "new" / "kpi.db"
+    result = cli("--config", write_config(), "--db", database, "kpi", "import", tmp_path / "tickts.csv")
+    assert result.exit_code == 1 and "tickts.csv: file not found" in result.output
+    assert not database.exists() and not database.parent.exists()

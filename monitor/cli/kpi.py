@@ -94,7 +94,7 @@ def import_(app: App, file: Path, fmt: str, timezone: str | None, encoding: str 
       sentiment-monitor kpi import export-2024-03-05.csv.zip --format zendesk --timezone America/New_York
       sentiment-monitor kpi import surveys.csv --encoding cp1252 --output json
     """
-    from monitor.kpi.importer import Interrupted, import_export
+    from monitor.kpi.importer import Interrupted, check_path, import_export
 
     def report(exc: KeyboardInterrupt) -> str:
         if isinstance(exc, Interrupted) and exc.stored:
@@ -105,6 +105,7 @@ def import_(app: App, file: Path, fmt: str, timezone: str | None, encoding: str 
     bar: Any = None
     with stopped_by_signals(report), contextlib.ExitStack() as stack:
         config = app.config
+        check_path(file)
         store = app.store()
 
         def on_open(size: int) -> None:  # a progress bar, for people watching (stderr is a TTY)

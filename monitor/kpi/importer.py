@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import BadPayload
-from connectors.csvfile import ExportFile, open_export
+from connectors.csvfile import ExportFile, check_file, open_export
 from monitor.errors import MonitorError
 from monitor.interrupts import interrupts_held
 from monitor.kpi import formats
@@ -75,6 +75,15 @@ class ImportResult:
             "records": {kind: dataclasses.asdict(c) for kind, c in sorted(self.records.items())},
             "unknown_values": self.unknown_values, "seconds": round(self.seconds, 3),
         }
+
+
+def check_path(path: str | Path) -> None:
+    """A MonitorError unless ``path`` is a file an import can read: asked before the
+    database is opened, so a mistyped name creates no database."""
+    try:
+        check_file(Path(path))
+    except BadPayload as exc:
+        raise MonitorError(str(exc)) from None
 
 
 def import_export(
