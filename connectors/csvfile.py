@@ -365,7 +365,14 @@ def undecodable(
     found = _first_undecodable(opener, encoding)
     if found is None:
         return BadPayload(f"{path}: not {name} text ({exc}); {_resave(option, 'the right ')}")
-    line = _line_at(opener, encoding, found.offset)
+    try:
+        line = _line_at(opener, encoding, found.offset)
+    except UnicodeError as bom:
+        # "utf-16"/"utf-32" without a BOM: the decoder reports a bad byte further on
+        # before it notices the missing BOM, which is the first fault of the file.
+        with opener() as fh:
+            first = fh.read(1)
+        found, line = Undecodable(0, (first or b"\0")[0], str(bom)), 1
     return BadPayload(
         f"{path}:{line}: not {name} text ({found.reason} at byte offset {found.offset}); {_resave(option, 'the right ')}"
     )

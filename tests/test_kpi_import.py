@@ -341,6 +341,18 @@ def test_wrong_explicit_encoding_is_one_clear_error(cli, write_config, tmp_path,
         assert reason in result.output
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_bom_less_file_with_a_bad_unit_names_the_missing_bom(cli, write_config, tmp_path, encoding):
+    # The decoder meets the bad unit before it notices there is no BOM: was a traceback.
+    path = tmp_path / "nobom.csv"
+    path.write_bytes("type,score,date\n".encode(f"{encoding}-le") + b"\x00\xd8\x41\x00\x00\x00")
+    result = cli("--config", write_config(), "kpi", "import", path, "--encoding", encoding)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    name = encoding.upper()
+    assert (f"{path}:1: not {encoding} text ({name} stream does not start with BOM at byte offset 0);"
+            " re-save it as UTF-8 or pass the right --encoding") in result.output
+
+
 def test_damaged_utf16_file_is_refused_at_its_line(cli, write_config, tmp_path):
     path = tmp_path / "u16bad.csv"
     path.write_bytes(b"\xff\xfei\x00d\x00\n\x00\x00\xdc\n\x00")  # a lone low surrogate on line 2
