@@ -305,6 +305,15 @@ def test_every_command_has_help_and_is_in_the_readme():
             assert f"sentiment-monitor {name}" in readme, f"README does not show `sentiment-monitor {name}`"
 
 
+def test_every_command_and_group_help_has_examples(cli):
+    # The README: "every command's help has examples" (the digest and alerts groups had none).
+    for name in all_commands():
+        out = cli(*name.split(), "--help").output
+        assert "Example" in out, name
+        examples = out.split("Example", 1)[1].split("Options:", 1)[0]
+        assert "sentiment-monitor " in examples and f" {name}" in examples, name
+
+
 def test_help_alias(cli):
     assert "Quick start" in cli("-h").output
 

@@ -37,6 +37,11 @@ def alerts() -> None:
 
     The rule and its parameters are in [alerts]; `run --once` (and the daemon)
     judges the last complete hour and sends what fires.
+
+    \b
+    Examples:
+      sentiment-monitor alerts test --since 14d --explain   # what would have fired
+      sentiment-monitor alerts list --since 30d             # what fired, and where it went
     """
 
 

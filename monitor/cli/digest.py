@@ -20,6 +20,12 @@ def digest() -> None:
 
     The digest reports the day before, midnight to midnight in [monitor]
     timezone; the daemon (and `run --once`) sends it at [digest] send_at.
+
+    \b
+    Examples:
+      sentiment-monitor digest preview                  # the latest day due, to digest-YYYY-MM-DD.html
+      sentiment-monitor digest send --date 2026-01-11
+      sentiment-monitor digest status
     """
 
 
