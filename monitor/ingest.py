@@ -26,7 +26,7 @@ from connectors.jsonl import BadRecord, InvalidRecord, iter_objects
 from monitor import backfill, logs, plugins
 from monitor.brands import BrandMatcher
 from monitor.config import Config, SentimentConfig, SourceConfig, secrets_in
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, did_you_mean
 from monitor.storage import Store, describe_error, error_kind, is_explained
 from monitor.storage.labels import Rescored
 from monitor.storage.mentions import IMPORT_SOURCE
@@ -255,8 +255,10 @@ def select_sources(config: Config, names: Sequence[str] = ()) -> list[SourceConf
     for name in names:
         source = config.source(name)
         if source is None:
-            known = ", ".join(s.name for s in config.sources) or "none configured"
-            raise MonitorError(f'no source named "{name}" in {config.label} (sources: {known})')
+            names_known = [s.name for s in config.sources]
+            known = ", ".join(names_known) or "none configured"
+            raise MonitorError(f'no source named "{name}" in {config.label}{did_you_mean(name, names_known)}'
+                               f" (sources: {known})")
         chosen.append(source)
     return chosen
 

@@ -224,6 +224,10 @@ def test_poll_unknown_source_is_a_clear_error(cli):
     result = cli("poll", "--source", "nope")
     assert result.exit_code == 1
     assert 'Error: no source named "nope" in embedded default config (sources: demo, x-acme, reddit-acme)' in result.output
+    result = cli("poll", "--source", "x-acm")
+    assert result.exit_code == 1
+    assert ('Error: no source named "x-acm" in embedded default config (did you mean "x-acme"?)'
+            " (sources: demo, x-acme, reddit-acme)") in result.output
 
 
 def test_poll_of_an_unknown_source_creates_no_database(cli, write_config, tmp_path):
