@@ -19,6 +19,7 @@ import json
 import marshal
 import os
 import signal
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -42,9 +43,9 @@ from connectors.jsonl import (
     read_lines,
 )
 from monitor.brands import BrandMatcher
-from monitor.errors import did_you_mean
+from monitor.errors import MonitorError, did_you_mean
 from monitor.interrupts import interrupts_held
-from monitor.storage import Store
+from monitor.storage import Store, describe_error, is_explained
 from monitor.storage.scored import mention_row
 from monitor.timeutil import FIRST_DATE, LAST_DATE, to_db, utcnow
 
@@ -382,6 +383,14 @@ def write_rows(
                 flush(buffer)
         except KeyboardInterrupt:  # between batches: what is lost is the rows not yet flushed
             raise Interrupted(done) from None
+        except sqlite3.OperationalError as exc:  # locked past the busy timeout, disk full, ...
+            stored = done.new + done.duplicates
+            if not stored or not is_explained(exc):
+                raise
+            raise MonitorError(
+                f"{describe_error(exc, store.path)}. {stored:,} mentions ({done.new:,} new) were stored before,"
+                " in whole batches: run the same import again to finish (stored mentions are not duplicated)"
+            ) from None
     return done
 
 

@@ -243,3 +243,31 @@ def test_default_workers_are_no_more_than_cpus_tasks_or_the_cap(monkeypatch, tmp
     assert backfill.workers_for(data, None, None) == 7  # 4 MB and 3 MB more: 7 ranges
     monkeypatch.setattr(backfill.os, "cpu_count", lambda: 2)
     assert backfill.workers_for(data, None, None) == 2
+
+
+def test_a_database_locked_part_way_says_how_much_was_stored_and_a_rerun_finishes(write_config, tmp_path, monkeypatch):
+    import sqlite3
+
+    monkeypatch.setattr(ingest, "IMPORT_BATCH", 100)
+    config = load(write_config())
+    data = write_jsonl(tmp_path / "m.jsonl", _records(300))
+    other = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    with Store.open(tmp_path / "m.db") as store:
+        store.conn.execute("PRAGMA busy_timeout = 50")  # not 30 s: the lock below is held for good
+        check = ingest.check_file(data, workers=1)
+
+        def lock_after_the_first_batch(n: int) -> None:
+            stored = store.conn.execute("SELECT count(*) FROM mentions").fetchone()[0]
+            if stored and not other.in_transaction:
+                other.execute("BEGIN IMMEDIATE")  # another process takes the write lock
+
+        with pytest.raises(MonitorError) as failed:
+            ingest.import_file(store, ingest.Pipeline(config), check, workers=1, progress=lock_after_the_first_batch)
+        stored = store.conn.execute("SELECT count(*) FROM mentions").fetchone()[0]
+        assert 0 < stored < 300
+        assert "m.db is locked: another process" in str(failed.value)
+        assert f"{stored} mentions ({stored} new) were stored before, in whole batches: run the same import again" in str(failed.value)
+        other.execute("ROLLBACK")
+        again = ingest.import_file(store, ingest.Pipeline(config), check, workers=1)
+        total = store.conn.execute("SELECT count(*) FROM mentions").fetchone()[0]
+        assert (again.new, again.duplicates) == (total - stored, stored) and total > stored
