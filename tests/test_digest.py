@@ -230,3 +230,26 @@ def test_kpis_are_marked_against_their_targets(write_config, cli):
     assert "  Resolution time (median): 12h45m (+10h45m)  ✓ target ≤ 1d00h" in text
     page = render.html(digest, {"Acme": "cid:x"})
     assert "✗</span> ≥ 80.0%" in page and "✓</span> ≤ 1d00h" in page
+
+
+def test_a_negative_label_on_a_mention_never_scored_renders_last_without_a_score(cli, write_config, tmp_path):
+    # A person labels negative a mention in a language the classifier does not read (no score):
+    # the digest rendered `"%.2f" % None` (a traceback) and listed it first as the "most negative".
+    from factories import write_jsonl
+
+    path = write_config()
+    records = [{"platform": "x", "id": "es", "created_at": "2026-03-10T09:00:00Z",
+                "text": "acme es terrible y horrible, nunca más, qué desastre de servicio"},
+               {"platform": "x", "id": "en", "created_at": "2026-03-10T10:00:00Z",
+                "text": "acme is terrible, awful, worst ever"}]
+    assert cli("--config", path, "import", write_jsonl(tmp_path / "m.jsonl", records)).exit_code == 0
+    assert '"compound": null' in cli("--config", path, "mentions", "--from", "2026-03-10", "--format", "json").output
+    assert cli("--config", path, "label", "x:es", "negative").exit_code == 0
+    out = cli("--config", path, "digest", "preview", "--date", "2026-03-10", "--output", "d.eml")
+    assert out.exit_code == 0, out.output
+    message = email.message_from_bytes((tmp_path / "d.eml").read_bytes(), policy=default)
+    text = message.get_body(("plain",)).get_content()
+    listed = text[text.index("Most negative mentions:"):]
+    assert listed.index("acme is terrible") < listed.index("acme es terrible")
+    assert "score –: acme es terrible" in listed
+    assert "score –" in message.get_body(("html",)).get_content()

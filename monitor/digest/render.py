@@ -37,7 +37,7 @@ def _environment(kind: str) -> Any:
         keep_trailing_newline=True,
     )
     env.filters.update(pct=_pct, signed=_signed, points=_points, relative=_relative, num=_num,
-                       delta=_delta, oneline=_oneline)
+                       delta=_delta, oneline=_oneline, score=_score)
     return env
 
 
@@ -47,6 +47,12 @@ def _pct(value: float | None, digits: int = 0) -> str:
 
 def _signed(value: float | None) -> str:
     return "–" if value is None else f"{value:+.2f}"
+
+
+def _score(value: float | None) -> str:
+    """A mention's compound score; "–" for one not scored (a language the classifier does not
+    read), which a person may still have labelled negative."""
+    return "–" if value is None else f"{value:.2f}"
 
 
 def _num(value: float | None) -> str:

@@ -42,10 +42,12 @@ IN_CHUNK = 400  # bound on "?" placeholders per IN (...)
 #: The source of the mentions an ``import`` stored (polled ones have their source's name).
 IMPORT_SOURCE = "import"
 _ENGAGEMENT = "(coalesce(likes, 0) + coalesce(replies, 0) + coalesce(reposts, 0))"
+# A mention with no score (in a language the classifier does not read, labelled by a person)
+# comes after every scored one: it is not "the most negative" for want of a score.
 _ORDERS = {
     "newest": "created_at DESC, platform, id",
-    "most_negative": "compound, created_at DESC, platform, id",
-    "most_engaged": f"{_ENGAGEMENT} DESC, compound, created_at DESC, platform, id",
+    "most_negative": "compound IS NULL, compound, created_at DESC, platform, id",
+    "most_engaged": f"{_ENGAGEMENT} DESC, compound IS NULL, compound, created_at DESC, platform, id",
 }
 
 
