@@ -13,6 +13,7 @@ mention in several themes counts in each, one in none under "(no theme)".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -88,10 +89,15 @@ class Summary:
     #: By theme: each theme's counts per platform.
     platforms: dict[str, dict[str, Counts]] = field(default_factory=dict)
 
+    @property
+    def key(self) -> str:
+        """The name of the rows' first column: ``period`` (days, weeks, or the total alone), else ``by``."""
+        return {"day": "period", "week": "period"}.get(self.by or "", self.by or "period")
+
     def as_dict(self) -> dict[str, Any]:
         from monitor.kpi import targets
 
-        key = {"day": "period", "week": "period"}.get(self.by or "", self.by or "period")
+        key = self.key
 
         def with_kpis(counts: dict[str, Any], row: str) -> dict[str, Any]:
             if row in self.platforms:
@@ -128,10 +134,12 @@ def summarize(
     kpi_settings: KpiConfig | None = None,
     with_kpis: bool = True,
     themes: ThemeMatcher | None = None,
+    brands: Sequence[str] = (),
 ) -> Summary:
     """Counts and ratios over ``[start, end)``, overall and per ``by``, with the
     service KPIs of the window and of each day or week (unless ``with_kpis`` is false).
-    ``by="theme"`` needs the ``themes`` to match."""
+    ``by="theme"`` needs the ``themes`` to match. ``by="brand"`` has a row for each of
+    ``brands`` (the configured ones), with no mention too, as every day and theme has."""
     from monitor.kpi import targets
     from monitor.kpi.report import kpis_for
 
@@ -144,7 +152,7 @@ def summarize(
             raise ValueError("by theme needs the theme rules")
         _by_theme(store, summary, themes)
     else:
-        _by_label(store, summary, spans)
+        _by_label(store, summary, spans, brands if by == "brand" else ())
     if not with_kpis:
         return summary
     rows = spans if by in ("day", "week") else []
@@ -154,17 +162,21 @@ def summarize(
     return summary
 
 
-def _by_label(store: Store, summary: Summary, spans: list[tuple[str, datetime, datetime]]) -> None:
-    """Counts per label: in total, and per day/week, platform or brand (SQL counts)."""
+def _by_label(store: Store, summary: Summary, spans: list[tuple[str, datetime, datetime]],
+              names: Sequence[str] = ()) -> None:
+    """Counts per label: in total, and per day/week, platform or brand (SQL counts); ``names``:
+    the groups listed even with no mention (brands are matched in any case, as ``--brand`` is)."""
     by = summary.by
     group = None if by in ("day", "week") else by
     if group is None and by is not None:
         summary.rows = {key: Counts() for key, _, _ in spans}
+    listed = {name.lower(): name for name in names}
+    summary.rows.update({name: Counts() for name in listed.values()})
     for key, group_value, label, n in store.mentions.label_counts(
         spans, group=group, brand=summary.brand, platform=summary.platform
     ):
         summary.total.add(label, n)
-        row = group_value if group else key
+        row = (listed.get(group_value.lower(), group_value) if group_value is not None else None) if group else key
         if by is not None:
             summary.rows.setdefault(row if row is not None else "(none)", Counts()).add(label, n)
     if group:

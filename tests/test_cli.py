@@ -124,6 +124,24 @@ def test_summary_days_follow_the_configured_time_zone(cli, write_config, tmp_pat
     assert data["from"] == "2026-01-09T05:00:00Z"
 
 
+def test_summary_by_brand_lists_every_configured_brand_and_names_its_column_when_empty(cli, write_config, tmp_path):
+    path = write_config()  # Acme and its competitor Globex; only Acme is mentioned
+    write_jsonl(tmp_path / "m.jsonl", [record("1", "acme is terrible", hours_ago=2)])
+    cli("--config", path, "import", tmp_path / "m.jsonl")
+    rows = json.loads(cli("--config", path, "summary", "--by", "brand", "--format", "json").stdout)["rows"]
+    assert [(r["brand"], r["volume"], r["negative_ratio"]) for r in rows] == [("Acme", 1, 1.0), ("Globex", 0, None)]
+    table = cli("--config", path, "summary", "--by", "brand").stdout.splitlines()
+    assert table[1].startswith("brand ") and table[4].split()[:3] == ["Globex", "0", "0"]
+    # --brand keeps that brand's row, even when nothing mentions it
+    only = cli("--config", path, "summary", "--by", "brand", "--brand", "globex", "--format", "csv").stdout
+    assert only.splitlines()[1:] == ["Globex,0,0,0,0,0,,,,,,,,", "total,0,0,0,0,0,,,,,,,,"]
+    # The first CSV column is named for --by whether or not there are rows (it was "period" then)
+    empty = cli("--config", path, "summary", "--by", "platform", "--since", "1m", "--format", "csv").stdout
+    assert empty.splitlines() == [
+        "platform,volume,positive,neutral,negative,unsupported,negative_ratio,positive_ratio,net_sentiment,"
+        "csat_pct,nps,first_response_median_s,resolution_median_s,fcr_pct", "total,0,0,0,0,0,,,,,,,,"]
+
+
 def test_status_json_shape(demo, cli):
     data = json.loads(cli("status", "--format", "json").stdout)
     assert data["database"]["mentions"]["total"] > 300 and data["database"]["bytes"] > 0

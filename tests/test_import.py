@@ -431,7 +431,7 @@ def test_a_record_brand_must_be_a_configured_brand_in_any_case(cli, write_config
     ]
     assert [(m["id"], m["brand"]) for m in _stored(cli, path)] == [("1", "Acme")]
     by_brand = json.loads(cli("--config", path, "summary", "--since", "3650d", "--by", "brand", "--format", "json").stdout)
-    assert [r["brand"] for r in by_brand["rows"]] == ["Acme"]
+    assert [(r["brand"], r["volume"]) for r in by_brand["rows"]] == [("Acme", 1), ("Globex", 0)]  # no "acme" row
     # --brand assigns every mention its brand: the records' own are not looked at
     result = cli("--config", path, "import", data, "--brand", "globex", "--format", "json")
     assert result.exit_code == 0 and json.loads(result.stdout)["skipped"] == 0

@@ -161,14 +161,15 @@ def summary(
     start, end = resolve_window(config, since, from_date, to_date, "7d")
     result = summarize(app.store(create=False), start=start, end=end, tz=config.monitor.tz,
                        tz_name=config.monitor.timezone, by=by, brand=brand, platform=platform,
-                       kpi_settings=config.kpi, themes=ThemeMatcher.from_config(config) if by == "theme" else None)
+                       kpi_settings=config.kpi, themes=ThemeMatcher.from_config(config) if by == "theme" else None,
+                       brands=[b.name for b in config.brands if brand is None or b.name == brand])
     data = result.as_dict()
     if platform is not None and not data["total"]["volume"]:
         _note_unknown(app, platform)
     if fmt == "json":
         to_json(data)
         return
-    key = data["rows"] and next(iter(data["rows"][0])) or "period"
+    key = result.key
     rows = [*data["rows"], {key: "total", **data["total"]}] if by else [{key: "total", **data["total"]}]
     columns = [key, "volume", "positive", "neutral", "negative", "unsupported", "negative_ratio", "positive_ratio",
                "net_sentiment"]
