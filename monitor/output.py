@@ -3,7 +3,11 @@ display forms shared by tables, alert texts and the digest (:func:`percent`).
 
 JSON is one array or object on stdout and nothing else; CSV quotes texts
 with commas, quotes and newlines (RFC 4180). Tables shorten long texts;
-the other formats never do.
+the other formats never do. A table is measured in terminal columns (an
+emoji or a CJK character takes two, a combining accent none: ``wcwidth``,
+which tabulate uses too), and shows a control character in a text (an
+escape sequence in a post or an author's name) as a visible symbol instead
+of sending it to the terminal.
 """
 
 from __future__ import annotations
@@ -17,6 +21,11 @@ from typing import Any, TextIO
 
 FORMATS = ("table", "json", "csv")
 _SPACE = re.compile(r"\s+")
+#: C0 and C1 control characters and DEL, but tabs and line feeds (a shortened text has none
+#: left; in another cell a line feed is tabulate's line break).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ZWJ = "\u200d"
+_REGIONAL = ("\U0001f1e6", "\U0001f1ff")
 
 
 def percent(ratio: float | None, digits: int = 0) -> str | None:
@@ -48,9 +57,50 @@ def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], stream: Te
     writer.writerows(rows)
 
 
+def printable(text: str) -> str:
+    """``text`` with each control character shown as its symbol (ESC as ␛, C1 controls as
+    U+FFFD): what a table writes cannot move the cursor, clear the screen or retitle the terminal."""
+    return _CONTROL.sub(_control_symbol, text)
+
+
+def _control_symbol(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return chr(0x2400 + code) if code < 0x20 else "\u2421" if code == 0x7F else "\ufffd"
+
+
 def shorten(value: Any, width: int) -> str:
-    text = _SPACE.sub(" ", str(value)).strip()
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """``value`` on one line, at most ``width`` terminal columns, cut with "…" between two
+    characters as people see them (never between a letter and its accent, inside an emoji
+    sequence or a flag)."""
+    text = printable(_SPACE.sub(" ", str(value)).strip())
+    if len(text) <= width // 2:  # fits whatever its characters' widths
+        return text
+    from wcwidth import wcswidth
+
+    if wcswidth(text) <= width:
+        return text
+    lo, hi = 0, len(text)  # the longest prefix that leaves a column for "…"
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if wcswidth(text[:mid]) <= width - 1:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[: _boundary(text, lo)] + "…"
+
+
+def _boundary(text: str, cut: int) -> int:
+    """``cut`` moved back to the nearest place where a character, as people see it, begins."""
+    from wcwidth import wcwidth
+
+    while 0 < cut < len(text) and (
+        wcwidth(text[cut]) == 0 or text[cut - 1] == _ZWJ or "\U0001f3fb" <= text[cut] <= "\U0001f3ff"
+    ):
+        cut -= 1
+    flags = 0  # a flag is two regional indicators: never keep half of one
+    while flags < cut and _REGIONAL[0] <= text[cut - 1 - flags] <= _REGIONAL[1]:
+        flags += 1
+    return cut - flags % 2
 
 
 def to_table(
@@ -70,7 +120,8 @@ def to_table(
     widths = widths or {}
     body = [
         [
-            "-" if row.get(c) is None else shorten(row[c], widths[c]) if c in widths else row[c]
+            "-" if row.get(c) is None else shorten(row[c], widths[c]) if c in widths
+            else printable(row[c]) if isinstance(row[c], str) else row[c]
             for c in columns
         ]
         for row in rows

@@ -67,6 +67,55 @@ def test_mentions_filters(demo, cli):
     assert found and all("refund" in r["text"].lower() for r in found)
 
 
+def _by_columns(line: str, starts: list[int]) -> list[str]:
+    """A table line cut at the terminal columns where the header's columns start."""
+    from wcwidth import wcwidth
+
+    cells, cell, column = [], "", 0
+    for char in line:
+        if column in starts[1:] and cell:
+            cells.append(cell)
+            cell = ""
+        cell += char
+        column += max(wcwidth(char), 0)
+    return [*cells, cell]
+
+
+def test_tables_line_up_wide_characters_and_show_control_characters(cli, write_config, tmp_path):
+    # Emoji and CJK take two terminal columns: tables counted characters, so every column after
+    # one was pushed right, and a text of emoji shortened to 72 characters took 140 columns.
+    # An escape sequence in a post or a name went to the terminal (clearing the screen here).
+    import re
+
+    from wcwidth import wcswidth
+
+    path = write_config()
+    write_jsonl(tmp_path / "m.jsonl", [
+        {**record("1", "acme is awful " + "😡" * 80), "author": "李小龙客户服务"},
+        {**record("2", "acme is awful, flags " + "🇬🇧" * 40, hours_ago=2), "author": "e\x1b[2Jvil"},
+        {**record("3", "acme is awful e\u0301" + "e\u0301" * 90, hours_ago=3), "author": "zoë"},
+        {**record("4", "acme is awful \x1b]0;pwned\x07 \x9b31m", hours_ago=4), "author": "👍" * 30},
+    ])
+    cli("--config", path, "import", tmp_path / "m.jsonl")
+    out = cli("--config", path, "mentions", "--since", "1d").stdout
+    assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out
+    header, rule, *lines = out.splitlines()
+    starts = [m.start() for m in re.finditer(r"-+", rule)]
+    assert len(lines) == 4 and all(wcswidth(line) <= len(rule) for line in lines)
+    rows = [_by_columns(line, starts) for line in lines]
+    assert all(len(row) == len(starts) and row[-1].startswith("acme is awful") for row in rows)
+    author = [row[-2].rstrip() for row in rows]
+    assert author[0] == "李小龙客户服务" and author[1] == "e␛[2Jvil" and author[2] == "zoë"
+    assert wcswidth(author[3]) <= 18 and author[3] == "👍" * 8 + "…"
+    texts = [row[-1] for row in rows]
+    assert texts[0].endswith("😡…") and wcswidth(texts[0]) in (71, 72)
+    assert texts[1].endswith("🇬🇧…") and wcswidth(texts[1]) <= 72  # no half flag
+    assert texts[2].endswith("e\u0301…") and wcswidth(texts[2]) == 72  # no accent parted from its letter
+    assert texts[3] == "acme is awful ␛]0;pwned␇ \ufffd31m"
+    # JSON and CSV keep the text as it is
+    assert json.loads(cli("--config", path, "mentions", "--format", "json").stdout)[1]["author"] == "e\x1b[2Jvil"
+
+
 def test_a_limit_beyond_what_sqlite_counts_means_all_and_workers_are_bounded(demo, cli):
     every = json.loads(cli("mentions", "--since", "14d", "--limit", "500", "--format", "json").stdout)
     huge = cli("mentions", "--since", "14d", "--limit", str(10**20), "--format", "json")
