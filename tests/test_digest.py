@@ -253,3 +253,27 @@ def test_a_negative_label_on_a_mention_never_scored_renders_last_without_a_score
     assert listed.index("acme is terrible") < listed.index("acme es terrible")
     assert "score –: acme es terrible" in listed
     assert "score –" in message.get_body(("html",)).get_content()
+
+
+def test_large_counts_are_written_with_thousands_separators_everywhere(cli, write_config, tmp_path):
+    # The cards said "1,001" while the subject, the counts line, the platform and share-of-voice
+    # tables, themes and interactions said "1001" (and a wider count pushed its row out of line).
+    from factories import write_jsonl
+
+    path = write_config()
+    records = [{"platform": "x", "id": str(i), "created_at": f"2026-03-10T10:{i % 60:02d}:00Z",
+                "text": "acme opens at nine"} for i in range(1000)]
+    records.append({"platform": "x", "id": "angry", "created_at": "2026-03-10T11:00:00Z", "likes": 1234567,
+                    "text": "acme lost my parcel, terrible, awful service"})
+    records.append({"platform": "reddit", "id": "g", "created_at": "2026-03-10T11:00:00Z", "text": "globex is fine"})
+    assert cli("--config", path, "import", write_jsonl(tmp_path / "m.jsonl", records)).exit_code == 0
+    out = cli("--config", path, "digest", "preview", "--date", "2026-03-10", "--output", "d.eml")
+    assert "Acme 1,001 mentions" in out.output
+    message = email.message_from_bytes((tmp_path / "d.eml").read_bytes(), policy=default)
+    assert message["Subject"].startswith("Daily digest Tue 10 Mar 2026: Acme 1,001 mentions")
+    text = message.get_body(("plain",)).get_content()
+    assert "counts: 0 positive, 1,000 neutral, 1 negative" in text
+    assert "  x            1,001 mentions   100% of all" in text
+    assert "  Acme             1,001 mentions" in text and "  Globex*              1 mentions" in text  # in line
+    html = message.get_body(("html",)).get_content()
+    assert ">1,001</td>" in html and "1,234,567 likes" in html
