@@ -25,6 +25,10 @@ _SPACE = re.compile(r"\s+")
 #: left; in another cell a line feed is tabulate's line break).
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _ZWJ = "\u200d"
+_EMBEDDINGS = "\u202a\u202b\u202d\u202e"  # LRE, RLE, LRO, RLO: closed by PDF
+_ISOLATES = "\u2066\u2067\u2068"  # LRI, RLI, FSI: closed by PDI
+_PDF, _PDI = "\u202c", "\u2069"
+_BIDI = re.compile("[\u202a\u202b\u202d\u202e\u2066-\u2068]")
 _REGIONAL = ("\U0001f1e6", "\U0001f1ff")
 
 
@@ -59,8 +63,28 @@ def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], stream: Te
 
 def printable(text: str) -> str:
     """``text`` with each control character shown as its symbol (ESC as ␛, C1 controls as
-    U+FFFD): what a table writes cannot move the cursor, clear the screen or retitle the terminal."""
-    return _CONTROL.sub(_control_symbol, text)
+    U+FFFD): what a table writes cannot move the cursor, clear the screen or retitle the
+    terminal; and with its right-to-left overrides and isolates closed (:func:`closed_bidi`)."""
+    return closed_bidi(_CONTROL.sub(_control_symbol, text))
+
+
+def closed_bidi(text: str) -> str:
+    """``text`` with the bidirectional embeddings, overrides and isolates it opens and leaves
+    open (U+202A-U+202E, U+2066-U+2068; a name such as "\u202evil", or a text cut short) closed
+    at its end: what follows it on the line (a time, a score) is not shown reversed."""
+    if not _BIDI.search(text):
+        return text
+    open_: list[str] = []
+    for char in text:
+        if char in _EMBEDDINGS:
+            open_.append(_PDF)
+        elif char in _ISOLATES:
+            open_.append(_PDI)
+        elif char == _PDF and open_ and open_[-1] == _PDF:  # closes the innermost embedding
+            open_.pop()
+        elif char == _PDI and _PDI in open_:  # closes the innermost isolate and what it holds
+            del open_[len(open_) - 1 - open_[::-1].index(_PDI):]
+    return text + "".join(reversed(open_))
 
 
 def _control_symbol(match: re.Match[str]) -> str:
@@ -77,7 +101,7 @@ def shorten(value: Any, width: int) -> str:
         return text
     from wcwidth import wcswidth
 
-    if wcswidth(text) <= width:
+    if wcswidth(text) <= width:  # closing bidi controls take no column
         return text
     lo, hi = 0, len(text)  # the longest prefix that leaves a column for "…"
     while lo < hi:
@@ -86,7 +110,7 @@ def shorten(value: Any, width: int) -> str:
             lo = mid
         else:
             hi = mid - 1
-    return text[: _boundary(text, lo)] + "…"
+    return closed_bidi(text[: _boundary(text, lo)]) + "…"
 
 
 def _boundary(text: str, cut: int) -> int:

@@ -114,6 +114,10 @@ def test_tables_line_up_wide_characters_and_show_control_characters(cli, write_c
     assert texts[3] == "acme is awful ␛]0;pwned␇ \ufffd31m"
     # JSON and CSV keep the text as it is
     assert json.loads(cli("--config", path, "mentions", "--format", "json").stdout)[1]["author"] == "e\x1b[2Jvil"
+    # A right-to-left override left open in a name is closed: the columns after it are not reversed
+    write_jsonl(tmp_path / "rtl.jsonl", [{**record("5", "acme is awful", hours_ago=5), "author": "\u202eevil"}])
+    cli("--config", path, "import", tmp_path / "rtl.jsonl")
+    assert "  \u202eevil\u202c  " in cli("--config", path, "mentions", "--since", "1d").stdout
 
 
 def test_a_limit_beyond_what_sqlite_counts_means_all_and_workers_are_bounded(demo, cli):

@@ -277,3 +277,31 @@ def test_large_counts_are_written_with_thousands_separators_everywhere(cli, writ
     assert "  Acme             1,001 mentions" in text and "  Globex*              1 mentions" in text  # in line
     html = message.get_body(("html",)).get_content()
     assert ">1,001</td>" in html and "1,234,567 likes" in html
+
+
+def test_untrusted_names_and_texts_cannot_reverse_or_drive_what_follows_them(cli, write_config, tmp_path):
+    # An author named "\u202eevil" (a right-to-left override left open) showed the rest of its line
+    # reversed, time and score included; an Arabic name took the time after it into its run; an
+    # escape sequence went into the message as it was.
+    from factories import write_jsonl
+
+    path = write_config()
+    records = [
+        {"platform": "x", "id": "1", "created_at": "2026-03-10T09:00:00Z", "author": "\u202eevil",
+         "text": "acme terrible awful service \u202e" + "so slow " * 60},
+        {"platform": "x", "id": "2", "created_at": "2026-03-10T10:00:00Z", "author": "محمد",
+         "text": "acme is terrible, awful, worst ever"},
+        {"platform": "x", "id": "3", "created_at": "2026-03-10T11:00:00Z", "author": "e\x1b[2Jvil",
+         "text": "acme is awful \x1b]0;pwned\x07 terrible"},
+    ]
+    assert cli("--config", path, "import", write_jsonl(tmp_path / "m.jsonl", records)).exit_code == 0
+    assert cli("--config", path, "digest", "preview", "--date", "2026-03-10", "--output", "d.eml").exit_code == 0
+    message = email.message_from_bytes((tmp_path / "d.eml").read_bytes(), policy=default)
+    text = message.get_body(("plain",)).get_content()
+    assert "- [x] \u202eevil\u202c at 09:00, score" in text
+    (line,) = [line for line in text.splitlines() if "so slow" in line]
+    assert line.endswith("…\u202c")  # the override in the text, cut short, is closed too
+    assert "\x1b" not in text and "- [x] e␛[2Jvil at 11:00" in text and "␛]0;pwned␇" in text
+    html = message.get_body(("html",)).get_content()
+    assert "<bdi>\u202eevil\u202c</bdi> · 09:00" in html and "<bdi>محمد</bdi> · 10:00" in html
+    assert "\x1b" not in html and "\x07" not in html

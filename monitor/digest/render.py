@@ -19,14 +19,14 @@ from typing import Any
 from monitor import mail
 from monitor.digest import chart
 from monitor.digest.builder import Digest
-from monitor.output import percent
+from monitor.output import closed_bidi, percent, printable
 
 _CID_DOMAIN = "sentiment-monitor"
 
 
 @cache
 def _environment(kind: str) -> Any:
-    from jinja2 import Environment, PackageLoader, StrictUndefined
+    from jinja2 import Environment, PackageLoader, StrictUndefined, pass_environment
 
     env = Environment(
         loader=PackageLoader("monitor.digest", "templates"),
@@ -37,7 +37,7 @@ def _environment(kind: str) -> Any:
         keep_trailing_newline=True,
     )
     env.filters.update(pct=_pct, signed=_signed, points=_points, relative=_relative, num=_num,
-                       delta=_delta, oneline=_oneline, score=_score)
+                       delta=_delta, oneline=_oneline, clip=pass_environment(_clip), score=_score)
     return env
 
 
@@ -62,7 +62,16 @@ def _num(value: float | None) -> str:
 
 
 def _oneline(text: str) -> str:
-    return " ".join(str(text).split())
+    """An untrusted text (a mention, an author) on one line, as tables show it: control
+    characters as symbols, right-to-left overrides it leaves open closed."""
+    return printable(" ".join(str(text).split()))
+
+
+def _clip(env: Any, text: str, length: int) -> str:
+    """:func:`_oneline`, shortened to ``length`` characters at a word ("…"), still closed."""
+    from jinja2.filters import do_truncate
+
+    return closed_bidi(do_truncate(env, _oneline(text), length, end="…"))
 
 
 def _delta(now: float | None, then: float | None) -> str:
