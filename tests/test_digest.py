@@ -163,6 +163,21 @@ def test_chart_draws_volume_bars_and_the_reported_day_darker():
     assert chart._BAR_DAY in colours and chart._BAR in colours and chart._LINE in colours
 
 
+def test_chart_scale_fits_a_busy_day_and_its_axis_reads_in_thousands():
+    # Above 20,000 a day the axis rose in powers of ten: 900,000 mentions got an axis of
+    # 4,000,000 ("4e+06"), its bar a fifth of the chart's height.
+    from PIL import Image
+
+    points = [chart.DayPoint(DAY - timedelta(days=13 - i), 450_000, 0.2) for i in range(13)]
+    image = Image.open(io.BytesIO(chart.render([*points, chart.DayPoint(DAY, 900_000, 0.2)]))).convert("RGB")
+    tops = [y for y in range(image.height) if image.getpixel((image.width - 125, y)) == chart._BAR_DAY]
+    assert tops, "the reported day's bar"
+    plot = (chart.HEIGHT - 26 - 28) * 2  # the plot's height, in pixels at 2x
+    assert (max(tops) - min(tops)) / plot >= 0.85  # 900,000 of an axis of 1,000,000
+    assert chart._nice_step(900_000) * 4 == 1_000_000 and chart._axis_label(250_000) == "250k"
+    assert [chart._axis_label(v) for v in (0, 25, 7500, 1_500_000)] == ["0", "25", "7500", "1.5M"]
+
+
 def test_digest_with_no_mentions_renders(write_config):
     config, store = setup(write_config)
     digest = build(store, config, DAY)

@@ -51,7 +51,7 @@ def render(points: Sequence[DayPoint]) -> bytes:
     for i in range(5):
         y = bottom - (bottom - top) * i / 4
         draw.line((left, y, right, y), fill=_GRID, width=s)
-        draw.text((left - 6 * s, y), f"{axis_max * i / 4:g}", fill=_TEXT, font=tiny, anchor="rm")
+        draw.text((left - 6 * s, y), _axis_label(axis_max * i // 4), fill=_TEXT, font=tiny, anchor="rm")
         draw.text((right + 6 * s, y), f"{25 * i}%", fill=_LINE, font=tiny, anchor="lm")
 
     n = max(len(points), 1)
@@ -87,8 +87,21 @@ def render(points: Sequence[DayPoint]) -> bytes:
 
 
 def _nice_step(peak: int) -> int:
-    """A round step so four grid lines reach at least ``peak``."""
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000):
-        if step * 4 >= peak:
-            return step
-    return 10 ** len(str(peak // 4))
+    """The smallest round step (1, 2, 2.5 or 5 times a power of ten, a whole number) with
+    which four grid lines reach ``peak``: the tallest bar fills at least 40% of the chart."""
+    magnitude = 1
+    while True:
+        for times in (1, 2, 2.5, 5):
+            step = times * magnitude
+            if step == int(step) and step * 4 >= peak:
+                return int(step)
+        magnitude *= 10
+
+
+def _axis_label(value: int) -> str:
+    """A volume on the axis, short enough for its margin: 7500, 250k, 1.5M."""
+    if value < 10_000:
+        return f"{value}"
+    if value < 1_000_000:
+        return f"{value / 1000:g}k"
+    return f"{value / 1_000_000:g}M"
