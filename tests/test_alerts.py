@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import email
+import io
 import json
 import math
 from collections.abc import Iterator
@@ -125,6 +127,10 @@ def test_alerts_test_on_the_offline_demo_shows_the_outage(cli):
     assert {"observed", "baseline", "threshold", "message"} <= set(outage[0])
     table = cli("alerts", "test", "--since", "14d").output
     assert "negative_count" in table and "Rule: k=3, min_count=3, lookback_weeks=4" in table
+    # CSV is for scripts, as JSON and `alerts list --format csv`: stored UTC hours (it wrote "Thu 2026-11-19 10:00")
+    csv_rows = list(csv.DictReader(io.StringIO(cli("alerts", "test", "--since", "14d", "--format", "csv").stdout)))
+    assert [(r["hour"], r["kind"], float(r["observed"])) for r in csv_rows] == [
+        (r["hour"], r["kind"], r["observed"]) for r in rows]
 
 
 def alert_config(write_config, port: int, hook: Webhook, extra: str = "", smtp: str = "") -> str:

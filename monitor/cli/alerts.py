@@ -72,9 +72,8 @@ def test_(app: App, since: timedelta, brand: str | None, explain: bool, fmt: str
     if fmt == "json":
         to_json(rows)
         return
-    shown = _local(app, rows)
-    if fmt == "table":
-        shown = [_numbers(r) for r in shown]
+    # CSV as JSON and `alerts list` write it: stored (UTC) hours, numbers as computed
+    shown = [_numbers(r) for r in _local(app, rows)] if fmt == "table" else rows
     emit(fmt, shown, [*_COLUMNS, "negative"] if fmt == "csv" else _COLUMNS,
          empty="(nothing would have fired)")
     if fmt == "table":
