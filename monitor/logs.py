@@ -28,6 +28,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus, urlsplit
 
+from monitor.output import printable
+
 if TYPE_CHECKING:
     import logging
 
@@ -162,8 +164,9 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 def one_line(message: str) -> str:
-    """``message`` with its line breaks written as the two characters ``\\n`` (``\\r``)."""
-    return message.replace("\r", "\\r").replace("\n", "\\n")
+    """``message`` with its line breaks written as the two characters ``\\n`` (``\\r``),
+    other control characters as their symbols (:func:`monitor.output.printable`)."""
+    return printable(message.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 @functools.cache
@@ -175,6 +178,9 @@ def _formatter_class() -> type[logging.Formatter]:
 
         def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
             return one_line(super().formatMessage(record))
+
+        def format(self, record: logging.LogRecord) -> str:
+            return printable(super().format(record))  # a traceback quoting a server's reply too
 
     return OneLineFormatter
 

@@ -9,7 +9,7 @@ import click
 
 from monitor.cli import DATE, LIMIT, App, format_option, pass_app
 from monitor.errors import MonitorError
-from monitor.output import emit, to_json
+from monitor.output import emit, printable, to_json
 
 _RESULT_COLUMNS = ["day", "brand_set", "state", "acted", "attempts", "message_id", "detail"]
 
@@ -96,7 +96,7 @@ def send(app: App, day: date | None, force: bool, fmt: str) -> None:
     result = digests.send(app.store(), app.config, _day(app, day), force=force)
     if fmt == "table":
         verb = "sent" if result.acted and result.state == "sent" else result.state if result.acted else "not sent"
-        click.echo(f"Digest for {result.day} ({result.brand_set}): {verb}, attempt {result.attempts}. {result.detail}")
+        click.echo(f"Digest for {result.day} ({result.brand_set}): {verb}, attempt {result.attempts}. {printable(result.detail)}")
     else:
         emit(fmt, [result.as_dict()], _RESULT_COLUMNS, json_value=result.as_dict())
     if result.acted and result.state != "sent":

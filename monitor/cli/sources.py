@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from monitor.cli import BRAND, WORKERS, App, format_option, pass_app, stopped_by_signals
-from monitor.output import emit, to_json
+from monitor.output import emit, printable, to_json
 from monitor.timeutil import format_duration
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def _print_poll_results(fmt: str, results: list[Any], empty: str = "(no enabled 
     if failed:
         raise click.ClickException(  # each error in full: the table cuts them short
             f"{len(failed)} of {len(results)} source(s) failed:"
-            + "".join(f"\n  {r.source}: {r.error}" for r in failed)
+            + "".join(f"\n  {r.source}: {printable(r.error)}" for r in failed)
         )
 
 
@@ -311,12 +311,12 @@ def status(app: App, fmt: str) -> None:
             if row.get("health") in ("failing", "not working"):
                 click.echo(f"{row['source']}: {row['health']}: {row['health_note']}")
                 if row.get("last_error"):  # in full: the table cuts it short
-                    click.echo(f"  last error: {row['last_error']}")
+                    click.echo(f"  last error: {printable(row['last_error'])}")
         counts = ", ".join(f"{k} {v}" for k, v in database["mentions"].items())
         click.echo(f"\nDatabase {database['path']}: {database['bytes'] / 1e6:.1f} MB; mentions: {counts}")
         for d in digests:
             joint = ", but " if d["state"] == "sent" else ": "
-            click.echo(f"Digest {d['day']} ({d['brand_set']}): {d['state']}{joint}{d['last_error']}")
+            click.echo(f"Digest {d['day']} ({d['brand_set']}): {d['state']}{joint}{printable(d['last_error'])}")
 
 
 def _status_row(store: Store, name: str, platform: str, s: dict[str, Any], day_ago: datetime, *,
