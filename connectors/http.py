@@ -3,7 +3,8 @@
 :class:`HttpClient` is one ``requests.Session`` for one poll: every request
 goes to ``base_url`` (absolute URLs a platform hands back for paging, which
 carry the real host, are re-aimed there too), has the timeout, is counted,
-and every failure becomes a :class:`~connectors.base.ConnectorError`:
+its body is read up to :data:`MAX_RESPONSE_BYTES` (decompressed), and every
+failure becomes a :class:`~connectors.base.ConnectorError`:
 
 ========================================  ==========================================
 timeout                                   TransientError "no answer within Ns"
@@ -14,6 +15,7 @@ connection refused, reset, DNS            TransientError "cannot reach host"
 400, 404, 422                             BadQuery
 408, 5xx                                  TransientError "server error N"
 a body that is not JSON (:meth:`json`)    BadPayload
+a body over MAX_RESPONSE_BYTES            BadPayload "answered with more than 32 MB"
 ========================================  ==========================================
 
 A platform's own error bodies (Graph API error codes, XRPC error names) are
@@ -54,6 +56,11 @@ if TYPE_CHECKING:
     import requests
 
 USER_AGENT = "sentiment-monitor/0.1 (self-hosted brand mention monitor)"
+#: The most a response body may hold once decompressed. A page of any platform is well under
+#: 1 MB and a large feed a few MB; a bigger body (an endless one, or a gzip bomb: 400 KB on the
+#: wire that inflates to gigabytes) is refused before it fills the memory.
+MAX_RESPONSE_BYTES = 32 * 2**20
+_CHUNK = 64 * 1024
 _REMAINING = ("x-ratelimit-remaining", "ratelimit-remaining", "x-rate-limit-remaining")
 _RESET = ("x-ratelimit-reset", "ratelimit-reset", "x-rate-limit-reset")
 _EPOCH_FROM = 1_000_000_000  # a reset value this large is a Unix time, smaller ones are seconds from now
@@ -121,7 +128,8 @@ class HttpClient:
         url = self.url(target)
         self.requests += 1
         try:
-            response = self._session.request(method, url, timeout=self.timeout, **kwargs)
+            response = self._session.request(method, url, timeout=self.timeout, stream=True, **kwargs)
+            read_body(response, self.platform)
         except requests.RequestException as exc:
             raise no_response(self.platform, exc, url, self.timeout) from None
         self._quota.note(response)
@@ -205,6 +213,29 @@ def error_for_status(
     if status == 408 or status >= 500:
         return TransientError(f"{p}: server error {status} {response.reason or ''}".rstrip())
     return ConnectorError(f"{p}: unexpected {status} from {urlsplit(response.url).path}: {detail}")
+
+
+def read_body(response: requests.Response, platform: str, limit: int = MAX_RESPONSE_BYTES) -> None:
+    """Read the body of ``response`` (sent with ``stream=True``) into it, so ``content`` and
+    ``json()`` work as usual: at most ``limit`` bytes once decompressed, else :class:`BadPayload`
+    (the connection is closed, the rest never read). Reading errors are ``requests``' own."""
+    def too_big() -> BadPayload:
+        response.close()
+        return BadPayload(
+            f"{platform}: {urlsplit(response.url).path} answered with more than"
+            f" {limit / 2**20:g} MB (decompressed); not read"
+        )
+
+    declared = _number(response.headers.get("content-length") or "")
+    if declared is not None and declared > limit and not response.headers.get("content-encoding"):
+        raise too_big()
+    chunks, size = [], 0
+    for chunk in response.iter_content(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise too_big()
+        chunks.append(chunk)
+    response._content = b"".join(chunks)  # what ``content`` would have read, unbounded
 
 
 def no_response(platform: str, exc: BaseException, url: str, timeout: float) -> TransientError:

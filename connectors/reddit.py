@@ -43,7 +43,7 @@ from connectors.base import (
     utc_from_timestamp,
     whole_number,
 )
-from connectors.http import after_seconds, check_options, error_for_status, no_response, rate_limited
+from connectors.http import after_seconds, check_options, error_for_status, no_response, rate_limited, read_body
 from connectors.matching import boolean_query, text_matcher
 from connectors.watermark import Watermark, keep_state
 
@@ -363,13 +363,21 @@ def _prawcore_classes() -> Any:
             self.seconds = seconds
 
     class Requestor(prawcore.Requestor):
-        """Forces our timeout (prawcore passes 16 s to every API call) and counts requests."""
+        """Forces our timeout (prawcore passes 16 s to every API call), counts requests and
+        reads each body, at most ``MAX_RESPONSE_BYTES`` (:func:`connectors.http.read_body`)."""
 
         count = 0
 
         def request(self, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+            import requests
+
             self.count += 1
-            return super().request(*args, timeout=self.timeout, **kwargs)
+            response = super().request(*args, timeout=self.timeout, stream=True, **kwargs)
+            try:
+                read_body(response, "reddit")
+            except requests.RequestException as exc:  # as prawcore wraps a failed request
+                raise prawcore.RequestException(exc, args, kwargs) from None
+            return response
 
     @dataclass(frozen=True)
     class NoRetry(FiniteRetryStrategy):

@@ -38,7 +38,9 @@ from connectors.base import (
     utc_from_timestamp,
     whole_number,
 )
-from connectors.http import QuotaGuard, check_options, error_for_status, no_response, rate_limited, retry_at
+from connectors.http import (
+    QuotaGuard, check_options, error_for_status, no_response, rate_limited, read_body, retry_at,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -348,6 +350,7 @@ def _session_class() -> type:
     tweepy hard-codes ``https://api.twitter.com`` and passes no timeout; both
     are fixed here rather than by copying tweepy's request code. The last
     response is kept for its rate-limit headers (``return_type=dict`` drops them).
+    Its body is read here, at most ``MAX_RESPONSE_BYTES`` (:func:`connectors.http.read_body`).
     """
     import requests
 
@@ -364,8 +367,10 @@ def _session_class() -> type:
             if url.startswith(TWEEPY_HOST):
                 url = self.base_url + url[len(TWEEPY_HOST):]
             kwargs["timeout"] = self.timeout
+            kwargs["stream"] = True  # read below, at most MAX_RESPONSE_BYTES
             response = super().request(method, url, *args, **kwargs)
             self.last_response = response
+            read_body(response, "x")
             return response
 
     return _Session

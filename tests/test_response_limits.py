@@ -1,0 +1,73 @@
+"""A response body is read up to connectors.http.MAX_RESPONSE_BYTES once decompressed: a feed or
+an API that answers a gzip bomb (kilobytes on the wire, gigabytes inflated) or an endless body
+fails the poll instead of filling the memory."""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+import pytest
+
+import wire_reddit as wr
+import wire_rss as wrss
+import wire_x as wx
+from connectors.http import MAX_RESPONSE_BYTES
+from fakeapi import poll_once
+from fakeserver import Reply
+
+
+def gzip_bomb(document: str) -> bytes:
+    """``document`` (valid read whole) with twice MAX_RESPONSE_BYTES of spaces before its last
+    character, gzip-compressed: about 1/1000 of that."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    out = [packer.compress(document[:-1].encode())]
+    block = b" " * 2**20
+    for _ in range(2 * MAX_RESPONSE_BYTES // len(block)):
+        out.append(packer.compress(block))
+    return b"".join(out) + packer.compress(document[-1].encode()) + packer.flush()
+
+
+TOO_BIG = f"answered with more than {MAX_RESPONSE_BYTES // 2**20} MB (decompressed); not read"
+
+
+def bomb(document: str, content_type: str = "application/json") -> Reply:
+    return Reply(body=gzip_bomb(document), headers={"Content-Encoding": "gzip"}, content_type=content_type)
+
+
+def test_the_bomb_is_small_on_the_wire_and_valid_inflated():
+    packed = gzip_bomb('{"meta": {"result_count": 0}}')
+    assert len(packed) < 200_000
+    assert json.loads(zlib.decompress(packed, 31)) == {"meta": {"result_count": 0}}
+
+
+def test_a_feed_answering_a_gzip_bomb_fails_the_poll(fake_server, fresh_store, write_config):
+    fake_server.route("GET", wrss.FEED_PATH, bomb('<rss version="2.0"><channel><title>t</title></channel></rss>', "application/rss+xml"))
+    result = poll_once(fresh_store, write_config(wrss.source_toml(fake_server.url)))
+    assert (result.status, result.error_kind, result.requests) == ("error", "bad_payload", 1)
+    assert result.error == f"rss: {wrss.FEED_PATH} {TOO_BIG}"
+
+
+def test_x_answering_a_gzip_bomb_fails_the_poll(fake_server, fresh_store, write_config, monkeypatch):
+    monkeypatch.setenv("X_BEARER_TOKEN", "test-bearer")
+    fake_server.route("GET", wx.SEARCH, bomb('{"meta": {"result_count": 0}}'))
+    result = poll_once(fresh_store, write_config(wx.source_toml(fake_server.url)))
+    assert (result.status, result.error_kind, result.requests) == ("error", "bad_payload", 1)
+    assert result.error == f"x: {wx.SEARCH} {TOO_BIG}"
+
+
+@pytest.mark.parametrize("where", ["listing", "token endpoint"])
+def test_reddit_answering_a_gzip_bomb_fails_the_poll(fake_server, fresh_store, write_config, monkeypatch, where):
+    monkeypatch.setenv("REDDIT_CLIENT_ID", wr.CLIENT_ID)
+    monkeypatch.setenv("REDDIT_CLIENT_SECRET", wr.CLIENT_SECRET)
+    if where == "listing":
+        wr.serve_token(fake_server)
+        fake_server.route("GET", wr.search_path(), bomb('{"kind": "Listing", "data": {"children": [], "after": null}}'))
+        path = wr.search_path()
+    else:
+        fake_server.route("POST", wr.TOKEN_PATH, bomb(
+            f'{{"access_token": "{wr.ACCESS_TOKEN}", "token_type": "bearer", "expires_in": 86400, "scope": "*"}}'))
+        path = wr.TOKEN_PATH
+    result = poll_once(fresh_store, write_config(wr.source_toml(fake_server.url)))
+    assert (result.status, result.error_kind) == ("error", "bad_payload"), result.error
+    assert result.error == f"reddit: {path} {TOO_BIG}"
