@@ -16,6 +16,8 @@ connection refused, reset, DNS            TransientError "cannot reach host"
 408, 5xx                                  TransientError "server error N"
 a body that is not JSON (:meth:`json`)    BadPayload
 a body over MAX_RESPONSE_BYTES            BadPayload "answered with more than 32 MB"
+a redirect off base_url's host, when the  ConnectorError "redirected to ...; not
+client sends credentials                  followed with the credentials"
 ========================================  ==========================================
 
 A platform's own error bodies (Graph API error codes, XRPC error names) are
@@ -36,7 +38,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from connectors.base import (
     AuthError,
@@ -101,7 +103,30 @@ class HttpClient:
 
         self._session = requests.Session()
         self._session.headers.update(self.headers)
+        if self.secret is not None:
+            self._session.hooks["response"].append(self._stay_on_base_host)
         return self
+
+    def _stay_on_base_host(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """A client that sends credentials follows redirects only on ``base_url``'s host (and to
+        https there): requests drops an ``Authorization`` header on the way to another host, but
+        not a request body, such as a login's password, which a 307 or 308 sends again."""
+        if not response.is_redirect:
+            return
+        target = urlsplit(urljoin(response.url, response.headers["location"]))
+        base = urlsplit(self.base_url)
+        try:
+            same = (target.scheme, target.port) == (base.scheme, base.port) or target.scheme == "https"
+        except ValueError:  # a port that is not a number
+            same = False
+        if target.hostname != base.hostname or not same:
+            response.close()
+            where = target.netloc.rpartition("@")[2]  # never a user:password@ it may carry
+            raise ConnectorError(
+                f"{self.platform}: {urlsplit(response.url).path} redirected to {target.scheme}://{where}"
+                f" ({response.status_code}), which is not base_url's host; not followed with the"
+                " credentials (set base_url to that server if it is meant)"
+            )
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         if exc is not None:  # a failed poll still reports the requests it made
