@@ -51,14 +51,28 @@ def to_json(value: Any, stream: TextIO | None = None) -> None:
     stream.write("\n")
 
 
+#: What makes a spreadsheet read a cell as a formula (Excel, LibreOffice, Google Sheets).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """A text that a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``@SUM(...)``,
+    ``-2+3``: a public post can be written so) gets a leading ``'``, so a spreadsheet reads it
+    as text instead of running it; numbers, and texts that are numbers ("-0.5"), stay as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
+
+
 def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], stream: TextIO | None = None) -> None:
     import csv
 
-    writer = csv.DictWriter(
-        stream or sys.stdout, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n"
-    )
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(stream or sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([_csv_cell(row.get(c)) for c in columns] for row in rows)
 
 
 def printable(text: str) -> str:

