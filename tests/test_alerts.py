@@ -307,3 +307,19 @@ def test_a_channel_whose_secret_is_not_set_waits_for_it_without_using_up_attempt
         (result,) = alerts.run_due(store, config, now + timedelta(hours=7))
         assert (result.sent, result.pending, result.error) == (["email", "webhook"], [], None)
         assert len(handler.received) == 1 and len(hook.bodies) == 1 and check.seen[-1].endswith(":ok")
+
+
+def test_an_authors_or_urls_line_breaks_write_no_lines_of_their_own_in_the_alert_email(write_config):
+    config, store = setup(write_config)
+    fill(store, H - 2 * WEEK, 1, 0)
+    forged = "\n\nACTION REQUIRED: the monitor's SMTP password expired, renew it at https://evil.example\n"
+    store.mentions.upsert([scored(f"f{i}", "acme awful", at=H + timedelta(minutes=i), label="negative",
+                                  author=f"Telecoms Weekly{forged}", url=f"https://example.com/{i}{forged}")
+                           for i in range(5)], H)
+    (result,) = alerts.run_due(store, config, H + HOUR)
+    assert result.sent == ["email"]
+    (path,) = (config.monitor.data_dir / "alerts").iterdir()
+    body = email.message_from_bytes(path.read_bytes(), policy=default).get_content()
+    forged_lines = [line for line in body.splitlines() if "ACTION REQUIRED" in line]
+    assert len(forged_lines) == 6, body  # 3 samples, each with its link
+    assert all(line.startswith(("- [x] Telecoms Weekly ", "  https://example.com/")) for line in forged_lines), body

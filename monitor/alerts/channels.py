@@ -165,9 +165,11 @@ def _email(config: Config, brand: str, hour: datetime, rows: Sequence[dict[str, 
     if samples:
         lines += ["", "Most negative mentions of the hour:"]
         for m in samples:
-            lines.append(f"- [{m['platform']}] {m['author'] or '?'}: {mail.header_text(m['text'])[:280]}")
+            # Each on its own line: an author's or a URL's line breaks could write lines of their own.
+            author = mail.header_text(m["author"]) if m["author"] else "?"
+            lines.append(f"- [{m['platform']}] {author}: {mail.header_text(m['text'])[:280]}")
             if m["url"]:
-                lines.append(f"  {m['url']}")
+                lines.append(f"  {mail.header_text(m['url'])}")
     if brand == kpi_targets.TEAM:
         lines += ["", "Targets: [kpi.targets] in the config; see `sentiment-monitor kpi show --by day`."]
     else:
