@@ -228,7 +228,8 @@ WORKERS = click.IntRange(min=1, max=64)
 def format_option(f: F) -> F:
     return click.option(
         "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-        help="table for people; json (one JSON value on stdout) or csv for scripts.",
+        help="table for people; json (one JSON value on stdout) for scripts; csv for spreadsheets"
+             " (a text a spreadsheet would run as a formula gets a leading ').",
     )(f)
 
 
