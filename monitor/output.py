@@ -38,6 +38,12 @@ def percent(ratio: float | None, digits: int = 0) -> str | None:
     return None if ratio is None else f"{ratio:.{digits}%}"
 
 
+def signed(value: float | None) -> str | None:
+    """A net sentiment (-1 to 1) with its sign, to 2 decimals: 0.25 -> "+0.25"; one that
+    rounds to zero is "+0.00", never "-0.00". None stays None."""
+    return None if value is None else f"{round(value, 2) + 0.0:+.2f}"
+
+
 def window_text(start: str, end: str, tz: tzinfo) -> str:
     """A window of stored (UTC) times as people read it: local times in ``tz``."""
     from monitor.timeutil import from_db

@@ -445,3 +445,21 @@ def test_a_platform_or_source_no_mention_has_is_noted_after_an_empty_result(demo
     assert 'note: no source is named "dmeo" (did you mean "demo"?) (sources: demo, import, ' in typo
     assert "note:" in cli("summary", "--platform", "redit").output
     assert "note:" not in cli("negatives", "--platform", "x", "--since", "1s").output  # x is stored: just none now
+
+
+def test_a_net_sentiment_that_rounds_to_zero_is_never_shown_as_minus_zero(cli, write_config, tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    path = write_config()
+    now = datetime.now(timezone.utc)
+    yesterday = (now - timedelta(days=1)).date()
+    noon = (now - datetime(yesterday.year, yesterday.month, yesterday.day, 12, tzinfo=timezone.utc)).total_seconds() / 3600
+    records = [record("n", "acme is terrible", hours_ago=noon)]
+    records += [record(str(i), "acme opens at nine", hours_ago=noon) for i in range(300)]  # net -1/301
+    write_jsonl(tmp_path / "m.jsonl", records)
+    cli("--config", path, "import", tmp_path / "m.jsonl")
+    table = cli("--config", path, "summary", "--since", "7d").stdout
+    total = next(line for line in table.splitlines() if line.startswith("total"))
+    assert total.split()[-1] == "+0.00", table
+    digest = cli("--config", path, "digest", "preview", "--date", yesterday.isoformat(), "--output", "-").stdout
+    assert "301" in digest and "+0.00" in digest and "-0.00" not in digest

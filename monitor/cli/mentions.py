@@ -20,7 +20,7 @@ from monitor.cli import (
     window_options,
 )
 from monitor.errors import did_you_mean
-from monitor.output import emit, percent, to_json, window_text
+from monitor.output import emit, percent, signed, to_json, window_text
 from monitor.storage.mentions import IMPORT_SOURCE, PUBLIC_COLUMNS
 from sentiment.labels import LABELS
 
@@ -180,7 +180,7 @@ def summary(
     if fmt == "table":
         from monitor.cli.kpi import TARGET_NOTE, cell, estimate_note
 
-        rows = [{k: (percent(v) if k.endswith("ratio") else f"{v:+.2f}" if k == "net_sentiment" and v is not None
+        rows = [{k: (percent(v) if k.endswith("ratio") else signed(v) if k == "net_sentiment"
                      else cell(k, r, None, r.get("meets_target")) if k in kpi_columns else v)
                  for k, v in r.items()} for r in rows]
         click.echo(f"{window_text(data['from'], data['to'], config.monitor.tz)} ({data['timezone']})"

@@ -19,7 +19,7 @@ from typing import Any
 from monitor import mail
 from monitor.digest import chart
 from monitor.digest.builder import Digest
-from monitor.output import closed_bidi, percent, printable
+from monitor.output import closed_bidi, percent, printable, signed
 
 _CID_DOMAIN = "sentiment-monitor"
 
@@ -46,7 +46,7 @@ def _pct(value: float | None, digits: int = 0) -> str:
 
 
 def _signed(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.2f}"
+    return "–" if value is None else signed(value)  # type: ignore[return-value]
 
 
 def _score(value: float | None) -> str:
