@@ -63,6 +63,18 @@ def test_the_week_average_counts_unsupported_mentions_as_the_day_does(write_conf
     assert acme.average["unsupported"] == 14
 
 
+def test_a_new_install_averages_only_the_days_it_has(write_config):
+    config, store = setup(write_config)
+    add(store, NOON - timedelta(days=2, hours=3), {"neutral": 6})  # history begins two days before
+    add(store, NOON - timedelta(days=1), {"neutral": 4})
+    add(store, NOON, {"neutral": 5})
+    (acme,) = build(store, config, DAY).brands
+    assert acme.average["volume"] == 5  # (6 + 4) / 2 days, not / 7: a new install is no quieter week
+    assert "(+25% / +0%)" in render.text(build(store, config, DAY))  # 5 vs 4 the day before, vs 5 a day
+    first_day = build(store, config, DAY - timedelta(days=2))  # nothing before it to average
+    assert first_day.brands[0].average["volume"] is None and "(new / –)" in render.text(first_day)
+
+
 def test_top_negative_mentions_most_negative_and_most_engaged(write_config):
     config, store = setup(write_config)
     store.mentions.upsert([

@@ -101,7 +101,9 @@ def build(store: Store, config: Config, day: date, *, kpi_provider: KpiProvider 
     tz, tz_name = config.monitor.tz, config.monitor.timezone
     now = now or utcnow()
     start, end = day_bounds(day, tz)
-    brands = [_brand(store, config, b.name, day, start, end) for b in _digest_brands(config)]
+    first = store.mentions.first_created_at()  # where history begins: no day before it averages as 0
+    known = AVERAGE_DAYS if first is None else max(0, min(AVERAGE_DAYS, (day - first.astimezone(tz).date()).days))
+    brands = [_brand(store, config, b.name, day, start, end, known) for b in _digest_brands(config)]
     matcher = ThemeMatcher.from_config(config)
     extractor = PhraseExtractor(config.brand_terms(), config.insights)
     for brand in brands:
@@ -115,14 +117,17 @@ def build(store: Store, config: Config, day: date, *, kpi_provider: KpiProvider 
     )
 
 
-def _brand(store: Store, config: Config, name: str, day: date, start: datetime, end: datetime) -> BrandDigest:
+def _brand(store: Store, config: Config, name: str, day: date, start: datetime, end: datetime,
+           known_days: int) -> BrandDigest:
+    """``known_days``: how many of the :data:`AVERAGE_DAYS` before ``day`` are on or after
+    the first stored mention (a new install's average is of the days it has)."""
     tz = config.monitor.tz
     first = local_midnight(day - timedelta(days=CHART_DAYS - 1), tz)
     daily = summarize(store, start=first, end=end, tz=tz, by="day", brand=name, with_kpis=False).rows
     counts = list(daily.values())
     week = sum(counts[-AVERAGE_DAYS - 1 : -1], Counts())
     average = week.as_dict()
-    average["volume"] = week.volume / AVERAGE_DAYS
+    average["volume"] = week.volume / known_days if known_days else None
     history = [DayPoint(date.fromisoformat(k), c.volume, c.as_dict()["negative_ratio"]) for k, c in daily.items()]
 
     def top(order: str, limit: int) -> list[dict[str, Any]]:
