@@ -110,6 +110,25 @@ def test_kpis_come_from_the_provider_seam(write_config):
     assert "No KPI data imported" in render.standalone_html(build(store, config, DAY))
 
 
+def test_the_teams_kpis_show_once_beside_one_brand_and_once_after_several(write_config, tmp_path):
+    def provider(store_, config_, start, end):
+        return [KpiFigure("first_response_median_s", 9000.0, change=-1800.0)]
+
+    config, store = setup(write_config)
+    add(store, NOON, {"negative": 1})
+    one = build(store, config, DAY, kpi_provider=provider)
+    text = render.text(one)
+    assert text.count("Service KPIs:") == 1 and text.index("Service KPIs:") < text.index("Most negative mentions:")
+    two_brands = write_config('[[brands]]\nname = "Initech"\nkeywords = ["initech"]\n', name="two.toml")
+    config = config_module.load(two_brands)
+    several = build(store, config, DAY, kpi_provider=provider)
+    assert [b.name for b in several.brands] == ["Acme", "Initech"]
+    for rendered in (render.text(several), render.standalone_html(several)):
+        assert rendered.count("First response time (median)") == 1  # the team's, not each brand's
+        assert "Service KPIs (whole team)" in rendered and rendered.count("Service KPIs") == 1
+        assert rendered.index("Initech") < rendered.index("Service KPIs") < rendered.index("Share of voice")
+
+
 def test_source_health_says_which_source_failed_or_returned_nothing(write_config):
     config, store = setup(write_config, """
         [[sources]]
