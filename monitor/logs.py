@@ -49,6 +49,8 @@ _SECRET_KEYS = (
     "oauth_token_secret", "oauth_signature", "oauth_verifier", "client_secret",
     "consumer_secret", "access_token_secret", "app_secret", "appsecret_proof", "api_key",
     "apikey", "api_secret", "secret", "password", "passwd", "app_password", "session_key",
+    # private feed URLs (an RSS url is no secret setting, so only its shape can be masked)
+    "key", "access_key", "auth", "auth_token", "private_token", "feed_token", "sig", "signature",
 )
 _HEADERS = (
     "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key",

@@ -47,6 +47,9 @@ def debug_logging(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
     (f"Set-Cookie: session={RUNTIME}; Path=/", "Set-Cookie: ***"),
     (f"form password={RUNTIME}&user=bob", "password=***&user=bob"),
     (f"session ok, token: {RUNTIME} (expires in 3600s)", "token: *** (expires"),  # prose, but a token
+    (f"poll blog failed: 404 for https://feeds.example/private.rss?key={RUNTIME}&lang=en", "?key=***&lang=en"),
+    (f"GET /feed?private_token={RUNTIME}&page=2", "private_token=***&page=2"),
+    (f"GET /export.rss?sig={RUNTIME}", "sig=***"),
 ])
 def test_credential_shaped_values_are_masked(line, kept):
     redacted = RedactingFilter().redact(line)
