@@ -15,7 +15,8 @@ connection refused, reset, DNS            TransientError "cannot reach host"
 400, 404, 422                             BadQuery
 408, 5xx                                  TransientError "server error N"
 a body that is not JSON (:meth:`json`)    BadPayload
-a body over MAX_RESPONSE_BYTES            BadPayload "answered with more than 32 MB"
+a body over MAX_RESPONSE_BYTES (a         BadPayload "answered with more than 32 MB"
+redirect's too)
 a redirect off base_url's host, when the  ConnectorError "redirected to ...; not
 client sends credentials                  followed with the credentials"
 ========================================  ==========================================
@@ -105,6 +106,7 @@ class HttpClient:
         self._session.headers.update(self.headers)
         if self.secret is not None:
             self._session.hooks["response"].append(self._stay_on_base_host)
+        self._session.hooks["response"].append(redirect_body_reader(self.platform))
         return self
 
     def _stay_on_base_host(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -261,6 +263,18 @@ def read_body(response: requests.Response, platform: str, limit: int = MAX_RESPO
             raise too_big()
         chunks.append(chunk)
     response._content = b"".join(chunks)  # what ``content`` would have read, unbounded
+
+
+def redirect_body_reader(platform: str) -> Callable[..., None]:
+    """A ``requests`` response hook that reads the body of a redirect with :func:`read_body`:
+    requests reads it whole before it follows the redirect (to free the connection), so a
+    gzip bomb in a 302 was inflated however large. The session must send ``stream=True``."""
+
+    def hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if response.is_redirect:
+            read_body(response, platform)
+
+    return hook
 
 
 def no_response(platform: str, exc: BaseException, url: str, timeout: float) -> TransientError:

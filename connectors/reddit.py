@@ -43,7 +43,9 @@ from connectors.base import (
     utc_from_timestamp,
     whole_number,
 )
-from connectors.http import after_seconds, check_options, error_for_status, no_response, rate_limited, read_body
+from connectors.http import (
+    after_seconds, check_options, error_for_status, no_response, rate_limited, read_body, redirect_body_reader,
+)
 from connectors.matching import boolean_query, text_matcher
 from connectors.watermark import Watermark, keep_state
 
@@ -372,7 +374,13 @@ def _prawcore_classes() -> Any:
             import requests
 
             self.count += 1
-            response = super().request(*args, timeout=self.timeout, stream=True, **kwargs)
+            try:  # the token endpoint follows redirects: their bodies are read the same way
+                response = super().request(*args, timeout=self.timeout, stream=True,
+                                           hooks={"response": [redirect_body_reader("reddit")]}, **kwargs)
+            except prawcore.RequestException as exc:
+                if isinstance(exc.original_exception, ConnectorError):  # too big: not a failed request
+                    raise exc.original_exception from None
+                raise
             try:
                 read_body(response, "reddit")
             except requests.RequestException as exc:  # as prawcore wraps a failed request

@@ -39,7 +39,8 @@ from connectors.base import (
     whole_number,
 )
 from connectors.http import (
-    QuotaGuard, check_options, error_for_status, no_response, rate_limited, read_body, retry_at,
+    QuotaGuard, check_options, error_for_status, no_response, rate_limited, read_body, redirect_body_reader,
+    retry_at,
 )
 
 if TYPE_CHECKING:
@@ -360,6 +361,7 @@ def _session_class() -> type:
             self.base_url = base_url.rstrip("/")
             self.timeout = timeout
             self.last_response: requests.Response | None = None
+            self.hooks["response"].append(redirect_body_reader("x"))  # a redirect's body too
 
         def request(  # type: ignore[override]
             self, method: str, url: str, *args: Any, **kwargs: Any

@@ -71,3 +71,37 @@ def test_reddit_answering_a_gzip_bomb_fails_the_poll(fake_server, fresh_store, w
     result = poll_once(fresh_store, write_config(wr.source_toml(fake_server.url)))
     assert (result.status, result.error_kind) == ("error", "bad_payload"), result.error
     assert result.error == f"reddit: {path} {TOO_BIG}"
+
+
+def redirected_bomb(location: str) -> Reply:
+    """A redirect whose own body is a gzip bomb: requests reads it before following."""
+    return Reply(302, body=gzip_bomb(" " * 10), headers={"Content-Encoding": "gzip", "Location": location},
+                 content_type="text/plain")
+
+
+def test_a_redirect_whose_body_is_a_gzip_bomb_fails_the_poll(fake_server, fresh_store, write_config, monkeypatch):
+    # requests reads a redirect's body whole (to free the connection) before following it.
+    fake_server.route("GET", wrss.FEED_PATH, redirected_bomb("/moved.xml"))
+    fake_server.route("GET", "/moved.xml", Reply(body='<rss version="2.0"><channel><title>t</title></channel></rss>',
+                                                 content_type="application/rss+xml"))
+    result = poll_once(fresh_store, write_config(wrss.source_toml(fake_server.url)))
+    assert (result.status, result.error_kind) == ("error", "bad_payload"), result.error
+    assert result.error == f"rss: {wrss.FEED_PATH} {TOO_BIG}"
+    assert fake_server.requests_to("/moved.xml") == []
+
+
+def test_x_and_reddit_read_a_redirects_body_as_bounded(fake_server, fresh_store, write_config, monkeypatch):
+    monkeypatch.setenv("X_BEARER_TOKEN", "test-bearer")
+    fake_server.route("GET", wx.SEARCH, redirected_bomb("/moved"))
+    fake_server.route("GET", "/moved", Reply(json={"meta": {"result_count": 0}}))
+    result = poll_once(fresh_store, write_config(wx.source_toml(fake_server.url)))
+    assert (result.status, result.error_kind) == ("error", "bad_payload"), result.error
+    assert result.error == f"x: {wx.SEARCH} {TOO_BIG}"
+
+    monkeypatch.setenv("REDDIT_CLIENT_ID", wr.CLIENT_ID)
+    monkeypatch.setenv("REDDIT_CLIENT_SECRET", wr.CLIENT_SECRET)
+    fake_server.route("POST", wr.TOKEN_PATH, Reply(307, body=gzip_bomb(" " * 10), content_type="text/plain",
+                                                   headers={"Content-Encoding": "gzip", "Location": "/token2"}))
+    result = poll_once(fresh_store, write_config(wr.source_toml(fake_server.url)))
+    assert (result.status, result.error_kind) == ("error", "bad_payload"), result.error
+    assert result.error == f"reddit: {wr.TOKEN_PATH} {TOO_BIG}"
