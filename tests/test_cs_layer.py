@@ -152,6 +152,8 @@ def test_negated_damning_idioms_are_negative(cs, text):
 @pytest.mark.parametrize("text", [
     "I can't recommend this store",  # no "enough": a plain refusal to recommend
     "I couldn't get a better seat, everything was full",  # literal: not "couldn't get any better"
+    "I can't recommend them, not good enough",  # "enough" of another clause, negated
+    "I can't thank them, they did not do enough",
 ])
 def test_negation_without_the_idiom_still_negates(cs, text):
     assert label(cs, text) == "negative", cs.explain(text)
