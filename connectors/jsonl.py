@@ -50,8 +50,11 @@ def detect_format(path: Path) -> str:
     if suffix in ("json", "jsonl", "ndjson"):
         # Told apart by content whatever the extension: one JSON array (a line of JSON
         # lines is an object), else JSON lines.
-        with path.open("rb") as fh:
-            head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        except OSError as exc:  # as reading it would say
+            raise BadPayload(f"{path}: {exc.strerror}") from None
         return "json" if head.startswith(b"[") else "jsonl"
     raise BadPayload(
         f"{path}: cannot tell the format from the extension {path.suffix!r};"

@@ -463,3 +463,23 @@ def test_a_net_sentiment_that_rounds_to_zero_is_never_shown_as_minus_zero(cli, w
     assert total.split()[-1] == "+0.00", table
     digest = cli("--config", path, "digest", "preview", "--date", yesterday.isoformat(), "--output", "-").stdout
     assert "301" in digest and "+0.00" in digest and "-0.00" not in digest
+
+
+def test_a_jsonl_source_file_this_user_may_not_read_fails_its_poll_as_bad_payload(write_config, tmp_path):
+    # Real permissions (see run_unprivileged): telling a .jsonl file from a JSON array by its
+    # first bytes let the PermissionError out (an "internal" failure with a traceback).
+    import os
+
+    from test_database_open import run_unprivileged
+
+    data = tmp_path / "feed.jsonl"
+    data.write_text(json.dumps(record("1", "acme ok")) + "\n")
+    os.chmod(data, 0)
+    path = write_config(f'[[sources]]\nname = "feed"\nplatform = "jsonl"\npath = "{data}"\n')
+    done = run_unprivileged("--config", str(path), "poll", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    (run,) = json.loads(done.stdout)
+    assert (run["status"], run["error"]) == ("error", f"{data}: Permission denied")
+    os.chmod(data, 0o644)
+    status = run_unprivileged("--config", str(path), "status", "--format", "json", cwd=tmp_path)
+    assert json.loads(status.stdout)["sources"][0]["last_error_kind"] == "bad_payload"
