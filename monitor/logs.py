@@ -166,9 +166,9 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 def one_line(message: str) -> str:
-    """``message`` with its line breaks written as the two characters ``\\n`` (``\\r``),
-    other control characters as their symbols (:func:`monitor.output.printable`)."""
-    return printable(message.replace("\r", "\\r").replace("\n", "\\n"))
+    """``message`` with its line breaks written as the two characters ``\\n`` (``\\r``); the
+    formatter shows other control characters as their symbols (:func:`monitor.output.printable`)."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
 
 
 @functools.cache
@@ -182,7 +182,9 @@ def _formatter_class() -> type[logging.Formatter]:
             return one_line(super().formatMessage(record))
 
         def format(self, record: logging.LogRecord) -> str:
-            return printable(super().format(record))  # a traceback quoting a server's reply too
+            # Control characters as symbols in the whole record: its message (one_line has
+            # written its line breaks out) and a traceback quoting a server's reply.
+            return printable(super().format(record))
 
     return OneLineFormatter
 
