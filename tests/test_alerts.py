@@ -323,3 +323,20 @@ def test_an_authors_or_urls_line_breaks_write_no_lines_of_their_own_in_the_alert
     forged_lines = [line for line in body.splitlines() if "ACTION REQUIRED" in line]
     assert len(forged_lines) == 6, body  # 3 samples, each with its link
     assert all(line.startswith(("- [x] Telecoms Weekly ", "  https://example.com/")) for line in forged_lines), body
+
+
+def test_a_sample_url_with_a_line_break_is_no_link_and_writes_no_line_of_its_own(write_config, monkeypatch):
+    with smtp_server(Handler()) as port, webhook_server(Webhook()) as hook:
+        monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
+        config = config_module.load(alert_config(write_config, port, hook))
+        store = Store.open(config.monitor.database)
+        baseline(store, volume=10, negative=2)
+        items = [scored(f"u{i}", "acme is down", at=H + timedelta(minutes=i), label="negative",
+                        url="https://example.com/p\n*URGENT*refunds.at.https://evil.example") for i in range(9)]
+        store.mentions.upsert(items, H)
+        (result,) = alerts.run_due(store, config, H + HOUR + timedelta(minutes=5))
+        assert "webhook" in result.sent
+        (body,) = hook.bodies
+        lines = body["text"].split("\n")
+        assert not any(line.startswith("*URGENT") for line in lines), body["text"]
+        assert "<https://example.com/p" not in body["text"]

@@ -198,7 +198,9 @@ def _slack_text(brand: str, hour: datetime, rows: Sequence[dict[str, Any]],
     for m in samples:
         text = _slack_escape(mail.header_text(m["text"])[:200])
         url = m["url"] or ""
-        safe = url.startswith(("https://", "http://")) and not set(url) & set("|<> ")
+        # A link only for a plain web address: no markup characters, no spaces, nothing unprintable
+        # (a line break would start a line of the poster's own in the message).
+        safe = url.startswith(("https://", "http://")) and url.isprintable() and not set(url) & set("|<> ")
         link = f" <{url}|open>" if safe else ""
         lines.append(f"> {_slack_escape(m['platform'])}: {text}{link}")
     return "\n".join(lines)
