@@ -340,3 +340,13 @@ def test_a_sample_url_with_a_line_break_is_no_link_and_writes_no_line_of_its_own
         lines = body["text"].split("\n")
         assert not any(line.startswith("*URGENT") for line in lines), body["text"]
         assert "<https://example.com/p" not in body["text"]
+
+
+def test_a_quiet_hour_next_to_where_history_began_is_no_drop_to_zero(write_config):
+    config, store = setup(write_config)
+    for d in range(4):  # history begins a week before, one hour after the hour judged: 10 an hour
+        fill(store, H - WEEK + (1 + d) * HOUR, 10, 0)
+    # 10:00 a week ago is before the first mention: only its neighbour 11:00 says anything
+    assert [s.kind for s in alerts.replay(store, config, H, H + HOUR)] == []
+    # 11:00, seen a week ago, empty now: a drop to zero
+    assert [s.kind for s in alerts.replay(store, config, H + HOUR, H + 2 * HOUR)] == ["zero_volume"]

@@ -14,7 +14,8 @@ For every complete hour and every own brand:
   error at the hour's volume ``n`` (``p`` smoothed as (neg+1)/(vol+2)). Only
   hours with at least ``min_count`` mentions and ``min_count`` negatives count.
 * **zero_volume** — no mention at all in an hour whose baseline median volume
-  is at least ``drop_min_baseline``: usually a broken source or query.
+  is at least ``drop_min_baseline``: usually a broken source or query. The hour
+  itself must lie within the stored history in some week, not only its neighbours.
 
 An alert fires when the observed value is at or above the threshold. Weeks
 before the first stored mention are not counted as zeros; an hour with no
@@ -200,7 +201,11 @@ def evaluate(brand: str, hour: datetime, data: HourlyCounts, settings: AlertsCon
                     f"{neg} of {vol} mentions in {basis}; threshold {percent(p)} + {settings.k:g} × {percent(error, 1)}",
                 ))
 
-    if now.volume == 0:
+    # A drop to zero needs the hour itself seen in some week: beside where history began, its
+    # neighbour alone (the first busy hour after the install) would call a quiet hour a drop.
+    step = 2 * settings.window_hours + 1
+    seen = any(data.known(h) for h in baseline_hours(hour, settings, tz)[settings.window_hours::step])
+    if now.volume == 0 and seen:
         volumes = statistics.median(c.volume for c in sample_counts)
         if volumes >= settings.drop_min_baseline:
             out.append(Signal(
