@@ -65,6 +65,18 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """The root logger's handlers and level put back after a test that configures logging."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture
 def cli() -> Callable[..., Result]:
     """Invoke the CLI in-process: ``cli("--config", path, "poll")``."""
 

@@ -20,15 +20,6 @@ CONFIGURED = "cfg-S3cr3t/val+ue=="  # a secret the config refers to
 RUNTIME = "rt-4ccE55.t0ken_issued-at-runtime"  # a token the config never saw
 
 
-@pytest.fixture
-def debug_logging(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
 @pytest.mark.parametrize("line, kept", [
     ("Making API request: GET https://api.twitter.com/2/tweets/search/recent\nParameters: {'query': 'acme'}\n"
      f"Headers: {{'User-Agent': 'Tweepy', 'Authorization': 'Bearer {RUNTIME}'}}\nBody: None", "'Authorization': '***'"),
@@ -118,7 +109,7 @@ def fake_api() -> Iterator[str]:
 
 
 def test_tweepy_requests_oauthlib_prawcore_and_urllib3_at_debug_leak_nothing(
-    debug_logging, fake_api, scripted_plugin, write_config, monkeypatch, capsys
+    restore_logging, fake_api, scripted_plugin, write_config, monkeypatch, capsys
 ):
     import prawcore
     import requests
@@ -171,7 +162,7 @@ def test_tweepy_requests_oauthlib_prawcore_and_urllib3_at_debug_leak_nothing(
         assert secret not in err, f"{secret!r} leaked:\n{err}"
 
 
-def test_a_secret_url_is_masked_when_a_library_logs_only_its_path(debug_logging, capsys):
+def test_a_secret_url_is_masked_when_a_library_logs_only_its_path(restore_logging, capsys):
     import requests
 
     token = "xoxb-W3bh00kT0ken"
@@ -206,7 +197,7 @@ RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WA
 
 
 def test_every_record_is_one_line_at_debug_except_a_traceback(
-    debug_logging, fake_server, fresh_store, write_config, monkeypatch, capsys
+    restore_logging, fake_server, fresh_store, write_config, monkeypatch, capsys
 ):
     import wire_x as wx
     from monitor import config as config_module

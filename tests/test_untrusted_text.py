@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 
-import pytest
 
 import wire_hackernews as wh
 from factories import record, write_jsonl
@@ -16,15 +14,6 @@ from monitor import logs
 
 # Sets the terminal's title, clears the screen, hides what follows, writes the clipboard (OSC 52).
 ESCAPES = "\x1b]0;PWNED\x07\x1b[2J\x1b[8m\x1b]52;c;cm0gLXJmIH4=\x07\x9b31m"
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def test_escape_sequences_in_a_mention_are_shown_in_tables_and_kept_in_json(cli, write_config, tmp_path):
