@@ -158,7 +158,8 @@ def needed_hours(hours: Sequence[datetime], settings: AlertsConfig, tz: tzinfo) 
 def evaluate(brand: str, hour: datetime, data: HourlyCounts, settings: AlertsConfig,
              tz: tzinfo) -> list[Signal]:
     """The signals ``brand`` raises for ``hour`` (no cooldown applied)."""
-    samples = [h for h in baseline_hours(hour, settings, tz) if data.known(h)]
+    candidates = baseline_hours(hour, settings, tz)
+    samples = [h for h in candidates if data.known(h)]
     if not samples:
         return []
     now = data.get(brand, hour)
@@ -203,9 +204,8 @@ def evaluate(brand: str, hour: datetime, data: HourlyCounts, settings: AlertsCon
 
     # A drop to zero needs the hour itself seen in some week: beside where history began, its
     # neighbour alone (the first busy hour after the install) would call a quiet hour a drop.
-    step = 2 * settings.window_hours + 1
-    seen = any(data.known(h) for h in baseline_hours(hour, settings, tz)[settings.window_hours::step])
-    if now.volume == 0 and seen:
+    same_hours = candidates[settings.window_hours :: 2 * settings.window_hours + 1]
+    if now.volume == 0 and any(data.known(h) for h in same_hours):
         volumes = statistics.median(c.volume for c in sample_counts)
         if volumes >= settings.drop_min_baseline:
             out.append(Signal(
