@@ -91,7 +91,6 @@ def checked_fields(obj: Any, brands: Mapping[str, str] | None) -> Fields:
             f'"created_at" {created!r} is out of range'
             f'{f" (as seconds since 1970-01-01 UTC: {f.created_at:%Y-%m-%d})" if number else ""}:'
             f" dates run from {FIRST_DATE} to {LAST_DATE}"
-            f"{'; milliseconds? divide by 1000' if number and created > 0 else ''}"
         )
     if brands is not None and f.brand is not None and f.brand.lower() not in brands:
         raise InvalidRecord(
