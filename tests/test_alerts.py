@@ -11,15 +11,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from email.policy import default
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from factories import local_smtp, scored
+from factories import local_smtp, record, scored, write_jsonl
 from mailserver import Handler, PasswordCheck, Webhook, smtp_server, webhook_server
 from monitor import alerts
 from monitor import config as config_module
 from monitor.errors import ConfigError
 from monitor.storage import Store
+from monitor.timeutil import to_db
 
 H = datetime(2026, 3, 10, 10, tzinfo=timezone.utc)  # the hour judged
 WEEK = timedelta(weeks=1)
@@ -350,3 +353,20 @@ def test_a_quiet_hour_next_to_where_history_began_is_no_drop_to_zero(write_confi
     assert [s.kind for s in alerts.replay(store, config, H, H + HOUR)] == []
     # 11:00, seen a week ago, empty now: a drop to zero
     assert [s.kind for s in alerts.replay(store, config, H + HOUR, H + 2 * HOUR)] == ["zero_volume"]
+
+
+def test_alert_tables_name_the_zone_of_their_local_hours(cli, write_config):
+    path = write_config()
+    path.write_text(path.read_text().replace('timezone = "UTC"', 'timezone = "America/New_York"'))
+    hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=30)
+    history = [record("old", "acme ok", hours_ago=24 * 8 + 30)]  # the rule needs an earlier week
+    outage = [record(str(i), "acme is down again, terrible", created_at=to_db(hour + timedelta(minutes=i)))
+              for i in range(9)]
+    assert cli("--config", path, "import", write_jsonl(Path("m.jsonl"), history + outage)).exit_code == 0
+    rows = json.loads(cli("--config", path, "alerts", "test", "--format", "json").stdout)
+    assert [(r["hour"], r["kind"]) for r in rows][:1] == [(to_db(hour), "negative_count")]
+    local = hour.astimezone(ZoneInfo("America/New_York"))
+    # The table said "Sat 2026-11-21 19:00": 19:00 in which zone? (and twice in a row in the autumn)
+    shown = cli("--config", path, "alerts", "test").output.splitlines()[2]
+    assert shown.startswith(f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}  Acme"), shown
+    assert local.tzname() in ("EST", "EDT")

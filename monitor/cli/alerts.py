@@ -14,10 +14,12 @@ _COLUMNS = ["hour", "brand", "kind", "observed", "baseline", "threshold", "volum
 
 
 def _local(app: App, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with their hour in the configured zone, named as the alert messages name it
+    ("Thu 2026-11-19 10:00 CET"): hours on either side of a clock change stay apart."""
     from monitor.timeutil import from_db
 
     tz = app.config.monitor.tz
-    return [{**r, "hour": from_db(r["hour"]).astimezone(tz).strftime("%a %Y-%m-%d %H:%M")} for r in rows]
+    return [{**r, "hour": from_db(r["hour"]).astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")} for r in rows]
 
 
 def _numbers(row: dict[str, Any]) -> dict[str, Any]:
