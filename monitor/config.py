@@ -166,6 +166,16 @@ class BrandConfig:
     exclude: tuple[str, ...] = ()  # noise to drop
     competitor: bool = False  # tracked for share of voice
 
+    def __post_init__(self) -> None:
+        # A blank term matched nothing and reached the platforms' queries as is: X searched
+        # for a bare "@" beside the brand's keywords.
+        if not self.name.strip():
+            raise _FieldError("name", "must not be empty")
+        for key in ("keywords", "handles", "exclude"):
+            for i, term in enumerate(getattr(self, key)):
+                if not term.strip().lstrip("@").strip():
+                    raise _FieldError(f"{key}[{i}]", f"{json.dumps(term)} names nothing: remove it or write the term")
+
     @property
     def query(self) -> BrandQuery:
         from connectors.base import BrandQuery

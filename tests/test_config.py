@@ -95,6 +95,16 @@ def test_a_string_where_a_list_belongs_is_an_error_not_one_item(write_config):
     assert 'keywords: expected a list, e.g. ["acme, acme mobile"], found a string' in message
 
 
+@pytest.mark.parametrize(("entry", "message"), [
+    ('name = "  "', '[[brands]] #1 ("  "): name: must not be empty'),
+    ('name = "Initech"\nkeywords = ["initech", ""]', 'keywords[1]: "" names nothing'),
+    ('name = "Initech"\nhandles = ["@"]', 'handles[0]: "@" names nothing'),  # X searched for a bare "@"
+    ('name = "Initech"\nexclude = [" "]', 'exclude[0]: " " names nothing'),
+])
+def test_a_brand_name_or_term_that_names_nothing_is_refused(write_config, entry, message):
+    assert message in load_error(write_config(f"[[brands]]\n{entry}\n", base=False))
+
+
 def test_a_time_of_day_with_an_offset_is_refused_not_ignored(write_config):
     message = load_error(write_config('[digest]\nsend_at = "08:00+02:00"\n'))
     assert "[digest]: send_at: expected a local time of day such as \"08:00\" (no offset: [monitor] timezone" in message
