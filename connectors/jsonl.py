@@ -375,6 +375,8 @@ class JsonlOptions:
     platform: str | None = None
 
     def __post_init__(self) -> None:
+        if not self.path.strip():  # Path("") is the working directory
+            raise ValueError("path: must not be empty")
         check_at_least_one(self, "max_per_poll")
 
 
@@ -391,9 +393,6 @@ class JsonlConnector:
     def __init__(self, options: JsonlOptions) -> None:
         self.options = options
 
-    def _path(self) -> Path:
-        return Path(self.options.path)
-
     def build_query(self, brand: BrandQuery) -> str:
         return ""  # a replay serves the whole file; the core assigns brands
 
@@ -402,7 +401,7 @@ class JsonlConnector:
             done = int(cursor) if cursor else 0
         except ValueError:
             raise BadPayload(f"jsonl cursor {cursor!r} is not a record count") from None
-        path = self._path()
+        path = Path(self.options.path)
         if not path.exists():
             raise BadPayload(f"{path}: file not found")
         records: list[Mention] = []
@@ -443,9 +442,5 @@ class DemoConnector(JsonlConnector):
 
     def __init__(self, options: DemoOptions | None = None) -> None:
         options = options or DemoOptions()
-        super().__init__(
-            JsonlOptions(path="", shift_to_now=True, max_per_poll=options.max_per_poll)
-        )
-
-    def _path(self) -> Path:
-        return Path(str(resources.files("connectors") / "data" / "demo.jsonl"))
+        demo = str(resources.files("connectors") / "data" / "demo.jsonl")
+        super().__init__(JsonlOptions(path=demo, shift_to_now=True, max_per_poll=options.max_per_poll))

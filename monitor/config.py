@@ -241,6 +241,10 @@ class SourceConfig:
     query: str | None = None  # overrides the query built from the brand
     options: Any = field(default=None, compare=False)  # the connector's Options instance
 
+    def __post_init__(self) -> None:
+        if not self.name.strip():  # what `poll --source`, `status` and the cursors know it by
+            raise _FieldError("name", "must not be empty")
+
 
 @frozen
 class DigestConfig:
@@ -821,6 +825,8 @@ def _secret(value: Any, secret: type, where: str) -> Secret:
     """A secret setting's value as a ``Secret``. Whatever is wrong with it is described
     without its content: a value in the wrong place may well be the credential itself."""
     if isinstance(value, str):
+        if not value.strip():  # as an empty variable or secret file is: sent, it would only be refused
+            raise ConfigError(f'{where}: an empty string: give the credential, or {{ env = "NAME" }} / {{ file = "path" }}')
         return secret(value, where=where)
     if isinstance(value, Mapping) and len(value) == 1 and set(value) <= {"env", "file"}:
         (kind, ref), = value.items()

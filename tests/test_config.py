@@ -105,6 +105,16 @@ def test_a_brand_name_or_term_that_names_nothing_is_refused(write_config, entry,
     assert message in load_error(write_config(f"[[brands]]\n{entry}\n", base=False))
 
 
+@pytest.mark.parametrize(("entry", "message"), [
+    ('name = " "\nplatform = "hackernews"', '[[sources]] #1 (" "): name: must not be empty'),
+    ('name = "feed"\nplatform = "jsonl"\npath = ""', 'path: must not be empty'),  # was the working directory
+    ('name = "x"\nplatform = "x"\nbearer_token = " "',
+     'bearer_token: an empty string: give the credential, or { env = "NAME" } / { file = "path" }'),
+])
+def test_a_source_setting_left_blank_is_refused(write_config, entry, message):
+    assert message in load_error(write_config(f"[[sources]]\n{entry}\n"))
+
+
 def test_a_time_of_day_with_an_offset_is_refused_not_ignored(write_config):
     message = load_error(write_config('[digest]\nsend_at = "08:00+02:00"\n'))
     assert "[digest]: send_at: expected a local time of day such as \"08:00\" (no offset: [monitor] timezone" in message
