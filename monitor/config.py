@@ -790,9 +790,10 @@ def secrets_in(value: Any, *, masked: bool = False) -> list[Secret]:
     return found
 
 
-def unresolved_secrets(value: Any) -> list[str]:
+def unresolved_secrets(value: Any, *, keys_only: bool = False) -> list[str]:
     """Why each secret in ``value`` cannot be resolved right now (an unset environment
-    variable, an unreadable file): one message per secret, in order."""
+    variable, an unreadable file): one message per secret, in order; with ``keys_only``
+    each starts at its key, for a line that already names the file and section."""
     from connectors.base import SecretMissing
 
     problems = []
@@ -800,7 +801,7 @@ def unresolved_secrets(value: Any) -> list[str]:
         try:
             secret.reveal()
         except SecretMissing as exc:
-            problems.append(str(exc))
+            problems.append(str(exc).removeprefix(f"{secret.section}: ") if keys_only else str(exc))
     return problems
 
 

@@ -19,7 +19,11 @@ if TYPE_CHECKING:
     from monitor.storage import Store
 
 
-def _credentials(issues: list[str]) -> str:
+def _credentials(section: Any) -> str:
+    """A row's credentials: "ok", or what is missing by key (the row names the section)."""
+    from monitor.config import unresolved_secrets
+
+    issues = unresolved_secrets(section, keys_only=True)
     return "missing: " + "; ".join(issues) if issues else "ok"
 
 
@@ -55,7 +59,7 @@ def init(app: App, fmt: str) -> None:
             "brand": source.brand,
             "enabled": source.enabled,
             "every": format_duration(source.every),
-            "credentials": _credentials(issues),
+            "credentials": _credentials(source.options),
         })
     delivery = []  # the sections that send mail or call the webhook, when they hold secrets
     webhook_used = config.alerts.enabled and "webhook" in config.alerts.channels
@@ -65,7 +69,7 @@ def init(app: App, fmt: str) -> None:
         issues = unresolved_secrets(section)
         if used:
             problems += issues
-        delivery.append({"section": name, "used": used, "credentials": _credentials(issues)})
+        delivery.append({"section": name, "used": used, "credentials": _credentials(section)})
     report = {
         "config": config.label,
         "database": str(store.path),
