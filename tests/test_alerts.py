@@ -228,6 +228,28 @@ def test_a_channel_that_failed_for_good_stays_explained_after_the_other_is_deliv
         assert error.startswith("email: failed: ") and error.endswith("message refused; policy violation")
 
 
+def test_an_alert_email_a_recipient_was_refused_says_so_after_the_other_channel_is_delivered(
+        write_config, monkeypatch, caplog):
+    handler = Handler(refuse={"bad@example.com": "550 5.1.1 no such user"})
+    with smtp_server(handler) as port, webhook_server(Webhook(statuses=[503])) as hook:
+        monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
+        path = alert_config(write_config, port, hook)
+        path.write_text(path.read_text().replace('["leads@example.com"]', '["leads@example.com", "bad@example.com"]'))
+        config = config_module.load(path)
+        store = spiked(config)
+        now = H + HOUR + timedelta(minutes=1)
+        (first,) = alerts.run_due(store, config, now)
+        refused = ("email: sent, but the server refused bad@example.com (550 5.1.1 no such user):"
+                   " not delivered to them, not retried")
+        assert (first.sent, first.pending) == (["email"], ["webhook"])
+        assert first.error == f"{refused}; webhook: HTTP 503 error (will retry)"
+        assert "sent by email, but the server refused bad@example.com" in caplog.text
+        (second,) = alerts.run_due(store, config, now + timedelta(minutes=2))
+        assert (second.sent, second.pending, second.error) == (["email", "webhook"], [], refused)
+        assert {row["last_error"] for row in store.alerts.between(H, H + HOUR)} == {refused}
+    assert [r.recipients for r in handler.received] == [["leads@example.com"]]
+
+
 def test_smtp_without_recipients_fails_the_email_without_a_connection(write_config, monkeypatch):
     # The config refuses [smtp] with no recipients at load; the send path says so too.
     import copy

@@ -76,6 +76,7 @@ def run_due(store: Store, config: Config, now: datetime | None = None) -> list[A
 
 
 _WILL_RETRY = " (will retry)"
+_SENT_BUT = "sent, but "
 # Where one channel's error ends in a stored last_error: a detail may hold "; " itself.
 _CHANNEL_ERRORS = re.compile(r"; (?=(?:email|webhook): )")
 
@@ -105,6 +106,9 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
             outcome = _try_channel(channel, store, config, brand, from_db(hour), rows)
             if outcome.status == "sent":
                 sent.append(channel)
+                if outcome.warning:  # delivered, but not to everyone: said, as the digest says it
+                    errors.append(f"{channel}: {_SENT_BUT}{outcome.warning}")
+                    log.warning("alert for %s at %s sent by %s, but %s", brand, hour, channel, outcome.warning)
             elif outcome.status == "retry" and attempts + 1 < MAX_ATTEMPTS:
                 errors.append(f"{channel}: {outcome.detail}{_WILL_RETRY}")
                 continue
@@ -112,9 +116,10 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
                 errors.append(f"{channel}: {outcome.status}: {outcome.detail}")
                 log.error("alert for %s at %s not delivered by %s: %s", brand, hour, channel, outcome.detail)
             pending = [c for c in pending if c != channel]
-        # A channel that failed for good stays explained; a retry that since worked does not.
+        # A channel that failed for good, or was sent but not to everyone, stays explained;
+        # a retry that since worked does not.
         kept = [part for r in rows if r["last_error"] for part in _CHANNEL_ERRORS.split(r["last_error"])
-                if not part.endswith(_WILL_RETRY) and part.split(":")[0] not in sent]
+                if not part.endswith(_WILL_RETRY) and (part.split(":")[0] not in sent or _SENT_BUT in part)]
         error = "; ".join(dict.fromkeys([*kept, *errors])) or None
         store.alerts.record_delivery([r["id"] for r in rows], pending, sorted(sent), error, attempted=attempted)
         results.append(AlertResult(brand, hour, [r["kind"] for r in rows], sorted(sent), pending, error))
