@@ -133,12 +133,14 @@ class PasswordCheck:
 
 @dataclass
 class Webhook:
-    """A local HTTP receiver: records JSON bodies, answers with ``statuses`` in turn (then 200)."""
+    """A local HTTP receiver: records JSON bodies, answers with ``statuses`` in turn (then 200);
+    a 3xx status redirects to ``/moved``."""
 
     statuses: list[int] = field(default_factory=list)
     bodies: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
     echo: bool = False  # an error's body quotes the path asked for (with the URL's token)
+    gets: list[str] = field(default_factory=list)  # paths asked for with GET
 
 
 @contextmanager
@@ -150,8 +152,16 @@ def webhook_server(hook: Webhook) -> Iterator[Webhook]:
             if status == 200:
                 hook.bodies.append(json.loads(body))
             self.send_response(status)
+            if 300 <= status < 400:  # moved: to this server's /moved
+                self.send_header("Location", "/moved")
             self.end_headers()
             self.wfile.write(b"ok" if status == 200 else f"no such hook {self.path}".encode() if hook.echo else b"error")
+
+        def do_GET(self) -> None:  # noqa: N802 - a page, as a redirect's target may be
+            hook.gets.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"<html>a page</html>")
 
         def log_message(self, *args: Any) -> None:
             pass

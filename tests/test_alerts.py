@@ -216,6 +216,27 @@ def test_a_webhook_reply_quoting_the_url_never_shows_its_token(write_config, mon
         assert all("secret-token" not in (r["last_error"] or "") for r in store.alerts.between(H, H + HOUR))
 
 
+def test_a_webhook_redirect_that_would_turn_the_post_into_a_get_is_a_failure_not_a_delivery(write_config, monkeypatch):
+    # An http:// URL redirected to https://, a hook that moved: requests would follow a 301, 302 or
+    # 303 with a GET, without the alert, and take the page's 200 for a delivery.
+    hook = Webhook(statuses=[301])
+    with spike_to_deliver(write_config, monkeypatch, Handler(), hook) as (config, store, served):
+        (result,) = alerts.run_due(store, config, H + HOUR + timedelta(minutes=1))
+        assert (result.sent, result.pending) == (["email"], [])
+        port = served.url.split(":")[2].split("/")[0]
+        assert result.error == (f"webhook: failed: HTTP 301: webhook_url redirects to http://127.0.0.1:{port}/…;"
+                                " set it to the address it leads to (a redirect would lose the alert)")
+        assert hook.gets == [] and hook.bodies == []
+
+
+def test_a_webhook_redirect_that_keeps_the_post_is_followed(write_config, monkeypatch):
+    hook = Webhook(statuses=[308])
+    with spike_to_deliver(write_config, monkeypatch, Handler(), hook) as (config, store, _):
+        (result,) = alerts.run_due(store, config, H + HOUR + timedelta(minutes=1))
+        assert (result.sent, result.pending, result.error) == (["email", "webhook"], [], None)
+        assert len(hook.bodies) == 1
+
+
 def test_a_channel_that_failed_for_good_stays_explained_after_the_other_is_delivered(write_config, monkeypatch):
     handler = Handler(script=["554 5.7.1 message refused; policy violation"])
     with spike_to_deliver(write_config, monkeypatch, handler, Webhook(statuses=[503])) as (config, store, _hook):

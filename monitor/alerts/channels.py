@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from connectors.base import SecretMissing
 from monitor import mail
@@ -219,7 +220,7 @@ def _post_webhook(config: Config, text: str) -> mail.Outcome:
         return mail.Outcome("failed", "no [alerts] webhook_url")
     try:
         url = settings.webhook_url.reveal()
-        response = requests.post(url, json={"text": text}, timeout=settings.webhook_timeout)
+        response = _post(url, {"text": text}, settings.webhook_timeout)
     except SecretMissing as exc:  # checked before; a file secret may just have gone
         return mail.Outcome("retry", str(exc))
     except requests.ConnectionError as exc:  # before the request was sent (connect timeouts too)
@@ -229,9 +230,41 @@ def _post_webhook(config: Config, text: str) -> mail.Outcome:
     except requests.RequestException as exc:
         return mail.Outcome("failed", type(exc).__name__)
     # The URL holds a token: never in a message. The caller names the channel.
+    if response.is_redirect:  # a 301, 302 or 303 (or a 307/308 loop): never followed, see _post
+        return mail.Outcome("failed", f"HTTP {response.status_code}: webhook_url redirects to"
+                            f" {_site(response.url, response.headers['location'])}/…; set it to the address"
+                            " it leads to (a redirect would lose the alert)")
     if response.ok:
         return mail.Outcome("sent", f"HTTP {response.status_code}")
     status = "retry" if response.status_code == 429 or response.status_code >= 500 else "failed"
     from monitor.logs import redact  # a reply that quotes the request may hold the URL's token
 
     return mail.Outcome(status, f"HTTP {response.status_code} {redact(response.text, [url])[:200]}")  # masked, then cut
+
+
+_MAX_REDIRECTS = 3
+
+
+def _post(url: str, body: dict[str, Any], timeout: float) -> Any:
+    """POST ``body`` as JSON, following only the redirects that repeat the POST (307, 308).
+
+    A 301, 302 or 303 is returned as it is: requests would follow it with a GET,
+    without the alert, and take the page it finds for a delivery."""
+    import requests
+
+    for _ in range(_MAX_REDIRECTS):
+        response = requests.post(url, json=body, timeout=timeout, allow_redirects=False)
+        if response.status_code not in (307, 308) or "location" not in response.headers:
+            break
+        url = urljoin(url, response.headers["location"])
+    return response
+
+
+def _site(url: str, location: str) -> str:
+    """Where a redirect leads, scheme and host only: its path may hold a token."""
+    target = urlsplit(urljoin(url, location))
+    try:
+        port = f":{target.port}" if target.port else ""
+    except ValueError:  # not a number: the host is what helps
+        port = ""
+    return f"{target.scheme}://{target.hostname or '?'}{port}"
