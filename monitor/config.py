@@ -71,8 +71,14 @@ def _check_addresses(section: Any, key: str) -> None:
     """``section.key`` (one string or a list) holds bare e-mail addresses, as SMTP's
     ``MAIL FROM`` and ``RCPT TO`` take them: one each, no display name, no line break."""
     value = getattr(section, key)
+    seen: dict[str, int] = {}
     for i, text in ([(None, value)] if isinstance(value, str) else enumerate(value)):
         problem = _address_problem(text)
+        if problem is None and i is not None:
+            # One mailbox, whatever the case: listed twice, it would get the message twice.
+            first = seen.setdefault(text.lower(), i)
+            if first != i:
+                problem = f"is {key}[{first}] again: list each address once"
         if problem:
             shown = json.dumps(text, ensure_ascii=False)  # quoted, CR/LF escaped: the error stays one line
             raise _FieldError(key if i is None else f"{key}[{i}]", f"{shown} {problem}")
