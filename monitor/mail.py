@@ -146,7 +146,10 @@ def _send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str
                        "recipients refused: " + _refusals(exc.recipients))
     except smtplib.SMTPResponseException as exc:
         status: Status = "retry" if 400 <= exc.smtp_code < 500 else "failed"
-        return Outcome(status, f"{exc.smtp_code} {_text(exc.smtp_error)}")
+        reply = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+        if isinstance(exc, smtplib.SMTPAuthenticationError):  # a bare "535 ..." does not say which setting
+            return Outcome(status, f"login refused ({reply}): check [smtp] username and password")
+        return Outcome(status, reply)
     except (ssl.SSLCertVerificationError, ssl.CertificateError, smtplib.SMTPNotSupportedError) as exc:
         return Outcome("failed", f"TLS: {exc}")
     except (smtplib.SMTPServerDisconnected, OSError) as exc:  # includes timeouts and refusals
@@ -183,6 +186,8 @@ def _connect(smtp: SmtpConfig) -> smtplib.SMTP:
     try:
         client.ehlo()
         if smtp.starttls:
+            if not client.has_extn("starttls"):
+                raise _Unusable(_no_starttls(smtp))
             client.starttls(context=context)
             client.ehlo()
         if smtp.username is not None and smtp.password is not None:
@@ -214,6 +219,11 @@ def _no_auth(smtp: SmtpConfig) -> str:
     if smtp.starttls or smtp.ssl:
         return text
     return text + ", or set starttls = true if the server offers AUTH only after STARTTLS"
+
+
+def _no_starttls(smtp: SmtpConfig) -> str:
+    return (f"{smtp.host}:{smtp.port} does not offer STARTTLS ([smtp] starttls = true): a port that wants TLS"
+            " from the first byte (465) needs ssl = true instead; starttls = false would send all in clear")
 
 
 def _close(client: smtplib.SMTP) -> None:

@@ -384,6 +384,37 @@ def test_a_secret_not_set_makes_the_digest_wait_without_using_up_attempts(write_
         assert len(handler.received) == 2
 
 
+def test_a_refused_login_names_the_settings_and_never_the_password(write_config, cli, tmp_path, monkeypatch):
+    cert, key = self_signed(tmp_path)
+    check = PasswordCheck("monitor", "right-one")
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "wr0ngPassw0rd")
+    handler = Handler()
+    with smtp_server(handler, tls_context=server_context(cert, key), require_starttls=True, auth_required=True,
+                     authenticator=check) as port:
+        secrets = 'username = "monitor"\npassword = { env = "TEST_SMTP_PASSWORD" }'
+        path = smtp_config(write_config, port, extra=f'ca_file = "{cert}"\n{secrets}', smtp="starttls = true")
+        seeded(path)[1].close()
+        result = cli("--config", path, "digest", "send", "--date", "2026-03-10")
+        refused = "login refused (535 5.7.8 Authentication credentials invalid): check [smtp] username and password"
+        assert (result.exit_code, result.stdout) == (1, f"Digest for 2026-03-10 (acme): failed, attempt 1. {refused}\n")
+        status = cli("--config", path, "status").stdout
+        assert f"Digest 2026-03-10 (acme): failed: {refused}" in status
+        assert all("wr0ngPassw0rd" not in text for text in (result.output, status))
+    assert handler.received == [] and check.seen and set(check.seen) <= {"PLAIN:bad", "LOGIN:bad"}
+
+
+def test_starttls_asked_of_a_server_that_does_not_offer_it_names_the_setting(write_config):
+    handler = Handler()
+    with smtp_server(handler) as port:
+        config, store = seeded(smtp_config(write_config, port, smtp="starttls = true"))
+        (result,) = digest.run_due(store, config, MORNING)
+        assert (result.state, result.detail) == ("failed", f"127.0.0.1:{port} does not offer STARTTLS ([smtp]"
+                                                 " starttls = true): a port that wants TLS from the first byte (465)"
+                                                 " needs ssl = true instead; starttls = false would send all in clear")
+        store.close()
+    assert handler.received == []
+
+
 def test_certificate_verification_stays_on(write_config, tmp_path):
     cert, key = self_signed(tmp_path)
     handler = Handler()
