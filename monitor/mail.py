@@ -154,6 +154,8 @@ def _send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str
         return Outcome("failed", f"TLS: {exc}")
     except (smtplib.SMTPServerDisconnected, OSError) as exc:  # includes timeouts and refusals
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):  # smtplib wraps it
+            reason = f"timed out: no answer within {smtp.timeout:g}s, [smtp] timeout"
         if stage == "data":
             return Outcome("unknown", f"connection lost while the server had the message ({reason})")
         # A TLS handshake that fails (connect, STARTTLS) is a setting to fix; a TLS error later in

@@ -237,6 +237,22 @@ def test_a_webhook_redirect_that_keeps_the_post_is_followed(write_config, monkey
         assert len(hook.bodies) == 1
 
 
+def test_a_webhook_that_does_not_answer_in_time_is_named_with_the_timeout_setting_and_not_repeated(
+        write_config, monkeypatch):
+    import socket
+
+    handler = Handler()
+    with smtp_server(handler) as port, socket.create_server(("127.0.0.1", 0)) as silent:  # takes it, never answers
+        hook = Webhook(url=f"http://127.0.0.1:{silent.getsockname()[1]}/services/T000/B000/secret-token")
+        monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
+        config = config_module.load(alert_config(write_config, port, hook, extra="webhook_timeout = 0.5"))
+        store = spiked(config)
+        (result,) = alerts.run_due(store, config, H + HOUR + timedelta(minutes=1))
+        assert (result.sent, result.pending) == (["email"], [])
+        assert result.error == ("webhook: unknown: no answer within 0.5s ([alerts] webhook_timeout)"
+                                " after the alert was sent")
+
+
 def test_a_channel_that_failed_for_good_stays_explained_after_the_other_is_delivered(write_config, monkeypatch):
     handler = Handler(script=["554 5.7.1 message refused; policy violation"])
     with spike_to_deliver(write_config, monkeypatch, handler, Webhook(statuses=[503])) as (config, store, _hook):

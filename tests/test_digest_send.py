@@ -191,6 +191,27 @@ def test_connection_lost_during_data_is_never_resent_automatically(write_config,
         assert ids == {result.message_id}
 
 
+def test_a_server_that_does_not_answer_in_time_is_named_with_the_timeout_setting(write_config, cli):
+    import socket
+
+    timeout = "timed out: no answer within 1s, [smtp] timeout"
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # connects, never greets
+        port = silent.getsockname()[1]
+        path = write_config(smtp_config(write_config, port).read_text().replace("timeout = 5", "timeout = 1"),
+                            base=False, name="silent.toml")
+        seeded(path)[1].close()
+        result = cli("--config", path, "digest", "send", "--date", "2026-03-10")
+        assert (result.exit_code, result.stdout) == (
+            1, f"Digest for 2026-03-10 (acme): retry, attempt 1. connect to 127.0.0.1:{port}: {timeout}\n")
+    handler = Handler(script=["block"])  # takes the message, never answers
+    with smtp_server(handler) as port:
+        config, store = seeded(write_config(smtp_config(write_config, port).read_text().replace(
+            "timeout = 5", "timeout = 1"), base=False, name="slow.toml"))
+        result = digest.send(store, config, DAY, now=MORNING)
+        assert (result.state, result.detail) == ("unknown", f"connection lost while the server had the message ({timeout})")
+        store.close()
+
+
 def test_send_command_does_not_send_twice_without_force(write_config, cli):
     handler = Handler()
     with smtp_server(handler) as port:

@@ -226,7 +226,8 @@ def _post_webhook(config: Config, text: str) -> mail.Outcome:
     except requests.ConnectionError as exc:  # before the request was sent (connect timeouts too)
         return mail.Outcome("retry", f"cannot connect ({type(exc).__name__})")
     except requests.Timeout:
-        return mail.Outcome("unknown", "no answer in time after the alert was sent")
+        return mail.Outcome("unknown", f"no answer within {settings.webhook_timeout:g}s ([alerts] webhook_timeout)"
+                            " after the alert was sent")
     except requests.RequestException as exc:
         return mail.Outcome("failed", type(exc).__name__)
     # The URL holds a token: never in a message. The caller names the channel.
