@@ -27,6 +27,7 @@ import os
 import re
 import smtplib
 import ssl
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -77,6 +78,12 @@ def new_message(*, subject: str, sender: str, recipients: Sequence[str],
 def slug(text: str) -> str:
     """A file-name-safe form of a brand name."""
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-") or "brand"
+
+
+def ascii_slug(text: str) -> str:
+    """:func:`slug` in ASCII (accents dropped, other scripts left out), as a header such as
+    Message-ID needs: SMTP without SMTPUTF8 carries none other."""
+    return slug(unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode())
 
 
 def domain_of(address: str) -> str:

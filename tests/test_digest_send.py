@@ -490,6 +490,35 @@ def test_concurrent_senders_deliver_once(write_config):
         assert [r.state for r in results] == ["sent"]
 
 
+def test_a_brand_name_with_accents_or_another_script_is_sent_by_smtp_and_as_files(write_config):
+    brand = "Nestlé 東京"
+    handler = Handler()
+    with smtp_server(handler) as port:
+        path = smtp_config(write_config, port)
+        path.write_text(path.read_text().replace('name = "Acme"', f'name = "{brand}"', 1))
+        config = config_module.load(path)
+        store = Store.open(config.monitor.database)
+        at = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
+        store.mentions.upsert([scored("1", "acme broke my router", at=at, brand=brand, label="negative")], at)
+        # A digest an older version stored with a Message-ID it could never send, waiting to retry.
+        store.digests.save({"brand_set": "nestlé 東京", "day": "2026-03-10", "state": "retry", "attempts": 1,
+                            "message_id": "<digest.nestlé-東京.2026-03-10.0123456789ab@example.com>",
+                            "next_attempt_at": "2026-03-11T08:10:00Z"}, MORNING)
+        (result,) = digest.run_due(store, config, MORNING)
+        assert (result.state, result.attempts) == ("sent", 2), result.detail
+        assert result.message_id.startswith("<digest.nestle.2026-03-10.")
+        (got,) = handler.received
+        message = email.message_from_bytes(got.data, policy=default)
+        assert message["Subject"].startswith(f"Daily digest Tue 10 Mar 2026: {brand} 1 mentions")
+        assert message["Message-ID"] == result.message_id and got.data.isascii()
+        assert f"{brand}" in message.get_body(("plain",)).get_content()
+        # Without [smtp]: the same message, written to a file.
+        files = config_module.load(write_config(path.read_text().split("[smtp]")[0], base=False, name="files.toml"))
+        result = digest.send(store, files, DAY, now=MORNING, force=True)
+        assert result.state == "sent" and result.detail.endswith("digest-nestlé-東京-2026-03-10.eml")
+        store.close()
+
+
 def test_without_smtp_the_digest_is_written_as_files(write_config):
     path = write_config('[digest]\nrecipients = ["leads@example.com"]\n')
     config, store = seeded(path)

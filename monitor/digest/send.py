@@ -206,7 +206,9 @@ def _claim(store: Store, config: Config, key: str, day: str, now: datetime, *, f
             log.warning("digest %s %s %s", key, day, row["last_error"])
             store.digests.save(row, now)
             return row, row["last_error"], True
-        if state == "sent":  # a deliberate second copy: a new identity, so nothing hides it
+        if state == "sent" or not (row["message_id"] or "").isascii():
+            # A deliberate second copy: a new identity, so nothing hides it. A non-ASCII one (older
+            # versions made it from a brand such as "Nestlé") could never be sent: nothing had it.
             row["message_id"] = _message_id(config, key, day)
         row.update(state="sending", stage="render", attempts=row["attempts"] + 1, claimed_at=to_db(now),
                    next_attempt_at=None)
@@ -217,7 +219,7 @@ def _claim(store: Store, config: Config, key: str, day: str, now: datetime, *, f
 def _message_id(config: Config, key: str, day: str) -> str:
     # Short enough that the header is never folded; random so that every digest is its own.
     domain = mail.domain_of(mail.sender_of(config.smtp))
-    return f"<digest.{mail.slug(key)[:40]}.{day}.{secrets.token_hex(6)}@{domain}>"
+    return f"<digest.{mail.ascii_slug(key)[:40]}.{day}.{secrets.token_hex(6)}@{domain}>"
 
 
 def _deliver(store: Store, config: Config, digest: Digest, row: dict[str, Any], now: datetime) -> mail.Outcome:
