@@ -89,7 +89,7 @@ def _address_problem(text: str) -> str | None:
     if "\r" in text or "\n" in text:
         return "must not contain a line break"
     if not text.isascii():  # smtplib speaks ASCII only (no SMTPUTF8)
-        return "has non-ASCII characters: SMTP here carries ASCII addresses only"
+        return "has non-ASCII characters: SMTP here carries ASCII addresses only" + _idna_hint(text)
     if _is_address(text):
         return None
     from email.utils import getaddresses
@@ -99,6 +99,18 @@ def _address_problem(text: str) -> str | None:
         return "holds several addresses: give each its own list item"
     hint = f' (did you mean "{found[0]}"?)' if found else ""
     return f'is not an e-mail address such as "name@example.com"{hint}'
+
+
+def _idna_hint(text: str) -> str:
+    """An internationalised domain has an ASCII form SMTP carries: the address written with it."""
+    local, at, domain = text.rpartition("@")
+    if not at or not local.isascii() or domain.isascii():
+        return ""
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return ""
+    return f' (the domain\'s ASCII form: "{local}@{ascii_domain}")'
 
 
 # The common shape of an address, recognised without importing the email package (12 ms

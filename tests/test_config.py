@@ -322,6 +322,8 @@ def test_smtp_sender_is_one_bare_address(write_config, key, value, expected):
     ("digest", '["ok@example.com", "not-an-email"]', '[digest]: recipients[1]: "not-an-email" is not an e-mail address'),
     ("digest", '["a@x.example\\r\\nBcc: y@z.example"]', '[digest]: recipients[0]: "a@x.example\\r\\nBcc: y@z.example" must not contain a line break'),
     ("alerts", '["a@example.com, b@example.com"]', "[alerts]: recipients[0]: \"a@example.com, b@example.com\" holds several addresses"),
+    ("digest", '["leads@bücher.example"]', '[digest]: recipients[0]: "leads@bücher.example" has non-ASCII characters:'
+     ' SMTP here carries ASCII addresses only (the domain\'s ASCII form: "leads@xn--bcher-kva.example")'),
     ("digest", '["a@example.com", "b@example.com", "A@Example.com"]',
      '[digest]: recipients[2]: "A@Example.com" is recipients[0] again: list each address once'),
 ])
