@@ -133,6 +133,8 @@ def _send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str
             refused = {}
             for recipient in recipients:
                 code, reply = client.rcpt(recipient)
+                if code == 421:  # the server is closing the channel: nothing was handed over, try later
+                    raise smtplib.SMTPResponseException(code, reply)
                 if code not in (250, 251):
                     refused[recipient] = (code, reply)
             if len(refused) == len(recipients):

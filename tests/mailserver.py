@@ -39,7 +39,7 @@ class Handler:
     "ok", a reply such as "451 4.3.0 try later", "drop-rcpt" (close the connection at
     RCPT), "drop-after-data" (keep the message, close without answering) or "block"
     (wait for ``release`` before answering, after setting ``in_data``). ``refuse`` maps a
-    recipient to the reply its RCPT gets (e.g. "550 5.1.1 no such user")."""
+    recipient to the reply its RCPT gets (e.g. "550 5.1.1 no such user"; a 421 then closes the connection)."""
 
     script: list[str] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
@@ -53,6 +53,10 @@ class Handler:
             server.transport.close()
             return "421 closing"
         if address in self.refuse:
+            if self.refuse[address].startswith("421"):  # "closing the channel": once the reply is out
+                import asyncio
+
+                asyncio.get_running_loop().call_soon(server.transport.close)
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"

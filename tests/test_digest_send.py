@@ -134,6 +134,22 @@ def test_dropped_connection_before_data_is_retried(write_config):
         assert second.state == "sent" and len(handler.received) == 1
 
 
+def test_a_421_to_a_later_recipient_is_retried_not_taken_for_a_lost_message(write_config):
+    # 421: the server closes the channel; nothing was handed over, so it is sent again, once.
+    handler = Handler(refuse={"ops@example.com": "421 4.3.2 Service shutting down"})
+    with smtp_server(handler) as port:
+        path = smtp_config(write_config, port)
+        path.write_text(path.read_text().replace('["leads@example.com"]', '["leads@example.com", "ops@example.com"]'))
+        config, store = seeded(path)
+        (first,) = digest.run_due(store, config, MORNING)
+        assert (first.state, first.detail) == ("retry", "421 4.3.2 Service shutting down")
+        del handler.refuse["ops@example.com"]
+        (second,) = digest.run_due(store, config, MORNING + timedelta(minutes=10))
+        assert (second.state, second.attempts) == ("sent", 2)
+        store.close()
+    assert [r.recipients for r in handler.received] == [["leads@example.com", "ops@example.com"]]
+
+
 def test_unreachable_server_retries_then_gives_up(write_config, caplog):
     from mailserver import free_port
 
