@@ -216,6 +216,12 @@ def test_digest_with_no_mentions_renders(write_config):
     assert "Acme 0 mentions, – negative" in render.subject(digest)
 
 
+def test_subject_counts_one_mention_in_the_singular(write_config):
+    config, store = setup(write_config)
+    add(store, NOON, {"negative": 1})
+    assert "Acme 1 mention, 100% negative" in render.subject(build(store, config, DAY))  # was "1 mentions"
+
+
 def test_preview_command_writes_html_or_eml(cli, write_config, tmp_path):
     path = write_config()
     config, store = setup(write_config)

@@ -97,7 +97,8 @@ def _relative(now: float | None, then: float | None) -> str:
 def subject(digest: Digest) -> str:
     """Brand names, date and counts only: never text taken from a mention."""
     parts = [
-        f"{b.name} {_num(b.figures['volume'])} mentions, {_pct(b.figures['negative_ratio'])} negative"
+        f"{b.name} {_num(b.figures['volume'])} mention{'' if b.figures['volume'] == 1 else 's'},"
+        f" {_pct(b.figures['negative_ratio'])} negative"
         for b in digest.brands
     ]
     spikes = sum(len(b.spikes) for b in digest.brands)
