@@ -193,13 +193,14 @@ def test_run_due_sends_by_email_and_webhook_once_with_cooldown(write_config, mon
         assert "threshold 6.2" in message.get_content()
 
 
-def test_webhook_failure_is_retried_later_and_the_token_never_logged(write_config, monkeypatch, caplog):
+@pytest.mark.parametrize("status", [503, 429, 408])  # 408: the server timed out waiting (was failed for good)
+def test_webhook_failure_is_retried_later_and_the_token_never_logged(write_config, monkeypatch, caplog, status):
     handler = Handler()
-    with spike_to_deliver(write_config, monkeypatch, handler, Webhook(statuses=[503])) as (config, store, hook):
+    with spike_to_deliver(write_config, monkeypatch, handler, Webhook(statuses=[status])) as (config, store, hook):
         now = H + HOUR + timedelta(minutes=1)
         (first,) = alerts.run_due(store, config, now)
         assert (first.sent, first.pending) == (["email"], ["webhook"])
-        assert first.error == "webhook: HTTP 503 error (will retry)"  # the channel named once
+        assert first.error == f"webhook: HTTP {status} error (will retry)"  # the channel named once
         assert alerts.run_due(store, config, now + timedelta(minutes=1)) == []  # waits 2 minutes
         (second,) = alerts.run_due(store, config, now + timedelta(minutes=2))
         assert (second.sent, second.pending) == (["email", "webhook"], [])

@@ -237,7 +237,8 @@ def _post_webhook(config: Config, text: str) -> mail.Outcome:
                             " it leads to (a redirect would lose the alert)")
     if response.ok:
         return mail.Outcome("sent", f"HTTP {response.status_code}")
-    status = "retry" if response.status_code == 429 or response.status_code >= 500 else "failed"
+    # 408: the server gave up waiting for the request, as a timeout on our side would
+    status = "retry" if response.status_code in (408, 429) or response.status_code >= 500 else "failed"
     from monitor.logs import redact  # a reply that quotes the request may hold the URL's token
 
     return mail.Outcome(status, f"HTTP {response.status_code} {redact(response.text, [url])[:200]}")  # masked, then cut
