@@ -230,6 +230,17 @@ def test_a_webhook_redirect_that_would_turn_the_post_into_a_get_is_a_failure_not
         assert hook.gets == [] and hook.bodies == []
 
 
+@pytest.mark.parametrize("url", ["hooks.example.com/services/T0/B0/secret-token", "ftp://127.0.0.1/secret-token"])
+def test_a_webhook_url_that_is_no_web_address_says_so_without_its_token(write_config, monkeypatch, url):
+    with spike_to_deliver(write_config, monkeypatch, Handler(), Webhook()) as (config, store, _):
+        monkeypatch.setenv("TEST_WEBHOOK_URL", url)  # read at each send
+        (result,) = alerts.run_due(store, config, H + HOUR + timedelta(minutes=1))
+        assert (result.sent, result.pending) == (["email"], [])
+        # It said "webhook: failed: MissingSchema"
+        assert result.error.startswith("webhook: failed: [alerts] webhook_url is not a web address to POST to (")
+        assert result.error.endswith("): it must start with https://") and "secret-token" not in result.error
+
+
 def test_a_webhook_redirect_that_keeps_the_post_is_followed(write_config, monkeypatch):
     hook = Webhook(statuses=[308])
     with spike_to_deliver(write_config, monkeypatch, Handler(), hook) as (config, store, _):

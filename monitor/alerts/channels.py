@@ -228,6 +228,9 @@ def _post_webhook(config: Config, text: str) -> mail.Outcome:
     except requests.Timeout:
         return mail.Outcome("unknown", f"no answer within {settings.webhook_timeout:g}s ([alerts] webhook_timeout)"
                             " after the alert was sent")
+    except (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL) as exc:
+        return mail.Outcome("failed", f"[alerts] webhook_url is not a web address to POST to ({type(exc).__name__}):"
+                            " it must start with https://")
     except requests.RequestException as exc:
         return mail.Outcome("failed", type(exc).__name__)
     # The URL holds a token: never in a message. The caller names the channel.
