@@ -289,3 +289,13 @@ def test_cli_classify_explains_and_checks_the_language(cli, write_config):
     assert (rows[1]["label"], rows[1]["lang"], rows[1]["explain"]) == ("unsupported", "fr", "")
     stock = write_config('[sentiment]\nclassifier = "vader-stock"\n', name="stock.toml")
     assert "cannot explain" in cli("--config", stock, "classify", "--explain", "hello").output
+
+
+def test_cli_classify_csv_has_the_json_keys_with_or_without_explain(cli, write_config):
+    path = write_config()
+    texts = ["acme lost my order", "Mon colis est encore perdu et personne ne répond au téléphone"]
+    objects = json.loads(cli("--config", path, "classify", "--format", "json", *texts).stdout)
+    rows = list(csv.DictReader(io.StringIO(cli("--config", path, "classify", "--format", "csv", *texts).stdout)))
+    assert list(rows[0]) == ["label", "compound", "lang", "text"]
+    assert [(r["label"], r["lang"], r["text"]) for r in rows] == [(o["label"], o["lang"] or "", o["text"]) for o in objects]
+    assert rows[1]["lang"] == "fr"  # why the second text is unsupported

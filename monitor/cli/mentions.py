@@ -246,12 +246,13 @@ def classify(app: App, texts: tuple[str, ...], explain: bool, fmt: str) -> None:
         for row in rows:
             click.echo(_explanation(row))
         return
-    if explain and fmt == "csv":  # the explanation as one JSON cell
-        import json
+    if fmt == "csv":  # the keys of a JSON object, with or without --explain
+        if explain:  # the explanation as one JSON cell
+            import json
 
-        rows = [{**row, "explain": None if row["explain"] is None else json.dumps(row["explain"], ensure_ascii=False)}
-                for row in rows]
-        emit(fmt, rows, ["label", "compound", "lang", "text", "explain"])
+            rows = [{**row, "explain": None if row["explain"] is None else json.dumps(row["explain"], ensure_ascii=False)}
+                    for row in rows]
+        emit(fmt, rows, ["label", "compound", "lang", "text", *(["explain"] if explain else [])])
         return
     emit(fmt, rows, ["label", "compound", "text"], widths={"text": 90})
 
