@@ -27,6 +27,7 @@ from monitor import backfill, logs, plugins
 from monitor.brands import BrandMatcher
 from monitor.config import Config, SentimentConfig, SourceConfig, secrets_in
 from monitor.errors import MonitorError, did_you_mean
+from monitor.interrupts import interrupts_held
 from monitor.storage import Store, describe_error, error_kind, is_explained
 from monitor.storage.labels import Rescored
 from monitor.storage.mentions import IMPORT_SOURCE
@@ -405,6 +406,15 @@ class ReclassifyResult:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+class ReclassifyInterrupted(KeyboardInterrupt):
+    """A reclassify stopped by Ctrl-C (or SIGTERM, where the command turns it into one):
+    ``result`` counts the whole batches stored before it."""
+
+    def __init__(self, result: ReclassifyResult) -> None:
+        super().__init__()
+        self.result = result
+
+
 def reclassify(
     store: Store,
     pipeline: Pipeline,
@@ -420,7 +430,8 @@ def reclassify(
 
     Manual overrides stay the effective label. Each batch is its own
     transaction, so the daemon's writes are never held off for long; an
-    interrupted run can simply be run again. With ``workers`` > 1 the texts are
+    interrupted run can simply be run again (a Ctrl-C is taken between batches and
+    raised as :class:`ReclassifyInterrupted`). With ``workers`` > 1 the texts are
     classified by that many processes while this one reads and writes (same labels).
     """
     result = ReclassifyResult(pipeline.classifier_id)
@@ -433,18 +444,22 @@ def reclassify(
         decided = backfill.classify_rows(scorer, batches, workers)
     else:
         decided = ((rows, pipeline.classify([r["text"] for r in rows], [r["lang"] for r in rows])) for rows in batches)
-    for rows, classified in decided:
-        scores = [
-            Rescored(r["platform"], r["id"], c.lang, c.compound, c.label, pipeline.classifier_id)
-            for r, c in zip(rows, classified)
-        ]
-        counts = store.labels.rescore(rows, scores, at=utcnow(), dry_run=dry_run)
-        result.scanned += len(rows)
-        result.updated += counts.updated
-        result.labels_changed += counts.labels_changed
-        result.overridden += counts.overridden
-        if progress:
-            progress(len(rows))
+    try:
+        for rows, classified in decided:
+            scores = [
+                Rescored(r["platform"], r["id"], c.lang, c.compound, c.label, pipeline.classifier_id)
+                for r, c in zip(rows, classified)
+            ]
+            with interrupts_held():  # a batch is stored and counted whole, then Ctrl-C is taken
+                counts = store.labels.rescore(rows, scores, at=utcnow(), dry_run=dry_run)
+                result.scanned += len(rows)
+                result.updated += counts.updated
+                result.labels_changed += counts.labels_changed
+                result.overridden += counts.overridden
+            if progress:
+                progress(len(rows))
+    except KeyboardInterrupt:
+        raise ReclassifyInterrupted(result) from None
     log.info("reclassify%s with %s: %s", " (dry run)" if dry_run else "", pipeline.classifier_id, result.as_dict())
     return result
 

@@ -227,6 +227,39 @@ def test_reclassify_workers_option(cli, db, monkeypatch):
     assert result.exit_code == 2 and "--workers" in result.output
 
 
+@pytest.mark.parametrize(("signame", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_stopped_reclassify_says_what_it_stored_and_a_rerun_finishes(cli, db, monkeypatch, signame, code):
+    import os
+    import signal
+
+    from monitor.storage.labels import LabelStore
+
+    monkeypatch.setattr(ingest, "RESCORE_BATCH", 1)  # three batches
+    original = LabelStore.rescore
+    calls = []
+
+    def interrupted(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # while the second batch is stored: taken once it is
+            os.kill(os.getpid(), getattr(signal, signame))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(LabelStore, "rescore", interrupted)
+    outside = signal.signal(signal.SIGTERM, lambda *_: None)  # a SIGTERM the command does not take kills no test run
+    try:
+        result = cli("--config", db, "reclassify", "--classifier", "vader-stock", "--format", "json")
+    finally:
+        signal.signal(signal.SIGTERM, outside)
+    assert result.exit_code == code and result.stdout == "" and "Aborted" not in result.output
+    assert result.stderr.strip() == (
+        "Interrupted after re-scoring 2 of 3 mentions (2 updated, 1 labels changed), in whole batches; run the"
+        " same reclassify again to finish: mentions already re-scored are not changed again.")
+    assert sorted(r["classifier"].split("/")[0] for r in show(cli, db).values()) == ["vader", "vader-stock", "vader-stock"]
+    monkeypatch.setattr(LabelStore, "rescore", original)
+    again = json.loads(cli("--config", db, "reclassify", "--classifier", "vader-stock", "--format", "json").stdout)
+    assert (again["scanned"], again["updated"]) == (3, 1)
+
+
 def test_rescoring_reads_by_index(fresh_store):
     statements = []
     fresh_store.conn.set_trace_callback(statements.append)  # the SQL as run, values filled in

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import click
 
-from monitor.cli import DURATION, WORKERS, App, format_option, pass_app
+from monitor.cli import DURATION, WORKERS, App, format_option, pass_app, stopped_by_signals
 from monitor.errors import MonitorError
 from monitor.output import emit, to_json
 from sentiment.labels import LABELS
@@ -102,7 +102,8 @@ def reclassify(
 
     Scores, model labels, classifier versions and languages are updated
     exactly as a poll would now compute them; manual labels (see `label`) stay.
-    Every label change is recorded in the mention's label history.
+    Every label change is recorded in the mention's label history. Ctrl-C
+    stops between batches; running the same reclassify again finishes it.
 
     \b
     Examples:
@@ -120,12 +121,24 @@ def reclassify(
     start = utcnow() - since if since else None
     total = store.mentions.count(MentionFilter(since=start, limit=None))
     workers = backfill.workers_to_rescore(total, workers, ingest.RESCORE_BATCH)
-    if sys.stderr.isatty() and total >= ingest.RESCORE_BATCH:
-        with click.progressbar(length=total, label="Re-scoring", file=sys.stderr) as bar:
-            result = ingest.reclassify(store, pipeline, since=start, progress=bar.update, workers=workers,
-                                       dry_run=dry_run)
-    else:
-        result = ingest.reclassify(store, pipeline, since=start, workers=workers, dry_run=dry_run)
+
+    def report(exc: KeyboardInterrupt) -> str:
+        done = exc.result if isinstance(exc, ingest.ReclassifyInterrupted) else None
+        if dry_run:
+            return "\nInterrupted: a dry run writes nothing."
+        if done is None or not done.scanned:
+            return "\nInterrupted before anything was re-scored."
+        return (f"\nInterrupted after re-scoring {done.scanned:,} of {total:,} mentions ({done.updated:,} updated,"
+                f" {done.labels_changed:,} labels changed), in whole batches; run the same reclassify again to"
+                " finish: mentions already re-scored are not changed again.")
+
+    with stopped_by_signals(report):
+        if sys.stderr.isatty() and total >= ingest.RESCORE_BATCH:
+            with click.progressbar(length=total, label="Re-scoring", file=sys.stderr) as bar:
+                result = ingest.reclassify(store, pipeline, since=start, progress=bar.update, workers=workers,
+                                           dry_run=dry_run)
+        else:
+            result = ingest.reclassify(store, pipeline, since=start, workers=workers, dry_run=dry_run)
     if fmt == "json":
         to_json({**result.as_dict(), "dry_run": dry_run})
         return
