@@ -13,7 +13,7 @@ import csv
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,20 +72,24 @@ def read_labelled(
     delimiter: str | None = None,
     header: bool = True,
     skip_unmapped: bool = False,
+    encoding_of: Callable[[Path], str] | None = None,
 ) -> list[Example]:
     """Examples from a CSV/TSV file (``text_col``/``label_col``: header names or
-    1-based indexes) or from line files (``path`` holds texts, ``labels_file`` labels)."""
+    1-based indexes) or from line files (``path`` holds texts, ``labels_file`` labels).
+    ``encoding_of`` gives a file's text encoding (default: UTF-8, with or without a BOM)."""
     path = Path(path)
+    encoding = encoding_of or (lambda _: "utf-8-sig")
     if labels_file is not None:
-        texts = _lines(path)
-        raw_labels = [(i, label.strip()) for i, label in enumerate(_lines(Path(labels_file)), 1)]
+        labels_path = Path(labels_file)
+        texts = _lines(path, encoding(path))
+        raw_labels = [(i, label.strip()) for i, label in enumerate(_lines(labels_path, encoding(labels_path)), 1)]
         if len(texts) != len(raw_labels):
             raise DataError(f"{path} has {len(texts)} lines but {labels_file} has {len(raw_labels)}")
         rows = [(line, text, label, f"line{line - 1}") for (line, label), text in zip(raw_labels, texts)]
     else:
         if text_col is None or label_col is None:
             raise DataError(f"{path}: give the text and label columns (or a labels file for line files)")
-        rows = _table_rows(path, text_col, label_col, split_col, delimiter, header)
+        rows = _table_rows(path, text_col, label_col, split_col, delimiter, header, encoding(path))
     examples, unmapped = [], Counter[str]()
     for _line, text, value, key in rows:
         label = label_map.get(value.lower())
@@ -104,9 +108,9 @@ def read_labelled(
     return examples
 
 
-def _lines(path: Path) -> list[str]:
+def _lines(path: Path, encoding: str) -> list[str]:
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
+        with path.open(encoding=encoding, newline="") as fh:
             lines = fh.read().split("\n")  # "\n" only: a stray "\r" is part of a text
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read: {exc}") from None
@@ -116,14 +120,15 @@ def _lines(path: Path) -> list[str]:
 
 
 def _table_rows(
-    path: Path, text_col: str, label_col: str, split_col: str | None, delimiter: str | None, header: bool
+    path: Path, text_col: str, label_col: str, split_col: str | None, delimiter: str | None, header: bool,
+    encoding: str,
 ) -> list[tuple[int, str, str, str]]:
     if delimiter is None:
         delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
     if len(delimiter) != 1:  # the csv module would raise a TypeError
         raise DataError(f"{path}: the delimiter must be one character, found {delimiter!r}")
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
+        with path.open(encoding=encoding, newline="") as fh:
             reader = csv.reader(fh, delimiter=delimiter)
             names = next(reader, []) if header else []
             columns = [_column(path, c, names, header) for c in (text_col, label_col)]

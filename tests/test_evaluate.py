@@ -148,6 +148,28 @@ def test_eval_cli_table_csv_half_and_errors(cli, write_config, labelled):
     assert result.exit_code == 1 and 'did you mean "vader"' in result.output
 
 
+def test_eval_reads_excels_encodings_as_import_does(cli, write_config, tmp_path):
+    path = write_config()
+    rows = [("Café closed again, awful service", "negative"), ("Lovely café, brilliant staff", "positive")]
+    text = "text,label\n" + "".join(f'"{t}",{label}\n' for t, label in rows)
+    for encoding in ("cp1252", "utf-16"):  # Excel's "CSV" on Windows, and its "Unicode Text"
+        data = tmp_path / f"{encoding}.csv"
+        data.write_text(text, encoding=encoding)
+        out = json.loads(cli("--config", path, "eval", data, "--text-col", "text", "--label-col", "label",
+                             "--format", "json").stdout)
+        assert out["gold"] == {"negative": 1, "neutral": 0, "positive": 1} and out["results"][0]["accuracy"] == 1.0
+    texts, labels = tmp_path / "texts.txt", tmp_path / "labels.txt"
+    texts.write_text("Café closed again, awful service\n", encoding="cp1252")
+    labels.write_text("negative\n", encoding="utf-16")
+    out = json.loads(cli("--config", path, "eval", texts, "--labels-file", labels, "--format", "json").stdout)
+    assert out["examples"] == 1 and out["results"][0]["accuracy"] == 1.0
+    japanese = tmp_path / "ja.csv"
+    japanese.write_text("text,label\n" + "荷物が届かない、最悪のサービスです。もう二度と使いません,negative\n" * 20,
+                        encoding="shift_jis")
+    result = cli("--config", path, "eval", japanese, "--text-col", "text", "--label-col", "label")
+    assert result.exit_code == 1 and "perhaps" in result.output and "re-save it as UTF-8" in result.output
+
+
 def test_eval_threshold_override_keeps_the_other_as_configured(cli, write_config, labelled):
     args = ["eval", labelled, "--text-col", "text", "--label-col", "label", "--format", "json"]
 

@@ -32,6 +32,14 @@ class DelimiterType(click.ParamType):
 DELIMITER = DelimiterType()
 
 
+def _encoding(path: Path) -> str:
+    """A labelled file's encoding as `import` finds an export's: UTF-8 (with or without a
+    BOM), UTF-16 or Windows-1252 (Excel's saves), else an error naming the likely one."""
+    from connectors.csvfile import detect_encoding
+
+    return detect_encoding(path, lambda: path.open("rb"), option=None)
+
+
 def _split_terms(values: tuple[str, ...]) -> list[str]:
     return [t.strip() for v in values for t in v.split(",") if t.strip()]
 
@@ -69,7 +77,8 @@ def eval_(
 
     FILE is a CSV/TSV file with a text and a label column, or a text file with
     one text per line beside a --labels-file. Labels are mapped to
-    negative/neutral/positive with --labels. The configured brands' names
+    negative/neutral/positive with --labels. Files may be UTF-8, UTF-16 or
+    Windows-1252 (found as import finds them). The configured brands' names
     and handles are masked, plus --brand-terms. The language filter of
     poll/import is not applied: this measures the classifier itself.
 
@@ -84,13 +93,15 @@ def eval_(
     from monitor.ingest import build_classifier
     from sentiment.evaluate import DataError, evaluate, half as half_of, parse_label_map, read_labelled
 
+    from connectors.base import BadPayload
+
     try:
         examples = read_labelled(
             file, label_map=parse_label_map(label_spec), text_col=text_col, label_col=label_col,
             labels_file=labels_file, split_col=split_col, delimiter=delimiter, header=not no_header,
-            skip_unmapped=skip_unmapped,
+            skip_unmapped=skip_unmapped, encoding_of=_encoding,
         )
-    except DataError as exc:
+    except (DataError, BadPayload) as exc:
         raise MonitorError(str(exc)) from None
     if half:
         examples = [e for e in examples if half_of(e.key) == half]
