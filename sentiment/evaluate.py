@@ -131,6 +131,8 @@ def _table_rows(
         with path.open(encoding=encoding, newline="") as fh:
             reader = csv.reader(fh, delimiter=delimiter)
             names = next(reader, []) if header else []
+            if header and not any(name.strip() for name in names):
+                raise DataError(f"{path}: the file is empty (no header line)")
             columns = [_column(path, c, names, header) for c in (text_col, label_col)]
             split = _column(path, split_col, names, header) if split_col else None
             rows = []

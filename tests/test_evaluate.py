@@ -170,6 +170,23 @@ def test_eval_reads_excels_encodings_as_import_does(cli, write_config, tmp_path)
     assert result.exit_code == 1 and "perhaps" in result.output and "re-save it as UTF-8" in result.output
 
 
+def test_eval_refuses_an_empty_file_or_half_instead_of_measuring_nothing(cli, write_config, tmp_path):
+    path = write_config()
+    args = ["--text-col", "text", "--label-col", "label"]
+    for name, content in [("empty.csv", ""), ("blank.csv", "\n\n")]:
+        (tmp_path / name).write_text(content)
+        result = cli("--config", path, "eval", tmp_path / name, *args)
+        assert result.exit_code == 1 and f"{name}: the file is empty (no header line)" in result.output
+    one = tmp_path / "one.csv"
+    one.write_text("text,label\nawful service,negative\n")
+    halves = {h: cli("--config", path, "eval", one, *args, "--half", h, "--format", "json") for h in "AB"}
+    (kept,) = [h for h, r in halves.items() if r.exit_code == 0]
+    assert json.loads(halves[kept].stdout)["examples"] == 1
+    (empty,) = set("AB") - {kept}
+    assert halves[empty].exit_code == 1 and halves[empty].stdout == ""
+    assert f"one.csv: --half {empty} keeps none of its 1 examples" in halves[empty].output
+
+
 def test_eval_threshold_override_keeps_the_other_as_configured(cli, write_config, labelled):
     args = ["eval", labelled, "--text-col", "text", "--label-col", "label", "--format", "json"]
 

@@ -104,7 +104,11 @@ def eval_(
     except (DataError, BadPayload) as exc:
         raise MonitorError(str(exc)) from None
     if half:
+        whole = len(examples)
         examples = [e for e in examples if half_of(e.key) == half]
+        if not examples:  # measured on nothing, every figure would read 0
+            raise MonitorError(f"{file}: --half {half} keeps none of its {whole} examples (too few to split);"
+                               " leave out --half")
     config = app.config
     terms = _split_terms(brand_terms)
     results: list[dict[str, Any]] = []
