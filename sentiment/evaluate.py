@@ -44,21 +44,27 @@ def parse_label_map(spec: str) -> dict[str, str]:
     """``"0,1,2"`` (the file's values for negative, neutral, positive, in that order)
     or ``"neg=negative,pos=positive,..."``; file values match case-insensitively."""
     items = [item.strip() for item in spec.split(",")]
+    pairs: list[tuple[str, str]] = []
     if any("=" in item for item in items):
-        mapping = {}
         for item in items:
             value, sep, label = item.partition("=")
             label = label.strip().lower()
             if not sep or label not in LABELS or not value.strip():
                 raise DataError(f'bad label mapping "{item}": write VALUE=negative|neutral|positive')
-            mapping[value.strip().lower()] = label
-        return mapping
-    if len(items) != 3 or not all(items):
+            pairs.append((value.strip().lower(), label))
+    elif len(items) != 3 or not all(items):
         raise DataError(
             f'bad label mapping "{spec}": give the three values for negative, neutral, positive'
             ' in that order (e.g. 0,1,2), or VALUE=LABEL pairs'
         )
-    return {value.lower(): label for value, label in zip(items, CLASS_ORDER)}
+    else:
+        pairs = [(value.lower(), label) for value, label in zip(items, CLASS_ORDER)]
+    mapping: dict[str, str] = {}
+    for value, label in pairs:  # one value for two labels would score every such row against one of them
+        if mapping.setdefault(value, label) != label:
+            raise DataError(f'bad label mapping "{spec}": the value "{value}" is given for both'
+                            f" {mapping[value]} and {label}")
+    return mapping
 
 
 def read_labelled(

@@ -56,6 +56,17 @@ def test_bad_label_maps(spec):
         parse_label_map(spec)
 
 
+@pytest.mark.parametrize(("spec", "both"), [
+    ("0,0,1", "negative and neutral"), ("Neg,neu,NEG", "negative and positive"),
+    ("a=negative,b=neutral,A=positive", "negative and positive"),
+])
+def test_a_label_map_giving_one_value_two_labels_is_refused(cli, write_config, labelled, spec, both):
+    result = cli("--config", write_config(), "eval", labelled, "--text-col", "text", "--label-col", "label",
+                 "--labels", spec)
+    assert result.exit_code == 1 and f"is given for both {both}" in result.output
+    assert parse_label_map("a=negative,b=neutral,a=negative") == {"a": "negative", "b": "neutral"}  # said twice
+
+
 def test_half_is_a_fixed_split():
     keys = [f"line{i}" for i in range(1000)]
     a = [k for k in keys if half(k) == "A"]
