@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sqlite3
 from datetime import datetime, timezone
@@ -59,6 +61,21 @@ def test_clear_restores_the_model_label_and_history_records_both(cli, db):
     again = cli("--config", db, "label", "x:2", "--clear")
     assert again.exit_code == 0 and "x:2 has no manual label: nothing to clear" in again.stderr
     assert len(json.loads(cli("--config", db, "label", "x:2", "--history", "--format", "json").stdout)) == 2
+
+
+def test_label_and_history_csv_carry_every_column_json_has(cli, db):
+    state = json.loads(cli("--config", db, "label", "x:1", "negative", "--note", "sure", "--format", "json").stdout)
+    cli("--config", db, "reclassify", "--classifier", "vader-stock")  # its model label turns positive
+    (row,) = csv.DictReader(io.StringIO(cli("--config", db, "label", "x:1", "neutral", "--format", "csv").stdout))
+    assert list(row) == list(state)
+    assert (row["classifier"], row["model_label"], row["override_note"]) == ("vader-stock/vaderSentiment-3.3.2", "positive", "")
+    history = json.loads(cli("--config", db, "label", "x:1", "--history", "--format", "json").stdout)
+    rows = list(csv.DictReader(io.StringIO(cli("--config", db, "label", "x:1", "--history", "--format", "csv").stdout)))
+    assert [list(r) for r in rows] == [list(h) for h in history]
+    assert [(r["kind"], r["model_label_before"], r["classifier_before"].split("/")[0]) for r in rows] == [
+        ("override", "negative", "vader"), ("reclassify", "negative", "vader"), ("override", "positive", "vader-stock")]
+    empty = cli("--config", db, "label", "x:2", "--history", "--format", "csv").stdout
+    assert empty.splitlines() == [",".join(history[0])]  # the header alone
 
 
 def test_ids_are_addressed_per_platform(cli, db):

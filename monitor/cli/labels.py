@@ -67,10 +67,13 @@ def label(
             + "; write PLATFORM:ID or use --platform"
         )
     (mention_platform, mention_id), = found
-    if history:
+    if history:  # CSV, as JSON, with every column; the table with what changed to what
+        from monitor.storage.labels import EVENT_COLUMNS
+
         rows = store.labels.history(mention_platform, mention_id)
         emit(fmt, rows, ["at", "kind", "label_before", "label_after", "model_label_after", "compound_after",
-                         "classifier_after", "by", "note"], empty="(no label changes recorded)")
+                         "classifier_after", "by", "note"] if fmt == "table" else EVENT_COLUMNS,
+             empty="(no label changes recorded)")
         return
     if clear and store.mentions.by_keys([(mention_platform, mention_id)])[0]["label_override"] is None:
         click.echo(f"{mention_platform}:{mention_id} has no manual label: nothing to clear", err=True)
@@ -82,7 +85,7 @@ def label(
         to_json(state)
         return
     emit(fmt, [state], ["platform", "id", "label", "model_label", "compound", "label_override", "override_by",
-                        "override_note"])
+                        "override_note"] if fmt == "table" else list(state))
 
 
 @click.command()

@@ -87,6 +87,13 @@ def m002_lower_case_platforms(db: Database) -> None:
 
 
 _STATE = ("label", "model_label", "compound", "classifier", "label_override")
+#: A mention's label state as :meth:`LabelStore.override` returns it.
+STATE_COLUMNS = (*_STATE, "override_at", "override_by", "override_note")
+#: The columns of a label event, as :meth:`LabelStore.history` returns them.
+EVENT_COLUMNS = (
+    "id", "platform", "mention_id", "at", "kind", "label_before", "label_after", "model_label_before",
+    "model_label_after", "compound_before", "compound_after", "classifier_before", "classifier_after", "by", "note",
+)
 _FOR_RESCORING = ("rowid", "created_at", "platform", "id", "text", "lang", *_STATE)
 _EVENT = (
     "INSERT INTO label_events (platform, mention_id, at, kind, label_before, label_after,"
@@ -171,10 +178,10 @@ class LabelStore:
     def history(self, platform: str, mention_id: str) -> list[dict[str, Any]]:
         """The mention's label events, oldest first."""
         cursor = self._store.conn.execute(
-            "SELECT * FROM label_events WHERE platform = ? AND mention_id = ? ORDER BY at, id", [platform, mention_id]
+            f"SELECT {', '.join(f'[{c}]' for c in EVENT_COLUMNS)} FROM label_events"
+            " WHERE platform = ? AND mention_id = ? ORDER BY at, id", [platform, mention_id]
         )
-        columns = [d[0] for d in cursor.description]
-        return [dict(zip(columns, row)) for row in cursor]
+        return [dict(zip(EVENT_COLUMNS, row)) for row in cursor]
 
     def batch_to_rescore(
         self, since: datetime | None, after: tuple[str, int] | None, limit: int
@@ -250,15 +257,12 @@ class LabelStore:
         return RescoreCounts(updated, changed, overridden)
 
     def _state(self, platform: str, mention_id: str) -> dict[str, Any]:
-        cursor = self._store.conn.execute(
-            f"SELECT {', '.join(_STATE)}, override_at, override_by, override_note FROM mentions"
-            " WHERE platform = ? AND id = ?",
-            [platform, mention_id],
-        )
-        row = cursor.fetchone()
+        row = self._store.conn.execute(
+            f"SELECT {', '.join(STATE_COLUMNS)} FROM mentions WHERE platform = ? AND id = ?", [platform, mention_id],
+        ).fetchone()
         if row is None:
             raise KeyError(f"{platform}:{mention_id}")
-        return dict(zip([d[0] for d in cursor.description], row))
+        return dict(zip(STATE_COLUMNS, row))
 
     def _event(
         self, platform: str, mention_id: str, kind: str, before: dict[str, Any], after: dict[str, Any],
