@@ -139,8 +139,8 @@ def _table_rows(
             names = next(reader, []) if header else []
             if header and not any(name.strip() for name in names):
                 raise DataError(f"{path}: the file is empty (no header line)")
-            columns = [_column(path, c, names, header) for c in (text_col, label_col)]
-            split = _column(path, split_col, names, header) if split_col else None
+            columns = [_column(path, c, names, header, delimiter) for c in (text_col, label_col)]
+            split = _column(path, split_col, names, header, delimiter) if split_col else None
             rows = []
             for number, row in enumerate(reader):
                 line = reader.line_num
@@ -156,14 +156,24 @@ def _table_rows(
         raise DataError(f"{path}: cannot read: {exc}") from None
 
 
-def _column(path: Path, spec: str, names: Sequence[str], header: bool) -> int:
-    if spec in names:
-        return names.index(spec)
+def _column(path: Path, spec: str, names: Sequence[str], header: bool, delimiter: str) -> int:
+    """The index of column ``spec``: a header name (spaces around it and case aside, as
+    spreadsheets write them: "Text, Label"), else a number from 1."""
+    for same in (lambda name: name == spec, lambda name: name.strip() == spec.strip(),
+                 lambda name: name.strip().casefold() == spec.strip().casefold()):
+        found = [i for i, name in enumerate(names) if same(name)]
+        if found:
+            return found[0]
     if spec.isdigit() and int(spec) >= 1:
         return int(spec) - 1
     if not header:
         raise DataError(f"{path}: without a header, columns are given by number (1 is the first)")
-    raise DataError(f'{path}: no column "{spec}" (columns: {", ".join(names)})')
+    hint = ""
+    if len(names) == 1:  # the whole header in one column: the file has another delimiter
+        other = next((d for d in (",", ";", "\t", "|") if d != delimiter and d in names[0]), None)
+        if other is not None:
+            hint = f"; the header is one column: give --delimiter {'tab' if other == chr(9) else repr(other)}"
+    raise DataError(f'{path}: no column "{spec}" (columns: {", ".join(n.strip() for n in names)}){hint}')
 
 
 @dataclass(frozen=True)

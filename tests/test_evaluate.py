@@ -198,6 +198,21 @@ def test_eval_refuses_an_empty_file_or_half_instead_of_measuring_nothing(cli, wr
     assert f"one.csv: --half {empty} keeps none of its 1 examples" in halves[empty].output
 
 
+def test_eval_columns_by_name_as_a_spreadsheet_writes_them_and_a_hint_for_another_delimiter(cli, write_config, tmp_path):
+    path = write_config()
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text('Text, Label\n"awful service",negative\n"brilliant, thanks",positive\n')
+    out = json.loads(cli("--config", path, "eval", spaced, "--text-col", "text", "--label-col", "label",
+                         "--format", "json").stdout)
+    assert out["gold"] == {"negative": 1, "neutral": 0, "positive": 1}
+    for name, header, hint in [("semi.csv", "text;label", "--delimiter ';'"), ("tab.csv", "text\tlabel", "--delimiter tab")]:
+        (tmp_path / name).write_text(f"{header}\nawful service{header[4]}negative\n")
+        result = cli("--config", path, "eval", tmp_path / name, "--text-col", "text", "--label-col", "label")
+        assert result.exit_code == 1 and result.output.rstrip().endswith(f"the header is one column: give {hint}")
+        assert cli("--config", path, "eval", tmp_path / name, "--text-col", "text", "--label-col", "label",
+                   "--delimiter", hint.split()[1].strip("'")).exit_code == 0
+
+
 def test_eval_threshold_override_keeps_the_other_as_configured(cli, write_config, labelled):
     args = ["eval", labelled, "--text-col", "text", "--label-col", "label", "--format", "json"]
 
