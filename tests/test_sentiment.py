@@ -94,6 +94,14 @@ def test_cli_classify_drops_a_byte_order_mark_on_stdin(cli, write_config):
     assert [i["text"] for i in json.loads(result.stdout)] == ["hello great"]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_cli_classify_reads_utf16_with_its_byte_order_mark_on_stdin(cli, write_config, encoding):
+    data = "\ufeffmy order is lost\r\nbrilliant service, thank you\r\n".encode(encoding)  # Windows' "Unicode" save
+    out = json.loads(cli("--config", write_config(), "classify", "--format", "json", input=data).stdout)
+    assert [(i["text"], i["label"]) for i in out] == [("my order is lost", "negative"),
+                                                     ("brilliant service, thank you", "positive")]
+
+
 def test_cli_classify_output_is_valid_utf8_whatever_bytes_come_in(cli, write_config):
     path = write_config()
     texts = []

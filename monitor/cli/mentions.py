@@ -259,13 +259,15 @@ def classify(app: App, texts: tuple[str, ...], explain: bool, fmt: str) -> None:
 
 def _stdin_lines() -> tuple[str, ...]:
     """The non-blank lines of stdin read as UTF-8 (a byte-order mark, as Windows pipes
-    write, dropped), bytes that are not UTF-8 replaced by U+FFFD: every output format
-    stays valid UTF-8."""
-    stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="replace")
-    try:
-        return tuple(line.rstrip("\r\n") for line in stream if line.strip())
-    finally:
-        stream.detach()  # sys.stdin stays open
+    write, dropped), or as UTF-16 when it starts with a UTF-16 byte-order mark (a file
+    Windows saved as "Unicode"); bytes that do not decode are replaced by U+FFFD: every
+    output format stays valid UTF-8."""
+    import codecs
+
+    data = sys.stdin.buffer.read()
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    text = data.decode("utf-16" if utf16 else "utf-8-sig", errors="replace")
+    return tuple(line.rstrip("\r\n") for line in io.StringIO(text, newline=None) if line.strip())
 
 
 def _as_utf8(text: str) -> str:
