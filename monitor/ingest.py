@@ -25,6 +25,7 @@ from connectors.base import ConnectorError, Mention, RateLimited, requests_made
 from connectors.jsonl import BadRecord, InvalidRecord, iter_objects
 from monitor import backfill, logs, plugins
 from monitor.brands import BrandMatcher
+from monitor.checked import CheckedClassifier
 from monitor.config import Config, SentimentConfig, SourceConfig, secrets_in
 from monitor.errors import MonitorError, did_you_mean
 from monitor.interrupts import interrupts_held
@@ -87,9 +88,10 @@ def build_classifier(
         ) from None
     with plugins.blamed(plugins.CLASSIFIERS, name, "failed to start"):
         try:
-            return cls(**arguments)
+            classifier = cls(**arguments)
         except (OSError, ValueError, ImportError) as exc:  # e.g. a model directory that is not there
             raise MonitorError(f'classifier "{name}": {exc}') from None
+    return CheckedClassifier(classifier, name)
 
 
 def build_connector(source: SourceConfig) -> Any:

@@ -4,7 +4,9 @@ Built-ins are registered in this project's ``pyproject.toml`` exactly as a
 third-party package registers its own, under the groups
 ``sentiment_monitor.connectors`` (name = platform) and
 ``sentiment_monitor.classifiers`` (name = classifier). Loading is lazy: a
-command only imports the plugins it uses.
+command only imports the plugins it uses. A classifier's scores are checked as
+it gives them (:class:`monitor.checked.CheckedClassifier`): a broken plugin is
+one error naming it, never a traceback nor a garbage row.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
 CONNECTORS = "sentiment_monitor.connectors"
 CLASSIFIERS = "sentiment_monitor.classifiers"
 _KIND = {CONNECTORS: "platform", CLASSIFIERS: "classifier"}
+#: Where the README says how to write a plugin of each group.
+GUIDE = {CONNECTORS: '"Writing a connector plugin"', CLASSIFIERS: '"Plugins" under "Sentiment"'}
 
 
 @cache
@@ -51,6 +55,11 @@ def load(group: str, name: str) -> Any:
         return found[name].load()
 
 
+def describe(group: str, name: str) -> str:
+    """``platform "x" (module:Class)``: a plugin as error messages name it."""
+    return f'{_KIND[group]} "{name}" ({_entry_points(group)[name].value})'
+
+
 @contextmanager
 def blamed(group: str, name: str, doing: str) -> Iterator[None]:
     """Report an exception raised in the block as the failure of plugin ``name``, naming
@@ -61,9 +70,7 @@ def blamed(group: str, name: str, doing: str) -> Iterator[None]:
     except MonitorError:
         raise
     except Exception as exc:
-        raise MonitorError(
-            f'{_KIND[group]} "{name}" ({_entry_points(group)[name].value}) {doing}: {type(exc).__name__}: {exc}'
-        ) from exc
+        raise MonitorError(f"{describe(group, name)} {doing}: {type(exc).__name__}: {exc}") from exc
 
 
 def connector_class(platform: str) -> Any:

@@ -16,7 +16,7 @@ __all__ = [
 @dataclass(frozen=True)
 class Score:
     compound: float  # in [-1, 1]; negative means negative sentiment
-    label: str  # one of LABELS (a classifier may add its own, e.g. "unsupported")
+    label: str  # one of LABELS, or UNSUPPORTED for a text it cannot score (no compound is then stored)
 
 
 @dataclass(frozen=True)

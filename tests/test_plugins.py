@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from monitor import plugins
+from factories import record, write_jsonl
 
 PLUGIN = '''
 """A minimal third-party connector: one greeting per poll until the cursor says it was served."""
@@ -181,3 +182,145 @@ def test_the_transformers_classifier_without_torch_says_what_to_install(cli, wri
     assert result.exit_code == 1 and result.output.count("\n") == 1
     assert 'classifier "transformers": needs torch, which is not installed' in result.output
     assert "pip install 'sentiment-monitor[transformers]'" in result.output
+
+
+FAULTY_CLASSIFIER = '''
+"""A classifier whose [sentiment] option ``gives`` picks what its score_many returns."""
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from sentiment.base import Score
+
+
+@dataclass(frozen=True)
+class FaultyOptions:
+    gives: str = "ok"
+
+
+class FaultyClassifier:
+    name: ClassVar[str] = "faulty"
+    version: ClassVar[str] = "1"
+    Options: ClassVar[type] = FaultyOptions
+
+    def __init__(self, thresholds=None, brand_terms=(), *, gives="ok") -> None:
+        self.gives = gives
+
+    def score(self, text):
+        return self.score_many([text])[0]
+
+    def score_many(self, texts):
+        texts = list(texts)
+        if self.gives == "a crash":
+            raise KeyError("model_output")
+        if self.gives == "one too few":
+            texts = texts[1:]
+        one = {"nan": Score(float("nan"), "positive"), "out of range": Score(3.0, "positive"),
+               "an unknown label": Score(0.5, "happy"), "a tuple": (0.5, "positive"),
+               "an int": Score(1, "positive"), "unsupported": Score(0.0, "unsupported")}.get(self.gives, Score(0.25, "positive"))
+        return (one for _ in texts)  # an iterable, not a list: fine
+'''
+FAULTS = {
+    "nan": "gave the compound nan (a number in [-1, 1]) for the text 'acme is fine'",
+    "out of range": "gave the compound 3.0, outside [-1, 1] for the text 'acme is fine'",
+    "an unknown label": "gave the label 'happy' (labels: positive, neutral, negative, unsupported) for the text",
+    "a tuple": "gave a tuple, not a Score for the text 'acme is fine'",
+    "one too few": "gave 0 scores for 1 texts",
+    "a crash": "failed to score: KeyError: 'model_output'",
+}
+
+
+@pytest.fixture
+def faulty_classifier(install_plugin):
+    install_plugin("faultyclassifier", {"faultyclassifier": FAULTY_CLASSIFIER},
+                   {"sentiment_monitor.classifiers": {"faulty": "faultyclassifier:FaultyClassifier"}})
+    yield
+    sys.modules.pop("faultyclassifier", None)
+
+
+def _faulty_config(write_config, gives):
+    return write_config(f'[sentiment]\nclassifier = "faulty"\ngives = "{gives}"\n')
+
+
+@pytest.mark.parametrize("gives", list(FAULTS))
+def test_a_classifier_giving_garbage_is_one_line_naming_it(faulty_classifier, cli, write_config, gives):
+    result = cli("--config", _faulty_config(write_config, gives), "classify", "acme is fine")
+
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert result.output.startswith('Error: classifier "faulty" (faultyclassifier:FaultyClassifier) ')
+    assert FAULTS[gives] in result.output
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("gives", ["nan", "an unknown label"])
+def test_an_import_stores_no_garbage_score(faulty_classifier, cli, write_config, tmp_path, monkeypatch, workers, gives):
+    from monitor import backfill
+
+    monkeypatch.setattr(backfill, "PARALLEL_MIN_BYTES", 0)  # --workers 2: scored by worker processes
+    monkeypatch.setattr(backfill, "RANGE_BYTES", 4096)
+    data = write_jsonl(tmp_path / "m.jsonl", [record(str(i), "acme is fine") for i in range(200)])
+    config = _faulty_config(write_config, gives)
+
+    result = cli("--config", config, "import", data, "--workers", workers)
+
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert 'classifier "faulty" (faultyclassifier:FaultyClassifier) gave the ' in result.output
+    assert json.loads(cli("--config", config, "mentions", "--format", "json").output) == []
+
+
+def test_a_plugin_classifier_imports_in_worker_processes_and_polls(faulty_classifier, cli, write_config, tmp_path,
+                                                                   monkeypatch):
+    from monitor import backfill
+
+    monkeypatch.setattr(backfill, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(backfill, "RANGE_BYTES", 4096)
+    data = write_jsonl(tmp_path / "m.jsonl", [record(str(i), "acme is fine") for i in range(200)])
+    config = _faulty_config(write_config, "an int")  # a whole number is a compound too: stored as a float
+
+    result = cli("--config", config, "import", data, "--workers", "2", "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["new"] == 200
+    stored = json.loads(cli("--config", config, "mentions", "--limit", "500", "--format", "json").output)
+    assert {(m["compound"], m["label"], m["classifier"]) for m in stored} == {(1.0, "positive", "faulty/1")}
+
+
+def test_a_classifier_may_call_a_text_unsupported_and_one_without_a_version_is_named(faulty_classifier, cli,
+                                                                                      write_config, install_plugin):
+    result = cli("--config", _faulty_config(write_config, "unsupported"), "classify", "acme", "--format", "json")
+    assert [(r["label"], r["compound"]) for r in json.loads(result.output)] == [("unsupported", None)]
+    install_plugin("nameless", {"nameless": "class Nameless:\n    name = 'nameless'\n"
+                                            "    def __init__(self, thresholds, brand_terms): pass\n"
+                                            "    def score_many(self, texts): return []\n"},
+                   {"sentiment_monitor.classifiers": {"nameless": "nameless:Nameless"}})
+
+    result = cli("--config", write_config('[sentiment]\nclassifier = "nameless"\n'), "classify", "acme")
+
+    assert result.exit_code == 1 and result.output == (
+        'Error: classifier "nameless" (nameless:Nameless) has no version: a classifier needs name and version'
+        ' strings (see "Plugins" under "Sentiment" in the README)\n')
+    sys.modules.pop("nameless", None)
+
+
+def test_a_poll_with_a_classifier_giving_nan_stores_nothing_and_keeps_the_cursor(faulty_classifier, scripted_plugin,
+                                                                                   cli, write_config):
+    config = write_config('''
+        [sentiment]
+        classifier = "faulty"
+        gives = "nan"
+
+        [[sources]]
+        name = "s"
+        platform = "scripted"
+        brand = "Acme"
+    ''')
+
+    result = cli("--config", config, "poll", "--format", "json")
+
+    assert result.exit_code == 1
+    (run,) = json.loads(result.stdout)
+    assert run["status"] == "error" and run["new"] == 0
+    assert run["error"].startswith('classifier "faulty" (faultyclassifier:FaultyClassifier) gave the compound nan')
+    assert json.loads(cli("--config", config, "mentions", "--format", "json").output) == []
+    (source,) = json.loads(cli("--config", config, "status", "--format", "json").output)["sources"]
+    assert source["cursor"] is None
