@@ -29,10 +29,16 @@ GUIDE = {CONNECTORS: '"Writing a connector plugin"', CLASSIFIERS: '"Plugins" und
 
 
 @cache
-def _entry_points(group: str) -> dict[str, EntryPoint]:
+def _entry_points(group: str) -> dict[str, list[EntryPoint]]:
+    """Each name's entry points: more than one when installed packages disagree on it."""
     from importlib.metadata import entry_points  # scanning installed packages costs ~40 ms: on first lookup
 
-    return {ep.name: ep for ep in entry_points(group=group)}
+    found: dict[str, list[EntryPoint]] = {}
+    for ep in entry_points(group=group):
+        same = found.setdefault(ep.name, [])
+        if all(other.value != ep.value for other in same):
+            same.append(ep)
+    return found
 
 
 def refresh() -> None:
@@ -51,13 +57,23 @@ def load(group: str, name: str) -> Any:
         raise MonitorError(
             f'unknown {_KIND[group]} "{name}"{did_you_mean(name, list(found))}; available: {", ".join(sorted(found))}'
         )
+    if len(found[name]) > 1:  # which one wins would depend on sys.path order: say so instead
+        registered = "; ".join(f"{_package(ep)} ({ep.value})" for ep in found[name])
+        raise MonitorError(
+            f'{_KIND[group]} "{name}" is registered by {len(found[name])} installed packages: {registered};'
+            " uninstall all but one"
+        )
     with blamed(group, name, "failed to load"):
-        return found[name].load()
+        return found[name][0].load()
+
+
+def _package(ep: EntryPoint) -> str:
+    return ep.dist.name if ep.dist is not None else "an unnamed package"
 
 
 def describe(group: str, name: str) -> str:
     """``platform "x" (module:Class)``: a plugin as error messages name it."""
-    return f'{_KIND[group]} "{name}" ({_entry_points(group)[name].value})'
+    return f'{_KIND[group]} "{name}" ({_entry_points(group)[name][0].value})'
 
 
 @contextmanager

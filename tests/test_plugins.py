@@ -324,3 +324,20 @@ def test_a_poll_with_a_classifier_giving_nan_stores_nothing_and_keeps_the_cursor
     assert json.loads(cli("--config", config, "mentions", "--format", "json").output) == []
     (source,) = json.loads(cli("--config", config, "status", "--format", "json").output)["sources"]
     assert source["cursor"] is None
+
+
+def test_a_plugin_registering_a_built_in_name_is_named_not_silently_shadowed(installed_plugin, install_plugin, cli,
+                                                                               write_config, tmp_path):
+    # "jsonl" is also the built-in's: which one a lookup found depended on sys.path order
+    install_plugin("otherpkg", {"otherpkg": "from mypkg import MyConnector\n"},
+                   {"sentiment_monitor.connectors": {"jsonl": "otherpkg:MyConnector"}})
+    config = write_config(f'[[sources]]\nname = "s"\nplatform = "jsonl"\npath = "{(tmp_path / "m.jsonl").as_posix()}"\n')
+
+    result = cli("--config", config, "poll")
+
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert ('platform "jsonl" is registered by 2 installed packages: ' in result.output
+            and "otherpkg (otherpkg:MyConnector)" in result.output
+            and "sentiment-monitor (connectors.jsonl:JsonlConnector)" in result.output
+            and "uninstall all but one" in result.output)
+    sys.modules.pop("otherpkg", None)
