@@ -11,6 +11,7 @@ one error naming it, never a traceback nor a garbage row.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 CONNECTORS = "sentiment_monitor.connectors"
 CLASSIFIERS = "sentiment_monitor.classifiers"
 _KIND = {CONNECTORS: "platform", CLASSIFIERS: "classifier"}
-#: Where the README says how to write a plugin of each group.
+#: What a plugin of each group must have, and where the README says how to write one.
+_METHODS = {CONNECTORS: ("build_query", "fetch"), CLASSIFIERS: ("score_many",)}
 GUIDE = {CONNECTORS: '"Writing a connector plugin"', CLASSIFIERS: '"Plugins" under "Sentiment"'}
 
 
@@ -64,7 +66,9 @@ def load(group: str, name: str) -> Any:
             " uninstall all but one"
         )
     with blamed(group, name, "failed to load"):
-        return found[name][0].load()
+        cls = found[name][0].load()
+    _check_members(group, name, cls)
+    return cls
 
 
 def _package(ep: EntryPoint) -> str:
@@ -74,6 +78,22 @@ def _package(ep: EntryPoint) -> str:
 def describe(group: str, name: str) -> str:
     """``platform "x" (module:Class)``: a plugin as error messages name it."""
     return f'{_KIND[group]} "{name}" ({_entry_points(group)[name][0].value})'
+
+
+def _check_members(group: str, name: str, cls: Any) -> None:
+    """One line now for a plugin without what its kind needs, not an AttributeError
+    traceback from the config loader or in the middle of a poll."""
+    problems = [f"no {method}()" for method in _METHODS[group] if not callable(getattr(cls, method, None))]
+    options = getattr(cls, "Options", None)
+    if (options is not None or group == CONNECTORS) and not (
+        isinstance(options, type) and dataclasses.is_dataclass(options)
+    ):
+        problems.append("no Options dataclass" if options is None else "its Options is not a dataclass")
+    if problems:
+        raise MonitorError(
+            f"{describe(group, name)} is not a usable {'connector' if group == CONNECTORS else 'classifier'}:"
+            f" {', '.join(problems)} (see {GUIDE[group]} in the README)"
+        )
 
 
 @contextmanager

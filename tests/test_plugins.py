@@ -341,3 +341,23 @@ def test_a_plugin_registering_a_built_in_name_is_named_not_silently_shadowed(ins
             and "sentiment-monitor (connectors.jsonl:JsonlConnector)" in result.output
             and "uninstall all but one" in result.output)
     sys.modules.pop("otherpkg", None)
+
+
+@pytest.mark.parametrize(("source", "problems"), [
+    ("class Half:\n    platform = 'half'\n    def __init__(self, options): pass\n",
+     "no build_query(), no fetch(), no Options dataclass"),
+    ("class Half:\n    platform = 'half'\n    class Options:\n        greeting: str = 'hi'\n"
+     "    def build_query(self, brand): return ''\n    def fetch(self, query, cursor): return None\n",
+     "its Options is not a dataclass"),
+])
+def test_a_connector_plugin_missing_a_member_is_one_line_naming_it(install_plugin, cli, write_config, monkeypatch,
+                                                                    source, problems):
+    monkeypatch.setitem(sys.modules, "halfpkg", None)  # taken away again after the test: each case imports its own
+    del sys.modules["halfpkg"]
+    install_plugin("halfpkg", {"halfpkg": source}, {"sentiment_monitor.connectors": {"half": "halfpkg:Half"}})
+
+    result = cli("--config", write_config('[[sources]]\nname = "s"\nplatform = "half"\n'), "poll")
+
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert f'platform: platform "half" (halfpkg:Half) is not a usable connector: {problems}' in result.output
+    assert '(see "Writing a connector plugin" in the README)' in result.output
