@@ -205,7 +205,10 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
             counts = store.mentions.upsert(scored, fetched_at=started)
             run = replace(run, new=counts.new, duplicates=counts.duplicates)
             store.sources.record(run)
-    except Exception as exc:  # noqa: BLE001 - a source's failure is recorded, not raised
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM, as the commands turn it into one): stop
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a source's failure is recorded, not raised: a
+        # plugin's SystemExit or asyncio.CancelledError too (it would stop `poll` or the daemon)
         requests = requests_made(exc) or requests  # a fetch that failed marks its requests on exc
         if isinstance(exc, ConnectorError):
             kind, message = exc.kind, str(exc)
@@ -214,6 +217,7 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
         else:
             kind = "internal"
             message = str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
+            message = message if str(exc) else type(exc).__name__  # CancelledError() says nothing more
         if kind == "internal":
             log.error("source %s: unexpected error", source.name, exc_info=True)
         # Printed and stored: masked as the logs are (a server may echo the credential back),

@@ -91,7 +91,7 @@ def run_starts(daemon: Daemon, name: str) -> list[datetime]:
     return [from_db(r["started_at"]) for r in reversed(daemon.store.sources.runs(name, limit=100_000))]
 
 
-@pytest.mark.parametrize("mode", ["transient", "crash", "auth", "rate_limited", "bad_payload"])
+@pytest.mark.parametrize("mode", ["transient", "crash", "cancelled", "exit", "auth", "rate_limited", "bad_payload"])
 def test_a_source_failing_for_an_hour_leaves_the_others_poll_counts_unchanged(
     mode, scripted_plugin, write_config, clock, tmp_path
 ):

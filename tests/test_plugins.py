@@ -361,3 +361,27 @@ def test_a_connector_plugin_missing_a_member_is_one_line_naming_it(install_plugi
     assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
     assert f'platform: platform "half" (halfpkg:Half) is not a usable connector: {problems}' in result.output
     assert '(see "Writing a connector plugin" in the README)' in result.output
+
+
+@pytest.mark.parametrize(("mode", "error"), [("cancelled", "CancelledError"), ("exit", "SystemExit: 3")])
+def test_a_connector_raising_a_base_exception_fails_its_poll_only(scripted_plugin, cli, write_config, mode, error):
+    config = write_config(f'''
+        [[sources]]
+        name = "odd"
+        platform = "scripted"
+        brand = "Acme"
+        mode = "{mode}"
+
+        [[sources]]
+        name = "fine"
+        platform = "scripted"
+        brand = "Acme"
+        id_prefix = "f"
+    ''')
+
+    result = cli("--config", config, "poll", "--format", "json")
+
+    assert result.exit_code == 1  # a failed source, as any failure: not the plugin's exit code
+    runs = {r["source"]: r for r in json.loads(result.stdout)}
+    assert (runs["odd"]["status"], runs["odd"]["error_kind"], runs["odd"]["error"]) == ("error", "internal", error)
+    assert (runs["fine"]["status"], runs["fine"]["new"]) == ("ok", 1)

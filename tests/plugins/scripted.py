@@ -7,7 +7,9 @@ a third-party connector is, in the test process and in subprocesses alike.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -18,7 +20,7 @@ from connectors.base import (
     AuthError, BadPayload, Batch, BrandQuery, Mention, RateLimited, Secret, TransientError,
 )
 
-MODES = ("ok", "transient", "rate_limited", "auth", "bad_payload", "crash", "hang")
+MODES = ("ok", "transient", "rate_limited", "auth", "bad_payload", "crash", "cancelled", "exit", "hang")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,10 @@ class ScriptedConnector:
             raise BadPayload("unexpected JSON: no 'data' key")
         elif mode == "crash":
             raise RuntimeError("scripted connector bug")
+        elif mode == "cancelled":  # what an asyncio client library may leak: a BaseException
+            raise asyncio.CancelledError()
+        elif mode == "exit":  # a library that calls sys.exit() on an error
+            sys.exit(3)
         done = int(cursor or 0)
         now = datetime.now(timezone.utc)
         mentions = [
