@@ -385,3 +385,36 @@ def test_a_connector_raising_a_base_exception_fails_its_poll_only(scripted_plugi
     runs = {r["source"]: r for r in json.loads(result.stdout)}
     assert (runs["odd"]["status"], runs["odd"]["error_kind"], runs["odd"]["error"]) == ("error", "internal", error)
     assert (runs["fine"]["status"], runs["fine"]["new"]) == ("ok", 1)
+
+
+def test_a_classifier_secret_in_a_plugin_error_is_masked(install_plugin, cli, write_config, tmp_path, monkeypatch):
+    install_plugin("keyedapi", {"keyedapi": '''
+from dataclasses import dataclass
+from connectors.base import Secret
+
+
+@dataclass(frozen=True)
+class Options:
+    api_key: Secret
+
+
+class KeyedApi:
+    name, version, Options = "keyedapi", "1", Options
+
+    def __init__(self, thresholds=None, brand_terms=(), *, api_key):
+        self.api_key = api_key
+
+    def score_many(self, texts):  # a server echoing the key back
+        raise RuntimeError(f"401 Unauthorized: invalid key {self.api_key.reveal()}")
+'''}, {"sentiment_monitor.classifiers": {"keyedapi": "keyedapi:KeyedApi"}})
+    monkeypatch.setenv("KEYED_API_KEY", "k3y-0f-the-classifier")
+    config = write_config('[sentiment]\nclassifier = "keyedapi"\napi_key = { env = "KEYED_API_KEY" }\n')
+    data = write_jsonl(tmp_path / "m.jsonl", [record("1", "acme is fine")])
+
+    for args in (("classify", "acme is fine"), ("import", data)):
+        result = cli("--config", config, *args)
+
+        assert result.exit_code == 1
+        assert result.output == ('Error: classifier "keyedapi" (keyedapi:KeyedApi) failed to score:'
+                                 ' RuntimeError: 401 Unauthorized: invalid key ***\n')
+    sys.modules.pop("keyedapi", None)

@@ -94,8 +94,10 @@ class MonitorGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except MonitorError as exc:
-            raise click.ClickException(str(exc)) from None
+        except MonitorError as exc:  # masked as logs are: a plugin's error may quote its credential
+            from monitor import logs
+
+            raise click.ClickException(logs.redact(str(exc))) from None
         except sqlite3.OperationalError as exc:
             from monitor.storage import describe_error
 
