@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from monitor import plugins
-from monitor.errors import ConfigError, did_you_mean
+from monitor.errors import ConfigError, MonitorError, did_you_mean
 from monitor.frozen import frozen
 from monitor.timeutil import parse_duration
 
@@ -651,8 +651,8 @@ def _source(table: Any, where: str, load_plugins: bool = True) -> SourceConfig:
             raise ConfigError(f"{where}: expected a table")
         common = _common_keys(SourceConfig)
         return _build(SourceConfig, {k: v for k, v in table.items() if k in common}, where)
-    _, connector = _plugin(table, "platform", None, plugins.connector_class, where)
-    return _with_options(SourceConfig, connector.Options, table, where)
+    name, connector = _plugin(table, "platform", None, plugins.connector_class, where)
+    return _with_plugin_options(SourceConfig, plugins.CONNECTORS, name, connector.Options, table, where)
 
 
 def _sentiment(table: Any, where: str, load_plugins: bool = True) -> SentimentConfig:
@@ -660,7 +660,9 @@ def _sentiment(table: Any, where: str, load_plugins: bool = True) -> SentimentCo
     if not load_plugins and isinstance(table, Mapping) and set(table) <= _common_keys(SentimentConfig):
         return _build(SentimentConfig, table, where)  # nothing the classifier must judge yet
     name, classifier = _plugin(table, "classifier", SentimentConfig.classifier, plugins.classifier_class, where)
-    config = _with_options(SentimentConfig, getattr(classifier, "Options", None), table, where)
+    config = _with_plugin_options(
+        SentimentConfig, plugins.CLASSIFIERS, name, getattr(classifier, "Options", None), table, where
+    )
     try:
         config.thresholds_for(getattr(classifier, "default_thresholds", None))
     except ValueError as exc:  # one threshold set, crossing the classifier's default other
@@ -680,6 +682,21 @@ def _plugin(table: Any, key: str, default: str | None, load: Any, where: str) ->
         return name, load(name)
     except Exception as exc:
         raise ConfigError(f"{where}: {key}: {exc}") from None
+
+
+def _with_plugin_options(
+    cls: type, group: str, name: str, options_cls: type | None, table: Mapping[str, Any], where: str
+) -> Any:
+    """:func:`_with_options` for a plugin's ``Options``: one whose annotations the loader
+    cannot read, or whose checks raise something other than ``ValueError``, is the plugin's
+    fault and is named as such (not a traceback)."""
+    try:
+        with plugins.blamed(group, name, "has options the config cannot read"):
+            return _with_options(cls, options_cls, table, where)
+    except ConfigError:
+        raise
+    except MonitorError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _with_options(cls: type, options_cls: type | None, table: Mapping[str, Any], where: str) -> Any:
@@ -951,4 +968,7 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
         return _build(hint, value, where)  # type: ignore[arg-type]
     if hint is Any:
         return value
-    raise TypeError(f"config: unsupported field type {hint!r} at {where}")
+    raise TypeError(  # a plugin's Options: named by _with_plugin_options, which says where
+        f'unsupported field type {hint!r} for "{where.rpartition(": ")[2]}" (the config reads str, int, float,'
+        " bool, Path, timedelta, time, Secret, tuple[X, ...], dict[str, X], Literal[...] and X | None)"
+    )

@@ -418,3 +418,26 @@ class KeyedApi:
         assert result.output == ('Error: classifier "keyedapi" (keyedapi:KeyedApi) failed to score:'
                                  ' RuntimeError: 401 Unauthorized: invalid key ***\n')
     sys.modules.pop("keyedapi", None)
+
+
+@pytest.mark.parametrize(("annotations", "key", "problem"), [
+    ("tags: list[str] = ()", 'tags = ["a"]',
+     'TypeError: unsupported field type list[str] for "tags" (the config reads str, int, float, bool, Path,'),
+    ("rate: Decimal = 1", "", "NameError: name 'Decimal' is not defined"),  # imported under TYPE_CHECKING only
+])
+def test_plugin_options_the_config_cannot_read_are_the_plugin_named(install_plugin, cli, write_config, monkeypatch,
+                                                                    annotations, key, problem):
+    source = "from __future__ import annotations\n" + PLUGIN.replace('greeting: str = "Hello"', annotations).replace(
+        "from typing import ClassVar", "from typing import TYPE_CHECKING, ClassVar\nif TYPE_CHECKING:\n"
+        "    from decimal import Decimal")
+    monkeypatch.setitem(sys.modules, "typedpkg", None)  # each case imports its own
+    del sys.modules["typedpkg"]
+    install_plugin("typedpkg", {"typedpkg": source}, {"sentiment_monitor.connectors": {"typed": "typedpkg:MyConnector"}})
+
+    config = write_config(f'[[sources]]\nname = "s"\nplatform = "typed"\n{key}\n')
+
+    result = cli("--config", config, "poll")
+
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert result.output.startswith(f'Error: {config}: [[sources]] #1 ("s"): platform "typed" (typedpkg:MyConnector)'
+                                    f" has options the config cannot read: {problem}")
