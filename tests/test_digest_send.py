@@ -525,7 +525,7 @@ def test_a_brand_name_with_accents_or_another_script_is_sent_by_smtp_and_as_file
         assert result.message_id.startswith("<digest.nestle.2026-03-10.")
         (got,) = handler.received
         message = email.message_from_bytes(got.data, policy=default)
-        assert message["Subject"].startswith(f"Daily digest Tue 10 Mar 2026: {brand} 1 mentions")
+        assert message["Subject"].startswith(f"Daily digest Tue 10 Mar 2026: {brand} 1 mention,")
         assert message["Message-ID"] == result.message_id and got.data.isascii()
         assert f"{brand}" in message.get_body(("plain",)).get_content()
         # Without [smtp]: the same message, written to a file.
