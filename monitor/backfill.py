@@ -24,7 +24,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -361,7 +361,10 @@ def write_rows(
     buffer: list[tuple[Any, ...]] = []
 
     def flush(rows: list[tuple[Any, ...]]) -> None:
-        with interrupts_held():  # a batch is stored and counted whole, then Ctrl-C is taken
+        # Ctrl-C stops the wait for the write lock (nothing is stored yet); once it is taken,
+        # the batch is stored and counted whole, and a Ctrl-C is taken after the commit.
+        with ExitStack() as held, store.transaction():
+            held.enter_context(interrupts_held())
             counts = store.mentions.upsert_rows(rows)
             done.new += counts.new
             done.duplicates += counts.duplicates

@@ -259,3 +259,50 @@ def test_a_lock_file_left_by_another_user_still_locks_and_does_not_stop_a_run(tm
     done = run_unprivileged("--db", "m.db", "run", "--once", "--format", "json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and json.loads(done.stdout)[0]["source"] == "demo"
+
+
+def _in_a_timed_sleep(pid: int) -> bool:
+    """The process's main thread sleeps on a timer: SQLite's wait for a lock (these commands
+    do not sleep otherwise)."""
+    try:
+        return Path(f"/proc/{pid}/wchan").read_text() == "hrtimer_nanosleep"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize(("command", "said"), [
+    (["import", "m.jsonl"], "Interrupted after storing 0 mentions"),  # its batch holds Ctrl-C once writing
+    (["label", "x:1", "negative"], "Aborted!"),
+])
+def test_ctrl_c_stops_a_command_waiting_for_another_process_write_lock(tmp_path, command, said):
+    import signal
+
+    from procs import MonitorProcess
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        pytest.skip("SIGINT is ignored here (a background job): the command would inherit that")
+    if not Path("/proc/self/wchan").exists():
+        pytest.skip("no /proc/<pid>/wchan to see the command waiting")
+    db = tmp_path / "m.db"
+    write_jsonl(tmp_path / "m.jsonl", [record("1", "acme is great")])
+    subprocess.run([sys.executable, "-m", "monitor", "--db", db, "import", "m.jsonl"], cwd=tmp_path,
+                   check=True, capture_output=True)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's long write (a kpi import), held past the wait
+    proc = MonitorProcess("--db", db, *command, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        while not _in_a_timed_sleep(proc.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _in_a_timed_sleep(proc.proc.pid), f"{command} never waited for the lock:\n{proc.stderr}"
+        proc.send(signal.SIGINT)
+        started = time.monotonic()
+        code = proc.wait(timeout=40)
+        stopped_in = time.monotonic() - started
+    finally:
+        proc.stop()
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert stopped_in < 3, f"Ctrl-C took {stopped_in:.1f}s: it waited for the lock (30 s) first"
+    assert code in (1, 130) and said in proc.stderr and "Traceback" not in proc.stderr
+    assert sql(db, "SELECT label, label_override FROM mentions") == [("positive", None)]  # nothing written

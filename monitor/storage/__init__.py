@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
 
 #: How long a writer waits for another writer before giving up.
 BUSY_TIMEOUT_MS = 30_000
+#: A transaction waits for the write lock in waits this long (ms): SQLite waits in C, where a
+#: Ctrl-C or SIGTERM is acted on only once the wait ends; between two, Python takes them.
+LOCK_WAIT_SLICE_MS = 100
 _BULK = {"cache_size": -65536, "wal_autocheckpoint": 50_000}
 
 
@@ -145,7 +149,7 @@ class Store:
         if self.conn.in_transaction:
             yield from self._savepoint()
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._begin_immediate()
         try:
             yield self
         except BaseException:
@@ -169,6 +173,20 @@ class Store:
         finally:
             for name, value in saved.items():
                 self.conn.execute(f"PRAGMA {name} = {int(value)}")
+
+    def _begin_immediate(self) -> None:
+        """``BEGIN IMMEDIATE``, waiting up to the busy timeout for another writer's lock in
+        slices of :data:`LOCK_WAIT_SLICE_MS`, so that a Ctrl-C stops the wait at once."""
+        wait = self._busy_timeout()
+        deadline = time.monotonic() + wait / 1000
+        with self._waiting_at_most(min(wait, LOCK_WAIT_SLICE_MS)):
+            while True:
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if not is_locked(exc) or time.monotonic() >= deadline:
+                        raise
 
     def _savepoint(self) -> Iterator[Store]:
         self._savepoints += 1
@@ -242,16 +260,23 @@ class Store:
             if is_read_only(exc):
                 raise MonitorError(describe_error(exc, self.path)) from None
 
-    @contextmanager
-    def without_waiting(self) -> Iterator[None]:
+    def without_waiting(self) -> AbstractContextManager[None]:
         """Writes in this block fail at once on a held write lock instead of waiting the
         busy timeout (a failed poll recorded after that wait already ran out once)."""
-        wait = self.conn.execute("PRAGMA busy_timeout").fetchone()[0]
-        self.conn.execute("PRAGMA busy_timeout = 0")
+        return self._waiting_at_most(0)
+
+    def _busy_timeout(self) -> int:
+        return int(self.conn.execute("PRAGMA busy_timeout").fetchone()[0])
+
+    @contextmanager
+    def _waiting_at_most(self, ms: int) -> Iterator[None]:
+        """SQLite waits at most ``ms`` for a lock in this block (the busy timeout, set back after)."""
+        wait = self._busy_timeout()
+        self.conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
         try:
             yield
         finally:
-            self.conn.execute(f"PRAGMA busy_timeout = {int(wait)}")
+            self.conn.execute(f"PRAGMA busy_timeout = {wait}")
 
 
 def is_locked(exc: BaseException) -> bool:
