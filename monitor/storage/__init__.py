@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from monitor.storage.kpi import KpiStore
     from monitor.storage.labels import LabelStore
     from monitor.storage.mentions import MentionStore
+    from monitor.storage.schema import Migrations
     from monitor.storage.sources import SourceStore
 
 #: How long a writer waits for another writer before giving up.
@@ -220,6 +221,7 @@ class Store:
         from monitor.storage.migrations import MIGRATION_SETS
         from monitor.storage.schema import fingerprint
 
+        self._refuse_newer(MIGRATION_SETS)
         stamp = fingerprint(MIGRATION_SETS)  # what is applied now, even if SCHEMA_STAMP is stale
         if not self.pending_migrations():
             self._stamp(stamp)
@@ -230,6 +232,32 @@ class Store:
                 migration_set.apply(self.db)
             self._stamp(stamp)
         return applied
+
+    def _refuse_newer(self, sets: list[Migrations]) -> None:
+        """Raise if a newer version migrated this database: steps of our sets that this code
+        does not know. Its data may be in a shape this code would misread, or write beside
+        rows a later step converted (and will not convert again)."""
+        if not self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'"
+        ).fetchone():
+            return
+        known = {(s.name, step) for s in sets for step in s.names}
+        names = [s.name for s in sets]
+        unknown = [
+            f"{row[0]}:{row[1]}" for row in self.conn.execute(
+                f"SELECT migration_set, name FROM _sqlite_migrations WHERE migration_set IN"
+                f" ({', '.join('?' * len(names))}) ORDER BY rowid", names,
+            ) if tuple(row) not in known
+        ]
+        if unknown:
+            from monitor import __version__
+
+            shown = ", ".join(unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
+            raise MonitorError(
+                f"{self.path} was migrated by a newer sentiment-monitor than this one ({__version__}):"
+                f" its schema step{'s' if len(unknown) > 1 else ''} {shown} {'are' if len(unknown) > 1 else 'is'}"
+                " unknown here; use that version or a later one (nothing was changed)"
+            )
 
     def _stamp(self, stamp: int) -> None:
         try:
