@@ -212,13 +212,13 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
         requests = requests_made(exc) or requests  # a fetch that failed marks its requests on exc
         if isinstance(exc, ConnectorError):
             kind, message = exc.kind, str(exc)
-        elif error_kind(exc) is not None:  # a lock held too long, a full disk: no bug of ours
-            kind, message = error_kind(exc), describe_error(exc, store.path)
+        elif is_explained(exc):  # a lock held too long, a full disk, a damaged file: no bug of ours
+            kind, message = error_kind(exc) or "internal", describe_error(exc, store.path)
         else:
             kind = "internal"
             message = str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
             message = message if str(exc) else type(exc).__name__  # CancelledError() says nothing more
-        if kind == "internal":
+        if kind == "internal" and not is_explained(exc):
             log.error("source %s: unexpected error", source.name, exc_info=True)
         # Printed and stored: masked as the logs are (a server may echo the credential back),
         # with the source's own secrets as they are now (a rotated token file included).

@@ -125,6 +125,42 @@ def test_every_command_refuses_a_database_a_newer_version_migrated_and_changes_n
     assert sql(tmp_path / "m.db", "SELECT count(*) FROM sources") == [(0,)]  # no poll ran
 
 
+def damage_mentions(cli: Any, tmp_path: Path) -> None:
+    """m.db with 2,000 mentions whose pages are damaged. It opens (the schema's pages come
+    first, written by the migrations); the first read of a page of mentions (the second half
+    of the file: the import's) fails."""
+    write_jsonl(tmp_path / "m.jsonl", [record(str(i), f"acme is great {i}") for i in range(2000)])
+    assert cli("--db", "m.db", "import", "m.jsonl").exit_code == 0
+    sql(tmp_path / "m.db", "PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray((tmp_path / "m.db").read_bytes())
+    page = sql(tmp_path / "m.db", "PRAGMA page_size")[0][0]
+    for start in range(len(data) // page // 2 * page, len(data), page):
+        data[start : start + 16] = b"\xff" * 16
+    (tmp_path / "m.db").write_bytes(data)
+
+
+DAMAGED = "m.db is damaged (database disk image is malformed): restore it from a backup"
+
+
+@pytest.mark.parametrize("command", [
+    ["summary"], ["mentions"], ["status"], ["import", "m.jsonl"], ["label", "x:1", "negative"],
+], ids=" ".join)
+def test_a_damaged_database_is_named_in_one_line_without_a_traceback(cli, tmp_path, command):
+    damage_mentions(cli, tmp_path)
+    result = cli("--db", "m.db", *command)
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {DAMAGED}\n"
+
+
+def test_a_poll_of_a_damaged_database_fails_in_one_line(cli, tmp_path, caplog):
+    damage_mentions(cli, tmp_path)
+    result = cli("--db", "m.db", "poll", "--format", "json")
+    assert result.exit_code == 1
+    [demo] = json.loads(result.stdout)
+    assert (demo["status"], demo["error"]) == ("error", DAMAGED)
+    assert not [r for r in caplog.records if r.exc_info], "a damaged file is no bug of ours: no traceback"
+
+
 @pytest.mark.parametrize("db", ["afile/m.db", "afile/sub/m.db"])
 @pytest.mark.parametrize("command", [["poll"], ["summary"]], ids=" ".join)
 def test_a_database_below_a_regular_file_is_explained(cli, tmp_path, command, db):

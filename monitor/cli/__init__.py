@@ -98,9 +98,11 @@ class MonitorGroup(click.Group):
             from monitor import logs
 
             raise click.ClickException(logs.redact(str(exc))) from None
-        except sqlite3.OperationalError as exc:
-            from monitor.storage import describe_error
+        except sqlite3.DatabaseError as exc:
+            from monitor.storage import describe_error, is_corrupt
 
+            if not isinstance(exc, sqlite3.OperationalError) and not is_corrupt(exc):
+                raise  # a constraint or a statement of ours: a bug, with its traceback
             raise click.ClickException(describe_error(exc, getattr(ctx.obj, "database", None))) from None
         except BrokenPipeError:  # `sentiment-monitor mentions | head`
             sys.stderr.close()

@@ -323,6 +323,12 @@ def is_full(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorname", None) == "SQLITE_FULL"
 
 
+def is_corrupt(exc: BaseException) -> bool:
+    """``exc`` says the database file is damaged: a page SQLite read is not what it wrote."""
+    return isinstance(exc, sqlite3.DatabaseError) and str(
+        getattr(exc, "sqlite_errorname", "")).startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+
+
 def error_kind(exc: BaseException) -> str | None:
     """The poll error kind of a database error that is no bug of ours and has a kind of
     its own (``locked``, ``disk_full``), else None."""
@@ -331,8 +337,8 @@ def error_kind(exc: BaseException) -> str | None:
 
 def is_explained(exc: BaseException) -> bool:
     """``exc`` is a database error that is no bug of ours and that :func:`describe_error`
-    says in one line (locked, read-only, full): logged without a traceback."""
-    return is_locked(exc) or is_read_only(exc) or is_full(exc)
+    says in one line (locked, read-only, full, damaged): logged without a traceback."""
+    return is_locked(exc) or is_read_only(exc) or is_full(exc) or is_corrupt(exc)
 
 
 def describe_error(exc: sqlite3.Error, path: str | Path | None) -> str:
@@ -346,6 +352,8 @@ def describe_error(exc: sqlite3.Error, path: str | Path | None) -> str:
         )
     if is_full(exc):
         return f"{path} cannot grow: database or disk is full; free space on its disk and try again"
+    if is_corrupt(exc):
+        return f"{path} is damaged ({exc}): restore it from a backup"
     return f"database error on {path}: {exc}"
 
 
