@@ -60,6 +60,11 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 5.0
 #: The main loop wakes at least this often (hang checks, clock-jump checks).
 MAX_WAIT = 1.0
+#: The main loop's own writes (a failed poll's record, a next poll time) wait at most this
+#: long (ms) for another process's write lock, not the 30 s busy timeout: the loop answers a
+#: stop and checks for hangs meanwhile. The schedule is kept in memory; only a restart misses
+#: such a write.
+BOOKKEEPING_WAIT_MS = 1000
 #: Shortest wait before retrying a failed poll: full jitter can draw zero.
 MIN_RETRY = 1.0
 #: A wall-clock step bigger than this (DST change, NTP correction) shifts the schedule.
@@ -584,12 +589,14 @@ class Daemon:
 
     def _guarded(self, fn: Callable[..., Any], *args: Any) -> Any:
         """A bookkeeping write or read of the main loop: logged on failure, never fatal."""
+        waited = BOOKKEEPING_WAIT_MS
         try:
-            return fn(*args)
+            with self.store.waiting_at_most(BOOKKEEPING_WAIT_MS) as waited:
+                return fn(*args)
         except Exception as exc:  # noqa: BLE001
             if is_explained(exc):  # no bug of ours (locked, read-only, full): one line
                 log.error("database error in the scheduler (continuing): %s",
-                          describe_error(exc, self.config.monitor.database))
+                          describe_error(exc, self.config.monitor.database, waited_ms=waited))
             else:
                 log.exception("database error in the scheduler (continuing)")
             return None

@@ -427,6 +427,29 @@ def test_a_poll_failure_the_locked_database_could_not_record_is_not_counted_as_z
     assert failed.endswith("(the failure could not be recorded)") and "0 failure(s)" not in failed
 
 
+def test_a_write_lock_held_past_the_busy_timeout_holds_the_main_loop_a_second_per_write_not_the_timeout(
+    scripted_plugin, write_config, monkeypatch, caplog
+):
+    # Another process holds the lock for long (a large kpi import): the polls fail after the busy
+    # timeout, in their threads; the loop's own writes after each (its next poll time) must not
+    # wait it again, one after another, while a stop (SIGTERM) waits behind them.
+    from monitor import storage
+
+    monkeypatch.setattr(storage, "BUSY_TIMEOUT_MS", 3000)  # the wait that runs out, shortened
+    path = write_config(source("a", "1h") + source("b", "1h") + source("c", "1h"))
+    started = time.monotonic()
+    database = _run_while_another_process_writes(path, 3.5, caplog)  # stop asked once the polls failed
+    took = time.monotonic() - started
+    assert any("failed (locked)" in r.getMessage() for r in caplog.records)
+    # The polls' 3 s, then at most 1 s for each of the 3 next-poll writes (was 3 s each: 12 s in all).
+    assert took < 8.0, f"the daemon stopped {took:.1f}s after start: its loop waited the busy timeout per write"
+    unstored = [r.getMessage() for r in caplog.records if r.getMessage().startswith("database error in the scheduler")]
+    assert len(unstored) == 3 and unstored[0] == (
+        f"database error in the scheduler (continuing): {database} is locked: another process (a running"
+        " import or daemon?) has held its write lock for over 1s; try again"
+    )
+
+
 def test_run_refuses_format_without_once(cli):
     refused = cli("run", "--format", "json")
     assert refused.exit_code == 2 and "--format applies to run --once only" in refused.output

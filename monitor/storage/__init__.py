@@ -180,7 +180,7 @@ class Store:
         slices of :data:`LOCK_WAIT_SLICE_MS`, so that a Ctrl-C stops the wait at once."""
         wait = self._busy_timeout()
         deadline = time.monotonic() + wait / 1000
-        with self._waiting_at_most(min(wait, LOCK_WAIT_SLICE_MS)):
+        with self.waiting_at_most(LOCK_WAIT_SLICE_MS):
             while True:
                 try:
                     self.conn.execute("BEGIN IMMEDIATE")
@@ -288,21 +288,23 @@ class Store:
             if is_read_only(exc):
                 raise MonitorError(describe_error(exc, self.path)) from None
 
-    def without_waiting(self) -> AbstractContextManager[None]:
+    def without_waiting(self) -> AbstractContextManager[int]:
         """Writes in this block fail at once on a held write lock instead of waiting the
         busy timeout (a failed poll recorded after that wait already ran out once)."""
-        return self._waiting_at_most(0)
+        return self.waiting_at_most(0)
 
     def _busy_timeout(self) -> int:
         return int(self.conn.execute("PRAGMA busy_timeout").fetchone()[0])
 
     @contextmanager
-    def _waiting_at_most(self, ms: int) -> Iterator[None]:
-        """SQLite waits at most ``ms`` for a lock in this block (the busy timeout, set back after)."""
+    def waiting_at_most(self, ms: int) -> Iterator[int]:
+        """Writes in this block wait at most ``ms`` for another writer's lock, not the whole
+        busy timeout (if that is shorter, it stays); the wait in ms as the block's value."""
         wait = self._busy_timeout()
-        self.conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
+        shorter = min(wait, int(ms))
+        self.conn.execute(f"PRAGMA busy_timeout = {shorter}")
         try:
-            yield
+            yield shorter
         finally:
             self.conn.execute(f"PRAGMA busy_timeout = {wait}")
 
@@ -341,14 +343,15 @@ def is_explained(exc: BaseException) -> bool:
     return is_locked(exc) or is_read_only(exc) or is_full(exc) or is_corrupt(exc)
 
 
-def describe_error(exc: sqlite3.Error, path: str | Path | None) -> str:
-    """One line for people about ``exc``, raised by the database at ``path`` (if known)."""
+def describe_error(exc: sqlite3.Error, path: str | Path | None, *, waited_ms: int | None = None) -> str:
+    """One line for people about ``exc``, raised by the database at ``path`` (if known)
+    after a wait for the write lock of ``waited_ms`` (default: the busy timeout)."""
     if path is None:
         return f"database error: {exc}"
-    if is_locked(exc):  # the busy timeout ran out
+    if is_locked(exc):  # the wait ran out
         return (
             f"{path} is locked: another process (a running import or daemon?) has held its"
-            f" write lock for over {BUSY_TIMEOUT_MS / 1000:g}s; try again"
+            f" write lock for over {(BUSY_TIMEOUT_MS if waited_ms is None else waited_ms) / 1000:g}s; try again"
         )
     if is_full(exc):
         return f"{path} cannot grow: database or disk is full; free space on its disk and try again"
