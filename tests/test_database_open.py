@@ -161,6 +161,19 @@ def test_a_poll_of_a_damaged_database_fails_in_one_line(cli, tmp_path, caplog):
     assert not [r for r in caplog.records if r.exc_info], "a damaged file is no bug of ours: no traceback"
 
 
+@pytest.mark.parametrize("command", [
+    ["summary"], ["status"], ["kpi", "show"], ["label", "x:1", "negative"], ["reclassify"], ["digest", "preview"],
+    ["digest", "send", "--date", "2026-11-20"], ["alerts", "list"],
+], ids=" ".join)
+def test_a_command_that_reads_mentions_refuses_a_database_not_there_and_creates_nothing(cli, tmp_path, command):
+    # A mistyped --db or [monitor] database: `digest send` mailed the team an empty digest from a
+    # database it had just created, and recorded it as sent there.
+    result = cli("--db", "typo/m.db", *command)
+    assert (result.exit_code, result.output) == (
+        1, "Error: no database at typo/m.db yet: run `sentiment-monitor init` or `poll` first\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("db", ["afile/m.db", "afile/sub/m.db"])
 @pytest.mark.parametrize("command", [["poll"], ["summary"]], ids=" ".join)
 def test_a_database_below_a_regular_file_is_explained(cli, tmp_path, command, db):

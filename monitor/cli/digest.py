@@ -93,7 +93,7 @@ def send(app: App, day: date | None, force: bool, fmt: str) -> None:
     """
     from monitor import digest as digests
 
-    result = digests.send(app.store(), app.config, _day(app, day), force=force)
+    result = digests.send(app.store(create=False), app.config, _day(app, day), force=force)
     if fmt == "table":
         verb = "sent" if result.acted and result.state == "sent" else result.state if result.acted else "not sent"
         click.echo(f"Digest for {result.day} ({result.brand_set}): {verb}, attempt {result.attempts}. {printable(result.detail)}")
