@@ -210,3 +210,16 @@ def test_platforms_stored_in_upper_case_by_older_versions_are_lower_cased(tmp_pa
             ("x", "1", "neutral", None), ("x", "2", "positive", "positive"), ("x", "3", "negative", "negative")]
         assert {row[0] for row in store.conn.execute("SELECT platform FROM label_events")} == {"x"}
         assert [e["label_after"] for e in store.labels.history("x", "2")] == ["negative", "positive"]
+
+
+def test_the_wal_file_shrinks_back_after_a_large_import_while_the_daemon_keeps_the_database_open(cli, tmp_path):
+    from monitor.timeutil import utcnow
+
+    write_jsonl(tmp_path / "m.jsonl", [record(str(i), f"acme is great, number {i}") for i in range(30_000)])
+    wal = tmp_path / "m.db-wal"
+    with Store.open(tmp_path / "m.db") as daemon:  # open throughout: nobody is the last to close
+        assert cli("--db", "m.db", "import", "m.jsonl").exit_code == 0
+        grown = wal.stat().st_size
+        for minutes in range(2):  # the daemon's next writes: the first copies the WAL back, the second starts it over
+            daemon.sources.set_next_poll("demo", "demo", utcnow() + timedelta(minutes=minutes))
+        assert grown > 8_000_000 and wal.stat().st_size <= 4 * 1024 * 1024, f"{grown:,} bytes, then {wal.stat().st_size:,}"

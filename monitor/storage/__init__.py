@@ -43,7 +43,10 @@ BUSY_TIMEOUT_MS = 30_000
 #: A transaction waits for the write lock in waits this long (ms): SQLite waits in C, where a
 #: Ctrl-C or SIGTERM is acted on only once the wait ends; between two, Python takes them.
 LOCK_WAIT_SLICE_MS = 100
-_BULK = {"cache_size": -65536, "wal_autocheckpoint": 50_000}
+#: The WAL file is cut back to this size (bytes) once copied into the database: a large import
+#: grows it to ~200 MB (``_BULK``), which the daemon's connection, open for good, kept on disk.
+WAL_SIZE_LIMIT = 4 * 1024 * 1024
+_BULK = {"cache_size": -65536, "wal_autocheckpoint": 50_000, "journal_size_limit": -1}
 
 
 class Store:
@@ -165,7 +168,7 @@ class Store:
         """Settings for a long run of write transactions (a backfill): a 64 MB page cache,
         so random inserts into the primary-key index stay in memory, and the WAL copied
         back every ~200 MB instead of every 4 MB (a page changed by many transactions is
-        copied once: a fifth less CPU per row). Restored afterwards."""
+        copied once: a fifth less CPU per row), its file not cut back meanwhile. Restored afterwards."""
         saved = {name: self.conn.execute(f"PRAGMA {name}").fetchone()[0] for name in _BULK}
         for name, value in _BULK.items():
             self.conn.execute(f"PRAGMA {name} = {int(value)}")
@@ -387,6 +390,7 @@ def _prepare(conn: sqlite3.Connection, file: Path | None) -> None:
     # NORMAL is durable across process crashes in WAL mode; only a power
     # loss can drop the last transactions, never corrupt the file.
     conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
     conn.execute("PRAGMA foreign_keys = ON")
     # SQLite's LIKE and lower() fold ASCII letters only: a search in another script folds here.
     conn.create_function("casefold", 1, _casefold, deterministic=True)
