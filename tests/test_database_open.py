@@ -20,7 +20,7 @@ from factories import record, write_jsonl
 from monitor import __version__, storage
 from monitor.errors import MonitorError
 from monitor.storage import Store
-from monitor.storage.migrations import core
+from monitor.storage.migrations import MIGRATION_SETS, core
 from monitor.storage.schema import SCHEMA_STAMP
 
 COMMANDS = [["summary"], ["negatives"], ["status"], ["kpi", "show"], ["init"], ["poll"], ["import", "m.jsonl"]]
@@ -293,6 +293,23 @@ def test_a_read_only_database_file_stops_a_poll_with_one_line_before_fetching(tm
     done = run_unprivileged("--db", "ro.db", *command, cwd=tmp_path)
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == "Error: database error on ro.db: attempt to write a readonly database\n"
+
+
+def test_a_reader_of_an_older_read_only_database_says_it_needs_migrating(tmp_path):
+    # A read-only copy (or the service user's file) opened after an upgrade: `summary` has
+    # migrations to apply, and said only "attempt to write a readonly database".
+    with closing(sqlite_utils.Database(tmp_path / "ro.db")) as old:
+        core.apply(old)  # as the first version left it: mentions, sources (in WAL mode, as it opened it)
+    sql(tmp_path / "ro.db", "PRAGMA journal_mode = WAL")
+    os.chmod(tmp_path / "ro.db", 0o444)
+    done = run_unprivileged("--db", "ro.db", "summary", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (1, "")
+    pending = sum(len(s.names) for s in MIGRATION_SETS) - len(core.names)
+    assert done.stderr == (
+        f"Error: ro.db is from an older version and needs {pending} schema migration(s), but cannot be written"
+        " (attempt to write a readonly database): run `sentiment-monitor init` on it once as a user who may write it\n"
+    )
+    assert tables(tmp_path / "ro.db") == {"_sqlite_migrations", "mentions", "sources", "poll_runs"}
 
 
 def test_a_poll_kept_out_by_a_lock_waits_the_busy_timeout_once(cli, tmp_path, monkeypatch, caplog):

@@ -226,14 +226,24 @@ class Store:
 
         self._refuse_newer(MIGRATION_SETS)
         stamp = fingerprint(MIGRATION_SETS)  # what is applied now, even if SCHEMA_STAMP is stale
-        if not self.pending_migrations():
+        pending = self.pending_migrations()
+        if not pending:
             self._stamp(stamp)
             return []
-        with self.transaction():
-            applied = self.pending_migrations()
-            for migration_set in MIGRATION_SETS:
-                migration_set.apply(self.db)
-            self._stamp(stamp)
+        try:
+            with self.transaction():
+                applied = self.pending_migrations()
+                for migration_set in MIGRATION_SETS:
+                    migration_set.apply(self.db)
+                self._stamp(stamp)
+        except sqlite3.OperationalError as exc:
+            if not is_read_only(exc):
+                raise
+            raise MonitorError(
+                f"{self.path} is from an older version and needs {len(pending)} schema migration(s),"
+                f" but cannot be written ({exc}): run `sentiment-monitor init` on it once as a user"
+                " who may write it"
+            ) from None
         return applied
 
     def _refuse_newer(self, sets: list[Migrations]) -> None:
