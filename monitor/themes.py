@@ -177,7 +177,9 @@ class BrandThemes:
     negatives: int = 0
     previous_negatives: int = 0
     no_theme: int = 0  # negatives in no theme
+    previous_no_theme: int = 0  # ... in the period before
     themes: list[ThemeCount] = field(default_factory=list)
+    unthemed: ThemeCount | None = None  # the negatives in no theme, counted as a theme is
     emerging: list[Phrase] = field(default_factory=list)
 
     @property
@@ -194,7 +196,7 @@ class BrandThemes:
             "brand": self.brand, "from": to_db(self.start), "to": to_db(self.end),
             "previous": {"from": to_db(self.previous_start), "to": to_db(self.start)},
             "negatives": self.negatives, "previous_negatives": self.previous_negatives,
-            "no_theme": self.no_theme,
+            "no_theme": self.no_theme, "previous_no_theme": self.previous_no_theme,
             "themes": [t.as_dict() for t in self.themes],
             "emerging": [p.as_dict() for p in self.emerging],
         }
@@ -269,17 +271,21 @@ def brand_themes(
     starts = {key[0] for key in candidates}
     for _, text in _negatives(store, brand, previous_start, start):
         out.previous_negatives += 1
-        before.update(matcher.themes(text))
+        found = matcher.themes(text)
+        if not found:
+            out.previous_no_theme += 1
+        before.update(found)
         runs = [[vocabulary.get(w, -1) for w in run] for run in extractor.runs(text)]
         before_phrases.update(_phrases_in(runs, candidates, extractor.max_words, starts))
 
-    for name in matcher.names:
-        ratio = lift(counts[name], before[name], now_length, before_length, settings.smoothing)
-        out.themes.append(ThemeCount(
-            name, counts[name], before[name], before[name] * now_length / before_length, ratio,
-            trend(counts[name], before[name], ratio, settings),
-            counts[name] / out.negatives if out.negatives else None,
-        ))
+    def counted(name: str, now: int, then: int) -> ThemeCount:
+        ratio = lift(now, then, now_length, before_length, settings.smoothing)
+        return ThemeCount(name, now, then, then * now_length / before_length, ratio, trend(now, then, ratio, settings),
+                          now / out.negatives if out.negatives else None)
+
+    out.themes = [counted(name, counts[name], before[name]) for name in matcher.names]
+    # A growing "(no theme)" is complaints the themes do not cover yet
+    out.unthemed = counted(NO_THEME, out.no_theme, out.previous_no_theme)
     out.themes.sort(key=lambda t: (-t.negatives, -t.previous, t.theme))
 
     emerging = []

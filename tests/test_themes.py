@@ -86,7 +86,7 @@ def test_a_theme_emerges_in_the_second_week_and_another_fades(cli, monitored):
     # c1 is in two themes and counts in each; b1 was billing the week before
     assert (themes["billing"]["negatives"], themes["billing"]["previous"]) == (1, 1)
     assert themes["support"]["negatives"] == 1 and themes["billing"]["trend"] == "steady"
-    assert acme["no_theme"] == 1  # l1
+    assert (acme["no_theme"], acme["previous_no_theme"]) == (1, 0)  # l1; every negative before had a theme
     # most negatives first, then most before
     assert [t["theme"] for t in acme["themes"]][:4] == ["outage", "delivery", "billing", "support"]
     # examples: the most negative first, full mention objects
@@ -131,7 +131,10 @@ def test_themes_table_and_csv(cli, monitored):
     rows = cli("--config", path, "themes", *WINDOW, "--format", "csv").stdout.splitlines()
     assert rows[0] == "brand,kind,name,negatives,previous,change,lift,trend,share,example"
     assert any(r.startswith("Acme,phrase,status page,3,0,") for r in rows)
-    assert "Acme,no_theme,(no theme),1,,,,,," in rows  # l1: the shares add up from the file alone
+    # l1: the shares add up from the file alone; counted as a theme is (it had no previous, change, share)
+    assert "Acme,no_theme,(no theme),1,0,1.0,2.0,steady,0.125," in rows
+    unthemed = next(line for line in table.splitlines() if line.startswith("(no theme)"))
+    assert unthemed.split() == ["(no", "theme)", "1", "0", "+1", "steady", "12%", "-"]
 
 
 def test_negatives_in_no_theme_are_shown_when_no_theme_is_configured(cli, monitored):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from monitor.cli import BRAND, App, format_option, pass_app, resolve_window, window_options
 from monitor.output import emit, percent, to_json
+
+if TYPE_CHECKING:
+    from monitor.themes import BrandThemes
 
 _WIDTHS = {"example": 64}
 
@@ -52,7 +55,7 @@ def themes(app: App, since: timedelta | None, from_date: date | None, to_date: d
         })
         return
     if fmt == "csv":
-        emit(fmt, [row for r in reports for row in _flat(r.as_dict())],
+        emit(fmt, [row for r in reports for row in _flat(r)],
              ["brand", "kind", "name", "negatives", "previous", "change", "lift", "trend", "share", "example"])
         return
     tz = config.monitor.tz
@@ -66,7 +69,7 @@ def themes(app: App, since: timedelta | None, from_date: date | None, to_date: d
                    f" {config.monitor.timezone}; {report.previous_negatives} in the period before")
         rows = [_theme_row(t) for t in data["themes"] if t["negatives"] or t["previous"]]  # not 0 and 0
         if report.negatives or report.previous_negatives:
-            rows.append({"theme": "(no theme)", "negatives": data["no_theme"]})
+            rows.append({**_theme_row(report.unthemed.as_dict()), "example": None})
         emit(fmt, rows, ["theme", "negatives", "previous", "change", "trend", "share", "example"],
              widths=_WIDTHS, empty="(no negative mentions in either period)")
         click.echo("\nEmerging phrases (new or growing against the period before):")
@@ -89,11 +92,12 @@ def _phrase_row(p: dict[str, Any]) -> dict[str, Any]:
     return {**p, "lift": f"{p['lift']:.1f}x", "example": _example(p)}
 
 
-def _flat(data: dict[str, Any]) -> list[dict[str, Any]]:
+def _flat(report: BrandThemes) -> list[dict[str, Any]]:
+    data = report.as_dict()
     rows = [{"brand": data["brand"], "kind": "theme", "name": t["theme"], **t, "example": _example(t)}
             for t in data["themes"]]
     # The negatives in no theme, so that the shares add up from the file alone.
-    rows.append({"brand": data["brand"], "kind": "no_theme", "name": "(no theme)", "negatives": data["no_theme"]})
+    rows.append({"brand": data["brand"], "kind": "no_theme", "name": report.unthemed.theme, **report.unthemed.as_dict(), "example": None})
     rows += [{"brand": data["brand"], "kind": "phrase", "name": p["phrase"], **p, "example": _example(p)}
              for p in data["emerging"]]
     return rows
