@@ -24,7 +24,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +44,7 @@ from connectors.jsonl import (
 )
 from monitor.brands import BrandMatcher
 from monitor.errors import MonitorError, did_you_mean
-from monitor.interrupts import interrupts_held
+from monitor.interrupts import interrupts_held_inside
 from monitor.storage import Store, describe_error, is_explained
 from monitor.storage.scored import mention_row
 from monitor.timeutil import FIRST_DATE, LAST_DATE, to_db, utcnow
@@ -363,8 +363,7 @@ def write_rows(
     def flush(rows: list[tuple[Any, ...]]) -> None:
         # Ctrl-C stops the wait for the write lock (nothing is stored yet); once it is taken,
         # the batch is stored and counted whole, and a Ctrl-C is taken after the commit.
-        with ExitStack() as held, store.transaction():
-            held.enter_context(interrupts_held())
+        with interrupts_held_inside(store.transaction()):
             counts = store.mentions.upsert_rows(rows)
             done.new += counts.new
             done.duplicates += counts.duplicates

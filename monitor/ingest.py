@@ -28,7 +28,7 @@ from monitor.brands import BrandMatcher
 from monitor.checked import CheckedClassifier
 from monitor.config import Config, SentimentConfig, SourceConfig, secrets_in
 from monitor.errors import MonitorError, did_you_mean
-from monitor.interrupts import interrupts_held
+from monitor.interrupts import interrupts_held, interrupts_held_inside
 from monitor.storage import Store, describe_error, error_kind, is_explained
 from monitor.storage.labels import Rescored
 from monitor.storage.mentions import IMPORT_SOURCE
@@ -456,7 +456,9 @@ def reclassify(
                 Rescored(r["platform"], r["id"], c.lang, c.compound, c.label, pipeline.classifier_id)
                 for r, c in zip(rows, classified)
             ]
-            with interrupts_held():  # a batch is stored and counted whole, then Ctrl-C is taken
+            # Ctrl-C stops the wait for the write lock; once it is taken, a batch is stored and
+            # counted whole, then Ctrl-C is taken (a dry run writes nothing: no lock to wait for).
+            with interrupts_held() if dry_run else interrupts_held_inside(store.transaction()):
                 counts = store.labels.rescore(rows, scores, at=utcnow(), dry_run=dry_run)
                 result.scanned += len(rows)
                 result.updated += counts.updated

@@ -1,7 +1,7 @@
 """Ctrl-C and SIGTERM held off while a write that must be whole is done.
 
-Shared by ``import`` (each batch of mentions is stored and counted whole) and ``kpi
-import`` (the one transaction of a file commits before a Ctrl-C is taken).
+Shared by ``import`` and ``reclassify`` (each batch of mentions is stored and counted
+whole) and ``kpi import`` (the one transaction of a file commits before a Ctrl-C is taken).
 """
 
 from __future__ import annotations
@@ -9,7 +9,10 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -41,3 +44,13 @@ def interrupts_held() -> Iterator[None]:
                 mask(signal.SIG_SETMASK, blocked)
         if held:
             saved[held[0]](held[0], None)
+
+
+@contextmanager
+def interrupts_held_inside(transaction: AbstractContextManager[T]) -> Iterator[T]:
+    """``transaction`` entered while Ctrl-C still stops it (a wait for another process's
+    write lock; nothing is written yet), then Ctrl-C and SIGTERM held until it is left
+    (committed), and handled after."""
+    with ExitStack() as held, transaction as value:
+        held.enter_context(interrupts_held())
+        yield value

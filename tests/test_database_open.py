@@ -361,6 +361,7 @@ def _in_a_timed_sleep(pid: int) -> bool:
 @pytest.mark.parametrize(("command", "said"), [
     (["import", "m.jsonl"], "Interrupted after storing 0 mentions"),  # its batch holds Ctrl-C once writing
     (["label", "x:1", "negative"], "Aborted!"),
+    (["reclassify"], "Interrupted before anything was re-scored"),  # its batch holds Ctrl-C once writing
 ])
 def test_ctrl_c_stops_a_command_waiting_for_another_process_write_lock(tmp_path, command, said):
     import signal
