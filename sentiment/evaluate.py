@@ -10,6 +10,7 @@ macro-recall, per-class precision/recall/F1 and the confusion matrix.
 from __future__ import annotations
 
 import csv
+import io
 import time
 import zlib
 from collections import Counter
@@ -78,24 +79,25 @@ def read_labelled(
     delimiter: str | None = None,
     header: bool = True,
     skip_unmapped: bool = False,
-    encoding_of: Callable[[Path], str] | None = None,
+    read_text: Callable[[Path], str] | None = None,
 ) -> list[Example]:
     """Examples from a CSV/TSV file (``text_col``/``label_col``: header names or
     1-based indexes) or from line files (``path`` holds texts, ``labels_file`` labels).
-    ``encoding_of`` gives a file's text encoding (default: UTF-8, with or without a BOM)."""
+    ``read_text`` gives a file's text (default: read as UTF-8, with or without a BOM);
+    each file is read once, so it may be a pipe."""
     path = Path(path)
-    encoding = encoding_of or (lambda _: "utf-8-sig")
+    read = read_text or (lambda p: p.read_bytes().decode("utf-8-sig"))
     if labels_file is not None:
         labels_path = Path(labels_file)
-        texts = _lines(path, encoding(path))
-        raw_labels = [(i, label.strip()) for i, label in enumerate(_lines(labels_path, encoding(labels_path)), 1)]
+        texts = _lines(_text(path, read))
+        raw_labels = [(i, label.strip()) for i, label in enumerate(_lines(_text(labels_path, read)), 1)]
         if len(texts) != len(raw_labels):
             raise DataError(f"{path} has {len(texts)} lines but {labels_file} has {len(raw_labels)}")
         rows = [(line, text, label, f"line{line - 1}") for (line, label), text in zip(raw_labels, texts)]
     else:
         if text_col is None or label_col is None:
             raise DataError(f"{path}: give the text and label columns (or a labels file for line files)")
-        rows = _table_rows(path, text_col, label_col, split_col, delimiter, header, encoding(path))
+        rows = _table_rows(path, _text(path, read), text_col, label_col, split_col, delimiter, header)
     examples, unmapped = [], Counter[str]()
     for _line, text, value, key in rows:
         label = label_map.get(value.lower())
@@ -114,45 +116,47 @@ def read_labelled(
     return examples
 
 
-def _lines(path: Path, encoding: str) -> list[str]:
+def _text(path: Path, read: Callable[[Path], str]) -> str:
     try:
-        with path.open(encoding=encoding, newline="") as fh:
-            lines = fh.read().split("\n")  # "\n" only: a stray "\r" is part of a text
+        return read(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read: {exc}") from None
+
+
+def _lines(text: str) -> list[str]:
+    lines = text.split("\n")  # "\n" only: a stray "\r" is part of a text
     if lines and lines[-1] == "":
         lines.pop()
     return [line.removesuffix("\r") for line in lines]
 
 
 def _table_rows(
-    path: Path, text_col: str, label_col: str, split_col: str | None, delimiter: str | None, header: bool,
-    encoding: str,
+    path: Path, text: str, text_col: str, label_col: str, split_col: str | None, delimiter: str | None,
+    header: bool,
 ) -> list[tuple[int, str, str, str]]:
     if delimiter is None:
         delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
     if len(delimiter) != 1:  # the csv module would raise a TypeError
         raise DataError(f"{path}: the delimiter must be one character, found {delimiter!r}")
     try:
-        with path.open(encoding=encoding, newline="") as fh:
-            reader = csv.reader(fh, delimiter=delimiter)
-            names = next(reader, []) if header else []
-            if header and not any(name.strip() for name in names):
-                raise DataError(f"{path}: the file is empty (no header line)")
-            columns = [_column(path, c, names, header, delimiter) for c in (text_col, label_col)]
-            split = _column(path, split_col, names, header, delimiter) if split_col else None
-            rows = []
-            for number, row in enumerate(reader):
-                line = reader.line_num
-                if not row:
-                    continue
-                needed = max(columns + ([split] if split is not None else []))
-                if len(row) <= needed:
-                    raise DataError(f"{path}:{line}: {len(row)} columns, expected at least {needed + 1}")
-                key = row[split] if split is not None else f"line{number}"
-                rows.append((line, row[columns[0]], row[columns[1]].strip(), key))
-            return rows
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        names = next(reader, []) if header else []
+        if header and not any(name.strip() for name in names):
+            raise DataError(f"{path}: the file is empty (no header line)")
+        columns = [_column(path, c, names, header, delimiter) for c in (text_col, label_col)]
+        split = _column(path, split_col, names, header, delimiter) if split_col else None
+        rows = []
+        for number, row in enumerate(reader):
+            line = reader.line_num
+            if not row:
+                continue
+            needed = max(columns + ([split] if split is not None else []))
+            if len(row) <= needed:
+                raise DataError(f"{path}:{line}: {len(row)} columns, expected at least {needed + 1}")
+            key = row[split] if split is not None else f"line{number}"
+            rows.append((line, row[columns[0]], row[columns[1]].strip(), key))
+        return rows
+    except csv.Error as exc:
         raise DataError(f"{path}: cannot read: {exc}") from None
 
 

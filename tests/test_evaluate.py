@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 
 import pytest
 
@@ -179,6 +180,27 @@ def test_eval_reads_excels_encodings_as_import_does(cli, write_config, tmp_path)
                         encoding="shift_jis")
     result = cli("--config", path, "eval", japanese, "--text-col", "text", "--label-col", "label")
     assert result.exit_code == 1 and "perhaps" in result.output and "re-save it as UTF-8" in result.output
+
+
+def test_eval_reads_a_pipe_once_as_a_shell_gives_it(cli, write_config):
+    """`eval <(...) --labels-file <(cut -f2 data.tsv)`: each file is read once (its encoding
+    found from the bytes read), as a pipe gives them only once."""
+    path = write_config()
+    pipes = []
+    for content in ("Lovely café, brilliant staff\nClosed again, awful service\n", "positive\nnegative\n"):
+        read, write = os.pipe()
+        os.write(write, content.encode("cp1252"))
+        os.close(write)
+        pipes.append(read)
+    try:
+        result = cli("--config", path, "eval", f"/dev/fd/{pipes[0]}", "--labels-file", f"/dev/fd/{pipes[1]}",
+                     "--format", "json")
+    finally:
+        for fd in pipes:
+            os.close(fd)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["gold"] == {"negative": 1, "neutral": 0, "positive": 1} and out["results"][0]["accuracy"] == 1.0
 
 
 def test_eval_refuses_an_empty_file_or_half_instead_of_measuring_nothing(cli, write_config, tmp_path):

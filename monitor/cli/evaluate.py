@@ -32,12 +32,16 @@ class DelimiterType(click.ParamType):
 DELIMITER = DelimiterType()
 
 
-def _encoding(path: Path) -> str:
-    """A labelled file's encoding as `import` finds an export's: UTF-8 (with or without a
-    BOM), UTF-16 or Windows-1252 (Excel's saves), else an error naming the likely one."""
+def _text(path: Path) -> str:
+    """A labelled file's text, its encoding found as `import` finds an export's: UTF-8 (with
+    or without a BOM), UTF-16 or Windows-1252 (Excel's saves), else an error naming the likely
+    one. Read once: a pipe (`<(cut -f2 data.tsv)`) gives its bytes only once."""
+    import io
+
     from connectors.csvfile import detect_encoding
 
-    return detect_encoding(path, lambda: path.open("rb"), option=None)
+    data = path.read_bytes()
+    return data.decode(detect_encoding(path, lambda: io.BytesIO(data), option=None))
 
 
 def _split_terms(values: tuple[str, ...]) -> list[str]:
@@ -99,7 +103,7 @@ def eval_(
         examples = read_labelled(
             file, label_map=parse_label_map(label_spec), text_col=text_col, label_col=label_col,
             labels_file=labels_file, split_col=split_col, delimiter=delimiter, header=not no_header,
-            skip_unmapped=skip_unmapped, encoding_of=_encoding,
+            skip_unmapped=skip_unmapped, read_text=_text,
         )
     except (DataError, BadPayload) as exc:
         raise MonitorError(str(exc)) from None
