@@ -218,7 +218,11 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
             kind = "internal"
             message = str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
             message = message if str(exc) else type(exc).__name__  # CancelledError() says nothing more
-        if kind == "internal" and not is_explained(exc):
+        # A MonitorError says what is wrong (a classifier's bad score): as a ConnectorError, it is
+        # the poll's result that the caller prints or logs; a traceback would only show the check.
+        # One wrapping a plugin's own exception keeps it: where that was raised is worth seeing.
+        said = isinstance(exc, MonitorError) and exc.__cause__ is None
+        if kind == "internal" and not is_explained(exc) and not said:
             log.error("source %s: unexpected error", source.name, exc_info=True)
         # Printed and stored: masked as the logs are (a server may echo the credential back),
         # with the source's own secrets as they are now (a rotated token file included).

@@ -303,7 +303,7 @@ def test_a_classifier_may_call_a_text_unsupported_and_one_without_a_version_is_n
 
 
 def test_a_poll_with_a_classifier_giving_nan_stores_nothing_and_keeps_the_cursor(faulty_classifier, scripted_plugin,
-                                                                                   cli, write_config):
+                                                                                   cli, write_config, caplog):
     config = write_config('''
         [sentiment]
         classifier = "faulty"
@@ -321,6 +321,8 @@ def test_a_poll_with_a_classifier_giving_nan_stores_nothing_and_keeps_the_cursor
     (run,) = json.loads(result.stdout)
     assert run["status"] == "error" and run["new"] == 0
     assert run["error"].startswith('classifier "faulty" (faultyclassifier:FaultyClassifier) gave the compound nan')
+    # One line, as the README promises: no traceback logged that would only show the check.
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
     assert json.loads(cli("--config", config, "mentions", "--format", "json").output) == []
     (source,) = json.loads(cli("--config", config, "status", "--format", "json").output)["sources"]
     assert source["cursor"] is None
