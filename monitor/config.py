@@ -862,7 +862,8 @@ def _secret(value: Any, secret: type, where: str) -> Secret:
     without its content: a value in the wrong place may well be the credential itself."""
     if isinstance(value, str):
         if not value.strip():  # as an empty variable or secret file is: sent, it would only be refused
-            raise ConfigError(f'{where}: an empty string: give the credential, or {{ env = "NAME" }} / {{ file = "path" }}')
+            raise ConfigError(f'{where}: an empty string: give the credential, or {{ env = "NAME" }} / {{ file = "path" }}'
+                              " (an optional one, such as [smtp] username, is left out instead)")
         return secret(value, where=where)
     if isinstance(value, Mapping) and len(value) == 1 and set(value) <= {"env", "file"}:
         (kind, ref), = value.items()

@@ -109,7 +109,8 @@ def test_a_brand_name_or_term_that_names_nothing_is_refused(write_config, entry,
     ('name = " "\nplatform = "hackernews"', '[[sources]] #1 (" "): name: must not be empty'),
     ('name = "feed"\nplatform = "jsonl"\npath = ""', 'path: must not be empty'),  # was the working directory
     ('name = "x"\nplatform = "x"\nbearer_token = " "',
-     'bearer_token: an empty string: give the credential, or { env = "NAME" } / { file = "path" }'),
+     'bearer_token: an empty string: give the credential, or { env = "NAME" } / { file = "path" }'
+     " (an optional one, such as [smtp] username, is left out instead)"),
 ])
 def test_a_source_setting_left_blank_is_refused(write_config, entry, message):
     assert message in load_error(write_config(f"[[sources]]\n{entry}\n"))
