@@ -5,14 +5,22 @@ A :class:`Watermark` keeps the newest item time seen and the ids seen within
 ``since()`` (a little before the newest, so late-indexed or same-second items
 are not missed) and serves only the items it has not seen. Its JSON form is
 part of a connector's cursor: ``{"newest": <unix seconds>, "seen": {id: <unix seconds>}}``.
+
+An item dated more than :data:`FUTURE_TOLERANCE` ahead of this machine's clock (a remote
+server's wrong clock) is remembered as seen but does not move the newest time: it would
+put ``since()`` ahead of every item posted until then, and the listing would skip them all.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 MAX_SEEN = 500  # ids kept per listing; more than any platform's same-window burst we poll
+#: Seconds an item may be dated ahead of this machine's clock and still move the newest time
+#: (clocks a little apart); a later date is a wrong clock somewhere.
+FUTURE_TOLERANCE = 300.0
 
 
 class Watermark:
@@ -29,8 +37,12 @@ class Watermark:
         seen: Mapping[str, float] | None = None,
         overlap: float = 0.0,
         floor: float | None = None,
+        now: float | None = None,
     ) -> None:
-        self.newest = newest
+        now = time.time() if now is None else now
+        self.latest = now + FUTURE_TOLERANCE  # the newest time an item may move the state to
+        # A cursor saved when a future-dated item could move it: from now on, not from then.
+        self.newest = newest if newest is None or newest <= self.latest else now
         self.seen = dict(seen or {})
         self.overlap = overlap
         self.floor = floor  # where a first poll (nothing seen yet) starts
@@ -69,14 +81,17 @@ class Watermark:
         return True
 
     def state(self) -> dict[str, Any] | None:
-        """The JSON value to save: newest time and the ids within the overlap before it."""
+        """The JSON value to save: newest time and the ids within the overlap before it (and
+        those of items dated in the future, which do not move the newest time)."""
         merged = {**self.seen, **self._read}
         if not merged and self.newest is None:
             return None
-        newest = max([*merged.values(), *([self.newest] if self.newest is not None else [])])
-        window = {k: v for k, v in merged.items() if v >= newest - self.overlap}
+        times = [v for v in merged.values() if v <= self.latest]
+        newest = max([*times, *([self.newest] if self.newest is not None else [])], default=None)
+        window = {k: v for k, v in merged.items() if newest is None or v >= newest - self.overlap}
         kept = dict(sorted(window.items(), key=lambda kv: kv[1], reverse=True)[:MAX_SEEN])
-        return {"newest": _compact(newest), "seen": {k: _compact(v) for k, v in kept.items()}}
+        return {"newest": None if newest is None else _compact(newest),
+                "seen": {k: _compact(v) for k, v in kept.items()}}
 
 
 def keep_state(after: dict[str, Any], key: str, mark: Watermark) -> None:

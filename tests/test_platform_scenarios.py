@@ -179,3 +179,18 @@ def test_a_failure_on_a_later_page_stores_nothing_and_keeps_the_cursor(api, poll
     # the failed poll reports the requests it made: a page served, then the 429
     assert result.requests == len(fake_server.requests) >= 2
     assert fresh_store.sources.runs(result.source)[0]["requests"] == result.requests
+
+
+def test_an_item_dated_hours_ahead_does_not_hide_the_items_posted_until_then(api, poll, fresh_store):
+    # A remote server with a wrong clock: its post claims to be from three hours from now.
+    ahead = api.add("acme from a fast clock", minutes_ago=-180)
+    first = api.add("acme on time", minutes_ago=30)
+    poll()
+    later = api.add("acme an hour later", minutes_ago=1)
+
+    second = poll()
+    third = poll()
+
+    assert (second.status, second.new) == ("ok", 1), second.error
+    assert (third.status, third.new) == ("ok", 0), third.error  # the fast one is still known
+    assert {r["id"] for r in rows(fresh_store)} == {ahead, first, later}
