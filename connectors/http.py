@@ -35,6 +35,7 @@ Nothing here sleeps. ``requests`` is imported on first use, not with this module
 from __future__ import annotations
 
 import json as jsonlib
+import math
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -335,17 +336,23 @@ def error_detail(response: requests.Response) -> str:
 
 def retry_time(response: requests.Response) -> datetime | None:
     """When a rate-limited response says to retry: ``Retry-After`` (seconds or an HTTP date),
-    else a reset header (Unix time, seconds from now, or ISO 8601); ``None`` if neither is readable."""
+    else a reset header (Unix time, seconds from now, or ISO 8601); ``None`` if neither is
+    readable or the time it says is not in the future (retrying at once would only be refused
+    again, poll after poll). Times are measured on the server's clock when it sends ``Date``."""
     value = response.headers.get("retry-after")
+    at = None
     if value:
         seconds = _number(value)
         if seconds is not None:
-            return after_seconds(seconds)
-        try:
-            return parsedate_to_datetime(value).astimezone(timezone.utc)
-        except (TypeError, ValueError, IndexError):
-            pass
-    return _reset_time(response)
+            at = _in_seconds(seconds)
+        else:
+            try:
+                at = _on_our_clock(parsedate_to_datetime(value), response)
+            except (TypeError, ValueError, IndexError):
+                pass
+    if at is None:
+        at = _reset_time(response)
+    return at if at is not None and at > datetime.now(timezone.utc) else None
 
 
 def retry_at(response: requests.Response, backoff: timedelta) -> datetime:
@@ -365,22 +372,40 @@ def epoch_time(value: str | None) -> datetime | None:
         return None
 
 
+def _in_seconds(seconds: float) -> datetime | None:
+    """``seconds`` from now; ``None`` for a number no server means (infinite, NaN, past year 9999)."""
+    try:
+        return after_seconds(seconds) if math.isfinite(seconds) else None
+    except OverflowError:
+        return None
+
+
+def _on_our_clock(at: datetime, response: requests.Response) -> datetime:
+    """``at``, a time on the server's clock, on ours: as far from now as it is from the
+    response's ``Date`` (a server clock minutes off would otherwise ask for a wait already
+    over, or longer than meant); ``at`` itself without a readable ``Date``."""
+    try:
+        server_now = parsedate_to_datetime(response.headers["date"])
+        return datetime.now(timezone.utc) + (at.astimezone(timezone.utc) - server_now)
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError):
+        return at.astimezone(timezone.utc)
+
+
 def _reset_time(response: requests.Response) -> datetime | None:
     value = next((response.headers[name] for name in _RESET if name in response.headers), None)
     if not value:
         return None
     number = _number(value)
     if number is not None:
-        return epoch_time(str(int(number))) if number >= _EPOCH_FROM else after_seconds(number)
+        if not math.isfinite(number) or number < _EPOCH_FROM:
+            return _in_seconds(number)
+        at = epoch_time(str(int(number)))
+        return None if at is None else _on_our_clock(at, response)
     try:
         reset = parse_iso_datetime(value)
     except ValueError:
         return None
-    try:  # Mastodon's ISO reset is in the server's clock: keep the distance, not the time
-        server_now = parsedate_to_datetime(response.headers["date"])
-        return datetime.now(timezone.utc) + (reset - server_now)
-    except (KeyError, TypeError, ValueError, IndexError):
-        return reset
+    return _on_our_clock(reset, response)  # Mastodon's ISO reset is in the server's clock
 
 
 def _number(value: str) -> float | None:

@@ -168,7 +168,9 @@ def _handler_class(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             if reply.delay and server._wait(reply.delay):
                 return  # stopping: drop the connection unanswered
             payload = reply.payload()
-            self.send_response(reply.status)
+            self.send_response_only(reply.status)
+            if not any(name.lower() == "date" for name in reply.headers):  # a reply may set the server's clock
+                self.send_header("Date", self.date_time_string())
             content_type = reply.content_type or (
                 "application/json; charset=utf-8" if reply.json is not _NO_JSON else "text/plain"
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import pytest
 
@@ -114,6 +115,44 @@ def test_a_rate_limit_without_a_reset_time_backs_off_by_the_configured_time(api,
 
     assert result.error_kind == "rate_limited", result.error
     expected = datetime.now(timezone.utc) + timedelta(minutes=7)
+    assert abs((result.retry_at - expected).total_seconds()) < 5
+
+
+def _http_date(delta: timedelta) -> str:
+    return format_datetime(datetime.now(timezone.utc) + delta, usegmt=True)
+
+
+@pytest.mark.parametrize("headers", [
+    lambda: {"Retry-After": "0"},
+    lambda: {"Retry-After": "-30"},
+    lambda: {"Retry-After": _http_date(-timedelta(hours=1))},
+    lambda: {"Retry-After": "1e12"},
+    lambda: {"Retry-After": "inf"},
+    lambda: {"X-RateLimit-Remaining": "0",
+             "X-RateLimit-Reset": str(int((datetime.now(timezone.utc) - timedelta(minutes=10)).timestamp()))},
+], ids=["zero", "negative", "past-date", "huge", "infinite", "past-reset"])
+def test_a_rate_limit_whose_time_is_over_or_unusable_backs_off_by_the_configured_time(api, poll, headers):
+    # Retrying at once would be refused again: the daemon would ask in a tight loop.
+    api.fail(Reply(429, json={"message": "Too many requests"}, headers=headers()))
+
+    result = poll()
+
+    assert (result.status, result.error_kind) == ("error", "rate_limited"), result.error
+    expected = datetime.now(timezone.utc) + timedelta(minutes=7)
+    assert abs((result.retry_at - expected).total_seconds()) < 5
+
+
+def test_a_reset_time_on_a_server_clock_behind_ours_is_the_wait_it_means(api, poll):
+    server_now = datetime.now(timezone.utc) - timedelta(minutes=10)
+    reset = int((server_now + timedelta(minutes=2)).timestamp())
+    api.fail(Reply(429, json={"message": "Too many requests"}, headers={
+        "Date": format_datetime(server_now, usegmt=True), "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": str(reset)}))
+
+    result = poll()
+
+    assert result.error_kind == "rate_limited", result.error
+    expected = datetime.now(timezone.utc) + timedelta(minutes=2)
     assert abs((result.retry_at - expected).total_seconds()) < 5
 
 
