@@ -189,9 +189,14 @@ class AuthError(ConnectorError):
 
 
 class TransientError(ConnectorError):
-    """Server errors, timeouts, dropped connections: retry with back-off."""
+    """Server errors, timeouts, dropped connections: retry with back-off. ``retry_at``: not
+    before this time (a 503's ``Retry-After``), when the server said."""
 
     kind = "transient"
+
+    def __init__(self, message: str, retry_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
 
 
 class BadPayload(ConnectorError):

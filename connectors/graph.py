@@ -38,10 +38,9 @@ from connectors.base import (
     ConnectorError,
     Mention,
     Secret,
-    TransientError,
     parse_iso_datetime,
 )
-from connectors.http import HttpClient, check_options, rate_limited
+from connectors.http import HttpClient, check_options, rate_limited, server_error
 from connectors.watermark import Watermark
 
 if TYPE_CHECKING:
@@ -174,7 +173,7 @@ class GraphApi:
         if code in (100, 803):
             return BadQuery(f"{p}: Graph rejected the request (code {code}: {message})")
         if code in (1, 2) or error.get("is_transient") is True or response.status_code >= 500:
-            return TransientError(f"{p}: server error {response.status_code} (code {code}: {message})")
+            return server_error(f"{p}: server error {response.status_code} (code {code}: {message})", response)
         return None
 
     def _usage_block(self, response: Response) -> tuple[datetime, str] | None:

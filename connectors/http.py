@@ -13,7 +13,8 @@ connection refused, reset, DNS            TransientError "cannot reach host"
                                           reset header, else ``now + backoff``
 401, 403                                  AuthError naming the secret's config key
 400, 404, 422                             BadQuery
-408, 5xx                                  TransientError "server error N"
+408, 5xx                                  TransientError "server error N" (with
+                                          ``retry_at`` from a future ``Retry-After``)
 a body that is not JSON (:meth:`json`)    BadPayload
 a body over MAX_RESPONSE_BYTES (a         BadPayload "answered with more than 32 MB"
 redirect's too)
@@ -239,7 +240,7 @@ def error_for_status(
     if status in (400, 404, 422):
         return BadQuery(f"{p}: {urlsplit(response.url).path} rejected the request ({status} {detail})")
     if status == 408 or status >= 500:
-        return TransientError(f"{p}: server error {status} {response.reason or ''}".rstrip())
+        return server_error(f"{p}: server error {status} {response.reason or ''}".rstrip(), response)
     return ConnectorError(f"{p}: unexpected {status} from {urlsplit(response.url).path}: {detail}")
 
 
@@ -339,20 +340,31 @@ def retry_time(response: requests.Response) -> datetime | None:
     else a reset header (Unix time, seconds from now, or ISO 8601); ``None`` if neither is
     readable or the time it says is not in the future (retrying at once would only be refused
     again, poll after poll). Times are measured on the server's clock when it sends ``Date``."""
-    value = response.headers.get("retry-after")
-    at = None
-    if value:
-        seconds = _number(value)
-        if seconds is not None:
-            at = _in_seconds(seconds)
-        else:
-            try:
-                at = _on_our_clock(parsedate_to_datetime(value), response)
-            except (TypeError, ValueError, IndexError):
-                pass
-    if at is None:
-        at = _reset_time(response)
+    at = _retry_after(response) or _reset_time(response)
     return at if at is not None and at > datetime.now(timezone.utc) else None
+
+
+def server_error(message: str, response: requests.Response) -> TransientError:
+    """The TransientError for a server error; not retried before its ``Retry-After`` (a 503 in
+    maintenance says how long), when that is in the future. Reset headers are about the quota."""
+    at = _retry_after(response)
+    if at is None or at <= datetime.now(timezone.utc):
+        return TransientError(message)
+    return TransientError(f"{message}, retry after {at:%Y-%m-%dT%H:%M:%SZ}", at)
+
+
+def _retry_after(response: requests.Response) -> datetime | None:
+    """``Retry-After`` (seconds, or an HTTP date on the server's clock), or ``None``."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    seconds = _number(value)
+    if seconds is not None:
+        return _in_seconds(seconds)
+    try:
+        return _on_our_clock(parsedate_to_datetime(value), response)
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def retry_at(response: requests.Response, backoff: timedelta) -> datetime:

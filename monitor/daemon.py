@@ -547,13 +547,15 @@ class Daemon:
         every = source.every.total_seconds()
         if result.status == "ok":
             return every
-        if result.retry_at is not None:  # rate limited: exactly until the platform says
-            return max(0.0, (result.retry_at - utcnow()).total_seconds())
+        told = None if result.retry_at is None else max(0.0, (result.retry_at - utcnow()).total_seconds())
+        if told is not None and result.error_kind == "rate_limited":  # exactly until the platform says
+            return told
         cap = self.config.daemon.backoff_max.total_seconds()
         if result.error_kind == "auth":  # retrying soon cannot fix credentials
             return cap
         state = self._guarded(self.store.sources.get, source.name) or {}
-        return backoff_delay(int(state.get("consecutive_failures") or 1), every, cap, self._rng)
+        delay = backoff_delay(int(state.get("consecutive_failures") or 1), every, cap, self._rng)
+        return delay if told is None else max(delay, told)  # a 503's Retry-After: not before it
 
     def _initial_delay(self, source: SourceConfig) -> float:
         """Seconds until the stored next poll; a success's wait never exceeds ``every``."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors import csvfile
-from connectors.base import ConnectorError, Mention, RateLimited, requests_made
+from connectors.base import ConnectorError, Mention, RateLimited, TransientError, requests_made
 from connectors.jsonl import BadRecord, InvalidRecord, iter_objects
 from monitor import backfill, logs, plugins
 from monitor.brands import BrandMatcher
@@ -159,7 +159,7 @@ class Pipeline:
 @dataclass(frozen=True)
 class PollResult(PollRun):
     """A poll run as ``poll`` reports it: what was recorded, how long it took and,
-    when the platform rate-limited it, when it may be retried."""
+    when the platform rate-limited it (or a server error said when), when it may be retried."""
 
     seconds: float = 0.0
     retry_at: datetime | None = None
@@ -232,7 +232,8 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
         run = PollResult(
             source.name, source.platform, started, utcnow(), "error",
             requests=requests, cursor_before=cursor, error=message, error_kind=kind,
-            retry_at=exc.retry_at if isinstance(exc, RateLimited) else None,
+            # A rate limit's retry time, or a server error's Retry-After (TransientError).
+            retry_at=exc.retry_at if isinstance(exc, (RateLimited, TransientError)) else None,
         )
         try:
             # After a lock that outlasted the busy timeout, no second wait as long: the

@@ -138,6 +138,23 @@ def test_rate_limited_source_waits_exactly_until_its_retry_time(scripted_plugin,
     assert timedelta(0) <= stored - (starts[-1] + timedelta(seconds=437)) <= timedelta(seconds=1)  # never early
 
 
+def test_a_server_error_with_retry_after_is_not_retried_before_it(write_config, clock, tmp_path, fake_server):
+    import wire_hackernews
+
+    from fakeserver import Reply
+
+    # A 503 in maintenance says when to come back; the back-off alone would retry within `every`.
+    wire_hackernews.Fake(fake_server).fail(Reply(503, json={"message": "maintenance"}, headers={"Retry-After": "600"}))
+    path = write_config(wire_hackernews.source_toml(fake_server.url, extra='every = "1m"\n'))
+    daemon = drive(make_daemon(path), clock, timedelta(hours=1))
+
+    starts = run_starts(daemon, "hackernews-acme")
+    assert len(starts) >= 3
+    assert all((b - a).total_seconds() >= 600 for a, b in pairwise(starts))
+    state = daemon.store.sources.get("hackernews-acme")
+    assert state["last_error_kind"] == "transient" and "retry after" in state["last_error"]
+
+
 def test_auth_errors_wait_the_backoff_cap(scripted_plugin, write_config, clock, tmp_path):
     path = write_config(source("rejected", "1m", "auth") + '\n[daemon]\nbackoff_max = "20m"\n')
     daemon = drive(make_daemon(path), clock, timedelta(hours=2))
