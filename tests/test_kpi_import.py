@@ -217,6 +217,27 @@ def test_headers_match_whatever_the_case_spacing_and_aliases(fresh_store, tmp_pa
     assert (k["first_response_median_s"], k["csat_pct"]) == (2700, 100.0)
 
 
+def test_zendesk_report_without_resolution_minutes_takes_them_from_its_times(cli, write_config, tmp_path):
+    # An Explore report of timestamps only: resolution is created -> solved (the last
+    # solve, as Zendesk's full resolution time), in the period the ticket was solved.
+    path = tmp_path / "explore.csv"
+    path.write_text(
+        "Ticket ID,Ticket created - Timestamp,Ticket solved - Timestamp,Ticket status,Satisfaction rating\n"
+        "1,2024-03-04 09:00,2024-03-04 13:00,Solved,Good\n"
+        "2,2024-03-01 10:00,2024-03-05 12:30,Closed,Bad\n"
+        "3,2024-03-05 10:00,2024-03-05 11:00,Open,\n",
+        encoding="utf-8",
+    )
+    config = write_config()
+    result = cli("--config", config, "kpi", "import", path)  # told from Explore's names
+    assert result.exit_code == 0 and "zendesk" in result.output, result.output
+    out = json.loads(cli("--config", config, "kpi", "show", "--from", "2024-03-04", "--to", "2024-03-10",
+                         "--format", "json").output)["total"]["kpis"]
+    # 4 h and 4 d 2 h 30 m (created the week before); ticket 3 was reopened: not resolved
+    assert (out["resolution_count"], out["resolution_mean_s"], out["resolution_median_s"]) == (
+        2, (4 * 3600 + 354600) / 2, (4 * 3600 + 354600) / 2)
+
+
 def test_intercom_header_without_a_zone_uses_the_import_zone(fresh_store, tmp_path):
     path = tmp_path / "conversations.csv"
     path.write_text("Conversation ID,Conversation started at,Last teammate rating\n9,2024-03-04 10:00:00,4\n")
