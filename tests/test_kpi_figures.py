@@ -3,6 +3,7 @@ only inputs that cover the same days, and overlapping figures are refused."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -46,6 +47,21 @@ def test_cost_per_resolution_counts_the_tickets_resolved_on_the_days_that_have_a
     # Week 10's cost over week 10's resolutions, not over the fortnight's 6
     assert window(fresh_store)["cost_per_resolution"] == 2000.0
     assert window(fresh_store, WEEK10 + timedelta(days=7), 7)["cost_per_resolution"] is None  # no cost in week 11
+
+
+def test_cost_per_resolution_is_based_on_the_tickets_it_was_divided_by(cli, write_config, tmp_path):
+    config = write_config()
+    for name in ("zendesk_tickets.csv", "generic_tickets.csv"):  # 4 resolved in week 10, 2 in week 11
+        cli("--config", config, "kpi", "import", kpi_sample(name))
+    cli("--config", config, "kpi", "import", write(tmp_path, "cost.csv", "start,end,operating_cost\n2024-03-04,2024-03-10,8000\n"))
+    fortnight = ("--config", config, "kpi", "show", "--from", "2024-03-04", "--to", "2024-03-17")
+    kpis = json.loads(cli(*fortnight, "--format", "json").output)["total"]["kpis"]
+    # 8000 / 4, so a reader checking it by hand needs 4, not the fortnight's 6 resolved
+    assert (kpis["cost_per_resolution"], kpis["cost_tickets"], kpis["tickets_resolved"]) == (2000.0, 4, 6)
+    row = next(line for line in cli(*fortnight).output.splitlines() if line.startswith("Cost per resolution"))
+    assert row.split()[3:6] == ["2,000.00", "-", "-"] and row.split()[6] == "4", row
+    with Store.open(tmp_path / "monitor.db") as store:
+        assert window(store, WEEK10 + timedelta(days=7), 7)["cost_tickets"] is None  # no cost that week
 
 
 def test_a_figure_overlapping_a_stored_one_of_its_metric_is_refused_and_nothing_written(cli, write_config, tmp_path):

@@ -37,7 +37,7 @@ KPIS: dict[str, Kpi] = {k.key: k for k in (
     Kpi("resolution_business_mean_s", "Resolution time (business hours, mean)", "time", "lower", None),
     Kpi("fcr_pct", "First-contact resolution", "pct", "higher", "fcr_tickets", "FCR"),
     Kpi("retention_pct", "Customer retention", "pct", "higher", None, "retention"),
-    Kpi("cost_per_resolution", "Cost per resolution", "money", "lower", "tickets_resolved", "cost/res"),
+    Kpi("cost_per_resolution", "Cost per resolution", "money", "lower", "cost_tickets", "cost/res"),
     Kpi("abandonment_pct", "Abandonment rate", "pct", "lower", None, "abandon"),
 )}
 #: The main KPIs: the per-period tables of `kpi show`, the digest, the targets.

@@ -44,6 +44,7 @@ VALUE_KEYS: tuple[str, ...] = (
 COUNT_KEYS: tuple[str, ...] = (
     "tickets_created", "tickets_resolved", "csat_responses", "nps_responses", "ces_responses",
     "first_response_count", "resolution_count", "fcr_tickets", "fcr_estimated", "fcr_estimated_tickets",
+    "cost_tickets",
 )
 KEYS = (*VALUE_KEYS, *COUNT_KEYS)
 
@@ -239,6 +240,7 @@ def _figures(values: dict[str, Any], figures: Sequence[Figure], resolved: int,
         if covered != _span(*days):
             resolved = resolved_on(_runs(covered))
         values["cost_per_resolution"] = formulas.cost_per_resolution(_sum(cost), resolved)
+        values["cost_tickets"] = resolved  # what the cost was divided by: the basis of the KPI
 
 
 def _same_days(a: Sequence[Figure], b: Sequence[Figure]) -> tuple[list[Figure], list[Figure]]:
