@@ -145,6 +145,24 @@ def test_helpscout_conversations(fresh_store):
     assert labels == ["Great", "Okay", "Not Good"]
 
 
+def test_helpscout_counts_a_conversation_resolved_as_help_scout_does(cli, write_config, tmp_path):
+    # Help Scout: resolved = closed with at least one user reply; resolved on first reply = one reply.
+    path = tmp_path / "helpscout.csv"
+    path.write_text(
+        "Conversation ID,Conversation Number,Created At,Closed At,Status,Type,Rating Comments,Replies,Resolution Time (seconds)\n"
+        "1,11,2024-03-04T09:00:00Z,2024-03-04T10:00:00Z,closed,email,,0,3600\n"  # closed unanswered
+        "2,12,2024-03-04T09:00:00Z,2024-03-04T11:00:00Z,closed,email,,1,7200\n"
+        "3,13,2024-03-05T09:00:00Z,2024-03-05T13:00:00Z,closed,email,,2,14400\n",
+        encoding="utf-8",
+    )
+    config = write_config()
+    assert cli("--config", config, "kpi", "import", path).exit_code == 0
+    kpis = json.loads(cli("--config", config, "kpi", "show", "--from", "2024-03-04", "--to", "2024-03-10",
+                          "--format", "json").output)["total"]["kpis"]
+    assert (kpis["tickets_created"], kpis["tickets_resolved"], kpis["resolution_mean_s"]) == (3, 2, 10800)
+    assert (kpis["fcr_pct"], kpis["fcr_tickets"]) == (50.0, 2)  # 1 of 2, not 2 of 3
+
+
 def test_generic_tickets(fresh_store):
     import_export(fresh_store, kpi_sample("generic_tickets.csv"))
     k = week(fresh_store, WEEK11)

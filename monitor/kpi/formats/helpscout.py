@@ -57,10 +57,12 @@ def parse_conversation(row: Row) -> Iterator[Record]:
     conversation = row.required("id")
     created = row.required_time("created_at")
     closed = row.time_after("closed_at", "created_at", created)
-    # Help Scout: resolved = closed (and spam is not a resolution).
+    # Help Scout: resolved = closed with at least one user reply, where the export says
+    # how many (a conversation closed unanswered is not resolved); spam is not a resolution.
     status = row.text("status")
-    resolved_at = None if (status or "").lower() == "spam" else resolved(closed, status)
     replies = row.int("replies")
+    unresolved = (status or "").lower() == "spam" or replies == 0
+    resolved_at = None if unresolved else resolved(closed, status)
     first_contact, estimated = row.first_contact("first_reply_resolved", resolved_at is not None, replies)
     yield Ticket(
         FORMAT, conversation, created,
