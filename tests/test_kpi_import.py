@@ -99,6 +99,20 @@ def test_csat_neutral_and_threshold_settings(fresh_store):
     assert week(fresh_store, csat_satisfied_min=2)["csat_pct"] == 100.0
 
 
+def test_with_neutrals_satisfied_a_rating_above_the_middle_is_satisfied_too(cli, write_config, tmp_path):
+    # On 1-7, 4 is the middle (3.0 of 1-5) and 5 is above it (3.67): counting the middle as
+    # satisfied must count 5 so too, whatever csat_satisfied_min says.
+    path = tmp_path / "csat7.csv"
+    path.write_text("type,score,date,scale_max\ncsat,4,2024-03-05,7\ncsat,5,2024-03-05,7\ncsat,2,2024-03-05,7\n"
+                    "csat,4,2024-03-05,5\ncsat,3,2024-03-05,5\n", encoding="utf-8")
+    for settings, expected in (('csat_neutral = "satisfied"', 80.0), ('csat_neutral = "satisfied"\ncsat_satisfied_min = 5', 80.0),
+                               ('csat_neutral = "dissatisfied"', 20.0), ('csat_neutral = "exclude"', 33.33)):
+        config = write_config(f"[kpi]\n{settings}\n")
+        assert cli("--config", config, "kpi", "import", path).exit_code == 0
+        out = cli("--config", config, "kpi", "show", "--from", "2024-03-04", "--to", "2024-03-10", "--format", "json")
+        assert json.loads(out.output)["total"]["kpis"]["csat_pct"] == expected, settings
+
+
 def test_intercom_conversations_take_the_zone_from_the_header(fresh_store):
     result = import_export(fresh_store, kpi_sample("intercom_conversations.csv"), timezone="America/New_York")
     assert (result.format, result.layout) == ("intercom", "conversations")

@@ -55,6 +55,10 @@ def csat_from_ratings(
     ratings: Mapping[float, int], satisfied_min: float = 4.0, neutral_policy: NeutralPolicy = "dissatisfied"
 ) -> Csat:
     """CSAT of a histogram of 1-5 ratings."""
+    if neutral_policy == "satisfied":
+        # The middle answer is satisfied, so every rating above it is too: a rescaled 5 of
+        # 1-7 (3.67) must not count worse than its 4 (3.0, the middle).
+        satisfied_min = min(satisfied_min, CSAT_NEUTRAL)
     counts = {"satisfied": 0, "neutral": 0, "dissatisfied": 0}
     for rating, n in ratings.items():
         counts[csat_bucket(rating, satisfied_min)] += n
