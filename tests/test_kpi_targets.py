@@ -124,3 +124,18 @@ def test_alerts_list_shows_kpi_alerts(cli, zendesk, tmp_path):
     table = cli("--config", path, "alerts", "list", "--since", "20000d").stdout
     assert "service KPIs  kpi_target:csat_pct" in table
     assert len(list((tmp_path / "alerts").iterdir())) == 1  # without [smtp]: one .eml for the day
+
+
+def test_a_figure_that_misses_its_target_never_reads_as_the_target(cli, zendesk):
+    # 5 March: CSAT 50.0% and a first-reply median of 1h07m30s, just short of the targets below;
+    # the tables showed "50.0% ✗" beside "≥ 50.0%" and "1h07m ✗" beside "≤ 1h07m" (targets as set, finer).
+    config = zendesk("[kpi.targets]\ncsat_pct = 50.01\nfirst_response_hours = 1.12\n")
+    rows = {line.split("  ")[0]: line.split() for line in cli("--config", config, "kpi", "show", *MARCH_5).stdout.splitlines()}
+    assert rows["CSAT"][1] == "50.00%" and rows["CSAT"][-3:] == ["≥", "50.01%", "✗"]
+    first = next(v for k, v in rows.items() if k.startswith("First response"))
+    assert "1h07m30s" in first and first[-3:] == ["≤", "1h07m12s", "✗"]
+    assert rows["First-contact resolution (estimated)"][3] == "50.0%"  # misses 70.0%: read as usual
+    by_day = cli("--config", config, "kpi", "show", *MARCH_5, "--by", "day").stdout
+    assert "50.00% ✗" in by_day and "1h07m30s ✗" in by_day
+    summary = cli("--config", config, "summary", *MARCH_5).stdout
+    assert "50.00% ✗" in summary and "1h07m30s ✗" in summary

@@ -50,7 +50,7 @@ def misses(store: Store, config: Config, day: date) -> list[dict[str, Any]]:
         rows.append({
             "brand": TEAM, "kind": KIND + target.kpi, "hour": start, "observed": value, "baseline": None,
             "threshold": target.value, "volume": count,
-            "message": f"{label(target.kpi)} was {human(target.kpi, value, ces_scale=scale)}"
+            "message": f"{label(target.kpi)} was {human(target.kpi, value, ces_scale=scale, target=target.value)}"
                        f" on {day:%a %d %b}{based}, missing its target {target.text(scale)}.",
         })
     return rows

@@ -29,10 +29,14 @@ class ExportFormat(click.Choice):
         return super().convert(value, param, ctx)
 
 
-def cell(key: str, kpis: dict[str, Any], delta: Any = None, meets: dict[str, Any] | None = None) -> str | None:
+def cell(
+    key: str, kpis: dict[str, Any], delta: Any = None, meets: dict[str, Any] | None = None,
+    goals: dict[str, float] | None = None,
+) -> str | None:
     """A table cell: the value, its change in brackets, "~" before an estimated FCR,
-    and with ``meets`` a ✓ or ✗ for a KPI that has a target."""
-    shown = human(key, kpis.get(key))
+    and with ``meets`` a ✓ or ✗ for a KPI that has a target (``goals``: the targets' values,
+    so that a value missing one never reads as it)."""
+    shown = human(key, kpis.get(key), target=(goals or {}).get(key))
     if shown is None:
         return None
     if key == "fcr_pct" and kpis.get("fcr_estimated"):
@@ -193,7 +197,8 @@ def show(app: App, since: timedelta | None, from_date: date | None, to_date: dat
         targets = {t.kpi: t for t in report.targets}
         rows = [
             {"kpi": display.label(k, estimated=k == "fcr_pct" and bool(total["fcr_estimated"])),
-             "value": human(k, total[k], ces_scale=scale), "previous": human(k, previous[k], ces_scale=scale),
+             "value": human(k, total[k], ces_scale=scale, target=targets[k].value if k in targets else None),
+             "previous": human(k, previous[k], ces_scale=scale),
              "change": human(k, delta[k], signed=True), "based on": total[kpi.basis] if kpi.basis else None,
              "target": targets[k].text(scale) if k in targets else None, "met": display.mark(meets.get(k)) or None}
             for k, kpi in display.KPIS.items()
@@ -201,11 +206,13 @@ def show(app: App, since: timedelta | None, from_date: date | None, to_date: dat
         emit(fmt, rows, ["kpi", "value", "previous", "change", "based on", "target", "met"])
         return
     shown = display.MAIN if key == "period" else GROUPED
+    goals = {t.kpi: t.value for t in report.targets}
     rows = [{key: r[key], "tickets": r["kpis"]["tickets_created"],
-             **{k: cell(k, r["kpis"], r["change"][k] if key == "period" else None, r["meets_target"]) for k in shown}}
+             **{k: cell(k, r["kpis"], r["change"][k] if key == "period" else None, r["meets_target"], goals)
+                for k in shown}}
             for r in data["rows"]]
     if key == "period":
-        rows.append({"period": "total", **{k: cell(k, total, None, meets) for k in shown}})
+        rows.append({"period": "total", **{k: cell(k, total, None, meets, goals) for k in shown}})
     columns = [k for k in shown if key == "period" or any(r[k] is not None for r in rows)]
     extra = [] if key == "period" else ["tickets"]
     emit(fmt, rows, [key, *extra, *columns], headers=[key, *extra, *(display.SHORT[k] for k in columns)],

@@ -179,9 +179,11 @@ def summary(
     kpi_columns = [k for k in SUMMARY if fmt == "csv" or any(r.get(k) is not None for r in rows)]
     if fmt == "table":
         from monitor.cli.kpi import TARGET_NOTE, cell, estimate_note
+        from monitor.kpi.targets import targets
 
+        goals = {t.kpi: t.value for t in targets(config.kpi)}
         rows = [{k: (percent(v) if k.endswith("ratio") else signed(v) if k == "net_sentiment"
-                     else cell(k, r, None, r.get("meets_target")) if k in kpi_columns else v)
+                     else cell(k, r, None, r.get("meets_target"), goals) if k in kpi_columns else v)
                  for k, v in r.items()} for r in rows]
         click.echo(f"{window_text(data['from'], data['to'], config.monitor.tz)} ({data['timezone']})"
                    + (f", brand {brand}" if brand else "") + (f", platform {platform}" if platform else "")

@@ -44,7 +44,7 @@ class KpiFigure:
     @property
     def value_text(self) -> str:
         """"50.0%", "1h07m", "5.50/7"."""
-        return display.human(self.key, self.value, ces_scale=self.ces_scale) or ""
+        return display.human(self.key, self.value, ces_scale=self.ces_scale, target=self.target) or ""
 
     @property
     def change_text(self) -> str:

@@ -54,14 +54,31 @@ def label(key: str, *, estimated: bool = False) -> str:
     return KPIS[key].label + (" (estimated)" if estimated else "")
 
 
-def human(key: str, value: Any, *, signed: bool = False, ces_scale: int | None = None) -> str | None:
-    """A KPI value as people read it: 66.7%, +28.6, 1h05m, 12.50 (``signed``: a change)."""
+def human(
+    key: str, value: Any, *, signed: bool = False, ces_scale: int | None = None, target: float | None = None,
+) -> str | None:
+    """A KPI value as people read it: 66.7%, +28.6, 1h05m, 12.50 (``signed``: a change).
+
+    With its ``target``, a value that is not the target but would read as it does is
+    shown finer, so that a ✗ never stands beside the very figure it asks for: a median
+    of 24h45m is "1d00h45m" beside "≤ 1d00h", not "1d00h"."""
     if value is None:
         return None
+    text = _human(key, value, signed, ces_scale, 0)
+    finer = 0
+    while target is not None and not signed and value != target and finer < 3 \
+            and text == _human(key, target, False, ces_scale, finer):
+        finer += 1
+        text = _human(key, value, False, ces_scale, finer)
+    return text
+
+
+def _human(key: str, value: Any, signed: bool, ces_scale: int | None, finer: int) -> str:
+    """:func:`human`, with ``finer`` more units or decimals than people usually read."""
     kind = KPIS[key].kind
     if kind == "time":
         sign = ("+" if value > 0 else "-" if value < 0 else "±") if signed and round(value) else "±" if signed else ""
-        return sign + clock(abs(value))
+        return sign + clock(abs(value), units=2 + finer)
     if signed and round(value, 2 if kind in ("ces", "money") else 1) == 0:
         value, plus = 0.0, "±"  # no "-0.0": a change too small to show
     else:
@@ -69,17 +86,32 @@ def human(key: str, value: Any, *, signed: bool = False, ces_scale: int | None =
     if kind == "pct":
         # KPI percentages are already 0-100 (kpi.formulas.percent) and read to one
         # decimal: not monitor.output.percent, which is for 0-1 sentiment shares.
-        return f"{plus}{value:.1f}" + ("" if signed else "%")
+        return f"{plus}{value:.{1 + finer}f}" + ("" if signed else "%")
     if kind == "score":
-        return f"{plus}{value:.1f}" if signed else f"{value:+.1f}"
+        return f"{plus}{value:.{1 + finer}f}" if signed else f"{value:+.{1 + finer}f}"
     if kind == "ces":
-        return f"{plus}{value:.2f}" + (f"/{ces_scale}" if ces_scale and not signed else "")
-    return f"{plus}{value:,.2f}"
+        return f"{plus}{value:.{2 + finer}f}" + (f"/{ces_scale}" if ces_scale and not signed else "")
+    return f"{plus}{value:,.{2 + finer}f}"
 
 
 def target_text(key: str, target: float, ces_scale: int | None = None) -> str:
-    """A target as people read it, with the direction that meets it: "≥ 80.0%", "≤ 4h00m"."""
-    return ("≥ " if KPIS[key].better == "higher" else "≤ ") + (human(key, target, ces_scale=ces_scale) or "")
+    """A target as people read it, with the direction that meets it: "≥ 80.0%", "≤ 4h00m";
+    as finely as it was set ("≥ 80.25%", "≤ 1h07m12s"), up to three more units or decimals."""
+    finer = 0
+    while finer < 3 and not _exact(key, target, finer):
+        finer += 1
+    return ("≥ " if KPIS[key].better == "higher" else "≤ ") + _human(key, target, False, ces_scale, finer)
+
+
+def _exact(key: str, value: float, finer: int) -> bool:
+    """Whether :func:`_human` with ``finer`` shows ``value`` without rounding it."""
+    if KPIS[key].kind == "time":
+        seconds = round(value)
+        sizes = (86400, 3600, 60, 1)
+        first = next((i for i, size in enumerate(sizes) if seconds >= size), 3)
+        return seconds % sizes[min(first + 1 + finer, 3)] == 0
+    decimals = (2 if KPIS[key].kind in ("ces", "money") else 1) + finer
+    return abs(round(value, decimals) - value) < 1e-9
 
 
 def mark(meets: bool | None) -> str:
@@ -87,19 +119,19 @@ def mark(meets: bool | None) -> str:
     return "✓" if meets is True else "✗" if meets is False else ""
 
 
-def clock(seconds: float) -> str:
-    """1d02h, 3h05m, 12m30s, 45s.
+def clock(seconds: float, units: int = 2) -> str:
+    """1d02h, 3h05m, 12m30s, 45s (``units=3``: 1d02h05m, 3h05m12s).
 
-    A measured time, rounded to its two largest units, zero-padded so a column
-    of them lines up. Deliberately not :func:`monitor.timeutil.format_duration`:
-    that one is exact (``1d2h3m4s``) for settings people copy back into the config.
+    A measured time, rounded to the second and cut to its ``units`` largest units,
+    zero-padded so a column of them lines up. Deliberately not
+    :func:`monitor.timeutil.format_duration`: that one is exact (``1d2h3m4s``) for
+    settings people copy back into the config.
     """
     seconds = round(seconds)
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours:02d}h"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+    first = next((i for i, (n, _) in enumerate(parts) if n), len(parts) - 1)
+    shown = parts[first : first + units]
+    return f"{shown[0][0]}{shown[0][1]}" + "".join(f"{n:02d}{unit}" for n, unit in shown[1:])
