@@ -345,8 +345,8 @@ def _first_undecodable(opener: Callable[[], IO[bytes]], encoding: str) -> Undeco
                 decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
                 byte = exc.object[exc.start] if exc.start < len(exc.object) else 0
-                return Undecodable(offset - pending + exc.start, byte, exc.reason)
-            except UnicodeError as exc:  # "UTF-16 stream does not start with BOM"
+                return Undecodable(offset - pending + exc.start, byte, _reason(exc))
+            except UnicodeError as exc:  # "UTF-16 stream does not start with BOM" (Python < 3.13)
                 return Undecodable(offset - pending, (chunk or b"\0")[0], str(exc))
             if not chunk:
                 return None
@@ -372,10 +372,21 @@ def undecodable(
         # before it notices the missing BOM, which is the first fault of the file.
         with opener() as fh:
             first = fh.read(1)
-        found, line = Undecodable(0, (first or b"\0")[0], str(bom)), 1
+        found, line = Undecodable(0, (first or b"\0")[0], _reason(bom)), 1
     return BadPayload(
         f"{path}:{line}: not {name} text ({found.reason} at byte offset {found.offset}); {_resave(option, 'the right ')}"
     )
+
+
+def _reason(exc: UnicodeError) -> str:
+    """Why ``exc``'s bytes cannot be decoded, worded the same on every Python: from 3.13 a
+    "utf-16"/"utf-32" text without a BOM is a UnicodeDecodeError whose reason drops the
+    codec's name ("Stream does not start with BOM"), before a plain UnicodeError naming it."""
+    if not isinstance(exc, UnicodeDecodeError):
+        return str(exc)
+    if exc.reason == "Stream does not start with BOM":
+        return f"{exc.encoding.upper()} stream does not start with BOM"
+    return exc.reason
 
 
 def _line_at(opener: Callable[[], IO[bytes]], encoding: str, offset: int) -> int:
