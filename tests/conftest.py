@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from factories import close_opened
 from fakeserver import FakeServer
 
 import pluginkit
@@ -38,10 +39,13 @@ competitor = true
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test runs in its own directory, blind to the user's config."""
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test runs in its own directory, blind to the user's config; what it opened
+    through ``factories.closed_at_end`` is closed when it ends."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(config_module.ENV_VAR, raising=False)
+    yield
+    close_opened()
 
 
 @pytest.fixture

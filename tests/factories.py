@@ -6,10 +6,28 @@ import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from connectors.base import Mention
 from monitor.storage.mentions import ScoredMention
+
+_Closable = TypeVar("_Closable")
+#: What a test opened through :func:`closed_at_end`, closed when it ends (conftest's ``_isolated``).
+_OPENED: list[Any] = []
+
+
+def closed_at_end(thing: _Closable) -> _Closable:
+    """``thing`` (a Store, a Daemon, a sqlite3 connection), closed when the running test ends:
+    from Python 3.13 a connection left to the garbage collector is a ResourceWarning, which
+    fails whichever test happens to be running when it is collected."""
+    _OPENED.append(thing)
+    return thing
+
+
+def close_opened() -> None:
+    """Close what the test opened through :func:`closed_at_end`, newest first."""
+    while _OPENED:
+        _OPENED.pop().close()
 
 
 def mention(

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from factories import local_smtp, record, scored, write_jsonl
+from factories import closed_at_end, local_smtp, record, scored, write_jsonl
 from mailserver import Handler, PasswordCheck, Webhook, smtp_server, webhook_server
 from monitor import alerts
 from monitor import config as config_module
@@ -31,7 +31,7 @@ HOUR = timedelta(hours=1)
 
 def setup(write_config, extra: str = "") -> tuple[config_module.Config, Store]:
     config = config_module.load(write_config(extra))
-    return config, Store.open(config.monitor.database)
+    return config, closed_at_end(Store.open(config.monitor.database))
 
 
 def fill(store: Store, hour: datetime, volume: int, negative: int, brand: str = "Acme", text: str = "acme",
@@ -158,7 +158,7 @@ def spike_to_deliver(
 
 def spiked(config: config_module.Config) -> Store:
     """The config's store with 5 negatives in hour H after two quiet weeks: an alert at H + 1h."""
-    store = Store.open(config.monitor.database)
+    store = closed_at_end(Store.open(config.monitor.database))
     fill(store, H - 2 * WEEK, 1, 0)
     fill(store, H, 5, 5)
     return store
@@ -169,7 +169,7 @@ def test_run_due_sends_by_email_and_webhook_once_with_cooldown(write_config, mon
     with smtp_server(handler) as port, webhook_server(Webhook()) as hook:
         monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
         config = config_module.load(alert_config(write_config, port, hook))
-        store = Store.open(config.monitor.database)
+        store = closed_at_end(Store.open(config.monitor.database))
         baseline(store, volume=10, negative=2)
         fill(store, H, 10, 9, text="acme <!channel> & <script>x</script>\r\nBcc: evil@example.com")
         (result,) = alerts.run_due(store, config, H + HOUR + timedelta(minutes=5))
@@ -403,7 +403,7 @@ def test_a_sample_url_with_a_line_break_is_no_link_and_writes_no_line_of_its_own
     with smtp_server(Handler()) as port, webhook_server(Webhook()) as hook:
         monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
         config = config_module.load(alert_config(write_config, port, hook))
-        store = Store.open(config.monitor.database)
+        store = closed_at_end(Store.open(config.monitor.database))
         baseline(store, volume=10, negative=2)
         items = [scored(f"u{i}", "acme is down", at=H + timedelta(minutes=i), label="negative",
                         url="https://example.com/p\n*URGENT*refunds.at.https://evil.example") for i in range(9)]

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from factories import record, write_jsonl
+from factories import closed_at_end, record, write_jsonl
 
 from monitor import backfill, ingest
 from monitor.config import load
@@ -251,7 +251,7 @@ def test_a_database_locked_part_way_says_how_much_was_stored_and_a_rerun_finishe
     monkeypatch.setattr(ingest, "IMPORT_BATCH", 100)
     config = load(write_config())
     data = write_jsonl(tmp_path / "m.jsonl", _records(300))
-    other = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    other = closed_at_end(sqlite3.connect(tmp_path / "m.db", isolation_level=None))
     with Store.open(tmp_path / "m.db") as store:
         store.conn.execute("PRAGMA busy_timeout = 50")  # not 30 s: the lock below is held for good
         check = ingest.check_file(data, workers=1)

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import time_machine
 
+from factories import closed_at_end
 from monitor.config import load
 from monitor.daemon import MIN_RETRY, Daemon, backoff_delay
 from monitor.storage import Store
@@ -69,7 +70,7 @@ def make_daemon(path: Path, database: Path | None = None, seed: int = 1) -> Daem
         return loaded.with_database(database) if database else loaded
 
     # monotonic=time.time: under time-machine it follows the simulated wall clock.
-    return Daemon(config(), reload=config, executor=InlineExecutor(), rng=random.Random(seed), monotonic=time.time)
+    return closed_at_end(Daemon(config(), reload=config, executor=InlineExecutor(), rng=random.Random(seed), monotonic=time.time))
 
 
 def drive(daemon: Daemon, clock: time_machine.Traveller, duration: timedelta, *, start: bool = True) -> Daemon:
@@ -184,7 +185,7 @@ def test_sources_run_in_parallel_and_a_hung_one_delays_no_other(scripted_plugin,
         source("steady", "1s") + source("stuck", "1s", "hang", hang_seconds=3)
         + '\n[daemon]\npoll_timeout = "1s"\n'
     )
-    daemon = Daemon(load(path), shutdown_grace=0.2)
+    daemon = closed_at_end(Daemon(load(path), shutdown_grace=0.2))
     threading.Timer(2.5, daemon.request_stop).start()
     started = time.monotonic()
     daemon.run(handle_signals=False)
@@ -197,7 +198,7 @@ def test_sources_run_in_parallel_and_a_hung_one_delays_no_other(scripted_plugin,
 
 def test_a_wall_clock_step_does_not_stall_the_schedule(scripted_plugin, write_config, clock):
     ticks = [0.0]
-    daemon = Daemon(load(write_config(source("tenmin", "10m"))), executor=InlineExecutor(), monotonic=lambda: ticks[0])
+    daemon = closed_at_end(Daemon(load(write_config(source("tenmin", "10m"))), executor=InlineExecutor(), monotonic=lambda: ticks[0]))
     drive(daemon, clock, timedelta(seconds=1))
     clock.shift(-3600)  # DST ends: local time goes back an hour, no real time passes
     daemon.step()

@@ -7,7 +7,7 @@ import io
 from datetime import date, datetime, timedelta, timezone
 from email.policy import default
 
-from factories import scored
+from factories import closed_at_end, scored
 from monitor import config as config_module
 from monitor.digest import build, chart, render
 from monitor.digest.kpis import KpiFigure
@@ -20,7 +20,7 @@ NOON = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
 
 def setup(write_config, extra: str = "") -> tuple[config_module.Config, Store]:
     config = config_module.load(write_config(extra))
-    return config, Store.open(config.monitor.database)
+    return config, closed_at_end(Store.open(config.monitor.database))
 
 
 def add(store: Store, at: datetime, labels: dict[str, int], brand: str = "Acme", prefix: str = "", **kw) -> None:

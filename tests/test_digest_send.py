@@ -16,7 +16,7 @@ from email.policy import default
 from pathlib import Path
 
 import time_machine
-from factories import scored
+from factories import closed_at_end, scored
 from mailserver import Handler, PasswordCheck, self_signed, server_context, smtp_server
 from monitor import config as config_module
 from monitor import digest, mail
@@ -44,7 +44,7 @@ def smtp_config(write_config, port: int, extra: str = "", smtp: str = "starttls 
 
 def seeded(path: Path) -> tuple[config_module.Config, Store]:
     config = config_module.load(path)
-    store = Store.open(config.monitor.database)
+    store = closed_at_end(Store.open(config.monitor.database))
     at = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
     store.mentions.upsert([
         scored("1", "acme broke my router", at=at, label="negative"),
@@ -56,7 +56,7 @@ def seeded(path: Path) -> tuple[config_module.Config, Store]:
 def reopen(config: config_module.Config, store: Store) -> Store:
     """A restart: a new process opens the same database."""
     store.close()
-    return Store.open(config.monitor.database)
+    return closed_at_end(Store.open(config.monitor.database))
 
 
 def test_one_digest_per_date_across_restarts(write_config):
@@ -415,7 +415,7 @@ def test_a_secret_not_set_makes_the_digest_wait_without_using_up_attempts(write_
         assert refused.output == f"Error: digest 2026-03-11 not sent: {path}: [smtp]: password: environment variable TEST_SMTP_PASSWORD is not set\n"
         # The secret arrives the day after: that day's digest and the one that waited both go out.
         monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
-        store = Store.open(config.monitor.database)
+        store = closed_at_end(Store.open(config.monitor.database))
         results = digest.run_due(store, config, MORNING + timedelta(days=1))
         assert [(r.day, r.state, r.attempts) for r in results] == [("2026-03-10", "sent", 1), ("2026-03-11", "sent", 1)]
         assert len(handler.received) == 2
@@ -513,7 +513,7 @@ def test_a_brand_name_with_accents_or_another_script_is_sent_by_smtp_and_as_file
         path = smtp_config(write_config, port)
         path.write_text(path.read_text().replace('name = "Acme"', f'name = "{brand}"', 1))
         config = config_module.load(path)
-        store = Store.open(config.monitor.database)
+        store = closed_at_end(Store.open(config.monitor.database))
         at = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
         store.mentions.upsert([scored("1", "acme broke my router", at=at, brand=brand, label="negative")], at)
         # A digest an older version stored with a Message-ID it could never send, waiting to retry.
