@@ -107,6 +107,9 @@ class MonitorGroup(click.Group):
         except BrokenPipeError:  # `sentiment-monitor mentions | head`
             sys.stderr.close()
             sys.exit(0)
+        except KeyboardInterrupt:  # Ctrl-C where no writer says more (see stopped_by_signals)
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
 
 
 @click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"]})
