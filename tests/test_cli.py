@@ -487,3 +487,47 @@ def test_a_jsonl_source_file_this_user_may_not_read_fails_its_poll_as_bad_payloa
     os.chmod(data, 0o644)
     status = run_unprivileged("--config", str(path), "status", "--format", "json", cwd=tmp_path)
     assert json.loads(status.stdout)["sources"][0]["last_error_kind"] == "bad_payload"
+
+
+def _format_args(demo_mention: str) -> dict[str, list[str]]:
+    """Arguments that make each command do its work on the polled demo database."""
+    return {
+        "init": [], "poll": [], "run": ["--once"], "import": ["m.jsonl"], "status": [],
+        "negatives": ["--since", "14d"], "mentions": ["--since", "14d"], "summary": ["--by", "day"],
+        "classify": ["acme is great", "acme is awful"],
+        "label": [demo_mention, "negative", "--note", "checked"], "reclassify": [],
+        "eval": ["eval.csv", "--text-col", "text", "--label-col", "label"],
+        "themes": ["--since", "14d"],
+        "kpi import": [str(REPO / "tests" / "data" / "kpi" / "zendesk_tickets.csv")], "kpi show": [],
+        "digest send": [], "digest status": [], "alerts test": ["--since", "14d"], "alerts list": [],
+    }
+
+
+#: Commands without --format: what they print is a document, not a result.
+NOT_FORMATTED = {"digest preview"}
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_every_output_command_prints_one_json_value_or_one_csv_table_on_stdout(demo, cli, tmp_path, fmt):
+    # The contract: with --format json exactly one JSON value on stdout and nothing else,
+    # even with debug logging and warnings; csv is one table with its header row.
+    (tmp_path / "m.jsonl").write_text(json.dumps(
+        {"platform": "x", "id": "one", "text": "acme broke again", "created_at": "2026-01-05T10:00:00Z"}) + "\n")
+    (tmp_path / "eval.csv").write_text("text,label\nI love acme,positive\nacme is terrible,negative\n")
+    first = json.loads(cli("mentions", "--since", "14d", "--limit", "1", "--format", "json").stdout)[0]
+    args = _format_args(f'{first["platform"]}:{first["id"]}')
+    commands = {name for name, command in all_commands().items() if not isinstance(command, click.Group)}
+    assert set(args) == commands - NOT_FORMATTED, "a new command: add it to _format_args"
+    for name, extra in args.items():
+        option = "--output" if name == "kpi import" else "--format"  # its --format is the export's tool
+        result = cli("--log-level", "debug", *name.split(), *extra, option, fmt)
+        assert result.exit_code == 0, (name, result.output)
+        if fmt == "json":
+            value, end = json.JSONDecoder().raw_decode(result.stdout)
+            assert value is not None and result.stdout[end:].strip() == "", (name, result.stdout[end:][:200])
+        else:
+            import csv
+            import io
+
+            rows = list(csv.reader(io.StringIO(result.stdout)))
+            assert rows and len({len(row) for row in rows}) == 1, (name, result.stdout[:300])
