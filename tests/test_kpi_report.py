@@ -69,7 +69,7 @@ def test_the_total_is_the_same_with_or_without_rows(cli, loaded):
                     "intercom_conversations.csv", "freshdesk_tickets.csv")
     window = ("--from", "2024-03-02", "--to", "2024-03-14")  # partial weeks at both ends
     plain = show_json(cli, config, *window)["total"]["kpis"]
-    assert plain["tickets_created"] == 18
+    assert plain["tickets_created"] == 17  # not Zendesk's 1006, merged into another ticket
     assert show_json(cli, config, *window, "--by", "week")["total"]["kpis"] == plain
     assert show_json(cli, config, *window, "--by", "day")["total"]["kpis"] == plain
 

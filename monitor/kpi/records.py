@@ -49,6 +49,9 @@ class Ticket:
     #: The export has a rating column on ticket rows: a rating this row does not
     #: carry (any more) is removed if it came from the ticket's row.
     rating_column: bool = field(default=False, compare=False)
+    #: "spam", "deleted" or "merged": the helpdesk's own reports leave the ticket out
+    #: (a merged one counts in the ticket it was merged into), and so does every KPI.
+    left_out: str | None = None
 
 
 def split_tags(value: str | None, separators: str = ",;") -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -137,10 +137,19 @@ def m002_ticket_type_and_tags(db: Database) -> None:
 
 
 def _backfill_type_and_tags(db: Database) -> None:
+    _backfill_tickets(db, ("ticket_type", "tags"), lambda t: (t.ticket_type, _json(list(t.tags)) if t.tags else None))
+
+
+def _backfill_tickets(db: Database, new: tuple[str, ...], values: Callable[[Ticket], tuple[Any, ...]]) -> None:
+    """Fill in the ticket columns ``new`` (the next ones in :data:`_TICKETS` after those
+    stored before this step) with ``values`` of each ticket re-read from its stored
+    export row, and recompute every digest, so that a re-import stays unchanged.
+    A row that cannot be re-read gets NULLs."""
     from monitor.kpi.formats import FORMATS
     from monitor.kpi.formats.base import Context, Row
 
-    old = _TICKETS.columns[: _TICKETS.columns.index("raw") + 1]  # the columns before this step
+    old = _TICKETS.columns[: _TICKETS.columns.index(new[0])]  # the columns before this step
+    raw_at = old.index("raw")
     layouts = {}
     for import_id, fmt, layout, header in db.execute("SELECT id, format, layout, header FROM kpi_imports"):
         found = next((x for x in FORMATS.get(fmt, ()) if x.name == layout), None)
@@ -157,17 +166,18 @@ def _backfill_type_and_tags(db: Database) -> None:
         updates = []
         for rowid, import_id, *stored in rows:
             last = rowid
-            raw = stored[-1]
-            if raw is None or import_id not in layouts:
-                continue
-            layout, binding = layouts[import_id]
-            try:
-                ticket = next(r for r in layout.parse(Row(binding, json.loads(raw), Context())) if isinstance(r, Ticket))
-            except Exception:  # noqa: BLE001 - a row the current parser cannot read keeps no type or tags
-                continue
-            extra = (ticket.ticket_type, _json(list(ticket.tags)) if ticket.tags else None)
+            raw = stored[raw_at]
+            extra: tuple[Any, ...] = (None,) * len(new)
+            if raw is not None and import_id in layouts:
+                layout, binding = layouts[import_id]
+                try:
+                    parsed = layout.parse(Row(binding, json.loads(raw), Context()))
+                    extra = values(next(r for r in parsed if isinstance(r, Ticket)))
+                except Exception:  # noqa: BLE001 - a row the current parser cannot read keeps none
+                    pass
             updates.append((*extra, _digest((*stored, *extra)), rowid))
-        db.conn.executemany("UPDATE kpi_tickets SET ticket_type = ?, tags = ?, digest = ? WHERE rowid = ?", updates)
+        sets = "".join(f"{c} = ?, " for c in new)
+        db.conn.executemany(f"UPDATE kpi_tickets SET {sets}digest = ? WHERE rowid = ?", updates)
 
 
 #: The stored columns of kpi_responses as m001 made them (what m003 and m004 read and digest).
@@ -240,6 +250,26 @@ def m004_date_only_answers_on_their_day(db: Database) -> None:
         db.conn.executemany("UPDATE kpi_responses SET responded_at = ?, digest = ? WHERE rowid = ?", updates)
 
 
+@migrations()
+def m005_tickets_reports_leave_out(db: Database) -> None:
+    """Tickets gain ``left_out`` (spam, deleted, merged: left out of every KPI, as the
+    helpdesk's own reports leave them out), filled in from the stored export rows."""
+    table = db["kpi_tickets"]
+    if "left_out" not in table.columns_dict:
+        table.add_column("left_out", str)
+    # The period queries now read left_out too: the indexes keep covering them.
+    db.execute("DROP INDEX IF EXISTS kpi_tickets_created")
+    db.execute("DROP INDEX IF EXISTS kpi_tickets_resolved")
+    table.create_index(
+        ["created_at", "first_response_s", "first_response_business_s", "left_out"], index_name="kpi_tickets_created"
+    )
+    table.create_index(
+        ["resolved_at", "resolution_s", "resolution_business_s", "first_contact", "first_contact_estimated", "left_out"],
+        index_name="kpi_tickets_resolved",
+    )
+    _backfill_tickets(db, ("left_out",), lambda t: (t.left_out,))
+
+
 def _in_chunks(db: Database, select: str, size: int = 2000) -> Iterator[list[tuple[Any, ...]]]:
     """The rows of ``select`` (its first column the rowid, a WHERE clause and no ORDER BY)
     in rowid order, ``size`` at a time: a migration's memory stays flat on a large table."""
@@ -285,6 +315,7 @@ _TICKETS = _Table("kpi_tickets", ("source_format", "ticket_id"), (
     "source_format", "ticket_id", "created_at", "resolved_at", "first_response_at", "status", "channel",
     "replies", "reopens", "first_response_s", "first_response_business_s", "resolution_s",
     "resolution_business_s", "first_contact", "first_contact_estimated", "raw", "ticket_type", "tags",
+    "left_out",  # NULL: counted; else why the helpdesk's reports, and so the KPIs, leave it out
 ))
 _RESPONSES = _Table("kpi_responses", ("source_format", "response_id"), (
     "source_format", "response_id", "kind", "score", "scale_min", "scale_max", "label",
@@ -567,7 +598,7 @@ class KpiStore:
         value, joins = _group(group)
         parts = [
             f"SELECT p.key, {value}, '{metric}', t.{column}, count(*) FROM periods p JOIN kpi_tickets t"
-            f" ON t.{anchor} >= p.start AND t.{anchor} < p.end{joins} WHERE t.{column} IS NOT NULL"
+            f" ON t.{anchor} >= p.start AND t.{anchor} < p.end{joins} WHERE t.{column} IS NOT NULL AND t.left_out IS NULL"
             " GROUP BY 1, 2, 4"
             for metric, (column, anchor) in DURATION_METRICS.items()
         ]
@@ -584,12 +615,12 @@ class KpiStore:
         value, joins = _group(group)
         sql = (
             f"{cte} SELECT p.key, {value}, 'created', count(*), 0, 0, 0 FROM periods p JOIN kpi_tickets t"
-            f" ON t.created_at >= p.start AND t.created_at < p.end{joins} GROUP BY 1, 2"
+            f" ON t.created_at >= p.start AND t.created_at < p.end{joins} WHERE t.left_out IS NULL GROUP BY 1, 2"
             " UNION ALL"
             f" SELECT p.key, {value}, 'resolved', count(*), count(t.first_contact), coalesce(sum(t.first_contact), 0),"
             " coalesce(sum(t.first_contact IS NOT NULL AND t.first_contact_estimated), 0)"
             " FROM periods p JOIN kpi_tickets t"
-            f" ON t.resolved_at >= p.start AND t.resolved_at < p.end{joins} GROUP BY 1, 2"
+            f" ON t.resolved_at >= p.start AND t.resolved_at < p.end{joins} WHERE t.left_out IS NULL GROUP BY 1, 2"
         )
         out: dict[Key, dict[str, int]] = {}
         for key, v, what, n, known, first, estimated in self._store.conn.execute(sql, params):
@@ -641,6 +672,7 @@ def _row(record: Record) -> tuple[_Table, tuple[Any, ...]]:
             record.resolution_business_s, _flag(record.first_contact),
             int(record.first_contact_estimated) if record.first_contact is not None else None,
             _json(record.raw), record.ticket_type, _json(list(record.tags)) if record.tags else None,
+            record.left_out,
         )
     if isinstance(record, SurveyResponse):
         return _RESPONSES, (

@@ -38,6 +38,10 @@ OPEN_STATUSES = frozenset({
     "new", "open", "pending", "hold", "on-hold", "on hold", "snoozed", "active",
     "waiting on customer", "waiting on third party",
 })
+#: Statuses of tickets a helpdesk's own reports leave out (lower case) -> why: spam and
+#: deleted ones entirely (Help Scout, Freshdesk; Zendesk deletes spam), a merged one
+#: because it is counted in the ticket it was merged into (Freshdesk, Zendesk).
+LEFT_OUT_STATUSES = {"spam": "spam", "deleted": "deleted", "merged": "merged"}
 #: The largest count read (replies, reopens, customers, contacts): exact as a float and in SQLite.
 MAX_COUNT = 10**15 - 1
 #: The longest duration read, in seconds: 100 years (a longer one is a unit or export error).
@@ -458,10 +462,18 @@ def _is_duration(value: str, unit: float | None) -> bool:
 
 def resolved(at: datetime | None, status: str | None) -> datetime | None:
     """``at`` if the ticket counts as resolved: it has a resolution time and its status
-    (when the export has one) is not an open one."""
-    if at is None or (status is not None and status.strip().lower() in OPEN_STATUSES):
+    (when the export has one) is neither an open one nor one reports leave out (spam)."""
+    if at is None or (status is not None and status.strip().lower() in OPEN_STATUSES | LEFT_OUT_STATUSES.keys()):
         return None
     return at
+
+
+def left_out(status: str | None, *, merged: bool = False) -> str | None:
+    """Why the helpdesk's own reports leave a ticket out, so that no KPI counts it:
+    "spam", "deleted" or "merged" (``merged``: the export marks it so another way,
+    e.g. Zendesk's ``closed_by_merge`` tag); ``None`` for a ticket they count."""
+    found = LEFT_OUT_STATUSES.get((status or "").strip().lower())
+    return found or ("merged" if merged else None)
 
 
 def seconds_between(start: datetime | None, end: datetime | None) -> float | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from monitor.kpi.formats.base import (
-    HOUR, Column, Layout, Row, csat_label, resolved, seconds_between, signature, ticket_rating,
+    HOUR, Column, Layout, Row, csat_label, left_out, resolved, seconds_between, signature, ticket_rating,
 )
 from monitor.kpi.records import Record, Ticket, split_tags
 
@@ -78,6 +78,7 @@ def parse(row: Row) -> Iterator[Record]:
         ticket_type=row.text("type"),
         tags=split_tags(row.text("tags")),
         rating_column=row.has("survey"),
+        left_out=left_out(status),
     )
     yield from ticket_rating(
         FORMAT, ticket_id, _SURVEY(row, "survey"), done or row.time("updated_at") or created,

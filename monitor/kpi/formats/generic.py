@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 
-from monitor.kpi.formats.base import BadValue, Binding, Column, Layout, Row, resolved, signature, ticket_rating
+from monitor.kpi.formats.base import BadValue, Binding, Column, Layout, Row, left_out, resolved, signature, ticket_rating
 from monitor.kpi.records import CONFIGURED_SCALE, FIGURE_METRICS, SURVEY_KINDS, PeriodFigure, Record, SurveyResponse, Ticket, split_tags
 
 FORMAT = "generic"
@@ -91,6 +91,7 @@ def parse_ticket(row: Row) -> Iterator[Record]:
         ticket_type=row.text("type"),
         tags=split_tags(row.text("tags"), ",;|"),
         rating_column=row.has("csat"),
+        left_out=left_out(row.text("status")),
     )
     rating = row.number("csat")
     if rating is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from monitor.kpi.formats.base import SECOND, Column, Layout, Row, csat_label, resolved, signature
+from monitor.kpi.formats.base import SECOND, Column, Layout, Row, csat_label, left_out, resolved, signature
 from monitor.kpi.records import Record, SurveyResponse, Ticket, split_tags, ticket_rating_id
 
 FORMAT = "helpscout"
@@ -61,8 +61,7 @@ def parse_conversation(row: Row) -> Iterator[Record]:
     # how many (a conversation closed unanswered is not resolved); spam is not a resolution.
     status = row.text("status")
     replies = row.int("replies")
-    unresolved = (status or "").lower() == "spam" or replies == 0
-    resolved_at = None if unresolved else resolved(closed, status)
+    resolved_at = None if replies == 0 else resolved(closed, status)
     first_contact, estimated = row.first_contact("first_reply_resolved", resolved_at is not None, replies)
     yield Ticket(
         FORMAT, conversation, created,
@@ -77,6 +76,7 @@ def parse_conversation(row: Row) -> Iterator[Record]:
         raw=row.raw(),
         tags=split_tags(row.text("tags")),
         rating_column=row.has("rating"),
+        left_out=left_out(status),
     )
     yield from _response(row, conversation, closed or created, own_row=False)
 

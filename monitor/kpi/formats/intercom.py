@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from monitor.kpi.formats.base import SECOND, BadValue, Column, Layout, Row, resolved, signature, ticket_rating
+from monitor.kpi.formats.base import SECOND, BadValue, Column, Layout, Row, left_out, resolved, signature, ticket_rating
 from monitor.kpi.records import Record, SurveyResponse, Ticket, split_tags, ticket_rating_id
 
 FORMAT = "intercom"
@@ -81,6 +81,7 @@ def parse_conversation(row: Row) -> Iterator[Record]:
         ticket_type=row.text("type"),
         tags=split_tags(row.text("tags")),
         rating_column=row.has("rating"),
+        left_out=left_out(row.text("state")),
     )
     yield from ticket_rating(
         FORMAT, conversation, _rating(row), closed or row.time("updated_at") or created,

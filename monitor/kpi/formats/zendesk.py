@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from monitor.kpi.formats.base import MINUTE, Column, Layout, Row, csat_label, resolved, signature, ticket_rating
+from monitor.kpi.formats.base import MINUTE, Column, Layout, Row, csat_label, left_out, resolved, signature, ticket_rating
 from monitor.kpi.records import Record, Ticket, split_tags
 
 FORMAT = "zendesk"
@@ -53,8 +53,10 @@ def parse(row: Row) -> Iterator[Record]:
     solved = row.time_after("solved_at", "created_at", created)
     status = row.text("status")
     tags = split_tags(row.text("tags"), " \t")  # space-separated
-    # A ticket merged into another was closed, not resolved.
-    resolved_at = None if "closed_by_merge" in tags else resolved(solved, status)
+    # A ticket merged into another was closed, not resolved; Zendesk counts it in the
+    # ticket it was merged into. (Spam is deleted: the export does not have it.)
+    merged = "closed_by_merge" in tags
+    resolved_at = None if merged else resolved(solved, status)
     replies, reopens = row.int("replies"), row.int("reopens")
     first_contact, estimated = row.first_contact(None, resolved_at is not None, replies, reopens=reopens)
     yield Ticket(
@@ -76,6 +78,7 @@ def parse(row: Row) -> Iterator[Record]:
         ticket_type=row.text("type"),
         tags=tags,
         rating_column=row.has("satisfaction"),
+        left_out=left_out(status, merged=merged),
     )
     yield from ticket_rating(
         FORMAT, ticket_id, _SATISFACTION(row, "satisfaction"),
