@@ -3,7 +3,9 @@
 :func:`send_smtp` reports one of four outcomes, because what a caller may do
 next depends on how far the delivery got:
 
-* ``sent``: the server answered 250 to the message data.
+* ``sent``: the server answered 250 to the message data. ``deferred`` names
+  the recipients it answered with a 4xx at RCPT while it took others: not
+  delivered to them yet; the caller mails them the same message later.
 * ``retry``: a 4xx reply, the connection failed or dropped *before* the
   message data was handed over, or an ``[smtp]`` secret could not be read at
   the login (a file removed since the caller's check): nothing was delivered,
@@ -29,7 +31,7 @@ import smtplib
 import ssl
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -52,6 +54,8 @@ class Outcome:
     status: Status
     detail: str  # the server's reply or the error; for files, the path written
     warning: str | None = None  # sent, but not to everyone: the recipients the server refused
+    #: sent, but these recipients were refused for now (4xx), with the server's answer: still to mail
+    deferred: dict[str, str] = field(default_factory=dict)
 
 
 class _Unusable(Exception):
@@ -71,8 +75,12 @@ def new_message(*, subject: str, sender: str, recipients: Sequence[str],
     if recipients:
         message["To"] = ", ".join(recipients)
     message["Date"] = format_datetime(datetime.now(timezone.utc))  # "+0000": UTC ("-0000" says "zone unknown")
-    message["Message-ID"] = message_id or make_msgid(domain=domain_of(sender))
+    message["Message-ID"] = message_id or new_message_id(sender)
     return message
+
+
+def new_message_id(sender: str) -> str:
+    return make_msgid(domain=domain_of(sender))
 
 
 def slug(text: str) -> str:
@@ -106,6 +114,7 @@ def send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str]
     return replace(
         outcome, detail=logs.redact(outcome.detail, secrets),
         warning=None if outcome.warning is None else logs.redact(outcome.warning, secrets),
+        deferred={r: logs.redact(answer, secrets) for r, answer in outcome.deferred.items()},
     )
 
 
@@ -181,10 +190,14 @@ def _send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str
         return Outcome("failed", f"{stage}: a setting that cannot be used: {type(exc).__name__}: {exc}")
     accepted = [r for r in recipients if r not in refused]
     detail = f"250 {_text(reply)}; to {', '.join(accepted)}"
-    if not refused:
-        return Outcome("sent", detail)
-    return Outcome("sent", f"{detail}; refused {_refusals(refused)}",
-                   f"the server refused {_refusals(refused)}: not delivered to them, not retried")
+    deferred = {r: answer for r, answer in refused.items() if 400 <= answer[0] < 500}
+    refused = {r: answer for r, answer in refused.items() if r not in deferred}
+    if deferred:
+        detail += f"; deferred {_refusals(deferred)}"
+    if refused:
+        detail += f"; refused {_refusals(refused)}"
+    warning = f"the server refused {_refusals(refused)}{NOT_RETRIED}" if refused else None
+    return Outcome("sent", detail, warning, {r: f"{code} {_text(text)}" for r, (code, text) in deferred.items()})
 
 
 def _connect(smtp: SmtpConfig) -> smtplib.SMTP:
@@ -249,7 +262,24 @@ def _text(reply: bytes | str) -> str:
 
 
 def _refusals(refused: dict[str, tuple[int, bytes]]) -> str:
-    return ", ".join(f"{r} ({code} {_text(reply)})" for r, (code, reply) in refused.items())
+    return named({r: f"{code} {_text(reply)}" for r, (code, reply) in refused.items()})
+
+
+def named(answers: dict[str, str]) -> str:
+    """Recipients with the server's answer to each: "a@x (452 4.5.3 ...), b@y (...)"."""
+    return ", ".join(f"{r} ({answer})" for r, answer in answers.items())
+
+
+#: How a warning about recipients refused for good ends.
+NOT_RETRIED = ": not delivered to them, not retried"
+
+
+def refusals_in(error: str | None) -> str | None:
+    """The part of a stored error that names recipients refused for good (an
+    :attr:`Outcome.warning`, or several), kept while the deferred ones are retried."""
+    if not error or not error.startswith("the server refused ") or NOT_RETRIED not in error:
+        return None
+    return error[:error.rindex(NOT_RETRIED) + len(NOT_RETRIED)]
 
 
 def write_file(path: Path, data: bytes) -> None:

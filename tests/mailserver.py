@@ -39,10 +39,12 @@ class Handler:
     "ok", a reply such as "451 4.3.0 try later", "drop-rcpt" (close the connection at
     RCPT), "drop-after-data" (keep the message, close without answering) or "block"
     (wait for ``release`` before answering, after setting ``in_data``). ``refuse`` maps a
-    recipient to the reply its RCPT gets (e.g. "550 5.1.1 no such user"; a 421 then closes the connection)."""
+    recipient to the reply its RCPT gets (e.g. "550 5.1.1 no such user"; a 421 then closes the connection);
+    ``refuse_once`` the same, for its first RCPT only (e.g. "452 4.5.3 too many recipients")."""
 
     script: list[str] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
+    refuse_once: dict[str, str] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     in_data: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
@@ -52,6 +54,8 @@ class Handler:
             self.script.pop(0)
             server.transport.close()
             return "421 closing"
+        if address in self.refuse_once:
+            return self.refuse_once.pop(address)
         if address in self.refuse:
             if self.refuse[address].startswith("421"):  # "closing the channel": once the reply is out
                 import asyncio

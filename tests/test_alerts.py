@@ -441,3 +441,47 @@ def test_alert_tables_name_the_zone_of_their_local_hours(cli, write_config):
     shown = cli("--config", path, "alerts", "test").output.splitlines()[2]
     assert shown.startswith(f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}  Acme"), shown
     assert local.tzname() in ("EST", "EDT")
+
+
+def two_recipients_spiked(write_config, monkeypatch, port: int, hook: Webhook) -> tuple[config_module.Config, Store]:
+    monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
+    path = alert_config(write_config, port, hook)
+    path.write_text(path.read_text().replace('["leads@example.com"]', '["leads@example.com", "ops@example.com"]'))
+    config = config_module.load(path)
+    return config, spiked(config)
+
+
+def test_an_alert_email_deferred_for_one_recipient_reaches_it_at_the_retry_once(write_config, monkeypatch):
+    handler = Handler(refuse_once={"ops@example.com": "452 4.5.3 Too many recipients"})
+    with smtp_server(handler) as port, webhook_server(Webhook()) as hook:
+        config, store = two_recipients_spiked(write_config, monkeypatch, port, hook)
+        now = H + HOUR + timedelta(minutes=1)
+        (first,) = alerts.run_due(store, config, now)
+        assert (first.sent, first.pending) == (["webhook"], ["email"])
+        assert first.error == "email: the server deferred ops@example.com (452 4.5.3 Too many recipients) (will retry)"
+        assert alerts.run_due(store, config, now + timedelta(minutes=1)) == []  # waits 2 minutes
+        (second,) = alerts.run_due(store, config, now + timedelta(minutes=2))
+        assert (second.sent, second.pending, second.error) == (["email", "webhook"], [], None)
+        assert alerts.run_due(store, config, now + timedelta(hours=1)) == []
+        assert len(hook.bodies) == 1
+    assert [r.recipients for r in handler.received] == [["leads@example.com"], ["ops@example.com"]]
+    ids = {email.message_from_bytes(r.data, policy=default)["Message-ID"] for r in handler.received}
+    assert len(ids) == 1
+
+
+def test_an_alert_email_deferred_at_every_try_is_given_up_and_named(write_config, monkeypatch):
+    handler = Handler(refuse={"ops@example.com": "450 4.2.1 Mailbox busy"})
+    with smtp_server(handler) as port, webhook_server(Webhook()) as hook:
+        config, store = two_recipients_spiked(write_config, monkeypatch, port, hook)
+        now = H + HOUR + timedelta(minutes=1)
+        results = []
+        for _ in range(alerts.channels.MAX_ATTEMPTS):
+            results += alerts.run_due(store, config, now)
+            now += timedelta(hours=1)
+        assert [r.pending for r in results] == [["email"]] * (alerts.channels.MAX_ATTEMPTS - 1) + [[]]
+        error = ("email: sent, but not delivered to ops@example.com: retry: recipients refused:"
+                 " ops@example.com (450 4.2.1 Mailbox busy)")
+        assert (results[-1].sent, results[-1].error) == (["email", "webhook"], error)
+        assert {row["last_error"] for row in store.alerts.between(H, H + HOUR)} == {error}
+        assert alerts.run_due(store, config, now) == []
+    assert [r.recipients for r in handler.received] == [["leads@example.com"]]

@@ -671,3 +671,59 @@ def test_a_refused_recipient_shows_in_digest_status_and_status(write_config, cli
         # Exactly once for the accepted recipient: nothing is sent again.
         assert "already sent" in cli("--config", path, "digest", "send", "--date", "2026-03-10").stdout
     assert [r.recipients for r in handler.received] == [["leads@example.com"]]
+
+
+def two_recipients(write_config, port: int, more: str = "") -> Path:
+    path = smtp_config(write_config, port)
+    listed = f'["leads@example.com", "ops@example.com"{more}]'
+    path.write_text(path.read_text().replace('["leads@example.com"]', listed))
+    return path
+
+
+def test_a_recipient_deferred_while_another_accepted_gets_the_same_digest_at_the_retry(write_config, cli):
+    handler = Handler(refuse_once={"ops@example.com": "452 4.5.3 Too many recipients"},
+                      refuse={"bad@example.com": "550 5.1.1 no such user"})
+    refused = "the server refused bad@example.com (550 5.1.1 no such user): not delivered to them, not retried"
+    with smtp_server(handler) as port:
+        path = two_recipients(write_config, port, ', "bad@example.com"')
+        config, store = seeded(path)
+        (first,) = digest.run_due(store, config, MORNING)
+        assert first.state == "retry" and "deferred ops@example.com (452 4.5.3 Too many recipients)" in first.detail
+        row = store.digests.get("acme", "2026-03-10")
+        assert (row["deferred_to"], row["next_attempt_at"]) == ("ops@example.com", "2026-03-11T09:10:00Z")
+        assert row["last_error"] == (f"{refused}; the server deferred ops@example.com (452 4.5.3 Too many"
+                                     " recipients): mailed again at the next attempt")
+        assert "Digest 2026-03-10 (acme): retry" in cli("--config", path, "status").stdout
+        store = reopen(config, store)
+        (second,) = digest.run_due(store, config, MORNING + timedelta(minutes=10))
+        assert (second.state, second.attempts, second.message_id) == ("sent", 2, first.message_id)
+        row = store.digests.get("acme", "2026-03-10")
+        assert (row["deferred_to"], row["last_error"]) == (None, refused)  # the one refused for good stays named
+        assert row["delivered_to"].endswith("; then 250 Message accepted for delivery; to ops@example.com")
+        assert digest.run_due(store, config, MORNING + timedelta(hours=3)) == []
+    # Each recipient once, the same message: the deferred one alone at the retry.
+    assert [r.recipients for r in handler.received] == [["leads@example.com"], ["ops@example.com"]]
+    messages = [email.message_from_bytes(r.data, policy=default) for r in handler.received]
+    assert {m["Message-ID"] for m in messages} == {first.message_id}
+    assert {m["To"] for m in messages} == {"leads@example.com, ops@example.com, bad@example.com"}
+
+
+def test_a_recipient_deferred_at_every_attempt_is_given_up_and_named(write_config, cli):
+    handler = Handler(refuse={"ops@example.com": "450 4.2.1 Mailbox busy"})
+    with smtp_server(handler) as port:
+        path = two_recipients(write_config, port)
+        config, store = seeded(path)
+        now, states = MORNING, []
+        for _ in range(config.digest.max_attempts):
+            (result,) = digest.run_due(store, config, now)
+            states.append(result.state)
+            now += timedelta(hours=3)
+        assert states == ["retry"] * (config.digest.max_attempts - 1) + ["sent"]
+        row = store.digests.get("acme", "2026-03-10")
+        assert (row["state"], row["deferred_to"]) == ("sent", None)
+        assert row["last_error"] == ("not delivered to ops@example.com: gave up after 6 attempts: recipients refused:"
+                                     " ops@example.com (450 4.2.1 Mailbox busy)")
+        assert digest.run_due(store, config, now) == []
+        store.close()
+        assert f"Digest 2026-03-10 (acme): sent, but {row['last_error']}\n" in cli("--config", path, "status").stdout
+    assert [r.recipients for r in handler.received] == [["leads@example.com"]]

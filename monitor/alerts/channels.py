@@ -4,7 +4,9 @@ An alert is written to the ``alerts`` table before any channel is tried, and
 a channel is marked done only once it accepted the alert, so a crash or a
 refused delivery is retried on the next run (after 2, 6, 14 and 30 minutes,
 then given up). As with the digest, a delivery whose outcome is unknown (the
-connection dropped after the alert was handed over) is not repeated.
+connection dropped after the alert was handed over) is not repeated, and
+recipients a server deferred (4xx) while it took the email for others get
+the same email (same Message-ID) on those retries, the others nothing more.
 Alerts of one brand and hour travel together as one message.
 """
 
@@ -97,6 +99,8 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
         sent = sorted({c for r in rows for c in r["sent"].split(",") if c})
         errors = []
         attempted = False
+        owed, message_id = _owed(rows, config)
+        deferred_to = owed  # after this round: the email's recipients still to mail (None: everyone)
         for channel in pending:
             missing = _missing_secret(channel, config)
             if missing is not None:  # the operator's to fix: waits for it, however long, uses up no attempt
@@ -104,15 +108,33 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
                 errors.append(f"{channel}: {missing}{_WILL_RETRY}")
                 continue
             attempted = True
-            outcome = _try_channel(channel, store, config, brand, from_db(hour), rows)
+            outcome = _try_channel(channel, store, config, brand, from_db(hour), rows, owed, message_id)
+            retry = attempts + 1 < MAX_ATTEMPTS
             if outcome.status == "sent":
-                sent.append(channel)
                 if outcome.warning:  # delivered, but not to everyone: said, as the digest says it
                     errors.append(f"{channel}: {_SENT_BUT}{outcome.warning}")
                     log.warning("alert for %s at %s sent by %s, but %s", brand, hour, channel, outcome.warning)
-            elif outcome.status == "retry" and attempts + 1 < MAX_ATTEMPTS:
+                if outcome.deferred and retry:  # the same email, to them alone, at the next try
+                    deferred_to = list(outcome.deferred)
+                    errors.append(f"{channel}: the server deferred {mail.named(outcome.deferred)}{_WILL_RETRY}")
+                    log.warning("alert for %s at %s sent by %s, but the server deferred %s", brand, hour, channel,
+                                mail.named(outcome.deferred))
+                    continue
+                sent.append(channel)
+                if outcome.deferred:
+                    given_up = (f"the server still deferred {mail.named(outcome.deferred)} after {attempts + 1}"
+                                " attempts: given up, not delivered to them")
+                    errors.append(f"{channel}: {_SENT_BUT}{given_up}")
+                    log.error("alert for %s at %s sent by %s, but %s", brand, hour, channel, given_up)
+            elif outcome.status == "retry" and retry:
                 errors.append(f"{channel}: {outcome.detail}{_WILL_RETRY}")
                 continue
+            elif channel == "email" and owed:  # sent to the others already: given up on these only
+                sent.append(channel)
+                errors.append(f"{channel}: {_SENT_BUT}not delivered to {', '.join(owed)}: {outcome.status}:"
+                              f" {outcome.detail}")
+                log.error("alert for %s at %s not delivered by %s to %s: %s", brand, hour, channel, ", ".join(owed),
+                          outcome.detail)
             else:
                 errors.append(f"{channel}: {outcome.status}: {outcome.detail}")
                 log.error("alert for %s at %s not delivered by %s: %s", brand, hour, channel, outcome.detail)
@@ -122,9 +144,24 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
         kept = [part for r in rows if r["last_error"] for part in _CHANNEL_ERRORS.split(r["last_error"])
                 if not part.endswith(_WILL_RETRY) and (part.split(":")[0] not in sent or _SENT_BUT in part)]
         error = "; ".join(dict.fromkeys([*kept, *errors])) or None
-        store.alerts.record_delivery([r["id"] for r in rows], pending, sorted(sent), error, attempted=attempted)
+        if "email" not in pending:  # delivered, or given up: nobody is owed it any more
+            deferred_to = None
+        store.alerts.record_delivery([r["id"] for r in rows], pending, sorted(sent), error, attempted=attempted,
+                                     deferred_to=deferred_to, message_id=message_id if deferred_to else None)
         results.append(AlertResult(brand, hour, [r["kind"] for r in rows], sorted(sent), pending, error))
     return results
+
+
+def _owed(rows: Sequence[dict[str, Any]], config: Config) -> tuple[list[str] | None, str]:
+    """The email's recipients still to mail (None: everyone) and its Message-ID: those
+    stored when a server deferred some, unless an alert joined the group since (a
+    new email, then, for everyone)."""
+    stored = {(r["deferred_to"], r["message_id"]) for r in rows}
+    if len(stored) == 1:
+        deferred_to, message_id = stored.pop()
+        if deferred_to and message_id:
+            return deferred_to.split(","), message_id
+    return None, mail.new_message_id(mail.sender_of(config.smtp))
 
 
 def _missing_secret(channel: str, config: Config) -> str | None:
@@ -136,25 +173,25 @@ def _missing_secret(channel: str, config: Config) -> str | None:
 
 
 def _try_channel(channel: str, store: Store, config: Config, brand: str, hour: datetime,
-                 rows: Sequence[dict[str, Any]]) -> mail.Outcome:
+                 rows: Sequence[dict[str, Any]], owed: Sequence[str] | None, message_id: str) -> mail.Outcome:
     """One channel's delivery; an unexpected error is its own ``retry`` outcome, so the
     channels delivered before it (and after it) are still recorded."""
     try:
-        return _deliver(channel, store, config, brand, hour, rows)
+        return _deliver(channel, store, config, brand, hour, rows, owed, message_id)
     except Exception as exc:  # noqa: BLE001 - a bug or odd setting in one channel must not lose the others
         log.exception("alert for %s at %s: %s channel error", brand, to_db(hour), channel)
         return mail.Outcome("retry", f"{type(exc).__name__}: {exc}")
 
 
 def _deliver(channel: str, store: Store, config: Config, brand: str, hour: datetime,
-             rows: Sequence[dict[str, Any]]) -> mail.Outcome:
+             rows: Sequence[dict[str, Any]], owed: Sequence[str] | None, message_id: str) -> mail.Outcome:
     tz = config.monitor.tz
     samples = [] if brand == kpi_targets.TEAM else store.mentions.query(MentionFilter(
         since=hour, until=hour + HOUR, brand=brand, label="negative", limit=_SAMPLES, order="most_negative",
     ))
     if channel == "webhook":
         return _post_webhook(config, _slack_text(brand, hour, rows, samples, tz))
-    return _email(config, brand, hour, rows, samples, tz)
+    return _email(config, brand, hour, rows, samples, tz, owed, message_id)
 
 
 def _title(brand: str, hour: datetime, rows: Sequence[dict[str, Any]], tz: tzinfo) -> str:
@@ -165,7 +202,7 @@ def _title(brand: str, hour: datetime, rows: Sequence[dict[str, Any]], tz: tzinf
 
 
 def _email(config: Config, brand: str, hour: datetime, rows: Sequence[dict[str, Any]],
-           samples: Sequence[dict[str, Any]], tz: tzinfo) -> mail.Outcome:
+           samples: Sequence[dict[str, Any]], tz: tzinfo, owed: Sequence[str] | None, message_id: str) -> mail.Outcome:
     recipients = config.alerts.recipients or config.digest.recipients
     lines = [r["message"] for r in rows]
     if samples:
@@ -181,13 +218,17 @@ def _email(config: Config, brand: str, hour: datetime, rows: Sequence[dict[str, 
     else:
         lines += ["", "Rule and parameters: [alerts] in the config; replay with `sentiment-monitor alerts test`."]
     message = mail.new_message(subject=f"[sentiment-monitor] {_title(brand, hour, rows, tz)}",
-                               sender=mail.sender_of(config.smtp), recipients=recipients)
+                               sender=mail.sender_of(config.smtp), recipients=recipients, message_id=message_id)
     message.set_content("\n".join(lines) + "\n", cte="quoted-printable")
     if config.smtp is None:
         stem = f"{mail.slug(brand)}-{hour:%Y%m%dT%H}"
         return mail.save_eml(message, config.monitor.data_dir / "alerts" / f"{stem}.eml")
     if not recipients:  # a file needs none, as the digest's does
         return mail.Outcome("failed", "no recipients: set [alerts] recipients or [digest] recipients")
+    if owed is not None:  # the others have it: only the ones the server deferred, if still listed
+        recipients = [r for r in owed if r in recipients]
+        if not recipients:
+            return mail.Outcome("sent", "the recipients it was deferred for are no longer listed")
     return mail.send_smtp(message, config.smtp, recipients)
 
 

@@ -16,6 +16,10 @@ The ``digests`` row is the state machine, changed only under the write lock:
    (an unset environment variable: the operator's to fix); ``unknown`` when the
    connection was lost *during* ``data``. Any other exception (a bug, a
    database error) is recorded as ``retry`` at its stage and raised.
+   A server that takes the message for some recipients and answers others
+   with a 4xx makes it ``retry`` too, with those in ``deferred_to``: the
+   next attempts mail them alone, the same message; after ``max_attempts``
+   it is ``sent`` with them named in ``last_error``.
 
 A ``sending`` row whose lease has run out means the process died mid-send.
 If it died before ``data``, nothing can have been delivered and it is sent
@@ -210,6 +214,7 @@ def _claim(store: Store, config: Config, key: str, day: str, now: datetime, *, f
             # A deliberate second copy: a new identity, so nothing hides it. A non-ASCII one (older
             # versions made it from a brand such as "Nestlé") could never be sent: nothing had it.
             row["message_id"] = _message_id(config, key, day)
+            row["deferred_to"] = None  # a new copy for everyone
         row.update(state="sending", stage="render", attempts=row["attempts"] + 1, claimed_at=to_db(now),
                    next_attempt_at=None)
         store.digests.save(row, now)
@@ -241,6 +246,10 @@ def _deliver(store: Store, config: Config, digest: Digest, row: dict[str, Any], 
         return mail.save_eml(message, folder / f"{stem}.eml")
     if not recipients:
         return mail.Outcome("failed", "no recipients: set [digest] recipients")
+    if row.get("deferred_to"):  # the others have it: only the ones the server deferred, if still listed
+        recipients = [r for r in row["deferred_to"].split(",") if r in recipients]
+        if not recipients:
+            return mail.Outcome("sent", "the recipients it was deferred for are no longer in [digest] recipients")
 
     def stage(name: str) -> None:
         row["stage"] = name
@@ -251,27 +260,62 @@ def _deliver(store: Store, config: Config, digest: Digest, row: dict[str, Any], 
 
 def _finish(store: Store, config: Config, row: dict[str, Any], outcome: mail.Outcome, now: datetime) -> dict[str, Any]:
     row = {**row, "stage": None}
+    # Mailed to some already (the server deferred the others): what they were sent, and who
+    # was refused for good, stays on record, and giving up on the others leaves it ``sent``.
+    owed = row["deferred_to"].replace(",", ", ") if row.get("deferred_to") else None
+    earlier = mail.refusals_in(row.get("last_error")) if owed else None
+    retry = row["attempts"] < config.digest.max_attempts
+    gave_up = False
     if outcome.status == "sent":
-        # A recipient refused while others accepted stays visible as the last error.
-        row.update(state="sent", sent_at=to_db(now), delivered_to=outcome.detail, last_error=outcome.warning)
-    elif outcome.status == "retry" and row["attempts"] < config.digest.max_attempts:
-        delay = min(config.digest.retry_after * 2 ** (row["attempts"] - 1), _MAX_RETRY_DELAY)
-        row.update(state="retry", next_attempt_at=to_db(now + delay), last_error=outcome.detail)
-    elif outcome.status == "retry":
-        row.update(state="failed", last_error=f"gave up after {row['attempts']} attempts: {outcome.detail}")
+        earlier_to = row.get("delivered_to") if owed else None
+        row.update(delivered_to=f"{earlier_to}; then {outcome.detail}" if earlier_to else outcome.detail,
+                   sent_at=row.get("sent_at") if owed else to_db(now))
+    if outcome.status == "sent" and outcome.deferred and retry:
+        row.update(state="retry", next_attempt_at=to_db(now + _delay(config, row)),
+                   deferred_to=",".join(outcome.deferred),
+                   last_error=_joined(earlier, outcome.warning, f"the server deferred {mail.named(outcome.deferred)}:"
+                                      " mailed again at the next attempt"))
+    elif outcome.status == "sent":
+        # A recipient refused (or deferred at every attempt) while others accepted stays visible as the last error.
+        gave_up = bool(outcome.deferred)
+        row.update(state="sent", sent_at=row["sent_at"] or to_db(now), deferred_to=None, last_error=_joined(
+            earlier, outcome.warning, f"the server still deferred {mail.named(outcome.deferred)} after"
+            f" {row['attempts']} attempts: given up, not delivered to them" if gave_up else None))
+    elif outcome.status == "retry" and retry:
+        row.update(state="retry", next_attempt_at=to_db(now + _delay(config, row)),
+                   last_error=_joined(earlier, outcome.detail))
     elif outcome.status == "unknown":
-        row.update(state="unknown", last_error=f"{outcome.detail}: it may have been delivered; check the inbox,"
-                   f" then `digest send --date {row['day']} --force` if it did not arrive")
+        row.update(state="unknown", last_error=_joined(
+            earlier, f"{outcome.detail}: it may have been delivered; check the inbox,"
+            f" then `digest send --date {row['day']} --force` if it did not arrive"))
     else:
-        row.update(state=outcome.status, last_error=outcome.detail)
+        reason = outcome.detail
+        if outcome.status == "retry":
+            reason = f"gave up after {row['attempts']} attempts: {reason}"
+        gave_up = owed is not None
+        if owed:  # sent to the others already: given up on these only
+            row.update(state="sent", deferred_to=None,
+                       last_error=_joined(earlier, f"not delivered to {owed}: {reason}"))
+        else:
+            row.update(state="failed", last_error=reason)
     store.digests.save(row, now)
     # A retry is a warning: the server was down or refused for now, which an operator
     # running at --log-level warning wants to hear of before it becomes a failure hours later.
     level = {"sent": logging.INFO, "retry": logging.WARNING}.get(row["state"], logging.ERROR)
-    if outcome.warning:
+    if outcome.warning or outcome.deferred:
         level = max(level, logging.WARNING)
+    if gave_up:
+        level = logging.ERROR
     log.log(level, "digest %s %s: %s (%s)", row["brand_set"], row["day"], row["state"], outcome.detail)
     return row
+
+
+def _delay(config: Config, row: dict[str, Any]) -> timedelta:
+    return min(config.digest.retry_after * 2 ** (row["attempts"] - 1), _MAX_RETRY_DELAY)
+
+
+def _joined(*parts: str | None) -> str | None:
+    return "; ".join(p for p in parts if p) or None
 
 
 def _result(row: dict[str, Any], *, acted: bool, detail: str) -> DigestResult:

@@ -49,9 +49,19 @@ def m001_alerts(db: Database) -> None:
     db["alerts"].create_index(["hour"], index_name="alerts_hour")
 
 
+@migrations()
+def m002_deferred_recipients(db: Database) -> None:
+    """The email's recipients a server answered with a 4xx while it took the
+    alert for others (NULL: every recipient), and its Message-ID, so that a
+    retry mails them the same message."""
+    for column in ("deferred_to", "message_id"):
+        if column not in db["alerts"].columns_dict:
+            db["alerts"].add_column(column, str)
+
+
 _COLUMNS = (
     "id", "brand", "kind", "hour", "observed", "baseline", "threshold", "volume", "message",
-    "created_at", "pending", "sent", "attempts", "last_error",
+    "created_at", "pending", "sent", "attempts", "last_error", "deferred_to", "message_id",
 )
 
 
@@ -83,13 +93,16 @@ class AlertStore:
         return self._select("WHERE pending != '' ORDER BY hour, brand, kind", [])
 
     def record_delivery(self, ids: Sequence[int], pending: Sequence[str], sent: Sequence[str],
-                        error: str | None, *, attempted: bool = True) -> None:
-        """Record a delivery round; ``attempted`` false: no channel was tried (no attempt counted)."""
+                        error: str | None, *, attempted: bool = True, deferred_to: Sequence[str] | None = None,
+                        message_id: str | None = None) -> None:
+        """Record a delivery round; ``attempted`` false: no channel was tried (no attempt counted).
+        ``deferred_to``: the email's recipients still to mail, with ``message_id`` (None: everyone)."""
+        deferred = None if deferred_to is None else ",".join(deferred_to)
         with self._store.transaction():
             self._store.conn.executemany(
                 "UPDATE alerts SET pending = ?, sent = ?, attempts = attempts + ?,"
-                " last_error = ? WHERE id = ?",
-                [(",".join(pending), ",".join(sent), int(attempted), error, i) for i in ids],
+                " last_error = ?, deferred_to = ?, message_id = ? WHERE id = ?",
+                [(",".join(pending), ",".join(sent), int(attempted), error, deferred, message_id, i) for i in ids],
             )
 
     def between(self, start: datetime, end: datetime, brand: str | None = None) -> list[dict[str, Any]]:

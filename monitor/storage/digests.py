@@ -49,9 +49,17 @@ def m001_digests(db: Database) -> None:
     db["digests"].create_index(["state", "next_attempt_at"], index_name="digests_state")
 
 
+@migrations()
+def m002_deferred_recipients(db: Database) -> None:
+    """Recipients a server answered with a 4xx while it took the digest for
+    others: the ones a retry mails (NULL: every recipient)."""
+    if "deferred_to" not in db["digests"].columns_dict:
+        db["digests"].add_column("deferred_to", str)  # comma-separated
+
+
 _COLUMNS = (
     "brand_set", "day", "state", "stage", "attempts", "message_id", "claimed_at",
-    "next_attempt_at", "sent_at", "delivered_to", "last_error", "updated_at",
+    "next_attempt_at", "sent_at", "delivered_to", "last_error", "updated_at", "deferred_to",
 )
 
 
