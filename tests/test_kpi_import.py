@@ -47,8 +47,8 @@ def test_zendesk_ticket_export(fresh_store):
     assert (result.format, result.layout, result.rows) == ("zendesk", "tickets", 6)
     # Good/Bad are answers; Offered, Unoffered and blank are not.
     assert {k: vars(c) for k, c in result.records.items()} == {
-        "tickets": {"new": 6, "updated": 0, "unchanged": 0, "repeated": 0},
-        "responses": {"new": 3, "updated": 0, "unchanged": 0, "repeated": 0},
+        "tickets": {"new": 6, "updated": 0, "unchanged": 0, "repeated": 0, "older": 0},
+        "responses": {"new": 3, "updated": 0, "unchanged": 0, "repeated": 0, "older": 0},
     }
     k = week(fresh_store)
     assert k["csat_pct"] == 66.67 and k["csat_responses"] == 3  # Good, Bad, Good
@@ -707,12 +707,12 @@ def test_an_id_repeated_in_the_file_is_counted_once_and_said_and_the_last_row_ke
     result = cli("--config", config, "kpi", "import", path, "--output", "json")
     out = json.loads(result.stdout)
     assert (out["rows"], out["new"], out["repeated"]) == (3, 2, 1)
-    assert out["records"] == {"responses": {"new": 2, "updated": 0, "unchanged": 0, "repeated": 1}}
+    assert out["records"] == {"responses": {"new": 2, "updated": 0, "unchanged": 0, "repeated": 1, "older": 0}}
     assert ("note: records repeating the id of an earlier row of the file: responses 1 (each id counted once,"
             " its last row kept" in result.stderr)
     table = cli("--config", config, "kpi", "import", path)
     header, _, row = table.stdout.splitlines()[:3]
-    assert header.split()[-2:] == ["unchanged", "repeated"] and row.split()[-5:] == ["responses", "0", "0", "2", "1"]
+    assert header.split()[-3:] == ["unchanged", "older", "repeated"] and row.split()[-6:] == ["responses", "0", "0", "2", "0", "1"]
     with Store.open(config.parent / "monitor.db") as store:
         assert [(r["response_id"], r["score"]) for r in rows(store, "kpi_responses")] == [("R1", 5.0), ("R2", 9.0)]
 
@@ -734,8 +734,8 @@ def test_repeats_are_counted_and_kept_alike_within_and_across_batches(fresh_stor
             results[batch] = (result.as_dict()["records"], rows(store, "kpi_tickets"), rows(store, "kpi_responses"))
     assert results[1] == results[1000]
     records, tickets, responses = results[1]
-    assert records == {"tickets": {"new": 2, "updated": 0, "unchanged": 0, "repeated": 1},
-                       "responses": {"new": 1, "updated": 0, "unchanged": 0, "repeated": 1}}
+    assert records == {"tickets": {"new": 2, "updated": 0, "unchanged": 0, "repeated": 1, "older": 0},
+                       "responses": {"new": 1, "updated": 0, "unchanged": 0, "repeated": 1, "older": 0}}
     assert [t["resolved_at"] for t in tickets if t["ticket_id"] == "7"] == ["2024-03-04T12:00:00Z"]  # the last row
     assert [(r["label"], r["dated"]) for r in responses] == [("Great", 1)]  # an undated rating never replaces a dated one
 
@@ -756,7 +756,7 @@ def test_a_stored_record_repeated_with_a_change_counts_as_updated_in_any_batch(f
             results[batch] = (result.as_dict()["records"]["tickets"], rows(store, "kpi_tickets"))
     assert results[1] == results[1000]
     counts, tickets = results[1]
-    assert counts == {"new": 0, "updated": 1, "unchanged": 0, "repeated": 1}
+    assert counts == {"new": 0, "updated": 1, "unchanged": 0, "repeated": 1, "older": 0}
     assert [t["resolved_at"] for t in tickets] == ["2024-03-04T12:00:00Z"]
 
 
@@ -878,7 +878,7 @@ def test_import_output_table(cli, write_config):
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["path", "format", "layout", "encoding", "rows", "records", "new", "updated", "unchanged",
-                                "repeated"]
+                                "older", "repeated"]
     assert "zendesk   tickets   utf-8       6       3 responses, 6 tickets  9" in lines[2]
 
 

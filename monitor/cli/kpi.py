@@ -127,13 +127,17 @@ def import_(app: App, file: Path, fmt: str, timezone: str | None, encoding: str 
     else:
         data["records"] = ", ".join(f"{c.records} {kind}" for kind, c in sorted(result.records.items()))
         emit(out, [data], ["path", "format", "layout", "encoding", "rows", "records", "new", "updated", "unchanged",
-                           "repeated"])
+                           "older", "repeated"])
     repeated = {kind: c.repeated for kind, c in sorted(result.records.items()) if c.repeated}
     if repeated:
         undated = ", but an undated rating never replaces a dated one" if "responses" in repeated else ""
         click.echo(f"note: records repeating the id of an earlier row of the file: "
                    f"{', '.join(f'{kind} {n}' for kind, n in repeated.items())} (each id counted once,"
                    f" its last row kept{undated})", err=True)
+    older = result.total.older
+    if older:
+        click.echo(f"note: {older} record(s) from rows updated before the stored ones were kept as stored"
+                   " (an older export does not undo a newer one)", err=True)
     for value, rows in result.unknown_values.items():
         click.echo(f"warning: unknown value {value!r} in {rows} row(s): not counted", err=True)
 

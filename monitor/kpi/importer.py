@@ -49,7 +49,7 @@ class ImportResult:
     encoding: str
     timezone: str
     rows: int = 0
-    #: "tickets" / "responses" / "figures" -> new, updated, unchanged
+    #: "tickets" / "responses" / "figures" -> new, updated, unchanged, older
     records: dict[str, SaveCounts] = field(default_factory=dict)
     #: "column: value" -> rows: labels we could not map (ignored, not fatal).
     unknown_values: dict[str, int] = field(default_factory=dict)
@@ -71,7 +71,8 @@ class ImportResult:
         return {
             "path": self.path, "format": self.format, "layout": self.layout,
             "encoding": self.encoding, "timezone": self.timezone, "rows": self.rows,
-            "new": total.new, "updated": total.updated, "unchanged": total.unchanged, "repeated": total.repeated,
+            "new": total.new, "updated": total.updated, "unchanged": total.unchanged, "older": total.older,
+            "repeated": total.repeated,
             "records": {kind: dataclasses.asdict(c) for kind, c in sorted(self.records.items())},
             "unknown_values": self.unknown_values, "seconds": round(self.seconds, 3),
         }

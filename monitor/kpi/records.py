@@ -52,6 +52,9 @@ class Ticket:
     #: "spam", "deleted" or "merged": the helpdesk's own reports leave the ticket out
     #: (a merged one counts in the ticket it was merged into), and so does every KPI.
     left_out: str | None = None
+    #: When the helpdesk last changed the ticket (the export's "Updated at"): a row
+    #: older than the stored one does not replace it. ``None``: the export has no such time.
+    updated_at: datetime | None = None
 
 
 def split_tags(value: str | None, separators: str = ",;") -> tuple[str, ...]:

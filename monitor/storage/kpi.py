@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -146,15 +147,17 @@ def _backfill_tickets(db: Database, new: tuple[str, ...], values: Callable[[Tick
     export row, and recompute every digest, so that a re-import stays unchanged.
     A row that cannot be re-read gets NULLs."""
     from monitor.kpi.formats import FORMATS
-    from monitor.kpi.formats.base import Context, Row
+    from monitor.kpi.formats.base import Row
 
     old = _TICKETS.columns[: _TICKETS.columns.index(new[0])]  # the columns before this step
     raw_at = old.index("raw")
     layouts = {}
-    for import_id, fmt, layout, header in db.execute("SELECT id, format, layout, header FROM kpi_imports"):
+    for import_id, fmt, layout, header, timezone in db.execute(
+        "SELECT id, format, layout, header, timezone FROM kpi_imports"
+    ):
         found = next((x for x in FORMATS.get(fmt, ()) if x.name == layout), None)
         if found is not None and header:
-            layouts[import_id] = (found, found.bind(json.loads(header)))
+            layouts[import_id] = (found, found.bind(json.loads(header)), _context(timezone))
     last = 0
     while True:
         rows = db.execute(
@@ -169,15 +172,27 @@ def _backfill_tickets(db: Database, new: tuple[str, ...], values: Callable[[Tick
             raw = stored[raw_at]
             extra: tuple[Any, ...] = (None,) * len(new)
             if raw is not None and import_id in layouts:
-                layout, binding = layouts[import_id]
+                layout, binding, context = layouts[import_id]
                 try:
-                    parsed = layout.parse(Row(binding, json.loads(raw), Context()))
+                    parsed = layout.parse(Row(binding, json.loads(raw), context))
                     extra = values(next(r for r in parsed if isinstance(r, Ticket)))
                 except Exception:  # noqa: BLE001 - a row the current parser cannot read keeps none
                     pass
             updates.append((*extra, _digest((*stored, *extra)), rowid))
         sets = "".join(f"{c} = ?, " for c in new)
         db.conn.executemany(f"UPDATE kpi_tickets SET {sets}digest = ? WHERE rowid = ?", updates)
+
+
+def _context(timezone: str | None) -> Any:
+    """The parsing context of an import: offset-less times in its zone (UTC if this
+    system no longer knows it)."""
+    from monitor.config import zone
+    from monitor.kpi.formats.base import Context
+
+    try:
+        return Context(tz=zone(timezone or "UTC"))
+    except ValueError:
+        return Context()
 
 
 #: The stored columns of kpi_responses as m001 made them (what m003 and m004 read and digest).
@@ -270,6 +285,18 @@ def m005_tickets_reports_leave_out(db: Database) -> None:
     _backfill_tickets(db, ("left_out",), lambda t: (t.left_out,))
 
 
+@migrations()
+def m006_tickets_updated_at(db: Database) -> None:
+    """Tickets gain ``updated_at`` (the export's "Updated at", "Last update time", ...):
+    a row older than the stored one no longer replaces it. Filled in from the stored
+    export rows; the import log gains the count of such rows (``older``)."""
+    if "older" not in db["kpi_imports"].columns_dict:
+        db["kpi_imports"].add_column("older", int)
+    if "updated_at" not in db["kpi_tickets"].columns_dict:
+        db["kpi_tickets"].add_column("updated_at", str)
+    _backfill_tickets(db, ("updated_at",), lambda t: (_time(t.updated_at),))
+
+
 def _in_chunks(db: Database, select: str, size: int = 2000) -> Iterator[list[tuple[Any, ...]]]:
     """The rows of ``select`` (its first column the rowid, a WHERE clause and no ORDER BY)
     in rowid order, ``size`` at a time: a migration's memory stays flat on a large table."""
@@ -284,7 +311,11 @@ class _Table:
     name: str
     key: tuple[str, ...]
     columns: tuple[str, ...]  # stored columns, key first; then digest and import_id
-    rank: str | None = None  # a stored row is only replaced by one ranking as high
+    #: A stored row is only replaced by one ranking as high, when both have a rank.
+    rank: str | None = None
+    #: The rank is when the source last changed the record: a row it outranks is older
+    #: than the stored one (counted ``older``), and so are the ratings read from that row.
+    versioned: bool = False
 
     @property
     def kind(self) -> str:
@@ -299,8 +330,13 @@ class _Table:
         where = "".join(f"{c} = ? AND " for c in prefix) + f"{last} IN ({', '.join('?' * n)})"
         return f"SELECT {', '.join(self.key)}, digest, {self.rank or 0}, import_id FROM {self.name} WHERE {where}"
 
-    def rank_of(self, row: tuple[Any, ...]) -> int:
-        return int(row[self.columns.index(self.rank)]) if self.rank else 0
+    def rank_of(self, row: tuple[Any, ...]) -> Any:
+        return row[self.columns.index(self.rank)] if self.rank else 0
+
+    def outranks(self, rank: Any, row: tuple[Any, ...]) -> bool:
+        """Whether a row of ``rank`` is kept over ``row``: both are ranked and it ranks higher."""
+        other = self.rank_of(row)
+        return rank is not None and other is not None and rank > other
 
     def upsert_sql(self) -> str:
         names = (*self.columns, "digest", "import_id")
@@ -316,7 +352,8 @@ _TICKETS = _Table("kpi_tickets", ("source_format", "ticket_id"), (
     "replies", "reopens", "first_response_s", "first_response_business_s", "resolution_s",
     "resolution_business_s", "first_contact", "first_contact_estimated", "raw", "ticket_type", "tags",
     "left_out",  # NULL: counted; else why the helpdesk's reports, and so the KPIs, leave it out
-))
+    "updated_at",  # when the helpdesk last changed it; NULL: the export did not say (m006)
+), rank="updated_at", versioned=True)
 _RESPONSES = _Table("kpi_responses", ("source_format", "response_id"), (
     "source_format", "response_id", "kind", "score", "scale_min", "scale_max", "label",
     "responded_at", "ticket_id", "dated", "raw",
@@ -325,29 +362,33 @@ _FIGURES = _Table("kpi_figures", ("metric", "start_date", "end_date"), (
     "metric", "start_date", "end_date", "value", "source_format", "raw",
 ))
 _TABLES = {t.kind: t for t in (_TICKETS, _RESPONSES, _FIGURES)}
+_TICKET_ID = _RESPONSES.columns.index("ticket_id")
 _LOOKUP_CHUNK = 500  # keys per lookup: under SQLite's 999-parameter floor
 
 
 @dataclass
 class SaveCounts:
-    """Records saved: ``new``, ``updated`` and ``unchanged`` count each key once;
-    ``repeated`` counts the records whose key came earlier in the same import."""
+    """Records saved: ``new``, ``updated``, ``unchanged`` and ``older`` (older than the
+    stored record, which is kept) count each key once; ``repeated`` counts the records
+    whose key came earlier in the same import."""
 
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    older: int = 0
     repeated: int = 0
 
     @property
     def records(self) -> int:
         """Distinct records: each key once, however often the file repeated it."""
-        return self.new + self.updated + self.unchanged
+        return self.new + self.updated + self.unchanged + self.older
 
     def add(self, other: SaveCounts) -> None:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.repeated += other.repeated
+        self.older += other.older
 
 
 @dataclass(frozen=True)
@@ -410,15 +451,17 @@ class KpiStore:
         )
         self._store.conn.execute("CREATE TEMP TABLE IF NOT EXISTS kpi_seen (key TEXT PRIMARY KEY, n INTEGER NOT NULL)")
         self._store.conn.execute("DELETE FROM kpi_seen")
-        self._store.conn.execute("CREATE TEMP TABLE IF NOT EXISTS kpi_unwritten (key TEXT PRIMARY KEY) WITHOUT ROWID")
+        self._store.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS kpi_unwritten (key TEXT PRIMARY KEY, older INTEGER NOT NULL) WITHOUT ROWID"
+        )
         self._store.conn.execute("DELETE FROM kpi_unwritten")
         return int(cursor.lastrowid)  # type: ignore[arg-type]
 
     def finish_import(self, import_id: int, rows: int, counts: SaveCounts) -> None:
         """Record the totals of an import (inside its transaction)."""
         self._store.conn.execute(
-            "UPDATE kpi_imports SET finished_at = ?, rows = ?, new = ?, updated = ?, unchanged = ? WHERE id = ?",
-            [to_db(utcnow()), rows, counts.new, counts.updated, counts.unchanged, import_id],
+            "UPDATE kpi_imports SET finished_at = ?, rows = ?, new = ?, updated = ?, unchanged = ?, older = ? WHERE id = ?",
+            [to_db(utcnow()), rows, counts.new, counts.updated, counts.unchanged, counts.older, import_id],
         )
 
     def occurrence(self, key: str) -> int:
@@ -436,17 +479,23 @@ class KpiStore:
 
     def save(self, records: Iterable[Record], import_id: int) -> dict[str, SaveCounts]:
         """Upsert records of the import begun by :meth:`begin_import` on their natural
-        keys; count new, updated and unchanged ones per kind (``tickets``, ``responses``,
-        ``figures``), each key once, and the records that repeated a key of the import.
+        keys; count new, updated, unchanged and older ones per kind (``tickets``,
+        ``responses``, ``figures``), each key once, and the records that repeated a key
+        of the import.
 
         Of records sharing a key the last one is kept, unless it ranks lower (an answer
-        the export did not date never replaces a dated one). Unchanged records are not
-        written. Runs in the caller's transaction if there is one, else in its own.
+        the export did not date never replaces a dated one; a ticket updated before the
+        stored one never replaces it, nor do the rating its row carries or the lack of
+        one). Unchanged records are not written. Runs in the caller's transaction if
+        there is one, else in its own.
         """
         by_table: dict[str, tuple[_Table, dict[tuple[Any, ...], tuple[Any, ...]], SaveCounts]] = {}
         removed: set[tuple[str, str]] = set()  # ratings from ticket rows that no longer carry them
+        stale: set[tuple[str, str]] = set()  # tickets whose last row met lost to an earlier, newer one
         for record in records:
             if isinstance(record, RatingRemoved):
+                if (record.source_format, record.ticket_id) in stale:
+                    continue
                 gone = (record.source_format, ticket_rating_id(record.ticket_id))
                 pending = by_table.get(_RESPONSES.name, (None, {}, None))[1]
                 if gone in pending and pending[gone][-1] is None:  # an earlier row's rating of the ticket
@@ -455,25 +504,45 @@ class KpiStore:
                 continue
             table, row = _row(record)
             if table is _RESPONSES:
+                if _from_ticket_row(row) and (row[0], row[_TICKET_ID]) in stale:
+                    continue
                 removed.discard(row[:2])
             _, rows, counts = by_table.setdefault(table.name, (table, {}, SaveCounts()))
             key = row[: len(table.key)]
             old = rows.get(key)
+            if table.versioned:
+                stale.discard(key)
             if old is not None:
                 counts.repeated += 1
-                if table.rank and table.rank_of(row) < table.rank_of(old):
+                if table.outranks(table.rank_of(old), row):
+                    if table.versioned:
+                        stale.add(key)
                     continue
             rows[key] = row
         with self._store.transaction():
+            saved = {}
+            older: set[tuple[Any, ...]] = set()  # keys of tickets older than the stored ones
+            if _TICKETS.name in by_table:
+                _, rows, counts = by_table.pop(_TICKETS.name)
+                saved[_TICKETS.kind] = self._save_rows(_TICKETS, rows, import_id, counts, older=older)
+            # The rating an older ticket row carries, or its lack of one, is older too.
+            kept = {(fmt, ticket_rating_id(ticket_id)) for fmt, ticket_id in older}
+            removed -= kept
             if removed:
                 self._store.conn.executemany(
                     "DELETE FROM kpi_responses WHERE source_format = ? AND response_id = ? AND raw IS NULL", removed
                 )
-            return {table.kind: self._save_rows(table, rows, import_id, counts) for table, rows, counts in by_table.values()}
+            for table, rows, counts in by_table.values():
+                keep = {k for k, row in rows.items() if k in kept and _from_ticket_row(row)}
+                saved[table.kind] = self._save_rows(table, rows, import_id, counts, keep=keep)
+            return saved
 
     def _save_rows(
-        self, table: _Table, rows: dict[tuple[Any, ...], tuple[Any, ...]], import_id: int, counts: SaveCounts
+        self, table: _Table, rows: dict[tuple[Any, ...], tuple[Any, ...]], import_id: int, counts: SaveCounts,
+        *, keep: AbstractSet[tuple[Any, ...]] = frozenset(), older: set[tuple[Any, ...]] | None = None,
     ) -> SaveCounts:
+        """Write ``rows`` but those unchanged, outranked or in ``keep`` (older than the
+        stored ones); add to ``older`` the keys of a versioned table's rows left so."""
         known = self._digests(table, list(rows))
         # A key an earlier save of this import met was written by it (its import_id), or
         # else left as stored and noted in kpi_unwritten: no lookup for a key new to the table.
@@ -484,39 +553,52 @@ class KpiStore:
             digest = _digest(row)
             old = known.get(key)
             earlier = old is not None and (old[2] == import_id or key in unwritten_before)
-            if earlier:  # counted as new, updated or unchanged where the import first met it
+            if earlier:  # counted as new, updated, unchanged or older where the import first met it
                 counts.repeated += 1
-            if old is not None and (old[0] == digest or old[1] > table.rank_of(row)):
+            outranked = old is not None and table.outranks(old[1], row)
+            unchanged = old is not None and old[0] == digest
+            outdated = not unchanged and (key in keep or (outranked and table.versioned))
+            if unchanged or outranked or outdated:
+                if outdated and older is not None:
+                    older.add(key)
                 if not earlier:
-                    counts.unchanged += 1
-                    unwritten.append(key)
+                    if outdated:
+                        counts.older += 1
+                    else:
+                        counts.unchanged += 1
+                    unwritten.append((key, outdated))
                 continue
             if not earlier:
                 if old is None:
                     counts.new += 1
                 else:
                     counts.updated += 1
-            elif old[2] != import_id:  # (earlier: old is set) an earlier save left it unchanged: now it changes
-                counts.unchanged -= 1
+            elif old[2] != import_id:  # (earlier: old is set) an earlier save left it as stored: now it changes
+                if unwritten_before[key]:
+                    counts.older -= 1
+                else:
+                    counts.unchanged -= 1
                 counts.updated += 1
             writes.append((*row, digest, import_id))
         if writes:
             self._store.conn.executemany(table.upsert_sql(), writes)
         if unwritten:
             self._store.conn.executemany(
-                "INSERT OR IGNORE INTO kpi_unwritten (key) VALUES (?)", ((_text_key(table, k),) for k in unwritten)
+                "INSERT OR IGNORE INTO kpi_unwritten (key, older) VALUES (?, ?)",
+                ((_text_key(table, k), int(outdated)) for k, outdated in unwritten),
             )
         return counts
 
-    def _unwritten(self, table: _Table, keys: list[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
-        """Which of ``keys`` earlier saves of this import met and left unchanged."""
+    def _unwritten(self, table: _Table, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], bool]:
+        """Which of ``keys`` earlier saves of this import met and left as stored: whether
+        for being older than it."""
         by_text = {_text_key(table, key): key for key in keys}
         texts = list(by_text)
-        found: set[tuple[Any, ...]] = set()
+        found: dict[tuple[Any, ...], bool] = {}
         for start in range(0, len(texts), _LOOKUP_CHUNK):
             chunk = texts[start : start + _LOOKUP_CHUNK]
-            sql = f"SELECT key FROM kpi_unwritten WHERE key IN ({', '.join('?' * len(chunk))})"
-            found.update(by_text[row[0]] for row in self._store.conn.execute(sql, chunk))
+            sql = f"SELECT key, older FROM kpi_unwritten WHERE key IN ({', '.join('?' * len(chunk))})"
+            found.update((by_text[key], bool(older)) for key, older in self._store.conn.execute(sql, chunk))
         return found
 
     def _digests(self, table: _Table, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], tuple[str, int, int]]:
@@ -658,6 +740,11 @@ def _flag(value: bool | None) -> int | None:
     return None if value is None else int(value)
 
 
+def _from_ticket_row(row: tuple[Any, ...]) -> bool:
+    """Whether a kpi_responses row is the rating a ticket's own row carries (no raw row of its own)."""
+    return row[-1] is None and row[_TICKET_ID] is not None and row[1] == ticket_rating_id(row[_TICKET_ID])
+
+
 def _text_key(table: _Table, key: tuple[Any, ...]) -> str:
     """A natural key as one text, for the temporary tables of an import."""
     return "\x1f".join(map(str, (table.kind, *key)))
@@ -672,7 +759,7 @@ def _row(record: Record) -> tuple[_Table, tuple[Any, ...]]:
             record.resolution_business_s, _flag(record.first_contact),
             int(record.first_contact_estimated) if record.first_contact is not None else None,
             _json(record.raw), record.ticket_type, _json(list(record.tags)) if record.tags else None,
-            record.left_out,
+            record.left_out, _time(record.updated_at),
         )
     if isinstance(record, SurveyResponse):
         return _RESPONSES, (

@@ -53,6 +53,7 @@ def _business(row: Row, key: str, happened: bool) -> float | None:
 def parse(row: Row) -> Iterator[Record]:
     ticket_id = row.required("id")
     created = row.required_time("created_at")
+    updated = row.time("updated_at")
     done = row.time_after("resolved_at", "created_at", created) or row.time_after("closed_at", "created_at", created)
     first_response = row.time_after("first_response_at", "created_at", created)
     status = row.text("status")
@@ -79,9 +80,10 @@ def parse(row: Row) -> Iterator[Record]:
         tags=split_tags(row.text("tags")),
         rating_column=row.has("survey"),
         left_out=left_out(status),
+        updated_at=updated,
     )
     yield from ticket_rating(
-        FORMAT, ticket_id, _SURVEY(row, "survey"), done or row.time("updated_at") or created,
+        FORMAT, ticket_id, _SURVEY(row, "survey"), done or updated or created,
         row.text("survey"),
     )
 

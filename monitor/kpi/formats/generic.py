@@ -25,6 +25,7 @@ def _duration(key: str, name: str) -> Column:
 TICKET_COLUMNS = (
     Column("id", ("id", "ticket_id"), required=True),
     Column("created_at", ("created_at",), required=True),
+    Column("updated_at", ("updated_at", "last_modified", "modified_at")),
     Column("first_response_at", ("first_response_at", "first_reply_at")),
     Column("resolved_at", ("resolved_at", "solved_at", "closed_at")),
     Column("status", ("status",)),
@@ -68,6 +69,7 @@ FIGURE_COLUMNS = (
 def parse_ticket(row: Row) -> Iterator[Record]:
     ticket_id = row.required("id")
     created = row.required_time("created_at")
+    updated = row.time("updated_at")
     first_response = row.time_after("first_response_at", "created_at", created)
     done = row.time_after("resolved_at", "created_at", created)
     resolved_at = resolved(done, row.text("status"))
@@ -92,6 +94,7 @@ def parse_ticket(row: Row) -> Iterator[Record]:
         tags=split_tags(row.text("tags"), ",;|"),
         rating_column=row.has("csat"),
         left_out=left_out(row.text("status")),
+        updated_at=updated,
     )
     rating = row.number("csat")
     if rating is not None:

@@ -59,6 +59,7 @@ def _rating(row: Row) -> float | None:
 def parse_conversation(row: Row) -> Iterator[Record]:
     conversation = row.required("id")
     created = row.required_time("created_at")
+    updated = row.time("updated_at")
     first_reply = row.time_after("first_replied_at", "created_at", created)
     closed = row.time_after("last_closed_at", "created_at", created) or row.time_after("first_closed_at", "created_at", created)
     resolved_at = resolved(closed, row.text("state"))
@@ -82,9 +83,10 @@ def parse_conversation(row: Row) -> Iterator[Record]:
         tags=split_tags(row.text("tags")),
         rating_column=row.has("rating"),
         left_out=left_out(row.text("state")),
+        updated_at=updated,
     )
     yield from ticket_rating(
-        FORMAT, conversation, _rating(row), closed or row.time("updated_at") or created,
+        FORMAT, conversation, _rating(row), closed or updated or created,
         row.text("rating"),
     )
 

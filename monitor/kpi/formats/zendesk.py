@@ -50,6 +50,7 @@ COLUMNS = (
 def parse(row: Row) -> Iterator[Record]:
     ticket_id = row.required("id")
     created = row.required_time("created_at")
+    updated = row.time("updated_at")
     solved = row.time_after("solved_at", "created_at", created)
     status = row.text("status")
     tags = split_tags(row.text("tags"), " \t")  # space-separated
@@ -79,10 +80,11 @@ def parse(row: Row) -> Iterator[Record]:
         tags=tags,
         rating_column=row.has("satisfaction"),
         left_out=left_out(status, merged=merged),
+        updated_at=updated,
     )
     yield from ticket_rating(
         FORMAT, ticket_id, _SATISFACTION(row, "satisfaction"),
-        solved or row.time("updated_at") or created, row.text("satisfaction"),
+        solved or updated or created, row.text("satisfaction"),
     )
 
 

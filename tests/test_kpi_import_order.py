@@ -1,0 +1,130 @@
+"""An older helpdesk export imported after a newer one does not undo it: where both the
+stored ticket and the incoming row say when the ticket was last updated, the newer is
+kept, with the rating its row carries (or its lack of one). Without that time on both
+sides, the last import wins, as before.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from monitor import config as config_module
+from monitor.kpi import importer
+from monitor.storage import Store
+
+WEEK = ("--from", "2024-03-04", "--to", "2024-03-10")
+
+#: Format -> (header, the ticket's newer row: solved and rated, its older row: open, unrated).
+EXPORTS = {
+    "zendesk": (
+        "Id,Created at,Updated at,Solved at,Status,Via,Satisfaction Score,Replies,Reopens\n",
+        "7001,2024-03-04 09:00,2024-03-06 10:00,2024-03-05 09:00,Solved,Mail,Good,1,0\n",
+        "7001,2024-03-04 09:00,2024-03-04 10:00,,Open,Mail,Offered,1,0\n",
+    ),
+    "freshdesk": (
+        "Ticket ID,Created time,Resolved time,Last update time,Status,Source,Agent interactions,Survey results\n",
+        "2001,2024-03-04 09:00:00,2024-03-05 09:00:00,2024-03-06 10:00:00,Resolved,Email,1,Extremely happy\n",
+        "2001,2024-03-04 09:00:00,,2024-03-04 10:00:00,Open,Email,0,\n",
+    ),
+    "intercom": (
+        "Conversation ID,Conversation created at (Europe/London),Conversation last closed at (Europe/London),"
+        "Conversation updated at (Europe/London),Current conversation state,Channel,Conversation rating\n",
+        "9001,2024-03-04 09:00:00,2024-03-05 09:00:00,2024-03-06 10:00:00,closed,Chat,5\n",
+        "9001,2024-03-04 09:00:00,,2024-03-04 10:00:00,open,Chat,\n",
+    ),
+    "generic": (
+        "id,created_at,updated_at,resolved_at,status,csat\n",
+        "T1,2024-03-04T09:00:00Z,2024-03-06T10:00:00Z,2024-03-05T09:00:00Z,solved,5\n",
+        "T1,2024-03-04T09:00:00Z,2024-03-04T10:00:00Z,,open,\n",
+    ),
+}
+
+
+def imported(cli, config, path, text: str, *args: str) -> dict:  # type: ignore[no-untyped-def]
+    path.write_text(text, encoding="utf-8")
+    result = cli("--config", config, "kpi", "import", path, "--output", "json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def kpis(cli, config) -> dict:  # type: ignore[no-untyped-def]
+    result = cli("--config", config, "kpi", "show", *WEEK, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["total"]["kpis"]
+
+
+def solved_and_rated(k: dict) -> tuple:
+    return k["tickets_created"], k["tickets_resolved"], k["csat_responses"], k["csat_pct"]
+
+
+@pytest.mark.parametrize("fmt", list(EXPORTS))
+def test_an_older_export_imported_after_a_newer_one_changes_nothing(cli, write_config, tmp_path, fmt):
+    config, (header, newer, older) = write_config(), EXPORTS[fmt]
+    imported(cli, config, tmp_path / "newer.csv", header + newer)
+    assert solved_and_rated(kpis(cli, config)) == (1, 1, 1, 100.0)
+    result = imported(cli, config, tmp_path / "older.csv", header + older)
+    # The ticket stays solved and keeps the rating given since the older export was taken.
+    assert solved_and_rated(kpis(cli, config)) == (1, 1, 1, 100.0)
+    assert (result["new"], result["updated"], result["unchanged"], result["older"]) == (0, 0, 0, 1)
+    assert result["records"]["tickets"]["older"] == 1
+
+
+def test_a_newer_export_still_updates_and_the_summary_says_what_was_older(cli, write_config, tmp_path):
+    config, (header, newer, older) = write_config(), EXPORTS["zendesk"]
+    imported(cli, config, tmp_path / "older.csv", header + older)
+    assert solved_and_rated(kpis(cli, config)) == (1, 0, 0, None)
+    assert imported(cli, config, tmp_path / "newer.csv", header + newer)["updated"] == 1
+    assert solved_and_rated(kpis(cli, config)) == (1, 1, 1, 100.0)
+    (tmp_path / "older.csv").write_text(header + older, encoding="utf-8")
+    result = cli("--config", config, "kpi", "import", tmp_path / "older.csv")
+    assert result.exit_code == 0, result.output
+    head, _, row = result.stdout.splitlines()[:3]
+    assert head.split()[-3:] == ["unchanged", "older", "repeated"] and row.split()[-4:] == ["0", "0", "1", "0"]
+    assert "note: 1 record(s) from rows updated before the stored ones were kept as stored" in result.stderr
+    # A later rating change in a newer export is taken.
+    bad = newer.replace("2024-03-06 10:00", "2024-03-07 10:00").replace("Good", "Bad")
+    assert imported(cli, config, tmp_path / "newest.csv", header + bad)["updated"] == 2
+    assert solved_and_rated(kpis(cli, config)) == (1, 1, 1, 0.0)
+
+
+def test_without_an_update_time_on_both_sides_the_last_import_wins(cli, write_config, tmp_path):
+    config = write_config()
+    header = "id,created_at,updated_at,resolved_at,status,csat\n"
+    imported(cli, config, tmp_path / "a.csv", header
+             + "T1,2024-03-04T09:00:00Z,2024-03-06T10:00:00Z,2024-03-05T09:00:00Z,solved,5\n"
+             + "T2,2024-03-04T09:00:00Z,,2024-03-05T09:00:00Z,solved,5\n")
+    assert solved_and_rated(kpis(cli, config)) == (2, 2, 2, 100.0)
+    result = imported(cli, config, tmp_path / "b.csv", header
+                      + "T1,2024-03-04T09:00:00Z,2024-03-04T10:00:00Z,,open,\n"
+                      + "T2,2024-03-04T09:00:00Z,2024-03-04T10:00:00Z,,open,\n")
+    # T1 is older than stored: kept. T2 was stored without a time: the import replaces it.
+    assert solved_and_rated(kpis(cli, config)) == (2, 1, 1, 100.0)
+    assert (result["updated"], result["older"]) == (1, 1)
+
+
+@pytest.mark.parametrize("batch", [1, 1000])
+def test_within_one_file_the_newest_row_of_a_ticket_is_kept_in_any_batch(cli, write_config, tmp_path, monkeypatch, batch):
+    monkeypatch.setattr(importer, "BATCH", batch)
+    config, (header, newer, older) = write_config(), EXPORTS["freshdesk"]
+    result = imported(cli, config, tmp_path / "both.csv", header + newer + older)
+    assert solved_and_rated(kpis(cli, config)) == (1, 1, 1, 100.0)
+    assert result["records"]["tickets"] == {"new": 1, "updated": 0, "unchanged": 0, "older": 0, "repeated": 1}
+
+
+def test_a_database_from_before_knows_when_its_tickets_were_updated(cli, write_config, tmp_path):
+    config, (header, newer, older) = write_config(), EXPORTS["zendesk"]
+    zone = ("--timezone", "America/New_York")
+    imported(cli, config, tmp_path / "newer.csv", header + newer, *zone)
+    database = config_module.load(config).monitor.database
+    with Store.open(database) as store:  # the database as the previous version left it
+        store.conn.execute("ALTER TABLE kpi_tickets DROP COLUMN updated_at")
+        store.conn.execute("ALTER TABLE kpi_imports DROP COLUMN older")
+        store.conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm006_tickets_updated_at'")
+        store.conn.execute("PRAGMA user_version = 0")  # stamped by an older version
+    with Store.open(database) as store:  # read in the import's zone: 10:00 in New York
+        assert store.conn.execute("SELECT updated_at FROM kpi_tickets").fetchall() == [("2024-03-06T15:00:00Z",)]
+    assert imported(cli, config, tmp_path / "newer.csv", header + newer, *zone)["unchanged"] == 2  # digests kept
+    assert imported(cli, config, tmp_path / "older.csv", header + older, *zone)["older"] == 1
+    assert solved_and_rated(kpis(cli, config)) == (1, 1, 1, 100.0)
