@@ -82,6 +82,21 @@ def kpi_sample(name: str) -> Path:
     return KPI_DATA / name
 
 
+def kpi_imported(cli: Any, config: Path, path: Path, text: str, *args: str) -> dict[str, Any]:
+    """Write ``text`` to ``path`` and import it with ``kpi import --output json``: the result."""
+    path.write_text(text, encoding="utf-8")
+    result = cli("--config", config, "kpi", "import", path, "--output", "json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def kpi_totals(cli: Any, config: Path, *window: str) -> dict[str, Any]:
+    """The window's KPIs as ``kpi show --format json`` gives them (``total.kpis``)."""
+    result = cli("--config", config, "kpi", "show", *window, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["total"]["kpis"]  # type: ignore[no-any-return]
+
+
 def local_smtp(port: int) -> str:
     """TOML for delivery to the test SMTP server on 127.0.0.1 (tests/mailserver.py), no TLS."""
     return f"""

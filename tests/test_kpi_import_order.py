@@ -6,10 +6,9 @@ sides, the last import wins, as before.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
+from factories import kpi_imported, kpi_totals
 from monitor import config as config_module
 from monitor.kpi import importer
 from monitor.storage import Store
@@ -42,17 +41,8 @@ EXPORTS = {
 }
 
 
-def imported(cli, config, path, text: str, *args: str) -> dict:  # type: ignore[no-untyped-def]
-    path.write_text(text, encoding="utf-8")
-    result = cli("--config", config, "kpi", "import", path, "--output", "json", *args)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
 def kpis(cli, config) -> dict:  # type: ignore[no-untyped-def]
-    result = cli("--config", config, "kpi", "show", *WEEK, "--format", "json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)["total"]["kpis"]
+    return kpi_totals(cli, config, *WEEK)
 
 
 def solved_and_rated(k: dict) -> tuple:
@@ -62,9 +52,9 @@ def solved_and_rated(k: dict) -> tuple:
 @pytest.mark.parametrize("fmt", list(EXPORTS))
 def test_an_older_export_imported_after_a_newer_one_changes_nothing(cli, write_config, tmp_path, fmt):
     config, (header, newer, older) = write_config(), EXPORTS[fmt]
-    imported(cli, config, tmp_path / "newer.csv", header + newer)
+    kpi_imported(cli, config, tmp_path / "newer.csv", header + newer)
     assert solved_and_rated(kpis(cli, config)) == (1, 1, 1, 100.0)
-    result = imported(cli, config, tmp_path / "older.csv", header + older)
+    result = kpi_imported(cli, config, tmp_path / "older.csv", header + older)
     # The ticket stays solved and keeps the rating given since the older export was taken.
     assert solved_and_rated(kpis(cli, config)) == (1, 1, 1, 100.0)
     assert (result["new"], result["updated"], result["unchanged"], result["older"]) == (0, 0, 0, 1)
@@ -73,9 +63,9 @@ def test_an_older_export_imported_after_a_newer_one_changes_nothing(cli, write_c
 
 def test_a_newer_export_still_updates_and_the_summary_says_what_was_older(cli, write_config, tmp_path):
     config, (header, newer, older) = write_config(), EXPORTS["zendesk"]
-    imported(cli, config, tmp_path / "older.csv", header + older)
+    kpi_imported(cli, config, tmp_path / "older.csv", header + older)
     assert solved_and_rated(kpis(cli, config)) == (1, 0, 0, None)
-    assert imported(cli, config, tmp_path / "newer.csv", header + newer)["updated"] == 1
+    assert kpi_imported(cli, config, tmp_path / "newer.csv", header + newer)["updated"] == 1
     assert solved_and_rated(kpis(cli, config)) == (1, 1, 1, 100.0)
     (tmp_path / "older.csv").write_text(header + older, encoding="utf-8")
     result = cli("--config", config, "kpi", "import", tmp_path / "older.csv")
@@ -85,18 +75,18 @@ def test_a_newer_export_still_updates_and_the_summary_says_what_was_older(cli, w
     assert "note: 1 record(s) from rows updated before the stored ones were kept as stored" in result.stderr
     # A later rating change in a newer export is taken.
     bad = newer.replace("2024-03-06 10:00", "2024-03-07 10:00").replace("Good", "Bad")
-    assert imported(cli, config, tmp_path / "newest.csv", header + bad)["updated"] == 2
+    assert kpi_imported(cli, config, tmp_path / "newest.csv", header + bad)["updated"] == 2
     assert solved_and_rated(kpis(cli, config)) == (1, 1, 1, 0.0)
 
 
 def test_without_an_update_time_on_both_sides_the_last_import_wins(cli, write_config, tmp_path):
     config = write_config()
     header = "id,created_at,updated_at,resolved_at,status,csat\n"
-    imported(cli, config, tmp_path / "a.csv", header
+    kpi_imported(cli, config, tmp_path / "a.csv", header
              + "T1,2024-03-04T09:00:00Z,2024-03-06T10:00:00Z,2024-03-05T09:00:00Z,solved,5\n"
              + "T2,2024-03-04T09:00:00Z,,2024-03-05T09:00:00Z,solved,5\n")
     assert solved_and_rated(kpis(cli, config)) == (2, 2, 2, 100.0)
-    result = imported(cli, config, tmp_path / "b.csv", header
+    result = kpi_imported(cli, config, tmp_path / "b.csv", header
                       + "T1,2024-03-04T09:00:00Z,2024-03-04T10:00:00Z,,open,\n"
                       + "T2,2024-03-04T09:00:00Z,2024-03-04T10:00:00Z,,open,\n")
     # T1 is older than stored: kept. T2 was stored without a time: the import replaces it.
@@ -108,7 +98,7 @@ def test_without_an_update_time_on_both_sides_the_last_import_wins(cli, write_co
 def test_within_one_file_the_newest_row_of_a_ticket_is_kept_in_any_batch(cli, write_config, tmp_path, monkeypatch, batch):
     monkeypatch.setattr(importer, "BATCH", batch)
     config, (header, newer, older) = write_config(), EXPORTS["freshdesk"]
-    result = imported(cli, config, tmp_path / "both.csv", header + newer + older)
+    result = kpi_imported(cli, config, tmp_path / "both.csv", header + newer + older)
     assert solved_and_rated(kpis(cli, config)) == (1, 1, 1, 100.0)
     assert result["records"]["tickets"] == {"new": 1, "updated": 0, "unchanged": 0, "older": 0, "repeated": 1}
 
@@ -116,7 +106,7 @@ def test_within_one_file_the_newest_row_of_a_ticket_is_kept_in_any_batch(cli, wr
 def test_a_database_from_before_knows_when_its_tickets_were_updated(cli, write_config, tmp_path):
     config, (header, newer, older) = write_config(), EXPORTS["zendesk"]
     zone = ("--timezone", "America/New_York")
-    imported(cli, config, tmp_path / "newer.csv", header + newer, *zone)
+    kpi_imported(cli, config, tmp_path / "newer.csv", header + newer, *zone)
     database = config_module.load(config).monitor.database
     with Store.open(database) as store:  # the database as the previous version left it
         store.conn.execute("ALTER TABLE kpi_tickets DROP COLUMN updated_at")
@@ -125,6 +115,6 @@ def test_a_database_from_before_knows_when_its_tickets_were_updated(cli, write_c
         store.conn.execute("PRAGMA user_version = 0")  # stamped by an older version
     with Store.open(database) as store:  # read in the import's zone: 10:00 in New York
         assert store.conn.execute("SELECT updated_at FROM kpi_tickets").fetchall() == [("2024-03-06T15:00:00Z",)]
-    assert imported(cli, config, tmp_path / "newer.csv", header + newer, *zone)["unchanged"] == 2  # digests kept
-    assert imported(cli, config, tmp_path / "older.csv", header + older, *zone)["older"] == 1
+    assert kpi_imported(cli, config, tmp_path / "newer.csv", header + newer, *zone)["unchanged"] == 2  # digests kept
+    assert kpi_imported(cli, config, tmp_path / "older.csv", header + older, *zone)["older"] == 1
     assert solved_and_rated(kpis(cli, config)) == (1, 1, 1, 100.0)

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from factories import kpi_sample
+from factories import kpi_imported, kpi_sample, kpi_totals
 from monitor import config as config_module
 from monitor.storage import Store
 from monitor.storage.kpi import _TICKETS, _digest
@@ -21,17 +21,8 @@ HELPSCOUT = ("Conversation ID,Mailbox,Created At,Closed At,Status,Type,Replies,"
 ZENDESK = "Id,Created at,Solved at,Status,Via,Tags,Replies,Reopens,First reply time in minutes,Full resolution time in minutes\n"
 
 
-def imported(cli, config, path, text: str) -> dict:  # type: ignore[no-untyped-def]
-    path.write_text(text, encoding="utf-8")
-    result = cli("--config", config, "kpi", "import", path, "--output", "json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
 def kpis(cli, config) -> dict:  # type: ignore[no-untyped-def]
-    result = cli("--config", config, "kpi", "show", *WEEK, "--format", "json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)["total"]["kpis"]
+    return kpi_totals(cli, config, *WEEK)
 
 
 def counts(k: dict) -> tuple:
@@ -43,17 +34,17 @@ def test_a_helpscout_conversation_marked_spam_later_leaves_every_kpi(cli, write_
     config, path = write_config(), tmp_path / "helpscout.csv"
     rows = ["1,Support,2024-03-04T09:00:00Z,2024-03-04T12:00:00Z,closed,email,1,600,10800\n",
             "2,Support,2024-03-05T09:00:00Z,2024-03-05T10:00:00Z,{},email,1,7200,3600\n"]
-    imported(cli, config, path, HELPSCOUT + rows[0] + rows[1].format("closed"))
+    kpi_imported(cli, config, path, HELPSCOUT + rows[0] + rows[1].format("closed"))
     before = kpis(cli, config)
     assert counts(before) == (2, 2, 2, 2, 2) and before["first_response_mean_s"] == 3900
     # The next export: conversation 2 was spam after all. Help Scout's reports leave it out entirely.
-    result = imported(cli, config, path, HELPSCOUT + rows[0] + rows[1].format("spam"))
+    result = kpi_imported(cli, config, path, HELPSCOUT + rows[0] + rows[1].format("spam"))
     assert (result["new"], result["updated"], result["unchanged"]) == (0, 1, 1)
     after = kpis(cli, config)
     assert counts(after) == (1, 1, 1, 1, 1)
     assert (after["first_response_mean_s"], after["resolution_mean_s"]) == (600, 10800)
     # ... and marked "not spam" again, it counts again.
-    imported(cli, config, path, HELPSCOUT + rows[0] + rows[1].format("closed"))
+    kpi_imported(cli, config, path, HELPSCOUT + rows[0] + rows[1].format("closed"))
     assert kpis(cli, config) == before
 
 
@@ -61,10 +52,10 @@ def test_a_zendesk_ticket_merged_later_counts_only_in_the_ticket_it_was_merged_i
     config, path = write_config(), tmp_path / "zendesk.csv"
     first = "7001,2024-03-04 09:00,2024-03-04 11:00,Solved,Mail,refund,1,0,30,120\n"
     second = "7002,2024-03-04 09:05,{solved},{status},Mail,{tags},1,0,60,{minutes}\n"
-    imported(cli, config, path, ZENDESK + first + second.format(solved="", status="Open", tags="refund", minutes=""))
+    kpi_imported(cli, config, path, ZENDESK + first + second.format(solved="", status="Open", tags="refund", minutes=""))
     assert counts(kpis(cli, config)) == (2, 1, 2, 1, 1)
     # The customer wrote twice; the agent merged 7002 into 7001. Zendesk closes 7002 and tags it closed_by_merge.
-    imported(cli, config, path, ZENDESK + first + second.format(
+    kpi_imported(cli, config, path, ZENDESK + first + second.format(
         solved="2024-03-04 11:05", status="Closed", tags="closed_by_merge refund", minutes="120"))
     k = kpis(cli, config)
     assert counts(k) == (1, 1, 1, 1, 1)
@@ -76,11 +67,11 @@ def test_a_zendesk_ticket_merged_later_counts_only_in_the_ticket_it_was_merged_i
 @pytest.mark.parametrize("status", ["spam", "Spam", "deleted", "merged"])
 def test_spam_deleted_and_merged_statuses_are_left_out_of_every_kpi(cli, write_config, tmp_path, status):
     config, path = write_config(), tmp_path / "tickets.csv"
-    imported(cli, config, path,
+    kpi_imported(cli, config, path,
              "id,created_at,first_response_at,resolved_at,status,replies,first_contact_resolved\n"
              "T1,2024-03-04T09:00:00Z,2024-03-04T09:10:00Z,2024-03-04T10:00:00Z,solved,1,true\n"
              f"T2,2024-03-04T09:00:00Z,2024-03-04T09:30:00Z,2024-03-04T12:00:00Z,{status},1,true\n")
-    imported(cli, config, tmp_path / "figures.csv", "start,end,operating_cost\n2024-03-04,2024-03-10,500\n")
+    kpi_imported(cli, config, tmp_path / "figures.csv", "start,end,operating_cost\n2024-03-04,2024-03-10,500\n")
     k = kpis(cli, config)
     assert counts(k) == (1, 1, 1, 1, 1)
     assert (k["first_response_mean_s"], k["resolution_mean_s"], k["fcr_pct"]) == (600, 3600, 100.0)
