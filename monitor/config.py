@@ -825,10 +825,15 @@ def secrets_in(value: Any, *, masked: bool = False) -> list[Secret]:
     return found
 
 
-def unresolved_secrets(value: Any, *, keys_only: bool = False) -> list[str]:
+def unresolved_secrets(value: Any) -> list[str]:
     """Why each secret in ``value`` cannot be resolved right now (an unset environment
-    variable, an unreadable file): one message per secret, in order; with ``keys_only``
-    each starts at its key, for a line that already names the file and section."""
+    variable, an unreadable file): one message per secret, in order."""
+    return [message for message, _ in missing_secrets(value)]
+
+
+def missing_secrets(value: Any) -> list[tuple[str, str]]:
+    """:func:`unresolved_secrets` as ``(message, the message from its key on)`` pairs, the
+    second for a line that already names the file and section; each secret read once."""
     from connectors.base import SecretMissing
 
     problems = []
@@ -836,7 +841,7 @@ def unresolved_secrets(value: Any, *, keys_only: bool = False) -> list[str]:
         try:
             secret.reveal()
         except SecretMissing as exc:
-            problems.append(str(exc).removeprefix(f"{secret.section}: ") if keys_only else str(exc))
+            problems.append((str(exc), str(exc).removeprefix(f"{secret.section}: ")))
     return problems
 
 

@@ -19,12 +19,9 @@ if TYPE_CHECKING:
     from monitor.storage import Store
 
 
-def _credentials(section: Any) -> str:
+def _credentials(missing: list[tuple[str, str]]) -> str:
     """A row's credentials: "ok", or what is missing by key (the row names the section)."""
-    from monitor.config import unresolved_secrets
-
-    issues = unresolved_secrets(section, keys_only=True)
-    return "missing: " + "; ".join(issues) if issues else "ok"
+    return "missing: " + "; ".join(key for _, key in missing) if missing else "ok"
 
 
 @click.command()
@@ -42,7 +39,7 @@ def init(app: App, fmt: str) -> None:
     Example:
       sentiment-monitor --config config/monitor.toml init
     """
-    from monitor.config import secrets_in, unresolved_secrets
+    from monitor.config import missing_secrets, secrets_in
 
     config = app.config
     store = app.store(migrate=False)
@@ -50,26 +47,26 @@ def init(app: App, fmt: str) -> None:
     rows = []
     problems = []
     for source in config.sources:
-        issues = unresolved_secrets(source.options)
+        missing = missing_secrets(source.options)
         if source.enabled:
-            problems += issues
+            problems += [message for message, _ in missing]
         rows.append({
             "source": source.name,
             "platform": source.platform,
             "brand": source.brand,
             "enabled": source.enabled,
             "every": format_duration(source.every),
-            "credentials": _credentials(source.options),
+            "credentials": _credentials(missing),
         })
     delivery = []  # the sections that send mail or call the webhook, when they hold secrets
     webhook_used = config.alerts.enabled and "webhook" in config.alerts.channels
     for name, section, used in (("smtp", config.smtp, True), ("alerts", config.alerts, webhook_used)):
         if section is None or not secrets_in(section):
             continue
-        issues = unresolved_secrets(section)
+        missing = missing_secrets(section)
         if used:
-            problems += issues
-        delivery.append({"section": name, "used": used, "credentials": _credentials(section)})
+            problems += [message for message, _ in missing]
+        delivery.append({"section": name, "used": used, "credentials": _credentials(missing)})
     report = {
         "config": config.label,
         "database": str(store.path),
