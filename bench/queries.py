@@ -86,7 +86,7 @@ def build(db: Path, count: int) -> None:
             rows.append((
                 platform, f"{i:010d}", "bench", rng.choice(BRANDS), texts[i % len(texts)], f"user{i % 5003}",
                 None, when, when, "en", i % 7, i % 3, i % 2, 100 + i % 900, compound, label,
-                "vader/2.bench", '{"bench":true}', label,
+                "vader/2.bench", '{"bench":true}', label, "platform",
             ))
         conn.execute("BEGIN")
         conn.executemany(sql, rows)

@@ -46,6 +46,7 @@ from monitor.brands import BrandMatcher
 from monitor.errors import MonitorError, did_you_mean
 from monitor.interrupts import interrupts_held_inside
 from monitor.storage import Store, describe_error, is_explained
+from monitor.storage.labels import given_lang
 from monitor.storage.scored import mention_row
 from monitor.timeutil import FIRST_DATE, LAST_DATE, to_db, utcnow
 
@@ -137,11 +138,12 @@ class Scorer:
                 kept.append((f, brand))
         results = self.languages.classify(self.classifier, [f.text for f, _ in kept], [f.lang for f, _ in kept])
         out = []
-        for (f, brand), (lang, compound, label) in zip(kept, results):
+        for (f, brand), c in zip(kept, results):
             out.append(mention_row(
                 f.platform, f.id, self.source, brand, f.text, f.author, f.url,
-                f.created_text or to_db(f.created_at), fetched, lang or f.lang,
-                f.likes, f.replies, f.reposts, f.followers, compound, label, self.classifier_id, f.raw,
+                f.created_text or to_db(f.created_at), fetched, c.lang or f.lang,
+                f.likes, f.replies, f.reposts, f.followers, c.compound, c.label, self.classifier_id, f.raw,
+                lang_detected=c.detected,
             ))
         return out, excluded, invalid
 
@@ -407,14 +409,15 @@ def score_jsonl(scorer: Scorer, path: Path, workers: int) -> Iterator[tuple[list
 def classify_rows(
     scorer: Scorer, batches: Iterable[list[dict[str, Any]]], workers: int
 ) -> Iterator[tuple[list[dict[str, Any]], list[Any]]]:
-    """``(rows, decisions)`` per batch of stored rows (their ``text`` and ``lang``)
-    classified by ``workers`` processes, in order; the rows stay in this process."""
+    """``(rows, decisions)`` per batch of stored rows (their ``text`` and
+    :func:`~monitor.storage.labels.given_lang`) classified by ``workers`` processes, in
+    order; the rows stay in this process."""
     waiting: deque[list[dict[str, Any]]] = deque()
 
     def tasks() -> Iterator[tuple[list[str], list[str | None]]]:
         for rows in batches:
             waiting.append(rows)
-            yield [r["text"] for r in rows], [r["lang"] for r in rows]
+            yield [r["text"] for r in rows], [given_lang(r) for r in rows]
 
     with in_workers(workers, classify_texts, tasks(), scorer) as results:
         for decided in results:

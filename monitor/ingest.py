@@ -30,7 +30,7 @@ from monitor.config import Config, SentimentConfig, SourceConfig, secrets_in
 from monitor.errors import MonitorError, did_you_mean
 from monitor.interrupts import interrupts_held, interrupts_held_inside
 from monitor.storage import Store, describe_error, error_kind, is_explained
-from monitor.storage.labels import Rescored
+from monitor.storage.labels import Rescored, given_lang
 from monitor.storage.mentions import IMPORT_SOURCE
 from monitor.storage.scored import ScoredMention
 from monitor.storage.sources import PollRun
@@ -151,7 +151,7 @@ class Pipeline:
                 kept.append((mention, assigned))
         results = self.classify([m.text for m, _ in kept], [m.lang for m, _ in kept])
         return [
-            ScoredMention(m, source, b, r.compound, r.label, self.classifier_id, lang=r.lang)
+            ScoredMention(m, source, b, r.compound, r.label, self.classifier_id, lang=r.lang, lang_detected=r.detected)
             for (m, b), r in zip(kept, results)
         ], excluded
 
@@ -409,7 +409,7 @@ RESCORE_BATCH = 1000
 class ReclassifyResult:
     classifier: str
     scanned: int = 0
-    updated: int = 0  # score, label, classifier or language changed
+    updated: int = 0  # score, label, classifier or language (or its source) changed
     labels_changed: int = 0  # the classifier's label changed
     overridden: int = 0  # of those, how many keep a person's label
 
@@ -454,13 +454,11 @@ def reclassify(
         )
         decided = backfill.classify_rows(scorer, batches, workers)
     else:
-        decided = ((rows, pipeline.classify([r["text"] for r in rows], [r["lang"] for r in rows])) for rows in batches)
+        decided = ((rows, pipeline.classify([r["text"] for r in rows], [given_lang(r) for r in rows]))
+                   for rows in batches)
     try:
         for rows, classified in decided:
-            scores = [
-                Rescored(r["platform"], r["id"], c.lang, c.compound, c.label, pipeline.classifier_id)
-                for r, c in zip(rows, classified)
-            ]
+            scores = [Rescored.decided(r, c, pipeline.classifier_id) for r, c in zip(rows, classified)]
             # Ctrl-C stops the wait for the write lock; once it is taken, a batch is stored and
             # counted whole, then Ctrl-C is taken (a dry run writes nothing: no lock to wait for).
             with interrupts_held() if dry_run else interrupts_held_inside(store.transaction()):

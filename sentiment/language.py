@@ -60,6 +60,7 @@ class Classified(NamedTuple):
     lang: str | None  # the language to store: the platform's, else detected, else None
     compound: float | None  # None when the language is unsupported
     label: str
+    detected: bool = False  # ``lang`` is the detector's (or the function words'), not the platform's
 
 
 class LanguageGate:
@@ -90,41 +91,47 @@ class LanguageGate:
     def classify(self, classifier: Any, texts: Sequence[str], langs: Sequence[str | None]) -> list[Classified]:
         """Language and score per text (``langs``: the platform's tags, or None); texts
         in a language ``classifier`` does not support are "unsupported", not scored."""
-        decisions = [self.decide(t, lang) for t, lang in zip(texts, langs, strict=True)]
-        scores = iter(classifier.score_many([t for t, (_, ok) in zip(texts, decisions) if ok]))
+        decisions = [self.decision(t, lang) for t, lang in zip(texts, langs, strict=True)]
+        scores = iter(classifier.score_many([t for t, (_, ok, _) in zip(texts, decisions) if ok]))
         out = []
-        for lang, ok in decisions:
+        for lang, ok, detected in decisions:
             if ok:
                 score = next(scores)
-                out.append(Classified(lang, score.compound, score.label))
+                out.append(Classified(lang, score.compound, score.label, detected))
             else:
-                out.append(Classified(lang, None, UNSUPPORTED))
+                out.append(Classified(lang, None, UNSUPPORTED, detected))
         return out
 
     def decide(self, text: str, given: str | None = None) -> tuple[str | None, bool]:
         """``(language to store, can be scored)`` for a text and the platform's tag."""
+        lang, ok, _ = self.decision(text, given)
+        return lang, ok
+
+    def decision(self, text: str, given: str | None = None) -> tuple[str | None, bool, bool]:
+        """:meth:`decide`, and whether the language to store was detected (``False``: it is
+        ``given``, the platform's tag as it came, or None)."""
         lang = primary(given)
         if lang is not None:
-            return given, self.supported is None or lang in self.supported
+            return given, self.supported is None or lang in self.supported, False
         if not self.detect:
-            return given, True
+            return given, True, False
         assert self.supported is not None
         low = text.lower()
         words = set(low.split())
         for code, function_words in self._function_words:
             if len(function_words.intersection(words)) >= 2:
-                return code, True
+                return code, True, True
         cleaned = _CLEAN.sub(" ", text)
         if len(_NOT_LETTER.sub("", cleaned)) < MIN_LETTERS:
-            return given, True
+            return given, True, False
         identifier = _identifier()
         top, probability = identifier.classify(cleaned)
         if top in self.supported:
-            return (top if probability >= MIN_STORED_PROB else given), True
+            return (top, True, True) if probability >= MIN_STORED_PROB else (given, True, False)
         ranked = identifier.rank(cleaned)
         if sum(p for code, p in ranked if code in self.supported) < MAX_SUPPORTED_PROB:
-            return top, False
-        return given, True  # could still be a supported language: score it
+            return top, False, True
+        return given, True, False  # could still be a supported language: score it
 
 
 _LOAD_LOCK = threading.Lock()

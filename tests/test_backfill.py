@@ -45,8 +45,8 @@ def _records(count: int) -> list[dict]:
 def _rows(db: Path) -> list[tuple]:
     with Store.open(db) as store:
         return store.conn.execute(
-            "SELECT platform, id, source, brand, text, author, url, created_at, lang, likes, compound, label,"
-            " model_label, classifier, raw FROM mentions ORDER BY rowid"
+            "SELECT platform, id, source, brand, text, author, url, created_at, lang, lang_source, likes, compound,"
+            " label, model_label, classifier, raw FROM mentions ORDER BY rowid"
         ).fetchall()
 
 
@@ -62,7 +62,8 @@ def test_workers_store_exactly_what_one_process_stores(write_config, tmp_path, s
     assert results[2]["records"] == 3000 and results[2]["duplicates"] > 50 and results[2]["excluded"] > 0
     one, two = _rows(tmp_path / "w1.db"), _rows(tmp_path / "w2.db")
     assert one == two  # same labels, scores, languages, brands and payloads, in file order
-    assert {row[11] for row in two} >= {"negative", "positive", "unsupported"}
+    assert {row[12] for row in two} >= {"negative", "positive", "unsupported"}
+    assert {row[9] for row in two} == {"platform", "detected", None}  # where each language came from
     assert json.loads(two[0][-1])["text"] == TEXTS[0]
 
 
@@ -146,7 +147,7 @@ def test_workers_report_text_that_is_not_utf8(tmp_path, small_ranges):
 def test_upsert_rows_counts_new_and_duplicates(fresh_store):
     def row(i: str, likes: int) -> tuple:
         return ("x", i, "t", "Acme", "hi", None, None, "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "en",
-                likes, None, None, None, 0.0, "neutral", "test/1", "{}", "neutral")
+                likes, None, None, None, 0.0, "neutral", "test/1", "{}", "neutral", "platform")
 
     first = fresh_store.mentions.upsert_rows([row("1", 1), row("2", 1), row("1", 2)])
     again = fresh_store.mentions.upsert_rows([row("2", 5), row("3", 1)])
@@ -208,7 +209,7 @@ def test_ctrl_c_while_a_batch_is_stored_is_taken_once_it_is_stored_and_counted(f
 
     at = "2026-01-01T00:00:00Z"
     rows = [("x", str(i), "t", "Acme", "acme", None, None, at, at, "en", None, None, None, None, 0.0,
-             "neutral", "c/1", "{}", "neutral") for i in range(25)]  # monitor.storage.mentions.COLUMNS
+             "neutral", "c/1", "{}", "neutral", "platform") for i in range(25)]  # monitor.storage.mentions.COLUMNS
 
     def batches():
         yield rows[:10], 0, 0

@@ -203,7 +203,7 @@ def test_reclassify_by_worker_processes_stores_what_one_process_stores(tmp_path,
         results[workers] = ingest.reclassify(store, stock, progress=seen.append, workers=workers).as_dict()
         assert sum(seen) == 500 and max(seen) == 40
         rows[workers] = store.conn.execute(
-            "SELECT platform, id, label, model_label, label_override, compound, classifier, lang"
+            "SELECT platform, id, label, model_label, label_override, compound, classifier, lang, lang_source"
             " FROM mentions ORDER BY rowid").fetchall()
         events[workers] = store.conn.execute(
             "SELECT platform, mention_id, kind, label_before, label_after, model_label_before, model_label_after,"
@@ -222,7 +222,7 @@ def test_an_override_set_while_a_batch_is_rescored_stays_the_label(fresh_store):
     fresh_store.mentions.upsert([scored], fetched_at=scored.mention.created_at)
     rows = fresh_store.labels.batch_to_rescore(None, None, 10)
     fresh_store.labels.override("x", "1", "positive", at=scored.mention.created_at)  # by `label`, meanwhile
-    new = Rescored("x", "1", "en", -0.3, "neutral", "other/1")
+    new = Rescored("x", "1", "en", "platform", -0.3, "neutral", "other/1")
     counts = fresh_store.labels.rescore(rows, [new], at=scored.mention.created_at)
     assert (counts.updated, counts.labels_changed, counts.overridden) == (1, 1, 1)
     (row,) = fresh_store.mentions.query(MentionFilter(limit=None))

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import pickle
+import sqlite3
+from contextlib import closing
 
 import pytest
 
+from monitor import ingest
 from monitor.config import parse
 from monitor.ingest import Pipeline
+from monitor.storage import Store
 from monitor.storage.mentions import MentionFilter
 from sentiment.language import LanguageGate, primary
 from tests.factories import mention, record, write_jsonl
@@ -72,6 +76,7 @@ def test_pipeline_stores_language_and_unsupported_label(fresh_store):
     assert (rows["1"]["lang"], rows["1"]["label"], rows["1"]["compound"]) == ("fr", "unsupported", None)
     assert (rows["2"]["lang"], rows["2"]["label"]) == ("en", "negative")
     assert (rows["3"]["lang"], rows["3"]["label"], rows["3"]["model_label"]) == ("es", "unsupported", "unsupported")
+    assert [rows[i]["lang_source"] for i in "123"] == ["detected", "platform", "platform"]
 
 
 def test_summary_counts_unsupported_apart_from_the_ratios(cli, write_config, tmp_path):
@@ -90,3 +95,75 @@ def test_summary_counts_unsupported_apart_from_the_ratios(cli, write_config, tmp
     assert "unsupported" in table
     rows = json.loads(cli("--config", path, "mentions", "--label", "unsupported", "--format", "json").stdout)
     assert {(r["id"], r["lang"]) for r in rows} == {("3", "fr"), ("4", "de")}
+
+
+def _by_id(cli, path):
+    return {r["id"]: r for r in json.loads(cli("--config", path, "mentions", "--format", "json").stdout)}
+
+
+def test_reclassify_decides_a_detected_language_again_and_keeps_the_platforms(cli, write_config, tmp_path):
+    path = write_config()
+    records = [
+        record("1", GERMAN + " acme"),  # no tag: detected
+        record("2", FRENCH + " acme", lang="fr"),
+        record("3", "acme is awful, my order is lost", lang="en"),
+        record("4", "acme you lost my parcel and the refund"),  # English function words: taken as English
+    ]
+    cli("--config", path, "import", write_jsonl(tmp_path / "m.jsonl", records))
+    cli("--config", path, "label", "x:1", "negative")  # a person's label: kept through all of it
+    rows = _by_id(cli, path)
+    assert {i: (r["lang"], r["lang_source"]) for i, r in rows.items()} == {
+        "1": ("de", "detected"), "2": ("fr", "platform"), "3": ("en", "platform"), "4": ("en", "detected")}
+    assert rows["1"]["model_label"] == "unsupported"
+
+    write_config("[sentiment]\ndetect_language = false\n")
+    out = json.loads(cli("--config", path, "reclassify", "--format", "json").stdout)
+    assert out["updated"] == 2  # the two detected languages are no longer there
+    rows = _by_id(cli, path)
+    assert {i: (r["lang"], r["lang_source"]) for i, r in rows.items()} == {
+        "1": (None, None), "2": ("fr", "platform"), "3": ("en", "platform"), "4": (None, None)}
+    assert rows["1"]["model_label"] != "unsupported" and rows["1"]["compound"] is not None  # scored now
+    assert rows["2"]["label"] == "unsupported"  # the platform said French: still not scored
+    assert (rows["1"]["label"], rows["1"]["label_override"]) == ("negative", "negative")
+
+    write_config()  # detection back on: the same decisions as the import made
+    cli("--config", path, "reclassify")
+    rows = _by_id(cli, path)
+    assert {i: (r["lang"], r["lang_source"]) for i, r in rows.items()} == {
+        "1": ("de", "detected"), "2": ("fr", "platform"), "3": ("en", "platform"), "4": ("en", "detected")}
+    assert (rows["1"]["model_label"], rows["1"]["label"]) == ("unsupported", "negative")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_reclassify_in_worker_processes_decides_detected_languages_again(fresh_store, workers):
+    pipeline = Pipeline(parse("", None))
+    mentions = [mention(str(i), f"{(GERMAN, FRENCH)[i % 2]} #{i}", lang=None if i % 3 else "fr") for i in range(12)]
+    scored, _ = pipeline.score(mentions, source="test")
+    fresh_store.mentions.upsert(scored, fetched_at=mentions[0].created_at)
+    off = Pipeline(parse("[sentiment]\ndetect_language = false\n", None))
+    result = ingest.reclassify(fresh_store, off, workers=workers)
+    assert result.updated == 8  # the untagged ones
+    rows = {r["id"]: r for r in fresh_store.mentions.query(MentionFilter(limit=None))}
+    assert {i: (r["lang"], r["lang_source"], r["label"] == "unsupported") for i, r in rows.items()} == {
+        str(i): ("fr", "platform", True) if i % 3 == 0 else (None, None, False) for i in range(12)}
+    again = ingest.reclassify(fresh_store, pipeline, workers=workers)  # detection on again
+    assert again.updated == 8
+    assert {r["id"]: (r["lang"], r["lang_source"]) for r in fresh_store.mentions.query(MentionFilter(limit=None))} == {
+        str(i): ("fr", "platform") if i % 3 == 0 else (("de", "fr")[i % 2], "detected") for i in range(12)}
+
+
+def test_a_language_stored_before_its_source_was_is_taken_as_the_platforms(cli, write_config, tmp_path):
+    path = write_config()
+    cli("--config", path, "import", write_jsonl(tmp_path / "m.jsonl", [record("1", GERMAN + " acme")]))
+    with closing(sqlite3.connect(tmp_path / "monitor.db", isolation_level=None)) as conn:
+        # as an older version left it: no lang_source column
+        conn.execute("ALTER TABLE mentions DROP COLUMN lang_source")
+        conn.execute("DELETE FROM _sqlite_migrations WHERE migration_set = 'sentiment-monitor'"
+                     " AND name = 'm003_lang_source'")
+        conn.execute("PRAGMA user_version = 0")
+    Store.open(tmp_path / "monitor.db").close()
+    write_config("[sentiment]\ndetect_language = false\n")
+    out = json.loads(cli("--config", path, "reclassify", "--format", "json").stdout)
+    assert out["updated"] == 0  # unknown source: kept as if the platform gave it, as before
+    row = _by_id(cli, path)["1"]
+    assert (row["lang"], row["lang_source"], row["label"]) == ("de", None, "unsupported")

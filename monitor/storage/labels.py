@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from monitor.storage.mentions import IN_CHUNK
+from monitor.storage.mentions import IN_CHUNK, LANG_DETECTED
 from monitor.storage.schema import Migrations
 from monitor.timeutil import to_db
 
@@ -94,7 +94,7 @@ EVENT_COLUMNS = (
     "id", "platform", "mention_id", "at", "kind", "label_before", "label_after", "model_label_before",
     "model_label_after", "compound_before", "compound_after", "classifier_before", "classifier_after", "by", "note",
 )
-_FOR_RESCORING = ("rowid", "created_at", "platform", "id", "text", "lang", *_STATE)
+_FOR_RESCORING = ("rowid", "created_at", "platform", "id", "text", "lang", "lang_source", *_STATE)
 _EVENT = (
     "INSERT INTO label_events (platform, mention_id, at, kind, label_before, label_after,"
     " model_label_before, model_label_after, compound_before, compound_after,"
@@ -109,14 +109,31 @@ class Rescored:
     platform: str
     id: str
     lang: str | None
+    lang_source: str | None
     compound: float | None
     model_label: str
     classifier: str
 
+    @classmethod
+    def decided(cls, row: dict[str, Any], decision: Any, classifier: str) -> Rescored:
+        """The new score of ``row`` from the language gate's ``decision`` (a
+        :class:`sentiment.language.Classified`) on its :func:`given_lang`. A language not
+        detected now is the one the mention came with: its source stays as stored."""
+        source = LANG_DETECTED if decision.detected else None if decision.lang is None else row["lang_source"]
+        return cls(row["platform"], row["id"], decision.lang, source, decision.compound, decision.label, classifier)
+
+
+def given_lang(row: dict[str, Any]) -> str | None:
+    """The language tag a stored mention (a row of :meth:`LabelStore.batch_to_rescore`) came
+    with, to decide its language again as a poll would now: its ``lang``, unless that was
+    detected (then none: detection, if on, decides again). A ``lang`` of unknown source
+    (stored before sources were) is taken as the platform's."""
+    return None if row["lang_source"] == LANG_DETECTED else row["lang"]
+
 
 @dataclass(frozen=True)
 class RescoreCounts:
-    updated: int  # rows whose score, label, classifier or language changed
+    updated: int  # rows whose score, label, classifier or language (or its source) changed
     labels_changed: int  # rows whose model label changed
     overridden: int  # of those, rows whose effective label stayed the person's
 
@@ -213,8 +230,8 @@ class LabelStore:
         """
         todo = [
             (row, new) for row, new in zip(rows, scores, strict=True)
-            if (row["compound"], row["model_label"], row["classifier"], row["lang"])
-            != (new.compound, new.model_label, new.classifier, new.lang)
+            if (row["compound"], row["model_label"], row["classifier"], row["lang"], row["lang_source"])
+            != (new.compound, new.model_label, new.classifier, new.lang, new.lang_source)
         ]
         relabelled = [row["rowid"] for row, new in todo if new.model_label != row["model_label"]]
         if dry_run:
@@ -237,8 +254,9 @@ class LabelStore:
                 ))
             conn.executemany(
                 "UPDATE mentions SET compound = ?, model_label = ?, label = coalesce(label_override, ?),"
-                " classifier = ?, lang = ? WHERE rowid = ?",
-                [(new.compound, new.model_label, new.model_label, new.classifier, new.lang, row["rowid"])
+                " classifier = ?, lang = ?, lang_source = ? WHERE rowid = ?",
+                [(new.compound, new.model_label, new.model_label, new.classifier, new.lang, new.lang_source,
+                  row["rowid"])
                  for row, new in todo],
             )
             for row, new in todo:

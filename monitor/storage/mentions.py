@@ -19,8 +19,12 @@ if TYPE_CHECKING:
 COLUMNS = _COLUMNS = (
     "platform", "id", "source", "brand", "text", "author", "url", "created_at", "fetched_at",
     "lang", "likes", "replies", "reposts", "followers", "compound", "label", "classifier", "raw",
-    "model_label",
+    "model_label", "lang_source",
 )
+#: ``lang_source``: where ``lang`` came from. The platform's tag (or an imported record's ``lang``,
+#: a no-language tag such as "und" too), or the language detector's; null: no language, or a
+#: mention stored before the source was recorded (its ``lang`` is taken as the platform's).
+LANG_PLATFORM, LANG_DETECTED = LANG_SOURCES = ("platform", "detected")
 # A re-fetched mention keeps what we decided about it and refreshes what the
 # platform counts: engagement only grows stale, never wrong.
 _UPSERT = (
@@ -36,7 +40,7 @@ _UPSERT = (
 PUBLIC_COLUMNS = (
     "platform", "id", "brand", "created_at", "label", "compound", "author", "text", "url",
     "lang", "likes", "replies", "reposts", "followers", "source", "classifier", "fetched_at",
-    "model_label", "label_override", "override_at", "override_by", "override_note",
+    "model_label", "label_override", "override_at", "override_by", "override_note", "lang_source",
 )
 IN_CHUNK = 400  # bound on "?" placeholders per IN (...)
 #: The source of the mentions an ``import`` stored (polled ones have their source's name).
@@ -80,7 +84,7 @@ class MentionStore:
             mention_row(
                 m.platform, m.id, item.source, item.brand, m.text, m.author, m.url, to_db(m.created_at),
                 fetched, item.lang or m.lang, m.likes, m.replies, m.reposts, m.followers, item.compound,
-                item.label, item.classifier, m.raw,
+                item.label, item.classifier, m.raw, lang_detected=item.lang_detected,
             )
             for item in items
             for m in (item.mention,)

@@ -101,5 +101,13 @@ def m002_sources(db: Database) -> None:
     db["poll_runs"].create_index(["source", "started_at"], index_name="poll_runs_source")
 
 
+@core()
+def m003_lang_source(db: Database) -> None:
+    """Where a mention's ``lang`` came from (``monitor.storage.mentions.LANG_SOURCES``). Rows
+    stored before have none: their ``lang`` stays taken as the platform's. Adding a column
+    rewrites no row."""
+    db["mentions"].add_column("lang_source", str)
+
+
 #: Every migration set, in the order they apply. Feature modules add theirs here.
 MIGRATION_SETS: list[Migrations] = [core, labels, digests, alerts, kpi]

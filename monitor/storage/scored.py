@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from monitor.storage.mentions import LANG_DETECTED, LANG_PLATFORM
+
 if TYPE_CHECKING:
     from connectors.base import Mention
 
@@ -27,20 +29,22 @@ class ScoredMention:
     label: str
     classifier: str
     lang: str | None = None  # the language to store; None: the mention's own tag
+    lang_detected: bool = False  # ``lang`` was detected, not the platform's
 
 
 def mention_row(
     platform: str, mention_id: str, source: str | None, brand: str | None, text: str, author: str | None,
     url: str | None, created_at: str, fetched_at: str, lang: str | None, likes: int | None,
     replies: int | None, reposts: int | None, followers: int | None, compound: float | None,
-    label: str, classifier: str, raw: Any,
+    label: str, classifier: str, raw: Any, *, lang_detected: bool,
 ) -> tuple[Any, ...]:
     """A new mention's row in :data:`monitor.storage.mentions.COLUMNS` order: times
     already in the stored form, the raw payload encoded by :func:`payload_json`, the
-    classifier's label as both label and model label."""
+    classifier's label as both label and model label, where ``lang`` came from."""
     return (
         platform, mention_id, source, brand, text, author, url, created_at, fetched_at, lang,
         likes, replies, reposts, followers, compound, label, classifier, payload_json(raw), label,
+        LANG_DETECTED if lang_detected else None if lang is None else LANG_PLATFORM,
     )
 
 
