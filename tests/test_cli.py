@@ -393,6 +393,17 @@ def test_every_command_and_group_help_has_examples(cli):
         assert "sentiment-monitor " in examples and f" {name}" in examples, name
 
 
+def test_every_option_says_what_it_does(cli):
+    # --limit said only "[default: 50; x>=1]": at most what, in which order?
+    for name, command in all_commands().items():
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help and len(param.help) > 10, (name, param.opts)
+    assert "Show at most N mentions, newest first." in cli("negatives", "--help").output
+    result = cli("mentions", "--limit", "ten")
+    assert result.exit_code == 2 and "Invalid value for '--limit': 'ten' is not a valid integer." in result.output
+
+
 def test_help_alias(cli):
     assert "Quick start" in cli("-h").output
 

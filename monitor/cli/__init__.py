@@ -217,6 +217,8 @@ class BrandType(click.ParamType):
 class LimitType(click.IntRange):
     """At least 1; a number beyond SQLite's integers (2**63 - 1) means as many: all."""
 
+    name = "integer"  # "'ten' is not a valid integer", not "... integer range"
+
     def __init__(self) -> None:
         super().__init__(min=1)
 
@@ -238,6 +240,12 @@ def format_option(f: F) -> F:
         help="table for people; json (one JSON value on stdout) for scripts; csv for spreadsheets"
              " (a text a spreadsheet would run as a formula gets a leading ').",
     )(f)
+
+
+def limit_option(default: int, rows: str = "mentions, newest first") -> Callable[[F], F]:
+    """``--limit N``: at most ``N`` of the command's ``rows``."""
+    return click.option("--limit", type=LIMIT, default=default, show_default=True, metavar="N",
+                        help=f"Show at most N {rows}.")
 
 
 def brand_platform_options(f: F) -> F:

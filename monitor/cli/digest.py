@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from monitor.cli import DATE, LIMIT, App, format_option, pass_app
+from monitor.cli import DATE, App, format_option, limit_option, pass_app
 from monitor.errors import MonitorError
 from monitor.output import emit, printable, to_json
 
@@ -104,7 +104,7 @@ def send(app: App, day: date | None, force: bool, fmt: str) -> None:
 
 
 @digest.command()
-@click.option("--limit", type=LIMIT, default=14, show_default=True)
+@limit_option(14, "digests, latest day first")
 @format_option
 @pass_app
 def status(app: App, limit: int, fmt: str) -> None:

@@ -11,10 +11,10 @@ import click
 
 from monitor.cli import (
     DURATION,
-    LIMIT,
     App,
     brand_platform_options,
     format_option,
+    limit_option,
     pass_app,
     resolve_window,
     window_options,
@@ -73,7 +73,7 @@ def _query(app: App, **kwargs: Any) -> list[dict[str, Any]]:
 @click.command()
 @click.option("--since", type=DURATION, default="24h", show_default=True, help="How far back, e.g. 24h or 7d.")
 @brand_platform_options
-@click.option("--limit", type=LIMIT, default=50, show_default=True)
+@limit_option(50)
 @format_option
 @pass_app
 def negatives(app: App, since: timedelta, brand: str | None, platform: str | None, limit: int, fmt: str) -> None:
@@ -99,7 +99,7 @@ def negatives(app: App, since: timedelta, brand: str | None, platform: str | Non
 @window_options("7d")
 @brand_platform_options
 @click.option("--source", help="Only mentions stored by this source.")
-@click.option("--limit", type=LIMIT, default=50, show_default=True)
+@limit_option(50)
 @format_option
 @pass_app
 def mentions(
