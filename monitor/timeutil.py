@@ -60,8 +60,23 @@ def parse_date(text: str) -> date:
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+        raise ValueError(_not_a_date(text)) from None
     return check_date(day)
+
+
+def _not_a_date(text: str) -> str:
+    """Why ``text`` is no date: its form, or, written as one, the month or day that does not exist."""
+    shape = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text.strip())
+    if shape is None:
+        return f"{text!r} is not a date in the form YYYY-MM-DD"
+    year, month, _ = (int(part) for part in shape.groups())
+    if year == 0:
+        return f"{text.strip()} is out of range: dates run from {FIRST_DATE} to {LAST_DATE}"
+    if not 1 <= month <= 12:
+        return f"{text!r} is not a date: there is no month {month:02d} (YYYY-MM-DD: months 01 to 12)"
+    import calendar  # only when there is an error to explain
+
+    return f"{text!r} is not a date: {calendar.month_name[month]} {year} has days 01 to {calendar.monthrange(year, month)[1]}"
 
 
 def check_date(day: date) -> date:

@@ -340,12 +340,24 @@ def test_bad_option_values_are_usage_errors(cli):
     assert "either --since or --from/--to" in cli("summary", "--since", "7d", "--from", "2026-01-01").output
 
 
+@pytest.mark.parametrize(("command", "value", "why"), [
+    (["summary", "--from"], "2026-13-01", "there is no month 13 (YYYY-MM-DD: months 01 to 12)"),
+    (["mentions", "--to"], "2026-02-30", "February 2026 has days 01 to 28"),
+    (["digest", "preview", "--date"], "2026-04-31", "April 2026 has days 01 to 30"),
+])
+def test_a_date_in_the_right_form_that_does_not_exist_says_which_part(cli, command, value, why):
+    # It said "'2026-13-01' is not a date in the form YYYY-MM-DD": it is, but there is no month 13.
+    result = cli(*command, value)
+    assert result.exit_code == 2
+    assert f"Invalid value for '{command[-1]}': '{value}' is not a date: {why}" in result.output
+
+
 def test_every_date_option_takes_dates_from_1900_to_9998_only(cli):
     dated = [(name, opt) for name, command in all_commands().items() for param in command.params
              for opt in param.opts if opt in ("--date", "--from", "--to")]
     assert {"summary", "mentions", "themes", "kpi show", "digest preview", "digest send"} <= {n for n, _ in dated}
     for name, opt in dated:
-        for value in ("0001-01-01", "1899-12-31", "9999-12-31"):
+        for value in ("0000-01-01", "0001-01-01", "1899-12-31", "9999-12-31"):
             result = cli(*name.split(), opt, value)
             assert result.exit_code == 2, (name, opt, value, result.output)
             assert (f"Invalid value for '{opt}': {value} is out of range: dates run from 1900-01-01 to 9998-12-31"
