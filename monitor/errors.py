@@ -10,8 +10,13 @@ class ConfigError(MonitorError):
 
 
 def did_you_mean(word: str, candidates: list[str]) -> str:
-    """' (did you mean "x"?)' for the candidate closest to ``word``, or ""."""
+    """' (did you mean "x"?)' for the candidate closest to ``word`` in any case, or ""."""
     import difflib  # only when there is an error to explain
 
-    close = difflib.get_close_matches(word, candidates, n=1)
-    return f' (did you mean "{close[0]}"?)' if close else ""
+    # "acm" is as close to "Acme" as "Acm" is: brands are named in any case, and a
+    # name that differs only in case ("DEMO" for "demo") is the likeliest meant
+    folded: dict[str, str] = {}
+    for candidate in candidates:
+        folded.setdefault(candidate.casefold(), candidate)
+    close = difflib.get_close_matches(word.casefold(), list(folded), n=1)
+    return f' (did you mean "{folded[close[0]]}"?)' if close else ""

@@ -430,6 +430,14 @@ def test_an_unknown_brand_is_refused_with_a_suggestion(demo, cli, tmp_path, comm
     assert 'no [[brands]] entry is named "Acmee" (did you mean "Acme"?); brands: Acme, Globex' in result.output
 
 
+def test_a_suggestion_ignores_case(demo, cli):
+    # "Acm" was answered with "Acme", "acm" with none; "DEMO" named no source at all
+    result = cli("negatives", "--brand", "acm")
+    assert result.exit_code == 2 and 'no [[brands]] entry is named "acm" (did you mean "Acme"?)' in result.output
+    result = cli("poll", "--source", "DEMO")
+    assert result.exit_code == 1 and 'no source named "DEMO" in embedded default config (did you mean "demo"?)' in result.output
+
+
 def test_a_brand_is_named_in_any_case(demo, cli):
     rows = json.loads(cli("negatives", "--since", "14d", "--brand", "ACME", "--format", "json").stdout)
     assert rows and {r["brand"] for r in rows} == {"Acme"}
