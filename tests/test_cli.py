@@ -416,6 +416,24 @@ def test_every_option_says_what_it_does(cli):
     assert result.exit_code == 2 and "Invalid value for '--limit': 'ten' is not a valid integer." in result.output
 
 
+def test_every_window_option_says_its_form_and_its_default(cli, write_config):
+    # --since said "e.g. 24h or 7d", or only "How far back." (alerts list); --from and --to
+    # did not say what leaving one out means
+    for name, command in all_commands().items():
+        for param in command.params:
+            if "--since" in param.opts:
+                assert "a duration such as 30s, 5m, 24h, 7d or 1h30m. Default: " in param.help, name
+            if "--from" in param.opts:
+                assert "Default with --to: " in param.help, name
+            if "--to" in param.opts:
+                assert "Default with --from: up to now." in param.help, name
+    assert "Default with --to: 7d up to the end of that day." in " ".join(cli("summary", "--help").output.split())
+    path = write_config()
+    cli("--config", path, "init")
+    data = json.loads(cli("--config", path, "summary", "--to", "2026-01-10", "--format", "json").stdout)
+    assert (data["from"], data["to"]) == ("2026-01-04T00:00:00Z", "2026-01-11T00:00:00Z")
+
+
 def test_help_alias(cli):
     assert "Quick start" in cli("-h").output
 

@@ -22,7 +22,7 @@ import click
 from monitor import __version__
 from monitor.errors import MonitorError, did_you_mean
 from monitor.output import FORMATS
-from monitor.timeutil import check_date, parse_date, parse_duration
+from monitor.timeutil import DURATION_HELP, check_date, parse_date, parse_duration
 
 F = TypeVar("F", bound=Callable[..., Any])
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -256,16 +256,22 @@ def brand_platform_options(f: F) -> F:
     return click.option("--brand", type=BRAND, help="Only this brand.")(f)
 
 
+def since_option(default: str | None, what: str = "How far back", default_text: str | None = None) -> Callable[[F], F]:
+    """``--since DURATION``; ``default_text`` says what no ``--since`` means when ``default`` is None."""
+    return click.option("--since", type=DURATION, default=default,
+                        help=f"{what}: {DURATION_HELP}. Default: {default_text or default}.")
+
+
 def window_options(default_since: str) -> Callable[[F], F]:
     """``--since DURATION`` or ``--from DATE --to DATE`` (dates in the configured time zone)."""
 
     def decorate(f: F) -> F:
-        f = click.option("--to", "to_date", type=DATE, help="Last day, inclusive (YYYY-MM-DD).")(f)
-        f = click.option("--from", "from_date", type=DATE, help="First day (YYYY-MM-DD).")(f)
-        return click.option(
-            "--since", type=DURATION, default=None,
-            help=f"How far back, e.g. 24h or 7d. Default: {default_since}.",
-        )(f)
+        f = click.option("--to", "to_date", type=DATE,
+                         help="Last day, inclusive (YYYY-MM-DD). Default with --from: up to now.")(f)
+        f = click.option("--from", "from_date", type=DATE,
+                         help=f"First day (YYYY-MM-DD, in [monitor] timezone). Default with --to: {default_since}"
+                              " up to the end of that day.")(f)
+        return since_option(None, default_text=default_since)(f)
 
     return decorate
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from monitor.cli import BRAND, DURATION, App, format_option, pass_app
+from monitor.cli import BRAND, App, format_option, pass_app, since_option
 from monitor.output import emit, percent, to_json
 
 _COLUMNS = ["hour", "brand", "kind", "observed", "baseline", "threshold", "volume"]
@@ -48,7 +48,7 @@ def alerts() -> None:
 
 
 @alerts.command("test")
-@click.option("--since", type=DURATION, default="14d", show_default=True, help="How far back to replay.")
+@since_option("14d", "How far back to replay")
 @click.option("--brand", type=BRAND, help="Only this brand.")
 @click.option("--explain", is_flag=True, help="Also print each alert's full text (table format).")
 @format_option
@@ -89,7 +89,7 @@ def test_(app: App, since: timedelta, brand: str | None, explain: bool, fmt: str
 
 
 @alerts.command("list")
-@click.option("--since", type=DURATION, default="7d", show_default=True, help="How far back.")
+@since_option("7d")
 @click.option("--brand", help="Only this brand.")
 @format_option
 @pass_app

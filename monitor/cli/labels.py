@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import click
 
-from monitor.cli import DURATION, WORKERS, App, format_option, pass_app, stopped_by_signals
+from monitor.cli import WORKERS, App, format_option, pass_app, since_option, stopped_by_signals
 from monitor.errors import MonitorError
 from monitor.output import emit, to_json
 from sentiment.labels import LABELS
@@ -89,7 +89,7 @@ def label(
 
 
 @click.command()
-@click.option("--since", type=DURATION, help="Only mentions created this recently, e.g. 30d. Default: all.")
+@since_option(None, "Only mentions created this recently", "all")
 @click.option("--classifier", "classifier_name", metavar="NAME",
               help="Re-score with this registered classifier instead of the configured one.")
 @click.option("--workers", type=WORKERS,

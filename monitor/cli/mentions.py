@@ -10,13 +10,13 @@ from typing import Any
 import click
 
 from monitor.cli import (
-    DURATION,
     App,
     brand_platform_options,
     format_option,
     limit_option,
     pass_app,
     resolve_window,
+    since_option,
     window_options,
 )
 from monitor.errors import did_you_mean
@@ -71,7 +71,7 @@ def _query(app: App, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @click.command()
-@click.option("--since", type=DURATION, default="24h", show_default=True, help="How far back, e.g. 24h or 7d.")
+@since_option("24h")
 @brand_platform_options
 @limit_option(50)
 @format_option
