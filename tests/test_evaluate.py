@@ -160,6 +160,16 @@ def test_eval_cli_table_csv_half_and_errors(cli, write_config, labelled):
     assert result.exit_code == 1 and 'did you mean "vader"' in result.output
 
 
+def test_a_missing_file_is_named_as_import_names_it(cli, write_config, labelled):
+    # eval said "Invalid value for 'FILE': File 'tweets.csv' does not exist." with exit status 2;
+    # import and kpi import say "tweets.csv: file not found", exit status 1
+    path = write_config()
+    result = cli("--config", path, "eval", "tweets.csv", "--text-col", "text", "--label-col", "label")
+    assert (result.exit_code, result.output) == (1, "Error: tweets.csv: file not found\n")
+    result = cli("--config", path, "eval", labelled, "--labels-file", "labels.txt")
+    assert (result.exit_code, result.output) == (1, "Error: labels.txt: file not found\n")
+
+
 def test_eval_reads_excels_encodings_as_import_does(cli, write_config, tmp_path):
     path = write_config()
     rows = [("Café closed again, awful service", "negative"), ("Lovely café, brilliant staff", "positive")]

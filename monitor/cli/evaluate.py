@@ -49,10 +49,10 @@ def _split_terms(values: tuple[str, ...]) -> list[str]:
 
 
 @click.command("eval")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--text-col", metavar="COL", help="CSV/TSV: the text column (header name, or number from 1).")
 @click.option("--label-col", metavar="COL", help="CSV/TSV: the label column (header name, or number from 1).")
-@click.option("--labels-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--labels-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Line files: FILE holds one text per line, this file one label per line.")
 @click.option("--labels", "label_spec", default="negative,neutral,positive", show_default=True,
               help="The file's values for negative,neutral,positive (e.g. 0,1,2), or VALUE=LABEL pairs.")
@@ -99,6 +99,9 @@ def eval_(
 
     from connectors.base import BadPayload
 
+    for path in (file, labels_file):
+        if path is not None and not path.exists():  # as import and kpi import say it: a user error
+            raise MonitorError(f"{path}: file not found")
     try:
         examples = read_labelled(
             file, label_map=parse_label_map(label_spec), text_col=text_col, label_col=label_col,
