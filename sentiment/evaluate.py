@@ -95,8 +95,10 @@ def read_labelled(
             raise DataError(f"{path} has {len(texts)} lines but {labels_file} has {len(raw_labels)}")
         rows = [(line, text, label, f"line{line - 1}") for (line, label), text in zip(raw_labels, texts)]
     else:
-        if text_col is None or label_col is None:
-            raise DataError(f"{path}: give the text and label columns (or a labels file for line files)")
+        missing = [option for option, given in (("--text-col", text_col), ("--label-col", label_col)) if given is None]
+        if missing:
+            raise DataError(f"{path}: give {' and '.join(missing)} (a header name, or a number from 1),"
+                            " or --labels-file if it holds one text per line")
         rows = _table_rows(path, _text(path, read), text_col, label_col, split_col, delimiter, header)
     examples, unmapped = [], Counter[str]()
     for _line, text, value, key in rows:

@@ -170,6 +170,16 @@ def test_a_missing_file_is_named_as_import_names_it(cli, write_config, labelled)
     assert (result.exit_code, result.output) == (1, "Error: labels.txt: file not found\n")
 
 
+def test_a_missing_column_option_is_named(cli, write_config, labelled):
+    # it said "give the text and label columns (or a labels file for line files)": which options?
+    path = write_config()
+    result = cli("--config", path, "eval", labelled)
+    assert result.exit_code == 1 and (f"{labelled}: give --text-col and --label-col (a header name, or a number"
+                                      " from 1), or --labels-file if it holds one text per line") in result.output
+    result = cli("--config", path, "eval", labelled, "--text-col", "text")
+    assert result.exit_code == 1 and f"{labelled}: give --label-col (a header name" in result.output
+
+
 def test_eval_reads_excels_encodings_as_import_does(cli, write_config, tmp_path):
     path = write_config()
     rows = [("Café closed again, awful service", "negative"), ("Lovely café, brilliant staff", "positive")]
