@@ -84,7 +84,10 @@ def test_ids_are_addressed_per_platform(cli, db):
     cli("--config", db, "label", "reddit:1", "negative")
     rows = show(cli, db)
     assert rows[("reddit", "1")]["label"] == "negative" and rows[("x", "1")]["label_override"] is None
-    assert "give a LABEL, or --clear, or --history" in cli("--config", db, "label", "x:1").output
+    missing = cli("--config", db, "label", "x:1").output
+    # the error names a LABEL: the usage line above it named none ("MENTION [positive|neutral|negative]")
+    assert "Usage: main label [OPTIONS] MENTION [LABEL]" in missing and "give a LABEL, or --clear, or --history" in missing
+    assert "LABEL is positive, neutral or negative." in " ".join(cli("label", "--help").output.split())
     # Labels are words, in any case, as everywhere else (brands, platforms, eval's labels).
     assert cli("--config", db, "label", "x:1", "Negative").exit_code == 0
     assert [r["id"] for r in json.loads(cli("--config", db, "mentions", "--label", "NEGATIVE", "--platform", "x",

@@ -24,7 +24,7 @@ def _whoami() -> str | None:
 
 @click.command()
 @click.argument("mention")
-@click.argument("label", required=False, type=click.Choice(LABELS, case_sensitive=False))
+@click.argument("label", required=False, metavar="[LABEL]", type=click.Choice(LABELS, case_sensitive=False))
 @click.option("--platform", help="The mention's platform (when MENTION is a bare id).")
 @click.option("--clear", is_flag=True, help="Remove the override: the classifier's label applies again.")
 @click.option("--note", help="Why, for the audit trail.")
@@ -40,7 +40,7 @@ def label(
     negatives and after reclassify), clear it, or show its label history.
 
     MENTION is PLATFORM:ID (e.g. x:1234) or an id with --platform; a bare id is
-    enough when only one platform has it.
+    enough when only one platform has it. LABEL is positive, neutral or negative.
 
     \b
     Examples:
