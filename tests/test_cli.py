@@ -412,6 +412,8 @@ def test_every_option_says_what_it_does(cli):
             if isinstance(param, click.Option):
                 assert param.help and len(param.help) > 10, (name, param.opts)
     assert "Show at most N mentions, newest first." in cli("negatives", "--help").output
+    # --input-format said only "Default: from the file extension." (which extensions?)
+    assert "Default: from its extension: .csv, .tsv, or .json/.jsonl/.ndjson" in " ".join(cli("import", "--help").output.split())
     result = cli("mentions", "--limit", "ten")
     assert result.exit_code == 2 and "Invalid value for '--limit': 'ten' is not a valid integer." in result.output
 

@@ -188,7 +188,9 @@ def run(app: App, once: bool, fmt: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--skip-bad", is_flag=True, help="Import the valid records and list each bad one (default: stop at the first, import nothing).")
 @click.option("--brand", type=BRAND, help="Assign every mention to this brand (default: the record's, else by keywords).")
-@click.option("--input-format", type=click.Choice(["jsonl", "json", "csv", "tsv"]), help="Default: from the file extension.")
+@click.option("--input-format", type=click.Choice(["jsonl", "json", "csv", "tsv"]),
+              help="The file's format. Default: from its extension: .csv, .tsv, or .json/.jsonl/.ndjson"
+                   " (a JSON array if it starts with [, else JSON lines).")
 @click.option("--workers", type=WORKERS, help="Processes that check and score a large JSONL file. Default: one per CPU; 1: none.")
 @format_option
 @pass_app
