@@ -194,9 +194,15 @@ class DateType(click.ParamType):
 
 
 class BrandType(click.ParamType):
-    """A configured brand, named in any case; its configured spelling, or a clear error."""
+    """A configured brand, named in any case; its configured spelling, or a clear error.
+
+    ``stored``: read commands also take a brand no longer configured (renamed or
+    removed) that stored mentions still carry, with a note on stderr."""
 
     name = "brand"
+
+    def __init__(self, *, stored: bool = False) -> None:
+        self.stored = stored
 
     def convert(self, value: Any, param: Any, ctx: Any) -> str:
         app = ctx.find_object(App) if ctx is not None else None
@@ -204,14 +210,27 @@ class BrandType(click.ParamType):
             return str(value)
         config = app.settings  # brands need no plugins
         brand = config.brand(str(value))
-        if brand is None:
-            known = [b.name for b in config.brands]
-            self.fail(
-                f'no [[brands]] entry is named "{value}"{did_you_mean(str(value), known)};'
-                f' brands: {", ".join(known) or "none configured"}',
-                param, ctx,
-            )
-        return str(brand.name)
+        if brand is not None:
+            return str(brand.name)
+        stored = self._stored(app, str(value))
+        if stored is not None:
+            click.echo(f'note: no [[brands]] entry is named "{stored}" (renamed or removed?):'
+                       " its stored mentions are shown", err=True)
+            return stored
+        known = [b.name for b in config.brands]
+        self.fail(
+            f'no [[brands]] entry is named "{value}"{did_you_mean(str(value), known)};'
+            f' brands: {", ".join(known) or "none configured"}',
+            param, ctx,
+        )
+
+    def _stored(self, app: App, name: str) -> str | None:
+        if not self.stored:
+            return None
+        try:
+            return app.store(create=False).mentions.stored_brand(name)  # type: ignore[no-any-return]
+        except MonitorError:  # no database yet: nothing is stored under any name
+            return None
 
 
 class LimitType(click.IntRange):
@@ -229,6 +248,8 @@ class LimitType(click.IntRange):
 DURATION = DurationType()
 DATE = DateType()
 BRAND = BrandType()
+#: ``--brand`` of read commands: also a brand renamed or removed that stored mentions carry.
+STORED_BRAND = BrandType(stored=True)
 LIMIT = LimitType()
 #: ``--workers``: at most backfill.MAX_WORKERS (not imported here: it loads the import's modules).
 WORKERS = click.IntRange(min=1, max=64)
@@ -253,7 +274,7 @@ def brand_platform_options(f: F) -> F:
         "--platform", help="Only this platform (x, reddit, ...).",
         callback=lambda _ctx, _param, value: value.lower() if value else value,
     )(f)
-    return click.option("--brand", type=BRAND, help="Only this brand.")(f)
+    return click.option("--brand", type=STORED_BRAND, help="Only this brand.")(f)
 
 
 def since_option(default: str | None, what: str = "How far back", default_text: str | None = None) -> Callable[[F], F]:

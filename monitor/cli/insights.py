@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from monitor.cli import BRAND, App, format_option, pass_app, resolve_window, window_options
+from monitor.cli import STORED_BRAND, App, format_option, pass_app, resolve_window, window_options
 from monitor.output import emit, percent, to_json
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ _WIDTHS = {"example": 64}
 
 @click.command()
 @window_options("7d")
-@click.option("--brand", type=BRAND, help="Only this brand (default: each of your own brands).")
+@click.option("--brand", type=STORED_BRAND, help="Only this brand (default: each of your own brands).")
 @format_option
 @pass_app
 def themes(app: App, since: timedelta | None, from_date: date | None, to_date: date | None,

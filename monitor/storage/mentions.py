@@ -161,6 +161,14 @@ class MentionStore:
             found.append(row[0])
         return found
 
+    def stored_brand(self, name: str) -> str | None:
+        """The spelling ``name`` (in any case) is stored under as a mention's brand, or None:
+        a brand renamed or removed from the config that still has mentions."""
+        row = self._store.conn.execute(
+            "SELECT brand FROM mentions WHERE brand = ? COLLATE NOCASE LIMIT 1", [name]
+        ).fetchone()
+        return row[0] if row else None
+
     def count(self, where: MentionFilter | None = None) -> int:
         clauses, params = _where(where or MentionFilter())
         sql = "SELECT count(*) FROM mentions" + (" WHERE " + " AND ".join(clauses) if clauses else "")

@@ -1,0 +1,56 @@
+"""A team changing its config over months, on a database that already holds data:
+brands renamed or removed, sources renamed, classifiers changed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from factories import record, write_jsonl
+
+RENAMED = """
+[monitor]
+database = "{db}"
+timezone = "UTC"
+
+[[brands]]
+name = "Acme Corp"
+keywords = ["acme", "acme mobile"]
+"""
+
+
+@pytest.fixture
+def renamed(cli, write_config, tmp_path):
+    """Mentions stored under "Acme", then the config's brand renamed "Acme Corp" (and Globex removed)."""
+    path = write_config()
+    write_jsonl(tmp_path / "m.jsonl", [record("1", "acme is terrible", hours_ago=2),
+                                       record("2", "globex is awful", hours_ago=3)])
+    assert cli("--config", path, "import", tmp_path / "m.jsonl").exit_code == 0
+    path.write_text(RENAMED.format(db=(tmp_path / "monitor.db").as_posix()), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("command", [["negatives"], ["mentions"], ["summary"], ["themes"]])
+def test_a_brand_no_longer_configured_still_finds_its_stored_mentions(cli, renamed, command):
+    result = cli("--config", renamed, *command, "--brand", "acme", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert 'note: no [[brands]] entry is named "Acme" (renamed or removed?): its stored mentions' in result.stderr
+    out = json.loads(result.stdout)
+    if command == ["summary"]:
+        assert out["brand"] == "Acme" and out["total"]["negative"] == 1
+    elif command == ["themes"]:
+        assert [(b["brand"], b["negatives"]) for b in out["brands"]] == [("Acme", 1)]
+    else:
+        assert [(m["id"], m["brand"]) for m in out] == [("1", "Acme")]
+    # a name no brand had is still refused, with the configured brands
+    wrong = cli("--config", renamed, *command, "--brand", "Initech")
+    assert wrong.exit_code == 2
+    assert 'no [[brands]] entry is named "Initech"; brands: Acme Corp' in wrong.output
+
+
+def test_import_and_alerts_still_take_only_configured_brands(cli, renamed, tmp_path):
+    write_jsonl(tmp_path / "n.jsonl", [record("3", "acme again", hours_ago=1)])
+    for command in (["import", tmp_path / "n.jsonl"], ["alerts", "test"]):
+        result = cli("--config", renamed, *command, "--brand", "Acme")
+        assert result.exit_code == 2
+        assert 'no [[brands]] entry is named "Acme" (did you mean "Acme Corp"?)' in result.output
