@@ -1,7 +1,7 @@
 """Replay saved mentions from JSONL, JSON or CSV files.
 
 The same reader backs three things: the ``jsonl`` source (replays a file,
-cursor = records already served), the bundled offline ``demo`` source, and
+cursor = records of that file already served), the bundled offline ``demo`` source, and
 ``sentiment-monitor import``. A record is an object with the keys of
 :class:`~connectors.base.Mention` (``platform``, ``id``, ``text``, ``author``,
 ``url``, ``created_at``, ``lang``, ``likes``, ``replies``, ``reposts``,
@@ -21,7 +21,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
-from connectors.base import BadPayload, Batch, BrandQuery, Mention, check_at_least_one, parse_iso_datetime
+from connectors.base import (
+    BadPayload,
+    Batch,
+    BrandQuery,
+    Mention,
+    check_at_least_one,
+    decode_cursor,
+    encode_cursor,
+    parse_iso_datetime,
+)
 from connectors.csvfile import open_export, undecodable
 
 FORMATS = ("jsonl", "json", "csv", "tsv")
@@ -383,12 +392,17 @@ class JsonlOptions:
 class JsonlConnector:
     """Serve the records of a saved file, in order, a poll at a time.
 
-    The cursor is the number of records already served. A bad record fails
-    the poll (naming file and line) and leaves the cursor where it was.
+    The cursor is the number of records already served, keyed by the file's
+    ``path`` (``{"exports/nov.jsonl": 360}``): a source pointed at another file
+    reads it from its start, as a changed query does, instead of skipping as
+    many of its records. A bad record fails the poll (naming file and line) and
+    leaves the cursor where it was.
     """
 
     platform: ClassVar[str] = "jsonl"
     Options: ClassVar[type] = JsonlOptions
+    #: The cursor names the file it counts; the demo's file is fixed: a bare count.
+    keyed: ClassVar[bool] = True
 
     def __init__(self, options: JsonlOptions) -> None:
         self.options = options
@@ -396,11 +410,23 @@ class JsonlConnector:
     def build_query(self, brand: BrandQuery) -> str:
         return ""  # a replay serves the whole file; the core assigns brands
 
+    def _served(self, cursor: str | None) -> int:
+        """Records of this file already served, by ``cursor`` (a bare count, as older
+        versions wrote it, counts the configured file)."""
+        if not cursor:
+            return 0
+        if cursor.strip().isdigit():
+            return int(cursor)
+        if not cursor.lstrip().startswith("{"):
+            raise BadPayload(f"jsonl cursor {cursor!r} is not a record count")
+        done = decode_cursor(cursor, self.platform).get(self.options.path, 0)
+        return done if isinstance(done, int) and not isinstance(done, bool) and done >= 0 else 0
+
+    def _cursor(self, served: int) -> str:
+        return encode_cursor({self.options.path: served}) if self.keyed else str(served)
+
     def fetch(self, query: str, cursor: str | None) -> Batch:
-        try:
-            done = int(cursor) if cursor else 0
-        except ValueError:
-            raise BadPayload(f"jsonl cursor {cursor!r} is not a record count") from None
+        done = self._served(cursor)
         path = Path(self.options.path)
         if not path.exists():
             raise BadPayload(f"{path}: file not found")
@@ -422,7 +448,7 @@ class JsonlConnector:
         if self.options.shift_to_now and newest is not None and records:
             delta = datetime.now(timezone.utc) - timedelta(minutes=5) - newest
             records = [replace(m, created_at=m.created_at + delta) for m in records]
-        return Batch(records, str(served) if records else None, requests=0)
+        return Batch(records, self._cursor(served) if records else None, requests=0)
 
 
 @dataclass(frozen=True)
@@ -439,6 +465,7 @@ class DemoConnector(JsonlConnector):
 
     platform: ClassVar[str] = "demo"
     Options: ClassVar[type] = DemoOptions
+    keyed: ClassVar[bool] = False
 
     def __init__(self, options: DemoOptions | None = None) -> None:
         options = options or DemoOptions()

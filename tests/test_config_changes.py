@@ -54,3 +54,22 @@ def test_import_and_alerts_still_take_only_configured_brands(cli, renamed, tmp_p
         result = cli("--config", renamed, *command, "--brand", "Acme")
         assert result.exit_code == 2
         assert 'no [[brands]] entry is named "Acme" (did you mean "Acme Corp"?)' in result.output
+
+
+def test_a_replay_source_pointed_at_another_file_reads_it_from_its_start(cli, write_config, tmp_path):
+    """A jsonl source's cursor counts records of its file: a new `path` (next month's export)
+    must not skip as many records of the new file."""
+    write_jsonl(tmp_path / "november.jsonl", [record(f"n{i}", f"acme november {i}") for i in range(3)])
+    write_jsonl(tmp_path / "december.jsonl", [record(f"d{i}", f"acme december {i}") for i in range(4)])
+    source = '[[sources]]\nname = "archive"\nplatform = "jsonl"\npath = "{}"\n'
+    path = write_config(source.format((tmp_path / "november.jsonl").as_posix()))
+    assert json.loads(cli("--config", path, "poll", "--format", "json").stdout)[0]["new"] == 3
+    path = write_config(source.format((tmp_path / "december.jsonl").as_posix()))
+    assert json.loads(cli("--config", path, "poll", "--format", "json").stdout)[0]["new"] == 4
+    assert json.loads(cli("--config", path, "poll", "--format", "json").stdout)[0]["new"] == 0
+    ids = {m["id"] for m in json.loads(cli("--config", path, "mentions", "--format", "json").stdout)}
+    assert ids == {"n0", "n1", "n2", "d0", "d1", "d2", "d3"}
+    # back to the first file: read again, as any changed query is; stored once all the same
+    path = write_config(source.format((tmp_path / "november.jsonl").as_posix()))
+    (back,) = json.loads(cli("--config", path, "poll", "--format", "json").stdout)
+    assert (back["new"], back["duplicates"]) == (0, 3)
