@@ -258,11 +258,14 @@ def whole_number(mapping: Mapping[str, Any], key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def decode_cursor(cursor: str | None, platform: str) -> dict[str, Any]:
+def decode_cursor(cursor: str | None, platform: str, scope: str | None = None) -> dict[str, Any]:
     """A JSON-object cursor as a dict; ``{}`` (start afresh) when absent or unreadable.
 
     An unreadable cursor is logged, not raised: a source must never be stuck
     on its own state, and re-fetching is harmless (mentions are upserted).
+    ``scope``: what the state belongs to (a feed's url); a cursor written by
+    :func:`encode_cursor` for another scope is ``{}`` too (one without a scope
+    is an older version's, taken as this one's).
     """
     if not cursor:
         return {}
@@ -270,19 +273,29 @@ def decode_cursor(cursor: str | None, platform: str) -> dict[str, Any]:
         value = json.loads(cursor)
     except ValueError:
         value = None
-    if not isinstance(value, dict):
-        import logging  # here, not at the top: most users of this module never log
+    if isinstance(value, dict) and value.get(_SCOPE, scope) == scope:
+        return value
+    import logging  # here, not at the top: most users of this module never log
 
+    if isinstance(value, dict):
+        logging.getLogger(__name__).info(
+            "%s: the cursor is for %.200r, not %.200r; starting afresh", platform, value[_SCOPE], scope
+        )
+    else:
         logging.getLogger(__name__).warning(
             "%s: ignoring unreadable cursor %.80r; starting afresh", platform, cursor
         )
-        return {}
-    return value
+    return {}
 
 
-def encode_cursor(state: Mapping[str, Any]) -> str:
-    """The text form of a JSON-object cursor (stable key order, compact)."""
-    return json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def encode_cursor(state: Mapping[str, Any], scope: str | None = None) -> str:
+    """The text form of a JSON-object cursor (stable key order, compact), naming its ``scope``."""
+    return json.dumps({**state, _SCOPE: scope} if scope is not None else state,
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+#: The key of a cursor naming what it belongs to (see :func:`decode_cursor`).
+_SCOPE = "for"
 
 
 def parse_iso_datetime(value: str) -> datetime:

@@ -88,7 +88,12 @@ class RssConnector:
         import feedparser  # lazily: start-up time matters
 
         o = self.options
-        before = decode_cursor(cursor, self.platform)
+        keep = text_matcher(query) if o.only_matching and query.strip() else None
+        # The validators and seen entries belong to one feed read with one filter: another
+        # url or query starts afresh (a cursor of an older version, without "for", is kept).
+        scope = o.url if keep is None else f"{o.url} {query}"
+        before = decode_cursor(cursor, self.platform, scope)
+        before.pop("for", None)
         headers = {}
         if isinstance(before.get("etag"), str):
             headers["If-None-Match"] = before["etag"]
@@ -114,7 +119,6 @@ class RssConnector:
             log.warning("rss: %s is not well-formed (%s); read leniently", o.url, feed.get("bozo_exception"))
         seen = [k for k in before.get("seen", []) if isinstance(k, str)] if isinstance(before.get("seen"), list) else []
         known = set(seen)
-        keep = text_matcher(query) if o.only_matching and query.strip() else None
         mentions: dict[str, Mention] = {}
         keys: list[str] = []
         for entry in feed.entries:
@@ -130,7 +134,7 @@ class RssConnector:
             **{name: response.headers[header] for name, header in (("etag", "ETag"), ("modified", "Last-Modified"))
                if header in response.headers},
         }
-        return Batch(list(mentions.values()), encode_cursor(after) if after != before else None, requests)
+        return Batch(list(mentions.values()), encode_cursor(after, scope) if after != before else None, requests)
 
 
 def _key(entry: Mapping[str, Any]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
 
@@ -134,3 +135,34 @@ def test_the_seen_list_is_trimmed_to_max_seen_but_keeps_every_entry_still_in_the
     seen = json.loads(fresh_store.sources.cursor("alerts-acme"))["seen"]
     assert sorted(seen) == sorted(e["id"] for e in entries[5:15])  # trimmed to 10: what the feed still shows
     assert (poll("max_seen = 10").new, len(rows(fresh_store))) == (0, 15)  # nothing served twice
+
+
+def test_a_changed_url_or_query_reads_the_feed_afresh(poll, fake_server, fresh_store):
+    """The cursor's validators and seen entries belong to one feed and one query: another
+    `url` must not send the old feed's If-Modified-Since (a server answers 304 until the new
+    feed changes after it), and a widened query must not skip entries the old one left out."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    news = [{"title": "Acme Mobile raises prices again", "link": "https://news.example.com/a", "when": now},
+            {"title": "Globex customers angry", "link": "https://news.example.com/g", "when": now}]
+    fake_server.route("GET", wr.NEWS_PATH, wr.conditional(wr.rss(news), "application/rss+xml", now))
+    older = now - timedelta(days=2)  # the second feed last changed before the first one did
+
+    def tech(request):  # as web servers answer If-Modified-Since: not modified *since* that time
+        since = request.headers.get("if-modified-since")
+        if since and parsedate_to_datetime(since) >= older:
+            return Reply(304)
+        return Reply(200, body=wr.rss([{"title": "Acme app down", "link": "https://tech.example.com/t", "when": older}]),
+                     content_type="application/rss+xml", headers={"Last-Modified": format_datetime(older, usegmt=True)})
+
+    fake_server.route("GET", "/rss/tech.xml", tech)
+    url = f"https://news.example.com{wr.NEWS_PATH}"
+    assert poll("only_matching = true", url=url).new == 1
+
+    widened = poll('only_matching = true\nquery = "acme OR globex"', url=url)
+    assert (widened.status, widened.new, widened.duplicates) == ("ok", 1, 1), widened.error
+    assert poll('only_matching = true\nquery = "acme OR globex"', url=url).fetched == 0  # then conditional again
+
+    moved = poll("only_matching = true", url="https://news.example.com/rss/tech.xml")
+    assert (moved.status, moved.new) == ("ok", 1), moved.error
+    assert set(rows(fresh_store)) == {"https://news.example.com/a", "https://news.example.com/g",
+                                      "https://tech.example.com/t"}
