@@ -8,14 +8,22 @@ emoji or a CJK character takes two, a combining accent none: ``wcwidth``,
 which tabulate uses too), and shows a control character in a text (an
 escape sequence in a post or an author's name) as a visible symbol instead
 of sending it to the terminal.
+
+Whatever the locale, nothing here fails on a character stdout's encoding lacks
+(:func:`tolerant_stdout`): JSON and CSV are then written in UTF-8, whole, and a
+table or message line shows such a character in a plain form ("…" as "...").
 """
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import re
 import sys
-from collections.abc import Mapping, Sequence
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import tzinfo
 from typing import Any, TextIO
 
@@ -51,10 +59,80 @@ def window_text(start: str, end: str, tz: tzinfo) -> str:
     return f"{from_db(start).astimezone(tz):%Y-%m-%d %H:%M} to {from_db(end).astimezone(tz):%Y-%m-%d %H:%M}"
 
 
+#: How a table or a message shows a character stdout's encoding lacks (else NFKD's letters, else "?").
+_PLAIN = {
+    "\u2026": "...", "\u2713": "ok", "\u2717": "x", "\u2265": ">=", "\u2264": "<=", "\u00b1": "+-",
+    "\u00d7": "x", "\u2192": "->", "\u2013": "-", "\u2014": "-", "\u2022": "*", "\u2248": "~",
+}
+_FALLBACK = "sentiment-monitor-plain"
+
+
+def _plain(exc: UnicodeError) -> tuple[str, int]:
+    """The error handler of :func:`tolerant_stdout`: each character the encoding lacks in a
+    form it has ("é" as "e" in ASCII, "✓" as "ok"), else "?"."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    shown = []
+    for char in exc.object[exc.start:exc.end]:
+        plain = _PLAIN.get(char) or "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        try:
+            plain.encode(exc.encoding)
+        except UnicodeError:
+            plain = ""
+        shown.append(plain or "?")
+    return "".join(shown), exc.end
+
+
+codecs.register_error(_FALLBACK, _plain)
+
+
+def _speaks_unicode(stream: TextIO) -> bool:
+    """Whether ``stream`` can write every character (a UTF encoding)."""
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "ascii").name.startswith("utf")
+    except LookupError:
+        return False
+
+
+def tolerant_stdout() -> None:
+    """Make stdout write any text without a ``UnicodeEncodeError``, before anything is printed.
+
+    An ASCII stdout (``LC_ALL=C`` with ``PYTHONUTF8=0``) becomes UTF-8, as click already makes
+    its own lines, and as Python makes the C locale's by default; any other encoding that
+    lacks characters (``PYTHONIOENCODING=latin-1``) keeps its encoding and shows those
+    characters in a plain form. JSON and CSV never go through that (:func:`_whole`)."""
+    stream = sys.stdout
+    if stream is None or _speaks_unicode(stream) or not hasattr(stream, "reconfigure"):
+        return
+    if codecs.lookup(stream.encoding).name == "ascii":
+        stream.reconfigure(encoding="utf-8")
+    else:
+        stream.reconfigure(errors=_FALLBACK)
+
+
+@contextmanager
+def _whole(stream: TextIO) -> Iterator[TextIO]:
+    """``stream``, or a UTF-8 writer on its bytes where its encoding lacks characters: JSON
+    and CSV are for programs, and they are written whole, never with a text changed."""
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None or _speaks_unicode(stream):
+        yield stream
+        return
+    stream.flush()  # what was written before goes first
+    utf8 = io.TextIOWrapper(buffer, encoding="utf-8", errors="surrogateescape")
+    try:
+        yield utf8
+    finally:
+        try:
+            utf8.flush()
+        finally:
+            utf8.detach()  # the stream stays open for stdout's own writer
+
+
 def to_json(value: Any, stream: TextIO | None = None) -> None:
-    stream = stream or sys.stdout
-    json.dump(value, stream, ensure_ascii=False, indent=2, default=str)
-    stream.write("\n")
+    with _whole(stream or sys.stdout) as out:
+        json.dump(value, out, ensure_ascii=False, indent=2, default=str)
+        out.write("\n")
 
 
 #: What makes a spreadsheet read a cell as a formula (Excel, LibreOffice, Google Sheets).
@@ -76,9 +154,10 @@ def _csv_cell(value: Any) -> Any:
 def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], stream: TextIO | None = None) -> None:
     import csv
 
-    writer = csv.writer(stream or sys.stdout, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows([_csv_cell(row.get(c)) for c in columns] for row in rows)
+    with _whole(stream or sys.stdout) as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([_csv_cell(row.get(c)) for c in columns] for row in rows)
 
 
 def printable(text: str) -> str:

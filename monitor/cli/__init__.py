@@ -91,6 +91,12 @@ class App:
 class MonitorGroup(click.Group):
     """Turns user errors into one readable line and exit status 1, never a traceback."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        from monitor.output import tolerant_stdout
+
+        tolerant_stdout()  # before anything is printed, --help included
+        return super().main(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
