@@ -427,7 +427,7 @@ class JsonlConnector:
 
     def fetch(self, query: str, cursor: str | None) -> Batch:
         done = self._served(cursor)
-        path = Path(self.options.path)
+        path = Path(self.options.path).expanduser()  # "~/..." as in every path of the config
         if not path.exists():
             raise BadPayload(f"{path}: file not found")
         records: list[Mention] = []

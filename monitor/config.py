@@ -553,7 +553,7 @@ def default_path() -> Path | None:
     """``$SENTIMENT_MONITOR_CONFIG``, else ``./config/monitor.toml`` if present,
     else ``None`` (the embedded default)."""
     if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR])
+        return Path(os.environ[ENV_VAR]).expanduser()  # a unit's Environment= has no shell to expand it
     return DEFAULT_PATH if DEFAULT_PATH.is_file() else None
 
 
@@ -875,7 +875,7 @@ def _secret(value: Any, secret: type, where: str) -> Secret:
         if not isinstance(ref, str) or not ref:
             raise ConfigError(f'{where}: expected {{ env = "NAME" }} or {{ file = "path" }}, found {kind} = {_kind(ref)}')
         if kind == "file":
-            return secret(file=ref, where=where)
+            return secret(file=Path(ref).expanduser(), where=where)  # as every Path setting
         if not _ENV_NAME.fullmatch(ref):
             raise ConfigError(
                 f'{where}: env: "{_masked(ref)}" ({len(ref)} characters) is not an environment variable name'

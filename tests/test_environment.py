@@ -13,6 +13,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
+from factories import record, write_jsonl
 from monitor.cli import main
 
 TEXT = "café 😀 … ✓ bad"
@@ -55,3 +56,26 @@ def test_the_c_locale_without_utf8_mode_as_a_real_process(tmp_path):
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     assert json.loads(done.stdout.decode("utf-8"))[0]["text"] == TEXT
+
+
+def test_a_home_relative_path_is_the_same_home_everywhere_in_the_config(cli, tmp_path, monkeypatch):
+    """``~`` was expanded in ``[monitor] database`` but not in a jsonl source's ``path``,
+    a ``{ file = ... }`` secret or ``$SENTIMENT_MONITOR_CONFIG``: "~/replay.jsonl: file not found"."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    write_jsonl(home / "replay.jsonl", [record(id="1", text="acme is great")])
+    (home / "token").write_text("t0ken-from-a-file\n", encoding="utf-8")
+    (home / "monitor.toml").write_text(
+        '[monitor]\ndatabase = "~/m.db"\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n'
+        '[[sources]]\nname = "replay"\nplatform = "jsonl"\npath = "~/replay.jsonl"\n'
+        '[digest]\nrecipients = ["t@example.com"]\n[smtp]\nhost = "127.0.0.1"\nsender = "m@example.com"\nusername = "m"\npassword = { file = "~/token" }\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("SENTIMENT_MONITOR_CONFIG", "~/monitor.toml")
+    result = cli("poll", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["new"] == 1 and (home / "m.db").is_file()
+    result = cli("init")
+    assert result.exit_code == 0, result.output
+    assert "[smtp] credentials: ok" in result.output
