@@ -126,6 +126,8 @@ def single_run(database: Any) -> Iterator[None]:
         writable = False
         try:
             fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:  # no lock file, and none may be made: the folder is the cause
+            raise MonitorError(f"cannot create the lock file {path}: its folder is not writable") from None
         except OSError as exc:
             raise MonitorError(f"cannot open the lock file {path}: {exc.strerror}; remove it or fix its owner") from None
     try:

@@ -395,3 +395,17 @@ def test_ctrl_c_stops_a_command_waiting_for_another_process_write_lock(tmp_path,
     assert stopped_in < 3, f"Ctrl-C took {stopped_in:.1f}s: it waited for the lock (30 s) first"
     assert code == 130 and said in proc.stderr and "Traceback" not in proc.stderr and "Aborted" not in proc.stderr
     assert sql(db, "SELECT label, label_override FROM mentions") == [("positive", None)]  # nothing written
+
+
+def test_run_in_a_read_only_folder_names_the_folder_not_a_missing_lock_file(tmp_path):
+    # It said "cannot open the lock file .../m.db.lock: No such file or directory; remove it or
+    # fix its owner": there is no file to remove, the folder is the cause.
+    (tmp_path / "ro").mkdir()
+    Store.open(tmp_path / "ro" / "m.db").close()
+    os.chmod(tmp_path / "ro", 0o555)
+    try:
+        done = run_unprivileged("--db", "ro/m.db", "run", "--once", cwd=tmp_path)
+    finally:
+        os.chmod(tmp_path / "ro", 0o755)
+    lock = os.path.realpath(tmp_path / "ro" / "m.db") + ".lock"
+    assert (done.returncode, done.stderr) == (1, f"Error: cannot create the lock file {lock}: its folder is not writable\n")
