@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from monitor import plugins
-from monitor.errors import ConfigError, MonitorError, did_you_mean
+from monitor.errors import ConfigError, MonitorError, did_you_mean, relative_to_cwd
 from monitor.frozen import frozen
 from monitor.timeutil import parse_duration
 
@@ -139,8 +139,7 @@ def _check_ca_file(path: Path) -> None:
     except ssl.SSLError:
         raise _FieldError("ca_file", f"{path}: no PEM certificate in it") from None
     except OSError as exc:
-        where = "" if path.is_absolute() else f" (a relative path is read from the working directory, {Path.cwd()})"
-        raise _FieldError("ca_file", f"cannot read {path}: {exc.strerror or exc}{where}") from None
+        raise _FieldError("ca_file", f"cannot read {path}: {exc.strerror or exc}{relative_to_cwd(path)}") from None
 
 
 def zone(name: str) -> tzinfo:

@@ -167,10 +167,11 @@ def test_a_poll_of_a_damaged_database_fails_in_one_line(cli, tmp_path, caplog):
 ], ids=" ".join)
 def test_a_command_that_reads_mentions_refuses_a_database_not_there_and_creates_nothing(cli, tmp_path, command):
     # A mistyped --db or [monitor] database: `digest send` mailed the team an empty digest from a
-    # database it had just created, and recorded it as sent there.
+    # database it had just created, and recorded it as sent there. A relative path names the
+    # working directory it was read from (from cron: the home directory, or /).
     result = cli("--db", "typo/m.db", *command)
-    assert (result.exit_code, result.output) == (
-        1, "Error: no database at typo/m.db yet: run `sentiment-monitor init` or `poll` first\n")
+    assert (result.exit_code, result.output) == (1, "Error: no database at typo/m.db yet (a relative path is read"
+                                                    f" from the working directory, {os.getcwd()}): run `sentiment-monitor init` or `poll` first\n")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -24,7 +24,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, relative_to_cwd
 from monitor.storage.schema import SCHEMA_STAMP
 
 if TYPE_CHECKING:
@@ -382,11 +382,11 @@ def _check_can_create(file: Path, create: bool) -> None:
                 raise MonitorError(f"cannot {verb} {file}: {folder} is a file, not a folder")
             break
     if not create:
-        raise MonitorError(f"no database at {file} yet: run `sentiment-monitor init` or `poll` first")
+        raise MonitorError(f"no database at {file} yet{relative_to_cwd(file)}: run `sentiment-monitor init` or `poll` first")
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise MonitorError(f"cannot create {file.parent}: {exc.strerror}") from None
+        raise MonitorError(f"cannot create {file.parent}: {exc.strerror}{relative_to_cwd(file)}") from None
 
 
 def _prepare(conn: sqlite3.Connection, file: Path | None) -> None:
