@@ -118,3 +118,76 @@ def test_a_database_from_before_knows_when_its_tickets_were_updated(cli, write_c
     assert kpi_imported(cli, config, tmp_path / "newer.csv", header + newer, *zone)["unchanged"] == 2  # digests kept
     assert kpi_imported(cli, config, tmp_path / "older.csv", header + older, *zone)["older"] == 1
     assert solved_and_rated(kpis(cli, config)) == (1, 1, 1, 100.0)
+
+
+#: Survey files that date each answer -> (header, the answer given again later: 1 of 5 or NPS 2,
+#: the same answer as first given: 5 of 5 or NPS 10). Each file's answer has one id.
+ANSWERS = {
+    "intercom csat": (
+        "Conversation ID,Updated at (Europe/London),Conversation rating remark,Conversation rating,"
+        "User name,Company name,Agent rated type,Last survey sent\n",
+        "9001,2024-03-06 10:00:00,changed my mind,1,Maria Lopez,Acme Corp,Teammate,\n",
+        "9001,2024-03-05 10:00:00,great,5,Maria Lopez,Acme Corp,Teammate,\n",
+    ),
+    "helpscout ratings": (
+        "Conversation Number,Happiness rating,Rating Created At,Rating Comments\n",
+        "45678,Not Good,2024-03-06T10:00:00Z,changed my mind\n",
+        "45678,Great,2024-03-05T10:00:00Z,great\n",
+    ),
+    "generic surveys": (
+        "id,type,score,date,comment\n",
+        "A1,nps,2,2024-03-06T10:00:00Z,changed my mind\n",
+        "A1,nps,10,2024-03-05T10:00:00Z,great\n",
+    ),
+}
+
+
+def answers(k: dict) -> tuple:
+    """(answers, KPI): CSAT or NPS, whichever the file gave."""
+    return (k["csat_responses"], k["csat_pct"]) if k["csat_responses"] else (k["nps_responses"], k["nps"])
+
+
+@pytest.mark.parametrize("name", list(ANSWERS))
+def test_an_answer_changed_since_an_older_survey_file_keeps_its_newer_value(cli, write_config, tmp_path, name):
+    config, (header, later, earlier) = write_config(), ANSWERS[name]
+    kpi_imported(cli, config, tmp_path / "later.csv", header + later)
+    # One answer, given again as 1 of 5 (CSAT 0%) or NPS 2 (a detractor: -100).
+    low = answers(kpis(cli, config))
+    assert low in ((1, 0.0), (1, -100.0))
+    result = kpi_imported(cli, config, tmp_path / "earlier.csv", header + earlier)
+    assert answers(kpis(cli, config)) == low  # the earlier answer does not come back
+    assert (result["new"], result["updated"], result["unchanged"], result["older"]) == (0, 0, 0, 1)
+    assert result["records"]["responses"]["older"] == 1
+
+
+@pytest.mark.parametrize("name", list(ANSWERS))
+def test_a_later_answer_replaces_an_earlier_one_in_either_file_order(cli, write_config, tmp_path, name):
+    config, (header, later, earlier) = write_config(), ANSWERS[name]
+    kpi_imported(cli, config, tmp_path / "earlier.csv", header + earlier)
+    assert answers(kpis(cli, config)) == (1, 100.0)  # 5 of 5 (satisfied), or NPS 10 (a promoter)
+    assert kpi_imported(cli, config, tmp_path / "later.csv", header + later)["updated"] == 1
+    assert answers(kpis(cli, config)) in ((1, 0.0), (1, -100.0))
+
+
+@pytest.mark.parametrize("name", list(ANSWERS))
+@pytest.mark.parametrize("batch", [1, 1000])
+def test_within_one_file_the_later_answer_is_kept_in_any_batch(cli, write_config, tmp_path, monkeypatch, name, batch):
+    monkeypatch.setattr(importer, "BATCH", batch)
+    config, (header, later, earlier) = write_config(), ANSWERS[name]
+    result = kpi_imported(cli, config, tmp_path / "both.csv", header + later + earlier)
+    assert answers(kpis(cli, config)) in ((1, 0.0), (1, -100.0))
+    assert result["records"]["responses"] == {"new": 1, "updated": 0, "unchanged": 0, "older": 0, "repeated": 1}
+
+
+def test_answers_of_the_same_time_or_without_one_the_last_import_wins(cli, write_config, tmp_path):
+    config, (header, later, _) = write_config(), ANSWERS["generic surveys"]
+    kpi_imported(cli, config, tmp_path / "a.csv", header + later)
+    # The same time, another score (a corrected file): the last import wins, as before.
+    assert kpi_imported(cli, config, tmp_path / "b.csv", header + later.replace(",2,", ",8,"))["updated"] == 1
+    assert answers(kpis(cli, config)) == (1, 0.0)  # 8: a passive (neither promoter nor detractor)
+    # A Help Scout conversation export rates without a time: the last import wins there too.
+    conversations = "Conversation ID,Mailbox,Created At,Closed At,Status,Type,Rating\n"
+    row = "987,Support,2024-03-05T09:00:00Z,2024-03-05T10:00:00Z,closed,email,{}\n"
+    kpi_imported(cli, config, tmp_path / "c.csv", conversations + row.format("Not Good"))
+    assert kpi_imported(cli, config, tmp_path / "d.csv", conversations + row.format("Great"))["updated"] == 2
+    assert (kpis(cli, config)["csat_responses"], kpis(cli, config)["csat_pct"]) == (1, 100.0)

@@ -313,8 +313,10 @@ class _Table:
     columns: tuple[str, ...]  # stored columns, key first; then digest and import_id
     #: A stored row is only replaced by one ranking as high, when both have a rank.
     rank: str | None = None
-    #: The rank is when the source last changed the record: a row it outranks is older
-    #: than the stored one (counted ``older``), and so are the ratings read from that row.
+    #: A flag column: a row without it ranks lowest (``""``, below every ``rank``), so
+    #: rows that have it outrank it whatever its rank, and rows without it outrank no one.
+    rank_if: str | None = None
+    #: Its rows carry ratings: the rating read from an outranked row is outranked too.
     versioned: bool = False
 
     @property
@@ -328,10 +330,21 @@ class _Table:
         """
         *prefix, last = self.key
         where = "".join(f"{c} = ? AND " for c in prefix) + f"{last} IN ({', '.join('?' * n)})"
-        return f"SELECT {', '.join(self.key)}, digest, {self.rank or 0}, import_id FROM {self.name} WHERE {where}"
+        rank = self.rank or 0
+        if self.rank_if:
+            rank = f"CASE WHEN {self.rank_if} THEN {rank} ELSE '' END"
+        return f"SELECT {', '.join(self.key)}, digest, {rank}, import_id FROM {self.name} WHERE {where}"
 
     def rank_of(self, row: tuple[Any, ...]) -> Any:
+        if self.rank_if and not row[self.columns.index(self.rank_if)]:
+            return ""
         return row[self.columns.index(self.rank)] if self.rank else 0
+
+    def older(self, rank: Any, row: tuple[Any, ...]) -> bool:
+        """Whether ``row`` is older than a stored row of ``rank``: outranked by it, and
+        ranked by when the source last changed it (not merely kept out, as an undated
+        rating is by a dated one)."""
+        return self.rank is not None and bool(self.rank_of(row)) and self.outranks(rank, row)
 
     def outranks(self, rank: Any, row: tuple[Any, ...]) -> bool:
         """Whether a row of ``rank`` is kept over ``row``: both are ranked and it ranks higher."""
@@ -357,7 +370,7 @@ _TICKETS = _Table("kpi_tickets", ("source_format", "ticket_id"), (
 _RESPONSES = _Table("kpi_responses", ("source_format", "response_id"), (
     "source_format", "response_id", "kind", "score", "scale_min", "scale_max", "label",
     "responded_at", "ticket_id", "dated", "raw",
-), rank="dated")
+), rank="responded_at", rank_if="dated")  # a later answer wins; an undated one never beats a dated one
 _FIGURES = _Table("kpi_figures", ("metric", "start_date", "end_date"), (
     "metric", "start_date", "end_date", "value", "source_format", "raw",
 ))
@@ -484,7 +497,8 @@ class KpiStore:
         of the import.
 
         Of records sharing a key the last one is kept, unless it ranks lower (an answer
-        the export did not date never replaces a dated one; a ticket updated before the
+        the export did not date never replaces a dated one, nor one given earlier a later
+        one; a ticket updated before the
         stored one never replaces it, nor do the rating its row carries or the lack of
         one). Unchanged records are not written. Runs in the caller's transaction if
         there is one, else in its own.
@@ -557,7 +571,7 @@ class KpiStore:
                 counts.repeated += 1
             outranked = old is not None and table.outranks(old[1], row)
             unchanged = old is not None and old[0] == digest
-            outdated = not unchanged and (key in keep or (outranked and table.versioned))
+            outdated = not unchanged and (key in keep or (old is not None and table.older(old[1], row)))
             if unchanged or outranked or outdated:
                 if outdated and older is not None:
                     older.add(key)
