@@ -99,3 +99,39 @@ def test_a_database_from_before_leaves_out_what_it_already_holds(cli, write_conf
     again = json.loads(cli("--config", config, "kpi", "import", kpi_sample("zendesk_tickets.csv"),
                            "--output", "json").stdout)
     assert (again["new"], again["updated"], again["unchanged"]) == (0, 0, 9)  # the backfill kept digests right
+
+
+def test_answers_on_a_ticket_left_out_are_left_out_whenever_they_were_imported(cli, write_config, tmp_path):
+    config = write_config()
+    # Answers first: a CSAT and a CES on T2, a CSAT on T1, an NPS on no ticket.
+    kpi_imported(cli, config, tmp_path / "surveys.csv", "type,score,date,ticket_id\n"
+                 "csat,1,2024-03-05,T2\nces,2,2024-03-05,T2\ncsat,5,2024-03-05,T1\nnps,10,2024-03-05,\n")
+    k = kpis(cli, config)
+    assert (k["csat_responses"], k["csat_pct"], k["ces_responses"], k["nps_responses"]) == (2, 50.0, 1, 1)
+    # The ticket export marks T2 spam: its answers leave CSAT and CES, as the helpdesks' reports leave them out.
+    tickets = "id,created_at,resolved_at,status,channel,csat\n"
+    t1 = "T1,2024-03-04T09:00:00Z,2024-03-04T10:00:00Z,solved,email,\n"
+    kpi_imported(cli, config, tmp_path / "tickets.csv", tickets + t1 + "T2,2024-03-04T09:00:00Z,,{},chat,{}\n".format("spam", 2))
+    k = kpis(cli, config)  # T1's 5 alone: 1 answer, 100% satisfied; no CES; the NPS on no ticket stays
+    assert (k["csat_responses"], k["csat_pct"], k["ces_responses"], k["ces"], k["nps_responses"]) == (1, 100.0, 0, None, 1)
+    # An answer imported after the ticket was marked is left out too, and by channel or tag as well.
+    kpi_imported(cli, config, tmp_path / "more.csv", "type,score,date,ticket_id\ncsat,2,2024-03-06,T2\n")
+    assert (kpis(cli, config)["csat_responses"], kpis(cli, config)["csat_pct"]) == (1, 100.0)
+    data = json.loads(cli("--config", config, "kpi", "show", *WEEK, "--by", "channel", "--format", "json").stdout)
+    by_channel = [(r["channel"], r["kpis"]["csat_responses"], r["kpis"]["nps_responses"]) for r in data["rows"]]
+    assert by_channel == [("email", 1, 0), ("(none)", 0, 1)]  # no "chat": T2 and its answers are left out
+    # Marked "not spam" again (solved, rated 4 on its row), its answers count again: 5, 4, 1, 2 -> 2 of 4 satisfied.
+    kpi_imported(cli, config, tmp_path / "tickets.csv", tickets + t1 + "T2,2024-03-04T09:00:00Z,2024-03-04T11:00:00Z,{},chat,{}\n".format("solved", 4))
+    k = kpis(cli, config)
+    assert (k["csat_responses"], k["csat_pct"], k["ces_responses"], k["ces"]) == (4, 50.0, 1, 2.0)
+
+
+def test_a_rating_on_a_spam_conversations_row_is_left_out(cli, write_config, tmp_path):
+    config, path = write_config(), tmp_path / "helpscout.csv"
+    header = "Conversation ID,Mailbox,Created At,Closed At,Status,Type,Replies,Rating\n"
+    rows = "1,Support,2024-03-04T09:00:00Z,2024-03-04T12:00:00Z,closed,email,1,Great\n" \
+           "2,Support,2024-03-05T09:00:00Z,2024-03-05T10:00:00Z,{},email,1,Not Good\n"
+    kpi_imported(cli, config, path, header + rows.format("closed"))
+    assert (kpis(cli, config)["csat_responses"], kpis(cli, config)["csat_pct"]) == (2, 50.0)
+    kpi_imported(cli, config, path, header + rows.format("spam"))
+    assert (kpis(cli, config)["csat_responses"], kpis(cli, config)["csat_pct"]) == (1, 100.0)

@@ -671,17 +671,17 @@ class KpiStore:
 
     def survey_histogram(self, periods: Periods, group: str | None = None) -> list[tuple[Key, str, float, int, int, int]]:
         """``(period key, kind, score, scale_min, scale_max, answers)`` over each period;
-        with a ``group`` (see GROUPS) the key is ``(period key, value)``."""
+        with a ``group`` (see GROUPS) the key is ``(period key, value)``. Answers on a
+        ticket left out (spam, deleted, merged) are left out with it, whenever either came."""
         if not periods:
             return []
         cte, params = periods_cte(periods)
         value, joins = _group(group)
-        ticket = (" LEFT JOIN kpi_tickets t ON t.source_format = r.source_format AND t.ticket_id = r.ticket_id"
-                  if group else "")
         sql = (
             f"{cte} SELECT p.key, {value}, r.kind, r.score, r.scale_min, r.scale_max, count(*)"
             " FROM periods p JOIN kpi_responses r ON r.responded_at >= p.start AND r.responded_at < p.end"
-            f"{ticket}{joins} GROUP BY 1, 2, 3, 4, 5, 6"
+            " LEFT JOIN kpi_tickets t ON t.source_format = r.source_format AND t.ticket_id = r.ticket_id"
+            f"{joins} WHERE t.left_out IS NULL GROUP BY 1, 2, 3, 4, 5, 6"
         )
         return [(_key(key, v, group), *rest) for key, v, *rest in self._store.conn.execute(sql, params)]  # type: ignore[misc]
 
