@@ -90,6 +90,23 @@ def kpi_imported(cli: Any, config: Path, path: Path, text: str, *args: str) -> d
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
+def kpi_responses_as_before(store: Any, *steps: str) -> None:
+    """Leave ``kpi_responses`` as a version before the migration ``steps`` of the kpi set
+    stored it (those steps, and m007 that added ``ticket_format``, to run again): digests
+    over the columns before m007, computed from the stored values."""
+    from monitor.storage.kpi import _RESPONSES, _digest
+
+    old = _RESPONSES.columns[: _RESPONSES.columns.index("ticket_format")]
+    rows = store.conn.execute(f"SELECT rowid, {', '.join(old)} FROM kpi_responses").fetchall()
+    store.conn.executemany("UPDATE kpi_responses SET digest = ? WHERE rowid = ?",
+                           [(_digest(tuple(r[1:])), r[0]) for r in rows])
+    store.conn.execute("ALTER TABLE kpi_responses DROP COLUMN ticket_format")
+    names = (*steps, "m007_answers_on_another_formats_tickets")
+    store.conn.execute(f"DELETE FROM _sqlite_migrations WHERE migration_set = 'kpi' AND name IN"
+                       f" ({', '.join('?' * len(names))})", names)
+    store.conn.execute("PRAGMA user_version = 0")  # stamped by an older version
+
+
 def kpi_totals(cli: Any, config: Path, *window: str) -> dict[str, Any]:
     """The window's KPIs as ``kpi show --format json`` gives them (``total.kpis``)."""
     result = cli("--config", config, "kpi", "show", *window, "--format", "json")

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from factories import kpi_sample
+from factories import kpi_responses_as_before, kpi_sample
 from monitor import config as config_module
 from monitor.kpi.groups import channel_kind
 from monitor.storage import Store
@@ -145,3 +145,48 @@ def test_type_and_tags_are_backfilled_for_tickets_imported_before(cli, kpi_confi
     again = json.loads(cli("--config", config, "kpi", "import", kpi_sample("zendesk_tickets.csv"),
                            "--output", "json").stdout)
     assert (again["new"], again["updated"], again["unchanged"]) == (0, 0, 9)  # the backfill kept digests right
+
+
+SURVEYS_ON_ZENDESK = """type,score,date,ticket_id,ticket_format
+ces,6,2024-03-05,1001,zendesk
+nps,10,2024-03-05,1004,Zendesk
+nps,0,2024-03-06,1003,zendesk
+ces,2,2024-03-06,1006,zendesk
+nps,9,2024-03-06,,
+"""
+
+
+def test_survey_answers_on_another_tools_tickets_count_under_their_groups(cli, kpi_config, tmp_path):
+    config = kpi_config("zendesk_tickets.csv")
+    (tmp_path / "nicereply.csv").write_text(SURVEYS_ON_ZENDESK, encoding="utf-8")
+    assert cli("--config", config, "kpi", "import", tmp_path / "nicereply.csv").exit_code == 0
+    data, rows = by(cli, config, "channel", *MARCH_4_TO_10)
+    # 1001 and 1004 came by Mail, 1003 by Native Messaging; 1006 was merged: its CES is left out with it.
+    assert (rows["email"]["kpis"]["nps"], rows["email"]["kpis"]["ces"], rows["email"]["kpis"]["ces_responses"]) == (100.0, 6.0, 1)
+    assert (rows["chat"]["kpis"]["nps"], rows["chat"]["kpis"]["nps_responses"]) == (-100.0, 1)
+    assert (rows["(none)"]["kpis"]["nps"], rows["(none)"]["kpis"]["nps_responses"]) == (100.0, 1)  # the 9: no ticket
+    total = data["total"]["kpis"]  # NPS: 10, 0, 9: 2 promoters, 1 detractor of 3
+    assert (total["nps"], total["nps_responses"], total["ces"], total["ces_responses"]) == (33.33, 3, 6.0, 1)
+
+
+def test_a_ticket_format_that_is_not_one_we_read_is_refused(cli, write_config, tmp_path):
+    config, path = write_config(), tmp_path / "surveys.csv"
+    path.write_text("type,score,date,ticket_id,ticket_format\nnps,9,2024-03-05,1,zendesk\nnps,9,2024-03-05,2,jira\n",
+                    encoding="utf-8")
+    result = cli("--config", config, "kpi", "import", path)
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"Error: {path}:3: column \"ticket_format\": 'jira' is not one of zendesk, freshdesk, intercom, helpscout,"
+        " generic (the format of the export the ticket came in); nothing was imported")
+
+
+def test_answers_imported_before_ticket_format_existed_keep_their_tickets_and_digests(cli, kpi_config):
+    config = kpi_config("zendesk_tickets.csv", "intercom_csat.csv", "generic_surveys.csv")
+    before = by(cli, config, "channel", *MARCH_4_TO_10)[0]
+    database = config_module.load(config).monitor.database
+    with Store.open(database) as store:  # the database as the previous version left it
+        kpi_responses_as_before(store)
+    assert by(cli, config, "channel", *MARCH_4_TO_10)[0] == before
+    for name in ("zendesk_tickets.csv", "intercom_csat.csv", "generic_surveys.csv"):
+        again = json.loads(cli("--config", config, "kpi", "import", kpi_sample(name), "--output", "json").stdout)
+        assert (again["new"], again["updated"]) == (0, 0), name  # the migration kept digests right

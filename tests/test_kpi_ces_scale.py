@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
+from factories import kpi_responses_as_before
 from monitor import config as config_module
 from monitor.storage import Store
-from monitor.storage.kpi import _RESPONSES, _digest
 
 UNDECLARED = "type,score,date\nces,4,2024-03-08\nces,5,2024-03-08\nces,5,2024-03-08\n"
 DECLARED = "type,score,date,scale_max\nces,7,2024-03-08,7\n"
@@ -53,11 +53,7 @@ def test_existing_databases_are_migrated(cli, write_config, tmp_path):
     database = config_module.load(config).monitor.database
     with Store.open(database) as store:  # as the previous version stored them: on 1..7 of the import
         store.conn.execute("UPDATE kpi_responses SET scale_max = 7")
-        rows = store.conn.execute(f"SELECT rowid, {', '.join(_RESPONSES.columns)} FROM kpi_responses").fetchall()
-        store.conn.executemany("UPDATE kpi_responses SET digest = ? WHERE rowid = ?",
-                               [(_digest(tuple(r[1:])), r[0]) for r in rows])
-        store.conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm003_ces_on_the_configured_scale'")
-        store.conn.execute("PRAGMA user_version = 0")
+        kpi_responses_as_before(store, "m003_ces_on_the_configured_scale")
     assert ces(cli, on_scale_5(config)) == (4.75, 4)  # 4, 5, 5 on 1-5 and the declared 7 of 7
     again = json.loads(cli("--config", config, "kpi", "import", tmp_path / "ces0.csv", "--output", "json").stdout)
     assert (again["new"], again["updated"], again["unchanged"]) == (0, 0, 3)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
+from factories import kpi_responses_as_before
 from monitor import config as config_module
 from monitor.storage import Store
-from monitor.storage.kpi import _RESPONSES, _digest
 
 ANSWERS = "type,score,date\nnps,10,2024-03-11\nnps,0,2024-03-11\nnps,10,2024-03-12\nnps,9,2024-03-12T23:30:00\n"
 
@@ -36,11 +36,7 @@ def test_date_only_answers_imported_before_are_moved_to_their_day(cli, write_con
         store.conn.execute("UPDATE kpi_responses SET responded_at = replace(responded_at, 'T03:00:00Z', 'T00:00:00Z')")
         store.conn.execute("UPDATE kpi_responses SET responded_at = date(responded_at, '-1 day') || 'T15:00:00Z'"
                            " WHERE responded_at LIKE '%T00:00:00Z'")
-        rows = store.conn.execute(f"SELECT rowid, {', '.join(_RESPONSES.columns)} FROM kpi_responses").fetchall()
-        store.conn.executemany("UPDATE kpi_responses SET digest = ? WHERE rowid = ?",
-                               [(_digest(tuple(r[1:])), r[0]) for r in rows])
-        store.conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm004_date_only_answers_on_their_day'")
-        store.conn.execute("PRAGMA user_version = 0")
+        kpi_responses_as_before(store, "m004_date_only_answers_on_their_day")
     with Store.open(database) as store:
         assert store.conn.execute("SELECT count(*) FROM kpi_responses WHERE responded_at LIKE '%T15:00:00Z'"
                                   ).fetchone()[0] == 0

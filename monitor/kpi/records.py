@@ -103,6 +103,9 @@ class SurveyResponse:
     #: The export gave no id: ``response_id`` is a digest of the answer, which the
     #: importer numbers by occurrence so identical answers stay distinct.
     keyed_by_content: bool = False
+    #: The format of the export ``ticket_id`` came in, when not the answer's own (a
+    #: survey tool's answer on a Zendesk ticket); ``None``: the answer's own.
+    ticket_format: str | None = None
 
 
 @dataclass(frozen=True)

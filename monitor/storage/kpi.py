@@ -297,6 +297,21 @@ def m006_tickets_updated_at(db: Database) -> None:
     _backfill_tickets(db, ("updated_at",), lambda t: (_time(t.updated_at),))
 
 
+@migrations()
+def m007_answers_on_another_formats_tickets(db: Database) -> None:
+    """Survey answers gain ``ticket_format``: the format of the export their ``ticket_id``
+    names a ticket of, when not their own (a generic survey answer on a Zendesk ticket).
+    Answers imported before name their own format's (NULL); digests are recomputed from
+    the stored values (as saves now make them: the score a float, as stored) so a
+    re-import stays unchanged."""
+    if "ticket_format" not in db["kpi_responses"].columns_dict:
+        db["kpi_responses"].add_column("ticket_format", str)
+    columns = _RESPONSES_M001  # what every step before this one stored
+    for rows in _in_chunks(db, f"SELECT rowid, {', '.join(columns)} FROM kpi_responses WHERE 1"):
+        db.conn.executemany("UPDATE kpi_responses SET digest = ? WHERE rowid = ?",
+                            [(_digest((*stored, None)), rowid) for rowid, *stored in rows])
+
+
 def _in_chunks(db: Database, select: str, size: int = 2000) -> Iterator[list[tuple[Any, ...]]]:
     """The rows of ``select`` (its first column the rowid, a WHERE clause and no ORDER BY)
     in rowid order, ``size`` at a time: a migration's memory stays flat on a large table."""
@@ -370,12 +385,14 @@ _TICKETS = _Table("kpi_tickets", ("source_format", "ticket_id"), (
 _RESPONSES = _Table("kpi_responses", ("source_format", "response_id"), (
     "source_format", "response_id", "kind", "score", "scale_min", "scale_max", "label",
     "responded_at", "ticket_id", "dated", "raw",
+    "ticket_format",  # the format ticket_id names a ticket of; NULL: the answer's own (m007)
 ), rank="responded_at", rank_if="dated")  # a later answer wins; an undated one never beats a dated one
 _FIGURES = _Table("kpi_figures", ("metric", "start_date", "end_date"), (
     "metric", "start_date", "end_date", "value", "source_format", "raw",
 ))
 _TABLES = {t.kind: t for t in (_TICKETS, _RESPONSES, _FIGURES)}
 _TICKET_ID = _RESPONSES.columns.index("ticket_id")
+_RAW = _RESPONSES.columns.index("raw")
 _LOOKUP_CHUNK = 500  # keys per lookup: under SQLite's 999-parameter floor
 
 
@@ -512,7 +529,7 @@ class KpiStore:
                     continue
                 gone = (record.source_format, ticket_rating_id(record.ticket_id))
                 pending = by_table.get(_RESPONSES.name, (None, {}, None))[1]
-                if gone in pending and pending[gone][-1] is None:  # an earlier row's rating of the ticket
+                if gone in pending and pending[gone][_RAW] is None:  # an earlier row's rating of the ticket
                     del pending[gone]
                 removed.add(gone)
                 continue
@@ -680,7 +697,8 @@ class KpiStore:
         sql = (
             f"{cte} SELECT p.key, {value}, r.kind, r.score, r.scale_min, r.scale_max, count(*)"
             " FROM periods p JOIN kpi_responses r ON r.responded_at >= p.start AND r.responded_at < p.end"
-            " LEFT JOIN kpi_tickets t ON t.source_format = r.source_format AND t.ticket_id = r.ticket_id"
+            " LEFT JOIN kpi_tickets t ON t.source_format = coalesce(r.ticket_format, r.source_format)"
+            " AND t.ticket_id = r.ticket_id"
             f"{joins} WHERE t.left_out IS NULL GROUP BY 1, 2, 3, 4, 5, 6"
         )
         return [(_key(key, v, group), *rest) for key, v, *rest in self._store.conn.execute(sql, params)]  # type: ignore[misc]
@@ -756,7 +774,7 @@ def _flag(value: bool | None) -> int | None:
 
 def _from_ticket_row(row: tuple[Any, ...]) -> bool:
     """Whether a kpi_responses row is the rating a ticket's own row carries (no raw row of its own)."""
-    return row[-1] is None and row[_TICKET_ID] is not None and row[1] == ticket_rating_id(row[_TICKET_ID])
+    return row[_RAW] is None and row[_TICKET_ID] is not None and row[1] == ticket_rating_id(row[_TICKET_ID])
 
 
 def _text_key(table: _Table, key: tuple[Any, ...]) -> str:
@@ -777,9 +795,9 @@ def _row(record: Record) -> tuple[_Table, tuple[Any, ...]]:
         )
     if isinstance(record, SurveyResponse):
         return _RESPONSES, (
-            record.source_format, record.response_id, record.kind, record.score, record.scale_min,
+            record.source_format, record.response_id, record.kind, float(record.score), record.scale_min,
             record.scale_max, record.label, to_db(record.responded_at), record.ticket_id, int(record.dated),
-            _json(record.raw),
+            _json(record.raw), record.ticket_format,
         )
     if isinstance(record, PeriodFigure):
         return _FIGURES, (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 
-from monitor.kpi.formats.base import BadValue, Binding, Column, Layout, Row, left_out, resolved, signature, ticket_rating
+from monitor.kpi.formats.base import BadValue, Binding, Column, Layout, Row, left_out, norm, resolved, signature, ticket_rating
 from monitor.kpi.records import CONFIGURED_SCALE, FIGURE_METRICS, SURVEY_KINDS, PeriodFigure, Record, SurveyResponse, Ticket, split_tags
 
 FORMAT = "generic"
@@ -47,6 +47,7 @@ SURVEY_COLUMNS = (
     Column("date", ("date", "responded_at", "created_at"), required=True),
     Column("id", ("id", "response_id")),
     Column("ticket_id", ("ticket_id",)),
+    Column("ticket_format", ("ticket_format", "ticket_source")),
     Column("scale_max", ("scale_max",)),
     Column("comment", ("comment",)),
 )
@@ -133,7 +134,23 @@ def parse_survey(row: Row) -> Iterator[Record]:
     yield SurveyResponse(
         FORMAT, response_id or _content_key(row), kind, score, lo, hi, responded,
         ticket_id=row.text("ticket_id"), raw=row.raw(), keyed_by_content=response_id is None,
+        ticket_format=_ticket_format(row),
     )
+
+
+def _ticket_format(row: Row) -> str | None:
+    """The format whose export ``ticket_id`` names a ticket of (``zendesk``, ...), if not
+    this one's: answers from a survey tool are matched to the helpdesk's tickets."""
+    from monitor.kpi.formats import FORMATS  # (imports this module)
+
+    value = row.text("ticket_format")
+    if value is None:
+        return None
+    found = norm(value).replace(" ", "")  # "Help Scout"
+    if found not in FORMATS:
+        raise BadValue(row.header("ticket_format"), value,
+                       f"one of {', '.join(FORMATS)} (the format of the export the ticket came in)")
+    return None if found == FORMAT else found
 
 
 def _content_key(row: Row) -> str:
