@@ -130,11 +130,13 @@ def test_type_and_tags_are_backfilled_for_tickets_imported_before(cli, kpi_confi
                                [(_digest(tuple(r[1:])), r[0]) for r in rows])
         store.conn.execute("DROP INDEX kpi_tickets_created")  # m005's, which index left_out
         store.conn.execute("DROP INDEX kpi_tickets_resolved")
+        store.conn.execute("DROP INDEX kpi_tickets_left_out")  # m007's, on left_out too
         for column in ("ticket_type", "tags", "left_out", "updated_at"):
             store.conn.execute(f"ALTER TABLE kpi_tickets DROP COLUMN {column}")
         store.conn.execute("ALTER TABLE kpi_imports DROP COLUMN older")
         store.conn.execute("DELETE FROM _sqlite_migrations WHERE name IN ('m002_ticket_type_and_tags',"
-                           " 'm005_tickets_reports_leave_out', 'm006_tickets_updated_at')")
+                           " 'm005_tickets_reports_leave_out', 'm006_tickets_updated_at',"
+                           " 'm007_answers_on_another_formats_tickets')")
         store.conn.execute("PRAGMA user_version = 0")  # stamped by an older version
     with Store.open(database) as store:
         found = dict(((f, t), (ty, tags)) for f, t, ty, tags in store.conn.execute(

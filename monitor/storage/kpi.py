@@ -306,6 +306,10 @@ def m007_answers_on_another_formats_tickets(db: Database) -> None:
     re-import stays unchanged."""
     if "ticket_format" not in db["kpi_responses"].columns_dict:
         db["kpi_responses"].add_column("ticket_format", str)
+    # Answers on tickets left out are left out too: the few such tickets, found without
+    # reading the answers' tickets (a lookup per answer would make CSAT 5x slower).
+    db.execute("CREATE INDEX IF NOT EXISTS kpi_tickets_left_out ON kpi_tickets (source_format, ticket_id)"
+               " WHERE left_out IS NOT NULL")
     columns = _RESPONSES_M001  # what every step before this one stored
     for rows in _in_chunks(db, f"SELECT rowid, {', '.join(columns)} FROM kpi_responses WHERE 1"):
         db.conn.executemany("UPDATE kpi_responses SET digest = ? WHERE rowid = ?",
@@ -694,12 +698,13 @@ class KpiStore:
             return []
         cte, params = periods_cte(periods)
         value, joins = _group(group)
+        ticket = "t.source_format = coalesce(r.ticket_format, r.source_format) AND t.ticket_id = r.ticket_id"
         sql = (
             f"{cte} SELECT p.key, {value}, r.kind, r.score, r.scale_min, r.scale_max, count(*)"
             " FROM periods p JOIN kpi_responses r ON r.responded_at >= p.start AND r.responded_at < p.end"
-            " LEFT JOIN kpi_tickets t ON t.source_format = coalesce(r.ticket_format, r.source_format)"
-            " AND t.ticket_id = r.ticket_id"
-            f"{joins} WHERE t.left_out IS NULL GROUP BY 1, 2, 3, 4, 5, 6"
+            f"{f' LEFT JOIN kpi_tickets t ON {ticket}' if group else ''}{joins}"
+            f" WHERE NOT EXISTS (SELECT 1 FROM kpi_tickets t INDEXED BY kpi_tickets_left_out WHERE {ticket}"
+            " AND t.left_out IS NOT NULL) GROUP BY 1, 2, 3, 4, 5, 6"
         )
         return [(_key(key, v, group), *rest) for key, v, *rest in self._store.conn.execute(sql, params)]  # type: ignore[misc]
 
