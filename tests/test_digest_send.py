@@ -421,6 +421,26 @@ def test_a_secret_not_set_makes_the_digest_wait_without_using_up_attempts(write_
         assert len(handler.received) == 2
 
 
+def test_a_digest_that_waited_for_a_secret_goes_out_at_the_first_run_after_it_is_set(
+        write_config, monkeypatch, tmp_path):
+    # The wait is for the operator, not for the server: once the secret is there, the next run
+    # (the daemon's next minute, a cron `run --once`) sends it, as it does a waiting alert.
+    monkeypatch.delenv("TEST_SMTP_PASSWORD", raising=False)
+    cert, key = self_signed(tmp_path)
+    handler = Handler()
+    with smtp_server(handler, tls_context=server_context(cert, key), require_starttls=True,
+                     auth_required=True, authenticator=PasswordCheck("monitor", "s3cret")) as port:
+        secrets = 'username = "monitor"\npassword = { env = "TEST_SMTP_PASSWORD" }'
+        config, store = seeded(smtp_config(write_config, port, extra=f'ca_file = "{cert}"\n{secrets}',
+                                           smtp="starttls = true"))
+        (result,) = digest.run_due(store, config, MORNING)
+        assert (result.state, result.attempts) == ("retry", 0)
+        monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
+        (result,) = digest.run_due(store, config, MORNING + timedelta(minutes=1))
+        assert (result.state, result.attempts) == ("sent", 1), result.detail
+        assert len(handler.received) == 1
+
+
 def test_a_refused_login_names_the_settings_and_never_the_password(write_config, cli, tmp_path, monkeypatch):
     cert, key = self_signed(tmp_path)
     check = PasswordCheck("monitor", "right-one")

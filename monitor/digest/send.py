@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 _MIN_LEASE = timedelta(minutes=5)
 _MAX_RETRY_DELAY = timedelta(hours=2)
+#: How the last_error of a digest waiting for an [smtp] secret starts (it used up no attempt).
+_WAITS = "waits for "
 
 
 @dataclass(frozen=True)
@@ -200,13 +202,15 @@ def _claim(store: Store, config: Config, key: str, day: str, now: datetime, *, f
             return row, f"{row['last_error']}", False
         elif state == "failed" and automatic:
             return row, f"failed: {row['last_error']} (send it with `digest send --date {day}`)", False
-        elif state == "retry" and automatic and from_db(row["next_attempt_at"]) > now:
+        elif (state == "retry" and automatic and from_db(row["next_attempt_at"]) > now
+              and (missing is not None or not (row["last_error"] or "").startswith(_WAITS))):
+            # A digest that waited for a secret goes at the first run that has it: it used up no attempt.
             return row, f"next attempt at {row['next_attempt_at']}", False
         if missing is not None:
             if not automatic:
                 raise MonitorError(f"digest {day} not sent: {missing}")
             row.update(state="retry", next_attempt_at=to_db(now + config.digest.retry_after),
-                       last_error=f"waits for {missing}")
+                       last_error=f"{_WAITS}{missing}")
             log.warning("digest %s %s %s", key, day, row["last_error"])
             store.digests.save(row, now)
             return row, row["last_error"], True
