@@ -137,7 +137,7 @@ def config_text(workdir: Path, http: HttpSources) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cycles", type=int, default=1000)
     args = parser.parse_args()
     logs.configure("ERROR")  # the failing sources would log a warning per poll

@@ -34,7 +34,7 @@ WIDTH = 720
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--date", type=date.fromisoformat, help="day to render (default: the demo's spike day)")
     parser.add_argument("--output", type=Path, default=HERE / "digest.png")
     args = parser.parse_args()

@@ -86,7 +86,7 @@ def run(workdir: Path, *args: str) -> tuple[float, int, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     args = parser.parse_args()
     print(f"{'rows':>10} {'file MB':>8} {'import s':>9} {'rows/s':>8} {'peak RSS MB':>12} {'db MB':>7}"

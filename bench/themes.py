@@ -59,7 +59,7 @@ def fill(database: Path, mentions: int, seed: int = 10) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mentions", type=int, nargs="+", default=[100_000, 1_000_000])
     args = parser.parse_args()
     print(f"{'mentions':>10} {'in 7d':>8} {'fill s':>7} {'themes s':>9} {'RSS MB':>7} {'summary s':>10} {'RSS MB':>7}")
