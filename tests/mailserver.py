@@ -148,6 +148,7 @@ class Webhook:
     bodies: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
     echo: bool = False  # an error's body quotes the path asked for (with the URL's token)
+    empty: bool = False  # an error comes with no body, only the status line
     gets: list[str] = field(default_factory=list)  # paths asked for with GET
 
 
@@ -163,7 +164,9 @@ def webhook_server(hook: Webhook) -> Iterator[Webhook]:
             if 300 <= status < 400:  # moved: to this server's /moved
                 self.send_header("Location", "/moved")
             self.end_headers()
-            self.wfile.write(b"ok" if status == 200 else f"no such hook {self.path}".encode() if hook.echo else b"error")
+            if status == 200 or not hook.empty:
+                self.wfile.write(b"ok" if status == 200 else f"no such hook {self.path}".encode() if hook.echo
+                                 else b"error")
 
         def do_GET(self) -> None:  # noqa: N802 - a page, as a redirect's target may be
             hook.gets.append(self.path)

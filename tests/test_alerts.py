@@ -217,6 +217,12 @@ def test_a_webhook_reply_quoting_the_url_never_shows_its_token(write_config, mon
         assert all("secret-token" not in (r["last_error"] or "") for r in store.alerts.between(H, H + HOUR))
 
 
+def test_a_webhook_error_without_a_body_is_named_by_its_status_line(write_config, monkeypatch):
+    with spike_to_deliver(write_config, monkeypatch, Handler(), Webhook(statuses=[500], empty=True)) as (config, store, _):
+        (result,) = alerts.run_due(store, config, H + HOUR + timedelta(minutes=1))
+        assert result.error == "webhook: HTTP 500 Internal Server Error (will retry)"
+
+
 def test_a_webhook_redirect_that_would_turn_the_post_into_a_get_is_a_failure_not_a_delivery(write_config, monkeypatch):
     # An http:// URL redirected to https://, a hook that moved: requests would follow a 301, 302 or
     # 303 with a GET, without the alert, and take the page's 200 for a delivery.

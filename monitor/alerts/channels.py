@@ -285,7 +285,8 @@ def _post_webhook(config: Config, text: str) -> mail.Outcome:
     status = "retry" if response.status_code in (408, 429) or response.status_code >= 500 else "failed"
     from monitor.logs import redact  # a reply that quotes the request may hold the URL's token
 
-    return mail.Outcome(status, f"HTTP {response.status_code} {redact(response.text, [url])[:200]}")  # masked, then cut
+    said = redact(response.text, [url])[:200].strip() or redact(response.reason or "", [url])  # masked, then cut
+    return mail.Outcome(status, f"HTTP {response.status_code} {said}".rstrip())
 
 
 _MAX_REDIRECTS = 3
