@@ -260,11 +260,11 @@ def poll_source(store: Store, pipeline: Pipeline, source: SourceConfig) -> PollR
 
 
 def select_sources(config: Config, names: Sequence[str] = ()) -> list[SourceConfig]:
-    """The named sources (enabled or not), or every enabled one."""
+    """The named sources (enabled or not, each once), or every enabled one."""
     if not names:
         return [s for s in config.sources if s.enabled]
     chosen = []
-    for name in names:
+    for name in dict.fromkeys(names):
         source = config.source(name)
         if source is None:
             names_known = [s.name for s in config.sources]

@@ -305,6 +305,15 @@ def test_poll_unknown_source_is_a_clear_error(cli):
             " (sources: demo, x-acme, reddit-acme)") in result.output
 
 
+def test_a_source_named_twice_is_polled_once(cli, write_config, tmp_path):
+    # Each extra poll of an X or Reddit source is paid requests, and its row said "0 new".
+    write_jsonl(tmp_path / "a.jsonl", [record("1", "acme is fine")])
+    write_jsonl(tmp_path / "b.jsonl", [record("2", "acme is fine")])
+    path = write_config("".join(f'[[sources]]\nname = "{n}"\nplatform = "jsonl"\npath = "{n}.jsonl"\n' for n in "ab"))
+    result = cli("--config", path, "poll", "--source", "b", "--source", "a", "--source", "b", "--format", "json")
+    assert [(r["source"], r["new"]) for r in json.loads(result.stdout)] == [("b", 1), ("a", 1)]
+
+
 def test_poll_of_an_unknown_source_creates_no_database(cli, write_config, tmp_path):
     result = cli("--config", write_config(), "poll", "--source", "nope")
     assert result.exit_code == 1 and 'no source named "nope"' in result.output
