@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from connectors.base import (
     BadPayload,
+    BadQuery,
     Batch,
     BrandQuery,
     Mention,
@@ -88,7 +89,9 @@ class RssConnector:
         import feedparser  # lazily: start-up time matters
 
         o = self.options
-        keep = text_matcher(query) if o.only_matching and query.strip() else None
+        if o.only_matching and not query.strip():  # else the filter asked for would keep everything
+            raise BadQuery("rss: only_matching = true has no terms to match: give the source a brand or a query")
+        keep = text_matcher(query) if o.only_matching else None
         # The validators and seen entries belong to one feed read with one filter: another
         # url or query starts afresh (a cursor of an older version, without "for", is kept).
         scope = o.url if keep is None else f"{o.url} {query}"

@@ -92,6 +92,20 @@ def test_a_news_feed_keeps_only_entries_naming_the_brand(poll, fake_server, fres
     assert row["author"] == "desk@news.example.com (Pat Writer)"
 
 
+def test_only_matching_without_a_brand_or_query_is_refused_not_a_feed_read_whole(
+        fake_server, fresh_store, write_config):
+    # It kept every entry: the filter asked for had no terms to match.
+    item = {"title": "Local bakery wins award", "link": "https://news.example.com/b", "when": datetime.now(timezone.utc)}
+    fake_server.route("GET", wr.NEWS_PATH, Reply(200, body=wr.rss([item])))
+    toml = wr.source_toml(fake_server.url, url=f"https://news.example.com{wr.NEWS_PATH}",
+                          extra="only_matching = true")
+    result = poll_once(fresh_store, write_config(toml.replace('brand = "Acme"\n', "")))
+
+    assert (result.status, result.error_kind, result.requests) == ("error", "bad_query", 0)
+    assert result.error == "rss: only_matching = true has no terms to match: give the source a brand or a query"
+    assert rows(fresh_store) == {} and fake_server.requests == []
+
+
 def test_a_feed_that_is_not_well_formed_is_read_leniently(poll, fake_server, fresh_store, caplog):
     body = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title><item><title>acme & co fixed it'
             b"</title><link>https://e.example/1</link></item></channel></rss>")
