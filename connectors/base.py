@@ -84,6 +84,9 @@ class Connector(Protocol):
 
     platform: ClassVar[str]
     Options: ClassVar[type]
+    # Optional: False for a platform that searches nothing (a Page, an account or a file read
+    # whole); the config then refuses a source's ``query``, which would filter nothing.
+    # takes_query: ClassVar[bool] = True
 
     def build_query(self, brand: BrandQuery) -> str:
         """The platform query for a brand when the source sets no ``query``."""

@@ -74,6 +74,7 @@ class FacebookConnector:
 
     platform: ClassVar[str] = "facebook"
     Options: ClassVar[type] = FacebookOptions
+    takes_query: ClassVar[bool] = False  # everything is read: there is nothing to search
 
     def __init__(self, options: FacebookOptions) -> None:
         self.options = options

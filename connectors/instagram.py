@@ -93,6 +93,7 @@ class InstagramConnector:
 
     platform: ClassVar[str] = "instagram"
     Options: ClassVar[type] = InstagramOptions
+    takes_query: ClassVar[bool] = False  # everything is read: there is nothing to search
 
     def __init__(self, options: InstagramOptions) -> None:
         self.options = options

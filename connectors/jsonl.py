@@ -403,6 +403,7 @@ class JsonlConnector:
     Options: ClassVar[type] = JsonlOptions
     #: The cursor names the file it counts; the demo's file is fixed: a bare count.
     keyed: ClassVar[bool] = True
+    takes_query: ClassVar[bool] = False  # everything is read: there is nothing to search
 
     def __init__(self, options: JsonlOptions) -> None:
         self.options = options

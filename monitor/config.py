@@ -651,7 +651,11 @@ def _source(table: Any, where: str, load_plugins: bool = True) -> SourceConfig:
         common = _common_keys(SourceConfig)
         return _build(SourceConfig, {k: v for k, v in table.items() if k in common}, where)
     name, connector = _plugin(table, "platform", None, plugins.connector_class, where)
-    return _with_plugin_options(SourceConfig, plugins.CONNECTORS, name, connector.Options, table, where)
+    source = _with_plugin_options(SourceConfig, plugins.CONNECTORS, name, connector.Options, table, where)
+    if source.query is not None and getattr(connector, "takes_query", True) is False:  # it would filter nothing
+        raise ConfigError(f"{where}: query: {name} sources take no query (nothing is searched there:"
+                          " everything is read); remove it")
+    return source
 
 
 def _sentiment(table: Any, where: str, load_plugins: bool = True) -> SentimentConfig:

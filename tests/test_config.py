@@ -145,6 +145,19 @@ def test_replay_record_budget_must_be_at_least_one_like_page_budgets(write_confi
     assert '[[sources]] #1 ("hn"): max_pages: must be at least 1' in load_error(pages)
 
 
+@pytest.mark.parametrize("platform, keys", [
+    ("facebook", 'page_id = "1"\naccess_token = "t"\n'), ("instagram", 'user_id = "1"\naccess_token = "t"\n'),
+    ("jsonl", 'path = "x.jsonl"\n'), ("demo", ""),
+])
+def test_a_query_on_a_platform_that_searches_nothing_is_refused_not_ignored(write_config, platform, keys):
+    # A Page, an account or a file is read whole: a query there filtered nothing, silently.
+    path = write_config(f'[[sources]]\nname = "s"\nplatform = "{platform}"\nquery = "refund"\n{keys}')
+    assert load_error(path).endswith(
+        f'[[sources]] #1 ("s"): query: {platform} sources take no query (nothing is searched there:'
+        " everything is read); remove it")
+    assert config.load(write_config(f'[[sources]]\nname = "s"\nplatform = "{platform}"\n{keys}', name="ok.toml"))
+
+
 def test_missing_required_key(write_config):
     message = load_error(write_config('[[sources]]\nname = "replay"\nplatform = "jsonl"\n'))
     assert '[[sources]] #1 ("replay"): missing required key "path"' in message
