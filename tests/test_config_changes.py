@@ -4,9 +4,13 @@ brands renamed or removed, sources renamed, classifiers changed."""
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 
 import pytest
 from factories import record, write_jsonl
+
+from monitor.storage import Store
 
 RENAMED = """
 [monitor]
@@ -46,6 +50,29 @@ def test_a_brand_no_longer_configured_still_finds_its_stored_mentions(cli, renam
     wrong = cli("--config", renamed, *command, "--brand", "Initech")
     assert wrong.exit_code == 2
     assert 'no [[brands]] entry is named "Initech"; brands: Acme Corp' in wrong.output
+
+
+def test_a_database_from_before_the_brand_registry_finds_its_old_brands(cli, renamed, tmp_path):
+    """The lookup reads the small table of stored brand names, never the mentions (a scan of
+    every row: 20 s at 10 million); a database from before that table gets it filled."""
+    with closing(sqlite3.connect(tmp_path / "monitor.db", isolation_level=None)) as conn:
+        conn.execute("DROP TABLE mention_brands")  # as an older version left it
+        conn.execute("DELETE FROM _sqlite_migrations WHERE migration_set = 'sentiment-monitor'"
+                     " AND name = 'm004_mention_brands'")
+        conn.execute("PRAGMA user_version = 0")
+    Store.open(tmp_path / "monitor.db").close()
+    result = cli("--config", renamed, "negatives", "--brand", "GLOBEX", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert [m["brand"] for m in json.loads(result.stdout)] == ["Globex"]
+    with closing(sqlite3.connect(tmp_path / "monitor.db")) as conn:
+        conn.execute("DELETE FROM mention_brands WHERE brand = 'Globex'")
+        conn.commit()
+    assert cli("--config", renamed, "negatives", "--brand", "Globex").exit_code == 2  # the table decides
+    # a brand name stored by an import (or a poll: the same write) is in the table at once
+    write_jsonl(tmp_path / "n.jsonl", [record("3", "acme broke it", hours_ago=1)])
+    assert cli("--config", renamed, "import", tmp_path / "n.jsonl").exit_code == 0
+    with closing(sqlite3.connect(tmp_path / "monitor.db")) as conn:
+        assert {b for (b,) in conn.execute("SELECT brand FROM mention_brands")} == {"Acme", "Acme Corp"}
 
 
 def test_import_and_alerts_still_take_only_configured_brands(cli, renamed, tmp_path):

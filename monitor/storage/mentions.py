@@ -102,6 +102,9 @@ class MentionStore:
             before = conn.execute("SELECT max(rowid) FROM mentions").fetchone()[0] or 0
             conn.executemany(_UPSERT, rows)
             new = (conn.execute("SELECT max(rowid) FROM mentions").fetchone()[0] or 0) - before
+            # the brand names stored (a handful per batch), for stored_brand
+            conn.executemany("INSERT OR IGNORE INTO mention_brands (brand) VALUES (?)",
+                             [(b,) for b in {row[3] for row in rows} if b is not None])
         from monitor.storage.scored import UpsertCounts
 
         return UpsertCounts(new=new, duplicates=len(rows) - new)
@@ -163,9 +166,10 @@ class MentionStore:
 
     def stored_brand(self, name: str) -> str | None:
         """The spelling ``name`` (in any case) is stored under as a mention's brand, or None:
-        a brand renamed or removed from the config that still has mentions."""
+        a brand renamed or removed from the config that still has mentions (or had: none is
+        ever deleted). One small table is read, not the mentions."""
         row = self._store.conn.execute(
-            "SELECT brand FROM mentions WHERE brand = ? COLLATE NOCASE LIMIT 1", [name]
+            "SELECT brand FROM mention_brands WHERE brand = ? COLLATE NOCASE LIMIT 1", [name]
         ).fetchone()
         return row[0] if row else None
 
