@@ -310,7 +310,7 @@ def test_a_reader_of_an_older_read_only_database_says_it_needs_migrating(tmp_pat
         f"Error: ro.db is from an older version and needs {pending} schema migration(s), but cannot be written"
         " (attempt to write a readonly database): run `sentiment-monitor init` on it once as a user who may write it\n"
     )
-    assert tables(tmp_path / "ro.db") == {"_sqlite_migrations", "mentions", "sources", "poll_runs"}
+    assert tables(tmp_path / "ro.db") == {"_sqlite_migrations", "mentions", "sources", "poll_runs", "mention_brands"}
 
 
 def test_a_poll_kept_out_by_a_lock_waits_the_busy_timeout_once(cli, tmp_path, monkeypatch, caplog):
