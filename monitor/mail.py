@@ -9,7 +9,9 @@ next depends on how far the delivery got:
 * ``retry``: a 4xx reply, the connection failed or dropped *before* the
   message data was handed over, or an ``[smtp]`` secret could not be read at
   the login (a file removed since the caller's check): nothing was delivered,
-  trying later is safe.
+  trying later is safe. When the server refused every recipient, some for good
+  (5xx) and the others for now (4xx), ``warning`` names the first and
+  ``deferred`` the others: later tries mail those alone.
 * ``failed``: a 5xx reply (a refused login too), a certificate or TLS problem,
   or a setting or address smtplib refuses (a timeout of 0, a non-ASCII
   address, credentials for a server that offers no AUTH): trying again will
@@ -53,8 +55,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 class Outcome:
     status: Status
     detail: str  # the server's reply or the error; for files, the path written
-    warning: str | None = None  # sent, but not to everyone: the recipients the server refused
-    #: sent, but these recipients were refused for now (4xx), with the server's answer: still to mail
+    warning: str | None = None  # not to everyone: the recipients the server refused for good (5xx)
+    #: these recipients were refused for now (4xx), with the server's answer: still to mail (sent or retry)
     deferred: dict[str, str] = field(default_factory=dict)
 
 
@@ -159,9 +161,14 @@ def _send_smtp(message: EmailMessage, smtp: SmtpConfig, recipients: Sequence[str
     except _Unusable as exc:
         return Outcome("failed", str(exc))
     except smtplib.SMTPRecipientsRefused as exc:
-        codes = [code for code, _ in exc.recipients.values()]
-        return Outcome("retry" if all(400 <= c < 500 for c in codes) else "failed",
-                       "recipients refused: " + _refusals(exc.recipients))
+        detail = "recipients refused: " + _refusals(exc.recipients)
+        later = {r: answer for r, answer in exc.recipients.items() if 400 <= answer[0] < 500}
+        if not later or len(later) == len(exc.recipients):
+            return Outcome("retry" if later else "failed", detail)
+        # Some refused for good, the others for now: those are tried again, alone.
+        never = {r: answer for r, answer in exc.recipients.items() if r not in later}
+        return Outcome("retry", detail, f"the server refused {_refusals(never)}{NOT_RETRIED}",
+                       {r: f"{code} {_text(text)}" for r, (code, text) in later.items()})
     except smtplib.SMTPResponseException as exc:
         status: Status = "retry" if 400 <= exc.smtp_code < 500 else "failed"
         reply = f"{exc.smtp_code} {_text(exc.smtp_error)}"

@@ -491,3 +491,38 @@ def test_an_alert_email_deferred_at_every_try_is_given_up_and_named(write_config
         assert {row["last_error"] for row in store.alerts.between(H, H + HOUR)} == {error}
         assert alerts.run_due(store, config, now) == []
     assert [r.recipients for r in handler.received] == [["leads@example.com"]]
+
+
+def test_an_alert_email_every_recipient_refused_some_for_now_reaches_those_alone_at_the_retry(
+        write_config, monkeypatch, cli):
+    handler = Handler(refuse_once={"leads@example.com": "452 4.5.3 Too many recipients"},
+                      refuse={"ops@example.com": "550 5.1.1 no such user"})
+    refused = "email: the server refused ops@example.com (550 5.1.1 no such user): not delivered to them, not retried"
+    with smtp_server(handler) as port, webhook_server(Webhook()) as hook:
+        config, store = two_recipients_spiked(write_config, monkeypatch, port, hook)
+        now = H + HOUR + timedelta(minutes=1)
+        (first,) = alerts.run_due(store, config, now)
+        assert (first.sent, first.pending) == (["webhook"], ["email"]) and handler.received == []
+        assert first.error == (f"{refused}; email: the server deferred leads@example.com (452 4.5.3 Too many"
+                               " recipients) (will retry)")
+        (second,) = alerts.run_due(store, config, now + timedelta(minutes=2))
+        assert (second.sent, second.pending, second.error) == (["email", "webhook"], [], refused)
+        assert alerts.run_due(store, config, now + timedelta(hours=1)) == []
+    assert [r.recipients for r in handler.received] == [["leads@example.com"]]
+
+
+def test_an_alert_email_every_recipient_refused_some_for_now_at_every_try_is_not_taken_for_sent(
+        write_config, monkeypatch):
+    handler = Handler(refuse={"leads@example.com": "450 4.2.1 Mailbox busy", "ops@example.com": "550 5.1.1 no such user"})
+    with smtp_server(handler) as port, webhook_server(Webhook()) as hook:
+        config, store = two_recipients_spiked(write_config, monkeypatch, port, hook)
+        now = H + HOUR + timedelta(minutes=1)
+        results = []
+        for _ in range(alerts.channels.MAX_ATTEMPTS):
+            results += alerts.run_due(store, config, now)
+            now += timedelta(hours=1)
+        assert (results[-1].sent, results[-1].pending) == (["webhook"], [])
+        assert results[-1].error == ("email: the server refused ops@example.com (550 5.1.1 no such user): not"
+                                     " delivered to them, not retried; email: retry: recipients refused:"
+                                     " leads@example.com (450 4.2.1 Mailbox busy)")
+    assert handler.received == []

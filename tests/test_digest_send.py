@@ -747,3 +747,51 @@ def test_a_recipient_deferred_at_every_attempt_is_given_up_and_named(write_confi
         store.close()
         assert f"Digest 2026-03-10 (acme): sent, but {row['last_error']}\n" in cli("--config", path, "status").stdout
     assert [r.recipients for r in handler.received] == [["leads@example.com"]]
+
+
+def test_every_recipient_refused_some_for_now_retries_those_alone_and_never_mails_the_others(write_config, cli):
+    handler = Handler(refuse_once={"ops@example.com": "452 4.5.3 Too many recipients"},
+                      refuse={"bad@example.com": "550 5.1.1 no such user"})
+    refused = "the server refused bad@example.com (550 5.1.1 no such user): not delivered to them, not retried"
+    with smtp_server(handler) as port:
+        path = smtp_config(write_config, port)
+        path.write_text(path.read_text().replace('["leads@example.com"]', '["ops@example.com", "bad@example.com"]'))
+        config, store = seeded(path)
+        (first,) = digest.run_due(store, config, MORNING)
+        assert first.state == "retry" and handler.received == []
+        row = store.digests.get("acme", "2026-03-10")
+        assert (row["deferred_to"], row["sent_at"], row["delivered_to"]) == ("ops@example.com", None, None)
+        assert row["last_error"] == (f"{refused}; the server deferred ops@example.com (452 4.5.3 Too many"
+                                     " recipients): mailed again at the next attempt")
+        store.close()
+        # By hand before the retry time: to the one deferred only.
+        sent = cli("--config", path, "digest", "send", "--date", "2026-03-10")
+        assert sent.exit_code == 0 and "sent, attempt 2" in sent.stdout
+        (listed,) = json.loads(cli("--config", path, "digest", "status", "--format", "json").stdout)
+        assert (listed["state"], listed["deferred_to"], listed["last_error"]) == ("sent", None, refused)
+        assert listed["delivered_to"] == "250 Message accepted for delivery; to ops@example.com"
+    assert [r.recipients for r in handler.received] == [["ops@example.com"]]
+
+
+def test_every_recipient_refused_some_for_now_at_every_attempt_fails_and_a_resend_skips_the_refused(
+        write_config, cli):
+    handler = Handler(refuse={"ops@example.com": "450 4.2.1 Mailbox busy", "bad@example.com": "550 5.1.1 no such user"})
+    with smtp_server(handler) as port:
+        path = smtp_config(write_config, port)
+        path.write_text(path.read_text().replace('["leads@example.com"]', '["ops@example.com", "bad@example.com"]'))
+        config, store = seeded(path)
+        now, states = MORNING, []
+        for _ in range(config.digest.max_attempts):
+            (result,) = digest.run_due(store, config, now)
+            states.append(result.state)
+            now += timedelta(hours=3)
+        assert states == ["retry"] * (config.digest.max_attempts - 1) + ["failed"]
+        row = store.digests.get("acme", "2026-03-10")
+        assert (row["deferred_to"], row["sent_at"]) == ("ops@example.com", None)
+        assert row["last_error"] == ("the server refused bad@example.com (550 5.1.1 no such user): not delivered to"
+                                     " them, not retried; gave up after 6 attempts: recipients refused:"
+                                     " ops@example.com (450 4.2.1 Mailbox busy)")
+        store.close()
+        del handler.refuse["ops@example.com"]
+        assert cli("--config", path, "digest", "send", "--date", "2026-03-10").exit_code == 0
+    assert [r.recipients for r in handler.received] == [["ops@example.com"]]

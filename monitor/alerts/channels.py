@@ -99,7 +99,7 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
         sent = sorted({c for r in rows for c in r["sent"].split(",") if c})
         errors = []
         attempted = False
-        owed, message_id = _owed(rows, config)
+        owed, message_id, reached = _owed(rows, config)
         deferred_to = owed  # after this round: the email's recipients still to mail (None: everyone)
         for channel in pending:
             missing = _missing_secret(channel, config)
@@ -115,7 +115,7 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
                     errors.append(f"{channel}: {_SENT_BUT}{outcome.warning}")
                     log.warning("alert for %s at %s sent by %s, but %s", brand, hour, channel, outcome.warning)
                 if outcome.deferred and retry:  # the same email, to them alone, at the next try
-                    deferred_to = list(outcome.deferred)
+                    deferred_to, reached = list(outcome.deferred), True
                     errors.append(f"{channel}: the server deferred {mail.named(outcome.deferred)}{_WILL_RETRY}")
                     log.warning("alert for %s at %s sent by %s, but the server deferred %s", brand, hour, channel,
                                 mail.named(outcome.deferred))
@@ -126,10 +126,17 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
                                 " attempts: given up, not delivered to them")
                     errors.append(f"{channel}: {_SENT_BUT}{given_up}")
                     log.error("alert for %s at %s sent by %s, but %s", brand, hour, channel, given_up)
+            elif outcome.status == "retry" and retry and outcome.deferred:
+                # Refused for good to some, for now to the others (no one has it): those alone next time.
+                deferred_to = list(outcome.deferred)
+                errors += [f"{channel}: {outcome.warning}",
+                           f"{channel}: the server deferred {mail.named(outcome.deferred)}{_WILL_RETRY}"]
+                log.warning("alert for %s at %s not sent by %s: %s", brand, hour, channel, outcome.detail)
+                continue
             elif outcome.status == "retry" and retry:
                 errors.append(f"{channel}: {outcome.detail}{_WILL_RETRY}")
                 continue
-            elif channel == "email" and owed:  # sent to the others already: given up on these only
+            elif channel == "email" and owed and reached:  # sent to the others already: given up on these only
                 sent.append(channel)
                 errors.append(f"{channel}: {_SENT_BUT}not delivered to {', '.join(owed)}: {outcome.status}:"
                               f" {outcome.detail}")
@@ -142,26 +149,29 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
         # A channel that failed for good, or was sent but not to everyone, stays explained;
         # a retry that since worked does not.
         kept = [part for r in rows if r["last_error"] for part in _CHANNEL_ERRORS.split(r["last_error"])
-                if not part.endswith(_WILL_RETRY) and (part.split(":")[0] not in sent or _SENT_BUT in part)]
+                if not part.endswith(_WILL_RETRY)
+                and (part.split(":")[0] not in sent or _SENT_BUT in part or mail.NOT_RETRIED in part)]
         error = "; ".join(dict.fromkeys([*kept, *errors])) or None
         if "email" not in pending:  # delivered, or given up: nobody is owed it any more
             deferred_to = None
         store.alerts.record_delivery([r["id"] for r in rows], pending, sorted(sent), error, attempted=attempted,
-                                     deferred_to=deferred_to, message_id=message_id if deferred_to else None)
+                                     deferred_to=deferred_to, message_id=message_id if deferred_to and reached else None)
         results.append(AlertResult(brand, hour, [r["kind"] for r in rows], sorted(sent), pending, error))
     return results
 
 
-def _owed(rows: Sequence[dict[str, Any]], config: Config) -> tuple[list[str] | None, str]:
-    """The email's recipients still to mail (None: everyone) and its Message-ID: those
-    stored when a server deferred some, unless an alert joined the group since (a
-    new email, then, for everyone)."""
+def _owed(rows: Sequence[dict[str, Any]], config: Config) -> tuple[list[str] | None, str, bool]:
+    """The email's recipients still to mail (None: everyone), its Message-ID, and whether
+    others have it already: stored when a server deferred some, unless an alert joined the
+    group since (a new email, then, for everyone). Recipients stored without a Message-ID
+    are the ones worth mailing when no one has it yet (the others were refused for good)."""
     stored = {(r["deferred_to"], r["message_id"]) for r in rows}
+    new_id = mail.new_message_id(mail.sender_of(config.smtp))
     if len(stored) == 1:
         deferred_to, message_id = stored.pop()
-        if deferred_to and message_id:
-            return deferred_to.split(","), message_id
-    return None, mail.new_message_id(mail.sender_of(config.smtp))
+        if deferred_to:
+            return deferred_to.split(","), message_id or new_id, bool(message_id)
+    return None, new_id, False
 
 
 def _missing_secret(channel: str, config: Config) -> str | None:

@@ -218,7 +218,7 @@ def _claim(store: Store, config: Config, key: str, day: str, now: datetime, *, f
             # A deliberate second copy: a new identity, so nothing hides it. A non-ASCII one (older
             # versions made it from a brand such as "Nestlé") could never be sent: nothing had it.
             row["message_id"] = _message_id(config, key, day)
-            row["deferred_to"] = None  # a new copy for everyone
+            row.update(deferred_to=None, delivered_to=None)  # a new copy for everyone; no one has it yet
         row.update(state="sending", stage="render", attempts=row["attempts"] + 1, claimed_at=to_db(now),
                    next_attempt_at=None)
         store.digests.save(row, now)
@@ -264,17 +264,17 @@ def _deliver(store: Store, config: Config, digest: Digest, row: dict[str, Any], 
 
 def _finish(store: Store, config: Config, row: dict[str, Any], outcome: mail.Outcome, now: datetime) -> dict[str, Any]:
     row = {**row, "stage": None}
-    # Mailed to some already (the server deferred the others): what they were sent, and who
-    # was refused for good, stays on record, and giving up on the others leaves it ``sent``.
+    # Only some recipients are still to mail (the server deferred them): who was refused for
+    # good stays on record; if the others have it (``delivered_to``), giving up leaves it ``sent``.
     owed = row["deferred_to"].replace(",", ", ") if row.get("deferred_to") else None
     earlier = mail.refusals_in(row.get("last_error")) if owed else None
+    earlier_to = row.get("delivered_to") if owed else None
     retry = row["attempts"] < config.digest.max_attempts
     gave_up = False
     if outcome.status == "sent":
-        earlier_to = row.get("delivered_to") if owed else None
         row.update(delivered_to=f"{earlier_to}; then {outcome.detail}" if earlier_to else outcome.detail,
-                   sent_at=row.get("sent_at") if owed else to_db(now))
-    if outcome.status == "sent" and outcome.deferred and retry:
+                   sent_at=row.get("sent_at") if earlier_to else to_db(now))
+    if outcome.status in ("sent", "retry") and outcome.deferred and retry:
         row.update(state="retry", next_attempt_at=to_db(now + _delay(config, row)),
                    deferred_to=",".join(outcome.deferred),
                    last_error=_joined(earlier, outcome.warning, f"the server deferred {mail.named(outcome.deferred)}:"
@@ -296,12 +296,16 @@ def _finish(store: Store, config: Config, row: dict[str, Any], outcome: mail.Out
         reason = outcome.detail
         if outcome.status == "retry":
             reason = f"gave up after {row['attempts']} attempts: {reason}"
-        gave_up = owed is not None
-        if owed:  # sent to the others already: given up on these only
+        gave_up = earlier_to is not None
+        if earlier_to:  # sent to the others already: given up on these only
             row.update(state="sent", deferred_to=None,
                        last_error=_joined(earlier, f"not delivered to {owed}: {reason}"))
         else:
-            row.update(state="failed", last_error=reason)
+            # Delivered to no one. A resend by hand mails the ones refused for now, never
+            # those refused for good (still named).
+            if outcome.deferred:
+                row["deferred_to"] = ",".join(outcome.deferred)
+            row.update(state="failed", last_error=_joined(earlier, outcome.warning, reason))
     store.digests.save(row, now)
     # A retry is a warning: the server was down or refused for now, which an operator
     # running at --log-level warning wants to hear of before it becomes a failure hours later.
