@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -259,3 +260,74 @@ def test_run_once_logs_a_digest_sent_once(tmp_path):
     assert proc.wait(timeout=60) == 0, proc.stderr
     sent = [line for line in proc.stderr.splitlines() if "digest" in line and ": sent (" in line]
     assert len(sent) == 1 and "INFO monitor.digest.send: digest acme " in sent[0], proc.stderr
+
+
+@pytest.mark.parametrize("cut", ["email", "webhook"])
+def test_an_alert_cut_off_by_a_stop_while_handed_over_is_unknown_and_nothing_delivered_is_sent_again(
+        cut, scripted_plugin, write_config, tmp_path, monkeypatch):
+    import socket
+    from datetime import datetime, timedelta, timezone
+
+    from factories import scored
+    from monitor import alerts
+    from monitor.alerts.rule import floor_hour
+
+    # The server has the message and holds its answer; or, with the email delivered, the webhook does.
+    handler = Handler(script=["block"] if cut == "email" else [])
+    with smtp_server(handler) as port, socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        monkeypatch.setenv("HOOK_URL", f"http://127.0.0.1:{silent.getsockname()[1]}/hook")
+        path = write_config(source("steady", "1h") + f"""
+[alerts]
+channels = {'["email"]' if cut == "email" else '["email", "webhook"]'}
+webhook_url = {{ env = "HOOK_URL" }}
+webhook_timeout = 20
+
+[digest]
+recipients = ["leads@example.com"]
+
+[smtp]
+host = "127.0.0.1"
+port = {port}
+sender = "monitor@example.com"
+starttls = false
+timeout = 20
+""")
+        config = load(path)
+        now = datetime.now(timezone.utc)
+        with Store.open(config.monitor.database) as store:
+            for hour in (floor_hour(now) - timedelta(hours=1), floor_hour(now)):  # the hour may turn meanwhile
+                store.mentions.upsert([scored(f"{hour:%H}-{i}", "acme is down", at=hour + timedelta(minutes=i),
+                                              label="negative") for i in range(5)], now)
+            store.mentions.upsert([scored("old", "acme", at=floor_hour(now) - timedelta(weeks=2))], now)
+            for days in (1, 2):  # the digest is not what this test sends
+                day = (now - timedelta(days=days)).date().isoformat()
+                store.digests.save({"brand_set": "acme", "day": day, "state": "sent", "attempts": 1}, now)
+        daemon = MonitorProcess("--config", path, "run", cwd=tmp_path,
+                                constants={"SERVICE_INTERVAL": 0.5, "SHUTDOWN_GRACE": 1.0})
+        held = contextlib.ExitStack()
+        try:
+            if cut == "email":
+                assert handler.in_data.wait(15), daemon.stderr
+            else:
+                silent.settimeout(15)
+                posting, _ = silent.accept()  # after the email: the POST is under way
+                held.callback(posting.close)  # open, unanswered, until the daemon is gone
+                posting.recv(1)
+            daemon.send(signal.SIGTERM)
+            assert daemon.wait(timeout=10) == 0
+        finally:
+            daemon.stop()
+            held.close()
+        assert "leaving 1 job(s) unfinished: alerts" in daemon.stderr
+        # The next start: not mailed again (the server may have it), and said so.
+        with Store.open(config.monitor.database) as store:
+            (result,) = alerts.run_due(store, config, datetime.now(timezone.utc))
+            assert (result.sent, result.pending) == ([] if cut == "email" else ["email"], [])
+            assert result.error == (f"{cut}: unknown: interrupted while"
+                                    f" {'the server had the message' if cut == 'email' else 'the alert was being posted'}:"
+                                    " it may have been delivered; not repeated")
+            assert alerts.run_due(store, config, datetime.now(timezone.utc) + timedelta(hours=1)) == []
+    # The email delivered before the webhook was cut off is not sent again.
+    assert len(handler.received) == (0 if cut == "email" else 1)

@@ -4,7 +4,8 @@ An alert is written to the ``alerts`` table before any channel is tried, and
 a channel is marked done only once it accepted the alert, so a crash or a
 refused delivery is retried on the next run (after 2, 6, 14 and 30 minutes,
 then given up). As with the digest, a delivery whose outcome is unknown (the
-connection dropped after the alert was handed over) is not repeated, and
+connection dropped after the alert was handed over, or the process stopped
+while it was: ``sending`` says so at the next run) is not repeated, and
 recipients a server deferred (4xx) while it took the email for others get
 the same email (same Message-ID) on those retries, the others nothing more.
 Alerts of one brand and hour travel together as one message.
@@ -14,9 +15,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from functools import partial
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -79,6 +81,9 @@ def run_due(store: Store, config: Config, now: datetime | None = None) -> list[A
 
 
 _WILL_RETRY = " (will retry)"
+#: What a channel was doing when a stop cut it off (see :meth:`AlertStore.set_sending`).
+_CUT_OFF = {"email": "interrupted while the server had the message",
+            "webhook": "interrupted while the alert was being posted"}
 _SENT_BUT = "sent, but "
 # Where one channel's error ends in a stored last_error: a detail may hold "; " itself.
 _CHANNEL_ERRORS = re.compile(r"; (?=(?:email|webhook): )")
@@ -91,24 +96,51 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
         groups.setdefault((row["brand"], row["hour"]), []).append(row)
     results = []
     for (brand, hour), rows in groups.items():
+        ids = [r["id"] for r in rows]
         attempts = max(r["attempts"] for r in rows)
+        pending = sorted({c for r in rows for c in r["pending"].split(",") if c})
+        sent = sorted({c for r in rows for c in r["sent"].split(",") if c})
+        errors: list[str] = []
+        owed, message_id, reached = _owed(rows, config)
+        deferred_to = owed  # after this round: the email's recipients still to mail (None: everyone)
+
+        def record(attempted: bool) -> str | None:
+            # A channel that failed for good, or was sent but not to everyone, stays explained;
+            # a retry that since worked does not.
+            kept = [part for r in rows if r["last_error"] for part in _CHANNEL_ERRORS.split(r["last_error"])
+                    if not part.endswith(_WILL_RETRY)
+                    and (part.split(":")[0] not in sent or _SENT_BUT in part or mail.NOT_RETRIED in part)]
+            error = "; ".join(dict.fromkeys([*kept, *errors])) or None
+            owed_now = deferred_to if "email" in pending else None  # delivered, or given up: owed to nobody
+            store.alerts.record_delivery(ids, pending, sorted(sent), error, attempted=attempted, deferred_to=owed_now,
+                                         message_id=message_id if owed_now and reached else None)
+            return error
+
+        # A process stopped (SIGTERM after the grace, a crash) while a channel was handing it over:
+        # it may have been delivered, so it is not repeated (a duplicate cannot be taken back).
+        for channel in sorted({r["sending"] for r in rows if r["sending"]} & set(pending)):
+            errors.append(f"{channel}: unknown: {_CUT_OFF[channel]}: it may have been delivered; not repeated")
+            log.warning("alert for %s at %s: %s by %s: it may have been delivered; not repeated", brand, hour,
+                        _CUT_OFF[channel], channel)
+            pending.remove(channel)
+        if errors:
+            error = record(attempted=False)
+            if not pending:
+                results.append(AlertResult(brand, hour, [r["kind"] for r in rows], sorted(sent), pending, error))
+                continue
         due = from_db(min(r["created_at"] for r in rows)) + _FIRST_RETRY * (2**attempts - 1)
         if attempts and now < due:
             continue
-        pending = sorted({c for r in rows for c in r["pending"].split(",") if c})
-        sent = sorted({c for r in rows for c in r["sent"].split(",") if c})
-        errors = []
         attempted = False
-        owed, message_id, reached = _owed(rows, config)
-        deferred_to = owed  # after this round: the email's recipients still to mail (None: everyone)
-        for channel in pending:
+        for channel in list(pending):
             missing = _missing_secret(channel, config)
             if missing is not None:  # the operator's to fix: waits for it, however long, uses up no attempt
                 log.warning("alert for %s at %s waits for %s: %s", brand, hour, channel, missing)
                 errors.append(f"{channel}: {missing}{_WILL_RETRY}")
                 continue
             attempted = True
-            outcome = _try_channel(channel, store, config, brand, from_db(hour), rows, owed, message_id)
+            outcome = _try_channel(channel, store, config, brand, from_db(hour), rows, owed, message_id,
+                                   partial(store.alerts.set_sending, ids, channel))
             retry = attempts + 1 < MAX_ATTEMPTS
             if outcome.status == "sent":
                 if outcome.warning:  # delivered, but not to everyone: said, as the digest says it
@@ -145,17 +177,9 @@ def deliver_pending(store: Store, config: Config, now: datetime) -> list[AlertRe
             else:
                 errors.append(f"{channel}: {outcome.status}: {outcome.detail}")
                 log.error("alert for %s at %s not delivered by %s: %s", brand, hour, channel, outcome.detail)
-            pending = [c for c in pending if c != channel]
-        # A channel that failed for good, or was sent but not to everyone, stays explained;
-        # a retry that since worked does not.
-        kept = [part for r in rows if r["last_error"] for part in _CHANNEL_ERRORS.split(r["last_error"])
-                if not part.endswith(_WILL_RETRY)
-                and (part.split(":")[0] not in sent or _SENT_BUT in part or mail.NOT_RETRIED in part)]
-        error = "; ".join(dict.fromkeys([*kept, *errors])) or None
-        if "email" not in pending:  # delivered, or given up: nobody is owed it any more
-            deferred_to = None
-        store.alerts.record_delivery([r["id"] for r in rows], pending, sorted(sent), error, attempted=attempted,
-                                     deferred_to=deferred_to, message_id=message_id if deferred_to and reached else None)
+            pending.remove(channel)
+            record(attempted=False)  # each channel's outcome at once: a stop before the next loses none
+        error = record(attempted=attempted)
         results.append(AlertResult(brand, hour, [r["kind"] for r in rows], sorted(sent), pending, error))
     return results
 
@@ -183,25 +207,28 @@ def _missing_secret(channel: str, config: Config) -> str | None:
 
 
 def _try_channel(channel: str, store: Store, config: Config, brand: str, hour: datetime,
-                 rows: Sequence[dict[str, Any]], owed: Sequence[str] | None, message_id: str) -> mail.Outcome:
+                 rows: Sequence[dict[str, Any]], owed: Sequence[str] | None, message_id: str,
+                 handing_over: Callable[[], None]) -> mail.Outcome:
     """One channel's delivery; an unexpected error is its own ``retry`` outcome, so the
-    channels delivered before it (and after it) are still recorded."""
+    channels delivered before it (and after it) are still recorded. ``handing_over`` is
+    called just before the alert can reach the other side (the message data, the POST)."""
     try:
-        return _deliver(channel, store, config, brand, hour, rows, owed, message_id)
+        return _deliver(channel, store, config, brand, hour, rows, owed, message_id, handing_over)
     except Exception as exc:  # noqa: BLE001 - a bug or odd setting in one channel must not lose the others
         log.exception("alert for %s at %s: %s channel error", brand, to_db(hour), channel)
         return mail.Outcome("retry", f"{type(exc).__name__}: {exc}")
 
 
 def _deliver(channel: str, store: Store, config: Config, brand: str, hour: datetime,
-             rows: Sequence[dict[str, Any]], owed: Sequence[str] | None, message_id: str) -> mail.Outcome:
+             rows: Sequence[dict[str, Any]], owed: Sequence[str] | None, message_id: str,
+             handing_over: Callable[[], None]) -> mail.Outcome:
     tz = config.monitor.tz
     samples = [] if brand == kpi_targets.TEAM else store.mentions.query(MentionFilter(
         since=hour, until=hour + HOUR, brand=brand, label="negative", limit=_SAMPLES, order="most_negative",
     ))
     if channel == "webhook":
-        return _post_webhook(config, _slack_text(brand, hour, rows, samples, tz))
-    return _email(config, brand, hour, rows, samples, tz, owed, message_id)
+        return _post_webhook(config, _slack_text(brand, hour, rows, samples, tz), handing_over)
+    return _email(config, brand, hour, rows, samples, tz, owed, message_id, handing_over)
 
 
 def _title(brand: str, hour: datetime, rows: Sequence[dict[str, Any]], tz: tzinfo) -> str:
@@ -212,7 +239,8 @@ def _title(brand: str, hour: datetime, rows: Sequence[dict[str, Any]], tz: tzinf
 
 
 def _email(config: Config, brand: str, hour: datetime, rows: Sequence[dict[str, Any]],
-           samples: Sequence[dict[str, Any]], tz: tzinfo, owed: Sequence[str] | None, message_id: str) -> mail.Outcome:
+           samples: Sequence[dict[str, Any]], tz: tzinfo, owed: Sequence[str] | None, message_id: str,
+           handing_over: Callable[[], None]) -> mail.Outcome:
     recipients = config.alerts.recipients or config.digest.recipients
     lines = [r["message"] for r in rows]
     if samples:
@@ -239,7 +267,8 @@ def _email(config: Config, brand: str, hour: datetime, rows: Sequence[dict[str, 
         recipients = [r for r in owed if r in recipients]
         if not recipients:
             return mail.Outcome("sent", "the recipients it was deferred for are no longer listed")
-    return mail.send_smtp(message, config.smtp, recipients)
+    return mail.send_smtp(message, config.smtp, recipients,
+                          on_stage=lambda stage: handing_over() if stage == "data" else None)
 
 
 
@@ -263,7 +292,7 @@ def _slack_text(brand: str, hour: datetime, rows: Sequence[dict[str, Any]],
     return "\n".join(lines)
 
 
-def _post_webhook(config: Config, text: str) -> mail.Outcome:
+def _post_webhook(config: Config, text: str, handing_over: Callable[[], None]) -> mail.Outcome:
     import requests
 
     settings = config.alerts
@@ -271,6 +300,7 @@ def _post_webhook(config: Config, text: str) -> mail.Outcome:
         return mail.Outcome("failed", "no [alerts] webhook_url")
     try:
         url = settings.webhook_url.reveal()
+        handing_over()
         response = _post(url, {"text": text}, settings.webhook_timeout)
     except SecretMissing as exc:  # checked before; a file secret may just have gone
         return mail.Outcome("retry", str(exc))

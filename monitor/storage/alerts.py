@@ -59,6 +59,14 @@ def m002_deferred_recipients(db: Database) -> None:
             db["alerts"].add_column(column, str)
 
 
+@migrations()
+def m003_sending(db: Database) -> None:
+    """The channel whose delivery was under way when the process stopped: "email" once the
+    message data was being handed over, "webhook" once the POST was being made (NULL: none)."""
+    if "sending" not in db["alerts"].columns_dict:
+        db["alerts"].add_column("sending", str)
+
+
 _COLUMNS = (
     "id", "brand", "kind", "hour", "observed", "baseline", "threshold", "volume", "message",
     "created_at", "pending", "sent", "attempts", "last_error", "deferred_to", "message_id",
@@ -90,7 +98,13 @@ class AlertStore:
         return cursor.lastrowid if cursor.rowcount else None
 
     def undelivered(self) -> list[dict[str, Any]]:
-        return self._select("WHERE pending != '' ORDER BY hour, brand, kind", [])
+        """Alerts with channels still to serve, each with ``sending`` (see :func:`m003_sending`)."""
+        return self._select("WHERE pending != '' ORDER BY hour, brand, kind", [], extra=("sending",))
+
+    def set_sending(self, ids: Sequence[int], channel: str | None) -> None:
+        """Record that ``channel`` is handing the alert over now (None: no longer)."""
+        with self._store.transaction():
+            self._store.conn.executemany("UPDATE alerts SET sending = ? WHERE id = ?", [(channel, i) for i in ids])
 
     def record_delivery(self, ids: Sequence[int], pending: Sequence[str], sent: Sequence[str],
                         error: str | None, *, attempted: bool = True, deferred_to: Sequence[str] | None = None,
@@ -101,7 +115,7 @@ class AlertStore:
         with self._store.transaction():
             self._store.conn.executemany(
                 "UPDATE alerts SET pending = ?, sent = ?, attempts = attempts + ?,"
-                " last_error = ?, deferred_to = ?, message_id = ? WHERE id = ?",
+                " last_error = ?, deferred_to = ?, message_id = ?, sending = NULL WHERE id = ?",
                 [(",".join(pending), ",".join(sent), int(attempted), error, deferred, message_id, i) for i in ids],
             )
 
@@ -113,6 +127,7 @@ class AlertStore:
             params.append(brand)
         return self._select(where + " ORDER BY hour, brand, kind", params)
 
-    def _select(self, tail: str, params: list[Any]) -> list[dict[str, Any]]:
-        cursor = self._store.conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM alerts {tail}", params)
-        return [dict(zip(_COLUMNS, r)) for r in cursor]
+    def _select(self, tail: str, params: list[Any], extra: Sequence[str] = ()) -> list[dict[str, Any]]:
+        columns = [*_COLUMNS, *extra]
+        cursor = self._store.conn.execute(f"SELECT {', '.join(columns)} FROM alerts {tail}", params)
+        return [dict(zip(columns, r)) for r in cursor]
