@@ -475,15 +475,20 @@ def test_an_alert_email_deferred_for_one_recipient_reaches_it_at_the_retry_once(
     assert len(ids) == 1
 
 
+def every_try(store: Store, config: config_module.Config) -> tuple[datetime, list[alerts.AlertResult]]:
+    """Run the alerts job an hour apart for as many tries as a channel has: when, and the results."""
+    now, results = H + HOUR + timedelta(minutes=1), []
+    for _ in range(alerts.channels.MAX_ATTEMPTS):
+        results += alerts.run_due(store, config, now)
+        now += timedelta(hours=1)
+    return now, results
+
+
 def test_an_alert_email_deferred_at_every_try_is_given_up_and_named(write_config, monkeypatch):
     handler = Handler(refuse={"ops@example.com": "450 4.2.1 Mailbox busy"})
     with smtp_server(handler) as port, webhook_server(Webhook()) as hook:
         config, store = two_recipients_spiked(write_config, monkeypatch, port, hook)
-        now = H + HOUR + timedelta(minutes=1)
-        results = []
-        for _ in range(alerts.channels.MAX_ATTEMPTS):
-            results += alerts.run_due(store, config, now)
-            now += timedelta(hours=1)
+        now, results = every_try(store, config)
         assert [r.pending for r in results] == [["email"]] * (alerts.channels.MAX_ATTEMPTS - 1) + [[]]
         error = ("email: sent, but not delivered to ops@example.com: retry: recipients refused:"
                  " ops@example.com (450 4.2.1 Mailbox busy)")
@@ -516,11 +521,7 @@ def test_an_alert_email_every_recipient_refused_some_for_now_at_every_try_is_not
     handler = Handler(refuse={"leads@example.com": "450 4.2.1 Mailbox busy", "ops@example.com": "550 5.1.1 no such user"})
     with smtp_server(handler) as port, webhook_server(Webhook()) as hook:
         config, store = two_recipients_spiked(write_config, monkeypatch, port, hook)
-        now = H + HOUR + timedelta(minutes=1)
-        results = []
-        for _ in range(alerts.channels.MAX_ATTEMPTS):
-            results += alerts.run_due(store, config, now)
-            now += timedelta(hours=1)
+        _, results = every_try(store, config)
         assert (results[-1].sent, results[-1].pending) == (["webhook"], [])
         assert results[-1].error == ("email: the server refused ops@example.com (550 5.1.1 no such user): not"
                                      " delivered to them, not retried; email: retry: recipients refused:"

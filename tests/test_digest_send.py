@@ -693,6 +693,16 @@ def test_a_refused_recipient_shows_in_digest_status_and_status(write_config, cli
     assert [r.recipients for r in handler.received] == [["leads@example.com"]]
 
 
+def every_attempt(store: Store, config: config_module.Config) -> tuple[datetime, list[str]]:
+    """Run the daemon's digest job 3 h apart for as many attempts as it has: when, and the states."""
+    now, states = MORNING, []
+    for _ in range(config.digest.max_attempts):
+        (result,) = digest.run_due(store, config, now)
+        states.append(result.state)
+        now += timedelta(hours=3)
+    return now, states
+
+
 def two_recipients(write_config, port: int, more: str = "") -> Path:
     path = smtp_config(write_config, port)
     listed = f'["leads@example.com", "ops@example.com"{more}]'
@@ -733,11 +743,7 @@ def test_a_recipient_deferred_at_every_attempt_is_given_up_and_named(write_confi
     with smtp_server(handler) as port:
         path = two_recipients(write_config, port)
         config, store = seeded(path)
-        now, states = MORNING, []
-        for _ in range(config.digest.max_attempts):
-            (result,) = digest.run_due(store, config, now)
-            states.append(result.state)
-            now += timedelta(hours=3)
+        now, states = every_attempt(store, config)
         assert states == ["retry"] * (config.digest.max_attempts - 1) + ["sent"]
         row = store.digests.get("acme", "2026-03-10")
         assert (row["state"], row["deferred_to"]) == ("sent", None)
@@ -780,11 +786,7 @@ def test_every_recipient_refused_some_for_now_at_every_attempt_fails_and_a_resen
         path = smtp_config(write_config, port)
         path.write_text(path.read_text().replace('["leads@example.com"]', '["ops@example.com", "bad@example.com"]'))
         config, store = seeded(path)
-        now, states = MORNING, []
-        for _ in range(config.digest.max_attempts):
-            (result,) = digest.run_due(store, config, now)
-            states.append(result.state)
-            now += timedelta(hours=3)
+        _, states = every_attempt(store, config)
         assert states == ["retry"] * (config.digest.max_attempts - 1) + ["failed"]
         row = store.digests.get("acme", "2026-03-10")
         assert (row["deferred_to"], row["sent_at"]) == ("ops@example.com", None)
