@@ -331,3 +331,57 @@ timeout = 20
             assert alerts.run_due(store, config, datetime.now(timezone.utc) + timedelta(hours=1)) == []
     # The email delivered before the webhook was cut off is not sent again.
     assert len(handler.received) == (0 if cut == "email" else 1)
+
+
+@pytest.mark.parametrize("cut", ["data", "connect"])
+def test_a_digest_cut_off_by_a_stop_is_resolved_at_the_next_start_without_waiting_for_the_lease(
+        cut, scripted_plugin, write_config, tmp_path):
+    import socket
+    from datetime import datetime, timezone
+
+    from monitor import digest
+
+    handler = Handler(script=["block"] if cut == "data" else [])  # the server holds DATA open
+    with smtp_server(handler) as port, socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))  # or a server that never greets: cut off before the message went
+        silent.listen()
+        smtp = f"""
+[digest]
+send_at = "00:00"
+recipients = ["leads@example.com"]
+
+[smtp]
+host = "127.0.0.1"
+port = {{}}
+sender = "monitor@example.com"
+starttls = false
+timeout = 20
+"""
+        path = write_config(source("steady", "1h") + smtp.format(port if cut == "data" else silent.getsockname()[1]))
+        daemon = MonitorProcess("--config", path, "run", cwd=tmp_path,
+                                constants={"SERVICE_INTERVAL": 0.5, "SHUTDOWN_GRACE": 1.0})
+        held = contextlib.ExitStack()
+        try:
+            if cut == "data":
+                assert handler.in_data.wait(15), daemon.stderr
+            else:
+                silent.settimeout(15)
+                held.callback(silent.accept()[0].close)  # connected, no greeting until the daemon is gone
+            daemon.send(signal.SIGTERM)
+            assert daemon.wait(timeout=10) == 0
+        finally:
+            daemon.stop()
+            held.close()
+        assert "leaving 1 job(s) unfinished: digest" in daemon.stderr
+        # Restarted at once (systemd): the claim of the process that is gone is not waited for.
+        config = load(write_config(source("steady", "1h") + smtp.format(port)))
+        with Store.open(config.monitor.database) as store:
+            (row,) = store.digests.recent()
+            assert (row["state"], row["stage"]) == ("sending", cut)
+            (result,) = digest.run_due(store, config, datetime.now(timezone.utc))
+            if cut == "data":  # the server may have it: not sent again
+                assert (result.state, result.attempts) == ("unknown", 1)
+                assert result.detail.startswith("interrupted while the server had the message")
+            else:  # it never went: sent now, once
+                assert (result.state, result.attempts) == ("sent", 2)
+    assert len(handler.received) == (0 if cut == "data" else 1)

@@ -293,9 +293,8 @@ def test_crash_while_the_server_has_the_message_becomes_unknown_not_a_resend(wri
         handler.release.set()
         row = store.digests.get("acme", "2026-03-10")
         assert (row["state"], row["stage"]) == ("sending", "data")
-        # Within the lease another process leaves it alone; after it, it is "unknown", not resent.
-        assert digest.send(store, config, DAY, now=datetime.now(timezone.utc)).detail.startswith("being sent")
-        later = datetime.now(timezone.utc) + timedelta(hours=1)
+        # Its process is gone: at once (within the lease), it is "unknown", not resent.
+        later = datetime.now(timezone.utc)
         (result,) = [r for r in digest.run_due(store, config, later) if r.day == "2026-03-10"]
         assert result.state == "unknown" and result.detail.startswith("interrupted while the server had")
         assert [r for r in digest.run_due(store, config, later) if r.day == "2026-03-10"] == []
@@ -797,3 +796,20 @@ def test_every_recipient_refused_some_for_now_at_every_attempt_fails_and_a_resen
         del handler.refuse["ops@example.com"]
         assert cli("--config", path, "digest", "send", "--date", "2026-03-10").exit_code == 0
     assert [r.recipients for r in handler.received] == [["ops@example.com"]]
+
+
+def test_a_claim_of_a_live_process_or_of_another_machine_is_left_alone_until_its_lease_runs_out(write_config):
+    import socket
+
+    handler = Handler()
+    with smtp_server(handler) as port:
+        config, store = seeded(smtp_config(write_config, port))
+        claimed = datetime.now(timezone.utc)
+        for claimer in (f"{socket.gethostname()}:{os.getppid()}", "another-host:999999999"):
+            store.digests.save({"brand_set": "acme", "day": "2026-03-10", "state": "sending", "stage": "data",
+                                "attempts": 1, "claimed_at": claimed.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                "claimed_by": claimer}, claimed)
+            assert digest.send(store, config, DAY, now=claimed).detail.startswith("being sent by another process")
+        later = claimed + timedelta(minutes=6)  # the lease: 5 min, or 4 x the SMTP timeout
+        assert digest.send(store, config, DAY, now=later).state == "unknown"
+    assert handler.received == []

@@ -33,7 +33,9 @@ on it shows one copy. The same rule applies to ``unknown`` outcomes.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import socket
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -183,7 +185,7 @@ def _claim(store: Store, config: Config, key: str, day: str, now: datetime, *, f
             row = {"brand_set": key, "day": day, "attempts": 0, "message_id": _message_id(config, key, day)}
         state = row.get("state")
         if state == "sending":
-            if from_db(row["claimed_at"]) + _lease(config) > now:
+            if from_db(row["claimed_at"]) + _lease(config) > now and not _claimer_gone(row.get("claimed_by")):
                 return row, f"being sent by another process since {row['claimed_at']}", False
             if row["stage"] == "data":
                 row.update(state="unknown", last_error="interrupted while the server had the message:"
@@ -220,9 +222,29 @@ def _claim(store: Store, config: Config, key: str, day: str, now: datetime, *, f
             row["message_id"] = _message_id(config, key, day)
             row.update(deferred_to=None, delivered_to=None)  # a new copy for everyone; no one has it yet
         row.update(state="sending", stage="render", attempts=row["attempts"] + 1, claimed_at=to_db(now),
-                   next_attempt_at=None)
+                   claimed_by=_claimer(), next_attempt_at=None)
         store.digests.save(row, now)
     return row, None, True
+
+
+def _claimer() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _claimer_gone(claimed_by: str | None) -> bool:
+    """Whether the process that claimed a digest is known to be gone: one of this host that
+    no longer exists (stopped after the daemon's grace, killed). Anything else, a live one
+    or one that cannot be checked, keeps its claim until the lease runs out."""
+    host, _, pid = (claimed_by or "").rpartition(":")
+    if os.name != "posix" or host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, another user's
+        return False
+    return False
 
 
 def _message_id(config: Config, key: str, day: str) -> str:

@@ -9,6 +9,7 @@ the message was handed over: it may have arrived). The decisions live in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -57,10 +58,20 @@ def m002_deferred_recipients(db: Database) -> None:
         db["digests"].add_column("deferred_to", str)  # comma-separated
 
 
+@migrations()
+def m003_claimed_by(db: Database) -> None:
+    """The process that claimed a digest for sending ("host:pid"): another one can tell that
+    it is gone (stopped after its grace, killed) without waiting for the lease to run out."""
+    if "claimed_by" not in db["digests"].columns_dict:
+        db["digests"].add_column("claimed_by", str)
+
+
+#: What ``digest status`` lists.
 _COLUMNS = (
     "brand_set", "day", "state", "stage", "attempts", "message_id", "claimed_at",
     "next_attempt_at", "sent_at", "delivered_to", "last_error", "updated_at", "deferred_to",
 )
+_STORED = (*_COLUMNS, "claimed_by")
 
 
 class DigestStore:
@@ -68,19 +79,19 @@ class DigestStore:
         self._store = store
 
     def get(self, brand_set: str, day: str) -> dict[str, Any] | None:
-        rows = self._select("WHERE brand_set = ? AND day = ?", [brand_set, day])
+        rows = self._select("WHERE brand_set = ? AND day = ?", [brand_set, day], _STORED)
         return rows[0] if rows else None
 
     def save(self, row: dict[str, Any], now: datetime) -> None:
         """Insert or replace a digest's row (call inside a transaction to check-and-set)."""
         if row["state"] not in STATES:
             raise ValueError(f"unknown digest state {row['state']!r}")
-        values = {c: row.get(c) for c in _COLUMNS} | {"updated_at": to_db(now)}
+        values = {c: row.get(c) for c in _STORED} | {"updated_at": to_db(now)}
         with self._store.transaction():
             self._store.conn.execute(
-                f"INSERT OR REPLACE INTO digests ({', '.join(_COLUMNS)})"
-                f" VALUES ({', '.join('?' * len(_COLUMNS))})",
-                [values[c] for c in _COLUMNS],
+                f"INSERT OR REPLACE INTO digests ({', '.join(_STORED)})"
+                f" VALUES ({', '.join('?' * len(_STORED))})",
+                [values[c] for c in _STORED],
             )
 
     def set_stage(self, brand_set: str, day: str, stage: str, now: datetime) -> None:
@@ -106,6 +117,6 @@ class DigestStore:
     def recent(self, limit: int = 30) -> list[dict[str, Any]]:
         return self._select("ORDER BY day DESC, brand_set LIMIT ?", [limit])
 
-    def _select(self, tail: str, params: list[Any]) -> list[dict[str, Any]]:
-        cursor = self._store.conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM digests {tail}", params)
-        return [dict(zip(_COLUMNS, r)) for r in cursor]
+    def _select(self, tail: str, params: list[Any], columns: Sequence[str] = _COLUMNS) -> list[dict[str, Any]]:
+        cursor = self._store.conn.execute(f"SELECT {', '.join(columns)} FROM digests {tail}", params)
+        return [dict(zip(columns, r)) for r in cursor]
