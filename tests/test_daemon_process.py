@@ -44,13 +44,12 @@ def test_stop_signal_exits_0_within_10s_even_with_a_hung_poll(signum, hung, scri
         daemon.stop()
 
 
-@pytest.mark.parametrize("answered", [True, False])
-def test_stop_signal_gives_a_digest_being_sent_the_grace_of_a_poll(answered, scripted_plugin, write_config, tmp_path):
-    handler = Handler(script=["block"])  # the server holds DATA open until released
-    with smtp_server(handler) as port:
-        path = write_config(source("steady", "1h") + f"""
+def slow_smtp(port: int, send_at: str | None = "00:00") -> str:
+    """TOML for delivery to the test SMTP server on ``port``, with time for a stop to cut a
+    send off (timeout 20 s); with ``send_at`` 00:00, yesterday's digest is due at once."""
+    return f"""
 [digest]
-send_at = "00:00"
+{f'send_at = "{send_at}"' if send_at else ""}
 recipients = ["leads@example.com"]
 
 [smtp]
@@ -59,7 +58,14 @@ port = {port}
 sender = "monitor@example.com"
 starttls = false
 timeout = 20
-""")
+"""
+
+
+@pytest.mark.parametrize("answered", [True, False])
+def test_stop_signal_gives_a_digest_being_sent_the_grace_of_a_poll(answered, scripted_plugin, write_config, tmp_path):
+    handler = Handler(script=["block"])  # the server holds DATA open until released
+    with smtp_server(handler) as port:
+        path = write_config(source("steady", "1h") + slow_smtp(port))
         # Yesterday's digest is due at once; the service jobs look every 0.5 s instead of every minute.
         daemon = MonitorProcess("--config", path, "run", cwd=tmp_path,
                                 constants={"SERVICE_INTERVAL": 0.5, "SHUTDOWN_GRACE": 2.0})
@@ -284,16 +290,7 @@ channels = {'["email"]' if cut == "email" else '["email", "webhook"]'}
 webhook_url = {{ env = "HOOK_URL" }}
 webhook_timeout = 20
 
-[digest]
-recipients = ["leads@example.com"]
-
-[smtp]
-host = "127.0.0.1"
-port = {port}
-sender = "monitor@example.com"
-starttls = false
-timeout = 20
-""")
+""" + slow_smtp(port, send_at=None))
         config = load(path)
         now = datetime.now(timezone.utc)
         with Store.open(config.monitor.database) as store:
@@ -345,19 +342,7 @@ def test_a_digest_cut_off_by_a_stop_is_resolved_at_the_next_start_without_waitin
     with smtp_server(handler) as port, socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))  # or a server that never greets: cut off before the message went
         silent.listen()
-        smtp = f"""
-[digest]
-send_at = "00:00"
-recipients = ["leads@example.com"]
-
-[smtp]
-host = "127.0.0.1"
-port = {{}}
-sender = "monitor@example.com"
-starttls = false
-timeout = 20
-"""
-        path = write_config(source("steady", "1h") + smtp.format(port if cut == "data" else silent.getsockname()[1]))
+        path = write_config(source("steady", "1h") + slow_smtp(port if cut == "data" else silent.getsockname()[1]))
         daemon = MonitorProcess("--config", path, "run", cwd=tmp_path,
                                 constants={"SERVICE_INTERVAL": 0.5, "SHUTDOWN_GRACE": 1.0})
         held = contextlib.ExitStack()
@@ -374,7 +359,7 @@ timeout = 20
             held.close()
         assert "leaving 1 job(s) unfinished: digest" in daemon.stderr
         # Restarted at once (systemd): the claim of the process that is gone is not waited for.
-        config = load(write_config(source("steady", "1h") + smtp.format(port)))
+        config = load(write_config(source("steady", "1h") + slow_smtp(port)))
         with Store.open(config.monitor.database) as store:
             (row,) = store.digests.recent()
             assert (row["state"], row["stage"]) == ("sending", cut)
