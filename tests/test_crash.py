@@ -167,7 +167,9 @@ def test_kill_9_while_polling_never_corrupts_duplicates_or_skips(tmp_path, monke
     summary = (f"seed {SEED}: 12 kills, {polls_seen} polls finished; X: {x_started} polls started over HTTP, "
                f"{x_polls} finished, posts stored after each kill {x_stored} of {served} served")
     print(summary)  # shown with -rP, and with any failure
-    assert polls_seen >= 6, f"the kills should interrupt a running daemon; {summary}"
+    # Polls finish between the kills: every third iteration awaits a finished X poll (a count
+    # of finished polls timed by the clock alone fell short on a busy machine: 5 of 6).
+    assert polls_seen >= 4, f"the kills should interrupt a running daemon; {summary}"
     assert x_polls >= 3 and x_stored[-1] > 0, f"the X source should have been polled over HTTP; {summary}"
 
     # Re-running converges to exactly the full set (of X posts: every one made so far).
@@ -191,31 +193,23 @@ def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_rerun_completes
     def start(db: Path) -> MonitorProcess:
         return MonitorProcess("--config", path, "--db", db, "import", data, "--format", "json", cwd=tmp_path)
 
-    # How long an import takes on this machine and when its first batch lands (start-up,
-    # the check pass and the workers' first ranges come before), so the kills land while
-    # it writes: one in each tenth of the window from a little before the first batch.
-    began = time.monotonic()
-    calibration = start(tmp_path / "calibration.db")
-    first_write = None
-    while calibration.proc.poll() is None and time.monotonic() - began < 120:
-        if first_write is None and _count(tmp_path / "calibration.db"):
-            first_write = time.monotonic() - began
-        time.sleep(0.02)
-    assert calibration.wait(timeout=120) == 0
-    duration = time.monotonic() - began
-    window_start = 0.8 * (first_write if first_write is not None else 0.2 * duration)
-    first = f"{first_write:.2f}s" if first_write is not None else "not seen"
-
+    # Most kills land while the import writes, whatever the machine's load: after a chosen
+    # number of whole batches has landed (seen from outside, read-only), at a random moment
+    # within the next batch or two. A kill timed by the clock alone missed the writes on a
+    # busy machine (every kill after the last batch).
     rng = random.Random(SEED)
     batches_seen = set()
     landed = []
     for iteration in range(10):
-        at = window_start + (0.95 * duration - window_start) * (iteration + rng.random()) / 10
-        context = (f"seed {SEED}, iteration {iteration}, kill -9 {at:.3f}s after start (import takes"
-                   f" {duration:.2f}s, first batch at {first})")
+        after = iteration % 7  # batches of the 8 landed first; none: during start-up or the check pass
+        at = rng.uniform(0.0, 0.15) if after else rng.uniform(0.2, 1.5)
+        context = f"seed {SEED}, iteration {iteration}, kill -9 {at:.3f}s after batch {after} landed"
         db = tmp_path / f"killed{iteration}.db"  # each kill on its own database: where it landed shows
         proc = start(db)
         try:
+            began = time.monotonic()
+            while _count(db) < after * IMPORT_BATCH and proc.proc.poll() is None and time.monotonic() - began < 120:
+                time.sleep(0.005)
             time.sleep(at)  # the random moment is the point: nothing to await
             proc.kill9()
         finally:
@@ -228,8 +222,7 @@ def test_kill_9_during_a_large_import_leaves_whole_batches_and_a_rerun_completes
             assert len(stored) % IMPORT_BATCH == 0 and stored == set(ids[: len(stored)]), context
             batches_seen.add(len(stored) // IMPORT_BATCH)
             landed.append(len(stored) // IMPORT_BATCH)
-    print(f"seed {SEED}: import of {len(ids)} records in {duration:.2f}s, first batch at {first};"
-          f" whole batches stored at each kill: {landed}")
+    print(f"seed {SEED}: import of {len(ids)} records; whole batches stored at each kill: {landed}")
     assert len(batches_seen - {0, len(ids) // IMPORT_BATCH}) >= 2, (
         f"seed {SEED}: kills should interrupt the import at different batches, saw {sorted(batches_seen)}"
     )
