@@ -1,8 +1,10 @@
 """Logging to stderr, one line per event, with secrets redacted.
 
-One line per record: line breaks inside a message (tweepy logs a request as
-"Parameters:/Headers:/Body:" lines) are written as a literal ``\\n``, so every
-line starts with a time and a level and grep sees whole records. Only a
+One line per record, starting with its time in ISO 8601 with the UTC offset
+(local time as the process's ``TZ`` says; ``+00:00`` under the systemd unit).
+Line breaks inside a message (tweepy logs a request as "Parameters:/Headers:/
+Body:" lines) are written as a literal ``\\n``, so every line starts with a
+time and a level and grep sees whole records. Only a
 traceback (``exc_info``, ``stack_info``) keeps its lines.
 
 Our handler on the root logger carries a :class:`RedactingFilter`, so every
@@ -177,6 +179,13 @@ def _formatter_class() -> type[logging.Formatter]:
 
     class OneLineFormatter(logging.Formatter):
         """``FORMAT`` with the message kept on one line; a traceback after it stays multi-line."""
+
+        def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+            # ISO 8601 with the offset (2026-11-23T14:31:44.668+05:30): stored and `status`
+            # times are UTC, and a local time without its offset cannot be matched to them.
+            from datetime import datetime
+
+            return datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds")
 
         def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
             return one_line(super().formatMessage(record))

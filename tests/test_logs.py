@@ -193,7 +193,7 @@ def test_a_secret_url_is_masked_when_a_library_logs_only_its_path(restore_loggin
     assert token not in err and "B0001" not in err
 
 
-RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+: ")
+RECORD_START = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+: ")
 
 
 def test_every_record_is_one_line_at_debug_except_a_traceback(
@@ -253,3 +253,24 @@ def test_an_smtp_login_name_is_read_like_a_secret_but_not_masked(write_config, m
     redactor = RedactingFilter(revealed(loaded.secrets()))
     assert redactor.redact("database data/monitor.db; login monitor / hunter22") == (
         "database data/monitor.db; login monitor / ***")
+
+
+def test_log_times_carry_their_utc_offset_and_agree_with_status(tmp_path):
+    # Run by hand (no TZ=UTC as the systemd unit sets), a log line's time was local with no
+    # offset while `status` shows UTC: 14:31 in the log, 09:01Z in status, nothing saying why.
+    import subprocess
+    import sys
+    from datetime import datetime
+
+    env = {**__import__("os").environ, "TZ": "Asia/Kolkata"}  # +05:30 all year
+    run = subprocess.run([sys.executable, "-m", "monitor", "--log-level", "info", "poll"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    (line,) = [line for line in run.stderr.splitlines() if "INFO monitor.ingest: poll demo:" in line]
+    stamp = line.split(" ", 1)[0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+05:30", stamp), line
+    status = subprocess.run([sys.executable, "-m", "monitor", "status", "--format", "json"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    (demo,) = [s for s in json.loads(status.stdout)["sources"] if s["source"] == "demo"]
+    logged = datetime.fromisoformat(stamp)
+    stored = datetime.fromisoformat(demo["last_success"].replace("Z", "+00:00"))
+    assert abs((logged - stored).total_seconds()) < 5  # the same moment, however written
