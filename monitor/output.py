@@ -252,6 +252,16 @@ def to_table(
     stream.write(tabulate(body, headers=list(headers or columns), disable_numparse=True) + "\n")
 
 
+def details(heading: str, lines: Sequence[tuple[str, Any]], stream: TextIO | None = None) -> None:
+    """Under a table, one row told in full (the table cuts long values short): ``heading``, then
+    ``"  label: value"`` for each value that is not None or empty."""
+    stream = stream or sys.stdout
+    stream.write(printable(heading) + "\n")
+    for label, value in lines:
+        if value not in (None, ""):
+            stream.write(f"  {label}: {printable(str(value))}\n")
+
+
 def emit(
     fmt: str,
     rows: Sequence[Mapping[str, Any]],

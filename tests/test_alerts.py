@@ -527,3 +527,29 @@ def test_an_alert_email_every_recipient_refused_some_for_now_at_every_try_is_not
                                      " delivered to them, not retried; email: retry: recipients refused:"
                                      " leads@example.com (450 4.2.1 Mailbox busy)")
     assert handler.received == []
+
+
+def test_alerts_list_table_tells_who_is_retried_and_who_was_refused_in_full(write_config, monkeypatch, cli):
+    # The table cut last_error to 50 characters: "email: the server refused bad@example.com (550 5.…"
+    # said nothing of the recipient the email is mailed to again at the next try.
+    handler = Handler(refuse_once={"ops@example.com": "452 4.5.3 Too many recipients"},
+                      refuse={"bad@example.com": "550 5.1.1 no such user"})
+    with smtp_server(handler) as port, webhook_server(Webhook()) as hook:
+        monkeypatch.setenv("TEST_WEBHOOK_URL", hook.url)
+        path = alert_config(write_config, port, hook)
+        path.write_text(path.read_text().replace(
+            '["leads@example.com"]', '["leads@example.com", "ops@example.com", "bad@example.com"]'))
+        config = config_module.load(path)
+        store = spiked(config)
+        (first,) = alerts.run_due(store, config, H + HOUR + timedelta(minutes=1))
+        assert (first.sent, first.pending) == (["webhook"], ["email"])
+        store.close()
+        out = cli("--config", path, "alerts", "list", "--since", "3650d").stdout
+        details = out[out.index("\n\n"):]  # under the table, in full
+        assert "Tue 2026-03-10 10:00 UTC Acme negative_count: sent webhook; pending email\n" in details
+        assert "  to retry: ops@example.com\n" in details
+        assert ("  last error: email: sent, but the server refused bad@example.com (550 5.1.1 no such user): not"
+                " delivered to them, not retried; email: the server deferred ops@example.com (452 4.5.3 Too many recipients)"
+                " (will retry)\n") in details
+        listed = json.loads(cli("--config", path, "alerts", "list", "--since", "3650d", "--format", "json").stdout)
+        assert {(r["deferred_to"], r["pending"]) for r in listed} == {("ops@example.com", "email")}  # as it was

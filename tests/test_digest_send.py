@@ -813,3 +813,26 @@ def test_a_claim_of_a_live_process_or_of_another_machine_is_left_alone_until_its
         later = claimed + timedelta(minutes=6)  # the lease: 5 min, or 4 x the SMTP timeout
         assert digest.send(store, config, DAY, now=later).state == "unknown"
     assert handler.received == []
+
+
+def test_digest_status_table_tells_who_got_it_who_is_retried_and_who_was_refused(write_config, cli):
+    # The table cut last_error to 60 characters: after a partial delivery it named the refused
+    # recipient at best, never who had the digest nor who would get it at the retry.
+    handler = Handler(refuse_once={"ops@example.com": "452 4.5.3 Too many recipients"},
+                      refuse={"bad@example.com": "550 5.1.1 no such user"})
+    with smtp_server(handler) as port:
+        path = two_recipients(write_config, port, ', "bad@example.com"')
+        config, store = seeded(path)
+        digest.run_due(store, config, MORNING)
+        store.close()
+        out = cli("--config", path, "digest", "status").stdout
+        details = out[out.index("\n\n"):]  # under the table, in full
+        assert "2026-03-10 (acme): retry at 2026-03-11T09:10:00Z, attempt 1" in details
+        assert ("  delivery: 250 Message accepted for delivery; to leads@example.com; deferred ops@example.com"
+                " (452 4.5.3 Too many recipients); refused bad@example.com (550 5.1.1 no such user)\n") in details
+        assert "  to retry: ops@example.com\n" in details
+        assert ("  last error: the server refused bad@example.com (550 5.1.1 no such user): not delivered to them,"
+                " not retried; the server deferred ops@example.com (452 4.5.3 Too many recipients): mailed again"
+                " at the next attempt\n") in details
+        listed = json.loads(cli("--config", path, "digest", "status", "--format", "json").stdout)
+        assert set(listed[0]) >= {"delivered_to", "deferred_to", "last_error"}  # the JSON keeps its shape

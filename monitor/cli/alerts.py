@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from monitor.cli import BRAND, App, format_option, pass_app, since_option
-from monitor.output import emit, percent, to_json
+from monitor.output import details, emit, percent, to_json
 
 _COLUMNS = ["hour", "brand", "kind", "observed", "baseline", "threshold", "volume"]
 
@@ -111,6 +111,18 @@ def list_(app: App, since: timedelta, brand: str | None, fmt: str) -> None:
     shown = [_numbers(r) for r in _local(app, rows)] if fmt == "table" else rows
     emit(fmt, shown, [*_COLUMNS, "sent", "pending", "last_error"], widths={"last_error": 50},
          empty="(no alerts)")
+    if fmt == "table":  # who is mailed again, who was refused, why a channel waits: the table cuts it short
+        told = [row for row in shown if row.get("last_error") or row.get("deferred_to")]
+        if told:
+            click.echo()
+        for row in told:
+            deferred = row["deferred_to"].replace(",", ", ") if row.get("deferred_to") else None
+            details(f"{row['hour']} {row['brand']} {row['kind']}: sent {_channels(row['sent'])};"
+                    f" pending {_channels(row['pending'])}", [("to retry", deferred), ("last error", row.get("last_error"))])
+
+
+def _channels(stored: str | None) -> str:
+    return stored.replace(",", ", ") if stored else "-"
 
 
 COMMANDS = [alerts]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 
 from monitor.cli import DATE, App, format_option, limit_option, pass_app
 from monitor.errors import MonitorError
-from monitor.output import emit, printable, to_json
+from monitor.output import details, emit, printable, to_json
 
 _RESULT_COLUMNS = ["day", "brand_set", "state", "acted", "attempts", "message_id", "detail"]
 
@@ -123,6 +124,22 @@ def status(app: App, limit: int, fmt: str) -> None:
         return
     emit(fmt, rows, ["day", "brand_set", "state", "attempts", "sent_at", "next_attempt_at", "last_error", "message_id"],
          widths={"last_error": 60, "message_id": 40}, empty="(no digest sent yet)")
+    if fmt == "table":  # who has it, who is mailed again, who was refused: the table cuts it short
+        told = [row for row in rows if row.get("last_error") or row.get("deferred_to")]
+        if told:
+            click.echo()
+        for row in told:
+            _details(row)
+
+
+def _details(row: dict[str, Any]) -> None:
+    when = f" at {row['next_attempt_at']}" if row["state"] == "retry" and row.get("next_attempt_at") else ""
+    deferred = row["deferred_to"].replace(",", ", ") if row.get("deferred_to") else None
+    details(f"{row['day']} ({row['brand_set']}): {row['state']}{when}, attempt {row['attempts']}", [
+        ("delivery", row.get("delivered_to")),  # whom the server took it for, deferred, refused
+        ("to retry" if row["state"] == "retry" else "deferred (a resend mails them only)", deferred),
+        ("last error", row.get("last_error")),
+    ])
 
 
 COMMANDS = [digest]

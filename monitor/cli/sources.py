@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from monitor.cli import BRAND, WORKERS, App, format_option, pass_app, stopped_by_signals
-from monitor.output import emit, printable, to_json
+from monitor.output import details, emit, printable, to_json
 from monitor.timeutil import format_duration
 
 if TYPE_CHECKING:
@@ -311,10 +311,8 @@ def status(app: App, fmt: str) -> None:
          widths={"cursor": 24, "last_error": 40}, empty="(no sources configured)")
     if fmt == "table":
         for row in rows:
-            if row.get("health") in ("failing", "not working"):
-                click.echo(f"{row['source']}: {row['health']}: {row['health_note']}")
-                if row.get("last_error"):  # in full: the table cuts it short
-                    click.echo(f"  last error: {printable(row['last_error'])}")
+            if row.get("health") in ("failing", "not working"):  # the error in full: the table cuts it short
+                details(f"{row['source']}: {row['health']}: {row['health_note']}", [("last error", row.get("last_error"))])
         counts = ", ".join(f"{k} {v}" for k, v in database["mentions"].items())
         click.echo(f"\nDatabase {database['path']}: {database['bytes'] / 1e6:.1f} MB; mentions: {counts}")
         for d in digests:
