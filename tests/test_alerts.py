@@ -553,3 +553,25 @@ def test_alerts_list_table_tells_who_is_retried_and_who_was_refused_in_full(writ
                 " (will retry)\n") in details
         listed = json.loads(cli("--config", path, "alerts", "list", "--since", "3650d", "--format", "json").stdout)
         assert {(r["deferred_to"], r["pending"]) for r in listed} == {("ops@example.com", "email")}  # as it was
+
+
+def test_alerts_list_with_a_brand_nothing_matched_suggests_the_closest(write_config, monkeypatch, cli):
+    # "--brand Acm" printed "(no alerts)" and nothing else: a typo looked like a quiet week.
+    with spike_to_deliver(write_config, monkeypatch, Handler(), Webhook()) as (config, store, _):
+        alerts.run_due(store, config, H + HOUR + timedelta(minutes=1))
+        store.conn.execute("UPDATE alerts SET brand = 'Acme Retired' WHERE kind = 'negative_ratio'")
+        store.conn.commit()
+        store.close()
+    path = config.path
+    typo = cli("--config", path, "alerts", "list", "--since", "3650d", "--brand", "Acm")
+    assert typo.exit_code == 0 and typo.stdout == "(no alerts)\n"
+    assert typo.stderr == ('note: no alert is for brand "Acm" (did you mean "Acme"?)'
+                           ' (brands: Acme, Acme Retired, Globex, service KPIs)\n')
+    # A brand no longer configured, and the KPI alerts' brand, are looked for too.
+    assert 'did you mean "Acme Retired"' in cli("--config", path, "alerts", "list", "--since", "3650d",
+                                               "--brand", "acme retird").stderr
+    assert 'did you mean "service KPIs"' in cli("--config", path, "alerts", "list", "--since", "3650d",
+                                               "--brand", "service kpi", "--format", "json").stderr
+    # A brand that matched says nothing more; so does one that simply has no alert in the window.
+    assert cli("--config", path, "alerts", "list", "--since", "3650d", "--brand", "acme").stderr == ""
+    assert cli("--config", path, "alerts", "list", "--since", "3650d", "--brand", "Globex").stderr == ""

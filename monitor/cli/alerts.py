@@ -107,18 +107,39 @@ def list_(app: App, since: timedelta, brand: str | None, fmt: str) -> None:
     rows = app.store(create=False).alerts.between(now - since, now + timedelta(hours=1), brand)
     if fmt == "json":
         to_json(rows)
-        return
-    shown = [_numbers(r) for r in _local(app, rows)] if fmt == "table" else rows
-    emit(fmt, shown, [*_COLUMNS, "sent", "pending", "last_error"], widths={"last_error": 50},
-         empty="(no alerts)")
-    if fmt == "table":  # who is mailed again, who was refused, why a channel waits: the table cuts it short
-        told = [row for row in shown if row.get("last_error") or row.get("deferred_to")]
-        if told:
-            click.echo()
-        for row in told:
-            deferred = row["deferred_to"].replace(",", ", ") if row.get("deferred_to") else None
-            details(f"{row['hour']} {row['brand']} {row['kind']}: sent {_channels(row['sent'])};"
-                    f" pending {_channels(row['pending'])}", [("to retry", deferred), ("last error", row.get("last_error"))])
+    else:
+        shown = [_numbers(r) for r in _local(app, rows)] if fmt == "table" else rows
+        emit(fmt, shown, [*_COLUMNS, "sent", "pending", "last_error"], widths={"last_error": 50},
+             empty="(no alerts)")
+        if fmt == "table":
+            _tell_in_full(shown)
+    if not rows and brand is not None:
+        _note_unknown_brand(app, brand)
+
+
+def _tell_in_full(shown: list[dict[str, Any]]) -> None:
+    """Under the table, each alert with an error or recipients still to mail, in full (who is
+    mailed again, who was refused, why a channel waits): the table cuts it short."""
+    told = [row for row in shown if row.get("last_error") or row.get("deferred_to")]
+    if told:
+        click.echo()
+    for row in told:
+        deferred = row["deferred_to"].replace(",", ", ") if row.get("deferred_to") else None
+        details(f"{row['hour']} {row['brand']} {row['kind']}: sent {_channels(row['sent'])};"
+                f" pending {_channels(row['pending'])}", [("to retry", deferred), ("last error", row.get("last_error"))])
+
+
+def _note_unknown_brand(app: App, brand: str) -> None:
+    """On stderr, after an empty result: a --brand no configured brand, stored alert or KPI alert
+    has (a typo, most likely: --brand is not checked, so that a brand no longer configured can be)."""
+    from monitor.alerts.kpi_targets import TEAM
+    from monitor.errors import did_you_mean
+
+    known = sorted({b.name for b in app.settings.brands} | set(app.store(create=False).alerts.brands()) | {TEAM},
+                   key=str.casefold)
+    if brand.casefold() not in {k.casefold() for k in known}:
+        click.echo(f'note: no alert is for brand "{brand}"{did_you_mean(brand, known)}'
+                   f' (brands: {", ".join(known)})', err=True)
 
 
 def _channels(stored: str | None) -> str:

@@ -127,6 +127,10 @@ class AlertStore:
             params.append(brand)
         return self._select(where + " ORDER BY hour, brand, kind", params)
 
+    def brands(self) -> list[str]:
+        """Every brand an alert is stored for (brands no longer configured included)."""
+        return [r[0] for r in self._store.conn.execute("SELECT DISTINCT brand FROM alerts")]
+
     def _select(self, tail: str, params: list[Any], extra: Sequence[str] = ()) -> list[dict[str, Any]]:
         columns = [*_COLUMNS, *extra]
         cursor = self._store.conn.execute(f"SELECT {', '.join(columns)} FROM alerts {tail}", params)
