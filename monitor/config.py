@@ -151,7 +151,10 @@ def zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f'unknown time zone "{name}" (use an IANA name such as Europe/Paris)') from None
+        from zoneinfo import available_timezones  # reads every zone's name: only to explain an error
+
+        hint = did_you_mean(name, sorted(available_timezones())) or " (use an IANA name such as Europe/Paris)"
+        raise ValueError(f'unknown time zone "{name}"{hint}') from None
 
 
 @frozen

@@ -290,6 +290,21 @@ def test_timezone_option_and_config_for_offsetless_times(cli, write_config):
         assert store.kpi.raw_row("tickets", ("zendesk", "1001"))["Created at"] == "2024-03-04 09:00"
 
 
+
+@pytest.mark.parametrize("written", ["Europe/Pari", "europe/paris"])
+def test_an_unknown_timezone_suggests_the_closest_zone(cli, write_config, written):
+    # "--timezone Europe/Pari" said only "use an IANA name such as Europe/Paris"; config the same.
+    config = write_config()
+    result = cli("--config", config, "kpi", "import", kpi_sample("zendesk_tickets.csv"), "--timezone", written)
+    assert result.exit_code == 1
+    assert result.output == f'Error: --timezone: unknown time zone "{written}" (did you mean "Europe/Paris"?)\n'
+    for name, toml in [("monitor", f'[monitor]\ntimezone = "{written}"\n'), ("kpi", f'[kpi]\ntimezone = "{written}"\n')]:
+        bad = write_config(toml, base=name == "kpi", name=f"{name}.toml")  # the base config sets [monitor]
+        result = cli("--config", bad, "kpi", "import", kpi_sample("zendesk_tickets.csv"))
+        assert result.exit_code == 1
+        assert f'[{name}]: timezone: unknown time zone "{written}" (did you mean "Europe/Paris"?)' in result.output
+
+
 # ------------------------------------------------------------ encodings
 def test_utf8_bom_file(fresh_store):
     result = import_export(fresh_store, kpi_sample("zendesk_bom.csv"))
