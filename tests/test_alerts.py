@@ -516,6 +516,23 @@ def test_an_alert_email_every_recipient_refused_some_for_now_reaches_those_alone
     assert [r.recipients for r in handler.received] == [["leads@example.com"]]
 
 
+def test_an_alert_email_every_recipient_refused_the_ones_deferred_taken_off_the_list_reaches_the_list(
+        write_config, monkeypatch):
+    # No one has the email yet: with the deferred recipient taken off the list, the retry mails the
+    # listed ones (it was taken for sent to no one: "the recipients it was deferred for are no longer listed").
+    handler = Handler(refuse_once={"leads@example.com": "452 4.5.3 Too many recipients"},
+                      refuse={"ops@example.com": "550 5.1.1 no such user"})
+    with smtp_server(handler) as port, webhook_server(Webhook()) as hook:
+        config, store = two_recipients_spiked(write_config, monkeypatch, port, hook)
+        now = H + HOUR + timedelta(minutes=1)
+        (first,) = alerts.run_due(store, config, now)
+        assert (first.sent, first.pending) == (["webhook"], ["email"]) and handler.received == []
+        object.__setattr__(config.alerts, "recipients", ("support@example.com",))  # the list, edited
+        (second,) = alerts.run_due(store, config, now + timedelta(minutes=2))
+        assert (second.sent, second.pending) == (["email", "webhook"], [])
+    assert [r.recipients for r in handler.received] == [["support@example.com"]]
+
+
 def test_an_alert_email_every_recipient_refused_some_for_now_at_every_try_is_not_taken_for_sent(
         write_config, monkeypatch):
     handler = Handler(refuse={"leads@example.com": "450 4.2.1 Mailbox busy", "ops@example.com": "550 5.1.1 no such user"})

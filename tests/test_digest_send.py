@@ -778,6 +778,28 @@ def test_every_recipient_refused_some_for_now_retries_those_alone_and_never_mail
     assert [r.recipients for r in handler.received] == [["ops@example.com"]]
 
 
+def test_every_recipient_refused_the_ones_deferred_taken_off_the_list_mails_the_list_not_taken_for_sent(
+        write_config, cli):
+    # No one has the digest yet: with the deferred recipient taken off the list, the retry mails
+    # the listed ones (it was "sent" to no one, with "no longer in [digest] recipients").
+    handler = Handler(refuse_once={"ops@example.com": "452 4.5.3 Too many recipients"},
+                      refuse={"bad@example.com": "550 5.1.1 no such user"})
+    with smtp_server(handler) as port:
+        path = smtp_config(write_config, port)
+        path.write_text(path.read_text().replace('["leads@example.com"]', '["ops@example.com", "bad@example.com"]'))
+        config, store = seeded(path)
+        (first,) = digest.run_due(store, config, MORNING)
+        assert first.state == "retry" and handler.received == []
+        store.close()
+        path.write_text(path.read_text().replace('["ops@example.com", "bad@example.com"]', '["leads@example.com"]'))
+        sent = cli("--config", path, "digest", "send", "--date", "2026-03-10")
+        assert sent.exit_code == 0 and "sent, attempt 2" in sent.stdout
+        (listed,) = json.loads(cli("--config", path, "digest", "status", "--format", "json").stdout)
+        assert (listed["state"], listed["deferred_to"]) == ("sent", None)
+        assert listed["delivered_to"] == "250 Message accepted for delivery; to leads@example.com"
+    assert [r.recipients for r in handler.received] == [["leads@example.com"]]
+
+
 def test_every_recipient_refused_some_for_now_at_every_attempt_fails_and_a_resend_skips_the_refused(
         write_config, cli):
     handler = Handler(refuse={"ops@example.com": "450 4.2.1 Mailbox busy", "bad@example.com": "550 5.1.1 no such user"})

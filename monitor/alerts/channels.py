@@ -188,12 +188,14 @@ def _owed(rows: Sequence[dict[str, Any]], config: Config) -> tuple[list[str] | N
     """The email's recipients still to mail (None: everyone), its Message-ID, and whether
     others have it already: stored when a server deferred some, unless an alert joined the
     group since (a new email, then, for everyone). Recipients stored without a Message-ID
-    are the ones worth mailing when no one has it yet (the others were refused for good)."""
+    are the ones worth mailing when no one has it yet (the others were refused for good),
+    while one of them is still listed (else the list as it is now: no one has it)."""
     stored = {(r["deferred_to"], r["message_id"]) for r in rows}
     new_id = mail.new_message_id(mail.sender_of(config.smtp))
     if len(stored) == 1:
         deferred_to, message_id = stored.pop()
-        if deferred_to:
+        listed = config.alerts.recipients or config.digest.recipients
+        if deferred_to and (message_id or set(deferred_to.split(",")) & set(listed)):
             return deferred_to.split(","), message_id or new_id, bool(message_id)
     return None, new_id, False
 

@@ -272,10 +272,12 @@ def _deliver(store: Store, config: Config, digest: Digest, row: dict[str, Any], 
         return mail.save_eml(message, folder / f"{stem}.eml")
     if not recipients:
         return mail.Outcome("failed", "no recipients: set [digest] recipients")
-    if row.get("deferred_to"):  # the others have it: only the ones the server deferred, if still listed
-        recipients = [r for r in row["deferred_to"].split(",") if r in recipients]
-        if not recipients:
-            return mail.Outcome("sent", "the recipients it was deferred for are no longer in [digest] recipients")
+    owed = [r for r in (row.get("deferred_to") or "").split(",") if r in recipients]
+    if owed:  # only the ones the server deferred, if still listed (the others have it, or were refused for good)
+        recipients = owed
+    elif row.get("deferred_to") and row.get("delivered_to"):
+        return mail.Outcome("sent", "the recipients it was deferred for are no longer in [digest] recipients")
+    # else no one has it yet (every recipient was refused): the list as it is now
 
     def stage(name: str) -> None:
         row["stage"] = name
