@@ -52,6 +52,15 @@ def test_a_brand_no_longer_configured_still_finds_its_stored_mentions(cli, renam
     assert 'no [[brands]] entry is named "Initech"; brands: Acme Corp' in wrong.output
 
 
+def test_a_misspelt_brand_no_longer_configured_is_suggested_from_the_stored_ones(cli, renamed):
+    # the brands the stored mentions carry are as reachable as the configured ones: a typo is
+    # told which was meant (it was told only of "Acme Corp", as if Globex were gone)
+    wrong = cli("--config", renamed, "negatives", "--brand", "globx")
+    assert wrong.exit_code == 2
+    assert ('no [[brands]] entry is named "globx" (did you mean "Globex"?); brands: Acme Corp;'
+            " stored mentions also carry: Acme, Globex") in " ".join(wrong.output.split())
+
+
 def test_a_database_from_before_the_brand_registry_finds_its_old_brands(cli, renamed, tmp_path):
     """The lookup reads the small table of stored brand names, never the mentions (a scan of
     every row: 20 s at 10 million); a database from before that table gets it filled."""

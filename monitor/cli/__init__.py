@@ -224,17 +224,27 @@ class BrandType(click.ParamType):
                        " its stored mentions are shown", err=True)
             return stored
         known = [b.name for b in config.brands]
+        # a read command reaches the brands stored mentions carry too: a typo of one is told of it
+        others = [b for b in self._stored_names(app) if config.brand(b) is None]
         self.fail(
-            f'no [[brands]] entry is named "{value}"{did_you_mean(str(value), known)};'
-            f' brands: {", ".join(known) or "none configured"}',
+            f'no [[brands]] entry is named "{value}"{did_you_mean(str(value), known + others)};'
+            f' brands: {", ".join(known) or "none configured"}'
+            + (f'; stored mentions also carry: {", ".join(others)}' if others else ""),
             param, ctx,
         )
 
     def _stored(self, app: App, name: str) -> str | None:
+        return self._in_store(app, lambda mentions: mentions.stored_brand(name))  # type: ignore[no-any-return]
+
+    def _stored_names(self, app: App) -> list[str]:
+        return self._in_store(app, lambda mentions: mentions.brand_names()) or []
+
+    def _in_store(self, app: App, read: Callable[[Any], Any]) -> Any:
+        """``read`` of the stored mentions, for a read command's ``--brand`` (else None)."""
         if not self.stored:
             return None
         try:
-            return app.store(create=False).mentions.stored_brand(name)  # type: ignore[no-any-return]
+            return read(app.store(create=False).mentions)
         except MonitorError:  # no database yet: nothing is stored under any name
             return None
 

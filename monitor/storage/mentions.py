@@ -173,6 +173,11 @@ class MentionStore:
         ).fetchone()
         return row[0] if row else None
 
+    def brand_names(self) -> list[str]:
+        """Every brand name stored mentions carry (or carried), in order: the table
+        :meth:`stored_brand` reads."""
+        return [row[0] for row in self._store.conn.execute("SELECT brand FROM mention_brands ORDER BY brand")]
+
     def count(self, where: MentionFilter | None = None) -> int:
         clauses, params = _where(where or MentionFilter())
         sql = "SELECT count(*) FROM mentions" + (" WHERE " + " AND ".join(clauses) if clauses else "")
