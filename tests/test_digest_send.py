@@ -754,16 +754,26 @@ def test_a_recipient_deferred_at_every_attempt_is_given_up_and_named(write_confi
     assert [r.recipients for r in handler.received] == [["leads@example.com"]]
 
 
+def every_recipient_refused_some_for_now() -> Handler:
+    return Handler(refuse_once={"ops@example.com": "452 4.5.3 Too many recipients"},
+                   refuse={"bad@example.com": "550 5.1.1 no such user"})
+
+
+def first_attempt_refused(write_config, handler: Handler, port: int) -> tuple[Path, Store]:
+    """The daemon's first attempt at a digest for ops@ and bad@, every recipient refused: retry."""
+    path = smtp_config(write_config, port)
+    path.write_text(path.read_text().replace('["leads@example.com"]', '["ops@example.com", "bad@example.com"]'))
+    config, store = seeded(path)
+    (first,) = digest.run_due(store, config, MORNING)
+    assert first.state == "retry" and handler.received == []
+    return path, store
+
+
 def test_every_recipient_refused_some_for_now_retries_those_alone_and_never_mails_the_others(write_config, cli):
-    handler = Handler(refuse_once={"ops@example.com": "452 4.5.3 Too many recipients"},
-                      refuse={"bad@example.com": "550 5.1.1 no such user"})
+    handler = every_recipient_refused_some_for_now()
     refused = "the server refused bad@example.com (550 5.1.1 no such user): not delivered to them, not retried"
     with smtp_server(handler) as port:
-        path = smtp_config(write_config, port)
-        path.write_text(path.read_text().replace('["leads@example.com"]', '["ops@example.com", "bad@example.com"]'))
-        config, store = seeded(path)
-        (first,) = digest.run_due(store, config, MORNING)
-        assert first.state == "retry" and handler.received == []
+        path, store = first_attempt_refused(write_config, handler, port)
         row = store.digests.get("acme", "2026-03-10")
         assert (row["deferred_to"], row["sent_at"], row["delivered_to"]) == ("ops@example.com", None, None)
         assert row["last_error"] == (f"{refused}; the server deferred ops@example.com (452 4.5.3 Too many"
@@ -782,14 +792,9 @@ def test_every_recipient_refused_the_ones_deferred_taken_off_the_list_mails_the_
         write_config, cli):
     # No one has the digest yet: with the deferred recipient taken off the list, the retry mails
     # the listed ones (it was "sent" to no one, with "no longer in [digest] recipients").
-    handler = Handler(refuse_once={"ops@example.com": "452 4.5.3 Too many recipients"},
-                      refuse={"bad@example.com": "550 5.1.1 no such user"})
+    handler = every_recipient_refused_some_for_now()
     with smtp_server(handler) as port:
-        path = smtp_config(write_config, port)
-        path.write_text(path.read_text().replace('["leads@example.com"]', '["ops@example.com", "bad@example.com"]'))
-        config, store = seeded(path)
-        (first,) = digest.run_due(store, config, MORNING)
-        assert first.state == "retry" and handler.received == []
+        path, store = first_attempt_refused(write_config, handler, port)
         store.close()
         path.write_text(path.read_text().replace('["ops@example.com", "bad@example.com"]', '["leads@example.com"]'))
         sent = cli("--config", path, "digest", "send", "--date", "2026-03-10")
