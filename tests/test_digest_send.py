@@ -20,6 +20,7 @@ from factories import closed_at_end, scored
 from mailserver import Handler, PasswordCheck, self_signed, server_context, smtp_server
 from monitor import config as config_module
 from monitor import digest, mail
+from monitor.digest.send import _pid_space  # the form claims are recorded in
 from monitor.storage import Store
 
 DAY = date(2026, 3, 10)
@@ -832,7 +833,10 @@ def test_a_claim_of_a_live_process_or_of_another_machine_is_left_alone_until_its
     with smtp_server(handler) as port:
         config, store = seeded(smtp_config(write_config, port))
         claimed = datetime.now(timezone.utc)
-        for claimer in (f"{socket.gethostname()}:{os.getppid()}", "another-host:999999999"):
+        # a live process; another machine's; a gone process id of another PID namespace with this
+        # host name (a container with host networking: its ids are not ours to look up)
+        for claimer in (f"{_pid_space()}:{os.getppid()}", "another-host:999999999",
+                        f"{socket.gethostname()}/pid:[1]:999999999"):
             store.digests.save({"brand_set": "acme", "day": "2026-03-10", "state": "sending", "stage": "data",
                                 "attempts": 1, "claimed_at": claimed.strftime("%Y-%m-%dT%H:%M:%SZ"),
                                 "claimed_by": claimer}, claimed)

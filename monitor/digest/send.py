@@ -228,15 +228,26 @@ def _claim(store: Store, config: Config, key: str, day: str, now: datetime, *, f
 
 
 def _claimer() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{_pid_space()}:{os.getpid()}"
+
+
+def _pid_space() -> str:
+    """Where this process's id means this process: the host name, and the PID namespace where
+    there is one (containers sharing a host name, with host networking, each number their
+    own processes: a process id of another one says nothing here)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()}/{namespace}" if namespace else socket.gethostname()
 
 
 def _claimer_gone(claimed_by: str | None) -> bool:
-    """Whether the process that claimed a digest is known to be gone: one of this host that
-    no longer exists (stopped after the daemon's grace, killed). Anything else, a live one
-    or one that cannot be checked, keeps its claim until the lease runs out."""
+    """Whether the process that claimed a digest is known to be gone: one of this host (and
+    PID namespace) that no longer exists (stopped after the daemon's grace, killed). Anything
+    else, a live one or one that cannot be checked, keeps its claim until the lease runs out."""
     host, _, pid = (claimed_by or "").rpartition(":")
-    if os.name != "posix" or host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+    if os.name != "posix" or host != _pid_space() or not pid.isdigit() or int(pid) == os.getpid():
         return False
     try:
         os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
