@@ -268,7 +268,7 @@ def decode_cursor(cursor: str | None, platform: str, scope: str | None = None) -
     on its own state, and re-fetching is harmless (mentions are upserted).
     ``scope``: what the state belongs to (a feed's url); a cursor written by
     :func:`encode_cursor` for another scope is ``{}`` too (one without a scope
-    is an older version's, taken as this one's).
+    is an older version's, taken as this one's). The scope is not part of the dict.
     """
     if not cursor:
         return {}
@@ -277,6 +277,7 @@ def decode_cursor(cursor: str | None, platform: str, scope: str | None = None) -
     except ValueError:
         value = None
     if isinstance(value, dict) and value.get(_SCOPE, scope) == scope:
+        value.pop(_SCOPE, None)
         return value
     import logging  # here, not at the top: most users of this module never log
 
@@ -295,6 +296,16 @@ def encode_cursor(state: Mapping[str, Any], scope: str | None = None) -> str:
     """The text form of a JSON-object cursor (stable key order, compact), naming its ``scope``."""
     return json.dumps({**state, _SCOPE: scope} if scope is not None else state,
                       sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def next_cursor(cursor: str | None, state: Mapping[str, Any], scope: str | None = None) -> str | None:
+    """The cursor a fetch ends with: ``state`` for ``scope`` (:func:`encode_cursor`), or
+    ``None`` when that is ``cursor`` unchanged (the cursor does not move). A cursor of an
+    older version, without the scope, moves once, to name it."""
+    if not state and cursor is None:
+        return None
+    text = encode_cursor(state, scope)
+    return None if text == cursor else text
 
 
 #: The key of a cursor naming what it belongs to (see :func:`decode_cursor`).

@@ -16,7 +16,8 @@ Each poll reads, for one Page:
 Facebook cannot be searched, so the query is unused: everything on the brand's
 Page is about the brand. The cursor maps each edge to a
 :class:`~connectors.watermark.Watermark` (newest ``created_time`` and the ids
-at that second); edges with a ``since`` parameter are asked from there.
+at that second); edges with a ``since`` parameter are asked from there. It
+names the Page (``page_id``): another Page's poll starts afresh.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
-from connectors.base import Batch, BrandQuery, Mention, Secret, decode_cursor, encode_cursor, whole_number
+from connectors.base import Batch, BrandQuery, Mention, Secret, decode_cursor, next_cursor, whole_number
 from connectors.graph import GraphApi, GraphOptions, Unavailable, collect, graph_time
 from connectors.watermark import Watermark, keep_state
 
@@ -84,7 +85,7 @@ class FacebookConnector:
 
     def fetch(self, query: str, cursor: str | None) -> Batch:
         o = self.options
-        before = decode_cursor(cursor, self.platform)
+        before = decode_cursor(cursor, self.platform, o.page_id)  # another Page: afresh
         after: dict[str, Any] = {}
         found: dict[str, Mention] = {}
         floor = (datetime.now(timezone.utc) - o.lookback).timestamp()
@@ -99,7 +100,7 @@ class FacebookConnector:
             if o.ratings:
                 self._ratings(api, before, after, found, floor)
             requests = api.requests
-        return Batch(list(found.values()), encode_cursor(after) if after != before else None, requests)
+        return Batch(list(found.values()), next_cursor(cursor, after, o.page_id), requests)
 
     # ------------------------------------------------------------------ edges
     def _feed(self, api: GraphApi, before: Mapping[str, Any], after: dict[str, Any],

@@ -16,7 +16,8 @@ Caption and comment @mentions of the brand are only delivered by webhooks
 
 The query is unused. The cursor maps each listing (``tags``, ``comments``,
 ``hashtag:<name>``) to a :class:`~connectors.watermark.Watermark` (newest
-``timestamp`` and the ids at that second), plus the ``hashtag_ids`` cache.
+``timestamp`` and the ids at that second), plus the ``hashtag_ids`` cache. It
+names the account (``user_id``): another account's poll starts afresh.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from connectors.base import (
     Mention,
     Secret,
     decode_cursor,
-    encode_cursor,
+    next_cursor,
     whole_number,
 )
 from connectors.graph import GraphApi, GraphOptions, collect, graph_time
@@ -103,7 +104,7 @@ class InstagramConnector:
 
     def fetch(self, query: str, cursor: str | None) -> Batch:
         o = self.options
-        before = decode_cursor(cursor, self.platform)
+        before = decode_cursor(cursor, self.platform, o.user_id)  # another account: afresh
         after: dict[str, Any] = {}
         found: dict[str, Mention] = {}
         now = datetime.now(timezone.utc)
@@ -123,7 +124,7 @@ class InstagramConnector:
             if o.hashtags:
                 self._hashtags(api, before, after, found, now)
             requests = api.requests
-        return Batch(list(found.values()), encode_cursor(after) if after != before else None, requests)
+        return Batch(list(found.values()), next_cursor(cursor, after, o.user_id), requests)
 
     def _comments(self, api: GraphApi, mark: Watermark, found: dict[str, Mention], since: float) -> None:
         """Comments on own media published since ``since``; their order is undocumented, so

@@ -34,7 +34,7 @@ from connectors.base import (
     BrandQuery,
     Mention,
     decode_cursor,
-    encode_cursor,
+    next_cursor,
     note_requests,
     utc_from_timestamp,
 )
@@ -96,7 +96,6 @@ class RssConnector:
         # url or query starts afresh (a cursor of an older version, without "for", is kept).
         scope = o.url if keep is None else f"{o.url} {query}"
         before = decode_cursor(cursor, self.platform, scope)
-        before.pop("for", None)
         headers = {}
         if isinstance(before.get("etag"), str):
             headers["If-None-Match"] = before["etag"]
@@ -137,7 +136,7 @@ class RssConnector:
             **{name: response.headers[header] for name, header in (("etag", "ETag"), ("modified", "Last-Modified"))
                if header in response.headers},
         }
-        return Batch(list(mentions.values()), encode_cursor(after, scope) if after != before else None, requests)
+        return Batch(list(mentions.values()), next_cursor(cursor, after, scope), requests)
 
 
 def _key(entry: Mapping[str, Any]) -> str:

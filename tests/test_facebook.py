@@ -64,7 +64,7 @@ def test_visitor_posts_comments_tags_and_reviews_are_stored_and_the_page_own_wor
     assert [(r["text"], r["author"]) for r in reviews] == [
         ("Recommends this page.", "John Smith"), ("Support never answered my ticket.", "Jane Doe")]
     assert reviews[0]["url"] == f"https://www.facebook.com/{wf.PAGE_ID}/reviews"
-    assert set(cursor(fresh_store)) == {"feed", "comments", "posts_updated", "tagged", "ratings"}
+    assert set(cursor(fresh_store)) == {"feed", "comments", "posts_updated", "tagged", "ratings", "for"}
 
     feed = page.listing_requests()[0]
     assert feed.headers["authorization"] == f"Bearer {wf.TOKEN}" and "access_token" not in feed.params
@@ -193,3 +193,31 @@ def test_page_id_must_be_numeric(write_config):
     path = write_config('[[sources]]\nname = "fb"\nplatform = "facebook"\npage_id = "acme"\naccess_token = "t"\n')
     with pytest.raises(ConfigError, match='page_id: "acme" must be the numeric Page id'):
         config_module.load(path)
+
+
+def test_another_page_id_reads_that_page_afresh_not_from_the_old_page_watermark(
+        poll, page, fresh_store, fake_server, write_config):
+    """The cursor belongs to its Page: after `page_id` is edited, the new Page's posts older
+    than the old Page's newest must still be read (they were skipped: `since` was the old one's)."""
+    page.add("acme news on the old page", minutes_ago=5)
+    assert poll().new == 1
+    other = wf.Fake(fake_server, page_id="104560302339999")
+    older = other.add("acme was rude to me on the phone", minutes_ago=60)
+
+    moved = poll_once(fresh_store, write_config(other.source(), name="moved.toml"))
+
+    assert (moved.status, moved.new) == ("ok", 1), moved.error
+    assert older in rows(fresh_store)
+
+
+def test_a_cursor_of_an_older_version_without_a_page_is_kept_and_then_names_the_page(poll, page, fresh_store):
+    page.add("acme first", minutes_ago=30)
+    assert poll().new == 1
+    unscoped = json.dumps({k: v for k, v in cursor(fresh_store).items() if k != "for"})
+    with fresh_store.transaction():
+        fresh_store.conn.execute("UPDATE sources SET cursor = ? WHERE name = 'facebook-acme'", [unscoped])
+
+    again = poll()
+
+    assert (again.status, again.fetched) == ("ok", 0), again.error  # its watermark still holds
+    assert cursor(fresh_store)["for"] == wf.PAGE_ID  # and it belongs to the Page from now on

@@ -56,7 +56,7 @@ def test_tagged_media_and_comments_on_own_media_are_stored_and_the_brand_replies
     assert reply["id"] not in stored  # the brand's own reply
     own_media = account.server.requests_to(wi.path(wi.USER_ID, "media"))
     assert len(own_media) == 1 and len(account.server.requests_to(wi.path(photo["id"], "comments"))) == 1
-    assert set(cursor(fresh_store)) == {"tags", "comments"}
+    assert set(cursor(fresh_store)) == {"tags", "comments", "for"}
 
 
 def test_comments_in_no_particular_order_are_all_read_and_served_once(poll, account, fresh_store):
@@ -115,3 +115,18 @@ def test_more_hashtags_than_the_budget_is_a_config_error(write_config):
                         f"hashtags = [{tags}]\n")
     with pytest.raises(ConfigError, match="31 configured, over the budget of 30"):
         config_module.load(path)
+
+
+def test_another_account_id_reads_that_account_afresh_not_from_the_old_account_watermark(
+        poll, account, fresh_store, fake_server, write_config):
+    """The cursor belongs to its account: after `user_id` is edited, media the new account was
+    tagged in before the old account's newest must still be read (they were taken as old)."""
+    account.add("acme widget, love it", minutes_ago=5)
+    assert poll().new == 1
+    other = wi.Fake(fake_server, user_id="17841405300000002")
+    older = other.add("acme lost my parcel, awful", minutes_ago=60)
+
+    moved = poll_once(fresh_store, write_config(other.source(), name="moved.toml"))
+
+    assert (moved.status, moved.new) == ("ok", 1), moved.error
+    assert older in rows(fresh_store) and cursor(fresh_store)["for"] == other.user_id

@@ -29,15 +29,15 @@ def path(*segments: str) -> str:
 
 def post(text: str, *, minutes_ago: float = 10, author: dict[str, str] | None = None, reactions: int = 5,
          comments: int = 2, shares: int = 1, updated_minutes_ago: float | None = None,
-         drop: Iterable[str] = ()) -> dict[str, Any]:
+         drop: Iterable[str] = (), page_id: str = PAGE_ID) -> dict[str, Any]:
     created = g.at(minutes_ago)
-    post_id = f"{PAGE_ID}_{122198765432100000 + g.next_id()}"
+    post_id = f"{page_id}_{122198765432100000 + g.next_id()}"
     item = {
         "id": post_id,
         "created_time": g.graph_time(created),
         "updated_time": g.graph_time(g.at(minutes_ago if updated_minutes_ago is None else updated_minutes_ago)),
         "message": text,
-        "permalink_url": f"https://www.facebook.com/{PAGE_ID}/posts/{post_id.split('_')[1]}",
+        "permalink_url": f"https://www.facebook.com/{page_id}/posts/{post_id.split('_')[1]}",
         "from": dict(author or JANE),
         "shares": {"count": shares},
         "reactions": {"data": [], "summary": {"total_count": reactions, "viewer_reaction": "NONE"}},
@@ -80,27 +80,29 @@ def rating(text: str | None, *, minutes_ago: float = 10, recommendation: str = "
 
 
 class Fake(FakeApi):
-    """A Page with a feed (the shared scenarios' listing), tagged posts, comments and ratings."""
+    """A Page with a feed (the shared scenarios' listing), tagged posts, comments and ratings;
+    ``page_id``: another Page on the same server (same token)."""
 
     platform = "facebook"
-    listing = path(PAGE_ID, "feed")
     env = {"FACEBOOK_PAGE_TOKEN": TOKEN}
 
-    def __init__(self, server: FakeServer) -> None:
+    def __init__(self, server: FakeServer, page_id: str = PAGE_ID) -> None:
         super().__init__(server)
+        self.page_id = page_id
+        self.listing = path(page_id, "feed")
         self.feed: list[dict[str, Any]] = []
         self.tagged: list[dict[str, Any]] = []
         self.ratings: list[dict[str, Any]] = []
         self.comments: dict[str, list[dict[str, Any]]] = {}
         self.private: set[str] = set()  # ids the token may not see
-        self.usage_headers: dict[str, str] = g.usage(PAGE_ID, calls=12)
+        self.usage_headers: dict[str, str] = g.usage(page_id, calls=12)
         server.route("GET", self.listing, self.guarded(self._edge("feed", lambda: self.feed)))
-        server.route("GET", path(PAGE_ID, "tagged"), self._edge("tagged", lambda: self.tagged))
-        server.route("GET", path(PAGE_ID, "visitor_posts"), self._edge("visitor_posts", lambda: []))
-        server.route("GET", path(PAGE_ID, "ratings"), self._edge("ratings", lambda: self.ratings, since=False))
+        server.route("GET", path(page_id, "tagged"), self._edge("tagged", lambda: self.tagged))
+        server.route("GET", path(page_id, "visitor_posts"), self._edge("visitor_posts", lambda: []))
+        server.route("GET", path(page_id, "ratings"), self._edge("ratings", lambda: self.ratings, since=False))
 
     def _edge(self, name: str, items: Any, since: bool = True) -> Any:
-        return g.edge(path(PAGE_ID, name), items, TOKEN, since=since, headers=lambda: self.usage_headers,
+        return g.edge(path(self.page_id, name), items, TOKEN, since=since, headers=lambda: self.usage_headers,
                       hidden=self._private)
 
     def _private(self, item: Any) -> bool:
@@ -108,11 +110,11 @@ class Fake(FakeApi):
 
     def source(self, name: str = "facebook-acme", extra: str = "") -> str:
         return source_toml(self.server.url, name, "feed = true\ncomments = false\ntagged = false\nratings = false\n"
-                           + "page_size = 2\n" + extra)
+                           + "page_size = 2\n" + extra, page_id=self.page_id)
 
     def add(self, text: str, minutes_ago: float = 10, bare: bool = False, **kwargs: Any) -> str:
         drop = ["from", "permalink_url", "shares", "reactions", "comments", "updated_time"] if bare else []
-        item = post(text, minutes_ago=minutes_ago, drop=drop, **kwargs)
+        item = post(text, minutes_ago=minutes_ago, drop=drop, page_id=self.page_id, **kwargs)
         self.feed.append(item)
         self.comments[item["id"]] = []
         comments_path = path(item["id"], "comments")
@@ -130,7 +132,7 @@ class Fake(FakeApi):
         return item["id"]
 
     def too_many(self, reset_in: int | None) -> Reply:
-        headers = g.usage(PAGE_ID, calls=100, minutes=reset_in // 60) if reset_in is not None else {}
+        headers = g.usage(self.page_id, calls=100, minutes=reset_in // 60) if reset_in is not None else {}
         return g.error(*g.PAGE_LIMIT, subcode=2446079, transient=True, headers=headers)
 
     def server_error(self) -> Reply:
@@ -140,14 +142,15 @@ class Fake(FakeApi):
         return Reply(200, body='{"data": [{"id": "1_2", "created_time": ', content_type="application/json")
 
 
-def source_toml(base_url: str, name: str = "facebook-acme", extra: str = "") -> str:
-    """A ``[[sources]]`` entry for the Acme Page at ``base_url``; the token from $FACEBOOK_PAGE_TOKEN."""
+def source_toml(base_url: str, name: str = "facebook-acme", extra: str = "", page_id: str = PAGE_ID) -> str:
+    """A ``[[sources]]`` entry for the Acme Page (or ``page_id``) at ``base_url``; the token from
+    $FACEBOOK_PAGE_TOKEN."""
     return f"""
 [[sources]]
 name = "{name}"
 platform = "facebook"
 brand = "Acme"
-page_id = "{PAGE_ID}"
+page_id = "{page_id}"
 access_token = {{ env = "FACEBOOK_PAGE_TOKEN" }}
 base_url = "{base_url}"
 timeout = 0.5

@@ -61,23 +61,25 @@ def comment(text: str, *, minutes_ago: float = 10, username: str = "john.smith",
 
 
 class Fake(FakeApi):
-    """An account with tagged media (the shared scenarios' listing), own media, comments and hashtags."""
+    """An account with tagged media (the shared scenarios' listing), own media, comments and hashtags;
+    ``user_id``: another account on the same server (same token; its hashtag routes replace the first's)."""
 
     platform = "instagram"
-    listing = path(USER_ID, "tags")
     env = {"INSTAGRAM_TOKEN": TOKEN}
 
-    def __init__(self, server: FakeServer) -> None:
+    def __init__(self, server: FakeServer, user_id: str = USER_ID) -> None:
         super().__init__(server)
+        self.user_id = user_id
+        self.listing = path(user_id, "tags")
         self.tags: list[dict[str, Any]] = []
         self.own: list[dict[str, Any]] = []
         self.comments: dict[str, list[dict[str, Any]]] = {}
         self.hashtag_media: dict[str, list[dict[str, Any]]] = {name: [] for name in HASHTAG_IDS}
-        self.usage_headers: dict[str, str] = g.usage(USER_ID, kind="instagram", calls=8)
+        self.usage_headers: dict[str, str] = g.usage(user_id, kind="instagram", calls=8)
         headers = lambda: self.usage_headers  # noqa: E731
         server.route("GET", self.listing, self.guarded(g.edge(self.listing, lambda: self.tags, TOKEN,
                                                               time_key="timestamp", since=False, headers=headers)))
-        server.route("GET", path(USER_ID, "media"), g.edge(path(USER_ID, "media"), lambda: self.own, TOKEN,
+        server.route("GET", path(user_id, "media"), g.edge(path(user_id, "media"), lambda: self.own, TOKEN,
                                                            time_key="timestamp", since=False, headers=headers))
         server.route("GET", path("ig_hashtag_search"), self._hashtag_search)
         for name, hashtag_id in HASHTAG_IDS.items():
@@ -86,13 +88,14 @@ class Fake(FakeApi):
                                                time_key="timestamp", since=False, headers=headers))
 
     def _hashtag_search(self, request: Request) -> Reply:
-        if request.params.get("user_id") != USER_ID:
+        if request.params.get("user_id") != self.user_id:
             return g.error(100, "(#100) The parameter user_id is required")
         found = HASHTAG_IDS.get(request.params.get("q", "").lower())
         return Reply(json={"data": [{"id": found}] if found else []})
 
     def source(self, name: str = "instagram-acme", extra: str = "") -> str:
-        return source_toml(self.server.url, name, "tags = true\ncomments = false\npage_size = 2\n" + extra)
+        return source_toml(self.server.url, name, "tags = true\ncomments = false\npage_size = 2\n" + extra,
+                           user_id=self.user_id)
 
     def add(self, text: str, minutes_ago: float = 10, bare: bool = False, **kwargs: Any) -> str:
         drop = ["username", "like_count", "comments_count", "permalink"] if bare else []
@@ -119,7 +122,7 @@ class Fake(FakeApi):
         return made
 
     def too_many(self, reset_in: int | None) -> Reply:
-        headers = g.usage(USER_ID, kind="instagram", calls=100, minutes=reset_in // 60) if reset_in is not None else {}
+        headers = g.usage(self.user_id, kind="instagram", calls=100, minutes=reset_in // 60) if reset_in is not None else {}
         return g.error(*g.APP_LIMIT, headers=headers)
 
     def server_error(self) -> Reply:
@@ -129,14 +132,15 @@ class Fake(FakeApi):
         return Reply(200, body="<html><body>Sorry, something went wrong.</body></html>", content_type="text/html")
 
 
-def source_toml(base_url: str, name: str = "instagram-acme", extra: str = "") -> str:
-    """A ``[[sources]]`` entry for the Acme account at ``base_url``; the token from $INSTAGRAM_TOKEN."""
+def source_toml(base_url: str, name: str = "instagram-acme", extra: str = "", user_id: str = USER_ID) -> str:
+    """A ``[[sources]]`` entry for the Acme account (or ``user_id``) at ``base_url``; the token from
+    $INSTAGRAM_TOKEN."""
     return f"""
 [[sources]]
 name = "{name}"
 platform = "instagram"
 brand = "Acme"
-user_id = "{USER_ID}"
+user_id = "{user_id}"
 access_token = {{ env = "INSTAGRAM_TOKEN" }}
 base_url = "{base_url}"
 timeout = 0.5
