@@ -84,9 +84,11 @@ class Connector(Protocol):
 
     platform: ClassVar[str]
     Options: ClassVar[type]
-    # Optional: False for a platform that searches nothing (a Page, an account or a file read
-    # whole); the config then refuses a source's ``query``, which would filter nothing.
-    # takes_query: ClassVar[bool] = True
+    # Optional, checked by the config loader (a plugin that declares nothing takes any query):
+    # takes_query: ClassVar[bool | str] = True
+    #     False: the platform searches nothing (a Page, an account or a file read whole): a
+    #     source's ``query`` is refused, it would filter nothing. The name of a bool option
+    #     (RSS: "only_matching"): the query is used only when that option is true, else refused.
 
     def build_query(self, brand: BrandQuery) -> str:
         """The platform query for a brand when the source sets no ``query``."""

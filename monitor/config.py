@@ -655,10 +655,24 @@ def _source(table: Any, where: str, load_plugins: bool = True) -> SourceConfig:
         return _build(SourceConfig, {k: v for k, v in table.items() if k in common}, where)
     name, connector = _plugin(table, "platform", None, plugins.connector_class, where)
     source = _with_plugin_options(SourceConfig, plugins.CONNECTORS, name, connector.Options, table, where)
-    if source.query is not None and getattr(connector, "takes_query", True) is False:  # it would filter nothing
-        raise ConfigError(f"{where}: query: {name} sources take no query (nothing is searched there:"
-                          " everything is read); remove it")
+    _check_query(source, connector, name, where)
     return source
+
+
+def _check_query(source: SourceConfig, connector: Any, name: str, where: str) -> None:
+    """A source's ``query`` and ``brand`` against what its connector declares it does with
+    them (``takes_query``: see :class:`connectors.base.Connector`)."""
+    takes = getattr(connector, "takes_query", True)
+    if isinstance(takes, str):  # the bool option the query is used with
+        with plugins.blamed(plugins.CONNECTORS, name, f"declares takes_query = {takes!r}"):
+            used = getattr(source.options, takes)
+        if source.query is not None and used is not True:  # it would filter nothing
+            raise ConfigError(f"{where}: query: {name} sources use a query only with {takes} = true;"
+                              " set it, or remove the query")
+    elif takes is False:
+        if source.query is not None:
+            raise ConfigError(f"{where}: query: {name} sources take no query (nothing is searched there:"
+                              " everything is read); remove it")
 
 
 def _sentiment(table: Any, where: str, load_plugins: bool = True) -> SentimentConfig:

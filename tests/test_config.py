@@ -158,6 +158,17 @@ def test_a_query_on_a_platform_that_searches_nothing_is_refused_not_ignored(writ
     assert config.load(write_config(f'[[sources]]\nname = "s"\nplatform = "{platform}"\n{keys}', name="ok.toml"))
 
 
+
+def test_an_rss_query_without_only_matching_is_refused_not_ignored(write_config):
+    # The feed was read whole: the query filtered nothing, silently.
+    path = write_config('[[sources]]\nname = "news"\nplatform = "rss"\nurl = "https://n.example/f.xml"\n'
+                        'query = "acme recall"\n')
+    assert load_error(path).endswith(
+        '[[sources]] #1 ("news"): query: rss sources use a query only with only_matching = true; set it,'
+        " or remove the query")
+    assert config.load(write_config(path.read_text() + "only_matching = true\n", base=False, name="ok.toml"))
+
+
 def test_missing_required_key(write_config):
     message = load_error(write_config('[[sources]]\nname = "replay"\nplatform = "jsonl"\n'))
     assert '[[sources]] #1 ("replay"): missing required key "path"' in message
