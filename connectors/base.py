@@ -84,11 +84,14 @@ class Connector(Protocol):
 
     platform: ClassVar[str]
     Options: ClassVar[type]
-    # Optional, checked by the config loader (a plugin that declares nothing takes any query):
+    # Optional, checked by the config loader (declaring neither accepts any source):
     # takes_query: ClassVar[bool | str] = True
     #     False: the platform searches nothing (a Page, an account or a file read whole): a
     #     source's ``query`` is refused, it would filter nothing. The name of a bool option
     #     (RSS: "only_matching"): the query is used only when that option is true, else refused.
+    # needs_query: ClassVar[bool] = False
+    #     True: the platform only searches: a source whose query is used needs a ``brand`` or a
+    #     non-blank ``query`` (else every poll would fail as bad_query).
 
     def build_query(self, brand: BrandQuery) -> str:
         """The platform query for a brand when the source sets no ``query``."""

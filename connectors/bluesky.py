@@ -109,6 +109,7 @@ class BlueskyConnector:
 
     platform: ClassVar[str] = "bluesky"
     Options: ClassVar[type] = BlueskyOptions
+    needs_query: ClassVar[bool] = True  # it only searches: a brand or a query is needed
 
     def __init__(self, options: BlueskyOptions) -> None:
         self.options = options

@@ -69,6 +69,7 @@ class HackerNewsConnector:
 
     platform: ClassVar[str] = "hackernews"
     Options: ClassVar[type] = HackerNewsOptions
+    needs_query: ClassVar[bool] = True  # it only searches: a brand or a query is needed
 
     def __init__(self, options: HackerNewsOptions) -> None:
         self.options = options

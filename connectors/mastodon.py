@@ -112,6 +112,7 @@ class MastodonConnector:
 
     platform: ClassVar[str] = "mastodon"
     Options: ClassVar[type] = MastodonOptions
+    needs_query: ClassVar[bool] = True  # it only searches: a brand or a query is needed
 
     def __init__(self, options: MastodonOptions) -> None:
         self.options = options

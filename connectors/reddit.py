@@ -117,6 +117,7 @@ class RedditConnector:
 
     platform: ClassVar[str] = "reddit"
     Options: ClassVar[type] = RedditOptions
+    needs_query: ClassVar[bool] = True  # it only searches: a brand or a query is needed
 
     def __init__(self, options: RedditOptions) -> None:
         self.options = options

@@ -78,6 +78,7 @@ class RssConnector:
     platform: ClassVar[str] = "rss"
     Options: ClassVar[type] = RssOptions
     takes_query: ClassVar[str] = "only_matching"  # without it the feed is read whole: a query is unused
+    needs_query: ClassVar[bool] = True  # with it, the entries kept name the query's terms
 
     def __init__(self, options: RssOptions) -> None:
         self.options = options

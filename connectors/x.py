@@ -100,6 +100,7 @@ class XConnector:
 
     platform: ClassVar[str] = "x"
     Options: ClassVar[type] = XOptions
+    needs_query: ClassVar[bool] = True  # it only searches: a brand or a query is needed
 
     def __init__(self, options: XOptions) -> None:
         self.options = options

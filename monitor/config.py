@@ -661,7 +661,7 @@ def _source(table: Any, where: str, load_plugins: bool = True) -> SourceConfig:
 
 def _check_query(source: SourceConfig, connector: Any, name: str, where: str) -> None:
     """A source's ``query`` and ``brand`` against what its connector declares it does with
-    them (``takes_query``: see :class:`connectors.base.Connector`)."""
+    them (``takes_query``, ``needs_query``: see :class:`connectors.base.Connector`)."""
     takes = getattr(connector, "takes_query", True)
     if isinstance(takes, str):  # the bool option the query is used with
         with plugins.blamed(plugins.CONNECTORS, name, f"declares takes_query = {takes!r}"):
@@ -670,9 +670,18 @@ def _check_query(source: SourceConfig, connector: Any, name: str, where: str) ->
             raise ConfigError(f"{where}: query: {name} sources use a query only with {takes} = true;"
                               " set it, or remove the query")
     elif takes is False:
+        used = False
         if source.query is not None:
             raise ConfigError(f"{where}: query: {name} sources take no query (nothing is searched there:"
                               " everything is read); remove it")
+    else:
+        used = True
+    if not used or getattr(connector, "needs_query", False) is not True:
+        return
+    if source.query is not None and not source.query.strip():  # it overrides the brand's terms
+        raise ConfigError(f"{where}: query: is empty; write the {name} query, or remove it to use the brand's terms")
+    if source.query is None and source.brand is None:  # every poll would fail: nothing to search for
+        raise ConfigError(f"{where}: {name} sources need a brand or a query: there are no terms to search for")
 
 
 def _sentiment(table: Any, where: str, load_plugins: bool = True) -> SentimentConfig:

@@ -169,6 +169,28 @@ def test_an_rss_query_without_only_matching_is_refused_not_ignored(write_config)
     assert config.load(write_config(path.read_text() + "only_matching = true\n", base=False, name="ok.toml"))
 
 
+#: A source of each searching platform, with its required keys, and neither brand nor query.
+SEARCHING = {
+    "x": 'bearer_token = "t"', "reddit": 'client_id = "i"\nclient_secret = "s"\nuser_agent = "python:a.b:v1 (by /u/me)"',
+    "mastodon": "", "bluesky": 'handle = "a.bsky.social"\napp_password = "p"', "hackernews": "",
+    "rss": 'url = "https://n.example/f.xml"\nonly_matching = true',
+}
+
+
+@pytest.mark.parametrize("platform", SEARCHING)
+def test_a_searching_source_without_a_brand_or_a_query_fails_init_naming_it(cli, write_config, platform):
+    # It passed init and failed every poll as bad_query ("the query is empty").
+    path = write_config(f'[[sources]]\nname = "s"\nplatform = "{platform}"\n{SEARCHING[platform]}\n')
+    result = cli("--config", path, "init")
+    assert (result.exit_code, result.stderr) == (1, f'Error: {path}: [[sources]] #1 ("s"): {platform} sources need a brand'
+                                                    " or a query: there are no terms to search for\n")
+    blank = write_config(path.read_text() + 'query = " "\n', base=False, name="blank.toml")
+    assert load_error(blank).endswith(f'[[sources]] #1 ("s"): query: is empty; write the {platform} query,'
+                                      " or remove it to use the brand's terms")
+    for fixed in ('brand = "Acme"', 'query = "acme"'):
+        assert config.load(write_config(path.read_text() + fixed + "\n", base=False, name="ok.toml"))
+
+
 def test_missing_required_key(write_config):
     message = load_error(write_config('[[sources]]\nname = "replay"\nplatform = "jsonl"\n'))
     assert '[[sources]] #1 ("replay"): missing required key "path"' in message

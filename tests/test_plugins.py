@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 
+from monitor import config as config_module
 from monitor import plugins
 from factories import record, write_jsonl
 
@@ -90,6 +91,15 @@ def test_a_plugin_options_are_checked_like_built_in_ones(installed_plugin, cli, 
 
     assert result.exit_code == 1
     assert 'unknown key "greting" (did you mean "greeting"?)' in result.output
+
+
+
+def test_a_plugin_declaring_nothing_about_queries_takes_a_source_without_brand_or_query(installed_plugin,
+                                                                                           write_config):
+    # takes_query / needs_query are optional: the loader must not ask a plugin to declare them.
+    for extra in ("", 'query = "anything"\n', 'query = ""\n'):
+        path = write_config(f'[[sources]]\nname = "mine"\nplatform = "myplatform"\n{extra}')
+        assert config_module.load(path).sources[0].platform == "myplatform"
 
 
 def test_an_unknown_platform_lists_the_installed_ones(cli, write_config):

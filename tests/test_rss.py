@@ -14,6 +14,7 @@ from fakeapi import stored as rows
 import wire_rss as wr
 from connectors.rss import unwrap
 from fakeserver import Reply
+from monitor.errors import ConfigError
 
 
 @pytest.fixture
@@ -99,10 +100,12 @@ def test_only_matching_without_a_brand_or_query_is_refused_not_a_feed_read_whole
     fake_server.route("GET", wr.NEWS_PATH, Reply(200, body=wr.rss([item])))
     toml = wr.source_toml(fake_server.url, url=f"https://news.example.com{wr.NEWS_PATH}",
                           extra="only_matching = true")
-    result = poll_once(fresh_store, write_config(toml.replace('brand = "Acme"\n', "")))
+    path = write_config(toml.replace('brand = "Acme"\n', ""))
 
-    assert (result.status, result.error_kind, result.requests) == ("error", "bad_query", 0)
-    assert result.error == "rss: only_matching = true has no terms to match: give the source a brand or a query"
+    with pytest.raises(ConfigError) as refused:  # at load (init, run, a reload), not at each poll
+        poll_once(fresh_store, path)
+    assert str(refused.value) == (f'{path}: [[sources]] #1 ("alerts-acme"): rss sources need a brand or a query:'
+                                  " there are no terms to search for")
     assert rows(fresh_store) == {} and fake_server.requests == []
 
 
