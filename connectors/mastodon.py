@@ -54,7 +54,7 @@ from connectors.base import (
     Mention,
     Secret,
     decode_cursor,
-    encode_cursor,
+    next_cursor,
     parse_iso_datetime,
     query_lines,
     whole_number,
@@ -129,7 +129,9 @@ class MastodonConnector:
         lines = query_lines(query, self.platform)
         if any(not line.startswith("#") for line in lines) and self.options.access_token is None:
             raise AuthError("mastodon: status search (query lines without #) needs an access_token")
-        before = decode_cursor(cursor, self.platform)
+        # Status ids and times belong to one instance: another one's timeline is read afresh.
+        scope = self.options.base_url.rstrip("/")
+        before = decode_cursor(cursor, self.platform, scope)
         after: dict[str, Any] = {}
         found: dict[str, Mention] = {}
         floor = (datetime.now(timezone.utc) - self.options.lookback).timestamp()
@@ -152,7 +154,7 @@ class MastodonConnector:
                     if ids.kind is not None:
                         after[line]["ids"] = ids.kind
             requests = http.requests
-        return Batch(list(found.values()), encode_cursor(after) if after != before else None, requests)
+        return Batch(list(found.values()), next_cursor(cursor, after, scope), requests)
 
     def _client(self) -> HttpClient:
         o = self.options

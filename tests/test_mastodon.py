@@ -9,6 +9,7 @@ import pytest
 
 from fakeapi import poll_once
 from fakeapi import stored as rows
+from fakeserver import FakeServer
 import wire_mastodon as wm
 from connectors.base import BrandQuery, Secret
 from connectors.mastodon import MastodonConnector, MastodonOptions
@@ -168,7 +169,7 @@ def test_cursor_is_the_newest_status_time_and_the_uris_seen_in_the_overlap_per_l
 
     at = (int(instance.statuses[0]["id"]) >> 16) / 1000
     assert json.loads(fresh_store.sources.cursor("mastodon-acme")) == {
-        "#acme": {"newest": at, "seen": {uri: at}, "ids": "snowflake"}}
+        "#acme": {"newest": at, "seen": {uri: at}, "ids": "snowflake"}, "for": instance.server.url}
 
 
 def test_a_server_with_ulid_ids_is_read_newest_first_down_to_the_overlap_without_a_snowflake_min_id(
@@ -243,3 +244,19 @@ def test_an_error_quoting_the_token_past_its_cut_shows_none_of_it(instance, fres
         instance.server.route("GET", wm.TIMELINE, Reply(403, {"error": "x" * pad + " " + token}))
         result = poll_once(fresh_store, write_config(wm.source_toml(instance.server.url, extra='query = "#acme"')))
         assert result.status == "error" and "Zq9T" not in result.error and len(result.error) <= 300
+
+
+def test_another_instance_is_read_afresh_not_from_the_old_instance_newest_status(
+        poll, instance, fresh_store, write_config):
+    """The cursor belongs to its instance (`base_url`): after moving the source to another one, its
+    timeline's statuses older than the old instance's newest must be read (min_id skipped them)."""
+    instance.add("acme on the old instance", minutes_ago=5)
+    assert poll().new == 1
+    with FakeServer() as server:
+        other = wm.Fake(server)
+        older = other.add("acme support never called back", minutes_ago=60)
+
+        moved = poll_once(fresh_store, write_config(other.source(), name="moved.toml"))
+
+    assert (moved.status, moved.new) == ("ok", 1), moved.error
+    assert older in rows(fresh_store)
