@@ -160,7 +160,9 @@ class RedditConnector:
         listings = [_Listing(f"search r/{scope}: {query}", f"r/{scope}/search/", params)]
         if self.options.comments:
             keep = text_matcher(query)
-            listings += [_Listing(f"comments r/{name}", f"r/{name}/comments/", {}, keep, COMMENTS_OVERLAP)
+            # Keyed by the query that filters them, as the search is: comments another query
+            # read and left out are read again for a new one (they were "seen").
+            listings += [_Listing(f"comments r/{name}: {query}", f"r/{name}/comments/", {}, keep, COMMENTS_OVERLAP)
                          for name in subreddits]
         return listings
 

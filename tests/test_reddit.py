@@ -226,13 +226,29 @@ def test_subreddits_are_searched_and_their_comments_filtered_by_the_query(poll, 
     assert gets(fake_server)[0].params["restrict_sr"] == "True"
     assert cursor(fresh_store) == {
         f"search r/gadgets+phones: {QUERY}": position(post),
-        "comments r/gadgets": position(naming, noise, other),  # read, kept or not
+        f"comments r/gadgets: {QUERY}": position(naming, noise, other),  # read, kept or not
     }
 
     fake_server.clear()
     again = poll('subreddits = ["gadgets", "r/phones"]')
 
     assert (again.new, len(gets(fake_server))) == (0, 3)  # one request per listing
+
+
+
+def test_a_widened_query_reads_a_subreddits_comments_afresh_keeping_those_the_old_one_left_out(
+        poll, fake_server, fresh_store):
+    """A changed query starts afresh (README): the comments listing too, else a comment the old
+    query read and left out stays 'seen' and the new query, which names it, never keeps it."""
+    rival = wr.comment("Globex billing is a mess", minutes_ago=1, sub="gadgets")
+    fake_server.route("GET", wr.search_path("gadgets"), wr.authorized(wr.ok(wr.listing([]))))
+    fake_server.route("GET", wr.comments_path("gadgets"), wr.authorized(wr.ok(wr.listing([rival]))))
+    assert poll('subreddits = ["gadgets"]').new == 0  # not about Acme: read, left out
+
+    widened = poll('subreddits = ["gadgets"]\nquery = "acme OR globex"')
+
+    assert (widened.status, widened.new) == ("ok", 1), widened.error
+    assert [r["id"] for r in rows(fresh_store)] == [rival["data"]["name"]]
 
 
 def test_429_with_reset_header(poll, fake_server, fresh_store):
