@@ -38,6 +38,12 @@ EXPORTS = {
         "T1,2024-03-04T09:00:00Z,2024-03-06T10:00:00Z,2024-03-05T09:00:00Z,solved,5\n",
         "T1,2024-03-04T09:00:00Z,2024-03-04T10:00:00Z,,open,\n",
     ),
+    # No update time: the row's own latest time (closed, rated, created) stands in for it.
+    "helpscout": (
+        "Conversation ID,Mailbox,Created At,Closed At,Status,Type,Replies,Rating,Rating Created At\n",
+        "987,Support,2024-03-04T09:00:00Z,2024-03-05T09:00:00Z,closed,email,1,Great,2024-03-06T10:00:00Z\n",
+        "987,Support,2024-03-04T09:00:00Z,,active,email,0,,\n",
+    ),
 }
 
 
@@ -191,3 +197,38 @@ def test_answers_of_the_same_time_or_without_one_the_last_import_wins(cli, write
     kpi_imported(cli, config, tmp_path / "c.csv", conversations + row.format("Not Good"))
     assert kpi_imported(cli, config, tmp_path / "d.csv", conversations + row.format("Great"))["updated"] == 2
     assert (kpis(cli, config)["csat_responses"], kpis(cli, config)["csat_pct"]) == (1, 100.0)
+
+
+def test_a_helpscout_rating_survives_a_row_from_before_it_but_not_a_later_update(cli, write_config, tmp_path):
+    config, (header, newer, _) = write_config(), EXPORTS["helpscout"]
+    kpi_imported(cli, config, tmp_path / "newer.csv", header + newer)  # closed 03-05 09:00, rated 03-06 10:00
+    # Exported after the close, before the rating: its latest time (03-05 09:00) predates the rating.
+    closed_unrated = "987,Support,2024-03-04T09:00:00Z,2024-03-05T09:00:00Z,closed,email,1,,\n"
+    result = kpi_imported(cli, config, tmp_path / "closed.csv", header + closed_unrated)
+    assert (result["new"], result["updated"], result["unchanged"], result["older"]) == (0, 0, 0, 1)
+    assert solved_and_rated(kpis(cli, config)) == (1, 1, 1, 100.0)
+    # A re-rating is later than the stored rating: taken (Not Good: 0% satisfied).
+    rerated = newer.replace("Great,2024-03-06T10:00:00Z", "Not Good,2024-03-08T10:00:00Z")
+    assert kpi_imported(cli, config, tmp_path / "rerated.csv", header + rerated)["updated"] == 2
+    assert solved_and_rated(kpis(cli, config)) == (1, 1, 1, 0.0)
+    # Help Scout's "User Updated At", later than the rating, on a row without one: the customer
+    # took the rating back. The conversation stays resolved; the rating goes.
+    updated = header.replace("\n", ",User Updated At\n")
+    taken_back = closed_unrated.replace("\n", ",2024-03-09T08:00:00Z\n")
+    assert kpi_imported(cli, config, tmp_path / "taken_back.csv", updated + taken_back)["updated"] == 1
+    assert solved_and_rated(kpis(cli, config)) == (1, 1, 0, None)
+
+
+def test_a_database_from_before_ranks_its_helpscout_conversations_too(cli, write_config, tmp_path):
+    config, (header, newer, older) = write_config(), EXPORTS["helpscout"]
+    kpi_imported(cli, config, tmp_path / "newer.csv", header + newer)
+    database = config_module.load(config).monitor.database
+    with Store.open(database) as store:  # as the previous version left it: no time for Help Scout rows
+        store.conn.execute("UPDATE kpi_tickets SET updated_at = NULL")
+        store.conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm008_helpscout_conversations_ranked'")
+        store.conn.execute("PRAGMA user_version = 0")
+    with Store.open(database) as store:  # the latest time the stored row shows: the rating's
+        assert store.conn.execute("SELECT updated_at FROM kpi_tickets").fetchall() == [("2024-03-06T10:00:00Z",)]
+    assert kpi_imported(cli, config, tmp_path / "newer.csv", header + newer)["unchanged"] == 2  # digests kept
+    assert kpi_imported(cli, config, tmp_path / "older.csv", header + older)["older"] == 1
+    assert solved_and_rated(kpis(cli, config)) == (1, 1, 1, 100.0)

@@ -141,11 +141,13 @@ def _backfill_type_and_tags(db: Database) -> None:
     _backfill_tickets(db, ("ticket_type", "tags"), lambda t: (t.ticket_type, _json(list(t.tags)) if t.tags else None))
 
 
-def _backfill_tickets(db: Database, new: tuple[str, ...], values: Callable[[Ticket], tuple[Any, ...]]) -> None:
+def _backfill_tickets(
+    db: Database, new: tuple[str, ...], values: Callable[[Ticket], tuple[Any, ...]], where: str = "1"
+) -> None:
     """Fill in the ticket columns ``new`` (the next ones in :data:`_TICKETS` after those
-    stored before this step) with ``values`` of each ticket re-read from its stored
-    export row, and recompute every digest, so that a re-import stays unchanged.
-    A row that cannot be re-read gets NULLs."""
+    stored before this step) with ``values`` of each ticket (of those ``where`` says)
+    re-read from its stored export row, and recompute their digests, so that a
+    re-import stays unchanged. A row that cannot be re-read gets NULLs."""
     from monitor.kpi.formats import FORMATS
     from monitor.kpi.formats.base import Row
 
@@ -161,7 +163,8 @@ def _backfill_tickets(db: Database, new: tuple[str, ...], values: Callable[[Tick
     last = 0
     while True:
         rows = db.execute(
-            f"SELECT rowid, import_id, {', '.join(old)} FROM kpi_tickets WHERE rowid > ? ORDER BY rowid LIMIT 2000",
+            f"SELECT rowid, import_id, {', '.join(old)} FROM kpi_tickets WHERE {where} AND rowid > ?"
+            " ORDER BY rowid LIMIT 2000",
             [last],
         ).fetchall()
         if not rows:
@@ -314,6 +317,14 @@ def m007_answers_on_another_formats_tickets(db: Database) -> None:
     for rows in _in_chunks(db, f"SELECT rowid, {', '.join(columns)} FROM kpi_responses WHERE 1"):
         db.conn.executemany("UPDATE kpi_responses SET digest = ? WHERE rowid = ?",
                             [(_digest((*stored, None)), rowid) for rowid, *stored in rows])
+
+
+@migrations()
+def m008_helpscout_conversations_ranked(db: Database) -> None:
+    """Help Scout conversations, which have no update time, are ranked by the latest time
+    their row shows (closed, rated, ...), stored as ``updated_at`` and filled in from
+    the stored export rows: a row from before a stored rating no longer removes it."""
+    _backfill_tickets(db, ("updated_at",), lambda t: (_time(t.updated_at),), "source_format = 'helpscout'")
 
 
 def _in_chunks(db: Database, select: str, size: int = 2000) -> Iterator[list[tuple[Any, ...]]]:

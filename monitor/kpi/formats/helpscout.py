@@ -5,6 +5,10 @@ found; these names follow the fields of its Mailbox API (Conversation and
 Happiness Ratings report objects), matched case-insensitively with aliases.
 Ratings are Great / Okay / Not Good (API: great, okay, not_good; webhooks:
 Bad). Times are ISO 8601, usually UTC with ``Z``; durations are seconds.
+
+A conversation row need not say when it last changed (the API's ``userUpdatedAt``):
+the latest time it shows (updated, customer waiting since, closed, rated, created)
+stands in, so a row from before a stored rating or close does not undo it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ CONVERSATION_COLUMNS = (
     _ID,
     Column("created_at", ("Created At",), required=True),
     Column("closed_at", ("Closed At",)),
+    Column("updated_at", ("User Updated At", "Updated At", "User Modified At", "Modified At", "Last Updated")),
+    Column("waiting_since", ("Customer Waiting Since", "Waiting Since", "Last Customer Reply At")),
     Column("status", ("Status",)),
     Column("type", ("Type",)),  # email, chat, phone: the channel
     Column("tags", ("Tags",)),
@@ -63,6 +69,9 @@ def parse_conversation(row: Row) -> Iterator[Record]:
     replies = row.int("replies")
     resolved_at = None if replies == 0 else resolved(closed, status)
     first_contact, estimated = row.first_contact("first_reply_resolved", resolved_at is not None, replies)
+    # The row is at least as new as every time it shows: without Help Scout's update time,
+    # its latest one ranks it against the stored row (see ``updated_at`` in storage).
+    shown = (row.time("updated_at"), row.time("waiting_since"), closed, row.time("rated_at"), created)
     yield Ticket(
         FORMAT, conversation, created,
         resolved_at=resolved_at,
@@ -77,6 +86,7 @@ def parse_conversation(row: Row) -> Iterator[Record]:
         tags=split_tags(row.text("tags")),
         rating_column=row.has("rating"),
         left_out=left_out(status),
+        updated_at=max(t for t in shown if t is not None),
     )
     yield from _response(row, conversation, closed or created, own_row=False)
 
