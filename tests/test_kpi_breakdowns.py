@@ -192,3 +192,35 @@ def test_answers_imported_before_ticket_format_existed_keep_their_tickets_and_di
     for name in ("zendesk_tickets.csv", "intercom_csat.csv", "generic_surveys.csv"):
         again = json.loads(cli("--config", config, "kpi", "import", kpi_sample(name), "--output", "json").stdout)
         assert (again["new"], again["updated"]) == (0, 0), name  # the migration kept digests right
+
+
+def test_answers_naming_a_ticket_not_stored_are_counted_and_the_breakdown_says_so(cli, write_config, tmp_path):
+    from factories import kpi_imported
+
+    config = write_config()
+    kpi_imported(cli, config, tmp_path / "tickets.csv", "id,created_at,resolved_at,status,channel\n"
+                 "T1,2024-03-04T09:00:00Z,2024-03-04T11:00:00Z,solved,email\n")
+    kpi_imported(cli, config, tmp_path / "surveys.csv", "type,score,date,ticket_id,ticket_format\n"
+                 "csat,5,2024-03-05,T1,\n"          # T1: email
+                 "csat,1,2024-03-05,T2,\n"          # no ticket T2 (a typo, or its export not imported yet)
+                 "csat,4,2024-03-05,T1,zendesk\n"   # no Zendesk ticket T1 (a wrong ticket_format)
+                 "nps,10,2024-03-05,T2,\n"          # no ticket T2
+                 "nps,9,2024-03-06,,\n")            # names no ticket: (none) as it should be
+    data, rows = by(cli, config, "channel", *MARCH_4_TO_10)
+    # Total: CSAT 5, 1, 4 -> 2 of 3 satisfied; NPS 10, 9 -> two promoters.
+    assert (data["total"]["kpis"]["csat_pct"], data["total"]["kpis"]["nps"]) == (66.67, 100.0)
+    # email: the 5 on T1. (none): 1 and 4 (50%), and both NPS answers.
+    assert (rows["email"]["kpis"]["csat_responses"], rows["email"]["kpis"]["csat_pct"]) == (1, 100.0)
+    assert (rows["(none)"]["kpis"]["csat_responses"], rows["(none)"]["kpis"]["csat_pct"]) == (2, 50.0)
+    assert data["unmatched_answers"] == {"csat": 2, "nps": 1, "ces": 0}
+    table = cli("--config", config, "kpi", "show", *MARCH_4_TO_10, "--by", "channel")
+    assert table.exit_code == 0, table.output
+    assert ("note: 3 survey answers (2 CSAT, 1 NPS) name a ticket that is not stored (generic T2, zendesk T1): they count"
+            " in the total but under (none) here; import their helpdesk export, or check their ticket_id"
+            " and ticket_format") in table.output
+    # Once the ticket is stored, its answers move to its channel and the note goes.
+    kpi_imported(cli, config, tmp_path / "more.csv", "id,created_at,resolved_at,status,channel\n"
+                 "T2,2024-03-04T10:00:00Z,,open,chat\n")
+    data, rows = by(cli, config, "channel", *MARCH_4_TO_10)
+    assert data["unmatched_answers"] == {"csat": 1, "nps": 0, "ces": 0}
+    assert (rows["chat"]["kpis"]["csat_pct"], rows["chat"]["kpis"]["nps"]) == (0.0, 100.0)

@@ -55,6 +55,20 @@ def estimate_note(kpis: dict[str, Any]) -> str:
                 " their export has no first-contact field.")
     return (f"~ FCR estimated from replies and reopens for {estimated} of {counted} tickets, which have no"
             " first-contact value in their export; the others use the export's own.")
+
+
+def unmatched_note(counts: dict[str, int], named: list[tuple[str, str]], shown: int = 3) -> str:
+    """The note under a breakdown some of whose answers name a ticket not stored: how
+    many (per kind), a few of the tickets they name, and why they sit under "(none)"."""
+    n = sum(counts.values())
+    kinds = ", ".join(f"{counts[k]} {k.upper()}" for k in ("csat", "nps", "ces") if counts.get(k))
+    tickets = ", ".join(f"{fmt} {ticket}" for fmt, ticket in named[:shown]) + (", ..." if len(named) > shown else "")
+    they, count, their = ("they", "count", "their") if n != 1 else ("it", "counts", "its")
+    return (f"note: {n} survey answer{'s' if n != 1 else ''} ({kinds}) name{'' if n != 1 else 's'} a ticket that is"
+            f" not stored ({tickets}): {they} {count} in the total but under (none) here; import {their} helpdesk"
+            f" export, or check {their} ticket_id and ticket_format")
+
+
 TARGET_NOTE = "✓ meets its [kpi.targets] target, ✗ misses it."
 #: KPIs of the per-group table (`kpi show --by channel|type|tag`): groups have no period figures.
 GROUPED = ("csat_pct", "nps", "ces", "first_response_median_s", "resolution_median_s", "fcr_pct")
@@ -224,6 +238,8 @@ def show(app: App, since: timedelta | None, from_date: date | None, to_date: dat
     exported = [f"{r['channel']} = {', '.join(r['as_exported'])}" for r in data["rows"] if r.get("as_exported")]
     if exported:
         click.echo("channels as exported: " + "; ".join(exported))
+    if report.unmatched:
+        click.echo(unmatched_note(report.unmatched, report.unmatched_named))
     if any(r["kpis"]["fcr_estimated"] for r in data["rows"]):
         click.echo(estimate_note(total))
     if any(v is not None for r in data["rows"] for v in r["meets_target"].values()):

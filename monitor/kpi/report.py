@@ -26,7 +26,7 @@ from typing import Any
 from monitor.config import KpiConfig
 from monitor.kpi import formulas, targets
 from monitor.kpi.groups import BREAKDOWNS, NONE, group_value
-from monitor.kpi.records import CONFIGURED_SCALE
+from monitor.kpi.records import CONFIGURED_SCALE, SURVEY_KINDS
 from monitor.storage import Store
 from monitor.storage.kpi import DURATION_METRICS, TicketCounts
 from monitor.timeutil import local_midnight, period_before, periods, to_db
@@ -302,6 +302,10 @@ class KpiReport:
     previous: dict[str, Any] = field(default_factory=dict)  # the window before, as long
     rows: list[tuple[str, datetime, datetime, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
     exported: dict[str, list[str]] = field(default_factory=dict)  # by channel: the values each kind gathers
+    #: By a group: the window's answers whose ticket_id names no stored ticket, per kind
+    #: (under "(none)"), and up to 4 (format, ticket id) they name.
+    unmatched: dict[str, int] = field(default_factory=dict)
+    unmatched_named: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def targets(self) -> list[targets.Target]:
@@ -318,7 +322,7 @@ class KpiReport:
                 out["as_exported"] = self.exported.get(name, [])
             return out
 
-        return {
+        out = {
             "from": to_db(self.start),
             "to": to_db(self.end),
             "timezone": self.timezone,
@@ -334,6 +338,9 @@ class KpiReport:
                       "meets_target": targets.meets(found, self.total)},
             "rows": [row(*r) for r in self.rows],
         }
+        if self.by in BREAKDOWNS:
+            out["unmatched_answers"] = {kind: self.unmatched.get(kind, 0) for kind in SURVEY_KINDS}
+        return out
 
 
 def kpi_report(
@@ -351,6 +358,7 @@ def kpi_report(
         kpis = kpis_for(store, spans, tz, settings)
         report.total, report.previous = kpis["total"], kpis["previous"]
         groups, report.exported = kpis_by_group(store, spans, by, settings)
+        report.unmatched, report.unmatched_named = store.kpi.unmatched_answers(start, end, examples=4)
         names = {g for span, g in groups if span == "total"}
         for name in sorted(names, key=lambda g: (g == NONE, -groups["total", g]["tickets_created"], g)):
             now = groups["total", name]

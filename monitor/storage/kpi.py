@@ -719,6 +719,23 @@ class KpiStore:
         )
         return [(_key(key, v, group), *rest) for key, v, *rest in self._store.conn.execute(sql, params)]  # type: ignore[misc]
 
+    def unmatched_answers(self, start: datetime, end: datetime, examples: int = 3) -> tuple[dict[str, int], list[tuple[str, str]]]:
+        """Survey answers given in ``[start, end)`` whose ``ticket_id`` names no stored
+        ticket, per kind, and the first few ``(format, ticket id)`` they name: they count
+        in the totals but under no group of a breakdown."""
+        where = (
+            " FROM kpi_responses r INDEXED BY kpi_responses_at WHERE r.responded_at >= ? AND r.responded_at < ?"
+            " AND r.ticket_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM kpi_tickets t WHERE"
+            " t.source_format = coalesce(r.ticket_format, r.source_format) AND t.ticket_id = r.ticket_id)"
+        )
+        params = [to_db(start), to_db(end)]
+        conn = self._store.conn
+        counts = {kind: n for kind, n in conn.execute(f"SELECT r.kind, count(*){where} GROUP BY r.kind", params)}
+        named = conn.execute(
+            f"SELECT DISTINCT coalesce(r.ticket_format, r.source_format), r.ticket_id{where} LIMIT ?", [*params, examples]
+        ).fetchall() if counts else []
+        return counts, [tuple(found) for found in named]
+
     def duration_histograms(self, periods: Periods, group: str | None = None) -> dict[tuple[Key, str], dict[float, int]]:
         """How many tickets took each duration, per ``(period key, metric)`` (see
         DURATION_METRICS): exact means and medians follow without the rows."""
