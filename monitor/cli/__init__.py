@@ -226,6 +226,9 @@ class BrandType(click.ParamType):
         known = [b.name for b in config.brands]
         # a read command reaches the brands stored mentions carry too: a typo of one is told of it
         others = [b for b in self._stored_names(app) if config.brand(b) is None]
+        if app._store is not None:  # a usage error closes no context: the lookup's store is closed here
+            app._store.close()
+            app._store = None
         self.fail(
             f'no [[brands]] entry is named "{value}"{did_you_mean(str(value), known + others)};'
             f' brands: {", ".join(known) or "none configured"}'
