@@ -30,6 +30,7 @@ from connectors.base import (
     decode_cursor,
     encode_cursor,
     parse_iso_datetime,
+    whole_number,
 )
 from connectors.csvfile import open_export, undecodable
 
@@ -392,10 +393,10 @@ class JsonlOptions:
 class JsonlConnector:
     """Serve the records of a saved file, in order, a poll at a time.
 
-    The cursor is the number of records already served, keyed by the file's
-    ``path`` (``{"exports/nov.jsonl": 360}``): a source pointed at another file
-    reads it from its start, as a changed query does, instead of skipping as
-    many of its records. A bad record fails the poll (naming file and line) and
+    The cursor is the number of records already served, scoped to the file's
+    ``path`` (``{"for": "exports/nov.jsonl", "served": 360}``, the shared cursor
+    scope): a source pointed at another file reads it from its start, as a changed
+    query does, instead of skipping as many of its records. A bad record fails the poll (naming file and line) and
     leaves the cursor where it was.
     """
 
@@ -420,11 +421,11 @@ class JsonlConnector:
             return int(cursor)
         if not cursor.lstrip().startswith("{"):
             raise BadPayload(f"jsonl cursor {cursor!r} is not a record count")
-        done = decode_cursor(cursor, self.platform).get(self.options.path, 0)
-        return done if isinstance(done, int) and not isinstance(done, bool) and done >= 0 else 0
+        done = whole_number(decode_cursor(cursor, self.platform, self.options.path), "served")  # another file: 0
+        return done if done is not None and done >= 0 else 0
 
     def _cursor(self, served: int) -> str:
-        return encode_cursor({self.options.path: served}) if self.keyed else str(served)
+        return encode_cursor({"served": served}, self.options.path) if self.keyed else str(served)
 
     def fetch(self, query: str, cursor: str | None) -> Batch:
         done = self._served(cursor)

@@ -153,7 +153,7 @@ def test_kill_9_while_polling_never_corrupts_duplicates_or_skips(tmp_path, monke
         x_polls += daemon.stderr.count("poll x-acme: ")
         with check_sound(tmp_path / "m.db", context) as store:
             for n in names:
-                cursor = json.loads(store.sources.cursor(n) or "{}").get(f"{tmp_path / n}.jsonl", 0)
+                cursor = json.loads(store.sources.cursor(n) or "{}").get("served", 0)
                 # Exactly the first `cursor` records are stored: nothing past the cursor, no gap.
                 assert stored_ids(store, "x", f"{n}-") == set(files[n][:cursor]), context
             # X: exactly the posts up to the cursor (the newest id seen) are stored.
@@ -179,7 +179,7 @@ def test_kill_9_while_polling_never_corrupts_duplicates_or_skips(tmp_path, monke
     with check_sound(tmp_path / "m.db", f"seed {SEED}, convergence") as store:
         for n in names:
             assert stored_ids(store, "x", f"{n}-") == set(files[n])
-            assert store.sources.cursor(n) == json.dumps({f"{tmp_path / n}.jsonl": 20000}, separators=(",", ":"))
+            assert store.sources.cursor(n) == json.dumps({"for": f"{tmp_path / n}.jsonl", "served": 20000}, separators=(",", ":"))
         assert stored_by_source(store, "x-acme") == set(x.ids)
         assert store.mentions.count() == 60_000 + len(x.ids)
 

@@ -137,7 +137,7 @@ def test_repoll_is_idempotent(tmp_path, write_config):
     with Store.open(cfg.monitor.database) as store:
         results = [ingest.poll(store, cfg)[0] for _ in range(4)]
         assert [r.new for r in results] == [2, 2, 1, 0]
-        assert json.loads(store.sources.cursor("replay")) == {str(data): 5}  # records of that file
+        assert json.loads(store.sources.cursor("replay")) == {"for": str(data), "served": 5}  # records of that file
         # A lost cursor makes the source re-serve everything: stored once all the same.
         store.conn.execute("UPDATE sources SET cursor = NULL")
         results = [ingest.poll(store, cfg)[0] for _ in range(3)]
@@ -160,7 +160,7 @@ def test_failure_between_mentions_and_cursor_leaves_neither(tmp_path, write_conf
         assert store.sources.cursor("replay") is None
         store.conn.execute("DROP TRIGGER fail_cursor")
         assert ingest.poll(store, cfg)[0].new == 2
-        assert json.loads(store.sources.cursor("replay")) == {str(data): 2}
+        assert json.loads(store.sources.cursor("replay")) == {"for": str(data), "served": 2}
 
 
 def test_writer_takes_the_lock_up_front(tmp_path):
@@ -183,7 +183,7 @@ def test_connector_batch_replay_with_shift(tmp_path):
     newest = max(m.created_at for m in batch.mentions)
     assert timedelta(0) < datetime.now(timezone.utc) - newest < timedelta(minutes=10)
     assert batch.mentions[1].created_at - batch.mentions[0].created_at == timedelta(days=1)
-    assert json.loads(batch.next_cursor) == {str(data): 2}
+    assert json.loads(batch.next_cursor) == {"for": str(data), "served": 2}
 
 
 def test_platforms_stored_in_upper_case_by_older_versions_are_lower_cased(tmp_path):
