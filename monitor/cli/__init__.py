@@ -218,14 +218,15 @@ class BrandType(click.ParamType):
         brand = config.brand(str(value))
         if brand is not None:
             return str(brand.name)
-        stored = self._stored(app, str(value))
-        if stored is not None:
-            click.echo(f'note: no [[brands]] entry is named "{stored}" (renamed or removed?):'
+        stored = self._stored_names(app)  # read commands: also the brand names stored mentions carry
+        named = next((b for b in stored if b.casefold() == str(value).casefold()), None)
+        if named is not None:
+            click.echo(f'note: no [[brands]] entry is named "{named}" (renamed or removed?):'
                        " its stored mentions are shown", err=True)
-            return stored
+            return named
         known = [b.name for b in config.brands]
-        # a read command reaches the brands stored mentions carry too: a typo of one is told of it
-        others = [b for b in self._stored_names(app) if config.brand(b) is None]
+        # a typo of a brand only stored mentions carry is told of it too
+        others = [b for b in stored if config.brand(b) is None]
         if app._store is not None:  # a usage error closes no context: the lookup's store is closed here
             app._store.close()
             app._store = None
@@ -236,20 +237,14 @@ class BrandType(click.ParamType):
             param, ctx,
         )
 
-    def _stored(self, app: App, name: str) -> str | None:
-        return self._in_store(app, lambda mentions: mentions.stored_brand(name))  # type: ignore[no-any-return]
-
     def _stored_names(self, app: App) -> list[str]:
-        return self._in_store(app, lambda mentions: mentions.brand_names()) or []
-
-    def _in_store(self, app: App, read: Callable[[Any], Any]) -> Any:
-        """``read`` of the stored mentions, for a read command's ``--brand`` (else None)."""
+        """The brand names stored mentions carry, for a read command's ``--brand`` (else none)."""
         if not self.stored:
-            return None
+            return []
         try:
-            return read(app.store(create=False).mentions)
+            return app.store(create=False).mentions.brand_names()  # type: ignore[no-any-return]
         except MonitorError:  # no database yet: nothing is stored under any name
-            return None
+            return []
 
 
 class LimitType(click.IntRange):

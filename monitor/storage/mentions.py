@@ -102,7 +102,7 @@ class MentionStore:
             before = conn.execute("SELECT max(rowid) FROM mentions").fetchone()[0] or 0
             conn.executemany(_UPSERT, rows)
             new = (conn.execute("SELECT max(rowid) FROM mentions").fetchone()[0] or 0) - before
-            # the brand names stored (a handful per batch), for stored_brand
+            # the brand names stored (a handful per batch), for brand_names
             conn.executemany("INSERT OR IGNORE INTO mention_brands (brand) VALUES (?)",
                              [(b,) for b in {row[3] for row in rows} if b is not None])
         from monitor.storage.scored import UpsertCounts
@@ -164,18 +164,10 @@ class MentionStore:
             found.append(row[0])
         return found
 
-    def stored_brand(self, name: str) -> str | None:
-        """The spelling ``name`` (in any case) is stored under as a mention's brand, or None:
-        a brand renamed or removed from the config that still has mentions (or had: none is
-        ever deleted). One small table is read, not the mentions."""
-        row = self._store.conn.execute(
-            "SELECT brand FROM mention_brands WHERE brand = ? COLLATE NOCASE LIMIT 1", [name]
-        ).fetchone()
-        return row[0] if row else None
-
     def brand_names(self) -> list[str]:
-        """Every brand name stored mentions carry (or carried), in order: the table
-        :meth:`stored_brand` reads."""
+        """Every brand name stored mentions carry (or carried: none is ever deleted), in
+        order: a brand renamed or removed from the config that still has mentions is among
+        them. One small table is read, not the mentions."""
         return [row[0] for row in self._store.conn.execute("SELECT brand FROM mention_brands ORDER BY brand")]
 
     def count(self, where: MentionFilter | None = None) -> int:
