@@ -194,13 +194,16 @@ def test_platforms_stored_in_upper_case_by_older_versions_are_lower_cased(tmp_pa
         store.conn.executemany(
             f"INSERT INTO mentions ({columns}) VALUES (?, ?, 'acme', '2026-01-01T00:00:00Z',"
             " '2026-01-01T00:00:00Z', 'neutral', 'neutral')",
-            [("X", "1"), ("X", "2"), ("x", "2"), ("X", "3"), ("x", "3")],
+            [("X", "1"), ("X", "2"), ("x", "2"), ("X", "3"), ("x", "3"), ("Reddit", "4"), ("REDDIT", "4")],
         )
         day = datetime(2026, 1, 2, tzinfo=timezone.utc)
         store.labels.override("X", "2", "positive", at=day + timedelta(hours=2))  # labelled last: it wins
         store.labels.override("x", "2", "negative", at=day + timedelta(hours=1))
         store.labels.override("X", "3", "positive", at=day)
         store.labels.override("x", "3", "negative", at=day + timedelta(hours=1))  # labelled last: it stays
+        # no lower-case row: two upper-case spellings of one mention become one row
+        store.labels.override("REDDIT", "4", "negative", at=day)
+        store.labels.override("Reddit", "4", "positive", at=day + timedelta(hours=1))  # labelled last: it wins
     with closing(sqlite3.connect(db, isolation_level=None)) as conn:
         # as an older version left it: this step not applied yet
         conn.execute("DELETE FROM _sqlite_migrations WHERE migration_set = 'labels' AND name = 'm002_lower_case_platforms'")
@@ -208,8 +211,9 @@ def test_platforms_stored_in_upper_case_by_older_versions_are_lower_cased(tmp_pa
 
     with Store.open(db) as store:
         assert store.conn.execute("SELECT platform, id, label, label_override FROM mentions ORDER BY id").fetchall() == [
-            ("x", "1", "neutral", None), ("x", "2", "positive", "positive"), ("x", "3", "negative", "negative")]
-        assert {row[0] for row in store.conn.execute("SELECT platform FROM label_events")} == {"x"}
+            ("x", "1", "neutral", None), ("x", "2", "positive", "positive"), ("x", "3", "negative", "negative"),
+            ("reddit", "4", "positive", "positive")]
+        assert {row[0] for row in store.conn.execute("SELECT platform FROM label_events")} == {"x", "reddit"}
         assert [e["label_after"] for e in store.labels.history("x", "2")] == ["negative", "positive"]
 
 

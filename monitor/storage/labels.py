@@ -58,30 +58,35 @@ def m001_overrides_and_events(db: Database) -> None:
 @migrations()
 def m002_lower_case_platforms(db: Database) -> None:
     """Platforms are stored in lower case (an import once kept "X" as written). A mention
-    stored under both spellings is the same mention: the lower-case row stays, with the
-    person's label of whichever spelling was labelled last (its history keeps both)."""
-    pairs = db.execute(
-        "SELECT upper.rowid, kept.rowid, upper.id, kept.platform FROM mentions AS upper"
-        " JOIN mentions AS kept ON kept.platform = lower(upper.platform) AND kept.id = upper.id"
-        " WHERE upper.platform <> lower(upper.platform)"
-    ).fetchall()
-    for upper_rowid, kept_rowid, mention_id, platform in pairs:
+    stored under several spellings is one mention: one row stays (the lower-case one if there
+    is one), with the person's label of whichever spelling was labelled last (its history
+    keeps every spelling's events)."""
+    spellings: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for rowid, platform, mention_id in db.execute(
+        "SELECT rowid, platform, id FROM mentions WHERE platform <> lower(platform) ORDER BY rowid"
+    ).fetchall():
+        spellings.setdefault((platform.lower(), mention_id), []).append((rowid, platform))
+    for (platform, mention_id), rows in spellings.items():
+        lower = db.execute("SELECT rowid FROM mentions WHERE platform = ? AND id = ?", [platform, mention_id]).fetchone()
+        if lower is not None:
+            rows = [(lower[0], platform), *rows]
+        if len(rows) == 1:
+            continue  # only renamed, below
+        kept_rowid, kept_spelling = rows[0]
         last = db.execute(
             "SELECT platform FROM label_events WHERE lower(platform) = ? AND mention_id = ?"
             " AND kind IN ('override', 'clear') ORDER BY at DESC, id DESC LIMIT 1", [platform, mention_id],
         ).fetchone()
-        if last is not None and last[0] != platform:  # the other spelling was labelled last
+        labelled_last = next((rowid for rowid, spelling in rows if last is not None and spelling == last[0]), None)
+        if labelled_last is not None and labelled_last != kept_rowid:  # another spelling was labelled last
             db.execute(
                 "UPDATE mentions SET (label_override, override_at, override_by, override_note) ="
                 " (SELECT label_override, override_at, override_by, override_note FROM mentions WHERE rowid = ?)"
-                " WHERE rowid = ?", [upper_rowid, kept_rowid],
+                " WHERE rowid = ?", [labelled_last, kept_rowid],
             )
             db.execute("UPDATE mentions SET label = coalesce(label_override, model_label) WHERE rowid = ?",
                        [kept_rowid])
-    db.execute(
-        "DELETE FROM mentions WHERE platform <> lower(platform) AND EXISTS"
-        " (SELECT 1 FROM mentions AS kept WHERE kept.platform = lower(mentions.platform) AND kept.id = mentions.id)"
-    )
+        db.conn.executemany("DELETE FROM mentions WHERE rowid = ?", [(rowid,) for rowid, _ in rows[1:]])
     db.execute("UPDATE mentions SET platform = lower(platform) WHERE platform <> lower(platform)")
     db.execute("UPDATE label_events SET platform = lower(platform) WHERE platform <> lower(platform)")
 
