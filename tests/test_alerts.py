@@ -63,6 +63,27 @@ def test_negative_count_and_ratio_thresholds_by_hand(write_config):
     assert "baseline 20%, threshold 58%" in ratio.describe(timezone.utc)
 
 
+def unsupported(store: Store, hour: datetime, n: int) -> None:
+    """``n`` mentions in a language the classifier does not score, in ``hour``."""
+    store.mentions.upsert([scored(f"u{hour:%m%d%H}-{i}", "acme", at=hour + timedelta(minutes=i), label="unsupported")
+                           for i in range(n)], hour)
+
+
+def test_the_negative_share_is_over_scored_mentions_as_in_summary(write_config):
+    config, store = setup(write_config)
+    baseline(store, volume=10, negative=2)  # 20% of the scored mentions, as before
+    for week in range(1, 5):  # unsupported mentions beside them, which summary's share leaves out
+        unsupported(store, H - week * WEEK, 30)
+    fill(store, H, volume=10, negative=7)
+    unsupported(store, H, 30)
+    (ratio,) = [s for s in alerts.replay(store, config, H, H + HOUR) if s.kind == "negative_ratio"]
+    assert (ratio.observed, ratio.baseline, ratio.volume, ratio.scored) == (0.7, 0.2, 40, 10)
+    p = 25 / 122  # (24 + 1) / (120 + 2): the 120 scored baseline mentions, not the 240 stored
+    assert ratio.threshold == pytest.approx(0.2 + 3 * math.sqrt(p * (1 - p) / 10))
+    assert "70% negative Tue 10 Mar 10:00–11:00 UTC (7 of 10 scored mentions)" in ratio.describe(timezone.utc)
+    assert "24 of 120 scored mentions" in ratio.describe(timezone.utc)
+
+
 def test_mad_widens_the_threshold_for_a_noisy_history(write_config):
     config, store = setup(write_config)
     for week, negatives in zip(range(1, 5), (0, 4, 8, 12)):
@@ -105,9 +126,24 @@ def test_cooldown_in_replay(write_config):
     assert fired == [H, H + 3 * HOUR]
 
 
+def test_replay_keeps_the_cooldown_of_an_alert_fired_before_its_window(write_config):
+    """As the daemon judges it: an alert at 23:00 keeps the same kind quiet at midnight, so a
+    window (the digest's day, ``alerts test --since``) does not start with its cooldowns
+    forgotten."""
+    config, store = setup(write_config)
+    fill(store, H - 2 * WEEK, 1, 0)
+    for i in range(-2, 5):
+        fill(store, H + i * HOUR, 5, 5)
+    counts = [s.hour for s in alerts.replay(store, config, H - 2 * HOUR, H + 5 * HOUR) if s.kind == "negative_count"]
+    assert counts == [H - 2 * HOUR, H + HOUR, H + 4 * HOUR]
+    fired = [s.hour for s in alerts.replay(store, config, H, H + 5 * HOUR) if s.kind == "negative_count"]
+    assert fired == [H + HOUR, H + 4 * HOUR]  # not H: the alert at H - 2h still keeps it quiet
+
+
 def test_a_drop_to_zero_is_flagged_when_volume_was_expected(write_config):
     config, store = setup(write_config)
     baseline(store, volume=10, negative=0)
+    fill(store, H - HOUR, 10, 0)  # the hour before had its mentions: no drop there, whose cooldown would cover H
     (signal,) = alerts.replay(store, config, H, H + HOUR)
     assert (signal.kind, signal.observed, signal.baseline, signal.threshold) == ("zero_volume", 0, 10, 5.0)
     assert "no mentions Tue 10 Mar 10:00–11:00 UTC; baseline 10 per hour" in signal.describe(timezone.utc)

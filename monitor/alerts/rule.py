@@ -10,9 +10,11 @@ For every complete hour and every own brand:
   Threshold = ``max(min_count, median + k × spread)``.
 * **negative_ratio** — the hour's negative share against the share in the same
   baseline hours (pooled; the whole lookback when those hold fewer than 20
-  mentions). Threshold = ``baseline + k × √(p(1-p)/n)``, the binomial standard
-  error at the hour's volume ``n`` (``p`` smoothed as (neg+1)/(vol+2)). Only
-  hours with at least ``min_count`` mentions and ``min_count`` negatives count.
+  mentions). Shares are over *scored* mentions, as in ``summary``: mentions in a
+  language the classifier does not support, or left unscored, are not in them. Threshold = ``baseline + k × √(p(1-p)/n)``, the binomial standard
+  error at the hour's scored volume ``n`` (``p`` smoothed as (neg+1)/(vol+2)).
+  Only hours with at least ``min_count`` scored mentions and ``min_count``
+  negatives count.
 * **zero_volume** — no mention at all in an hour whose baseline median volume
   is at least ``drop_min_baseline``: usually a broken source or query. The hour
   itself must lie within the stored history in some week, not only its neighbours.
@@ -38,18 +40,22 @@ from monitor.config import AlertsConfig, Config
 from monitor.output import percent
 from monitor.storage import Store
 from monitor.timeutil import format_duration, to_db
+from sentiment.base import LABELS
 
 KINDS = ("negative_count", "negative_ratio", "zero_volume")
 HOUR = timedelta(hours=1)
 MAD_SCALE = 1.4826  # MAD x this = standard deviation, for normal data
 _MIN_RATIO_SAMPLE = 20  # mentions needed in the same-hour baseline to trust its ratio
 _PERIODS_PER_QUERY = 300
+#: How far before its window :func:`replay` judges hours, to know which cooldowns run into it.
+WARM_UP = timedelta(weeks=1)
 
 
 @dataclass(frozen=True)
 class HourCounts:
-    volume: int = 0
+    volume: int = 0  # every mention
     negative: int = 0
+    scored: int = 0  # positive, neutral or negative: what shares are over
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ class Signal:
     threshold: float
     volume: int  # mentions in the hour
     negative: int  # negative mentions in the hour
+    scored: int  # mentions in the hour with a sentiment label (what the negative share is over)
     basis: str  # how baseline and threshold were computed, in words
 
     def describe(self, tz: tzinfo) -> str:
@@ -75,7 +82,7 @@ class Signal:
                     f" baseline {self.baseline:g}, threshold {self.threshold:.1f} — {self.basis}.")
         if self.kind == "negative_ratio":
             return (f"{self.brand}: {percent(self.observed)} negative {when} ({self.negative} of"
-                    f" {self.volume} mentions); baseline {percent(self.baseline)}, threshold"
+                    f" {self.scored} scored mentions); baseline {percent(self.baseline)}, threshold"
                     f" {percent(self.threshold)} — {self.basis}.")
         return (f"{self.brand}: no mentions {when}; baseline {self.baseline:g} per hour,"
                 f" threshold {self.threshold:g} — {self.basis}. Check the sources.")
@@ -135,7 +142,8 @@ class HourlyCounts:
                 slot = (brand.lower(), by_key[key])
                 old = self._counts.get(slot, HourCounts())
                 self._counts[slot] = HourCounts(
-                    old.volume + n, old.negative + (n if label == "negative" else 0)
+                    old.volume + n, old.negative + (n if label == "negative" else 0),
+                    old.scored + (n if label in LABELS else 0),
                 )
 
     def get(self, brand: str, hour: datetime) -> HourCounts:
@@ -175,31 +183,31 @@ def evaluate(brand: str, hour: datetime, data: HourlyCounts, settings: AlertsCon
     threshold = max(float(settings.min_count), median + settings.k * spread)
     if now.negative >= threshold:
         out.append(Signal(
-            brand, "negative_count", hour, now.negative, median, threshold, now.volume, now.negative,
+            brand, "negative_count", hour, now.negative, median, threshold, now.volume, now.negative, now.scored,
             f"median of {span}; threshold max(floor {settings.min_count},"
             f" {median:g} + {settings.k:g} × {spread:.2f})",
         ))
 
-    if now.volume >= settings.min_count and now.negative >= settings.min_count:
-        vol, neg = sum(c.volume for c in sample_counts), sum(c.negative for c in sample_counts)
+    if now.scored >= settings.min_count and now.negative >= settings.min_count:
+        vol, neg = sum(c.scored for c in sample_counts), sum(c.negative for c in sample_counts)
         basis = span
         if vol < _MIN_RATIO_SAMPLE:
             lookback = [h for h in complete_hours(hour - timedelta(weeks=settings.lookback_weeks), hour)
                         if data.known(h)]
-            vol = sum(data.get(brand, h).volume for h in lookback)
+            vol = sum(data.get(brand, h).scored for h in lookback)
             neg = sum(data.get(brand, h).negative for h in lookback)
             basis = f"all hours of the previous {format_duration(hour - lookback[0]) if lookback else '0s'}"
         if vol:
             p = neg / vol
             smoothed = (neg + 1) / (vol + 2)
-            error = math.sqrt(smoothed * (1 - smoothed) / now.volume)
+            error = math.sqrt(smoothed * (1 - smoothed) / now.scored)
             threshold = min(1.0, p + settings.k * error)
-            observed = now.negative / now.volume
+            observed = now.negative / now.scored
             if observed >= threshold and observed > p:
                 out.append(Signal(
                     brand, "negative_ratio", hour, round(observed, 4), round(p, 4), threshold,
-                    now.volume, now.negative,
-                    f"{neg} of {vol} mentions in {basis}; threshold {percent(p)} + {settings.k:g} × {percent(error, 1)}",
+                    now.volume, now.negative, now.scored,
+                    f"{neg} of {vol} scored mentions in {basis}; threshold {percent(p)} + {settings.k:g} × {percent(error, 1)}",
                 ))
 
     # A drop to zero needs the hour itself seen in some week: beside where history began, its
@@ -209,7 +217,7 @@ def evaluate(brand: str, hour: datetime, data: HourlyCounts, settings: AlertsCon
         volumes = statistics.median(c.volume for c in sample_counts)
         if volumes >= settings.drop_min_baseline:
             out.append(Signal(
-                brand, "zero_volume", hour, 0, volumes, settings.drop_min_baseline, 0, 0,
+                brand, "zero_volume", hour, 0, volumes, settings.drop_min_baseline, 0, 0, 0,
                 f"median volume of {span}",
             ))
     return out
@@ -218,9 +226,11 @@ def evaluate(brand: str, hour: datetime, data: HourlyCounts, settings: AlertsCon
 def replay(store: Store, config: Config, start: datetime, end: datetime,
            brand: str | None = None) -> list[Signal]:
     """What the rule would have fired for the complete hours in ``[start, end)``,
-    with the cooldown applied as the daemon applies it."""
+    with the cooldown applied as the daemon applies it: the hours of the
+    :data:`WARM_UP` before ``start`` are judged too, only to start the cooldowns that
+    run into the window (an alert at 23:00 keeps the same kind quiet at midnight)."""
     settings, tz = config.alerts, config.monitor.tz
-    hours = complete_hours(start, end)
+    hours = complete_hours(start - max(WARM_UP, settings.cooldown), end)
     data = HourlyCounts(store, needed_hours(hours, settings, tz))
     brands = [b.name for b in config.own_brands() if brand is None or b.name.lower() == brand.lower()]
     fired: list[Signal] = []
@@ -233,4 +243,4 @@ def replay(store: Store, config: Config, start: datetime, end: datetime,
                     continue
                 last[(name, signal.kind)] = hour
                 fired.append(signal)
-    return fired
+    return [signal for signal in fired if signal.hour >= start]
