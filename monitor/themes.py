@@ -30,14 +30,14 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from monitor.brands import TermSets, term_pattern
 from monitor.config import Config, InsightsConfig, ThemeConfig
 from monitor.storage import Store
 from monitor.storage.mentions import MentionFilter
-from monitor.timeutil import to_db
+from monitor.timeutil import local_midnight, to_db
 from sentiment.base import NEGATIVE
 from sentiment.text import PLACEHOLDER, TextPreparer, normalise
 
@@ -217,12 +217,25 @@ def trend(now: int, before: int, ratio: float, settings: InsightsConfig) -> str:
     return "steady"
 
 
+def compared_from(store: Store, tz: tzinfo, start: datetime, previous_start: datetime) -> datetime:
+    """Where the period before ``start`` begins: ``previous_start``, or the local midnight of
+    the first stored mention's day when that lies between the two. On a new install, days
+    before the history would count as quiet ones, and every theme would look like growing."""
+    first = store.mentions.first_created_at()
+    if first is None:
+        return previous_start
+    history = local_midnight(first.astimezone(tz).date(), tz)
+    return history if previous_start < history < start else previous_start
+
+
 def report(
     store: Store, config: Config, *, start: datetime, end: datetime, brand: str | None = None,
     previous_start: datetime | None = None,
 ) -> list[BrandThemes]:
-    """Themes and emerging phrases per own brand (or only ``brand``) over
-    ``[start, end)``, against ``[previous_start, start)`` (default: as long)."""
+    """Themes and emerging phrases per own brand (or only ``brand``) over ``[start, end)``,
+    against ``[previous_start, start)`` (default: as long, within the stored history: see
+    :func:`compared_from`)."""
+    previous_start = compared_from(store, config.monitor.tz, start, previous_start or start - (end - start))
     if brand is not None:
         known = config.brand(brand)
         names: list[str | None] = [known.name if known else brand]

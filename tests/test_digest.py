@@ -13,6 +13,7 @@ from monitor.digest import build, chart, render
 from monitor.digest.kpis import KpiFigure
 from monitor.storage import Store
 from monitor.storage.sources import PollRun
+from monitor.timeutil import local_midnight
 
 DAY = date(2026, 3, 10)
 NOON = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
@@ -73,6 +74,17 @@ def test_a_new_install_averages_only_the_days_it_has(write_config):
     assert "(+25% / +0%)" in render.text(build(store, config, DAY))  # 5 vs 4 the day before, vs 5 a day
     first_day = build(store, config, DAY - timedelta(days=2))  # nothing before it to average
     assert first_day.brands[0].average["volume"] is None and "(new / –)" in render.text(first_day)
+
+
+def test_a_new_install_compares_its_themes_with_the_days_it_has(write_config):
+    config, store = setup(write_config)
+    add(store, NOON - timedelta(days=2), {"negative": 8}, text="acme outage again")  # history begins two days before
+    add(store, NOON, {"negative": 4}, text="acme outage again")
+    (acme,) = build(store, config, DAY).brands
+    (outage,) = [t for t in acme.themes.themes if t.theme == "outage"]
+    # 8 in the 2 days stored: 4 a day, as today (over 7 days, 1.1 a day: "growing")
+    assert (outage.negatives, outage.previous, outage.expected, outage.trend) == (4, 8, 4.0, "steady")
+    assert acme.themes.previous_start == local_midnight(DAY - timedelta(days=2), config.monitor.tz)
 
 
 def test_top_negative_mentions_most_negative_and_most_engaged(write_config):

@@ -248,3 +248,25 @@ def test_switching_off_a_theme_that_is_not_shipped_is_a_config_error(write_confi
     for entry, name in (('name = "Pricing"', "pricing"), ('name = "roaming"\nkeywords = ["roaming"]', "roaming")):
         rules = config_module.load(write_config(f"[[themes]]\n{entry}\nenabled = false\n")).theme_rules()
         assert name not in [t.name.lower() for t in rules] and len(rules) == 6 - (name == "pricing")
+
+
+def test_the_period_before_starts_where_the_stored_history_does(cli, monitored):
+    """A new install: the week before holds five days of history, not seven days of which two
+    were quiet. The comparison is with the days stored, so delivery is not "fading" for want
+    of the days before the first mention."""
+    path = monitored()
+    with Store.open(config_module.load(path).monitor.database) as store:
+        store.conn.execute("DELETE FROM mentions WHERE id IN ('d1', 'd2')")  # history begins Wednesday 09:00
+    data = themes_json(cli, path)
+    assert data["previous"] == {"from": "2026-03-04T00:00:00Z", "to": "2026-03-09T00:00:00Z"}  # its local midnight
+    delivery = {t["theme"]: t for t in data["brands"][0]["themes"]}["delivery"]
+    assert (delivery["negatives"], delivery["previous"], delivery["expected"]) == (1, 2, 2.8)  # 2 in 5 days: 2.8 in 7
+    result = cli("--config", path, "themes", *WINDOW)
+    assert "; 3 in the period before (from 2026-03-04 00:00: where the stored history begins)" in result.output
+
+
+def test_themes_of_a_window_before_any_history_compare_with_the_whole_period_before(cli, monitored):
+    data = themes_json(cli, monitored())  # the first mention is inside the period before: as long as the window
+    assert data["previous"] == {"from": "2026-03-02T00:00:00Z", "to": "2026-03-09T00:00:00Z"}
+    result = cli("--config", monitored(), "themes", "--from", "2026-03-02", "--to", "2026-03-08", "--format", "json")
+    assert json.loads(result.stdout)["previous"] == {"from": "2026-02-23T00:00:00Z", "to": "2026-03-02T00:00:00Z"}

@@ -66,7 +66,7 @@ def themes(app: App, since: timedelta | None, from_date: date | None, to_date: d
         click.echo(f"{report.brand or 'All mentions'}: {report.negatives} negative mention"
                    f"{'' if report.negatives == 1 else 's'}"
                    f" {report.start.astimezone(tz):%Y-%m-%d %H:%M} to {report.end.astimezone(tz):%Y-%m-%d %H:%M}"
-                   f" {config.monitor.timezone}; {report.previous_negatives} in the period before")
+                   f" {config.monitor.timezone}; {report.previous_negatives} in the period before{_shortened(report, tz)}")
         rows = [_theme_row(t) for t in data["themes"] if t["negatives"] or t["previous"]]  # not 0 and 0
         if report.negatives or report.previous_negatives:
             rows.append({**_theme_row(report.unthemed.as_dict()), "example": None})
@@ -81,6 +81,13 @@ def themes(app: App, since: timedelta | None, from_date: date | None, to_date: d
 
 def _example(item: dict[str, Any]) -> str | None:
     return item["examples"][0]["text"] if item["examples"] else None
+
+
+def _shortened(report: Any, tz: Any) -> str:
+    """Why the period before is shorter than the window: the stored history begins in it."""
+    if report.start - report.previous_start >= report.end - report.start:
+        return ""
+    return f" (from {report.previous_start.astimezone(tz):%Y-%m-%d %H:%M}: where the stored history begins)"
 
 
 def _theme_row(t: dict[str, Any]) -> dict[str, Any]:

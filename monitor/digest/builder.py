@@ -19,7 +19,7 @@ from monitor.health import DISABLED, NEVER_POLLED, OK, assess
 from monitor.storage import Store
 from monitor.storage.mentions import MentionFilter
 from monitor.summary import Counts, summarize
-from monitor.themes import BrandThemes, PhraseExtractor, ThemeCount, ThemeMatcher, brand_themes
+from monitor.themes import BrandThemes, PhraseExtractor, ThemeCount, ThemeMatcher, brand_themes, compared_from
 from monitor.timeutil import day_bounds, from_db, local_midnight, utcnow
 
 CHART_DAYS = 14
@@ -106,9 +106,11 @@ def build(store: Store, config: Config, day: date, *, kpi_provider: KpiProvider 
     brands = [_brand(store, config, b.name, day, start, end, known) for b in _digest_brands(config)]
     matcher = ThemeMatcher.from_config(config)
     extractor = PhraseExtractor(config.brand_terms(), config.insights)
+    # a new install's themes are compared with the days it has, as its volume average is
+    previous_start = compared_from(store, tz, start, local_midnight(day - timedelta(days=AVERAGE_DAYS), tz))
     for brand in brands:
         brand.themes = brand_themes(store, config.insights, matcher, extractor, brand=brand.name, start=start,
-                                    end=end, previous_start=local_midnight(day - timedelta(days=AVERAGE_DAYS), tz))
+                                    end=end, previous_start=previous_start)
     return Digest(
         day=day, timezone=tz_name, start=start, end=end, brand_set=brand_set_key(config),
         brands=brands, share_of_voice=_share_of_voice(store, config, start, end),
