@@ -173,7 +173,7 @@ class RedditConnector:
             params = {**listing.params, "limit": PAGE_SIZE}
             if after:
                 params["after"] = after
-            payload = _call(self.options, lambda: client.request(method="GET", path=listing.path, params=params))
+            payload = _call(self.options, client, lambda: client.request(method="GET", path=listing.path, params=params))
             children, after = _children(payload, listing.path)
             for item in children:
                 if mark.is_old(item["created_utc"]):
@@ -258,18 +258,18 @@ class _TokenRejected(Exception):
     """A 401 for the access token: prawcore has dropped it, the next request gets a new one."""
 
 
-def _call(options: RedditOptions, request: Callable[[], Any]) -> Any:
-    """Make one praw request, mapping every failure to a ConnectorError.
+def _call(options: RedditOptions, client: Any, request: Callable[[], Any]) -> Any:
+    """Make one praw request with ``client``, mapping every failure to a ConnectorError.
 
     Reddit may reject a token before the expiry it announced: the request is
     made once more, with a new token; a second 401 is an :class:`AuthError`.
     """
     try:
-        return _call_once(options, request)
+        return _call_once(options, client, request)
     except _TokenRejected:
         log.info("reddit: the access token was rejected (401); retrying once with a new token")
     try:
-        return _call_once(options, request)
+        return _call_once(options, client, request)
     except _TokenRejected:
         raise AuthError(
             f"{options.client_id.section}: Reddit rejected the access token (401) twice, the second a new one;"
@@ -277,7 +277,7 @@ def _call(options: RedditOptions, request: Callable[[], Any]) -> Any:
         ) from None
 
 
-def _call_once(options: RedditOptions, request: Callable[[], Any]) -> Any:
+def _call_once(options: RedditOptions, client: Any, request: Callable[[], Any]) -> Any:
     import prawcore
     from praw.exceptions import PRAWException
 
@@ -316,7 +316,12 @@ def _call_once(options: RedditOptions, request: Callable[[], Any]) -> Any:
         args = exc.request_args
         target = str(args[1]) if len(args) > 1 else options.base_url
         raise no_response("reddit", exc.original_exception, target, options.timeout) from None
-    except ValueError as exc:  # the token endpoint's invalid JSON is not wrapped by prawcore
+    except ValueError as exc:
+        last = client._core.requestor.last_response
+        if last is not None and last.status_code == 429:  # prawcore's TooManyRequests reads a
+            # Retry-After that is an HTTP date as a number, and fails: mapped by its headers here
+            raise error_for_status("reddit", last, backoff=options.rate_limit_backoff) from None
+        # the token endpoint's invalid JSON is not wrapped by prawcore
         raise BadPayload(f"reddit: the token endpoint answered with invalid JSON ({exc})") from None
     except (prawcore.PrawcoreException, PRAWException) as exc:
         raise ConnectorError(f"reddit: {type(exc).__name__}: {exc}") from None
@@ -372,11 +377,13 @@ def _prawcore_classes() -> Any:
         reads each body, at most ``MAX_RESPONSE_BYTES`` (:func:`connectors.http.read_body`)."""
 
         count = 0
+        last_response: Any = None  # the last response received (its headers, when prawcore fails on them)
 
         def request(self, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
             import requests
 
             self.count += 1
+            self.last_response = None
             try:  # the token endpoint follows redirects: their bodies are read the same way
                 response = super().request(*args, timeout=self.timeout, stream=True,
                                            hooks={"response": [redirect_body_reader("reddit")]}, **kwargs)
@@ -388,6 +395,7 @@ def _prawcore_classes() -> Any:
                 read_body(response, "reddit")
             except requests.RequestException as exc:  # as prawcore wraps a failed request
                 raise prawcore.RequestException(exc, args, kwargs) from None
+            self.last_response = response
             return response
 
     @dataclass(frozen=True)

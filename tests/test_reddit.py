@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import pytest
 
@@ -259,6 +260,21 @@ def test_429_with_reset_header(poll, fake_server, fresh_store):
     assert (result.status, result.error_kind) == ("error", "rate_limited")
     expected = datetime.now(timezone.utc) + timedelta(seconds=120)
     assert abs((result.retry_at - expected).total_seconds()) < 5
+    assert fresh_store.sources.cursor("reddit-acme") is None
+
+
+@pytest.mark.parametrize("in_seconds", [False, True])
+def test_429_with_retry_after_as_a_date_or_seconds_retries_then(poll, fake_server, fresh_store, in_seconds):
+    # RFC 9110 allows Retry-After as an HTTP date; prawcore's TooManyRequests reads it as a number only.
+    when = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=7)
+    value = "420" if in_seconds else format_datetime(when, usegmt=True)
+    fake_server.route("GET", wr.search_path(), wr.authorized(wr.error(429, headers={"Retry-After": value})))
+
+    result = poll()
+
+    assert (result.status, result.error_kind) == ("error", "rate_limited"), result.error
+    assert result.error.startswith("reddit: rate limited (429), retry after ")
+    assert abs((result.retry_at - when).total_seconds()) < 5
     assert fresh_store.sources.cursor("reddit-acme") is None
 
 
