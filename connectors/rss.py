@@ -115,7 +115,9 @@ class RssConnector:
             response.content,
             response_headers={**{k.lower(): v for k, v in response.headers.items()}, "content-location": o.url},
         )
-        if feed.bozo and not feed.entries and not feed.get("version"):
+        # A feed has a version (rss20, atom10, ...) even without entries; a page without one and
+        # without entries (a captive portal's XHTML, a proxy's HTML as text/xml, an empty body) is none.
+        if not feed.entries and not feed.get("version"):
             error = BadPayload(f"rss: {o.url} is not an RSS or Atom feed ({feed.get('bozo_exception')})")
             note_requests(error, requests)  # raised after the client closed: mark it here
             raise error

@@ -131,6 +131,41 @@ def test_a_page_that_is_no_feed_is_a_bad_payload_counting_its_request(poll, fake
     assert fresh_store.sources.runs(result.source)[0]["requests"] == 1
 
 
+@pytest.mark.parametrize("body, content_type", [
+    (b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>Wi-Fi login</title></head>'
+     b"<body><p>Sign in</p></body></html>", "application/xhtml+xml"),  # a captive portal's well-formed page
+    (b"<html><head><title>Moved</title></head><body><p>see /news</p></body></html>", "text/xml"),  # a proxy's
+    (b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>https://a.example/'
+     b"</loc></url></urlset>", "application/xml"),  # a sitemap, not a feed
+    (b"", "application/rss+xml"),  # an empty answer
+], ids=["xhtml", "html-as-xml", "sitemap", "empty"])
+def test_well_formed_xml_that_is_no_feed_is_a_bad_payload_not_an_empty_feed(poll, feed, fresh_store, fake_server,
+                                                                             body, content_type):
+    feed.add("acme news", minutes_ago=5)
+    poll()
+    before = fresh_store.sources.cursor("alerts-acme")
+    fake_server.route("GET", wr.FEED_PATH, Reply(200, body=body, content_type=content_type))
+
+    result = poll()
+
+    assert (result.status, result.error_kind) == ("error", "bad_payload"), result.error
+    assert "is not an RSS or Atom feed" in result.error
+    assert fresh_store.sources.cursor("alerts-acme") == before
+
+
+@pytest.mark.parametrize("body", [
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title></channel></rss>',
+    b'<?xml version="1.0"?><rss><channel><title>x</title></channel></rss>',
+    b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>x</title></feed>',
+], ids=["rss20", "rss-without-version", "atom"])
+def test_a_feed_without_entries_is_an_empty_poll(poll, fake_server, body):
+    fake_server.route("GET", wr.FEED_PATH, Reply(200, body=body, content_type="application/xml"))
+
+    result = poll()
+
+    assert (result.status, result.fetched) == ("ok", 0), result.error
+
+
 def test_google_redirect_links_are_unwrapped_and_others_left_alone():
     assert unwrap("https://www.google.com/url?rct=j&sa=t&url=https://a.example/x%3Fy%3D1&ct=ga") == "https://a.example/x?y=1"
     assert unwrap("https://www.google.com/url?q=https://b.example/&sa=U") == "https://b.example/"
