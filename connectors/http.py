@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import math
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -158,7 +159,7 @@ class HttpClient:
         self.requests += 1
         try:
             response = self._session.request(method, url, timeout=self.timeout, stream=True, **kwargs)
-            read_body(response, self.platform)
+            read_body(response, self.platform, within=self.timeout)
         except requests.RequestException as exc:
             raise no_response(self.platform, exc, url, self.timeout) from None
         self._quota.note(response)
@@ -244,10 +245,20 @@ def error_for_status(
     return ConnectorError(f"{p}: unexpected {status} from {urlsplit(response.url).path}: {detail}")
 
 
-def read_body(response: requests.Response, platform: str, limit: int = MAX_RESPONSE_BYTES) -> None:
+def read_body(
+    response: requests.Response, platform: str, limit: int = MAX_RESPONSE_BYTES, *, within: float | None = None
+) -> None:
     """Read the body of ``response`` (sent with ``stream=True``) into it, so ``content`` and
     ``json()`` work as usual: at most ``limit`` bytes once decompressed, else :class:`BadPayload`
-    (the connection is closed, the rest never read). Reading errors are ``requests``' own."""
+    (the connection is closed, the rest never read). Reading errors are ``requests``' own.
+
+    ``within``: seconds the whole body may take to arrive (the client's timeout). A request's
+    timeout bounds each wait for bytes, not the body: a server that sends a byte now and then
+    (or stops halfway) would hold the poll for ever. Past ``within`` the read is cut, and a
+    body that stops arriving raises ``requests.ReadTimeout`` (:func:`no_response` says so)."""
+    import requests
+    from urllib3.exceptions import ReadTimeoutError
+
     def too_big() -> BadPayload:
         response.close()
         return BadPayload(
@@ -258,13 +269,45 @@ def read_body(response: requests.Response, platform: str, limit: int = MAX_RESPO
     declared = _number(response.headers.get("content-length") or "")
     if declared is not None and declared > limit and not response.headers.get("content-encoding"):
         raise too_big()
+    def timed_out() -> requests.ReadTimeout:
+        response.close()
+        exc = requests.ReadTimeout(f"the body did not arrive whole within {within:g}s")
+        exc.partial_body = True  # type: ignore[attr-defined]
+        return exc
+
+    cut = threading.Event()
+    timer = None
+    if within is not None:
+        timer = threading.Timer(within, _cut_off, (response, cut))
+        timer.daemon = True
+        timer.start()
     chunks, size = [], 0
-    for chunk in response.iter_content(_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise too_big()
-        chunks.append(chunk)
+    try:
+        for chunk in response.iter_content(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise too_big()
+            chunks.append(chunk)
+    except requests.RequestException as exc:
+        # requests reports a read timeout in the body as a ConnectionError; a cut read as a broken one
+        if cut.is_set() or (exc.args and isinstance(exc.args[0], ReadTimeoutError)):
+            raise timed_out() from None
+        raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+    if cut.is_set():  # a body without a length ends where it was cut: not the whole of it
+        raise timed_out()
     response._content = b"".join(chunks)  # what ``content`` would have read, unbounded
+
+
+def _cut_off(response: requests.Response, cut: threading.Event) -> None:
+    """Interrupt a read of ``response``'s body blocked in another thread (urllib3 2.3+)."""
+    cut.set()
+    try:
+        response.raw.shutdown()
+    except (AttributeError, ValueError, RuntimeError, OSError):
+        pass  # nothing is being read any more
 
 
 def redirect_body_reader(platform: str) -> Callable[..., None]:
@@ -274,7 +317,9 @@ def redirect_body_reader(platform: str) -> Callable[..., None]:
 
     def hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
         if response.is_redirect:
-            read_body(response, platform)
+            timeout = kwargs.get("timeout")  # the request's: a number, or (connect, read)
+            within = timeout[-1] if isinstance(timeout, tuple) else timeout
+            read_body(response, platform, within=within if isinstance(within, (int, float)) else None)
 
     return hook
 
@@ -283,6 +328,8 @@ def no_response(platform: str, exc: BaseException, url: str, timeout: float) -> 
     """The TransientError for a request to ``url`` that got no answer: a timeout, or an unreachable host."""
     import requests
 
+    if getattr(exc, "partial_body", False):  # read_body's: an answer that stopped or only trickled
+        return TransientError(f"{platform}: the answer did not arrive whole within {timeout:g}s (timeout)")
     if isinstance(exc, requests.Timeout):
         return TransientError(f"{platform}: no answer within {timeout:g}s (timeout)")
     parts = urlsplit(url)

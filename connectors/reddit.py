@@ -392,7 +392,7 @@ def _prawcore_classes() -> Any:
                     raise exc.original_exception from None
                 raise
             try:
-                read_body(response, "reddit")
+                read_body(response, "reddit", within=self.timeout)
             except requests.RequestException as exc:  # as prawcore wraps a failed request
                 raise prawcore.RequestException(exc, args, kwargs) from None
             self.last_response = response

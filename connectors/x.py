@@ -373,7 +373,7 @@ def _session_class() -> type:
             kwargs["stream"] = True  # read below, at most MAX_RESPONSE_BYTES
             response = super().request(method, url, *args, **kwargs)
             self.last_response = response
-            read_body(response, "x")
+            read_body(response, "x", within=self.timeout)
             return response
 
     return _Session

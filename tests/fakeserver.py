@@ -6,6 +6,8 @@ Script what each route answers, point a connector's ``base_url`` at
 
     fake_server.route("GET", "/2/tweets/search/recent", Reply(json=page1), Reply(json=page2))
     fake_server.route("GET", "/slow", Reply(delay=HANG))   # answers only when the server stops
+    fake_server.route("GET", "/stall", Reply(body=page, stall_after=10))  # 10 bytes of the body, then hangs
+    fake_server.route("GET", "/drip", Reply(body=page, trickle=0.1))  # the body a byte every 0.1 s
 
 A route answers with its replies in turn and repeats the last one; a reply
 may also be a function of the :class:`Request`. Unscripted routes answer 404.
@@ -38,6 +40,8 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering; HANG: no answer
     content_type: str | None = None  # default: application/json when ``json`` is given
+    stall_after: int | None = None  # send only this many bytes of the body, then hang (until the server stops)
+    trickle: float = 0.0  # seconds between the body's bytes, sent one at a time (a server that never times out)
 
     def payload(self) -> bytes:
         if self.json is not _NO_JSON:
@@ -179,7 +183,17 @@ def _handler_class(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(payload)
+            if reply.trickle:
+                for index in range(len(payload)):
+                    self.wfile.write(payload[index:index + 1])
+                    self.wfile.flush()
+                    if server._wait(reply.trickle):
+                        return
+                return
+            self.wfile.write(payload if reply.stall_after is None else payload[:reply.stall_after])
+            if reply.stall_after is not None:
+                self.wfile.flush()
+                server._wait(HANG)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 

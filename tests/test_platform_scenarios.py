@@ -177,6 +177,27 @@ def test_a_hanging_server_times_out_quickly(api, poll):
     assert (result.error_kind, result.error) == ("transient", f"{api.platform}: no answer within 0.5s (timeout)")
 
 
+@pytest.mark.parametrize("how", ["stops", "trickles"])
+def test_an_answer_whose_body_stops_or_only_trickles_times_out(api, poll, fresh_store, how):
+    # The timeout bounds each wait for bytes; a body sent a byte every 0.05 s never waits that
+    # long, and would take 20 s here (a real server, hours): the whole body gets the timeout too.
+    api.add("acme first", minutes_ago=5)
+    poll()
+    before = saved_cursor(fresh_store, api)
+    api.add("acme second", minutes_ago=1)
+    body = b'{"' + b" " * 400
+    api.fail(Reply(200, body=body, stall_after=5) if how == "stops" else Reply(200, body=body, trickle=0.05))
+    started = time.monotonic()
+
+    result = poll()
+
+    assert time.monotonic() - started < 3
+    assert (result.error_kind, result.error) == (
+        "transient", f"{api.platform}: the answer did not arrive whole within 0.5s (timeout)")
+    assert saved_cursor(fresh_store, api) == before
+    assert len(rows(fresh_store)) == 1
+
+
 def test_a_malformed_payload_is_a_bad_payload(api, poll, fresh_store):
     api.fail(api.malformed())
 

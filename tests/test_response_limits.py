@@ -5,6 +5,7 @@ fails the poll instead of filling the memory."""
 from __future__ import annotations
 
 import json
+import time
 import zlib
 
 import pytest
@@ -105,3 +106,36 @@ def test_x_and_reddit_read_a_redirects_body_as_bounded(fake_server, fresh_store,
     result = poll_once(fresh_store, write_config(wr.source_toml(fake_server.url)))
     assert (result.status, result.error_kind) == ("error", "bad_payload"), result.error
     assert result.error == f"reddit: {wr.TOKEN_PATH} {TOO_BIG}"
+
+
+@pytest.mark.parametrize("how", ["stops", "trickles"])
+def test_x_and_reddit_time_out_on_a_body_that_stops_or_only_trickles(fake_server, fresh_store, write_config,
+                                                                      monkeypatch, how):
+    def reply(document: str) -> Reply:
+        body = document.encode() + b" " * 400  # trailing spaces: valid once whole, 20 s of them at 0.05 s each
+        return Reply(200, body=body, stall_after=5) if how == "stops" else Reply(200, body=body, trickle=0.05)
+
+    monkeypatch.setenv("X_BEARER_TOKEN", "test-bearer")
+    fake_server.route("GET", wx.SEARCH, reply('{"meta": {"result_count": 0}}'))
+    started = time.monotonic()
+    result = poll_once(fresh_store, write_config(wx.source_toml(fake_server.url)))
+    assert time.monotonic() - started < 3
+    assert (result.error_kind, result.error) == ("transient", "x: the answer did not arrive whole within 0.5s (timeout)")
+
+    monkeypatch.setenv("REDDIT_CLIENT_ID", wr.CLIENT_ID)
+    monkeypatch.setenv("REDDIT_CLIENT_SECRET", wr.CLIENT_SECRET)
+    wr.serve_token(fake_server)
+    fake_server.route("GET", wr.search_path(), reply('{"kind": "Listing", "data": {"children": [], "after": null}}'))
+    started = time.monotonic()
+    result = poll_once(fresh_store, write_config(wr.source_toml(fake_server.url)))
+    assert time.monotonic() - started < 3
+    assert (result.error_kind, result.error) == (
+        "transient", "reddit: the answer did not arrive whole within 0.5s (timeout)")
+
+
+def test_a_body_that_arrives_whole_within_the_timeout_is_read(fake_server, fresh_store, write_config):
+    body = wrss.atom([wrss.alert("acme news", minutes_ago=5)])
+    fake_server.route("GET", wrss.FEED_PATH, Reply(200, body=body, content_type="application/atom+xml",
+                                                   trickle=0.1 / len(body)))
+    result = poll_once(fresh_store, write_config(wrss.source_toml(fake_server.url)))
+    assert (result.status, result.new) == ("ok", 1), result.error
