@@ -271,7 +271,7 @@ def read_body(
         raise too_big()
     def timed_out() -> requests.ReadTimeout:
         response.close()
-        exc = requests.ReadTimeout(f"the body did not arrive whole within {within:g}s")
+        exc = requests.ReadTimeout(f"the body did not arrive whole within {within:g}s", response=response)
         exc.partial_body = True  # type: ignore[attr-defined]
         return exc
 
@@ -325,15 +325,29 @@ def redirect_body_reader(platform: str) -> Callable[..., None]:
 
 
 def no_response(platform: str, exc: BaseException, url: str, timeout: float) -> TransientError:
-    """The TransientError for a request to ``url`` that got no answer: a timeout, or an unreachable host."""
+    """The TransientError for a request to ``url`` that got no answer: a timeout, or an unreachable host.
+    When a redirect led to another host, that host is the one named (with where it came from)."""
     import requests
 
-    if getattr(exc, "partial_body", False):  # read_body's: an answer that stopped or only trickled
-        return TransientError(f"{platform}: the answer did not arrive whole within {timeout:g}s (timeout)")
-    if isinstance(exc, requests.Timeout):
-        return TransientError(f"{platform}: no answer within {timeout:g}s (timeout)")
     parts = urlsplit(url)
-    return TransientError(f"{platform}: cannot reach {parts.scheme}://{parts.netloc}: {type(exc).__name__}")
+    asked = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+    failed = getattr(getattr(exc, "request", None), "url", None)  # the request that failed
+    where, moved = asked, ""
+    if isinstance(failed, str) and "://" in failed:
+        target = urlsplit(failed)
+        if (target.scheme, target.netloc) != (parts.scheme, parts.netloc):
+            where = f"{target.scheme}://{target.netloc.rpartition('@')[2]}"  # never a user:password@
+            moved = f" (redirected there from {asked})"
+    if getattr(exc, "partial_body", False):  # read_body's: an answer that stopped or only trickled
+        return TransientError(
+            f"{platform}: the answer did not arrive whole within {timeout:g}s (timeout)"
+            + (f" from {where}{moved}" if moved else "")
+        )
+    if isinstance(exc, requests.Timeout):
+        return TransientError(
+            f"{platform}: no answer within {timeout:g}s (timeout)" + (f" from {where}{moved}" if moved else "")
+        )
+    return TransientError(f"{platform}: cannot reach {where}{moved}: {type(exc).__name__}")
 
 
 def rate_limited(platform: str, why: str, retry_at: datetime) -> RateLimited:

@@ -9,7 +9,7 @@ import wire_bluesky as wb
 import wire_mastodon as wm
 import wire_rss as wrss
 from fakeapi import poll_once
-from fakeserver import FakeServer, Reply
+from fakeserver import HANG, FakeServer, Reply
 
 
 @pytest.fixture
@@ -77,3 +77,25 @@ def test_a_feed_without_credentials_follows_a_redirect_to_another_host(
 
     assert result.status == "ok", result.error
     assert len(elsewhere.requests) == 1
+
+
+@pytest.mark.parametrize("answer", ["refused", "hangs"])
+def test_a_redirect_to_a_host_that_fails_names_that_host_not_the_one_that_answered(
+    fake_server, elsewhere, fresh_store, write_config, answer
+):
+    if answer == "refused":
+        gone = FakeServer()  # a port nobody listens on any more
+        gone.stop()
+        target = gone.url.replace("127.0.0.1", "localhost")
+    else:
+        elsewhere.route("GET", "/feed.xml", Reply(delay=HANG))
+        target = elsewhere.host_url
+    fake_server.route("GET", wrss.FEED_PATH, Reply(301, headers={"Location": target + "/feed.xml"}))
+
+    result = poll_once(fresh_store, write_config(wrss.source_toml(fake_server.url)))
+
+    assert result.error_kind == "transient"
+    if answer == "refused":
+        assert result.error == f"rss: cannot reach {target} (redirected there from {fake_server.url}): ConnectionError"
+    else:
+        assert result.error == f"rss: no answer within 0.5s (timeout) from {target} (redirected there from {fake_server.url})"
