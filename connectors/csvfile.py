@@ -93,10 +93,12 @@ class ExportFile:
 
     def _lines(self, first: str) -> Iterator[str]:
         self._last_line = first
+        self._ended = False
         yield first
         for line in self._text:
             self._last_line = line
             yield line
+        self._ended = True  # the reader asks past the last line only inside a quoted cell, or once done
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """Each data row as ``(line number, cells)``; blank rows are skipped."""
@@ -117,6 +119,14 @@ class ExportFile:
         except UnicodeError as exc:
             raise self._undecodable(exc) from None
         self._line = self._reader.line_num + self._skipped
+        if row is not None and self._ended:
+            # The file ended inside a quoted cell: the csv module gives the rest of the file as
+            # that cell, and the rows in it would be lost without a word.
+            spread = f"lines {where}-{self._line} would be read as one cell" if self._line > where else "the file ends inside it"
+            raise BadPayload(
+                f"{self.path}:{where}: a quoted cell opened in this row is never closed, so {spread}"
+                ' (a stray " in it? a file cut short?)'
+            )
         if row is not None and self._unverified:
             for cell in row:
                 if _UNDECODED.search(cell):

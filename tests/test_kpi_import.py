@@ -807,6 +807,26 @@ def test_an_export_cut_short_in_its_last_row_is_refused_and_nothing_is_written(c
         assert cli("--config", path, "kpi", "import", data).exit_code == 0
 
 
+def test_a_quote_never_closed_is_refused_not_read_as_the_rest_of_the_file(cli, write_config, tmp_path):
+    # A stray quote opening a cell of the last column: the csv module would read every line after it
+    # as that one cell, so the file's later rows were lost without a word.
+    path = write_config()
+    data = tmp_path / "surveys.csv"
+    data.write_bytes(b'type,score,date,comment\r\ncsat,4,2024-03-04,fine\r\ncsat,5,2024-03-05,"stray\r\n'
+                     b"csat,1,2024-03-06,x\r\nnps,0,2024-03-06,y\r\n")
+    result = cli("--config", path, "kpi", "import", data)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output == (
+        f"Error: {data}:3: a quoted cell opened in this row is never closed, so lines 3-5 would be read as one cell"
+        " (a stray \" in it? a file cut short?)\n")
+    with Store.open(tmp_path / "monitor.db") as store:
+        assert store.kpi.counts() == {"tickets": 0, "responses": 0, "figures": 0} and store.kpi.imports() == []
+    # Quoted cells across lines that are closed are read as before.
+    data.write_bytes(b'type,score,date,comment\r\ncsat,5,2024-03-05,"two\r\nlines"\r\ncsat,1,2024-03-06,x\r\n')
+    result = cli("--config", path, "kpi", "import", data, "--output", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["rows"] == 2
+
+
 def test_unknown_rating_labels_are_reported_not_counted(cli, write_config, tmp_path):
     path = tmp_path / "zendesk.csv"
     text = kpi_sample("zendesk_tickets.csv").read_text(encoding="utf-8").replace(",Good,", ",Bom,")
