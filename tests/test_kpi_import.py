@@ -827,6 +827,36 @@ def test_a_quote_never_closed_is_refused_not_read_as_the_rest_of_the_file(cli, w
     assert result.exit_code == 0 and json.loads(result.stdout)["rows"] == 2
 
 
+def test_decimal_commas_of_a_semicolon_separated_export_are_read(cli, write_config, tmp_path):
+    # European Excel saves "CSV" with semicolons between cells and a comma before the decimals;
+    # such numbers were refused ("'8000,50' is not a number"), and "1.500" (thousands) read as 1.5.
+    path = write_config()
+    figures, tickets, surveys = tmp_path / "figures.csv", tmp_path / "tickets.csv", tmp_path / "surveys.csv"
+    figures.write_bytes("start;end;operating_cost;contacts_offered;contacts_handled\r\n"
+                        "2024-03-04;2024-03-10;8.000,50;400;380\r\n".encode("cp1252"))
+    tickets.write_bytes(b"id;created_at;resolved_at;resolution_time (hours)\r\n"
+                        b"A;2024-03-04 09:00;2024-03-04 13:00;1,5\r\nB;2024-03-05 09:00;2024-03-05 11:00;0,5\r\n")
+    surveys.write_bytes(b"type;score;date;scale_max\r\nces;4,5;2024-03-05;\r\nces;5,5;2024-03-06;\r\n")
+    for data in (figures, tickets, surveys):
+        result = cli("--config", path, "kpi", "import", data)
+        assert result.exit_code == 0, result.output
+    shown = cli("--config", path, "kpi", "show", "--from", "2024-03-04", "--to", "2024-03-10", "--format", "json")
+    k = json.loads(shown.stdout)["total"]["kpis"]
+    assert (k["cost_per_resolution"], k["ces"], k["resolution_mean_s"]) == (4000.25, 5.0, 3600.0)
+    # A comma-separated file's "12,5" is still refused (the comma there may group thousands), and so is
+    # a semicolon-separated file's "1.500", which is 1.5 with a decimal point and 1500 with grouped thousands.
+    comma = tmp_path / "comma.csv"
+    comma.write_text('type,score,date\nces,"4,5",2024-03-05\n')
+    ambiguous = tmp_path / "ambiguous.csv"
+    ambiguous.write_text("start;end;operating_cost\n2024-03-11;2024-03-17;1.500\n")
+    result = cli("--config", path, "kpi", "import", comma)
+    assert result.output == f"Error: {comma}:2: column \"score\": '4,5' is not a number; nothing was imported\n"
+    result = cli("--config", path, "kpi", "import", ambiguous)
+    assert result.exit_code == 1 and result.output == (
+        f"Error: {ambiguous}:2: column \"operating_cost\": '1.500' is not a number: in a semicolon-separated file,"
+        " write 1500 or 1,500 (the dot may group thousands or mark decimals); nothing was imported\n")
+
+
 def test_unknown_rating_labels_are_reported_not_counted(cli, write_config, tmp_path):
     path = tmp_path / "zendesk.csv"
     text = kpi_sample("zendesk_tickets.csv").read_text(encoding="utf-8").replace(",Good,", ",Bom,")

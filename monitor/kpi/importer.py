@@ -153,7 +153,10 @@ def _save_rows(
     """Check the rows of ``export`` and save them in batches, in the caller's transaction:
     the import's id, the last batch (not saved yet) and the bytes reported to ``progress``."""
     layout = binding.layout
-    context = Context(tz=tz, ces_scale=ces_scale, warn=lambda column, value: _note(result, column, value))
+    context = Context(
+        tz=tz, ces_scale=ces_scale, warn=lambda column, value: _note(result, column, value),
+        decimal_comma=export.delimiter == ";",  # Excel's "CSV" where the comma marks decimals
+    )
     width = len(export.header)
     done = 0
     batch: list[Record] = []

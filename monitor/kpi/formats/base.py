@@ -31,6 +31,9 @@ _SPACES = re.compile(r"[\s_]+")
 _SUFFIX = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
 _ZONE = re.compile(r"^(UTC|[A-Za-z]+(?:/[A-Za-z0-9_+\-]+)+)$")
 _NUMBER = re.compile(r"^[-+]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[-+]?(\d+|\d{1,3}(\.\d{3})+),\d+$")  # 4,5  8000,50  8.000,50
+_GROUPED_BY_DOTS = re.compile(r"^[-+]?\d{1,3}(\.\d{3})+$")  # 1.500: 1.5, or 1500?
+_DURATION_DECIMAL_COMMA = re.compile(r"^(\d+),(\d+)(?=\s*[a-z]*$)")  # 1,5 or 1,5h
 DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-z]+)?$")
 #: Statuses of tickets still being worked on, in every tool we read (lower case).
@@ -118,6 +121,9 @@ class Context:
     tz: tzinfo = timezone.utc
     ces_scale: int = 7
     warn: Callable[[str, str], None] = field(default=lambda column, value: None)
+    #: Numbers are written with a decimal comma (``4,5``, ``8.000,50``): a semicolon-separated
+    #: file, as Excel saves "CSV" where the comma is the decimal separator.
+    decimal_comma: bool = False
 
 
 @dataclass(frozen=True)
@@ -316,7 +322,9 @@ class Row:
         if value is None:
             return None
         try:
-            return parse_number(value)
+            return parse_number(value, decimal_comma=self.context.decimal_comma)
+        except AmbiguousNumber as exc:
+            raise BadValue(self.header(key), value, f"a number: {exc}") from None
         except ValueError:
             raise BadValue(self.header(key), value, "a number") from None
 
@@ -355,9 +363,9 @@ class Row:
             return None
         slot = self.binding.slots[key]
         try:
-            seconds = parse_duration(value, slot.unit)
+            seconds = parse_duration(value, slot.unit, decimal_comma=self.context.decimal_comma)
         except ValueError as exc:
-            if value.startswith("-") and _is_duration(value[1:], slot.unit):
+            if value.startswith("-") and _is_duration(value[1:], slot.unit, self.context.decimal_comma):
                 raise BadValue.negative(slot.header, value) from None
             raise BadValue(slot.header, value, str(exc)) from None
         if seconds > MAX_DURATION_S:
@@ -421,18 +429,36 @@ def _day_first(value: str) -> datetime:
     raise ValueError(value)
 
 
-def parse_number(value: str) -> float:
-    """``12``, ``-3.5``, ``12,000.50`` (thousands separators), with an optional leading $ € £."""
+class AmbiguousNumber(ValueError):
+    """A number whose separators read two ways in a file with decimal commas (``1.500``)."""
+
+
+def parse_number(value: str, *, decimal_comma: bool = False) -> float:
+    """``12``, ``-3.5``, ``12,000.50`` (thousands separators), with an optional leading $ € £.
+
+    With ``decimal_comma`` (a semicolon-separated file) the comma marks decimals as well:
+    ``4,5``, ``8000,50``, ``8.000,50``; ``1.500`` is then refused (:class:`AmbiguousNumber`)."""
     text = value.strip().lstrip("$€£").strip()
+    if decimal_comma:
+        if _DECIMAL_COMMA.match(text):
+            return float(text.replace(".", "").replace(",", "."))
+        if _GROUPED_BY_DOTS.match(text):
+            raise AmbiguousNumber(
+                f"in a semicolon-separated file, write {text.replace('.', '')} or {text.replace('.', ',')}"
+                " (the dot may group thousands or mark decimals)"
+            )
     if not _NUMBER.match(text):
         raise ValueError(value)
     return float(text.replace(",", ""))
 
 
-def parse_duration(value: str, unit: float | None) -> float:
+def parse_duration(value: str, unit: float | None, *, decimal_comma: bool = False) -> float:
     """Seconds from ``HH:MM:SS`` (hours may pass 24), ``H:MM``, a number with a unit
-    (``95s``, ``12m``, ``1.5h``) or a bare number in ``unit`` seconds."""
+    (``95s``, ``12m``, ``1.5h``) or a bare number in ``unit`` seconds; with ``decimal_comma``
+    its number may be written ``1,5``."""
     text = value.strip().lower()
+    if decimal_comma:
+        text = _DURATION_DECIMAL_COMMA.sub(r"\1.\2", text)
     if ":" in text:
         parts = text.split(":")
         if len(parts) in (2, 3) and all(p.isdigit() for p in parts) and all(len(p) == 2 for p in parts[1:]):
@@ -452,9 +478,9 @@ def parse_duration(value: str, unit: float | None) -> float:
     return number * unit
 
 
-def _is_duration(value: str, unit: float | None) -> bool:
+def _is_duration(value: str, unit: float | None, decimal_comma: bool = False) -> bool:
     try:
-        parse_duration(value, unit)
+        parse_duration(value, unit, decimal_comma=decimal_comma)
     except ValueError:
         return False
     return True
