@@ -32,6 +32,7 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 _CHUNK = 1 << 20
 _UNDECODED = re.compile("[\udc80-\udcff]")
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+_BLANK = " \t\r\n,;\ufeff"  # what a line without a cell holds
 _SEP_LINE = re.compile(r'"?sep=([,;\t|])"?', re.IGNORECASE)  # quoted by some tools that re-save it
 
 
@@ -53,13 +54,16 @@ class ExportFile:
         self._binary = opener()
         self._text = io.TextIOWrapper(self._binary, encoding=encoding, errors="surrogateescape", newline="")
         try:
-            first = self._text.readline()
+            # Blank lines above the header (or rows of bare separators, a spreadsheet's empty
+            # rows) are no rows; they are counted so that line numbers stay the file's.
+            self._skipped = 0
+            first = self._past_blank_lines()
             # Excel's "sep=;" line before the header names the delimiter (and is no row).
             hint = _SEP_LINE.fullmatch(first.lstrip("\ufeff").rstrip("\r\n"))
-            self._skipped = 1 if hint else 0
             if hint:
                 self.delimiter = hint.group(1)
-                first = self._text.readline()
+                self._skipped += 1
+                first = self._past_blank_lines()
             else:
                 self.delimiter = _delimiter(first)
             # Re-join the first line with the rest: a quoted header may span lines.
@@ -77,6 +81,14 @@ class ExportFile:
         except BaseException:
             self.close()
             raise
+
+    def _past_blank_lines(self) -> str:
+        """The next line that is not blank ("" at the end of the file), counting those skipped."""
+        line = self._text.readline()
+        while line and not line.strip(_BLANK):
+            self._skipped += 1
+            line = self._text.readline()
+        return line
 
     @property
     def position(self) -> int:

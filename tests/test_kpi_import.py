@@ -857,6 +857,22 @@ def test_decimal_commas_of_a_semicolon_separated_export_are_read(cli, write_conf
         " write 1500 or 1,500 (the dot may group thousands or mark decimals); nothing was imported\n")
 
 
+def test_blank_lines_before_the_header_are_skipped_not_taken_for_an_empty_file(cli, write_config, tmp_path):
+    # Blank lines (or rows of bare separators, as a spreadsheet writes empty rows) above the header
+    # made the import say "the file is empty (no header line)".
+    path = write_config()
+    data = tmp_path / "surveys.csv"
+    data.write_bytes(b"\r\n;;\r\nsep=;\r\n\r\ntype;score;date\r\ncsat;4;2024-03-04\r\ncsat;x;2024-03-05\r\n")
+    result = cli("--config", path, "kpi", "import", data)
+    assert result.output == f"Error: {data}:7: column \"score\": 'x' is not a number; nothing was imported\n"
+    data.write_bytes(b"\n , \ntype,score,date\ncsat,4,2024-03-04\n")
+    result = cli("--config", path, "kpi", "import", data, "--output", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["rows"] == 1
+    data.write_bytes(b"\r\n,,\r\n\r\n")
+    result = cli("--config", path, "kpi", "import", data)
+    assert result.output == f"Error: {data}: the file is empty (no header line)\n"
+
+
 def test_unknown_rating_labels_are_reported_not_counted(cli, write_config, tmp_path):
     path = tmp_path / "zendesk.csv"
     text = kpi_sample("zendesk_tickets.csv").read_text(encoding="utf-8").replace(",Good,", ",Bom,")
