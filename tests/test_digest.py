@@ -369,3 +369,33 @@ def test_untrusted_names_and_texts_cannot_reverse_or_drive_what_follows_them(cli
     html = message.get_body(("html",)).get_content()
     assert "<bdi>\u202eevil\u202c</bdi> · 09:00" in html and "<bdi>محمد</bdi> · 10:00" in html
     assert "\x1b" not in html and "\x07" not in html
+
+
+def test_an_alert_hour_that_starts_late_in_a_half_hour_zone_is_in_its_days_digest(write_config):
+    """In Asia/Kolkata (UTC+5:30) alert hours run from :30 to :30: the one from 23:30 to 00:30, which
+    the daemon judges and sends like any other, is in the digest of the day it starts in."""
+    kolkata = write_config().read_text().replace('timezone = "UTC"', 'timezone = "Asia/Kolkata"')
+    config = config_module.load(write_config(kolkata, base=False))
+    store = closed_at_end(Store.open(config.monitor.database))
+    hour = datetime(2026, 3, 10, 18, tzinfo=timezone.utc)  # 23:30–00:30 IST, Tue 10 Mar
+    add(store, hour - timedelta(weeks=2), {"neutral": 1})  # history begins two weeks before
+    add(store, hour, {"negative": 6})
+    from monitor import alerts
+
+    alerts.run_due(store, config, hour + timedelta(hours=1, minutes=5))
+    assert {r["hour"] for r in store.alerts.between(hour, hour + timedelta(hours=1), None)} == {"2026-03-10T18:00:00Z"}
+    later = hour + timedelta(days=2)
+    spikes = {d: [(s.kind, s.hour) for s in build(store, config, d, now=later).brands[0].spikes]
+              for d in (DAY, DAY + timedelta(days=1))}
+    assert spikes == {DAY: [("negative_count", hour), ("negative_ratio", hour)], DAY + timedelta(days=1): []}
+    text = render.text(build(store, config, DAY, now=later))
+    assert "Tue 10 Mar 23:30–00:30 IST" in text
+
+
+def test_a_digest_of_today_lists_no_alert_for_an_hour_not_over_yet(write_config):
+    """``digest preview --date`` today: the hours still to come have no mentions yet, and are no drop."""
+    config, store = setup(write_config)
+    now = datetime(2026, 3, 10, 14, 20, tzinfo=timezone.utc)
+    hours = [now.replace(minute=0) - timedelta(hours=h) for h in range(1, 15 * 24)]
+    store.mentions.upsert([scored(f"{h:%d%H}-{i}", at=h + timedelta(minutes=i)) for h in hours for i in range(8)], now)
+    assert build(store, config, DAY, now=now).brands[0].spikes == []

@@ -103,6 +103,12 @@ def floor_hour(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
 
 
+def ceil_hour(moment: datetime) -> datetime:
+    """The start of the first whole UTC hour at or after ``moment``."""
+    hour = floor_hour(moment)
+    return hour if hour == moment else hour + HOUR
+
+
 def complete_hours(start: datetime, end: datetime) -> list[datetime]:
     """Start times of the whole hours inside ``[start, end)``."""
     hour = floor_hour(start)

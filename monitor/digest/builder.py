@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
-from monitor.alerts.rule import Signal, replay
+from monitor.alerts.rule import Signal, ceil_hour, replay
 from monitor.config import BrandConfig, Config
 from monitor.digest.kpis import KpiFigure, KpiProvider, service_kpis
 from monitor.health import DISABLED, NEVER_POLLED, OK, assess
@@ -103,7 +103,10 @@ def build(store: Store, config: Config, day: date, *, kpi_provider: KpiProvider 
     start, end = day_bounds(day, tz)
     first = store.mentions.first_created_at()  # where history begins: no day before it averages as 0
     known = AVERAGE_DAYS if first is None else max(0, min(AVERAGE_DAYS, (day - first.astimezone(tz).date()).days))
-    brands = [_brand(store, config, b.name, day, start, end, known) for b in _digest_brands(config)]
+    # The alert hours that start in the day (in a half-hour zone its last runs from 23:30 to 00:30),
+    # those over by now: an hour still to come has no mentions yet, and is no drop to zero.
+    alerts_end = min(ceil_hour(end), now)
+    brands = [_brand(store, config, b.name, day, start, end, known, alerts_end) for b in _digest_brands(config)]
     matcher = ThemeMatcher.from_config(config)
     extractor = PhraseExtractor(config.brand_terms(), config.insights)
     # a new install's themes are compared with the days it has, as its volume average is
@@ -120,9 +123,10 @@ def build(store: Store, config: Config, day: date, *, kpi_provider: KpiProvider 
 
 
 def _brand(store: Store, config: Config, name: str, day: date, start: datetime, end: datetime,
-           known_days: int) -> BrandDigest:
+           known_days: int, alerts_end: datetime) -> BrandDigest:
     """``known_days``: how many of the :data:`AVERAGE_DAYS` before ``day`` are on or after
-    the first stored mention (a new install's average is of the days it has)."""
+    the first stored mention (a new install's average is of the days it has); ``alerts_end``:
+    where the alert hours of the day end (the spikes are the complete hours from ``start``)."""
     tz = config.monitor.tz
     first = local_midnight(day - timedelta(days=CHART_DAYS - 1), tz)
     daily = summarize(store, start=first, end=end, tz=tz, by="day", brand=name, with_kpis=False).rows
@@ -149,7 +153,7 @@ def _brand(store: Store, config: Config, name: str, day: date, start: datetime, 
         name=name, figures=counts[-1].as_dict(), previous=counts[-2].as_dict(), average=average,
         history=history, most_negative=[_mention(m, tz) for m in most_negative],
         most_engaged=[_mention(m, tz) for m in engaged], platforms=platforms,
-        spikes=replay(store, config, start, end, brand=name),
+        spikes=replay(store, config, start, alerts_end, brand=name),
     )
 
 
