@@ -37,7 +37,7 @@ from monitor.brands import TermSets, term_pattern
 from monitor.config import Config, InsightsConfig, ThemeConfig
 from monitor.storage import Store
 from monitor.storage.mentions import MentionFilter
-from monitor.timeutil import local_midnight, to_db
+from monitor.timeutil import to_db
 from sentiment.base import NEGATIVE
 from sentiment.text import PLACEHOLDER, TextPreparer, normalise
 
@@ -218,13 +218,15 @@ def trend(now: int, before: int, ratio: float, settings: InsightsConfig) -> str:
 
 
 def compared_from(store: Store, tz: tzinfo, start: datetime, previous_start: datetime) -> datetime:
-    """Where the period before ``start`` begins: ``previous_start``, or the local midnight of
-    the first stored mention's day when that lies between the two. On a new install, days
-    before the history would count as quiet ones, and every theme would look like growing."""
+    """Where the period before ``start`` begins: ``previous_start``, or the start of the first
+    stored mention's (local) hour when that lies between the two. On a new install, the hours
+    before the history would count as quiet ones, and every theme would look like growing:
+    an evening's install would make the next day's digest compare with a day of 4 hours of
+    history (its midnight is no better), ``--since 6h`` the same afternoon with 2 hours of 6."""
     first = store.mentions.first_created_at()
     if first is None:
         return previous_start
-    history = local_midnight(first.astimezone(tz).date(), tz)
+    history = first.astimezone(tz).replace(minute=0, second=0, microsecond=0)
     return history if previous_start < history < start else previous_start
 
 

@@ -13,7 +13,6 @@ from monitor.digest import build, chart, render
 from monitor.digest.kpis import KpiFigure
 from monitor.storage import Store
 from monitor.storage.sources import PollRun
-from monitor.timeutil import local_midnight
 
 DAY = date(2026, 3, 10)
 NOON = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
@@ -78,13 +77,25 @@ def test_a_new_install_averages_only_the_days_it_has(write_config):
 
 def test_a_new_install_compares_its_themes_with_the_days_it_has(write_config):
     config, store = setup(write_config)
-    add(store, NOON - timedelta(days=2), {"negative": 8}, text="acme outage again")  # history begins two days before
-    add(store, NOON, {"negative": 4}, text="acme outage again")
+    add(store, NOON - timedelta(days=2), {"negative": 9}, text="acme outage again")  # history begins 36 hours before
+    add(store, NOON, {"negative": 6}, text="acme outage again")
     (acme,) = build(store, config, DAY).brands
     (outage,) = [t for t in acme.themes.themes if t.theme == "outage"]
-    # 8 in the 2 days stored: 4 a day, as today (over 7 days, 1.1 a day: "growing")
-    assert (outage.negatives, outage.previous, outage.expected, outage.trend) == (4, 8, 4.0, "steady")
-    assert acme.themes.previous_start == local_midnight(DAY - timedelta(days=2), config.monitor.tz)
+    # 9 in the 36 hours stored: 6 a day, as today (over 7 days, 1.3 a day: "growing")
+    assert (outage.negatives, outage.previous, outage.expected, outage.trend) == (6, 9, 6.0, "steady")
+    assert acme.themes.previous_start == NOON - timedelta(days=2)  # the first stored mention's hour
+
+
+def test_an_evening_install_compares_the_next_days_themes_with_its_evening_not_a_whole_day(write_config):
+    config, store = setup(write_config)
+    evening = datetime(2026, 3, 9, 20, tzinfo=timezone.utc)  # installed the evening before
+    store.mentions.upsert([scored(f"o{h}", "acme outage again", at=evening + timedelta(hours=h, minutes=5),
+                                  label="negative") for h in range(28)], evening)  # one an hour, to the day's end
+    (acme,) = build(store, config, DAY).brands
+    (outage,) = [t for t in acme.themes.themes if t.theme == "outage"]
+    # 4 in the 4 hours stored: 24 a day, as the day had (over the whole day before, 4: "growing")
+    assert (outage.negatives, outage.previous, outage.expected, outage.trend) == (24, 4, 24.0, "steady")
+    assert acme.themes.previous_start == evening
 
 
 def test_top_negative_mentions_most_negative_and_most_engaged(write_config):
@@ -256,6 +267,7 @@ def test_preview_command_writes_html_or_eml(cli, write_config, tmp_path):
 
 def test_complaint_themes_of_the_day_against_the_week_before(write_config):
     config, store = setup(write_config)
+    add(store, NOON - timedelta(days=8), {"neutral": 1})  # history begins before the week
     week = [("parcel never arrived", -0.5), ("courier lost my parcel", -0.6)]
     store.mentions.upsert([scored(f"w{back}{i}", f"acme {text}", at=NOON - timedelta(days=back), label="negative",
                                   compound=score) for back in range(1, 8) for i, (text, score) in enumerate(week)], NOON)

@@ -58,6 +58,8 @@ def monitored(write_config):
                        brand="Globex" if "globex" in text else "Acme")
                 for week, rows in MENTIONS.items() for mid, day, platform, label, compound, text in rows
             ]
+            # history begins with the week before (the stored hours are what the period before is over)
+            items.append(scored("start", "acme", at=WEEK1.replace(hour=0)))
             store.mentions.upsert(items, WEEK2)
         return path
 
@@ -251,18 +253,18 @@ def test_switching_off_a_theme_that_is_not_shipped_is_a_config_error(write_confi
 
 
 def test_the_period_before_starts_where_the_stored_history_does(cli, monitored):
-    """A new install: the week before holds five days of history, not seven days of which two
-    were quiet. The comparison is with the days stored, so delivery is not "fading" for want
-    of the days before the first mention."""
+    """A new install: the week before holds four days and fifteen hours of history, not seven
+    days of which two (and a morning) were quiet. The comparison is with the hours stored, so
+    delivery is not "fading" for want of the days before the first mention."""
     path = monitored()
     with Store.open(config_module.load(path).monitor.database) as store:
-        store.conn.execute("DELETE FROM mentions WHERE id IN ('d1', 'd2')")  # history begins Wednesday 09:00
+        store.conn.execute("DELETE FROM mentions WHERE id IN ('start', 'd1', 'd2')")  # history begins Wednesday 09:00
     data = themes_json(cli, path)
-    assert data["previous"] == {"from": "2026-03-04T00:00:00Z", "to": "2026-03-09T00:00:00Z"}  # its local midnight
+    assert data["previous"] == {"from": "2026-03-04T09:00:00Z", "to": "2026-03-09T00:00:00Z"}  # its hour
     delivery = {t["theme"]: t for t in data["brands"][0]["themes"]}["delivery"]
-    assert (delivery["negatives"], delivery["previous"], delivery["expected"]) == (1, 2, 2.8)  # 2 in 5 days: 2.8 in 7
+    assert (delivery["negatives"], delivery["previous"], delivery["expected"]) == (1, 2, 3.03)  # 2 in 111 hours: 3.03 in 168
     result = cli("--config", path, "themes", *WINDOW)
-    assert "; 3 in the period before (from 2026-03-04 00:00: where the stored history begins)" in result.output
+    assert "; 3 in the period before (from 2026-03-04 09:00: where the stored history begins)" in result.output
 
 
 def test_themes_of_a_window_before_any_history_compare_with_the_whole_period_before(cli, monitored):
@@ -270,3 +272,21 @@ def test_themes_of_a_window_before_any_history_compare_with_the_whole_period_bef
     assert data["previous"] == {"from": "2026-03-02T00:00:00Z", "to": "2026-03-09T00:00:00Z"}
     result = cli("--config", monitored(), "themes", "--from", "2026-03-02", "--to", "2026-03-08", "--format", "json")
     assert json.loads(result.stdout)["previous"] == {"from": "2026-02-23T00:00:00Z", "to": "2026-03-02T00:00:00Z"}
+
+
+def test_a_new_installs_first_hours_are_not_compared_with_the_quiet_hours_before_it(write_config):
+    """Installed at 09:00, ``themes --since 6h`` at 17:00: the period before (05:00 to 11:00) holds
+    two hours of history. Complaints as frequent as ever are steady, not growing (over the six
+    hours, or from that day's midnight, the four before the install would count as quiet ones)."""
+    from monitor.themes import report
+
+    config = config_module.load(write_config())
+    nine = datetime(2026, 3, 10, 9, 5, tzinfo=timezone.utc)
+    with Store.open(config.monitor.database) as store:
+        store.mentions.upsert([scored(f"o{h}", "acme outage again", at=nine + timedelta(hours=h), label="negative")
+                               for h in range(8)], nine)  # one an hour, 09:05 to 16:05
+        end = nine.replace(hour=17, minute=0)
+        (acme,) = report(store, config, start=end - timedelta(hours=6), end=end)
+    assert acme.previous_start == nine.replace(minute=0)  # the first stored mention's hour
+    (outage,) = [t for t in acme.themes if t.theme == "outage"]
+    assert (outage.negatives, outage.previous, outage.expected, outage.trend) == (6, 2, 6.0, "steady")
