@@ -22,7 +22,7 @@ from monitor import alerts
 from monitor import config as config_module
 from monitor.errors import ConfigError
 from monitor.storage import Store
-from monitor.timeutil import to_db
+from monitor.timeutil import from_db, to_db
 
 H = datetime(2026, 3, 10, 10, tzinfo=timezone.utc)  # the hour judged
 WEEK = timedelta(weeks=1)
@@ -628,3 +628,35 @@ def test_alerts_list_with_a_brand_nothing_matched_suggests_the_closest(write_con
     # A brand that matched says nothing more; so does one that simply has no alert in the window.
     assert cli("--config", path, "alerts", "list", "--since", "3650d", "--brand", "acme").stderr == ""
     assert cli("--config", path, "alerts", "list", "--since", "3650d", "--brand", "Globex").stderr == ""
+
+
+@pytest.mark.parametrize("zone, begins", [
+    ("Europe/London", datetime(2026, 3, 15, tzinfo=timezone.utc)),  # clocks go forward on 29 Mar
+    ("America/New_York", datetime(2026, 10, 20, tzinfo=timezone.utc)),  # back on 1 Nov
+    ("Australia/Lord_Howe", datetime(2026, 3, 22, tzinfo=timezone.utc)),  # back half an hour on 5 Apr
+    ("Asia/Kolkata", datetime(2026, 3, 15, tzinfo=timezone.utc)),  # hours from :30 to :30
+])
+def test_alerts_test_shows_what_the_daemon_recorded_hour_by_hour(write_config, zone, begins):
+    """The daemon's run_due, each hour over the stored history, records exactly the alerts
+    replay (``alerts test``, the digest) finds for the last days, across a DST change."""
+    import random
+
+    text = write_config().read_text().replace('timezone = "UTC"', f'timezone = "{zone}"')
+    config = config_module.load(write_config(text + '[alerts]\nlookback_weeks = 2\ncooldown = "2h"\n',
+                                             base=False, name="zoned.toml"))
+    store = closed_at_end(Store.open(config.monitor.database))
+    rng = random.Random(zone)
+    ends = begins + 3 * WEEK
+    hours = [begins + i * HOUR for i in range(int((ends - begins) / HOUR))]
+    for hour in hours:
+        volume = rng.choice([0, 0, 2, 5, 8, 12])
+        fill(store, hour, volume, volume if rng.random() < 0.1 else rng.randint(0, volume))
+    for hour in hours:
+        alerts.run_due(store, config, hour + HOUR + timedelta(minutes=1))
+    fired = sorted({r["hour"] for r in store.alerts.between(ends - timedelta(days=9), ends, None)})
+    assert len(fired) > 10
+    # windows that begin where the daemon's cooldowns are running: an hour after an alert
+    for since in [ends - timedelta(days=9), *(from_db(h) + HOUR for h in fired[::6])]:
+        recorded = sorted((r["kind"], r["hour"]) for r in store.alerts.between(since, ends, None))
+        replayed = sorted((s.kind, to_db(s.hour)) for s in alerts.replay(store, config, since, ends))
+        assert replayed == recorded, since
