@@ -387,7 +387,11 @@ def import_file(
             backfill.score_jsonl(scorer, path, parallel) if parallel
             else backfill.score_here(scorer, iter_objects(path, fmt=fmt), IMPORT_BATCH)
         )
-        done = backfill.write_rows(store, batches, IMPORT_BATCH, progress)
+        # closed here, whatever stops the writes (Ctrl-C, a locked or full database): the
+        # worker processes end now, in this thread, not whenever the garbage collector
+        # finalizes the generator (in a thread of the pool, where it fails)
+        with contextlib.closing(batches):
+            done = backfill.write_rows(store, batches, IMPORT_BATCH, progress)
     except ConnectorError as exc:  # the file became unreadable since the check
         raise MonitorError(str(exc)) from None
     result = ImportResult(
@@ -457,18 +461,19 @@ def reclassify(
         decided = ((rows, pipeline.classify([r["text"] for r in rows], [given_lang(r) for r in rows]))
                    for rows in batches)
     try:
-        for rows, classified in decided:
-            scores = [Rescored.decided(r, c, pipeline.classifier_id) for r, c in zip(rows, classified)]
-            # Ctrl-C stops the wait for the write lock; once it is taken, a batch is stored and
-            # counted whole, then Ctrl-C is taken (a dry run writes nothing: no lock to wait for).
-            with interrupts_held() if dry_run else interrupts_held_inside(store.transaction()):
-                counts = store.labels.rescore(rows, scores, at=utcnow(), dry_run=dry_run)
-                result.scanned += len(rows)
-                result.updated += counts.updated
-                result.labels_changed += counts.labels_changed
-                result.overridden += counts.overridden
-            if progress:
-                progress(len(rows))
+        with contextlib.closing(decided):  # the worker processes end before a stop is reported (see import_file)
+            for rows, classified in decided:
+                scores = [Rescored.decided(r, c, pipeline.classifier_id) for r, c in zip(rows, classified)]
+                # Ctrl-C stops the wait for the write lock; once it is taken, a batch is stored and
+                # counted whole, then Ctrl-C is taken (a dry run writes nothing: no lock to wait for).
+                with interrupts_held() if dry_run else interrupts_held_inside(store.transaction()):
+                    counts = store.labels.rescore(rows, scores, at=utcnow(), dry_run=dry_run)
+                    result.scanned += len(rows)
+                    result.updated += counts.updated
+                    result.labels_changed += counts.labels_changed
+                    result.overridden += counts.overridden
+                if progress:
+                    progress(len(rows))
     except KeyboardInterrupt:
         raise ReclassifyInterrupted(result) from None
     log.info("reclassify%s with %s: %s", " (dry run)" if dry_run else "", pipeline.classifier_id, result.as_dict())

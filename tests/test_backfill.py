@@ -272,3 +272,26 @@ def test_a_database_locked_part_way_says_how_much_was_stored_and_a_rerun_finishe
         again = ingest.import_file(store, ingest.Pipeline(config), check, workers=1)
         total = store.conn.execute("SELECT count(*) FROM mentions").fetchone()[0]
         assert (again.new, again.duplicates) == (total - stored, stored) and total > stored
+
+
+def test_a_stopped_import_ends_its_worker_processes_before_it_reports(write_config, tmp_path, small_ranges, monkeypatch):
+    # As for reclassify: the scoring workers were left to the garbage collector after Ctrl-C.
+    import multiprocessing
+
+    monkeypatch.setattr(ingest, "IMPORT_BATCH", 100)
+    config = load(write_config())
+    data = write_jsonl(tmp_path / "m.jsonl", _records(2000))
+    check = ingest.check_file(data, workers=2)
+
+    seen = []
+
+    def stop(count):
+        seen.append(count)
+        if sum(seen) > 300:  # a few batches stored
+            raise KeyboardInterrupt
+
+    with Store.open(tmp_path / "m.db") as store:
+        with pytest.raises(backfill.Interrupted) as caught:
+            ingest.import_file(store, ingest.Pipeline(config), check, progress=stop, workers=2)
+        assert caught.value.written.new > 0
+        assert multiprocessing.active_children() == []  # the exception (and its frames) still held

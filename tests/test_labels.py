@@ -306,3 +306,23 @@ def test_migration_keeps_existing_labels_as_model_labels(tmp_path):
         (row,) = store.mentions.query(MentionFilter(limit=None))
         assert (row["label"], row["model_label"], row["label_override"]) == ("negative", "negative", None)
         assert store.pending_migrations() == []
+
+
+def test_a_stopped_reclassify_ends_its_worker_processes_before_it_reports(tmp_path, monkeypatch):
+    # The workers were left to the garbage collector: it ended them whenever, in whichever
+    # thread, and Ctrl-C printed "Exception ignored in: <generator object classify_rows ...>
+    # RuntimeError: cannot join current thread" after the command's own message.
+    import multiprocessing
+
+    monkeypatch.setattr(ingest, "RESCORE_BATCH", 40)
+    store = _stored(tmp_path / "m.db", 500)
+    stock = ingest.Pipeline(parse("", None), ingest.build_classifier(parse("", None), "vader-stock"))
+
+    def stop(_count):
+        raise KeyboardInterrupt
+
+    with pytest.raises(ingest.ReclassifyInterrupted) as caught:
+        ingest.reclassify(store, stock, progress=stop, workers=2)
+    assert caught.value.result.scanned == 40  # the first batch, stored whole
+    assert multiprocessing.active_children() == []  # while the exception (and its frames) is still held
+    store.close()
