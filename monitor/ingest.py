@@ -465,13 +465,23 @@ def reclassify(
             for rows, classified in decided:
                 scores = [Rescored.decided(r, c, pipeline.classifier_id) for r, c in zip(rows, classified)]
                 # Ctrl-C stops the wait for the write lock; once it is taken, a batch is stored and
-                # counted whole, then Ctrl-C is taken (a dry run writes nothing: no lock to wait for).
-                with interrupts_held() if dry_run else interrupts_held_inside(store.transaction()):
-                    counts = store.labels.rescore(rows, scores, at=utcnow(), dry_run=dry_run)
+                # counted whole once committed, then Ctrl-C is taken (a dry run writes nothing:
+                # no lock to wait for, no commit to fail).
+                stored: list[Any] = []
+
+                def count(rows: list[dict[str, Any]] = rows) -> None:
                     result.scanned += len(rows)
-                    result.updated += counts.updated
-                    result.labels_changed += counts.labels_changed
-                    result.overridden += counts.overridden
+                    result.updated += stored[0].updated
+                    result.labels_changed += stored[0].labels_changed
+                    result.overridden += stored[0].overridden
+
+                if dry_run:
+                    with interrupts_held():
+                        stored.append(store.labels.rescore(rows, scores, at=utcnow(), dry_run=True))
+                        count()
+                else:
+                    with interrupts_held_inside(store.transaction(), committed=count):
+                        stored.append(store.labels.rescore(rows, scores, at=utcnow()))
                 if progress:
                     progress(len(rows))
     except KeyboardInterrupt:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import TypeVar
 
@@ -47,10 +47,17 @@ def interrupts_held() -> Iterator[None]:
 
 
 @contextmanager
-def interrupts_held_inside(transaction: AbstractContextManager[T]) -> Iterator[T]:
+def interrupts_held_inside(
+    transaction: AbstractContextManager[T], committed: Callable[[], None] | None = None,
+) -> Iterator[T]:
     """``transaction`` entered while Ctrl-C still stops it (a wait for another process's
     write lock; nothing is written yet), then Ctrl-C and SIGTERM held until it is left
-    (committed), and handled after."""
-    with ExitStack() as held, transaction as value:
-        held.enter_context(interrupts_held())
-        yield value
+    (committed), and handled after. ``committed`` runs once the transaction is committed,
+    before a held Ctrl-C is taken: the place to count what it stored (a commit that fails,
+    on a full disk, stored nothing and counts nothing)."""
+    with ExitStack() as held:
+        with transaction as value:
+            held.enter_context(interrupts_held())
+            yield value
+        if committed is not None:
+            committed()

@@ -138,3 +138,28 @@ def config_error(path: Path) -> str:
     except ConfigError as exc:
         return str(exc)
     raise AssertionError(f"{path} loaded without an error")
+
+
+class FullAtCommit:
+    """A store's connection whose ``COMMIT`` number ``fail_at`` (1-based) fails as SQLite's
+    does when the disk fills while the transaction's pages are written out (with a large
+    page cache, at the commit): the transaction is rolled back and ``SQLITE_FULL`` raised.
+    Use: ``store.conn = FullAtCommit(store.conn, 3)``."""
+
+    def __init__(self, conn: Any, fail_at: int) -> None:
+        self._conn, self._fail_at, self.commits = conn, fail_at, 0
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql.strip().upper() == "COMMIT":
+            self.commits += 1
+            if self.commits == self._fail_at:
+                import sqlite3
+
+                self._conn.execute("ROLLBACK")
+                error = sqlite3.OperationalError("database or disk is full")
+                error.sqlite_errorcode, error.sqlite_errorname = sqlite3.SQLITE_FULL, "SQLITE_FULL"
+                raise error
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)

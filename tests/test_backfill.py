@@ -274,6 +274,26 @@ def test_a_database_locked_part_way_says_how_much_was_stored_and_a_rerun_finishe
         assert (again.new, again.duplicates) == (total - stored, stored) and total > stored
 
 
+def test_a_disk_full_at_a_commit_counts_only_the_batches_stored_before(write_config, tmp_path, monkeypatch):
+    # The batch whose commit failed was counted as stored: "30,000 mentions were stored
+    # before" when 25,000 were.
+    from factories import FullAtCommit
+
+    monkeypatch.setattr(ingest, "IMPORT_BATCH", 100)
+    config = load(write_config())
+    data = write_jsonl(tmp_path / "m.jsonl", _records(500))
+    with Store.open(tmp_path / "m.db") as store:
+        check = ingest.check_file(data, workers=1)
+        real, store.conn = store.conn, FullAtCommit(store.conn, 3)  # the third batch's commit
+        with pytest.raises(MonitorError) as failed:
+            ingest.import_file(store, ingest.Pipeline(config), check, workers=1)
+        store.conn = real
+        stored = store.conn.execute("SELECT count(*) FROM mentions").fetchone()[0]
+        assert stored == 200
+        assert "m.db cannot grow: database or disk is full" in str(failed.value)
+        assert "200 mentions (200 new) were stored before, in whole batches" in str(failed.value)
+
+
 def test_a_stopped_import_ends_its_worker_processes_before_it_reports(write_config, tmp_path, small_ranges, monkeypatch):
     # As for reclassify: the scoring workers were left to the garbage collector after Ctrl-C.
     import multiprocessing

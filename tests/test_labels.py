@@ -326,3 +326,38 @@ def test_a_stopped_reclassify_ends_its_worker_processes_before_it_reports(tmp_pa
     assert caught.value.result.scanned == 40  # the first batch, stored whole
     assert multiprocessing.active_children() == []  # while the exception (and its frames) is still held
     store.close()
+
+
+def test_a_batch_whose_commit_fails_is_not_counted_as_re_scored(cli, db, monkeypatch):
+    # A Ctrl-C held while a batch was written, whose commit then failed (a full disk), was
+    # reported with that batch counted as re-scored.
+    import os
+    import signal
+
+    from monitor import storage
+    from monitor.storage.labels import LabelStore
+    from tests.factories import FullAtCommit
+
+    monkeypatch.setattr(ingest, "RESCORE_BATCH", 1)  # three batches
+    original_open, original_rescore = storage.Store.open.__func__, LabelStore.rescore
+
+    def opened(cls, *args, **kwargs):
+        store = original_open(cls, *args, **kwargs)
+        store.conn = FullAtCommit(store.conn, 2)  # the second batch's commit
+        return store
+
+    calls = []
+
+    def interrupted(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # held while the batch is written
+        return original_rescore(self, *args, **kwargs)
+
+    monkeypatch.setattr(storage.Store, "open", classmethod(opened))
+    monkeypatch.setattr(LabelStore, "rescore", interrupted)
+    result = cli("--config", db, "reclassify", "--classifier", "vader-stock")
+    assert result.exit_code == 130
+    assert result.stderr.strip().startswith("Interrupted after re-scoring 1 of 3 mentions (1 updated,")
+    monkeypatch.setattr(storage.Store, "open", classmethod(original_open))
+    assert sorted(r["classifier"].split("/")[0] for r in show(cli, db).values()) == ["vader", "vader", "vader-stock"]
