@@ -183,9 +183,44 @@ def backoff_delay(failures: int, every: float, cap: float, rng: random.Random) -
     return max(MIN_RETRY, rng.uniform(0, ceiling))
 
 
-def poll_in_own_store(database: Any, pipeline: ingest.Pipeline, source: SourceConfig) -> PollResult:
+def file_identity(database: Any) -> tuple[int, int] | None:
+    """``(device, inode)`` of the database file, ``(0, 0)`` when there is none; None for
+    ``:memory:``."""
+    if str(database) == ":memory:":
+        return None
+    try:
+        stat = os.stat(database)
+    except OSError:
+        return (0, 0)
+    return (stat.st_dev, stat.st_ino)
+
+
+def gone_message(database: Any) -> str:
+    return (
+        f"{database} was removed or replaced while `run` was using it; stopping (its own connection"
+        " still writes to the old file): start `run` again to use the database now at that path"
+    )
+
+
+def open_same_store(database: Any, identity: tuple[int, int] | None) -> Store:
+    """The daemon's database on a connection of its own, if the file at its path is still
+    the one the daemon started on (``identity``); else a :class:`MonitorError`. Opening
+    the path anyway created an empty file in place of a removed one, and every poll failed
+    on its missing tables, while the daemon's own connection kept the old file."""
+    if identity is not None and file_identity(database) != identity:
+        raise MonitorError(gone_message(database))
+    store = Store.open(database, migrate=False)
+    if identity is not None and file_identity(database) != identity:  # replaced meanwhile
+        store.close()
+        raise MonitorError(gone_message(database))
+    return store
+
+
+def poll_in_own_store(
+    database: Any, pipeline: ingest.Pipeline, source: SourceConfig, identity: tuple[int, int] | None = None,
+) -> PollResult:
     """One poll on a connection of its own (the worker thread's)."""
-    with Store.open(database, migrate=False) as store:
+    with open_same_store(database, identity) as store:
         return ingest.poll_source(store, pipeline, source)
 
 
@@ -206,9 +241,9 @@ def _digest_due(store: Store, config: Config) -> list[Any]:
 SERVICES: dict[str, Callable[[Store, Config], list[Any]]] = {"alerts": _alerts_due, "digest": _digest_due}
 
 
-def run_service(database: Any, config: Config, name: str) -> list[Any]:
+def run_service(database: Any, config: Config, name: str, identity: tuple[int, int] | None = None) -> list[Any]:
     """One run of a service job on a connection of its own."""
-    with Store.open(database, migrate=False) as store:
+    with open_same_store(database, identity) as store:
         return SERVICES[name](store, config)
 
 
@@ -266,6 +301,9 @@ class Daemon:
         except BaseException:
             self.store.close()
             raise
+        #: The database file opened (a removed or replaced one stops the daemon: see step).
+        self._identity = file_identity(config.monitor.database)
+        self.failure: str | None = None  # why the daemon stopped by itself (run raises it)
         self.polls: Counter[str] = Counter()  # results handled per source since start
         self.last_results: dict[str, PollResult] = {}
         self._reload = reload
@@ -293,6 +331,8 @@ class Daemon:
                 if not self._stopping:
                     self._wait(self._idle_timeout())
             self._shutdown()
+        if self.failure is not None:
+            raise MonitorError(self.failure)
 
     def run_once(self, *, handle_signals: bool = True) -> list[PollResult]:
         """Poll every source that is due now, once; wait for them and return their results."""
@@ -319,7 +359,7 @@ class Daemon:
             if not self._stopping:
                 # After polling, so the hour just ended and yesterday are complete.
                 for name in SERVICES:
-                    self._report_service(name, partial(run_service, self.config.monitor.database, self.config, name))
+                    self._report_service(name, partial(run_service, self.config.monitor.database, self.config, name, self._identity))
             return results
 
     def start(self) -> None:
@@ -347,6 +387,14 @@ class Daemon:
                 break
             self._handle(event)
         if self._stopping:
+            return
+        if self._identity is not None and file_identity(self.config.monitor.database) != self._identity:
+            # Removed (reset by hand?) or replaced (a backup restored): polls would go to the
+            # file now at the path, this loop's writes to the old one. Stop; a restart (systemd
+            # restarts the unit on failure) opens, and if need be sets up, the file there now.
+            self.failure = gone_message(self.config.monitor.database)
+            log.error("%s", self.failure)
+            self._stopping = True
             return
         self._correct_clock_jump()
         try:
@@ -462,7 +510,7 @@ class Daemon:
             return
         try:
             self._services_running.add(name)
-            future = self._executor.submit(run_service, self.config.monitor.database, self.config, name)
+            future = self._executor.submit(run_service, self.config.monitor.database, self.config, name, self._identity)
             future.add_done_callback(lambda f: self._events.put(("service", name, f)))
         except Exception:  # noqa: BLE001 - never stop the loop
             self._services_running.discard(name)
@@ -494,7 +542,7 @@ class Daemon:
         log.debug("poll %s: starting", source.name)
         self._in_flight[source.name] = _InFlight(source, self._monotonic(), utcnow())
         future = self._executor.submit(
-            poll_in_own_store, self.config.monitor.database, self._pipeline, source
+            poll_in_own_store, self.config.monitor.database, self._pipeline, source, self._identity
         )
         future.add_done_callback(lambda f: self._events.put(("result", source.name, f)))
 

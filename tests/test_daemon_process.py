@@ -370,3 +370,31 @@ def test_a_digest_cut_off_by_a_stop_is_resolved_at_the_next_start_without_waitin
             else:  # it never went: sent now, once
                 assert (result.state, result.attempts) == ("sent", 2)
     assert len(handler.received) == (0 if cut == "data" else 1)
+
+
+@pytest.mark.parametrize("how", ["removed", "replaced"])
+def test_a_database_removed_or_replaced_under_the_daemon_stops_it_in_one_line(how, scripted_plugin, write_config, tmp_path):
+    # It went on polling into a new, empty file (every poll "internal: no such table:
+    # sources", a traceback each) while its own connection wrote to the removed one, and
+    # `status` showed every source as "never polled".
+    import os
+    import shutil
+
+    path = write_config(source("steady", "1s"))
+    database = load(path).monitor.database
+    daemon = MonitorProcess("--config", path, "run", cwd=tmp_path)
+    try:
+        daemon.wait_for(r"poll steady: 1 fetched, 1 new")
+        if how == "removed":
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(f"{database}{suffix}")
+        else:  # a backup put in its place
+            shutil.copy(database, f"{database}.bak")
+            os.replace(f"{database}.bak", database)
+        daemon.wait_for(rf"{database} was removed or replaced while `run` was using it")
+        assert daemon.wait(timeout=15) == 1
+        assert "Traceback" not in daemon.stderr and "no such table" not in daemon.stderr
+        assert daemon.stderr.rstrip().splitlines()[-1].startswith(f"Error: {database} was removed or replaced")
+    finally:
+        daemon.stop()
