@@ -296,6 +296,24 @@ def test_a_read_only_database_file_stops_a_poll_with_one_line_before_fetching(tm
     assert done.stderr == "Error: database error on ro.db: attempt to write a readonly database\n"
 
 
+def test_init_on_a_database_that_cannot_be_written_fails_saying_so(tmp_path):
+    # `init` said "schema already up to date" and exited 0: the go-ahead for a `run` that then
+    # refused to start ("attempt to write a readonly database").
+    Store.open(tmp_path / "ro.db").close()
+    os.chmod(tmp_path / "ro.db", 0o444)
+    done = run_unprivileged("--db", "ro.db", "init", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "Database ro.db: schema already up to date." in done.stdout  # the config is still checked
+    assert "demo" in done.stdout
+    assert done.stderr == (
+        "Error: database error on ro.db: attempt to write a readonly database (poll, import and run"
+        " must write it: run them as a user who may)\n"
+    )
+    report = json.loads(run_unprivileged("--db", "ro.db", "init", "--format", "json", cwd=tmp_path).stdout)
+    assert report["problems"] == ["database error on ro.db: attempt to write a readonly database (poll, import"
+                                  " and run must write it: run them as a user who may)"]
+
+
 def test_a_reader_of_an_older_read_only_database_says_it_needs_migrating(tmp_path):
     # A read-only copy (or the service user's file) opened after an upgrade: `summary` has
     # migrations to apply, and said only "attempt to write a readonly database".

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from monitor.cli import BRAND, WORKERS, App, format_option, pass_app, stopped_by_signals
+from monitor.errors import MonitorError
 from monitor.output import details, emit, printable, to_json
 from monitor.timeutil import format_duration
 
@@ -46,6 +47,11 @@ def init(app: App, fmt: str) -> None:
     applied = store.migrate()
     rows = []
     problems = []
+    try:
+        store.check_writable()  # what `run` checks first: init is the go-ahead for it
+    except MonitorError as exc:
+        problems.append(f"{exc} (poll, import and run must write it: run them as a user who may)")
+    writable = not problems
     for source in config.sources:
         missing = missing_secrets(source.options)
         if source.enabled:
@@ -88,6 +94,11 @@ def init(app: App, fmt: str) -> None:
         for row in delivery:
             unused = "" if row["used"] else " (not used: [alerts] channels has no webhook, or alerts are off)"
             click.echo(f"[{row['section']}] credentials: {row['credentials']}{unused}")
+    if not writable:
+        database_problem, *problems = problems
+        if problems:  # the credentials' too
+            database_problem += f"\n{len(problems)} problem(s) with credentials in use:\n  " + "\n  ".join(problems)
+        raise click.ClickException(database_problem)
     if problems:
         raise click.ClickException(
             f"{len(problems)} problem(s) with credentials in use:\n  " + "\n  ".join(problems)
