@@ -314,6 +314,29 @@ def test_init_on_a_database_that_cannot_be_written_fails_saying_so(tmp_path):
                                   " and run must write it: run them as a user who may)"]
 
 
+def test_a_file_that_cannot_be_written_for_space_is_one_line_not_a_traceback(tmp_path):
+    # A full disk met outside SQLite: the language detector's model is unpacked into a
+    # temporary file the first time a text without a language tag is scored, and a full
+    # temporary folder (here: a file size limit, which fails the same write) ended `import`
+    # with py3langid's traceback, "OSError: [Errno 27] File too large".
+    import resource
+
+    Store.open(tmp_path / "m.db").close()
+    write_jsonl(tmp_path / "m.jsonl", [record("1", "acme lost my parcel again, nobody answers")])  # no lang
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4 << 20, 4 << 20))  # the database fits, the model not
+
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "--db", "m.db", "import", "m.jsonl", "--workers", "1"],
+        cwd=tmp_path, capture_output=True, text=True, preexec_fn=small_files, timeout=120,
+    )
+    assert (done.returncode, done.stdout) == (1, "")
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("Error: cannot write a file: File too large; free space on its disk")
+    assert sql(tmp_path / "m.db", "SELECT count(*) FROM mentions") == [(0,)]
+
+
 def test_a_reader_of_an_older_read_only_database_says_it_needs_migrating(tmp_path):
     # A read-only copy (or the service user's file) opened after an upgrade: `summary` has
     # migrations to apply, and said only "attempt to write a readonly database".

@@ -113,6 +113,12 @@ class MonitorGroup(click.Group):
         except BrokenPipeError:  # `sentiment-monitor mentions | head`
             sys.stderr.close()
             sys.exit(0)
+        except OSError as exc:  # a full disk met outside SQLite (a temporary file): one line
+            from monitor.storage import describe_error, is_out_of_room
+
+            if not is_out_of_room(exc):
+                raise
+            raise click.ClickException(describe_error(exc, getattr(ctx.obj, "database", None))) from None
         except KeyboardInterrupt:  # Ctrl-C where no writer says more (see stopped_by_signals)
             click.echo("Interrupted.", err=True)
             sys.exit(130)

@@ -15,6 +15,7 @@ and a few writes.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import time
@@ -338,6 +339,16 @@ def is_full(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorname", None) == "SQLITE_FULL"
 
 
+#: What a write that found no room raises outside SQLite: the disk full, a quota, a file size limit.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def is_out_of_room(exc: BaseException) -> bool:
+    """``exc`` is a file write outside SQLite that found no room (a full disk or temporary
+    folder: the language detector unpacks its model into a temporary file)."""
+    return isinstance(exc, OSError) and exc.errno in _NO_ROOM
+
+
 def is_corrupt(exc: BaseException) -> bool:
     """``exc`` says the database file is damaged: a page SQLite read is not what it wrote."""
     return isinstance(exc, sqlite3.DatabaseError) and str(
@@ -347,18 +358,27 @@ def is_corrupt(exc: BaseException) -> bool:
 def error_kind(exc: BaseException) -> str | None:
     """The poll error kind of a database error that is no bug of ours and has a kind of
     its own (``locked``, ``disk_full``), else None."""
-    return "locked" if is_locked(exc) else "disk_full" if is_full(exc) else None
+    return "locked" if is_locked(exc) else "disk_full" if is_full(exc) or is_out_of_room(exc) else None
 
 
 def is_explained(exc: BaseException) -> bool:
     """``exc`` is a database error that is no bug of ours and that :func:`describe_error`
     says in one line (locked, read-only, full, damaged): logged without a traceback."""
-    return is_locked(exc) or is_read_only(exc) or is_full(exc) or is_corrupt(exc)
+    return is_locked(exc) or is_read_only(exc) or is_full(exc) or is_corrupt(exc) or is_out_of_room(exc)
 
 
-def describe_error(exc: sqlite3.Error, path: str | Path | None, *, waited_ms: int | None = None) -> str:
+def describe_error(exc: BaseException, path: str | Path | None, *, waited_ms: int | None = None) -> str:
     """One line for people about ``exc``, raised by the database at ``path`` (if known)
     after a wait for the write lock of ``waited_ms`` (default: the busy timeout)."""
+    if is_out_of_room(exc):
+        import tempfile
+
+        assert isinstance(exc, OSError)
+        named = f" {exc.filename}" if exc.filename else ""
+        return (
+            f"cannot write a file{named}: {exc.strerror}; free space on its disk (the database's, or the"
+            f" temporary folder {tempfile.gettempdir()}) and try again"
+        )
     if path is None:
         return f"database error: {exc}"
     if is_locked(exc):  # the wait ran out
