@@ -365,14 +365,12 @@ def write_rows(
     def flush(rows: list[tuple[Any, ...]]) -> None:
         # Ctrl-C stops the wait for the write lock (nothing is stored yet); once it is taken,
         # the batch is stored and counted whole, and a Ctrl-C is taken after the commit.
-        stored: list[Any] = []
-
-        def count() -> None:
-            done.new += stored[0].new
-            done.duplicates += stored[0].duplicates
+        def count() -> None:  # once committed: a commit that fails (a full disk) stored nothing
+            done.new += counts.new
+            done.duplicates += counts.duplicates
 
         with interrupts_held_inside(store.transaction(), committed=count):
-            stored.append(store.mentions.upsert_rows(rows))
+            counts = store.mentions.upsert_rows(rows)
 
     with store.bulk_writes(), gc_paused():
         try:

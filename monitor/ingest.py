@@ -28,7 +28,7 @@ from monitor.brands import BrandMatcher
 from monitor.checked import CheckedClassifier
 from monitor.config import Config, SentimentConfig, SourceConfig, secrets_in
 from monitor.errors import MonitorError, did_you_mean
-from monitor.interrupts import interrupts_held, interrupts_held_inside
+from monitor.interrupts import interrupts_held_inside
 from monitor.storage import Store, describe_error, error_kind, is_explained
 from monitor.storage.labels import Rescored, given_lang
 from monitor.storage.mentions import IMPORT_SOURCE
@@ -467,21 +467,14 @@ def reclassify(
                 # Ctrl-C stops the wait for the write lock; once it is taken, a batch is stored and
                 # counted whole once committed, then Ctrl-C is taken (a dry run writes nothing:
                 # no lock to wait for, no commit to fail).
-                stored: list[Any] = []
-
-                def count(rows: list[dict[str, Any]] = rows) -> None:
+                def count() -> None:
                     result.scanned += len(rows)
-                    result.updated += stored[0].updated
-                    result.labels_changed += stored[0].labels_changed
-                    result.overridden += stored[0].overridden
+                    result.updated += counts.updated
+                    result.labels_changed += counts.labels_changed
+                    result.overridden += counts.overridden
 
-                if dry_run:
-                    with interrupts_held():
-                        stored.append(store.labels.rescore(rows, scores, at=utcnow(), dry_run=True))
-                        count()
-                else:
-                    with interrupts_held_inside(store.transaction(), committed=count):
-                        stored.append(store.labels.rescore(rows, scores, at=utcnow()))
+                with interrupts_held_inside(contextlib.nullcontext() if dry_run else store.transaction(), committed=count):
+                    counts = store.labels.rescore(rows, scores, at=utcnow(), dry_run=dry_run)
                 if progress:
                     progress(len(rows))
     except KeyboardInterrupt:
