@@ -46,12 +46,12 @@ def init(app: App, fmt: str) -> None:
     store = app.store(migrate=False)
     applied = store.migrate()
     rows = []
-    problems = []
+    problems = []  # the credentials'
+    unwritable = None
     try:
         store.check_writable()  # what `run` checks first: init is the go-ahead for it
     except MonitorError as exc:
-        problems.append(f"{exc} (poll, import and run must write it: run them as a user who may)")
-    writable = not problems
+        unwritable = f"{exc} (poll, import and run must write it: run them as a user who may)"
     for source in config.sources:
         missing = missing_secrets(source.options)
         if source.enabled:
@@ -80,7 +80,7 @@ def init(app: App, fmt: str) -> None:
         "brands": [b.name for b in config.brands],
         "sources": rows,
         "delivery": delivery,
-        "problems": problems,
+        "problems": [unwritable, *problems] if unwritable else problems,
     }
     if fmt == "json":
         to_json(report)
@@ -94,15 +94,11 @@ def init(app: App, fmt: str) -> None:
         for row in delivery:
             unused = "" if row["used"] else " (not used: [alerts] channels has no webhook, or alerts are off)"
             click.echo(f"[{row['section']}] credentials: {row['credentials']}{unused}")
-    if not writable:
-        database_problem, *problems = problems
-        if problems:  # the credentials' too
-            database_problem += f"\n{len(problems)} problem(s) with credentials in use:\n  " + "\n  ".join(problems)
-        raise click.ClickException(database_problem)
+    failures = [unwritable] if unwritable else []
     if problems:
-        raise click.ClickException(
-            f"{len(problems)} problem(s) with credentials in use:\n  " + "\n  ".join(problems)
-        )
+        failures.append(f"{len(problems)} problem(s) with credentials in use:\n  " + "\n  ".join(problems))
+    if failures:
+        raise click.ClickException("\n".join(failures))
 
 
 _INIT_COLUMNS = ["source", "platform", "brand", "enabled", "every", "credentials"]
