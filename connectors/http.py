@@ -338,15 +338,11 @@ def no_response(platform: str, exc: BaseException, url: str, timeout: float) -> 
         if (target.scheme, target.netloc) != (parts.scheme, parts.netloc):
             where = f"{target.scheme}://{target.netloc.rpartition('@')[2]}"  # never a user:password@
             moved = f" (redirected there from {asked})"
+    elsewhere = f" from {where}{moved}" if moved else ""  # a timeout names the host only after a redirect
     if getattr(exc, "partial_body", False):  # read_body's: an answer that stopped or only trickled
-        return TransientError(
-            f"{platform}: the answer did not arrive whole within {timeout:g}s (timeout)"
-            + (f" from {where}{moved}" if moved else "")
-        )
+        return TransientError(f"{platform}: the answer did not arrive whole within {timeout:g}s (timeout){elsewhere}")
     if isinstance(exc, requests.Timeout):
-        return TransientError(
-            f"{platform}: no answer within {timeout:g}s (timeout)" + (f" from {where}{moved}" if moved else "")
-        )
+        return TransientError(f"{platform}: no answer within {timeout:g}s (timeout){elsewhere}")
     return TransientError(f"{platform}: cannot reach {where}{moved}: {type(exc).__name__}")
 
 
