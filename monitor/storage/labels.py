@@ -72,7 +72,7 @@ def m002_lower_case_platforms(db: Database) -> None:
             rows = [(lower[0], platform), *rows]
         if len(rows) == 1:
             continue  # only renamed, below
-        kept_rowid, kept_spelling = rows[0]
+        kept_rowid = rows[0][0]
         last = db.execute(
             "SELECT platform FROM label_events WHERE lower(platform) = ? AND mention_id = ?"
             " AND kind IN ('override', 'clear') ORDER BY at DESC, id DESC LIMIT 1", [platform, mention_id],
